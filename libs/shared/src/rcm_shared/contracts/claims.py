@@ -1,0 +1,84 @@
+"""Events the claims service produces."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from rcm_shared.contracts import topics
+from rcm_shared.contracts.base import EventPayload
+
+BillingModel = Literal["insurance", "self_pay", "subscription"]
+
+
+class CodedService(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    procedure_code: str
+    modifiers: list[str] = Field(default_factory=list)
+    units: int = 1
+
+
+class VisitCompletedV1(EventPayload):
+    """A signed visit the EHR posted, with the services claims derived from it."""
+
+    event_type = "visit.completed"
+    topic = topics.VISIT_COMPLETED
+    summary = "An EHR posted a completed, signed visit; coded services attached."
+
+    visit_id: str
+    practice_id: str
+    patient_id: str
+    billing_model: BillingModel
+    payer_id: str | None
+    date_of_service: date
+    rendering_npi: str
+    program: str | None = None
+    services: list[CodedService]
+    self_pay_charge: Decimal | None = None
+    replaces_visit_id: str | None = None
+    voided: bool = False
+
+
+class ClaimLineV1(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    line_number: int
+    procedure_code: str
+    modifiers: list[str] = Field(default_factory=list)
+    units: int
+    charge: Decimal
+
+
+class ClaimSubmittedV1(EventPayload):
+    event_type = "claim.submitted"
+    topic = topics.CLAIM_SUBMITTED
+    summary = "A clean claim left in an 837P batch to the clearinghouse."
+
+    claim_id: str
+    visit_id: str
+    practice_id: str
+    patient_id: str
+    payer_id: str
+    patient_control_number: str
+    frequency_code: Literal["1", "7", "8"]
+    total_charge: Decimal
+    date_of_service: date
+    rendering_npi: str
+    program: str | None = None
+    batch_id: str
+    interchange_control_number: str
+    lines: list[ClaimLineV1]
+
+
+class ClaimStatusChangedV1(EventPayload):
+    event_type = "claim.status-changed"
+    topic = topics.CLAIM_STATUS_CHANGED
+    summary = "A claim moved in its life cycle (held, submitted, accepted, rejected, paid, denied, ...)."
+
+    claim_id: str
+    practice_id: str
+    previous_status: str
+    status: str
+    reason_codes: list[str] = Field(default_factory=list)

@@ -1,0 +1,65 @@
+"""Which payload model each (event type, schema version) uses, and the envelope builder."""
+
+from __future__ import annotations
+
+from rcm_shared.contracts.authorizations import AuthorizationChangedV1
+from rcm_shared.contracts.base import EventPayload
+from rcm_shared.contracts.claims import ClaimStatusChangedV1, ClaimSubmittedV1, VisitCompletedV1
+from rcm_shared.contracts.eligibility import EligibilityCheckedV1
+from rcm_shared.contracts.envelope import EventEnvelope
+from rcm_shared.contracts.patient_billing import PatientBalanceChangedV1
+from rcm_shared.contracts.remittance import (
+    ClaimPaymentPostedV1,
+    DenialRaisedV1,
+    EraReceivedV1,
+    PatientResponsibilityAssessedV1,
+)
+
+_MODELS: tuple[type[EventPayload], ...] = (
+    VisitCompletedV1,
+    ClaimSubmittedV1,
+    ClaimStatusChangedV1,
+    EraReceivedV1,
+    ClaimPaymentPostedV1,
+    DenialRaisedV1,
+    PatientResponsibilityAssessedV1,
+    PatientBalanceChangedV1,
+    EligibilityCheckedV1,
+    AuthorizationChangedV1,
+)
+
+REGISTRY: dict[tuple[str, int], type[EventPayload]] = {(m.event_type, m.schema_version): m for m in _MODELS}
+
+
+class UnknownEventType(ValueError):
+    pass
+
+
+def envelope_for(
+    payload: EventPayload,
+    *,
+    source: str,
+    subject: str,
+    practice_id: str,
+    correlation_id: str | None = None,
+    causation_id: str | None = None,
+    traceparent: str | None = None,
+) -> EventEnvelope:
+    return EventEnvelope(
+        type=payload.event_type,
+        schema_version=payload.schema_version,
+        source=source,
+        subject=subject,
+        practice_id=practice_id,
+        correlation_id=correlation_id,
+        causation_id=causation_id,
+        traceparent=traceparent,
+        data=payload.model_dump(mode="json"),
+    )
+
+
+def decode_payload(envelope: EventEnvelope) -> EventPayload:
+    model = REGISTRY.get((envelope.type, envelope.schema_version))
+    if model is None:
+        raise UnknownEventType(f"no contract for {envelope.type} v{envelope.schema_version}")
+    return model.model_validate(envelope.data)

@@ -1,0 +1,35 @@
+"""Topic names: kebab-case, past tense. Each topic has a dead-letter twin ``<topic>.dlq``."""
+
+from __future__ import annotations
+
+VISIT_COMPLETED = "visit-completed"
+CLAIM_SUBMITTED = "claim-submitted"
+CLAIM_STATUS_CHANGED = "claim-status-changed"
+ERA_RECEIVED = "era-received"
+CLAIM_PAYMENT_POSTED = "claim-payment-posted"
+DENIAL_RAISED = "denial-raised"
+PATIENT_RESPONSIBILITY_ASSESSED = "patient-responsibility-assessed"
+PATIENT_BALANCE_CHANGED = "patient-balance-changed"
+ELIGIBILITY_CHECKED = "eligibility-checked"
+AUTHORIZATION_CHANGED = "authorization-changed"
+
+ALL_TOPICS: tuple[str, ...] = (
+    VISIT_COMPLETED,
+    CLAIM_SUBMITTED,
+    CLAIM_STATUS_CHANGED,
+    ERA_RECEIVED,
+    CLAIM_PAYMENT_POSTED,
+    DENIAL_RAISED,
+    PATIENT_RESPONSIBILITY_ASSESSED,
+    PATIENT_BALANCE_CHANGED,
+    ELIGIBILITY_CHECKED,
+    AUTHORIZATION_CHANGED,
+)
+
+
+def dead_letter_topic(topic: str) -> str:
+    return f"{topic}.dlq"
+
+
+def all_topics_with_dead_letters() -> list[str]:
+    return [*ALL_TOPICS, *(dead_letter_topic(t) for t in ALL_TOPICS)]

@@ -1,0 +1,23 @@
+"""FastAPI dependencies every service uses: the Database and the request id."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from rcm_shared.db.database import Database
+
+
+def _database(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+def _request_id(request: Request) -> str | None:
+    value = request.scope.get("state", {}).get("request_id")
+    return str(value) if value else None
+
+
+DatabaseDep = Annotated[Database, Depends(_database)]
+RequestIdDep = Annotated[str | None, Depends(_request_id)]

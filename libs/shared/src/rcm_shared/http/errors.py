@@ -1,0 +1,121 @@
+"""RFC 9457 problem+json for every error. Bodies name fields and codes, never echo input (PHI)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("rcm.http")
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_BASE = "https://rcm.example/problems/"
+
+
+class ProblemError(Exception):
+    """An error a client can act on: status, a stable type slug, a title, and the fields to fix."""
+
+    def __init__(
+        self,
+        status: int,
+        slug: str,
+        title: str,
+        detail: str | None = None,
+        *,
+        errors: list[dict[str, str]] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail or title)
+        self.status = status
+        self.slug = slug
+        self.title = title
+        self.detail = detail
+        self.errors = errors or []
+        self.extra = extra or {}
+
+
+def problem_response(
+    status: int, slug: str, title: str, detail: str | None = None, *,
+    errors: list[dict[str, str]] | None = None, instance: str | None = None,
+    extra: dict[str, Any] | None = None, headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {"type": PROBLEM_BASE + slug, "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    if instance:
+        body["instance"] = instance
+    if errors:
+        body["errors"] = errors
+    if extra:
+        body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _field(loc: tuple[Any, ...] | list[Any]) -> str:
+    return ".".join(str(p) for p in loc)
+
+
+_MESSAGES = {
+    "missing": "is required",
+    "extra_forbidden": "is not a known field",
+    "json_invalid": "is not valid JSON",
+}
+
+
+def validation_errors(errors: list[Any]) -> list[dict[str, str]]:
+    out = []
+    for err in errors:
+        msg = _MESSAGES.get(err.get("type", ""), err.get("msg", "is invalid"))
+        # pydantic's msg never contains the input value; "input" and "ctx" may, so they are dropped.
+        out.append({"field": _field(err.get("loc", ())), "code": err.get("type", "invalid"), "message": msg})
+    return out
+
+
+def install_error_handlers(app: FastAPI, domain_errors: Mapping[type[Exception], tuple[int, str]] | None = None
+                           ) -> None:
+    mapping = dict(domain_errors or {})
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = list(exc.errors())
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return problem_response(400, "malformed-json", "Request body is not valid JSON",
+                                    errors=validation_errors(errors), instance=request.url.path)
+        return problem_response(422, "validation", "Request is invalid",
+                                f"{len(errors)} field(s) need attention", errors=validation_errors(errors),
+                                instance=request.url.path)
+
+    @app.exception_handler(ProblemError)
+    async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
+        return problem_response(exc.status, exc.slug, exc.title, exc.detail, errors=exc.errors,
+                                instance=request.url.path, extra=exc.extra)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        titles = {401: "Authentication required", 403: "Forbidden", 404: "Not found",
+                  405: "Method not allowed", 413: "Request too large", 415: "Unsupported media type"}
+        return problem_response(exc.status_code, f"http-{exc.status_code}",
+                                titles.get(exc.status_code, "Request failed"),
+                                str(exc.detail) if isinstance(exc.detail, str) else None,
+                                instance=request.url.path, headers=getattr(exc, "headers", None))
+
+    for exc_type, (status, slug) in mapping.items():
+        def _make(status: int, slug: str) -> Any:
+            async def _domain(request: Request, exc: Exception) -> JSONResponse:
+                field = getattr(exc, "field", None)
+                errors = [{"field": field, "code": slug, "message": str(exc)}] if field else None
+                return problem_response(status, slug, str(exc), errors=errors, instance=request.url.path)
+            return _domain
+        app.add_exception_handler(exc_type, _make(status, slug))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled error", extra={"error_type": type(exc).__name__, "path": request.url.path})
+        return problem_response(500, "internal", "Internal error",
+                                "The request could not be completed; nothing was changed.",
+                                instance=request.url.path)

@@ -1,0 +1,264 @@
+"""Consume integration events with an inbox, bounded retries and a dead-letter topic.
+
+Order of work for one poll:
+1. The whole poll is handled in one transaction (throughput), each event in its own SAVEPOINT with its
+   inbox row, so one failing event rolls back alone.
+2. An event whose key already failed in this poll is deferred, so events of one claim stay in order.
+3. After the commit, failed and deferred events are retried one at a time with backoff; an event that
+   still fails (or can never succeed: undecodable, unknown type, invalid payload) is published to
+   ``<topic>.dlq`` with the reason before its offset is committed.
+4. Offsets are committed only after every event of the poll is either committed or dead-lettered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from pydantic import ValidationError
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from rcm_shared.config import ServiceSettings
+from rcm_shared.contracts.base import EventPayload
+from rcm_shared.contracts.envelope import EventEnvelope
+from rcm_shared.contracts.registry import UnknownEventType, decode_payload
+from rcm_shared.contracts.topics import dead_letter_topic
+from rcm_shared.db.platform_tables import PlatformTables
+from rcm_shared.db.types import utcnow
+from rcm_shared.messaging.kafka import make_consumer, make_producer
+from rcm_shared.observability import metrics
+from rcm_shared.observability.tracing import consume_span
+
+log = logging.getLogger("rcm.consumer")
+
+EventHandler = Callable[[AsyncSession, EventEnvelope, EventPayload], Awaitable[None]]
+
+
+class PermanentEventError(Exception):
+    """The event can never be applied (e.g. refers to data that is not ours): dead-letter at once."""
+
+
+@dataclass
+class _Decoded:
+    record: ConsumerRecord[bytes, bytes]
+    envelope: EventEnvelope
+    payload: EventPayload
+
+
+class EventConsumer:
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        sessions: async_sessionmaker[AsyncSession],
+        tables: PlatformTables,
+        *,
+        name: str,
+        topics: list[str],
+        handler: EventHandler,
+    ) -> None:
+        self._settings = settings
+        self._sessions = sessions
+        self._tables = tables
+        self.name = name
+        self._group_id = f"{settings.consumer_group_prefix or settings.service_name}.{name}"
+        self._topics = topics
+        self._handler = handler
+        self._commit_listeners: list[Callable[[], None]] = []
+        self._consumer: AIOKafkaConsumer | None = None
+        self._dlq: AIOKafkaProducer | None = None
+
+    def add_commit_listener(self, listener: Callable[[], None]) -> None:
+        """Called after each committed poll (the relay's wake-up for events the handlers staged)."""
+        self._commit_listeners.append(listener)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        backoff = 0.5
+        while not stop.is_set():
+            try:
+                await self._start()
+                backoff = 0.5
+                while not stop.is_set():
+                    await self.poll_once(timeout_ms=500)
+            except asyncio.CancelledError:
+                await self._stop_clients()
+                raise
+            except Exception as exc:  # broker away or rebalancing trouble: reconnect, nothing acknowledged
+                log.warning("consumer loop error", extra={"consumer": self._group_id,
+                                                          "error": type(exc).__name__})
+                await self._stop_clients()
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=backoff)
+                except TimeoutError:
+                    pass
+                backoff = min(backoff * 2, 10.0)
+        await self._stop_clients()
+
+    async def _start(self) -> None:
+        if self._consumer is None:
+            consumer = make_consumer(self._settings, self._group_id, self._topics)
+            try:
+                await consumer.start()
+            except Exception:
+                await consumer.stop()
+                raise
+            self._consumer = consumer
+        if self._dlq is None:
+            producer = make_producer(self._settings)
+            try:
+                await producer.start()
+            except Exception:
+                await producer.stop()
+                raise
+            self._dlq = producer
+
+    async def _stop_clients(self) -> None:
+        for client in (self._consumer, self._dlq):
+            if client is not None:
+                try:
+                    await client.stop()
+                except Exception:  # noqa: S110 - closing a broken client
+                    pass
+        self._consumer = None
+        self._dlq = None
+
+    async def poll_once(self, timeout_ms: int = 500) -> int:
+        assert self._consumer is not None
+        batches = await self._consumer.getmany(timeout_ms=timeout_ms, max_records=500)
+        records = [r for tp_records in batches.values() for r in tp_records]
+        if not records:
+            await self._report_lag()
+            return 0
+        await self.handle_records(records)
+        offsets = {tp: tp_records[-1].offset + 1 for tp, tp_records in batches.items() if tp_records}
+        await self._consumer.commit(offsets)
+        await self._report_lag()
+        for listener in self._commit_listeners:
+            listener()
+        return len(records)
+
+    async def _report_lag(self) -> None:
+        consumer = self._consumer
+        if consumer is None:
+            return
+        for tp in consumer.assignment():
+            highwater = consumer.highwater(tp)
+            if highwater is None:
+                continue
+            position = await consumer.position(tp)
+            metrics.CONSUMER_LAG.labels(self._settings.service_name, self._group_id, tp.topic,
+                                        str(tp.partition)).set(max(0, highwater - position))
+
+    async def handle_records(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
+        """Apply a poll's records: batch first, then one by one for what failed, then the DLQ."""
+        decoded: list[_Decoded] = []
+        for record in records:
+            try:
+                envelope = EventEnvelope.from_bytes(record.value or b"")
+                payload = decode_payload(envelope)
+            except (ValidationError, UnknownEventType, ValueError) as exc:
+                await self._dead_letter(record, f"undecodable event: {_reason(exc)}", attempts=1)
+                continue
+            decoded.append(_Decoded(record, envelope, payload))
+
+        retry: list[_Decoded] = []
+        failed_keys: set[tuple[str, bytes | None]] = set()
+        async with self._sessions() as session, session.begin():
+            for item in decoded:
+                key = (item.record.topic, item.record.key)
+                if key in failed_keys:
+                    retry.append(item)
+                    continue
+                try:
+                    async with session.begin_nested():
+                        await self._apply(session, item)
+                except Exception as exc:
+                    if isinstance(exc, PermanentEventError | ValidationError):
+                        await self._dead_letter(item.record, _reason(exc), attempts=1)
+                        continue
+                    failed_keys.add(key)
+                    retry.append(item)
+        for item in retry:
+            await self._apply_with_retries(item)
+
+    async def _apply(self, session: AsyncSession, item: _Decoded) -> None:
+        inbox = self._tables.inbox
+        seen = await session.scalar(
+            select(inbox.c.event_id).where(inbox.c.consumer == self._group_id,
+                                           inbox.c.event_id == item.envelope.id)
+        )
+        if seen is not None:
+            metrics.EVENTS_CONSUMED.labels(self._settings.service_name, self._group_id, item.record.topic,
+                                           "duplicate").inc()
+            return
+        await session.execute(insert(inbox).values(
+            consumer=self._group_id, event_id=item.envelope.id, event_type=item.envelope.type,
+            topic=item.record.topic, partition=item.record.partition, offset=item.record.offset,
+            processed_at=utcnow(),
+        ))
+        with consume_span(item.record.topic, item.envelope, self._group_id):
+            await self._handler(session, item.envelope, item.payload)
+        metrics.EVENTS_CONSUMED.labels(self._settings.service_name, self._group_id, item.record.topic,
+                                       "processed").inc()
+
+    async def _apply_with_retries(self, item: _Decoded) -> None:
+        attempts = 0
+        delay = self._settings.consumer_retry_base_seconds
+        while True:
+            attempts += 1
+            try:
+                async with self._sessions() as session, session.begin():
+                    await self._apply(session, item)
+                return
+            except Exception as exc:
+                permanent = isinstance(exc, PermanentEventError | ValidationError)
+                if permanent or attempts >= self._settings.consumer_max_attempts:
+                    await self._dead_letter(item.record, _reason(exc), attempts=attempts)
+                    return
+                log.info("event failed; retrying", extra={"consumer": self._group_id,
+                                                          "event_id": item.envelope.id,
+                                                          "attempt": attempts, "error": type(exc).__name__})
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], reason: str, *, attempts: int) -> None:
+        """Publish the original bytes to the DLQ; keep trying until the broker takes it (never drop)."""
+        headers = list(record.headers or ()) + [
+            ("dlq-reason", reason[:1000].encode()),
+            ("dlq-consumer", self._group_id.encode()),
+            ("dlq-attempts", str(attempts).encode()),
+            ("dlq-original-topic", record.topic.encode()),
+            ("dlq-original-partition", str(record.partition).encode()),
+            ("dlq-original-offset", str(record.offset).encode()),
+        ]
+        delay = 0.5
+        while True:
+            try:
+                if self._dlq is None:
+                    producer = make_producer(self._settings)
+                    await producer.start()
+                    self._dlq = producer
+                await self._dlq.send_and_wait(dead_letter_topic(record.topic), record.value, key=record.key,
+                                              headers=headers)
+                break
+            except Exception as exc:
+                log.warning("dead-letter publish failed; retrying",
+                            extra={"consumer": self._group_id, "error": type(exc).__name__})
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+        metrics.DLQ_MESSAGES.labels(self._settings.service_name, self._group_id, record.topic).inc()
+        metrics.EVENTS_CONSUMED.labels(self._settings.service_name, self._group_id, record.topic,
+                                       "dead_lettered").inc()
+        log.error("event dead-lettered", extra={"consumer": self._group_id, "topic": record.topic,
+                                                "offset": record.offset, "reason": reason[:200]})
+
+
+def _reason(exc: BaseException) -> str:
+    # Validation errors can echo input values (PHI): keep only locations and error types.
+    if isinstance(exc, ValidationError):
+        parts = [f"{'.'.join(str(p) for p in e['loc'])}: {e['type']}" for e in exc.errors()[:10]]
+        return f"invalid payload: {'; '.join(parts)}"
+    return f"{type(exc).__name__}: {str(exc)[:300]}"

@@ -1,0 +1,71 @@
+"""aiokafka clients built from settings (PLAINTEXT for the embedded broker, SASL/TLS for production)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from rcm_shared.config import ServiceSettings
+
+
+def _common(settings: ServiceSettings) -> dict[str, Any]:
+    options: dict[str, Any] = {
+        "bootstrap_servers": settings.kafka_bootstrap_servers,
+        "security_protocol": settings.kafka_security_protocol,
+    }
+    if settings.kafka_sasl_mechanism:
+        options["sasl_mechanism"] = settings.kafka_sasl_mechanism
+        options["sasl_plain_username"] = settings.kafka_sasl_username
+        options["sasl_plain_password"] = (
+            settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else None
+        )
+    return options
+
+
+def make_producer(settings: ServiceSettings) -> AIOKafkaProducer:
+    # acks=all; no idempotent producer (the embedded broker lacks it, and it would not survive a restart
+    # anyway): duplicates are absorbed by every consumer's inbox.
+    return AIOKafkaProducer(
+        **_common(settings),
+        acks="all",
+        enable_idempotence=False,
+        linger_ms=5,
+        max_batch_size=1024 * 1024,
+        request_timeout_ms=15000,
+        client_id=settings.service_name,
+    )
+
+
+def make_consumer(settings: ServiceSettings, group_id: str, topics: list[str]) -> AIOKafkaConsumer:
+    return AIOKafkaConsumer(
+        *topics,
+        **_common(settings),
+        group_id=group_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        client_id=f"{settings.service_name}-{group_id}",
+        max_poll_records=500,
+        session_timeout_ms=settings.kafka_session_timeout_ms,
+        heartbeat_interval_ms=max(200, settings.kafka_session_timeout_ms // 4),
+    )
+
+
+async def ensure_topics(settings: ServiceSettings, topics: list[str]) -> None:
+    admin = AIOKafkaAdminClient(**_common(settings), request_timeout_ms=15000)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [t for t in topics if t not in existing]
+        if missing:
+            try:
+                await admin.create_topics(
+                    [NewTopic(t, num_partitions=settings.kafka_topic_partitions,
+                              replication_factor=settings.kafka_replication_factor) for t in missing]
+                )
+            except TopicAlreadyExistsError:
+                pass
+    finally:
+        await admin.close()

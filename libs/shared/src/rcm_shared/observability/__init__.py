@@ -1,0 +1,1 @@
+"""Telemetry: Prometheus metrics, OpenTelemetry traces, JSON logs. Labels and attributes never carry PHI."""

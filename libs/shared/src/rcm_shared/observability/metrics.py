@@ -1,0 +1,22 @@
+"""Platform metrics. Labels are service, route templates, topics and codes: never patient data."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+HTTP_LATENCY = Histogram(
+    "rcm_http_request_duration_seconds", "HTTP request latency",
+    ["service", "method", "route", "status"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+OUTBOX_BACKLOG = Gauge("rcm_outbox_backlog", "Outbox rows not yet published", ["service"])
+OUTBOX_PUBLISHED = Counter("rcm_outbox_published_total", "Outbox rows published", ["service", "topic"])
+CONSUMER_LAG = Gauge("rcm_consumer_lag", "Messages behind the partition end", ["service", "consumer", "topic",
+                                                                                  "partition"])
+EVENTS_CONSUMED = Counter("rcm_events_consumed_total", "Events handled by outcome",
+                          ["service", "consumer", "topic", "outcome"])
+DLQ_MESSAGES = Counter("rcm_dlq_messages_total", "Events sent to a dead-letter topic",
+                       ["service", "consumer", "topic"])
+AUDIT_EVENTS = Counter("rcm_audit_events_total", "Audit records written", ["service", "action", "outcome"])
+BUSINESS_EVENTS = Counter("rcm_business_events_total", "Domain outcomes (claims held, denials raised, ...)",
+                          ["service", "kind"])

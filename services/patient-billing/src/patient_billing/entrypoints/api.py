@@ -1,0 +1,127 @@
+"""HTTP routes: parse, call one service-layer function, return. Every patient-data access is audited."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from rcm_shared.http.audit import record_audit
+from rcm_shared.http.auth import Principal, require_scope
+from rcm_shared.http.deps import DatabaseDep, RequestIdDep
+from rcm_shared.http.errors import ProblemError
+from rcm_shared.http.idempotency import run_idempotent
+from rcm_shared.http.pagination import decode_cursor, encode_cursor
+from rcm_shared.http.schemas import PositiveMoney, StrictModel
+from sqlalchemy import select
+
+from patient_billing.adapters.orm import accounts, platform
+from patient_billing.domain.model import PatientAccount
+from patient_billing.service_layer import handlers
+
+SERVICE = "patient-billing"
+router = APIRouter(prefix="/v1", tags=["patient accounts"])
+Reader = Annotated[Principal, require_scope("patient-billing:read")]
+Writer = Annotated[Principal, require_scope("patient-billing:write")]
+PatientId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+
+
+class EntryOut(BaseModel):
+    entry_id: str
+    kind: str
+    amount: Decimal
+    signed_amount: Decimal
+    claim_id: str | None
+    service_date: date | None
+    posted_at: datetime
+
+
+class AccountOut(BaseModel):
+    account_id: str
+    patient_id: str
+    balance: Decimal
+    aging: dict[str, Decimal]
+    entries: list[EntryOut]
+
+
+class PaymentIn(StrictModel):
+    amount: PositiveMoney
+    method: Literal["card", "cash", "check", "ach", "hsa"] = Field(examples=["card"])
+    reference: str | None = Field(default=None, max_length=80, examples=["pi_3Nx..."])
+
+
+class AccountSummary(BaseModel):
+    account_id: str
+    patient_id: str
+    balance: Decimal
+    updated_at: datetime
+
+
+class AccountPage(BaseModel):
+    items: list[AccountSummary]
+    next_cursor: str | None
+
+
+def _account_out(account: PatientAccount) -> AccountOut:
+    return AccountOut(
+        account_id=account.account_id, patient_id=account.patient_id, balance=account.balance,
+        aging=account.aging(date.today()),
+        entries=[EntryOut(entry_id=e.entry_id, kind=e.kind.value, amount=e.amount, signed_amount=e.signed_amount,
+                          claim_id=e.claim_id, service_date=e.service_date, posted_at=e.posted_at)
+                 for e in account.entries],
+    )
+
+
+@router.get("/patients/{patient_id}/account", response_model=AccountOut, summary="A patient's account")
+async def get_account(patient_id: PatientId, principal: Reader, db: DatabaseDep, request_id: RequestIdDep
+                      ) -> AccountOut:
+    async with db.transaction() as session:
+        account = await handlers.load_account(session, principal.practice_id, patient_id)
+        await record_audit(session, platform, principal, service=SERVICE, action="read", object_type="patient_account",
+                           object_id=patient_id, outcome="success" if account else "not_found", request_id=request_id)
+    if account is None:
+        raise ProblemError(404, "not-found", "No account for this patient")
+    return _account_out(account)
+
+
+@router.post("/patients/{patient_id}/payments", status_code=201, response_model=AccountOut,
+             summary="Record a patient payment (card, cash, check, ACH, HSA)",
+             description="Send an Idempotency-Key: a retried request records the payment once.")
+async def post_payment(patient_id: PatientId, body: PaymentIn, principal: Writer, db: DatabaseDep,
+                       request: Request, request_id: RequestIdDep) -> JSONResponse:
+    command = handlers.RecordPatientPayment(
+        practice_id=principal.practice_id, patient_id=patient_id, amount=body.amount, method=body.method,
+        reference=body.reference, payment_id=str(uuid.uuid4()))
+
+    async def create(session):  # type: ignore[no-untyped-def]
+        account = await handlers.record_patient_payment(session, command)
+        await record_audit(session, platform, principal, service=SERVICE, action="create",
+                           object_type="patient_payment", object_id=patient_id, request_id=request_id)
+        return 201, _account_out(account)
+
+    return await run_idempotent(request, db, principal, "patient-payment", create)
+
+
+@router.get("/accounts", response_model=AccountPage, summary="Patient accounts with a balance (A/R)")
+async def list_accounts(principal: Reader, db: DatabaseDep, request_id: RequestIdDep,
+                        min_balance: Annotated[Decimal, Query(ge=0)] = Decimal("0.01"),
+                        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+                        cursor: str | None = None) -> AccountPage:
+    after = decode_cursor(cursor)
+    query = (select(accounts).where(accounts.c.practice_id == principal.practice_id,
+                                    accounts.c.balance >= int(min_balance * 100))
+             .order_by(accounts.c.account_id).limit(limit + 1))
+    if after:
+        query = query.where(accounts.c.account_id > str(after.get("account_id", "")))
+    async with db.transaction() as session:
+        rows = (await session.execute(query)).all()
+        await record_audit(session, platform, principal, service=SERVICE, action="list",
+                           object_type="patient_account", object_id="*", request_id=request_id)
+    items = [AccountSummary(account_id=r.account_id, patient_id=r.patient_id, balance=r.balance,
+                            updated_at=r.updated_at) for r in rows[:limit]]
+    next_cursor = encode_cursor({"account_id": items[-1].account_id}) if len(rows) > limit else None
+    return AccountPage(items=items, next_cursor=next_cursor)
