@@ -85,15 +85,14 @@ def install_error_handlers(app: FastAPI, domain_errors: Mapping[type[Exception],
         errors = list(exc.errors())
         if any(e.get("type") == "json_invalid" for e in errors):
             return problem_response(400, "malformed-json", "Request body is not valid JSON",
-                                    errors=validation_errors(errors), instance=request.url.path)
+                                    errors=validation_errors(errors))
         return problem_response(422, "validation", "Request is invalid",
-                                f"{len(errors)} field(s) need attention", errors=validation_errors(errors),
-                                instance=request.url.path)
+                                f"{len(errors)} field(s) need attention", errors=validation_errors(errors),)
 
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
         return problem_response(exc.status, exc.slug, exc.title, exc.detail, errors=exc.errors,
-                                instance=request.url.path, extra=exc.extra)
+                                extra=exc.extra)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -102,20 +101,21 @@ def install_error_handlers(app: FastAPI, domain_errors: Mapping[type[Exception],
         return problem_response(exc.status_code, f"http-{exc.status_code}",
                                 titles.get(exc.status_code, "Request failed"),
                                 str(exc.detail) if isinstance(exc.detail, str) else None,
-                                instance=request.url.path, headers=getattr(exc, "headers", None))
+                                headers=getattr(exc, "headers", None))
 
     for exc_type, (status, slug) in mapping.items():
         def _make(status: int, slug: str) -> Any:
             async def _domain(request: Request, exc: Exception) -> JSONResponse:
                 field = getattr(exc, "field", None)
                 errors = [{"field": field, "code": slug, "message": str(exc)}] if field else None
-                return problem_response(status, slug, str(exc), errors=errors, instance=request.url.path)
+                return problem_response(status, slug, str(exc), errors=errors)
             return _domain
         app.add_exception_handler(exc_type, _make(status, slug))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.error("unhandled error", extra={"error_type": type(exc).__name__, "path": request.url.path})
+        # The raw path can hold ids of patients: log the route template only.
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        log.error("unhandled error", extra={"error_type": type(exc).__name__, "route": route})
         return problem_response(500, "internal", "Internal error",
-                                "The request could not be completed; nothing was changed.",
-                                instance=request.url.path)
+                                "The request could not be completed; nothing was changed.",)

@@ -19,7 +19,7 @@ def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         value = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: deeply nested JSON
         raise _bad_cursor() from exc
     if not isinstance(value, dict):
         raise _bad_cursor()

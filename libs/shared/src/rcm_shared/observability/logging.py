@@ -47,3 +47,5 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     # Access logs would print request paths; ours carry only ids, but keep them at warning to stay quiet.
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    # httpx logs full URLs, and our URLs can hold patient ids.
+    logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -1,0 +1,134 @@
+"""The embedded platform: the broker and the five services as separate processes on fixed ports."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from rcm_shared.broker import EmbeddedBroker, stop_pid
+
+SERVICES: dict[str, int] = {
+    "eligibility": 8001,
+    "claims": 8002,
+    "remittance": 8003,
+    "patient-billing": 8004,
+    "authorizations": 8005,
+}
+
+
+@dataclass
+class RunningPlatform:
+    root: Path
+    broker: EmbeddedBroker
+    processes: dict[str, subprocess.Popen[bytes]]
+    ports: dict[str, int]
+
+    def urls(self) -> dict[str, str]:
+        return {name: f"http://127.0.0.1:{port}" for name, port in self.ports.items()}
+
+    def state_file(self) -> Path:
+        return self.root / "run" / "platform.json"
+
+    def write_state(self) -> None:
+        self.state_file().parent.mkdir(parents=True, exist_ok=True)
+        self.state_file().write_text(json.dumps({
+            "broker": self.broker.bootstrap, "broker_pid": self.broker.process.pid,
+            "services": {n: {"url": u, "pid": self.processes[n].pid} for n, u in self.urls().items()},
+            "clearinghouse_dir": str(self.root / "clearinghouse"),
+        }, indent=2))
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                stop_pid(process.pid, timeout=10)
+        self.broker.stop()
+        self.state_file().unlink(missing_ok=True)
+
+
+def service_environment(name: str, root: Path, port: int, bootstrap: str, urls: dict[str, str],
+                        database_url: str | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({
+        "RCM_SERVICE_NAME": name,
+        "RCM_HTTP_PORT": str(port),
+        "RCM_DATABASE_URL": database_url or f"sqlite+aiosqlite:///{root / (name + '.db')}",
+        "RCM_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "RCM_KAFKA_SESSION_TIMEOUT_MS": "2000",
+        "RCM_SERVICE_URLS": json.dumps(urls),
+        "RCM_CLEARINGHOUSE_DIR": str(root / "clearinghouse"),
+        "RCM_ENVIRONMENT": "embedded",
+    })
+    return env
+
+
+def start_platform(root: Path, *, ports: dict[str, int] | None = None,
+                   database_urls: dict[str, str] | None = None, broker: EmbeddedBroker | None = None,
+                   extra_env: dict[str, str] | None = None) -> RunningPlatform:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "log").mkdir(exist_ok=True)
+    ports = ports or dict(SERVICES)
+    broker = broker or EmbeddedBroker.start(log_path=root / "log" / "broker.log")
+    urls = {n: f"http://127.0.0.1:{p}" for n, p in ports.items()}
+    processes: dict[str, subprocess.Popen[bytes]] = {}
+    platform = RunningPlatform(root, broker, processes, ports)
+    try:
+        for name, port in ports.items():
+            env = service_environment(name, root, port, broker.bootstrap, urls,
+                                      (database_urls or {}).get(name))
+            env.update(extra_env or {})
+            log = open(root / "log" / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child process
+            processes[name] = subprocess.Popen(
+                [sys.executable, "-m", f"{name.replace('-', '_')}.entrypoints.main", "serve"],
+                env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        wait_ready(platform)
+    except BaseException:
+        platform.stop()
+        raise
+    platform.write_state()
+    return platform
+
+
+def wait_ready(platform: RunningPlatform, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    pending = dict(platform.urls())
+    while pending and time.monotonic() < deadline:
+        for name, url in list(pending.items()):
+            process = platform.processes[name]
+            if process.poll() is not None:
+                raise RuntimeError(f"{name} exited with code {process.returncode}; see {platform.root}/log/{name}.log")
+            try:
+                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                    pending.pop(name)
+            except httpx.HTTPError:
+                pass
+        time.sleep(0.2)
+    if pending:
+        raise RuntimeError(f"not ready in time: {', '.join(pending)}")
+
+
+def wait_for_signal() -> None:
+    stop = {"now": False}
+
+    def handler(signum: int, frame: object) -> None:
+        stop["now"] = True
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+    while not stop["now"]:
+        time.sleep(0.2)
+
+
+def load_state(root: Path) -> dict[str, object]:
+    path = root / "run" / "platform.json"
+    if not path.exists():
+        raise FileNotFoundError("the platform is not running here: start it with `make run`")
+    state: dict[str, object] = json.loads(path.read_text())
+    return state

@@ -1,0 +1,181 @@
+"""Clearinghouse adapters: where 837P batches go and where 999 / 277CA / 835 files come back from.
+
+Three implementations behind one interface:
+- ``SandboxClearinghouse``: a drop folder under var/clearinghouse/ (``make run`` and tests); it keeps every
+  file it receives (outbound/) and returns (inbound/), and answers each 837P with a 999 like a real one.
+- ``SftpClearinghouse``: batch drop / pickup over SFTP (asyncssh), the way most clearinghouses still work.
+- ``HttpsClearinghouse``: a REST-style API (upload a file, list and fetch responses).
+
+Submission is idempotent by file name, which carries the interchange control number: resending a batch
+after a timeout never creates a second submission, because the adapter sees the name already there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+import asyncssh
+import httpx
+
+
+@dataclass(frozen=True)
+class SubmissionReceipt:
+    file_name: str
+    already_present: bool
+    submitted_at: datetime
+
+
+@dataclass(frozen=True)
+class ResponseFile:
+    file_name: str
+    content: bytes
+
+
+class ClearinghouseUnavailable(Exception):
+    """The clearinghouse could not be reached or refused the file for now: keep the batch queued."""
+
+
+class Clearinghouse(Protocol):
+    name: str
+
+    async def submit(self, file_name: str, content: bytes) -> SubmissionReceipt: ...
+
+    async def collect_responses(self) -> list[ResponseFile]:
+        """Fetch files the clearinghouse returned (999, 277CA, 835) and acknowledge their pickup."""
+        ...
+
+
+class SandboxClearinghouse:
+    name = "sandbox"
+
+    def __init__(self, root: Path, acknowledge: bool = True) -> None:
+        self.root = root
+        self.outbound = root / "outbound"
+        self.inbound = root / "inbound"
+        self.archive = root / "inbound-processed"
+        self.acknowledge = acknowledge
+        for folder in (self.outbound, self.inbound, self.archive):
+            folder.mkdir(parents=True, exist_ok=True)
+
+    async def submit(self, file_name: str, content: bytes) -> SubmissionReceipt:
+        target = self.outbound / file_name
+        if target.exists():
+            return SubmissionReceipt(file_name, True, datetime.now(UTC))
+        tmp = target.with_suffix(".part")
+        tmp.write_bytes(content)
+        tmp.rename(target)  # atomic: a reader never sees half a file
+        if self.acknowledge:
+            from claims.domain.acknowledgments import build_999_for
+
+            ack = build_999_for(content.decode("ascii", errors="replace"))
+            if ack is not None:
+                (self.inbound / f"999_{file_name}").write_text(ack)
+        return SubmissionReceipt(file_name, False, datetime.now(UTC))
+
+    async def collect_responses(self) -> list[ResponseFile]:
+        files = []
+        for path in sorted(self.inbound.iterdir()):
+            if path.is_file() and not path.name.endswith(".part"):
+                files.append(ResponseFile(path.name, path.read_bytes()))
+                path.rename(self.archive / path.name)
+        return files
+
+
+class SftpClearinghouse:
+    name = "sftp"
+
+    def __init__(self, host: str, port: int, username: str, *, password: str | None = None,
+                 client_keys: list[str] | None = None, known_hosts: str | None = None,
+                 outbound_dir: str = "inbound", inbound_dir: str = "outbound", timeout: float = 30.0) -> None:
+        # The folder names are the clearinghouse's view: we drop into its inbound, pick up from its outbound.
+        self.host, self.port, self.username = host, port, username
+        self.password, self.client_keys, self.known_hosts = password, client_keys, known_hosts
+        self.drop_dir, self.pickup_dir, self.timeout = outbound_dir, inbound_dir, timeout
+
+    async def _connect(self) -> asyncssh.SSHClientConnection:
+        try:
+            return await asyncio.wait_for(asyncssh.connect(
+                self.host, self.port, username=self.username, password=self.password,
+                client_keys=self.client_keys, known_hosts=self.known_hosts), timeout=self.timeout)
+        except (OSError, asyncssh.Error, TimeoutError) as exc:
+            raise ClearinghouseUnavailable(f"sftp connect failed: {type(exc).__name__}") from exc
+
+    async def submit(self, file_name: str, content: bytes) -> SubmissionReceipt:
+        conn = await self._connect()
+        try:
+            async with conn, conn.start_sftp_client() as sftp:
+                target = f"{self.drop_dir}/{file_name}"
+                if await sftp.exists(target):
+                    return SubmissionReceipt(file_name, True, datetime.now(UTC))
+                partial = f"{target}.part"
+                async with sftp.open(partial, "wb") as remote:
+                    await remote.write(content)
+                await sftp.rename(partial, target)
+                return SubmissionReceipt(file_name, False, datetime.now(UTC))
+        except (OSError, asyncssh.Error) as exc:
+            raise ClearinghouseUnavailable(f"sftp upload failed: {type(exc).__name__}") from exc
+
+    async def collect_responses(self) -> list[ResponseFile]:
+        conn = await self._connect()
+        files: list[ResponseFile] = []
+        try:
+            async with conn, conn.start_sftp_client() as sftp:
+                for name in sorted(await sftp.listdir(self.pickup_dir)):
+                    if name in (".", "..") or name.endswith(".part"):
+                        continue
+                    path = f"{self.pickup_dir}/{name}"
+                    async with sftp.open(path, "rb") as remote:
+                        content = await remote.read()
+                    files.append(ResponseFile(name, content))
+                    await sftp.remove(path)
+        except (OSError, asyncssh.Error) as exc:
+            raise ClearinghouseUnavailable(f"sftp pickup failed: {type(exc).__name__}") from exc
+        return files
+
+
+class HttpsClearinghouse:
+    """``PUT {base}/submissions/{file_name}`` (201 new, 200 already there); ``GET {base}/responses`` lists,
+    ``GET`` / ``DELETE {base}/responses/{name}`` fetches and acknowledges."""
+
+    name = "https"
+
+    def __init__(self, base_url: str, api_key: str, *, timeout: float = 30.0,
+                 transport: httpx.AsyncBaseTransport | None = None, verify: bool | str = True) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._client_args = {"timeout": timeout, "headers": {"Authorization": f"Bearer {api_key}"},
+                             "transport": transport, "verify": verify}
+
+    def _client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(**self._client_args)  # type: ignore[arg-type]
+
+    async def submit(self, file_name: str, content: bytes) -> SubmissionReceipt:
+        try:
+            async with self._client() as client:
+                r = await client.put(f"{self.base_url}/submissions/{file_name}", content=content,
+                                     headers={"Content-Type": "application/edi-x12"})
+        except httpx.HTTPError as exc:
+            raise ClearinghouseUnavailable(f"https upload failed: {type(exc).__name__}") from exc
+        if r.status_code >= 500 or r.status_code == 429:
+            raise ClearinghouseUnavailable(f"clearinghouse answered {r.status_code}")
+        if r.status_code not in (200, 201):
+            raise ClearinghouseUnavailable(f"clearinghouse refused the file: {r.status_code}")
+        return SubmissionReceipt(file_name, r.status_code == 200, datetime.now(UTC))
+
+    async def collect_responses(self) -> list[ResponseFile]:
+        files: list[ResponseFile] = []
+        try:
+            async with self._client() as client:
+                listing = await client.get(f"{self.base_url}/responses")
+                listing.raise_for_status()
+                for name in listing.json().get("files", []):
+                    got = await client.get(f"{self.base_url}/responses/{name}")
+                    got.raise_for_status()
+                    files.append(ResponseFile(name, got.content))
+                    (await client.delete(f"{self.base_url}/responses/{name}")).raise_for_status()
+        except httpx.HTTPError as exc:
+            raise ClearinghouseUnavailable(f"https pickup failed: {type(exc).__name__}") from exc
+        return files

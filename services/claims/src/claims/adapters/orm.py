@@ -1,0 +1,101 @@
+"""Tables of the claims database (owned by this service alone).
+
+A claim is stored as its domain document (JSON) plus the columns that queues and reports filter on.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, Column, Date, Index, Integer, LargeBinary, String, Table, Text, UniqueConstraint
+
+from rcm_shared.db.platform_tables import AutoId, add_platform_tables
+from rcm_shared.db.types import Cents, UtcDateTime, service_metadata
+
+metadata = service_metadata()
+platform = add_platform_tables(metadata)
+
+visits = Table(
+    "visits", metadata,
+    Column("visit_id", String(36), primary_key=True),
+    Column("practice_id", String(64), nullable=False),
+    Column("external_visit_id", String(80), nullable=False),
+    Column("patient_id", String(64), nullable=False),
+    Column("billing_model", String(20), nullable=False),
+    Column("payer_id", String(40), nullable=True),
+    Column("date_of_service", Date, nullable=False),
+    Column("document", JSON, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    UniqueConstraint("practice_id", "external_visit_id", name="uq_visits_practice_external"),
+)
+
+claims = Table(
+    "claims", metadata,
+    Column("claim_id", String(36), primary_key=True),
+    Column("practice_id", String(64), nullable=False),
+    Column("visit_id", String(36), nullable=False),
+    Column("patient_id", String(64), nullable=False),
+    Column("payer_id", String(40), nullable=False),
+    Column("patient_control_number", String(38), nullable=False, unique=True),
+    Column("status", String(30), nullable=False),
+    Column("frequency_code", String(1), nullable=False),
+    Column("total_charge", Cents, nullable=False),
+    Column("date_of_service", Date, nullable=False),
+    Column("rendering_npi", String(10), nullable=False),
+    Column("program", String(60), nullable=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("payer_claim_number", String(50), nullable=True),
+    Column("replaces_claim_id", String(36), nullable=True),
+    Column("batch_id", String(36), nullable=True),
+    Column("document", JSON, nullable=False),
+    Column("findings", JSON, nullable=False),
+    Column("paid", Cents, nullable=False),
+    Column("patient_responsibility", Cents, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("submitted_at", UtcDateTime, nullable=True),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("version", Integer, nullable=False),
+)
+Index("ix_claims_queue", claims.c.practice_id, claims.c.status, claims.c.created_at)
+Index("ix_claims_fingerprint", claims.c.practice_id, claims.c.fingerprint)
+Index("ix_claims_visit", claims.c.visit_id)
+
+claim_transitions = Table(
+    "claim_transitions", metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("claim_id", String(36), nullable=False, index=True),
+    Column("from_status", String(30), nullable=False),
+    Column("to_status", String(30), nullable=False),
+    Column("reason", String(200), nullable=True),
+    Column("at", UtcDateTime, nullable=False),
+)
+
+batches = Table(
+    "submission_batches", metadata,
+    Column("batch_id", String(36), primary_key=True),
+    Column("practice_id", String(64), nullable=False),
+    Column("payer_id", String(40), nullable=False),
+    Column("interchange_control_number", Integer, nullable=False, unique=True),
+    Column("file_name", String(120), nullable=False, unique=True),
+    Column("content", LargeBinary, nullable=False),
+    Column("claim_count", Integer, nullable=False),
+    Column("status", String(20), nullable=False),  # queued | submitted | accepted | rejected
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("submitted_at", UtcDateTime, nullable=True),
+)
+Index("ix_batches_status", batches.c.status, batches.c.created_at)
+
+control_numbers = Table(
+    "control_numbers", metadata,
+    Column("name", String(40), primary_key=True),
+    Column("last_value", Integer, nullable=False),
+)
+
+acknowledgments = Table(
+    "acknowledgments", metadata,
+    Column("ack_id", String(36), primary_key=True),
+    Column("file_name", String(160), nullable=False, unique=True),
+    Column("kind", String(10), nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("summary", JSON, nullable=False),
+)

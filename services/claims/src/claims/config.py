@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from rcm_shared.config import ServiceSettings
+
+
+class ClaimsSettings(ServiceSettings):
+    service_name: str = "claims"
+    http_port: int = 8002
+    database_url: str = "sqlite+aiosqlite:///var/claims.db"
+    clearinghouse: str = "sandbox"  # sandbox | sftp | https
+    clearinghouse_dir: Path = Path("var/clearinghouse")
+    clearinghouse_url: str | None = None
+    clearinghouse_api_key: str | None = None
+    clearinghouse_sftp_host: str | None = None
+    clearinghouse_sftp_port: int = 22
+    clearinghouse_sftp_username: str | None = None
+    clearinghouse_sftp_password: str | None = None
+    submitter_id: str = "RCMPLATFORM"
+    receiver_id: str = "CLEARINGHOUSE"
+    submission_interval_seconds: float = 2.0
+    response_poll_seconds: float = 5.0
+    usage_indicator: str = "T"  # ISA15: T test, P production

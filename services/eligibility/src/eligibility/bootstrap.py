@@ -1,0 +1,46 @@
+"""Composition root of eligibility."""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+
+from fastapi import FastAPI
+from rcm_shared.config import ServiceSettings
+from rcm_shared.contracts import VisitCompletedV1, topics
+from rcm_shared.db.database import Database
+from rcm_shared.messaging import EventConsumer, event_dispatcher
+from rcm_shared.service import ServiceRuntime, create_service_app
+
+from eligibility.adapters.orm import metadata, platform
+from eligibility.adapters.payer_gateway import PayerGateway, SandboxPayerGateway
+from eligibility.config import EligibilitySettings
+from eligibility.entrypoints.api import router
+from eligibility.service_layer import handlers
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+
+def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
+    db = Database(settings, metadata, platform)
+    alert_at = getattr(settings, "session_limit_alert_at_remaining", 3)
+    consumer = EventConsumer(
+        settings, db.sessions, platform, name="session-limits", topics=[topics.VISIT_COMPLETED],
+        handler=event_dispatcher({
+            VisitCompletedV1: partial(handlers.record_completed_visit, alert_at_remaining=alert_at)}))
+    return ServiceRuntime(settings, db, MIGRATIONS, consumers=[consumer])
+
+
+def build_gateway(settings: ServiceSettings) -> PayerGateway:
+    return SandboxPayerGateway()
+
+
+def build_app(settings: ServiceSettings | None = None, gateway: PayerGateway | None = None) -> FastAPI:
+    settings = settings or EligibilitySettings()
+    app = create_service_app(
+        settings, build_runtime(settings), title="Eligibility and benefits",
+        description="Coverage checks (X12 270/271) through a payer gateway, stored benefits snapshots, "
+                    "session-limit tracking.",
+        routers=[router])
+    app.state.payer_gateway = gateway or build_gateway(settings)
+    return app

@@ -1,0 +1,150 @@
+"""When must a cached benefits snapshot be checked again with the payer?
+
+``FreshnessRules.from_dict(data).policy_for(payer_id, day)`` picks the policy in force (payer-specific first,
+then the ``"*"`` default; each has ``effective_from`` / ``effective_to``). ``policy.decide(...)`` answers with a
+``FreshnessDecision`` listing every reason to refresh. Shipped defaults: ``rules/freshness.json``.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+# CARCs meaning coverage was not what the last check said: 26/27 before/after coverage, 31 not a member,
+# 33 insured has no dependent coverage, 109 not covered by this payer, 177 eligibility not met, 200 expenses
+# incurred during a lapse in coverage
+DEFAULT_ELIGIBILITY_DENIALS = ("26", "27", "31", "33", "109", "177", "200")
+
+
+class RefreshReason(enum.StrEnum):
+    NEVER_CHECKED = "never_checked"
+    BEFORE_FIRST_VISIT = "before_first_visit"
+    STALE = "stale"
+    ELIGIBILITY_DENIAL = "eligibility_denial"
+    NEW_BENEFIT_YEAR = "new_benefit_year"
+    COVERAGE_ENDED = "coverage_ended"
+
+
+@dataclass(frozen=True, slots=True)
+class CachedCheck:
+    """What we remember about the last successful check (not the benefits themselves)."""
+
+    checked_on: date
+    coverage_end: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FreshnessDecision:
+    refresh: bool
+    reasons: tuple[RefreshReason, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FreshnessPolicy:
+    """Re-check rules. ``first_visit_window_days``: a check older than this before a first visit is redone."""
+
+    payer_id: str = "*"
+    effective_from: date = date.min
+    effective_to: date | None = None
+    max_age_days: int = 30
+    recheck_before_first_visit: bool = True
+    first_visit_window_days: int = 3
+    recheck_on_eligibility_denial: bool = True
+    recheck_at_new_benefit_year: bool = True
+    eligibility_denial_reasons: frozenset[str] = frozenset(DEFAULT_ELIGIBILITY_DENIALS)
+
+    def in_force(self, day: date) -> bool:
+        return self.effective_from <= day and (self.effective_to is None or day <= self.effective_to)
+
+    def is_eligibility_denial(self, carc: str) -> bool:
+        """Whether a claim denial reason (CARC) means 'the member's coverage was not what we thought'."""
+        return carc in self.eligibility_denial_reasons
+
+    def decide(
+        self, cached: CachedCheck | None, visit_date: date, *, first_visit: bool = False,
+        last_eligibility_denial_on: date | None = None,
+    ) -> FreshnessDecision:
+        """Should we send a new 270 before ``visit_date``? Pure: 'today' is the visit date the caller asks about."""
+        if cached is None:
+            return FreshnessDecision(True, (RefreshReason.NEVER_CHECKED,))
+        reasons: list[RefreshReason] = []
+        age = (visit_date - cached.checked_on).days
+        if self.recheck_before_first_visit and first_visit and age > self.first_visit_window_days:
+            reasons.append(RefreshReason.BEFORE_FIRST_VISIT)
+        if age > self.max_age_days:
+            reasons.append(RefreshReason.STALE)
+        if (
+            self.recheck_on_eligibility_denial and last_eligibility_denial_on is not None
+            and last_eligibility_denial_on >= cached.checked_on
+        ):
+            reasons.append(RefreshReason.ELIGIBILITY_DENIAL)
+        if self.recheck_at_new_benefit_year and visit_date.year != cached.checked_on.year:
+            reasons.append(RefreshReason.NEW_BENEFIT_YEAR)
+        if cached.coverage_end is not None and visit_date > cached.coverage_end:
+            reasons.append(RefreshReason.COVERAGE_ENDED)
+        return FreshnessDecision(bool(reasons), tuple(reasons))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> FreshnessPolicy:
+        def integer(key: str, default: int) -> int:
+            value = data.get(key, default)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"freshness policy: {key} must be a non-negative integer")
+            return value
+
+        def flag(key: str, default: bool) -> bool:
+            value = data.get(key, default)
+            if not isinstance(value, bool):
+                raise ValueError(f"freshness policy: {key} must be true or false")
+            return value
+
+        def day(key: str) -> date | None:
+            value = data.get(key)
+            if value is None:
+                return None
+            if not isinstance(value, str):
+                raise ValueError(f"freshness policy: {key} must be an ISO date")
+            return date.fromisoformat(value)
+
+        reasons = data.get("eligibility_denial_reasons", list(DEFAULT_ELIGIBILITY_DENIALS))
+        if not isinstance(reasons, list) or not all(isinstance(r, str) for r in reasons):
+            raise ValueError("freshness policy: eligibility_denial_reasons must be a list of codes")
+        payer = data.get("payer_id", "*")
+        if not isinstance(payer, str):
+            raise ValueError("freshness policy: payer_id must be a string")
+        return cls(
+            payer_id=payer, effective_from=day("effective_from") or date.min, effective_to=day("effective_to"),
+            max_age_days=integer("max_age_days", 30),
+            recheck_before_first_visit=flag("recheck_before_first_visit", True),
+            first_visit_window_days=integer("first_visit_window_days", 3),
+            recheck_on_eligibility_denial=flag("recheck_on_eligibility_denial", True),
+            recheck_at_new_benefit_year=flag("recheck_at_new_benefit_year", True),
+            eligibility_denial_reasons=frozenset(reasons),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class FreshnessRules:
+    policies: tuple[FreshnessPolicy, ...]
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> FreshnessRules:
+        raw = data.get("policies")
+        if not isinstance(raw, Sequence) or isinstance(raw, str):
+            raise ValueError("freshness rules: policies must be a list")
+        policies = []
+        for item in raw:
+            if not isinstance(item, Mapping):
+                raise ValueError("freshness rules: each policy must be an object")
+            policies.append(FreshnessPolicy.from_dict(item))
+        return cls(tuple(policies))
+
+    def policy_for(self, payer_id: str, day: date) -> FreshnessPolicy:
+        """The payer's own policy in force on ``day``, else the default (``"*"``), else built-in defaults."""
+        for wanted in (payer_id, "*"):
+            for policy in self.policies:
+                if policy.payer_id == wanted and policy.in_force(day):
+                    return policy
+        return FreshnessPolicy()

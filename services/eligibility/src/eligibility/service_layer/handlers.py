@@ -1,0 +1,229 @@
+"""Use cases of eligibility: coverage checks (270 out, 271 in), stored benefits, session-limit tracking."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from rcm_shared.contracts import EligibilityCheckedV1, EventEnvelope, VisitCompletedV1
+from rcm_shared.db.database import Database
+from rcm_shared.db.types import new_id, utcnow
+from rcm_shared.messaging import stage_event
+from sqlalchemy import and_, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from eligibility.adapters.orm import (
+    control_numbers,
+    coverage_checks,
+    platform,
+    session_alerts,
+    session_visits,
+    snapshots,
+)
+from eligibility.adapters.payer_gateway import PayerGateway
+from eligibility.domain.model import (
+    ControlNumbers,
+    EligibilityRequest,
+    EligibilityResult,
+    InterchangeParties,
+    Member,
+    NextAction,
+    PayerRef,
+    ProviderRef,
+    ResultStatus,
+)
+from eligibility.domain.session_limits import SessionLimitTracker
+from eligibility.domain.x12_270 import build_270
+from eligibility.domain.x12_271 import read_271
+
+SOURCE = "eligibility"
+
+
+@dataclass(frozen=True)
+class CheckCoverage:
+    practice_id: str
+    patient_id: str
+    payer: PayerRef
+    provider: ProviderRef
+    subscriber: Member
+    service_date: date
+    dependent: Member | None = None
+    service_types: tuple[str, ...] | None = None
+    follows_check_id: str | None = None
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    check_id: str
+    results: list[EligibilityResult]
+    follow_up_check_ids: list[str]
+
+
+async def next_control_number(session: AsyncSession, name: str) -> int:
+    row = (await session.execute(select(control_numbers.c.last_value).where(control_numbers.c.name == name)
+                                 .with_for_update())).first()
+    if row is None:
+        await session.execute(insert(control_numbers).values(name=name, last_value=1))
+        return 1
+    value = int(row.last_value) % 999_999_999 + 1
+    await session.execute(update(control_numbers).where(control_numbers.c.name == name).values(last_value=value))
+    return value
+
+
+async def check_coverage(db: Database, gateway: PayerGateway, parties: InterchangeParties,
+                         command: CheckCoverage, *, follow_carve_outs: bool = True) -> CheckOutcome:
+    """Send a 270, read the 271, keep both, update the benefits snapshot, announce it; follow a carve-out."""
+    async with db.transaction() as session:
+        icn = await next_control_number(session, "interchange")
+    trace = uuid.uuid4().hex[:30]  # TRN02: unique, never PHI
+    request = EligibilityRequest(
+        payer=command.payer, provider=command.provider, subscriber=command.subscriber,
+        service_date=command.service_date, trace_number=trace, dependent=command.dependent,
+        **({"service_types": command.service_types} if command.service_types else {}))
+    request_x12 = build_270(request, ControlNumbers(icn, icn, 1, datetime.now(UTC)), parties)
+    response_x12 = await gateway.exchange(request_x12)  # outside any transaction: never hold locks on I/O
+    results = read_271(response_x12)
+    check_id = new_id()
+    primary = results[0] if results else EligibilityResult(ResultStatus.UNKNOWN, NextAction.CONTACT_PAYER)
+    async with db.transaction() as session:
+        await session.execute(insert(coverage_checks).values(
+            check_id=check_id, practice_id=command.practice_id, patient_id=command.patient_id,
+            payer_id=command.payer.payer_id, service_date=command.service_date, trace_number=trace,
+            status=primary.status.value, next_action=primary.next_action.value,
+            follows_check_id=command.follows_check_id, request_x12=request_x12, response_x12=response_x12,
+            result={"results": [r.to_dict() for r in results]}, checked_at=utcnow()))
+        if primary.snapshot is not None and primary.status in (ResultStatus.ACTIVE, ResultStatus.INACTIVE):
+            await _store_snapshot(session, command, check_id, primary)
+        await stage_event(session, platform, _checked_event(command, check_id, primary), source=SOURCE,
+                          subject=check_id, practice_id=command.practice_id)
+    follow_ups: list[str] = []
+    if follow_carve_outs and primary.next_action == NextAction.CHECK_OTHER_PAYER:
+        for carve_out in primary.carve_outs:
+            if not carve_out.identifier:
+                continue
+            follow = await check_coverage(db, gateway, parties, CheckCoverage(
+                practice_id=command.practice_id, patient_id=command.patient_id,
+                payer=PayerRef(carve_out.identifier, carve_out.name[:60] or carve_out.identifier),
+                provider=command.provider, subscriber=command.subscriber, service_date=command.service_date,
+                dependent=command.dependent, follows_check_id=check_id), follow_carve_outs=False)
+            follow_ups.append(follow.check_id)
+    return CheckOutcome(check_id, results, follow_ups)
+
+
+def _mental_health_limits(result: EligibilityResult) -> tuple[int | None, int | None]:
+    benefit = result.snapshot.mental_health_benefit() if result.snapshot else None
+    if benefit is None:
+        return None, None
+    limit = benefit.for_network(True).visit_limit
+    return (limit.limit, limit.remaining) if limit else (None, None)
+
+
+async def _store_snapshot(session: AsyncSession, command: CheckCoverage, check_id: str,
+                          result: EligibilityResult) -> None:
+    assert result.snapshot is not None
+    key = and_(snapshots.c.practice_id == command.practice_id, snapshots.c.patient_id == command.patient_id,
+               snapshots.c.payer_id == command.payer.payer_id)
+    limit, remaining = _mental_health_limits(result)
+    values: dict[str, Any] = {
+        "check_id": check_id, "active": result.status == ResultStatus.ACTIVE, "checked_on": command.service_date,
+        "coverage_begin": result.snapshot.coverage_begin, "coverage_end": result.snapshot.coverage_end,
+        "snapshot": result.to_dict()["snapshot"], "visit_limit": limit, "payer_visits_remaining": remaining,
+        "updated_at": utcnow()}
+    exists = (await session.execute(select(snapshots.c.check_id).where(key))).first()
+    if exists:
+        await session.execute(update(snapshots).where(key).values(**values))
+    else:
+        await session.execute(insert(snapshots).values(practice_id=command.practice_id,
+                                                       patient_id=command.patient_id,
+                                                       payer_id=command.payer.payer_id, **values))
+
+
+def _checked_event(command: CheckCoverage, check_id: str, result: EligibilityResult) -> EligibilityCheckedV1:
+    benefit = result.snapshot.mental_health_benefit() if result.snapshot else None
+    terms = benefit.for_network(True) if benefit else None
+    deductible = terms.deductible_individual.remaining if terms and terms.deductible_individual else None
+    carve = next((c.identifier for c in result.carve_outs if c.identifier), None)
+    _, remaining = _mental_health_limits(result)
+    return EligibilityCheckedV1(
+        check_id=check_id, practice_id=command.practice_id, patient_id=command.patient_id,
+        payer_id=command.payer.payer_id, as_of=command.service_date, active=result.status == ResultStatus.ACTIVE,
+        copay=terms.copay if terms else None, coinsurance_percent=terms.coinsurance_percent if terms else None,
+        deductible_remaining=deductible, visits_remaining=remaining, carve_out_payer_id=carve)
+
+
+async def coverage_on(session: AsyncSession, practice_id: str, patient_id: str, payer_id: str | None
+                      ) -> list[dict[str, Any]]:
+    query = select(snapshots).where(snapshots.c.practice_id == practice_id, snapshots.c.patient_id == patient_id)
+    if payer_id:
+        query = query.where(snapshots.c.payer_id == payer_id)
+    return [dict(r._mapping) for r in (await session.execute(query)).all()]
+
+
+async def record_completed_visit(session: AsyncSession, envelope: EventEnvelope, event: VisitCompletedV1, *,
+                                 alert_at_remaining: int = 3) -> None:
+    """Count the visit against the patient's yearly session cap; alert before the cap is reached."""
+    if event.payer_id is None or event.billing_model != "insurance":
+        return
+    key = and_(session_visits.c.practice_id == event.practice_id, session_visits.c.visit_id == event.visit_id)
+    existing = (await session.execute(select(session_visits).where(key))).first()
+    if existing is None:
+        await session.execute(insert(session_visits).values(
+            practice_id=event.practice_id, visit_id=event.visit_id, patient_id=event.patient_id,
+            payer_id=event.payer_id, service_date=event.date_of_service, voided=event.voided))
+    else:
+        await session.execute(update(session_visits).where(key).values(
+            voided=event.voided, service_date=event.date_of_service))
+    if event.replaces_visit_id:
+        await session.execute(update(session_visits).where(
+            session_visits.c.practice_id == event.practice_id,
+            session_visits.c.visit_id == event.replaces_visit_id).values(voided=True))
+    snapshot = (await session.execute(select(snapshots).where(
+        snapshots.c.practice_id == event.practice_id, snapshots.c.patient_id == event.patient_id,
+        snapshots.c.payer_id == event.payer_id))).first()
+    if snapshot is None or snapshot.visit_limit is None:
+        return
+    tracker = SessionLimitTracker(limit=int(snapshot.visit_limit), alert_at_remaining=alert_at_remaining)
+    visits = (await session.execute(select(session_visits).where(
+        session_visits.c.practice_id == event.practice_id, session_visits.c.patient_id == event.patient_id,
+        session_visits.c.payer_id == event.payer_id, session_visits.c.visit_id != event.visit_id))).all()
+    if snapshot.payer_visits_remaining is not None:
+        tracker.reconcile_with_payer(int(snapshot.payer_visits_remaining), snapshot.checked_on)
+    for visit in visits:
+        if not visit.voided:
+            tracker.record_visit(visit.visit_id, visit.service_date)
+    if event.voided:
+        return
+    for alert in tracker.record_visit(event.visit_id, event.date_of_service):
+        already = (await session.execute(select(session_alerts.c.id).where(
+            session_alerts.c.practice_id == event.practice_id, session_alerts.c.patient_id == event.patient_id,
+            session_alerts.c.payer_id == event.payer_id,
+            session_alerts.c.benefit_year_start == alert.benefit_year_start,
+            session_alerts.c.kind == alert.kind.value))).first()
+        if already is None:
+            await session.execute(insert(session_alerts).values(
+                practice_id=event.practice_id, patient_id=event.patient_id, payer_id=event.payer_id,
+                kind=alert.kind.value, benefit_year_start=alert.benefit_year_start, limit=alert.limit,
+                remaining=alert.remaining, visit_id=alert.visit_id, raised_at=utcnow()))
+            await stage_event(session, platform, EligibilityCheckedV1(
+                check_id=str(snapshot.check_id), practice_id=event.practice_id, patient_id=event.patient_id,
+                payer_id=event.payer_id, as_of=event.date_of_service, active=bool(snapshot.active),
+                visits_remaining=alert.remaining, session_limit_alert=True,
+            ), source=SOURCE, subject=str(snapshot.check_id), practice_id=event.practice_id, causation=envelope)
+
+
+async def open_session_alerts(session: AsyncSession, practice_id: str) -> list[dict[str, Any]]:
+    rows = (await session.execute(select(session_alerts).where(session_alerts.c.practice_id == practice_id)
+                                  .order_by(session_alerts.c.raised_at.desc()).limit(500))).all()
+    return [dict(r._mapping) for r in rows]
+
+
+async def checks_for(session: AsyncSession, practice_id: str, patient_id: str) -> list[dict[str, Any]]:
+    rows = (await session.execute(select(
+        coverage_checks.c.check_id, coverage_checks.c.payer_id, coverage_checks.c.service_date,
+        coverage_checks.c.status, coverage_checks.c.next_action, coverage_checks.c.follows_check_id,
+        coverage_checks.c.checked_at, coverage_checks.c.result).where(
+        coverage_checks.c.practice_id == practice_id, coverage_checks.c.patient_id == patient_id)
+        .order_by(coverage_checks.c.checked_at.desc()).limit(100))).all()
+    return [dict(r._mapping) for r in rows]

@@ -1,0 +1,143 @@
+"""Tables of the remittance database (owned by this service alone)."""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, Column, Date, Index, Integer, LargeBinary, String, Table, UniqueConstraint
+
+from rcm_shared.db.platform_tables import AutoId, add_platform_tables
+from rcm_shared.db.types import Cents, UtcDateTime, service_metadata
+
+metadata = service_metadata()
+platform = add_platform_tables(metadata)
+
+eras = Table(
+    "eras", metadata,
+    Column("era_id", String(36), primary_key=True),
+    Column("practice_id", String(64), nullable=False),
+    Column("file_sha256", String(64), nullable=False),
+    Column("file_name", String(200), nullable=True),
+    Column("content", LargeBinary, nullable=False),
+    Column("size_bytes", Integer, nullable=False),
+    Column("received_via", String(20), nullable=False),
+    Column("status", String(20), nullable=False),  # received | posted | exception | duplicate
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("processed_at", UtcDateTime, nullable=True),
+    Column("summary", JSON, nullable=False),
+    UniqueConstraint("practice_id", "file_sha256", name="uq_eras_practice_sha"),
+)
+
+# One row per 835 transaction (BPR/TRN): the same payment delivered twice is refused by this key.
+era_payments = Table(
+    "era_payments", metadata,
+    Column("payment_id", String(36), primary_key=True),
+    Column("era_id", String(36), nullable=False, index=True),
+    Column("practice_id", String(64), nullable=False),
+    Column("payer_id", String(80), nullable=False),
+    Column("trace_number", String(80), nullable=False),
+    Column("total_paid", Cents, nullable=False),
+    Column("method", String(10), nullable=False),
+    Column("payment_date", Date, nullable=True),
+    Column("claim_count", Integer, nullable=False),
+    Column("deposit_id", String(36), nullable=True),
+    Column("posted_at", UtcDateTime, nullable=False),
+    UniqueConstraint("practice_id", "payer_id", "trace_number", name="uq_era_payments_trace"),
+)
+
+submitted_claims = Table(
+    "submitted_claims", metadata,
+    Column("claim_id", String(36), primary_key=True),
+    Column("practice_id", String(64), nullable=False),
+    Column("patient_control_number", String(38), nullable=False),
+    Column("patient_id", String(64), nullable=False),
+    Column("payer_id", String(40), nullable=False),
+    Column("visit_id", String(36), nullable=False),
+    Column("total_charge", Cents, nullable=False),
+    Column("date_of_service", Date, nullable=False),
+    Column("rendering_npi", String(10), nullable=False),
+    Column("program", String(60), nullable=True),
+    Column("lines", JSON, nullable=False),
+    Column("submitted_at", UtcDateTime, nullable=False),
+    UniqueConstraint("practice_id", "patient_control_number", name="uq_submitted_claims_pcn"),
+)
+
+claim_postings = Table(
+    "claim_postings", metadata,
+    Column("posting_id", String(36), primary_key=True),
+    Column("era_id", String(36), nullable=False, index=True),
+    Column("payment_id", String(36), nullable=False),
+    Column("practice_id", String(64), nullable=False),
+    Column("claim_id", String(36), nullable=True, index=True),
+    Column("patient_control_number", String(38), nullable=False),
+    Column("claim_status_code", String(2), nullable=False),
+    Column("charge", Cents, nullable=False),
+    Column("paid", Cents, nullable=False),
+    Column("patient_responsibility", Cents, nullable=False),
+    Column("payer_claim_number", String(50), nullable=True),
+    Column("unapplied", Integer, nullable=False),
+    Column("posted_at", UtcDateTime, nullable=False),
+    Column("detail", JSON, nullable=False),
+)
+
+journal = Table(
+    "journal_lines", metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("entry_id", String(36), nullable=False, index=True),
+    Column("posting_id", String(36), nullable=True, index=True),
+    Column("practice_id", String(64), nullable=False),
+    Column("account", String(40), nullable=False),
+    Column("debit", Cents, nullable=False),
+    Column("credit", Cents, nullable=False),
+    Column("claim_id", String(36), nullable=True),
+    Column("memo", String(120), nullable=True),
+    Column("at", UtcDateTime, nullable=False),
+)
+Index("ix_journal_account", journal.c.practice_id, journal.c.account)
+
+denials = Table(
+    "denials", metadata,
+    Column("denial_id", String(36), primary_key=True),
+    Column("practice_id", String(64), nullable=False),
+    Column("claim_id", String(36), nullable=True),
+    Column("era_id", String(36), nullable=False),
+    Column("payer_id", String(80), nullable=True),
+    Column("line_number", Integer, nullable=True),
+    Column("procedure_code", String(10), nullable=True),
+    Column("rendering_npi", String(10), nullable=True),
+    Column("program", String(60), nullable=True),
+    Column("category", String(60), nullable=False),
+    Column("group_code", String(2), nullable=True),
+    Column("reason_codes", JSON, nullable=False),
+    Column("remark_codes", JSON, nullable=False),
+    Column("amount", Cents, nullable=False),
+    Column("suggested_action", String(40), nullable=False),
+    Column("queue", String(40), nullable=False),
+    Column("pattern_alert", Integer, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("date_of_service", Date, nullable=True),
+    Column("raised_at", UtcDateTime, nullable=False),
+)
+Index("ix_denials_queue", denials.c.practice_id, denials.c.queue, denials.c.status)
+Index("ix_denials_category", denials.c.practice_id, denials.c.category, denials.c.raised_at)
+
+era_exceptions = Table(
+    "era_exceptions", metadata,
+    Column("exception_id", String(36), primary_key=True),
+    Column("era_id", String(36), nullable=False, index=True),
+    Column("practice_id", String(64), nullable=False),
+    Column("kind", String(40), nullable=False),  # unparseable | unbalanced | duplicate_payment
+    Column("detail", JSON, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("raised_at", UtcDateTime, nullable=False),
+)
+
+deposits = Table(
+    "bank_deposits", metadata,
+    Column("deposit_id", String(36), primary_key=True),
+    Column("practice_id", String(64), nullable=False),
+    Column("reference", String(80), nullable=False),
+    Column("amount", Cents, nullable=False),
+    Column("deposit_date", Date, nullable=False),
+    Column("matched_payment_id", String(36), nullable=True),
+    Column("imported_at", UtcDateTime, nullable=False),
+    UniqueConstraint("practice_id", "reference", "amount", "deposit_date", name="uq_bank_deposits_line"),
+)
