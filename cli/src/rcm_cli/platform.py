@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-
 from rcm_shared.broker import EmbeddedBroker, stop_pid
 
 SERVICES: dict[str, int] = {

@@ -14,7 +14,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
-
 from rcm_shared.contracts import (
     REGISTRY,
     ClaimPaymentPostedV1,
@@ -138,7 +137,7 @@ def test_unknown_type_or_version_is_refused() -> None:
 def test_payloads_are_frozen() -> None:
     payload = build(ClaimPaymentPostedV1)
     with pytest.raises(ValidationError):
-        payload.paid = Decimal("0")  # type: ignore[misc]
+        payload.paid = Decimal("0")
 
 
 @given(cents=st.integers(min_value=-(10**15), max_value=10**15))

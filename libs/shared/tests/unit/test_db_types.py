@@ -8,11 +8,10 @@ from decimal import Decimal
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from rcm_shared.db.types import Cents, UtcDateTime, from_cents, to_cents
 from sqlalchemy.dialects import postgresql, sqlite
 
-from rcm_shared.db.types import Cents, UtcDateTime, from_cents, to_cents
-
-PG = postgresql.dialect()
+PG = postgresql.dialect()  # type: ignore[no-untyped-call]
 LITE = sqlite.dialect()
 
 
@@ -60,7 +59,7 @@ def test_cents_round_trip_exactly(cents: int) -> None:
 
 def test_naive_timestamps_are_refused() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
-        UtcDateTime().process_bind_param(datetime(2026, 1, 1, 12, 0), PG)  # noqa: DTZ001
+        UtcDateTime().process_bind_param(datetime(2026, 1, 1, 12, 0), PG)
     with pytest.raises(ValueError):
         UtcDateTime().process_bind_param("2026-01-01T12:00:00Z", PG)
 
@@ -71,9 +70,10 @@ def test_timestamps_are_stored_and_read_as_utc() -> None:
     assert stored == datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
     assert stored.utcoffset() == timedelta(0)
     # SQLite hands back naive values: they were stored as UTC, so UTC is restored.
-    restored = UtcDateTime().process_result_value(datetime(2026, 1, 1, 12, 0), LITE)  # noqa: DTZ001
+    restored = UtcDateTime().process_result_value(datetime(2026, 1, 1, 12, 0), LITE)
     assert restored == datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
     assert restored.tzinfo is UTC
     converted = UtcDateTime().process_result_value(datetime(2026, 1, 1, 7, 0, tzinfo=eastern), PG)
+    assert converted is not None
     assert converted.tzinfo is UTC and converted.hour == 12
     assert UtcDateTime().process_result_value(None, PG) is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Annotated
 
@@ -15,7 +16,6 @@ from fastapi import FastAPI, Query
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel, ConfigDict
-
 from rcm_shared.http.auth import ALGORITHM, Principal, mint_token, require_scope, verify_token
 from rcm_shared.http.errors import PROBLEM_JSON, ProblemError, install_error_handlers
 from rcm_shared.http.pagination import decode_cursor, encode_cursor
@@ -191,10 +191,10 @@ def problem_app() -> FastAPI:
 
 
 @pytest.fixture
-async def client() -> httpx.AsyncClient:
+async def client() -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=problem_app(), raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-        yield http  # type: ignore[misc]
+        yield http
 
 
 async def test_validation_error_names_fields_and_never_echoes_input(client: httpx.AsyncClient) -> None:

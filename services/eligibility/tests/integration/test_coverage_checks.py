@@ -6,7 +6,6 @@ import json
 from datetime import date
 
 import pytest
-
 from eligibility.bootstrap import build_app
 from eligibility.config import EligibilitySettings
 from rcm_shared.contracts import CodedService, VisitCompletedV1, envelope_for, topics

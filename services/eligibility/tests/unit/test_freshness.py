@@ -4,9 +4,8 @@ import json
 from datetime import date
 from pathlib import Path
 
-import pytest
-
 import eligibility.domain as domain_package
+import pytest
 from eligibility.domain.freshness import CachedCheck, FreshnessPolicy, FreshnessRules, RefreshReason
 
 POLICY = FreshnessPolicy(max_age_days=30, first_visit_window_days=3)

@@ -7,9 +7,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
-
 import eligibility.domain as domain_package
+import pytest
 from eligibility.domain.model import (
     ControlNumbers,
     EligibilityRequest,

@@ -2,10 +2,9 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from eligibility.domain.session_limits import AlertKind, SessionLimitTracker
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from eligibility.domain.session_limits import AlertKind, SessionLimitTracker
 
 
 def test_counts_per_calendar_year_and_is_idempotent() -> None:

@@ -6,12 +6,11 @@ import json
 from decimal import Decimal
 
 import pytest
+from eligibility.domain.model import CoverageStatus, EligibilityResult, NextAction, ResultStatus
+from eligibility.domain.x12_271 import TelehealthPhrases, read_271
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rcm_shared.x12 import X12SyntaxError
-
-from eligibility.domain.model import CoverageStatus, NextAction, ResultStatus
-from eligibility.domain.x12_271 import TelehealthPhrases, read_271
 
 ISA = "ISA*00*          *00*          *ZZ*PAYERSENDER    *ZZ*CLINICRECV     *260301*0930*^*00501*000000042*0*T*:"
 HEADER = (
@@ -37,7 +36,7 @@ def subscriber(*benefits: str, trace: str = "TRACE1", aaa: str | None = None) ->
     return (*head, "DMG*D8*19900102*F", *benefits)
 
 
-def only(text: str):  # type: ignore[no-untyped-def]
+def only(text: str) -> EligibilityResult:
     results = read_271(text)
     assert len(results) == 1
     return results[0]

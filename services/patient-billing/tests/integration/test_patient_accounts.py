@@ -6,7 +6,6 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-
 from patient_billing.bootstrap import build_app
 from patient_billing.config import PatientBillingSettings
 from rcm_shared.contracts import PatientResponsibilityAssessedV1, envelope_for, topics

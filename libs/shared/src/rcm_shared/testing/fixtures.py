@@ -18,8 +18,9 @@ from rcm_shared.http.auth import ALL_SCOPES, mint_token
 from rcm_shared.testing.databases import TestDatabases
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]:
+    """A fresh broker per test (Tansu starts in milliseconds): no test sees another's topics or groups."""
     external = os.environ.get("RCM_TEST_KAFKA_BOOTSTRAP")
     if external:  # run the suite against a real Kafka when one is given
         host, port = external.rsplit(":", 1)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, Date, Index, Integer, LargeBinary, String, Table, UniqueConstraint
-
 from rcm_shared.db.platform_tables import AutoId, add_platform_tables
 from rcm_shared.db.types import Cents, UtcDateTime, service_metadata
+from sqlalchemy import JSON, Column, Date, Index, Integer, LargeBinary, String, Table, UniqueConstraint
 
 metadata = service_metadata()
 platform = add_platform_tables(metadata)

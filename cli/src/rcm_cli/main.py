@@ -1,0 +1,82 @@
+"""rcm: the operator's command line for the revenue-cycle platform."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rcm_shared.config import ServiceSettings
+from rcm_shared.http.auth import ALL_SCOPES, mint_token
+from rich.console import Console
+from rich.table import Table
+
+from rcm_cli import platform as embedded
+
+app = typer.Typer(help="Revenue-cycle platform for mental-health practices.", no_args_is_help=True)
+console = Console()
+VAR = Path(os.environ.get("RCM_VAR_DIR", "var")).resolve()
+
+
+@app.command()
+def up() -> None:
+    """Bring the platform up on its embedded default (SQLite under var/, embedded broker); Ctrl-C stops it."""
+    console.print("[bold]Starting the embedded broker and five services...[/bold]")
+    running = embedded.start_platform(VAR)
+    table = Table(title="Revenue-cycle platform (embedded)")
+    for column in ("service", "URL", "API docs", "PID"):
+        table.add_column(column)
+    for name, url in running.urls().items():
+        table.add_row(name, url, f"{url}/docs", str(running.processes[name].pid))
+    console.print(table)
+    console.print(f"broker: {running.broker.bootstrap} (PID {running.broker.process.pid})   data: {VAR}   "
+                  f"logs: {VAR / 'log'}")
+    console.print("Try: [cyan]uv run rcm demo[/cyan] in another terminal;  a token: [cyan]uv run rcm token[/cyan]")
+    console.print("Ctrl-C stops everything.")
+    try:
+        embedded.wait_for_signal()
+    finally:
+        console.print("Stopping services and broker...")
+        running.stop()
+        console.print("Stopped.")
+
+
+@app.command()
+def token(
+    practice: Annotated[str, typer.Option(help="Practice (tenant) the token is for")] = "demo-practice",
+    scope: Annotated[list[str] | None, typer.Option(help="Scopes; default: all")] = None,
+    subject: Annotated[str, typer.Option(help="Who the caller is")] = "dev-operator",
+    ttl: Annotated[int, typer.Option(help="Lifetime in seconds")] = 3600,
+) -> None:
+    """Mint a development bearer token (signed with RCM_JWT_SECRET)."""
+    settings = ServiceSettings()
+    typer.echo(mint_token(secret=settings.jwt_secret.get_secret_value(), issuer=settings.jwt_issuer,
+                          audience=settings.jwt_audience, subject=subject, practice_id=practice,
+                          scopes=scope or ALL_SCOPES, ttl_seconds=ttl))
+
+
+@app.command()
+def status() -> None:
+    """Health of a running embedded platform."""
+    import httpx
+
+    state = embedded.load_state(VAR)
+    services = state["services"]
+    assert isinstance(services, dict)
+    for name, info in services.items():
+        try:
+            r = httpx.get(f"{info['url']}/readyz", timeout=3)
+            console.print(f"{name:16} {info['url']:24} {r.json().get('status')}")
+        except httpx.HTTPError as exc:
+            console.print(f"{name:16} {info['url']:24} down ({type(exc).__name__})")
+
+
+def _register_subcommands() -> None:
+    from rcm_cli import demo, x12_commands
+
+    app.add_typer(x12_commands.app, name="x12")
+    app.command(name="demo")(demo.demo)
+
+
+_register_subcommands()

@@ -1,0 +1,207 @@
+"""Build (and read back) the X12 278 services review request (005010X217) for a new authorization.
+
+Layout: ISA/GS(HI)/ST*278*....*005010X217/BHT*0007*13, HL 20 (UMO: NM1*X3 with PI), HL 21 (requester:
+NM1*1P with XX), HL 22 (subscriber: NM1*IL with MI, DMG), HL EV (patient event: TRN, UM*HS*<cert type>*<service
+type>*<POS>:B, HI*ABK:..*ABF:.., DTP*AAH*RD8 range, HSD*VS total visits, 2010EA NM1*SJ rendering provider), then
+one HL SS (service) per CPT: UM*HS*<cert type>, DTP*472*RD8, SV1*HC:<cpt>**UN*<units>.
+``read_278`` exists for the sandbox reviewer and for round-trip tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from rcm_shared.x12 import Segment, X12SyntaxError, detect_delimiters, iter_segments
+
+from authorizations.domain.envelope_ids import ControlNumbers, InterchangeParties
+from authorizations.domain.x12_writer import Composite, TransactionWriter, X12ValueError, envelope
+
+IMPLEMENTATION = "005010X217"
+CERTIFICATION_TYPES = frozenset({"I", "R", "4", "S", "3"})  # initial, renewal, extension, revision, cancel
+
+
+@dataclass(frozen=True, slots=True)
+class RequestedService:
+    cpt_code: str
+    units: int
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizationRequest:
+    """What we ask the payer (utilization management organisation) to approve."""
+
+    payer_id: str
+    payer_name: str
+    requester_npi: str
+    requester_name: str
+    member_id: str
+    subscriber_last_name: str
+    subscriber_first_name: str
+    subscriber_birth_date: date | None
+    rendering_npi: str
+    rendering_last_name: str
+    rendering_first_name: str
+    diagnosis_codes: tuple[str, ...]  # ICD-10-CM without the dot, principal first
+    services: tuple[RequestedService, ...]
+    start: date
+    end: date
+    trace_number: str
+    service_type: str = "MH"
+    place_of_service: str = "11"
+    certification_type: str = "I"
+    subscriber_gender: str = ""
+
+    @property
+    def total_units(self) -> int:
+        return sum(s.units for s in self.services)
+
+
+def _d8(value: date) -> str:
+    return value.strftime("%Y%m%d")
+
+
+def _check(request: AuthorizationRequest) -> None:
+    for npi, name in ((request.requester_npi, "requester"), (request.rendering_npi, "rendering")):
+        if len(npi) != 10 or not npi.isdigit():
+            raise X12ValueError(f"NM109 {name} NPI must be 10 digits")
+    if not request.member_id:
+        raise X12ValueError("NM109 member id is required")
+    if not request.diagnosis_codes or len(request.diagnosis_codes) > 12:
+        raise X12ValueError("HI needs 1 to 12 diagnosis codes")
+    for code in request.diagnosis_codes:
+        if not (3 <= len(code) <= 7) or "." in code or not code.isalnum():
+            raise X12ValueError("HI diagnosis codes are 3-7 alphanumerics without the dot")
+    if not request.services:
+        raise X12ValueError("SV1 at least one requested service is required")
+    if any(s.units <= 0 for s in request.services):
+        raise X12ValueError("SV104 units must be positive")
+    if request.end < request.start:
+        raise X12ValueError("DTP03 range end precedes its start")
+    if request.certification_type not in CERTIFICATION_TYPES:
+        raise X12ValueError("UM02 certification type code is not supported")
+
+
+def build_278(request: AuthorizationRequest, control: ControlNumbers, parties: InterchangeParties) -> str:
+    """Return a complete interchange holding one 278 request. Raises ``X12ValueError`` for unsendable values."""
+    _check(request)
+    tx = TransactionWriter("278", f"{control.transaction:04d}", IMPLEMENTATION)
+    created = control.created_at
+    span = f"{_d8(request.start)}-{_d8(request.end)}"
+    tx.segment("BHT", "0007", "13", request.trace_number, _d8(created.date()), created.strftime("%H%M"))
+    tx.segment("HL", "1", "", "20", "1")
+    tx.segment("NM1", "X3", "2", request.payer_name, "", "", "", "", "PI", request.payer_id)
+    tx.segment("HL", "2", "1", "21", "1")
+    tx.segment("NM1", "1P", "2", request.requester_name, "", "", "", "", "XX", request.requester_npi)
+    tx.segment("HL", "3", "2", "22", "1")
+    tx.segment("NM1", "IL", "1", request.subscriber_last_name, request.subscriber_first_name, "", "", "", "MI",
+               request.member_id)
+    if request.subscriber_birth_date is not None:
+        tx.segment("DMG", "D8", _d8(request.subscriber_birth_date), request.subscriber_gender)
+    tx.segment("HL", "4", "3", "EV", "1")
+    tx.segment("TRN", "1", request.trace_number, parties.trace_originator)
+    tx.segment("UM", "HS", request.certification_type, request.service_type,
+               Composite((request.place_of_service, "B")))
+    tx.segment("DTP", "AAH", "RD8", span)
+    qualifiers = ["ABK", *(["ABF"] * (len(request.diagnosis_codes) - 1))]
+    tx.segment("HI", *(Composite((q, c)) for q, c in zip(qualifiers, request.diagnosis_codes, strict=True)))
+    tx.segment("HSD", "VS", str(request.total_units))
+    tx.segment("NM1", "SJ", "1", request.rendering_last_name, request.rendering_first_name, "", "", "", "XX",
+               request.rendering_npi)
+    for i, service in enumerate(request.services):
+        tx.segment("HL", str(5 + i), "4", "SS", "0")
+        tx.segment("UM", "HS", request.certification_type)
+        tx.segment("DTP", "472", "RD8", span)
+        tx.segment("SV1", Composite(("HC", service.cpt_code)), "", "UN", str(service.units))
+    return envelope([tx.close()], functional_id="HI", version=IMPLEMENTATION, parties=parties, control=control)
+
+
+# ------------------------------------------------------------------------------------------------ reading
+
+
+def _date(seg: Segment, raw: str) -> date:
+    try:
+        if len(raw) != 8 or not raw.isdigit():
+            raise ValueError(raw)
+        return datetime.strptime(raw, "%Y%m%d").date()
+    except ValueError:
+        raise X12SyntaxError("invalid date", segment_number=seg.number, segment_id=seg.id, element=3) from None
+
+
+def read_278(text: str) -> AuthorizationRequest:
+    """Read a 278 request we (or a test) built: one patient event. Raises ``X12SyntaxError`` when malformed."""
+    delimiters = detect_delimiters(text)
+    segments = list(iter_segments(text))
+    if not any(s.id == "ST" and s.get(1) == "278" for s in segments):
+        raise X12SyntaxError("interchange holds no 278 transaction", segment_number=1)
+    values: dict[str, object] = {}
+    services: list[RequestedService] = []
+    diagnoses: list[str] = []
+    level = ""
+    for seg in segments:
+        sid = seg.id
+        if sid == "BHT":
+            values["trace_number"] = seg.get(3)
+        elif sid == "HL":
+            level = seg.get(3)
+        elif sid == "NM1":
+            kind = seg.get(1)
+            if kind == "X3":
+                values.update(payer_name=seg.get(3), payer_id=seg.get(9))
+            elif kind == "1P":
+                values.update(requester_name=seg.get(3), requester_npi=seg.get(9))
+            elif kind == "IL":
+                values.update(subscriber_last_name=seg.get(3), subscriber_first_name=seg.get(4), member_id=seg.get(9))
+            elif kind == "SJ":
+                values.update(rendering_last_name=seg.get(3), rendering_first_name=seg.get(4),
+                              rendering_npi=seg.get(9))
+        elif sid == "DMG" and level == "22":
+            values.update(subscriber_birth_date=_date(seg, seg.get(2)), subscriber_gender=seg.get(3))
+        elif sid == "UM" and level == "EV":
+            facility = seg.get(4).split(delimiters.component)
+            values.update(certification_type=seg.get(2), service_type=seg.get(3), place_of_service=facility[0])
+        elif sid == "DTP" and seg.get(1) == "AAH":
+            start, _, end = seg.get(3).partition("-")
+            values.update(start=_date(seg, start), end=_date(seg, end or start))
+        elif sid == "HI":
+            for element in seg.elements[1:]:
+                parts = element.split(delimiters.component)
+                if len(parts) < 2 or parts[0] not in ("ABK", "ABF"):
+                    raise X12SyntaxError("HI needs ABK/ABF diagnosis composites", segment_number=seg.number,
+                                         segment_id="HI")
+                diagnoses.append(parts[1])
+        elif sid == "SV1":
+            procedure = seg.get(1).split(delimiters.component)
+            units = seg.get(4)
+            if len(procedure) < 2 or not units.isdigit():
+                raise X12SyntaxError("SV1 needs HC:code and whole units", segment_number=seg.number,
+                                     segment_id="SV1")
+            services.append(RequestedService(procedure[1], int(units)))
+    required = ("payer_id", "requester_npi", "member_id", "start", "end", "trace_number")
+    if any(key not in values for key in required) or not services:
+        raise X12SyntaxError("278 lacks payer, requester, member, dates or services", segment_number=1)
+    return AuthorizationRequest(
+        payer_id=str(values["payer_id"]), payer_name=str(values.get("payer_name", "")),
+        requester_npi=str(values["requester_npi"]), requester_name=str(values.get("requester_name", "")),
+        member_id=str(values["member_id"]), subscriber_last_name=str(values.get("subscriber_last_name", "")),
+        subscriber_first_name=str(values.get("subscriber_first_name", "")),
+        subscriber_birth_date=_opt_date(values.get("subscriber_birth_date")),
+        subscriber_gender=str(values.get("subscriber_gender", "")),
+        rendering_npi=str(values.get("rendering_npi", "")),
+        rendering_last_name=str(values.get("rendering_last_name", "")),
+        rendering_first_name=str(values.get("rendering_first_name", "")),
+        diagnosis_codes=tuple(diagnoses), services=tuple(services),
+        start=_req_date(values["start"]), end=_req_date(values["end"]), trace_number=str(values["trace_number"]),
+        service_type=str(values.get("service_type", "MH")), place_of_service=str(values.get("place_of_service", "")),
+        certification_type=str(values.get("certification_type", "I")),
+    )
+
+
+def _opt_date(value: object) -> date | None:
+    return value if isinstance(value, date) else None
+
+
+def _req_date(value: object) -> date:
+    if not isinstance(value, date):
+        raise X12SyntaxError("278 date is missing", segment_number=1)
+    return value

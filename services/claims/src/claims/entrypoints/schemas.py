@@ -1,0 +1,152 @@
+"""What the EHR sends and what billers see. Unknown fields are refused; every field says what it is."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, model_validator
+from rcm_shared.http.schemas import PositiveMoney, StrictModel
+
+ServiceKind = Literal[
+    "intake_eval", "intake_eval_medical", "psychotherapy", "crisis", "family_without_patient",
+    "family_with_patient", "group", "multi_family_group", "em_with_psychotherapy", "em_only", "digital_em",
+]
+Modality = Literal["in_person", "video", "audio_only"]
+Relationship = Literal["self", "spouse", "child", "other", "life_partner", "employee", "unknown"]
+NPI_PATTERN = r"^[12][0-9]{9}$"
+ID_PATTERN = r"^[A-Za-z0-9_.:-]+$"
+
+
+class Address(StrictModel):
+    line1: str = Field(min_length=1, max_length=55, examples=["100 MAIN ST"])
+    line2: str | None = Field(default=None, max_length=55)
+    city: str = Field(min_length=1, max_length=30, examples=["HARTFORD"])
+    state: str = Field(pattern=r"^[A-Z]{2}$", examples=["CT"])
+    postal_code: str = Field(pattern=r"^[0-9]{5}([0-9]{4})?$", examples=["06103"])
+
+
+class Person(StrictModel):
+    first_name: str = Field(min_length=1, max_length=35, examples=["ALEX"])
+    last_name: str = Field(min_length=1, max_length=60, examples=["SAMPLE"])
+    birth_date: date = Field(examples=["1988-04-12"])
+    gender: Literal["F", "M", "U"] = "U"
+    address: Address
+
+
+class Coverage(StrictModel):
+    payer_id: str = Field(min_length=2, max_length=80, examples=["SBXHP"])
+    payer_name: str = Field(min_length=1, max_length=60, examples=["SANDBOX HEALTH PLAN"])
+    member_id: str = Field(min_length=1, max_length=80, examples=["SBX000001"])
+    group_number: str | None = Field(default=None, max_length=50)
+    relationship: Relationship = "self"
+    subscriber: Person | None = Field(default=None, description="Required when relationship is not self")
+    filing_indicator: str = Field(default="CI", max_length=2, description="SBR09 claim filing indicator")
+    prior_authorization_number: str | None = Field(default=None, max_length=50)
+
+    @model_validator(mode="after")
+    def _subscriber_when_dependent(self) -> Coverage:
+        if self.relationship != "self" and self.subscriber is None:
+            raise ValueError("subscriber is required when the patient is not the subscriber")
+        return self
+
+
+class Clinician(StrictModel):
+    npi: str = Field(pattern=NPI_PATTERN, examples=["1234567893"])
+    first_name: str = Field(min_length=1, max_length=35)
+    last_name: str = Field(min_length=1, max_length=60)
+    credential: Literal["MD", "DO", "NP", "PA", "PhD", "PsyD", "LCSW", "LPC", "LMFT", "LMHC", "LPCC", "other"]
+    taxonomy: str | None = Field(default=None, pattern=r"^[0-9A-Z]{10}$")
+
+
+class BillingProvider(StrictModel):
+    npi: str = Field(pattern=NPI_PATTERN, examples=["1245319599"])
+    name: str = Field(min_length=1, max_length=60, examples=["RIVERSIDE COUNSELING GROUP"])
+    tax_id: str = Field(pattern=r"^[0-9]{9}$", examples=["123456789"])
+    address: Address
+    taxonomy: str | None = Field(default=None, pattern=r"^[0-9A-Z]{10}$")
+
+
+class VisitIn(StrictModel):
+    """A completed visit whose note is signed."""
+
+    external_visit_id: str = Field(min_length=1, max_length=80, pattern=ID_PATTERN,
+                                   description="The EHR's id of the visit (unique per practice)")
+    patient_id: str = Field(min_length=1, max_length=64, pattern=ID_PATTERN)
+    patient: Person
+    billing_model: Literal["insurance", "self_pay"] = "insurance"
+    coverage: Coverage | None = None
+    date_of_service: date
+    service_kind: ServiceKind
+    psychotherapy_minutes: int | None = Field(default=None, ge=0, le=600)
+    em_code: str | None = Field(default=None, pattern=r"^992(0[2-5]|1[1-5])$", examples=["99213"])
+    digital_minutes_7_days: int | None = Field(default=None, ge=0, le=600)
+    modality: Modality = "in_person"
+    patient_at_home: bool = False
+    interactive_complexity: bool = False
+    diagnoses: list[str] = Field(min_length=1, max_length=12, examples=[["F41.1", "F32.1"]])
+    rendering: Clinician
+    supervising: Clinician | None = None
+    billing_provider: BillingProvider
+    program: str | None = Field(default=None, max_length=60)
+    self_pay_fee: PositiveMoney | None = None
+
+    @model_validator(mode="after")
+    def _coverage_for_insurance(self) -> VisitIn:
+        if self.billing_model == "insurance" and self.coverage is None:
+            raise ValueError("coverage is required for an insurance visit")
+        return self
+
+
+class VisitOut(BaseModel):
+    visit_id: str
+    external_visit_id: str
+    billing_model: str
+    coded_services: list[dict[str, Any]]
+    coding_findings: list[dict[str, Any]]
+
+
+class ClaimOut(BaseModel):
+    claim_id: str
+    visit_id: str
+    status: str
+    payer_id: str
+    patient_control_number: str
+    frequency_code: str
+    total_charge: Decimal
+    paid: Decimal
+    patient_responsibility: Decimal
+    date_of_service: date
+    findings: list[dict[str, Any]]
+    lines: list[dict[str, Any]]
+    payer_claim_number: str | None
+    replaces_claim_id: str | None
+    batch_id: str | None
+    submitted_at: datetime | None
+    history: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class ClaimPage(BaseModel):
+    items: list[ClaimOut]
+    next_cursor: str | None
+
+
+class CorrectionIn(StrictModel):
+    """Corrections to a rejected or denied claim; it goes out again as a replacement (frequency 7)."""
+
+    diagnoses: list[str] | None = Field(default=None, min_length=1, max_length=12)
+    prior_authorization_number: str | None = Field(default=None, max_length=50)
+    member_id: str | None = Field(default=None, max_length=80)
+    rendering_npi: str | None = Field(default=None, pattern=NPI_PATTERN)
+    modifiers: dict[int, list[str]] | None = Field(default=None, description="line number -> modifiers")
+    note: str | None = Field(default=None, max_length=200)
+
+
+class BatchOut(BaseModel):
+    batch_id: str
+    payer_id: str
+    file_name: str
+    claim_count: int
+    status: str
+    interchange_control_number: int

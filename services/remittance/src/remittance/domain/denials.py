@@ -1,0 +1,407 @@
+"""Denial classification, routing, pattern detection and underpayment checks (pure, rules as data).
+
+Public API::
+
+    rules = DenialRules.from_mapping(yaml.safe_load(text_of("rules/denials.yaml")))   # or DenialRules.from_yaml(text)
+    DenialClassifier(rules).classify(claim_payment, *, as_of=None) -> list[Denial]
+    DenialRouter(rules).route(category, amount, *, as_of=None) -> str                # queue name
+    DenialPatternDetector(rules).detect(history: Iterable[DenialOccurrence], *, as_of=None) -> list[DenialPattern]
+    UnderpaymentCheck(rates: Iterable[ContractedRate]).check(claim_payment) -> list[Underpayment]
+
+What counts as a denial: CO / PI / OA adjustments other than the contract's own reductions (CARC 45 fee
+schedule and the other ``non_denial_reasons``), every non-PR adjustment when the claim or line paid nothing,
+and a CLP02 = 4 claim. PR adjustments are patient responsibility, never denials; reversals (CLP02 = 22)
+are not classified. ``as_of`` picks the effective-dated rule block (None: the newest block).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any, Protocol, TypeVar
+
+import yaml
+
+from remittance.domain.model import ZERO, Adjustment, ClaimPayment, ServiceLine
+
+CATEGORIES = (
+    "authorization_exhausted_or_missing", "not_covered_mh_benefit_or_carve_out", "visit_limit_exceeded",
+    "telehealth_limitation", "provider_not_credentialed", "coding", "eligibility",
+    "documentation_medical_necessity", "timely_filing", "duplicate", "coordination_of_benefits", "other",
+)
+
+
+class DenialRulesError(ValueError):
+    """The rules file is malformed (named field, no PHI)."""
+
+
+def _as_date(value: Any, field_name: str) -> date | None:
+    if value is None:
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise DenialRulesError(f"{field_name} is not an ISO date") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Effective:
+    effective_from: date
+    effective_to: date | None
+
+    def covers(self, day: date) -> bool:
+        return self.effective_from <= day and (self.effective_to is None or day < self.effective_to)
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryMapping:
+    carcs: frozenset[str]
+    groups: frozenset[str]
+    rarcs: frozenset[str]
+    category: str
+    action: str
+
+    @property
+    def specificity(self) -> int:
+        return (2 if self.rarcs else 0) + (1 if self.groups else 0)
+
+    def matches(self, group: str, reason: str, remarks: frozenset[str]) -> bool:
+        return (reason in self.carcs and (not self.groups or group in self.groups)
+                and (not self.rarcs or not self.rarcs.isdisjoint(remarks)))
+
+
+@dataclass(frozen=True, slots=True)
+class ClassificationRules:
+    effective: Effective
+    non_denial_reasons: frozenset[str]
+    mappings: tuple[CategoryMapping, ...]  # most specific first
+    default_category: str
+    default_action: str
+
+    def categorize(self, group: str, reason: str, remarks: frozenset[str]) -> tuple[str, str]:
+        for mapping in self.mappings:
+            if mapping.matches(group, reason, remarks):
+                return mapping.category, mapping.action
+        return self.default_category, self.default_action
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingRule:
+    queue: str
+    amount_over: Decimal | None
+    categories: frozenset[str]
+
+    def matches(self, category: str, amount: Decimal) -> bool:
+        if self.amount_over is not None and not amount > self.amount_over:
+            return False
+        return not self.categories or category in self.categories
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingRules:
+    effective: Effective
+    rules: tuple[RoutingRule, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PatternRules:
+    effective: Effective
+    window_days: int
+    visits_over: int
+    queue: str
+
+
+def _effective(block: Mapping[str, Any], where: str) -> Effective:
+    start = _as_date(block.get("effective_from"), f"{where}.effective_from")
+    if start is None:
+        raise DenialRulesError(f"{where}.effective_from is required")
+    return Effective(start, _as_date(block.get("effective_to"), f"{where}.effective_to"))
+
+
+def _codes(value: Any) -> frozenset[str]:
+    if value is None:
+        return frozenset()
+    if not isinstance(value, list):
+        raise DenialRulesError("code lists must be lists")
+    return frozenset(str(v) for v in value)
+
+
+class _Dated(Protocol):
+    @property
+    def effective(self) -> Effective: ...
+
+
+_D = TypeVar("_D", bound=_Dated)
+
+
+def _pick(blocks: Sequence[_D], as_of: date | None, what: str) -> _D:
+    for block in sorted(blocks, key=lambda b: b.effective.effective_from, reverse=True):
+        if as_of is None or block.effective.covers(as_of):
+            return block
+    raise DenialRulesError(f"no {what} rules in effect on the given date")
+
+
+@dataclass(frozen=True, slots=True)
+class DenialRules:
+    classification: tuple[ClassificationRules, ...]
+    routing: tuple[RoutingRules, ...]
+    patterns: tuple[PatternRules, ...]
+
+    @classmethod
+    def from_yaml(cls, text: str) -> DenialRules:
+        return cls.from_mapping(yaml.safe_load(text))
+
+    @classmethod
+    def from_mapping(cls, data: Any) -> DenialRules:
+        if not isinstance(data, Mapping):
+            raise DenialRulesError("denial rules must be a mapping")
+        classification = []
+        for i, block in enumerate(data.get("classification") or []):
+            where = f"classification[{i}]"
+            mappings = []
+            for j, raw in enumerate(block.get("mappings") or []):
+                category = str(raw.get("category", ""))
+                if category not in CATEGORIES:
+                    raise DenialRulesError(f"{where}.mappings[{j}].category is not a known category")
+                if not raw.get("action"):
+                    raise DenialRulesError(f"{where}.mappings[{j}].action is required")
+                mappings.append(CategoryMapping(_codes(raw.get("carc")), _codes(raw.get("group")),
+                                                _codes(raw.get("rarc")), category, str(raw["action"])))
+            ordered = sorted(enumerate(mappings), key=lambda p: (-p[1].specificity, p[0]))
+            default = block.get("default") or {"category": "other", "action": "review_and_decide"}
+            if default.get("category") not in CATEGORIES:
+                raise DenialRulesError(f"{where}.default.category is not a known category")
+            classification.append(ClassificationRules(
+                _effective(block, where), _codes(block.get("non_denial_reasons")),
+                tuple(m for _, m in ordered), str(default["category"]), str(default["action"])))
+        routing = []
+        for i, block in enumerate(data.get("routing") or []):
+            rules = []
+            for raw in block.get("rules") or []:
+                over = raw.get("amount_over")
+                rules.append(RoutingRule(str(raw["queue"]), None if over is None else Decimal(str(over)),
+                                         _codes(raw.get("categories"))))
+            if not rules or rules[-1].amount_over is not None or rules[-1].categories:
+                raise DenialRulesError(f"routing[{i}] must end with a catch-all rule")
+            routing.append(RoutingRules(_effective(block, f"routing[{i}]"), tuple(rules)))
+        patterns = [
+            PatternRules(_effective(block, f"patterns[{i}]"), int(block["window_days"]), int(block["visits_over"]),
+                         str(block["queue"]))
+            for i, block in enumerate(data.get("patterns") or [])
+        ]
+        if not classification or not routing or not patterns:
+            raise DenialRulesError("classification, routing and patterns blocks are all required")
+        return cls(tuple(classification), tuple(routing), tuple(patterns))
+
+    def classification_on(self, as_of: date | None) -> ClassificationRules:
+        return _pick(self.classification, as_of, "classification")
+
+    def routing_on(self, as_of: date | None) -> RoutingRules:
+        return _pick(self.routing, as_of, "routing")
+
+    def patterns_on(self, as_of: date | None) -> PatternRules:
+        return _pick(self.patterns, as_of, "pattern")
+
+
+@dataclass(frozen=True, slots=True)
+class Denial:
+    """A denied (or partly denied) claim or line, grouped by root-cause category."""
+
+    patient_control_number: str
+    payer_claim_number: str
+    claim_ordinal: int
+    line_ordinal: int | None
+    procedure_code: str | None
+    category: str
+    suggested_action: str
+    group_code: str
+    reason_codes: tuple[str, ...]
+    remark_codes: tuple[str, ...]
+    amount: Decimal
+    queue: str
+
+
+class DenialRouter:
+    def __init__(self, rules: DenialRules) -> None:
+        self.rules = rules
+
+    def route(self, category: str, amount: Decimal, *, as_of: date | None = None) -> str:
+        for rule in self.rules.routing_on(as_of).rules:
+            if rule.matches(category, amount):
+                return rule.queue
+        raise DenialRulesError("routing rules have no catch-all")  # the loader forbids this
+
+
+class DenialClassifier:
+    """Classifies the denials in one claim payment (see the module docstring for what counts)."""
+
+    def __init__(self, rules: DenialRules) -> None:
+        self.rules = rules
+        self.router = DenialRouter(rules)
+
+    def classify(self, payment: ClaimPayment, *, as_of: date | None = None) -> list[Denial]:
+        if payment.is_reversal:
+            return []
+        rules = self.rules.classification_on(as_of)
+        claim_remarks = payment.remarks
+        claim_zero_paid = payment.paid == 0 and payment.charge != 0
+        denials: list[Denial] = []
+        scopes: list[tuple[ServiceLine | None, list[Adjustment], list[str], bool]] = [
+            (None, payment.adjustments, claim_remarks, claim_zero_paid)]
+        for line in payment.lines:
+            line_zero_paid = claim_zero_paid or (line.paid == 0 and line.charge != 0)
+            scopes.append((line, line.adjustments, claim_remarks + line.remarks, line_zero_paid))
+        for scope_line, adjustments, remarks, zero_paid in scopes:
+            denied = [a for a in adjustments if a.group != "PR" and (
+                zero_paid or a.reason not in rules.non_denial_reasons)]
+            denials.extend(self._group(payment, scope_line, denied, remarks, rules, as_of))
+        if payment.is_denied and not denials:
+            # CLP02 = 4 with nothing but PR or no CAS at all: one claim-level denial for what was not paid
+            reasons = [a for a in payment.all_adjustments if a.group != "PR"] or payment.all_adjustments
+            category, action = (rules.categorize(reasons[0].group, reasons[0].reason, frozenset(claim_remarks))
+                                if reasons else (rules.default_category, rules.default_action))
+            amount = payment.charge - payment.paid
+            denials.append(Denial(
+                payment.patient_control_number, payment.payer_claim_number, payment.ordinal, None, None,
+                category, action, reasons[0].group if reasons else "", tuple(a.reason for a in reasons),
+                tuple(claim_remarks), amount, self.router.route(category, amount, as_of=as_of)))
+        return denials
+
+    def _group(self, payment: ClaimPayment, line: ServiceLine | None, denied: list[Adjustment],
+               remarks: list[str], rules: ClassificationRules, as_of: date | None) -> list[Denial]:
+        remark_set = frozenset(remarks)
+        by_category: dict[tuple[str, str], list[Adjustment]] = defaultdict(list)
+        for adjustment in denied:
+            by_category[rules.categorize(adjustment.group, adjustment.reason, remark_set)].append(adjustment)
+        result = []
+        for (category, action), items in by_category.items():
+            amount = sum((a.amount for a in items), ZERO)
+            if amount <= 0:
+                continue  # negative or netted-out adjustments are not money lost
+            main = max(items, key=lambda a: a.amount)
+            result.append(Denial(
+                payment.patient_control_number, payment.payer_claim_number, payment.ordinal,
+                line.ordinal if line else None, line.procedure.code if line else None, category, action,
+                main.group, tuple(dict.fromkeys(a.reason for a in items)), tuple(dict.fromkeys(remarks)), amount,
+                self.router.route(category, amount, as_of=as_of)))
+        return result
+
+
+@dataclass(frozen=True, slots=True)
+class DenialOccurrence:
+    """One denial in the history the pattern detector reads (ids only, no PHI)."""
+
+    occurred_on: date
+    category: str
+    visit_id: str
+    claim_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class DenialPattern:
+    category: str
+    window_start: date
+    window_end: date
+    visit_count: int
+    visit_ids: tuple[str, ...]
+    claim_ids: tuple[str, ...]
+    queue: str
+
+
+class DenialPatternDetector:
+    """Flags a category whose denials touch more than N distinct visits inside any window of D days."""
+
+    def __init__(self, rules: DenialRules) -> None:
+        self.rules = rules
+
+    def detect(self, history: Iterable[DenialOccurrence], *, as_of: date | None = None) -> list[DenialPattern]:
+        config = self.rules.patterns_on(as_of)
+        span = timedelta(days=config.window_days - 1)  # a 30-day window is day d-29 .. d inclusive
+        by_category: dict[str, list[DenialOccurrence]] = defaultdict(list)
+        for item in history:
+            by_category[item.category].append(item)
+        patterns = []
+        for category, items in sorted(by_category.items()):
+            items.sort(key=lambda o: o.occurred_on)
+            start = 0
+            for end, last in enumerate(items):
+                while items[start].occurred_on < last.occurred_on - span:
+                    start += 1
+                window = items[start:end + 1]
+                visits = sorted({o.visit_id for o in window})
+                if len(visits) > config.visits_over:
+                    patterns.append(DenialPattern(
+                        category, last.occurred_on - span, last.occurred_on, len(visits), tuple(visits),
+                        tuple(sorted({o.claim_id for o in window})), config.queue))
+                    break  # one alert per category: the first window that crosses the line
+        return patterns
+
+
+@dataclass(frozen=True, slots=True)
+class ContractedRate:
+    """What the contract says a procedure (with these modifiers; () = any) pays per unit."""
+
+    procedure_code: str
+    rate: Decimal
+    modifiers: tuple[str, ...] = ()
+    effective_from: date = date.min
+    effective_to: date | None = None
+
+    def covers(self, day: date | None) -> bool:
+        return day is None or (self.effective_from <= day and (self.effective_to is None or day < self.effective_to))
+
+
+@dataclass(frozen=True, slots=True)
+class Underpayment:
+    patient_control_number: str
+    line_ordinal: int
+    procedure_code: str
+    expected: Decimal
+    allowed: Decimal
+    shortfall: Decimal
+
+
+class UnderpaymentCheck:
+    """Flags lines whose allowed amount (AMT*B6, else paid + patient share) is below contract x units.
+
+    Denied lines (paid zero) are denials, not underpayments, and reversals are skipped.
+    """
+
+    def __init__(self, rates: Iterable[ContractedRate]) -> None:
+        self.rates: dict[str, list[ContractedRate]] = defaultdict(list)
+        for rate in rates:
+            self.rates[rate.procedure_code].append(rate)
+
+    def rate_for(self, code: str, modifiers: tuple[str, ...], day: date | None) -> ContractedRate | None:
+        candidates = [r for r in self.rates.get(code, ()) if r.covers(day)]
+        exact = [r for r in candidates if r.modifiers and r.modifiers == modifiers]
+        generic = [r for r in candidates if not r.modifiers]
+        best = exact or generic
+        return best[0] if best else None
+
+    def check(self, payment: ClaimPayment) -> list[Underpayment]:
+        if payment.is_reversal:
+            return []
+        flagged = []
+        claim_day = payment.dates.get("232")
+        for line in payment.lines:
+            paid = line.paid
+            if paid <= 0:
+                continue
+            procedure = line.procedure
+            rate = self.rate_for(procedure.code, procedure.modifiers, line.service_date or claim_day)
+            if rate is None:
+                continue
+            expected = (rate.rate * line.units_paid).quantize(Decimal("0.01"))
+            allowed = line.allowed
+            if allowed is None:
+                allowed = paid + line.adjustment_sum("PR")
+            if allowed < expected:
+                flagged.append(Underpayment(payment.patient_control_number, line.ordinal, procedure.code,
+                                            expected, allowed, expected - allowed))
+        return flagged
