@@ -205,7 +205,6 @@ async def test_validation_error_names_fields_and_never_echoes_input(client: http
     body = response.json()
     assert body["type"].endswith("/validation")
     assert body["status"] == 422
-    assert body["instance"] == "/patients"
     fields = {e["field"]: e["code"] for e in body["errors"]}
     assert fields["body.amount"] == "decimal_parsing"
     assert fields["body.visits"] == "int_parsing"

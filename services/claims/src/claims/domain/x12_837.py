@@ -318,8 +318,8 @@ class _Writer:
             amods = adj.modifiers
             cas, kc = _cas(adj.adjustments)
             text += (
-                f"SVD*{clean(other.payer.payer_id)}*{_amount(adj.paid)}*HC:{adj.procedure_code}"
-                f"{(':' + ':'.join(amods)) if amods else ''}**{adj.units}~{cas}DTP*573*D8*{_d8(adj.adjudicated_on)}~"
+                f"SVD*{clean(other.payer.payer_id)}*{self.amount(adj.paid)}*HC:{adj.procedure_code}"
+                f"{(':' + ':'.join(amods)) if amods else ''}**{adj.units}~{cas}DTP*573*D8*{self.d8(adj.adjudicated_on)}~"
             )
             n += 2 + kc
         return text, n

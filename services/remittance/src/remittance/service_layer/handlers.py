@@ -166,7 +166,7 @@ async def post_era(session: AsyncSession, envelope: EventEnvelope, event: EraRec
     total_paid = Decimal("0")
     current: _Transaction | None = None
     try:
-        for record in iter_remittance(row.content):
+        for record in iter_remittance(row.content, strict=True):  # strict: every field checked before posting
             if isinstance(record, RemittanceHeader):
                 current = _Transaction(record)
             elif isinstance(record, ClaimPayment):

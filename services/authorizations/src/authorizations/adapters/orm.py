@@ -1,0 +1,94 @@
+"""Tables of the authorizations database: authorizations, the visits that consume them, credentialing."""
+
+from __future__ import annotations
+
+from rcm_shared.db.platform_tables import AutoId, add_platform_tables
+from rcm_shared.db.types import UtcDateTime, service_metadata
+from sqlalchemy import JSON, Boolean, Column, Date, Index, Integer, String, Table
+
+metadata = service_metadata()
+platform = add_platform_tables(metadata)
+
+authorizations = Table(
+    "authorizations", metadata,
+    Column("practice_id", String(64), primary_key=True),
+    Column("number", String(50), primary_key=True),
+    Column("authorization_id", String(36), nullable=False, unique=True),
+    Column("patient_id", String(64), nullable=False),
+    Column("payer_id", String(80), nullable=False),
+    Column("cpt_codes", JSON, nullable=False),
+    Column("approved_units", Integer, nullable=False),
+    Column("start_date", Date, nullable=False),
+    Column("end_date", Date, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+Index("ix_authorizations_group", authorizations.c.practice_id, authorizations.c.patient_id,
+      authorizations.c.payer_id)
+
+# Every visit event seen, per visit (the ledger is recomputed from these: order of arrival does not matter).
+ledger_visits = Table(
+    "ledger_visits", metadata,
+    Column("practice_id", String(64), primary_key=True),
+    Column("visit_id", String(36), primary_key=True),
+    Column("patient_id", String(64), nullable=False),
+    Column("payer_id", String(80), nullable=False),
+    Column("service_date", Date, nullable=False),
+    Column("cpt_code", String(10), nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("voided", Boolean, nullable=False),
+)
+Index("ix_ledger_visits_group", ledger_visits.c.practice_id, ledger_visits.c.patient_id, ledger_visits.c.payer_id)
+
+consumptions = Table(
+    "unit_consumptions", metadata,
+    Column("practice_id", String(64), primary_key=True),
+    Column("visit_id", String(36), primary_key=True),
+    Column("authorization_number", String(50), nullable=False),
+    Column("consumed_at", UtcDateTime, nullable=False),
+)
+
+missing = Table(
+    "missing_authorizations", metadata,
+    Column("practice_id", String(64), primary_key=True),
+    Column("visit_id", String(36), primary_key=True),
+    Column("patient_id", String(64), nullable=False),
+    Column("payer_id", String(80), nullable=False),
+    Column("service_date", Date, nullable=False),
+    Column("cpt_code", String(10), nullable=False),
+    Column("reason", String(30), nullable=False),
+    Column("found_at", UtcDateTime, nullable=False),
+)
+
+enrollments = Table(
+    "credentialing_enrollments", metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("practice_id", String(64), nullable=False),
+    Column("npi", String(10), nullable=False),
+    Column("payer_id", String(80), nullable=False),
+    Column("plan", String(60), nullable=False),
+    Column("effective_from", Date, nullable=False),
+    Column("effective_to", Date, nullable=True),
+)
+Index("ix_enrollments_npi", enrollments.c.practice_id, enrollments.c.npi)
+
+supervisions = Table(
+    "credentialing_supervisions", metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("practice_id", String(64), nullable=False),
+    Column("supervisee_npi", String(10), nullable=False),
+    Column("supervisor_npi", String(10), nullable=False),
+    Column("effective_from", Date, nullable=False),
+    Column("effective_to", Date, nullable=True),
+)
+
+supervision_policies = Table(
+    "supervision_policies", metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("practice_id", String(64), nullable=False),
+    Column("payer_id", String(80), nullable=False),
+    Column("plan", String(60), nullable=False),
+    Column("allows_supervisor_billing", Boolean, nullable=False),
+    Column("effective_from", Date, nullable=False),
+    Column("effective_to", Date, nullable=True),
+)

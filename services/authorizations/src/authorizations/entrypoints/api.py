@@ -1,0 +1,152 @@
+"""HTTP routes of authorizations and credentialing."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import Field, model_validator
+from rcm_shared.http.audit import record_audit
+from rcm_shared.http.auth import Principal, require_scope
+from rcm_shared.http.deps import DatabaseDep, RequestIdDep
+from rcm_shared.http.errors import ProblemError
+from rcm_shared.http.idempotency import run_idempotent
+from rcm_shared.http.schemas import StrictModel
+
+from authorizations.adapters.orm import platform
+from authorizations.domain.credentialing import Enrollment, Supervision, SupervisionPolicy
+from authorizations.service_layer import handlers
+
+SERVICE = "authorizations"
+router = APIRouter(prefix="/v1", tags=["authorizations"])
+Reader = Annotated[Principal, require_scope("authorizations:read")]
+Writer = Annotated[Principal, require_scope("authorizations:write")]
+ID = r"^[A-Za-z0-9_.:-]+$"
+NPI = r"^[12][0-9]{9}$"
+
+
+class AuthorizationIn(StrictModel):
+    number: str = Field(min_length=1, max_length=50, pattern=ID, examples=["AUTH-2026-0001"])
+    patient_id: str = Field(min_length=1, max_length=64, pattern=ID)
+    payer_id: str = Field(min_length=2, max_length=80, examples=["SBXHP"])
+    cpt_codes: list[str] = Field(min_length=1, max_length=30, examples=[["90834", "90837"]])
+    approved_units: int = Field(ge=0, le=1000)
+    start: date
+    end: date
+    status: Literal["requested", "approved", "denied"] = "approved"
+
+    @model_validator(mode="after")
+    def _dates(self) -> AuthorizationIn:
+        if self.end < self.start:
+            raise ValueError("end must not be before start")
+        return self
+
+
+class EnrollmentIn(StrictModel):
+    npi: str = Field(pattern=NPI)
+    payer_id: str = Field(min_length=2, max_length=80)
+    plan: str = Field(default="", max_length=60, description="empty: every plan of the payer")
+    effective_from: date
+    effective_to: date | None = None
+
+
+class SupervisionIn(StrictModel):
+    supervisee_npi: str = Field(pattern=NPI)
+    supervisor_npi: str = Field(pattern=NPI)
+    effective_from: date
+    effective_to: date | None = None
+    payer_id: str | None = Field(default=None, description="with allows_supervisor_billing: that payer's policy")
+    allows_supervisor_billing: bool | None = None
+
+
+@router.post("/authorizations", status_code=201, summary="Record (or update, by number) a prior authorization")
+async def post_authorization(body: AuthorizationIn, principal: Writer, db: DatabaseDep, request: Request,
+                             request_id: RequestIdDep) -> JSONResponse:
+    command = handlers.RecordAuthorization(principal.practice_id, body.number, body.patient_id, body.payer_id,
+                                           body.cpt_codes, body.approved_units, body.start, body.end, body.status)
+
+    async def create(session):  # type: ignore[no-untyped-def]
+        view = await handlers.record_authorization(session, command)
+        await record_audit(session, platform, principal, service=SERVICE, action="write", object_type="authorization",
+                           object_id=body.number, request_id=request_id)
+        return 201, view
+
+    return await run_idempotent(request, db, principal, "authorization", create)
+
+
+@router.get("/patients/{patient_id}/authorizations", summary="A patient's authorizations with units left")
+async def patient_authorizations(patient_id: Annotated[str, Path(pattern=ID, max_length=64)], principal: Reader,
+                                 db: DatabaseDep, request_id: RequestIdDep) -> dict[str, Any]:
+    async with db.transaction() as session:
+        items = await handlers.list_for_patient(session, principal.practice_id, patient_id)
+        await record_audit(session, platform, principal, service=SERVICE, action="read", object_type="authorization",
+                           object_id=patient_id, request_id=request_id)
+    return {"patient_id": patient_id, "items": items}
+
+
+@router.get("/authorization-lookup", summary="Which authorization covers a visit (asked by the claims scrubber)")
+async def lookup(principal: Reader, db: DatabaseDep, request_id: RequestIdDep,
+                 visit_id: Annotated[str, Query(pattern=ID, max_length=64)],
+                 patient_id: Annotated[str, Query(pattern=ID, max_length=64)],
+                 payer_id: Annotated[str, Query(min_length=2, max_length=80)], date_of_service: date,
+                 cpt_code: Annotated[str, Query(pattern=r"^[0-9]{4}[0-9A-Z]$")]) -> dict[str, Any]:
+    async with db.transaction() as session:
+        answer = await handlers.authorization_for_visit(session, principal.practice_id, visit_id, patient_id,
+                                                        payer_id, date_of_service, cpt_code)
+        await record_audit(session, platform, principal, service=SERVICE, action="read",
+                           object_type="authorization", object_id=patient_id, request_id=request_id)
+    return answer
+
+
+@router.get("/work-queue", summary="Missing authorizations and renewals due")
+async def work_queue(principal: Reader, db: DatabaseDep, request_id: RequestIdDep,
+                     today: date | None = None) -> dict[str, Any]:
+    async with db.transaction() as session:
+        work = await handlers.open_work(session, principal.practice_id, today or date.today())
+        await record_audit(session, platform, principal, service=SERVICE, action="list", object_type="authorization",
+                           object_id="*", request_id=request_id)
+    return work
+
+
+@router.post("/credentialing/enrollments", status_code=201, summary="Enroll a clinician with a payer / plan")
+async def post_enrollment(body: EnrollmentIn, principal: Writer, db: DatabaseDep, request: Request) -> JSONResponse:
+    async def create(session):  # type: ignore[no-untyped-def]
+        try:
+            await handlers.add_enrollment(session, principal.practice_id, Enrollment(
+                body.npi, body.payer_id, body.plan, body.effective_from, body.effective_to))
+        except ValueError as exc:
+            raise ProblemError(422, "validation", "Request is invalid", errors=[
+                {"field": "body.effective_to", "code": "order", "message": str(exc)}]) from exc
+        return 201, body.model_dump(mode="json")
+
+    return await run_idempotent(request, db, principal, "enrollment", create)
+
+
+@router.post("/credentialing/supervisions", status_code=201, summary="Record a supervision relationship")
+async def post_supervision(body: SupervisionIn, principal: Writer, db: DatabaseDep, request: Request) -> JSONResponse:
+    policy = (SupervisionPolicy(body.payer_id, body.allows_supervisor_billing, body.effective_from, body.effective_to)
+              if body.payer_id and body.allows_supervisor_billing is not None else None)
+
+    async def create(session):  # type: ignore[no-untyped-def]
+        try:
+            await handlers.add_supervision(session, principal.practice_id, Supervision(
+                body.supervisee_npi, body.supervisor_npi, body.effective_from, body.effective_to), policy)
+        except ValueError as exc:
+            raise ProblemError(422, "validation", "Request is invalid", errors=[
+                {"field": "body.supervisor_npi", "code": "invalid", "message": str(exc)}]) from exc
+        return 201, body.model_dump(mode="json")
+
+    return await run_idempotent(request, db, principal, "supervision", create)
+
+
+@router.get("/credentialing/check", summary="Is this clinician credentialed with this payer on this date?")
+async def credentialing_check(principal: Reader, db: DatabaseDep,
+                              npi: Annotated[str, Query(pattern=NPI)],
+                              payer_id: Annotated[str, Query(min_length=2, max_length=80)],
+                              date_of_service: date, plan: str = "") -> dict[str, Any]:
+    async with db.sessions() as session:
+        decision = await handlers.check_credentialing(session, principal.practice_id, npi, payer_id, plan,
+                                                      date_of_service)
+    return {"allowed": decision.allowed, "billing_npi": decision.billing_npi, "reason": decision.reason.value}

@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from rcm_shared.config import ServiceSettings
+from rcm_shared.service import run_cli
+
+from authorizations.bootstrap import build_app, build_runtime
+from authorizations.config import AuthorizationsSettings
+
+
+async def _migrate(settings: ServiceSettings) -> None:
+    runtime = build_runtime(settings)
+    await runtime.migrate()
+    await runtime.db.dispose()
+
+
+def main() -> None:
+    run_cli(build_app, AuthorizationsSettings(), _migrate)

@@ -1,0 +1,81 @@
+"""Authorizations against real PostgreSQL and the real broker: units consumed exactly once, in any order."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+import pytest
+
+from authorizations.bootstrap import build_app
+from authorizations.config import AuthorizationsSettings
+from rcm_shared.contracts import CodedService, VisitCompletedV1, envelope_for, topics
+from rcm_shared.testing.fixtures import auth, running, settings_for
+from rcm_shared.testing.kafka import eventually, publish_envelopes, read_topic
+
+pytestmark = pytest.mark.integration
+TODAY = date.today()
+
+
+def visit(visit_id: str, *, voided: bool = False, days_ago: int = 1, replaces: str | None = None):  # type: ignore[no-untyped-def]
+    payload = VisitCompletedV1(
+        visit_id=visit_id, practice_id="practice-a", patient_id="pt-1", billing_model="insurance",
+        payer_id="SBXHP", date_of_service=TODAY - timedelta(days=days_ago), rendering_npi="1234567893",
+        services=[CodedService(procedure_code="90837")], voided=voided, replaces_visit_id=replaces)
+    return envelope_for(payload, source="claims", subject=visit_id, practice_id="practice-a")
+
+
+async def test_units_consumed_once_despite_duplicates_and_reordering(broker, databases) -> None:  # type: ignore[no-untyped-def]
+    app = build_app(settings_for(AuthorizationsSettings, databases.create("auth"), broker))
+    async with running(app) as client:
+        created = await client.post("/v1/authorizations", headers=auth(), json={
+            "number": "AUTH-1", "patient_id": "pt-1", "payer_id": "SBXHP", "cpt_codes": ["90834", "90837"],
+            "approved_units": 4, "start": (TODAY - timedelta(days=30)).isoformat(),
+            "end": (TODAY + timedelta(days=10)).isoformat()})
+        assert created.status_code == 201, created.text
+        v1, v2, v3 = visit("v-1"), visit("v-2", days_ago=2), visit("v-3", days_ago=3)
+        # v-3's void arrives before its completion; v-1 arrives twice.
+        await publish_envelopes(broker.bootstrap, topics.VISIT_COMPLETED,
+                                [v1, visit("v-3", voided=True, days_ago=3), v2, v1, v3])
+
+        async def remaining() -> int | None:
+            items = (await client.get("/v1/patients/pt-1/authorizations", headers=auth())).json()["items"]
+            left = items[0]["remaining_units"]
+            return left if left == 2 else None
+
+        assert await eventually(remaining, what="two units consumed") == 2
+        work = (await client.get("/v1/work-queue", headers=auth())).json()
+        assert [t["authorization_number"] for t in work["renewals_due"]] == ["AUTH-1"], \
+            "ending within 14 days with 2 units left: a renewal task"
+
+        changes = await read_topic(broker.bootstrap, topics.AUTHORIZATION_CHANGED, expect=2)
+        consumed = {json.loads(r.value)["data"]["visit_id"] for r in changes
+                    if json.loads(r.value)["data"]["change"] == "unit_consumed"}
+        assert consumed == {"v-1", "v-2"}
+
+        lookup = (await client.get("/v1/authorization-lookup", headers=auth(), params={
+            "visit_id": "v-9", "patient_id": "pt-1", "payer_id": "SBXHP",
+            "date_of_service": TODAY.isoformat(), "cpt_code": "90837"})).json()
+        assert lookup == {"required": True, "authorization_number": "AUTH-1", "missing_reason": None}
+        outside = (await client.get("/v1/authorization-lookup", headers=auth(), params={
+            "visit_id": "v-10", "patient_id": "pt-1", "payer_id": "SBXHP",
+            "date_of_service": (TODAY + timedelta(days=60)).isoformat(), "cpt_code": "90837"})).json()
+        assert outside["authorization_number"] is None and outside["missing_reason"] == "outside_dates"
+
+
+async def test_credentialing_dates_and_supervisor_billing(broker, databases) -> None:  # type: ignore[no-untyped-def]
+    app = build_app(settings_for(AuthorizationsSettings, databases.create("auth"), broker))
+    async with running(app) as client:
+        r = await client.post("/v1/credentialing/enrollments", headers=auth(), json={
+            "npi": "1234567893", "payer_id": "SBXHP", "effective_from": "2026-01-01", "effective_to": "2026-06-30"})
+        assert r.status_code == 201
+        check = {"npi": "1234567893", "payer_id": "SBXHP"}
+        inside = (await client.get("/v1/credentialing/check", headers=auth(),
+                                   params={**check, "date_of_service": "2026-06-30"})).json()
+        after = (await client.get("/v1/credentialing/check", headers=auth(),
+                                  params={**check, "date_of_service": "2026-07-01"})).json()
+        assert inside["allowed"] is True
+        assert after["allowed"] is False and after["reason"] == "enrollment_not_in_force"
+        bad = await client.post("/v1/credentialing/enrollments", headers=auth(), json={
+            "npi": "1234567893", "payer_id": "SBXHP", "effective_from": "2026-01-01", "effective_to": "2025-01-01"})
+        assert bad.status_code == 422
