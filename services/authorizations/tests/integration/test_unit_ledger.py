@@ -6,7 +6,6 @@ import json
 from datetime import date, timedelta
 
 import pytest
-
 from authorizations.bootstrap import build_app
 from authorizations.config import AuthorizationsSettings
 from rcm_shared.contracts import CodedService, VisitCompletedV1, envelope_for, topics

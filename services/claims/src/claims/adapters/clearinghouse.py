@@ -106,18 +106,19 @@ class SftpClearinghouse:
 
     async def submit(self, file_name: str, content: bytes) -> SubmissionReceipt:
         conn = await self._connect()
+        already = False
         try:
             async with conn, conn.start_sftp_client() as sftp:
                 target = f"{self.drop_dir}/{file_name}"
-                if await sftp.exists(target):
-                    return SubmissionReceipt(file_name, True, datetime.now(UTC))
-                partial = f"{target}.part"
-                async with sftp.open(partial, "wb") as remote:
-                    await remote.write(content)
-                await sftp.rename(partial, target)
-                return SubmissionReceipt(file_name, False, datetime.now(UTC))
+                already = await sftp.exists(target)
+                if not already:
+                    partial = f"{target}.part"  # renamed when complete: the clearinghouse never reads half a file
+                    async with sftp.open(partial, "wb") as remote:
+                        await remote.write(content)
+                    await sftp.rename(partial, target)
         except (OSError, asyncssh.Error) as exc:
             raise ClearinghouseUnavailable(f"sftp upload failed: {type(exc).__name__}") from exc
+        return SubmissionReceipt(file_name, already, datetime.now(UTC))
 
     async def collect_responses(self) -> list[ResponseFile]:
         conn = await self._connect()
@@ -130,7 +131,7 @@ class SftpClearinghouse:
                     path = f"{self.pickup_dir}/{name}"
                     async with sftp.open(path, "rb") as remote:
                         content = await remote.read()
-                    files.append(ResponseFile(name, content))
+                    files.append(ResponseFile(name, content if isinstance(content, bytes) else content.encode()))
                     await sftp.remove(path)
         except (OSError, asyncssh.Error) as exc:
             raise ClearinghouseUnavailable(f"sftp pickup failed: {type(exc).__name__}") from exc

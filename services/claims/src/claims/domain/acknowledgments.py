@@ -231,7 +231,8 @@ def _read_277(text: str, expect_version: str | None) -> list[ClaimAcknowledgment
 
     def flush() -> None:
         nonlocal current, line
-        if current is not None:
+        # a subscriber HL that only parents a dependent carries no claim
+        if current is not None and (current["statuses"] or current.get("trace_number")):
             statuses = current["statuses"]
             current["accepted"] = bool(statuses) and statuses[0].category in ACCEPTED_CATEGORIES
             current["statuses"] = tuple(statuses)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 from claims.domain.acknowledgments import ClaimAcknowledgment, _read_277
 from claims.domain.model import BillingProvider, Claim, PatientParty, PayerRef, Person, Subscriber
@@ -25,7 +26,7 @@ class StatusInquiry:
     subscriber: Subscriber
     patient: PatientParty | None
     patient_control_number: str
-    total_charge: object
+    total_charge: Decimal
     service_from: date
     service_to: date
     payer_claim_number: str | None = None
@@ -81,7 +82,7 @@ def build_276(inquiries: list[StatusInquiry], header: InterchangeHeader) -> str:
         if q.payer_claim_number:
             body.append(f"REF*1K*{clean(q.payer_claim_number)}~")
         body.append(f"REF*EJ*{clean(q.patient_control_number)}~")
-        body.append(f"AMT*T3*{_amount(q.total_charge)}~")  # type: ignore[arg-type]
+        body.append(f"AMT*T3*{_amount(q.total_charge)}~")
         body.append(f"DTP*472*RD8*{_d8(q.service_from)}-{_d8(q.service_to)}~")
     text = "".join(body)
     count = text.count("~") + 2

@@ -433,7 +433,7 @@ class Claim:
         base = replace(
             self, claim_id=claim_id, patient_control_number=pcn, frequency_code=frequency,
             payer_claim_number=self.payer_claim_number if frequency != "1" else None,
-            replaces_claim_id=self.claim_id, status=S.DRAFT, findings=(), paid=ZERO,
+            replaces_claim_id=self.claim_id, status=S.DRAFT, findings=(), coding_findings=(), paid=ZERO,
             patient_responsibility=ZERO, events=[], **changes,  # type: ignore[arg-type]
         )
         base._record(ev.ClaimDrafted, S.DRAFT, at, frequency_code=frequency, replaces_claim_id=self.claim_id)

@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol, TypeVar
 
 import yaml
+
 from claims.domain.exceptions import InvalidRules, RulesetNotFound
 
 CENT = Decimal("0.01")

@@ -37,7 +37,8 @@ _STRIP = str.maketrans({"*": " ", ":": " ", "^": " ", "~": " ", "\r": " ", "\n":
 
 
 _NEEDS_CLEANING = re.compile(r"[*:^~\r\n]|^\s|\s$").search
-# the same over fields joined by NUL (not \\x1f: Python counts it as white space): a delimiter anywhere, or white space at either end of a field
+# the same over fields joined by NUL (not \\x1f, which Python counts as white space): a delimiter anywhere,
+# or white space at either end of a field
 _FIELDS_NEED_CLEANING = re.compile(r"[*:^~\r\n]|^\s|\s$|\s\x00|\x00\s").search
 
 
@@ -319,7 +320,8 @@ class _Writer:
             cas, kc = _cas(adj.adjustments)
             text += (
                 f"SVD*{clean(other.payer.payer_id)}*{self.amount(adj.paid)}*HC:{adj.procedure_code}"
-                f"{(':' + ':'.join(amods)) if amods else ''}**{adj.units}~{cas}DTP*573*D8*{self.d8(adj.adjudicated_on)}~"
+                f"{(':' + ':'.join(amods)) if amods else ''}**{adj.units}~{cas}"
+                f"DTP*573*D8*{self.d8(adj.adjudicated_on)}~"
             )
             n += 2 + kc
         return text, n

@@ -1,0 +1,99 @@
+"""The questions claims asks other services over HTTP before a claim leaves (eligibility, authorization,
+credentialing). Answers that cannot be had are reported as unknown, never guessed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Protocol
+
+import httpx
+from rcm_shared.config import ServiceSettings
+from rcm_shared.http.auth import mint_token
+
+
+@dataclass(frozen=True)
+class CoverageAnswer:
+    known: bool
+    active: bool | None = None
+    coverage_from: date | None = None
+    coverage_to: date | None = None
+
+
+@dataclass(frozen=True)
+class AuthorizationAnswer:
+    known: bool
+    required: bool | None = None
+    authorization_number: str | None = None
+    missing_reason: str | None = None
+
+
+class FrontOffice(Protocol):
+    async def coverage(self, practice_id: str, patient_id: str, payer_id: str, on: date) -> CoverageAnswer: ...
+
+    async def authorization(self, practice_id: str, visit_id: str, patient_id: str, payer_id: str, on: date,
+                            cpt_code: str) -> AuthorizationAnswer: ...
+
+    async def credentialed(self, practice_id: str, npi: str, payer_id: str, on: date) -> bool | None: ...
+
+
+class HttpFrontOffice:
+    """Calls eligibility and authorizations with a short-lived service token scoped to one practice.
+
+    (In production the token comes from the identity provider's client-credentials grant; the shared secret
+    is the embedded default's stand-in.)"""
+
+    def __init__(self, settings: ServiceSettings, *, timeout: float = 3.0,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.settings = settings
+        self.eligibility_url = settings.service_urls.get("eligibility", "http://127.0.0.1:8001")
+        self.authorizations_url = settings.service_urls.get("authorizations", "http://127.0.0.1:8005")
+        self._client = httpx.AsyncClient(timeout=timeout, transport=transport)
+
+    def _headers(self, practice_id: str) -> dict[str, str]:
+        token = mint_token(secret=self.settings.jwt_secret.get_secret_value(), issuer=self.settings.jwt_issuer,
+                           audience=self.settings.jwt_audience, subject="service:claims", practice_id=practice_id,
+                           scopes=["eligibility:read", "authorizations:read"], ttl_seconds=300)
+        return {"Authorization": f"Bearer {token}"}
+
+    async def _get(self, url: str, practice_id: str, params: dict[str, str]) -> tuple[int, Any]:
+        try:
+            r = await self._client.get(url, params=params, headers=self._headers(practice_id))
+        except httpx.HTTPError:
+            return 0, None
+        try:
+            return r.status_code, r.json()
+        except ValueError:
+            return r.status_code, None
+
+    async def coverage(self, practice_id: str, patient_id: str, payer_id: str, on: date) -> CoverageAnswer:
+        status, body = await self._get(f"{self.eligibility_url}/v1/patients/{patient_id}/coverage", practice_id,
+                                       {"payer_id": payer_id, "on": on.isoformat()})
+        if status == 404:
+            return CoverageAnswer(known=True, active=None)  # no eligibility on file
+        if status != 200 or not body or not body.get("coverage"):
+            return CoverageAnswer(known=False)
+        item = body["coverage"][0]
+        begin, end = item.get("coverage_begin"), item.get("coverage_end")
+        return CoverageAnswer(True, bool(item.get("active")), date.fromisoformat(begin) if begin else None,
+                              date.fromisoformat(end) if end else None)
+
+    async def authorization(self, practice_id: str, visit_id: str, patient_id: str, payer_id: str, on: date,
+                            cpt_code: str) -> AuthorizationAnswer:
+        status, body = await self._get(f"{self.authorizations_url}/v1/authorization-lookup", practice_id, {
+            "visit_id": visit_id, "patient_id": patient_id, "payer_id": payer_id,
+            "date_of_service": on.isoformat(), "cpt_code": cpt_code})
+        if status != 200 or body is None:
+            return AuthorizationAnswer(known=False)
+        return AuthorizationAnswer(True, body.get("required"), body.get("authorization_number"),
+                                   body.get("missing_reason"))
+
+    async def credentialed(self, practice_id: str, npi: str, payer_id: str, on: date) -> bool | None:
+        status, body = await self._get(f"{self.authorizations_url}/v1/credentialing/check", practice_id, {
+            "npi": npi, "payer_id": payer_id, "date_of_service": on.isoformat()})
+        if status != 200 or body is None:
+            return None
+        return bool(body.get("allowed"))
+
+    async def close(self) -> None:
+        await self._client.aclose()

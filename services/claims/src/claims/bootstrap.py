@@ -1,0 +1,86 @@
+"""Composition root of claims: database, clearinghouse, front-office client, consumers and jobs."""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+
+from fastapi import FastAPI
+from rcm_shared.config import ServiceSettings
+from rcm_shared.contracts import ClaimPaymentPostedV1, VisitCompletedV1, topics
+from rcm_shared.db.database import Database
+from rcm_shared.messaging import EventConsumer, event_dispatcher
+from rcm_shared.service import ServiceRuntime, create_service_app
+
+from claims.adapters.clearinghouse import (
+    Clearinghouse,
+    HttpsClearinghouse,
+    SandboxClearinghouse,
+    SftpClearinghouse,
+)
+from claims.adapters.front_office import FrontOffice, HttpFrontOffice
+from claims.adapters.orm import metadata, platform
+from claims.config import ClaimsSettings
+from claims.domain.exceptions import IllegalClaimTransition, InvalidClaim
+from claims.entrypoints.api import router
+from claims.service_layer import handlers
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+
+def build_clearinghouse(settings: ClaimsSettings) -> Clearinghouse:
+    if settings.clearinghouse == "sftp":
+        return SftpClearinghouse(settings.clearinghouse_sftp_host or "localhost", settings.clearinghouse_sftp_port,
+                                 settings.clearinghouse_sftp_username or "",
+                                 password=settings.clearinghouse_sftp_password)
+    if settings.clearinghouse == "https":
+        return HttpsClearinghouse(settings.clearinghouse_url or "", settings.clearinghouse_api_key or "")
+    return SandboxClearinghouse(settings.clearinghouse_dir)
+
+
+def build_runtime(settings: ClaimsSettings, clearinghouse: Clearinghouse, front: FrontOffice) -> ServiceRuntime:
+    db = Database(settings, metadata, platform)
+    builder = EventConsumer(settings, db.sessions, platform, name="claim-builder", topics=[topics.VISIT_COMPLETED],
+                            handler=event_dispatcher({
+                                VisitCompletedV1: partial(handlers.build_claim_for_visit, front=front)}))
+    outcomes = EventConsumer(settings, db.sessions, platform, name="claim-outcomes",
+                             topics=[topics.CLAIM_PAYMENT_POSTED],
+                             handler=event_dispatcher({ClaimPaymentPostedV1: handlers.record_payment}))
+    submission = handlers.SubmissionSettings(settings.submitter_id, settings.receiver_id, settings.usage_indicator)
+
+    async def submit() -> None:
+        await handlers.batch_ready_claims(db, submission)
+        await handlers.send_queued_batches(db, clearinghouse)
+
+    async def acknowledgments() -> None:
+        await handlers.collect_acknowledgments(db, clearinghouse)
+
+    return ServiceRuntime(settings, db, MIGRATIONS, consumers=[builder, outcomes], periodic=[
+        ("submit-claims", settings.submission_interval_seconds, submit),
+        ("collect-acknowledgments", settings.response_poll_seconds, acknowledgments)])
+
+
+async def migrate(settings: ServiceSettings) -> None:
+    claims_settings = ClaimsSettings(**settings.model_dump())
+    runtime = build_runtime(claims_settings, build_clearinghouse(claims_settings), HttpFrontOffice(claims_settings))
+    await runtime.migrate()
+    await runtime.db.dispose()
+
+
+def build_app(settings: ServiceSettings | None = None, clearinghouse: Clearinghouse | None = None,
+              front: FrontOffice | None = None) -> FastAPI:
+    claims_settings = settings if isinstance(settings, ClaimsSettings) else ClaimsSettings(
+        **(settings.model_dump() if settings else {}))
+    clearinghouse = clearinghouse or build_clearinghouse(claims_settings)
+    front = front or HttpFrontOffice(claims_settings)
+    app = create_service_app(
+        claims_settings, build_runtime(claims_settings, clearinghouse, front), title="Claims",
+        description="Charge capture and coding, clean-claim edits, 837P batches through the clearinghouse, "
+                    "the claim's life cycle and work queues.",
+        routers=[router],
+        domain_errors={IllegalClaimTransition: (409, "illegal-transition"), InvalidClaim: (422, "invalid-claim")})
+    app.state.clearinghouse = clearinghouse
+    app.state.front_office = front
+    app.state.submission = handlers.SubmissionSettings(claims_settings.submitter_id, claims_settings.receiver_id,
+                                                       claims_settings.usage_indicator)
+    return app

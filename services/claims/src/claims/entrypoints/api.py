@@ -1,0 +1,179 @@
+"""HTTP routes of claims: the EHR posts visits; billers work claims. Thin: parse, one call, return."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import JSONResponse
+from rcm_shared.http.audit import record_audit
+from rcm_shared.http.auth import Principal, require_scope
+from rcm_shared.http.deps import DatabaseDep, RequestIdDep
+from rcm_shared.http.errors import ProblemError
+from rcm_shared.http.idempotency import run_idempotent
+from rcm_shared.http.pagination import decode_cursor, encode_cursor
+from sqlalchemy import func, select
+
+from claims.adapters.claim_document import to_document
+from claims.adapters.orm import batches, claim_transitions, claims, platform
+from claims.domain.model import Claim
+from claims.entrypoints.schemas import BatchOut, ClaimOut, ClaimPage, CorrectionIn, VisitIn, VisitOut
+from claims.service_layer import handlers
+
+SERVICE = "claims"
+router = APIRouter(prefix="/v1")
+Reader = Annotated[Principal, require_scope("claims:read")]
+Writer = Annotated[Principal, require_scope("claims:write")]
+ClaimId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")]
+
+
+def _claim_out(claim: Claim, row: Any, history: list[dict[str, Any]] | None = None) -> ClaimOut:
+    return ClaimOut(
+        claim_id=claim.claim_id, visit_id=claim.visit_id, status=claim.status.value, payer_id=claim.payer.payer_id,
+        patient_control_number=claim.patient_control_number, frequency_code=claim.frequency_code,
+        total_charge=claim.total_charge, paid=claim.paid, patient_responsibility=claim.patient_responsibility,
+        date_of_service=claim.date_of_service, findings=[f.as_dict() for f in claim.findings],
+        lines=to_document(list(claim.lines)), payer_claim_number=claim.payer_claim_number,
+        replaces_claim_id=claim.replaces_claim_id, batch_id=getattr(row, "batch_id", None),
+        submitted_at=getattr(row, "submitted_at", None), history=history or [])
+
+
+@router.post("/visits", status_code=201, response_model=VisitOut, tags=["visits"],
+             summary="Post a completed, signed visit",
+             description="Codes the visit (CPT, units, modifiers, place of service; every line names the rule "
+                         "that chose it) and raises visit-completed. An insured visit becomes a scrubbed claim; "
+                         "a self-pay visit is charged to the patient's account. Send an Idempotency-Key.")
+async def post_visit(body: VisitIn, principal: Writer, db: DatabaseDep, request: Request,
+                     request_id: RequestIdDep) -> JSONResponse:
+    document = body.model_dump(mode="json")
+
+    async def create(session):  # type: ignore[no-untyped-def]
+        recorded = await handlers.record_visit(session, principal.practice_id, document)
+        await record_audit(session, platform, principal, service=SERVICE, action="create", object_type="visit",
+                           object_id=recorded.visit_id, request_id=request_id)
+        return 201, VisitOut(
+            visit_id=recorded.visit_id, external_visit_id=body.external_visit_id, billing_model=body.billing_model,
+            coded_services=[{**to_document(ln), "rule_id": ln.rule_id} for ln in recorded.coding.lines],
+            coding_findings=[f.as_dict() for f in recorded.coding.findings])
+
+    return await run_idempotent(request, db, principal, "visit", create)
+
+
+@router.get("/claims", response_model=ClaimPage, tags=["claims"],
+            summary="Claims by status: the work queues (held, rejected, denied ...)")
+async def list_claims(principal: Reader, db: DatabaseDep, request_id: RequestIdDep, status: str | None = None,
+                      payer_id: str | None = None, visit_id: str | None = None,
+                      limit: Annotated[int, Query(ge=1, le=500)] = 100, cursor: str | None = None) -> ClaimPage:
+    after = decode_cursor(cursor)
+    query = select(claims).where(claims.c.practice_id == principal.practice_id)
+    if status:
+        query = query.where(claims.c.status == status)
+    if payer_id:
+        query = query.where(claims.c.payer_id == payer_id)
+    if visit_id:
+        query = query.where(claims.c.visit_id == visit_id)
+    if after:
+        query = query.where(claims.c.claim_id > str(after.get("claim_id", "")))
+    async with db.transaction() as session:
+        rows = (await session.execute(query.order_by(claims.c.claim_id).limit(limit + 1))).all()
+        await record_audit(session, platform, principal, service=SERVICE, action="list", object_type="claim",
+                           object_id="*", request_id=request_id)
+    from claims.adapters.claim_document import claim_from_document
+
+    items = [_claim_out(claim_from_document(r.document), r) for r in rows[:limit]]
+    return ClaimPage(items=items, next_cursor=encode_cursor({"claim_id": items[-1].claim_id})
+                     if len(rows) > limit else None)
+
+
+@router.get("/claims/{claim_id}", response_model=ClaimOut, tags=["claims"], summary="A claim, its findings and history")
+async def get_claim(claim_id: ClaimId, principal: Reader, db: DatabaseDep, request_id: RequestIdDep) -> ClaimOut:
+    async with db.transaction() as session:
+        loaded = await handlers.load_claim(session, principal.practice_id, claim_id)
+        history = [dict(r._mapping) for r in (await session.execute(select(
+            claim_transitions.c.from_status, claim_transitions.c.to_status, claim_transitions.c.reason,
+            claim_transitions.c.at).where(claim_transitions.c.claim_id == claim_id)
+            .order_by(claim_transitions.c.id))).all()] if loaded else []
+        await record_audit(session, platform, principal, service=SERVICE, action="read", object_type="claim",
+                           object_id=claim_id, outcome="success" if loaded else "not_found", request_id=request_id)
+    if loaded is None:
+        raise ProblemError(404, "not-found", "No such claim")
+    return _claim_out(loaded[0], loaded[1], history)
+
+
+@router.post("/claims/{claim_id}/corrections", status_code=201, response_model=ClaimOut, tags=["claims"],
+             summary="Correct a rejected or denied claim and resubmit it (replacement, frequency 7)")
+async def correct(claim_id: ClaimId, body: CorrectionIn, principal: Writer, db: DatabaseDep, request: Request,
+                  request_id: RequestIdDep) -> JSONResponse:
+    correction = handlers.ClaimCorrection(body.diagnoses, body.prior_authorization_number, body.member_id,
+                                          body.rendering_npi, body.modifiers)
+
+    async def create(session):  # type: ignore[no-untyped-def]
+        replacement = await handlers.correct_claim(session, request.app.state.front_office, principal.practice_id,
+                                                   claim_id, correction)
+        await record_audit(session, platform, principal, service=SERVICE, action="correct", object_type="claim",
+                           object_id=claim_id, request_id=request_id)
+        return 201, _claim_out(replacement, None)
+
+    return await run_idempotent(request, db, principal, f"correction:{claim_id}", create)
+
+
+@router.post("/claims/{claim_id}/void", status_code=201, response_model=ClaimOut, tags=["claims"],
+             summary="Void a claim the payer adjudicated (frequency 8)")
+async def void(claim_id: ClaimId, principal: Writer, db: DatabaseDep, request: Request,
+               request_id: RequestIdDep) -> JSONResponse:
+    async def create(session):  # type: ignore[no-untyped-def]
+        voided = await handlers.void_claim(session, principal.practice_id, claim_id)
+        await record_audit(session, platform, principal, service=SERVICE, action="void", object_type="claim",
+                           object_id=claim_id, request_id=request_id)
+        return 201, _claim_out(voided, None)
+
+    return await run_idempotent(request, db, principal, f"void:{claim_id}", create)
+
+
+@router.post("/claims/{claim_id}/scrub", response_model=ClaimOut, tags=["claims"],
+             summary="Run the edits again on a held claim (after fixing credentialing, eligibility ...)")
+async def scrub(claim_id: ClaimId, principal: Writer, db: DatabaseDep, request: Request,
+                request_id: RequestIdDep) -> ClaimOut:
+    async with db.transaction() as session:
+        claim = await handlers.rescrub(session, request.app.state.front_office, principal.practice_id, claim_id)
+        await record_audit(session, platform, principal, service=SERVICE, action="scrub", object_type="claim",
+                           object_id=claim_id, request_id=request_id)
+    return _claim_out(claim, None)
+
+
+@router.post("/submission-batches", tags=["submission"],
+             summary="Batch every clean claim into 837P files now and send them to the clearinghouse")
+async def submit_now(principal: Writer, db: DatabaseDep, request: Request) -> dict[str, Any]:
+    created = await handlers.batch_ready_claims(db, request.app.state.submission)
+    sent = await handlers.send_queued_batches(db, request.app.state.clearinghouse)
+    return {"batches_created": len(created), "batches_sent": sent}
+
+
+@router.get("/submission-batches", response_model=list[BatchOut], tags=["submission"],
+            summary="837P batches and their state (queued, submitted, accepted, rejected)")
+async def list_batches(principal: Reader, db: DatabaseDep) -> list[BatchOut]:
+    async with db.sessions() as session:
+        rows = (await session.execute(select(batches).where(batches.c.practice_id == principal.practice_id)
+                                      .order_by(batches.c.created_at.desc()).limit(200))).all()
+    return [BatchOut(batch_id=r.batch_id, payer_id=r.payer_id, file_name=r.file_name, claim_count=r.claim_count,
+                     status=r.status, interchange_control_number=r.interchange_control_number) for r in rows]
+
+
+@router.get("/reports/claims", tags=["reports"], summary="Clean-claim rate, claims by status, lag to submission")
+async def claims_report(principal: Reader, db: DatabaseDep) -> dict[str, Any]:
+    async with db.sessions() as session:
+        by_status: dict[str, int] = dict((await session.execute(select(claims.c.status, func.count()).where(
+            claims.c.practice_id == principal.practice_id).group_by(claims.c.status))).all())
+        first_pass = (await session.execute(select(claim_transitions.c.to_status, func.count()).where(
+            claim_transitions.c.from_status == "draft",
+            claim_transitions.c.claim_id.in_(select(claims.c.claim_id).where(
+                claims.c.practice_id == principal.practice_id, claims.c.frequency_code == "1")))
+            .group_by(claim_transitions.c.to_status))).all()
+        lag = (await session.execute(select(claims.c.date_of_service, claims.c.submitted_at).where(
+            claims.c.practice_id == principal.practice_id, claims.c.submitted_at.is_not(None)))).all()
+    passes: dict[str, int] = dict(first_pass)
+    scrubbed = passes.get("scrubbed", 0)
+    total = scrubbed + passes.get("held", 0)
+    lags = sorted((r.submitted_at.date() - r.date_of_service).days for r in lag)
+    return {"claims_by_status": by_status, "first_pass_clean_claim_rate": round(scrubbed / total, 4) if total else None,
+            "days_from_service_to_submission_median": lags[len(lags) // 2] if lags else None}

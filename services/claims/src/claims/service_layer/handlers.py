@@ -1,0 +1,514 @@
+"""Use cases of claims: charge capture, building and scrubbing claims, 837P batches, acknowledgments,
+adjudication, corrections. Each function takes the transaction's session (or the Database when it must
+talk to the outside world between transactions); rules come from the domain."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from rcm_shared.contracts import (
+    ClaimLineV1,
+    ClaimPaymentPostedV1,
+    ClaimStatusChangedV1,
+    ClaimSubmittedV1,
+    CodedService,
+    EventEnvelope,
+    VisitCompletedV1,
+)
+from rcm_shared.db.database import Database
+from rcm_shared.db.types import new_id, utcnow
+from rcm_shared.http.errors import ProblemError
+from rcm_shared.messaging import stage_event
+from rcm_shared.observability import metrics
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from claims.adapters.claim_document import claim_from_document, to_document
+from claims.adapters.clearinghouse import Clearinghouse, ClearinghouseUnavailable
+from claims.adapters.front_office import FrontOffice
+from claims.adapters.orm import (
+    acknowledgments,
+    batches,
+    claim_transitions,
+    claims,
+    control_numbers,
+    platform,
+    visits,
+)
+from claims.domain import events as ev
+from claims.domain.acknowledgments import read_277ca, read_999
+from claims.domain.coding import ChargeCoder, CodingResult, draft_claim, normalize_icd10
+from claims.domain.exceptions import ClaimsDomainError
+from claims.domain.model import (
+    Address,
+    BillingProvider,
+    Claim,
+    ClaimStatus,
+    Clinician,
+    CompletedVisit,
+    Finding,
+    Modality,
+    PatientLocation,
+    PatientParty,
+    PayerRef,
+    Person,
+    ServiceKind,
+    Severity,
+    Subscriber,
+)
+from claims.domain.rulebook import Rulebook
+from claims.domain.scrubbing import ClaimScrubber, EligibilityFact, ScrubFacts, claim_fingerprint
+from claims.domain.x12_837 import InterchangeHeader, Receiver, Submitter, write_837p
+
+SOURCE = "claims"
+RELATIONSHIP_CODES = {"spouse": "01", "child": "19", "employee": "20", "unknown": "21", "life_partner": "53",
+                      "other": "G8"}
+CREDENTIALS = {"PhD": "psychologist", "PsyD": "psychologist"}
+
+
+@cache
+def rulebook() -> Rulebook:
+    folder = resources.files("claims.domain").joinpath("rules")
+    return Rulebook.from_yaml(folder.joinpath("coding.yaml").read_text(), folder.joinpath("payers.yaml").read_text(),
+                              folder.joinpath("fees.yaml").read_text())
+
+
+# ------------------------------------------------------------------------------------------ visits and coding
+
+def _clinician(data: dict[str, Any]) -> Clinician:
+    return Clinician(npi=data["npi"], credential=CREDENTIALS.get(data["credential"], data["credential"]),
+                     last_name=data["last_name"], first_name=data["first_name"], taxonomy=data.get("taxonomy"))
+
+
+def _address(data: dict[str, Any] | None) -> Address | None:
+    if not data:
+        return None
+    return Address(line1=data["line1"], city=data["city"], state=data["state"], postal_code=data["postal_code"],
+                   line2=data.get("line2") or "")
+
+
+def _person(data: dict[str, Any]) -> Person:
+    return Person(last_name=data["last_name"], first_name=data["first_name"],
+                  birth_date=date.fromisoformat(str(data["birth_date"])), gender=data.get("gender", "U"),
+                  address=_address(data.get("address")))
+
+
+def completed_visit(visit_id: str, doc: dict[str, Any]) -> CompletedVisit:
+    coverage = doc.get("coverage") or {}
+    return CompletedVisit(
+        visit_id=visit_id, date_of_service=date.fromisoformat(str(doc["date_of_service"])),
+        payer_id=coverage.get("payer_id") if doc["billing_model"] == "insurance" else None,
+        diagnoses=tuple(doc["diagnoses"]), service_kind=ServiceKind(doc["service_kind"]),
+        rendering=_clinician(doc["rendering"]), psychotherapy_minutes=doc.get("psychotherapy_minutes") or 0,
+        em_code=doc.get("em_code"), modality=Modality(doc.get("modality", "in_person")),
+        patient_location=PatientLocation.HOME if doc.get("patient_at_home") else PatientLocation.OTHER,
+        interactive_complexity=bool(doc.get("interactive_complexity")),
+        supervising=_clinician(doc["supervising"]) if doc.get("supervising") else None,
+        program=doc.get("program"), digital_minutes=doc.get("digital_minutes_7_days") or 0)
+
+
+def code_visit(visit_id: str, doc: dict[str, Any]) -> tuple[CompletedVisit, CodingResult]:
+    visit = completed_visit(visit_id, doc)
+    return visit, ChargeCoder(rulebook()).code(visit)
+
+
+@dataclass(frozen=True)
+class RecordedVisit:
+    visit_id: str
+    coding: CodingResult
+    self_pay_charge: Decimal | None
+
+
+async def record_visit(session: AsyncSession, practice_id: str, doc: dict[str, Any]) -> RecordedVisit:
+    """Keep the signed visit, code it, and announce visit-completed in the same transaction."""
+    existing = (await session.execute(select(visits.c.visit_id).where(
+        visits.c.practice_id == practice_id, visits.c.external_visit_id == doc["external_visit_id"]))).first()
+    if existing is not None:
+        raise ProblemError(409, "visit-exists", "This visit was already recorded",
+                           errors=[{"field": "body.external_visit_id", "code": "duplicate",
+                                    "message": "a visit with this id exists; correct its claim instead"}],
+                           extra={"visit_id": existing.visit_id})
+    visit_id = new_id()
+    visit, coding = code_visit(visit_id, doc)
+    self_pay_charge: Decimal | None = None
+    if doc["billing_model"] == "self_pay":
+        fee = doc.get("self_pay_fee")
+        if fee is not None:
+            self_pay_charge = Decimal(str(fee))
+        else:
+            rates = [rulebook().self_pay_rate(visit.date_of_service, ln.procedure_code) for ln in coding.lines]
+            self_pay_charge = sum((r.charge * ln.units for r, ln in zip(rates, coding.lines, strict=True) if r),
+                                  Decimal("0.00")) or None
+    await session.execute(insert(visits).values(
+        visit_id=visit_id, practice_id=practice_id, external_visit_id=doc["external_visit_id"],
+        patient_id=doc["patient_id"], billing_model=doc["billing_model"],
+        payer_id=(doc.get("coverage") or {}).get("payer_id"), date_of_service=visit.date_of_service,
+        document=doc, received_at=utcnow()))
+    await stage_event(session, platform, VisitCompletedV1(
+        visit_id=visit_id, practice_id=practice_id, patient_id=doc["patient_id"], billing_model=doc["billing_model"],
+        payer_id=visit.payer_id, date_of_service=visit.date_of_service, rendering_npi=visit.rendering.npi,
+        program=visit.program,
+        services=[CodedService(procedure_code=ln.procedure_code, modifiers=list(ln.modifiers), units=ln.units)
+                  for ln in coding.lines],
+        self_pay_charge=self_pay_charge), source=SOURCE, subject=visit_id, practice_id=practice_id)
+    return RecordedVisit(visit_id, coding, self_pay_charge)
+
+
+# ------------------------------------------------------------------------------------------ claims
+
+async def next_control_number(session: AsyncSession, name: str) -> int:
+    row = (await session.execute(select(control_numbers.c.last_value).where(control_numbers.c.name == name)
+                                 .with_for_update())).first()
+    if row is None:
+        await session.execute(insert(control_numbers).values(name=name, last_value=1))
+        return 1
+    value = int(row.last_value) % 999_999_999 + 1
+    await session.execute(update(control_numbers).where(control_numbers.c.name == name).values(last_value=value))
+    return value
+
+
+def _pcn(claim_id: str) -> str:
+    # CLM01: unique, no PHI, short enough for every payer (20 characters).
+    return "C" + hashlib.sha1(claim_id.encode()).hexdigest()[:19].upper()  # noqa: S324 - an id, not security
+
+
+async def save_claim(session: AsyncSession, practice_id: str, claim: Claim, patient_id: str, *, new: bool,
+                     causation: EventEnvelope | None = None) -> None:
+    """Persist the aggregate and turn its recorded events into transitions and outbox rows."""
+    document = to_document(claim)
+    columns = dict(
+        practice_id=practice_id, visit_id=claim.visit_id, patient_id=patient_id, payer_id=claim.payer.payer_id,
+        patient_control_number=claim.patient_control_number, status=claim.status.value,
+        frequency_code=claim.frequency_code, total_charge=claim.total_charge, date_of_service=claim.date_of_service,
+        rendering_npi=claim.rendering.npi, program=claim.program, fingerprint=claim_fingerprint(claim),
+        payer_claim_number=claim.payer_claim_number, replaces_claim_id=claim.replaces_claim_id,
+        document=document, findings=[f.as_dict() for f in claim.findings], paid=claim.paid,
+        patient_responsibility=claim.patient_responsibility, updated_at=utcnow())
+    if new:
+        await session.execute(insert(claims).values(claim_id=claim.claim_id, created_at=utcnow(), version=1,
+                                                    **columns))
+    else:
+        await session.execute(update(claims).where(claims.c.claim_id == claim.claim_id)
+                              .values(version=claims.c.version + 1, **columns))
+    for event in claim.pull_events():
+        reasons = list(getattr(event, "error_codes", ()) or getattr(event, "reason_codes", ()) or ())
+        await session.execute(insert(claim_transitions).values(
+            claim_id=claim.claim_id, from_status=event.previous_status, to_status=event.status,
+            reason=",".join(reasons)[:200] or None, at=event.occurred_at))
+        if isinstance(event, ev.ClaimDrafted):
+            continue
+        await stage_event(session, platform, ClaimStatusChangedV1(
+            claim_id=claim.claim_id, practice_id=practice_id, previous_status=event.previous_status,
+            status=event.status, reason_codes=reasons), source=SOURCE, subject=claim.claim_id,
+            practice_id=practice_id, causation=causation)
+        metrics.BUSINESS_EVENTS.labels(SOURCE, f"claim_{event.status}").inc()
+
+
+async def load_claim(session: AsyncSession, practice_id: str, claim_id: str) -> tuple[Claim, Any] | None:
+    row = (await session.execute(select(claims).where(claims.c.claim_id == claim_id,
+                                                      claims.c.practice_id == practice_id))).first()
+    if row is None:
+        return None
+    claim = claim_from_document(row.document)
+    return claim, row
+
+
+async def scrub_facts(session: AsyncSession, front: FrontOffice, practice_id: str, patient_id: str,
+                      claim: Claim) -> tuple[ScrubFacts, list[Finding], str | None]:
+    """Gather what the scrubber needs from elsewhere; unanswerable questions become findings."""
+    extra: list[Finding] = []
+    payer_id = claim.payer.payer_id
+    dos = claim.date_of_service
+    # Rendering, supervising and the billing group itself: each must be enrolled with the payer on the DOS.
+    npis = {claim.rendering.npi, claim.billing_provider.npi, *([claim.supervising.npi] if claim.supervising else [])}
+    enrolled: dict[str, bool] = {}
+    for npi in npis:
+        answer = await front.credentialed(practice_id, npi, payer_id, dos)
+        if answer is None:
+            extra.append(Finding("CREDENTIALING_UNAVAILABLE", Severity.ERROR,
+                                 "The credentialing registry did not answer; scrub again", "rendering.npi"))
+            answer = True  # the finding above already holds the claim; do not add a second, wrong one
+        enrolled[npi] = answer
+    coverage = await front.coverage(practice_id, patient_id, payer_id, dos)
+    eligibility: EligibilityFact | None = None
+    if not coverage.known:
+        extra.append(Finding("ELIGIBILITY_UNAVAILABLE", Severity.WARNING,
+                             "Eligibility could not be asked; check coverage before the payer does", "subscriber"))
+    elif coverage.active is not None:
+        eligibility = EligibilityFact(coverage.active, coverage.coverage_from, coverage.coverage_to)
+    code = claim.lines[0].procedure_code if claim.lines else ""
+    auth = await front.authorization(practice_id, claim.visit_id, patient_id, payer_id, dos, code)
+    number: str | None = None
+    if not auth.known:
+        extra.append(Finding("AUTHORIZATION_UNAVAILABLE", Severity.WARNING,
+                             "The authorization registry did not answer", "prior_authorization"))
+    else:
+        number = auth.authorization_number
+    fingerprints = {r.fingerprint for r in (await session.execute(select(claims.c.fingerprint).where(
+        claims.c.practice_id == practice_id, claims.c.claim_id != claim.claim_id,
+        claims.c.status.notin_(["held", "rejected", "voided", "corrected", "draft", "closed"])))).all()}
+    facts = ScrubFacts(today=datetime.now(UTC).date(),
+                       credentialing=lambda npi, _payer, _day: enrolled.get(npi, False),
+                       eligibility=eligibility, authorization_required=auth.required if auth.known else None,
+                       submitted_fingerprints=fingerprints)
+    return facts, extra, number
+
+
+def _parties(doc: dict[str, Any]) -> tuple[PayerRef, BillingProvider, Subscriber, PatientParty | None]:
+    coverage = doc["coverage"]
+    bp = doc["billing_provider"]
+    provider = BillingProvider(name=bp["name"], npi=bp["npi"], ein=bp["tax_id"], address=_address(bp["address"]),  # type: ignore[arg-type]
+                               taxonomy=bp.get("taxonomy"))
+    patient = _person(doc["patient"])
+    relationship = coverage.get("relationship", "self")
+    if relationship == "self":
+        subscriber = Subscriber(coverage["member_id"], patient, coverage.get("group_number") or "",
+                                coverage.get("filing_indicator", "CI"))
+        party = None
+    else:
+        subscriber = Subscriber(coverage["member_id"], _person(coverage["subscriber"]),
+                                coverage.get("group_number") or "", coverage.get("filing_indicator", "CI"))
+        party = PatientParty(RELATIONSHIP_CODES.get(relationship, "G8"), patient)
+    return PayerRef(coverage["payer_id"], coverage["payer_name"]), provider, subscriber, party
+
+
+async def build_claim_for_visit(session: AsyncSession, envelope: EventEnvelope, event: VisitCompletedV1, *,
+                                front: FrontOffice) -> None:
+    """visit-completed (our own): an insured visit becomes a claim, scrubbed; errors hold it in the queue."""
+    if event.billing_model != "insurance" or event.voided:
+        return
+    if (await session.execute(select(claims.c.claim_id).where(claims.c.visit_id == event.visit_id))).first():
+        return  # aggregate guard behind the inbox: one claim per visit
+    row = (await session.execute(select(visits).where(visits.c.visit_id == event.visit_id))).first()
+    if row is None:
+        return
+    doc = row.document
+    visit, coding = code_visit(event.visit_id, doc)
+    payer, provider, subscriber, party = _parties(doc)
+    claim_id = new_id()
+    claim = draft_claim(coding, visit, claim_id=claim_id, patient_control_number=_pcn(claim_id), payer=payer,
+                        billing_provider=provider, subscriber=subscriber, patient=party,
+                        prior_authorization=doc["coverage"].get("prior_authorization_number"))
+    await _scrub(session, front, event.practice_id, row.patient_id, claim)
+    await save_claim(session, event.practice_id, claim, row.patient_id, new=True, causation=envelope)
+
+
+async def _scrub(session: AsyncSession, front: FrontOffice, practice_id: str, patient_id: str, claim: Claim) -> None:
+    facts, extra, auth_number = await scrub_facts(session, front, practice_id, patient_id, claim)
+    if auth_number and not claim.prior_authorization:
+        claim.prior_authorization = auth_number
+    findings = ClaimScrubber(rulebook()).scrub(claim, facts)
+    claim.record_scrub([*findings, *extra])
+
+
+async def rescrub(session: AsyncSession, front: FrontOffice, practice_id: str, claim_id: str) -> Claim:
+    loaded = await load_claim(session, practice_id, claim_id)
+    if loaded is None:
+        raise ProblemError(404, "not-found", "No such claim")
+    claim, row = loaded
+    await _scrub(session, front, practice_id, row.patient_id, claim)
+    await save_claim(session, practice_id, claim, row.patient_id, new=False)
+    return claim
+
+
+@dataclass(frozen=True)
+class ClaimCorrection:
+    diagnoses: list[str] | None = None
+    prior_authorization_number: str | None = None
+    member_id: str | None = None
+    rendering_npi: str | None = None
+    modifiers: dict[int, list[str]] | None = None
+
+
+async def correct_claim(session: AsyncSession, front: FrontOffice, practice_id: str, claim_id: str,
+                        correction: ClaimCorrection) -> Claim:
+    """Correct and resubmit in one call: the replacement (frequency 7, REF*F8) is scrubbed at once."""
+    loaded = await load_claim(session, practice_id, claim_id)
+    if loaded is None:
+        raise ProblemError(404, "not-found", "No such claim")
+    claim, row = loaded
+    changes: dict[str, object] = {}
+    if correction.diagnoses:
+        changes["diagnoses"] = tuple(normalize_icd10(d) for d in correction.diagnoses)
+    if correction.prior_authorization_number:
+        changes["prior_authorization"] = correction.prior_authorization_number
+    if correction.member_id:
+        from dataclasses import replace
+
+        changes["subscriber"] = replace(claim.subscriber, member_id=correction.member_id)
+    if correction.rendering_npi:
+        from dataclasses import replace
+
+        changes["rendering"] = replace(claim.rendering, npi=correction.rendering_npi)
+    if correction.modifiers:
+        from dataclasses import replace
+
+        lines = list(claim.lines)
+        for number, modifiers in correction.modifiers.items():
+            if not 1 <= number <= len(lines):
+                raise ProblemError(422, "validation", "Request is invalid", errors=[
+                    {"field": f"body.modifiers.{number}", "code": "line", "message": "no such line"}])
+            lines[number - 1] = replace(lines[number - 1], modifiers=tuple(modifiers))
+        changes["lines"] = tuple(lines)
+    replacement_id = new_id()
+    replacement = claim.correct(replacement_id, _pcn(replacement_id), **changes)  # type: ignore[arg-type]
+    await save_claim(session, practice_id, claim, row.patient_id, new=False)
+    await _scrub(session, front, practice_id, row.patient_id, replacement)
+    await save_claim(session, practice_id, replacement, row.patient_id, new=True)
+    return replacement
+
+
+async def void_claim(session: AsyncSession, practice_id: str, claim_id: str) -> Claim:
+    loaded = await load_claim(session, practice_id, claim_id)
+    if loaded is None:
+        raise ProblemError(404, "not-found", "No such claim")
+    claim, row = loaded
+    void_id = new_id()
+    void = claim.void(void_id, _pcn(void_id))
+    await save_claim(session, practice_id, claim, row.patient_id, new=False)
+    void.record_scrub([])  # a void repeats what the payer already has: nothing to edit
+    await save_claim(session, practice_id, void, row.patient_id, new=True)
+    return void
+
+
+# ------------------------------------------------------------------------------------------ submission
+
+@dataclass(frozen=True)
+class SubmissionSettings:
+    submitter_id: str
+    receiver_id: str
+    usage_indicator: str
+
+
+async def batch_ready_claims(db: Database, config: SubmissionSettings, *, limit: int = 5000) -> list[str]:
+    """Scrubbed claims -> one 837P per practice and payer, queued; claims marked submitted; all in one commit."""
+    created: list[str] = []
+    async with db.transaction() as session:
+        rows = (await session.execute(select(claims).where(claims.c.status == ClaimStatus.SCRUBBED.value)
+                                      .order_by(claims.c.created_at).limit(limit))).all()
+        groups: dict[tuple[str, str], list[Any]] = {}
+        for row in rows:
+            groups.setdefault((row.practice_id, row.payer_id), []).append(row)
+        for (practice_id, payer_id), group in groups.items():
+            icn = await next_control_number(session, "interchange")
+            batch_id = new_id()
+            header = InterchangeHeader(
+                sender_id=config.submitter_id, receiver_id=config.receiver_id, interchange_control_number=icn,
+                group_control_number=icn, created=datetime.now(UTC),
+                submitter=Submitter("RCM PLATFORM", config.submitter_id, "BILLING OFFICE", "8005550199"),
+                receiver=Receiver("CLEARINGHOUSE", config.receiver_id), usage_indicator=config.usage_indicator)
+            domain_claims = [claim_from_document(r.document) for r in group]
+            content = write_837p(domain_claims, header).encode()
+            file_name = f"837P_{payer_id}_{icn:09d}.x12"
+            await session.execute(insert(batches).values(
+                batch_id=batch_id, practice_id=practice_id, payer_id=payer_id, interchange_control_number=icn,
+                file_name=file_name, content=content, claim_count=len(group), status="queued", attempts=0,
+                created_at=utcnow()))
+            for row, claim in zip(group, domain_claims, strict=True):
+                claim.mark_submitted(batch_id, f"{icn:09d}")
+                await save_claim(session, practice_id, claim, row.patient_id, new=False)
+                await session.execute(update(claims).where(claims.c.claim_id == claim.claim_id).values(
+                    batch_id=batch_id, submitted_at=utcnow()))
+                await stage_event(session, platform, ClaimSubmittedV1(
+                    claim_id=claim.claim_id, visit_id=claim.visit_id, practice_id=practice_id,
+                    patient_id=row.patient_id, payer_id=payer_id, patient_control_number=claim.patient_control_number,
+                    frequency_code=claim.frequency_code, total_charge=claim.total_charge,
+                    date_of_service=claim.date_of_service, rendering_npi=claim.rendering.npi, program=claim.program,
+                    batch_id=batch_id, interchange_control_number=f"{icn:09d}",
+                    lines=[ClaimLineV1(line_number=i, procedure_code=ln.procedure_code, modifiers=list(ln.modifiers),
+                                       units=ln.units, charge=ln.charge) for i, ln in enumerate(claim.lines, 1)],
+                ), source=SOURCE, subject=claim.claim_id, practice_id=practice_id)
+            created.append(batch_id)
+    return created
+
+
+async def send_queued_batches(db: Database, clearinghouse: Clearinghouse) -> int:
+    """Send what is queued; an outage leaves batches queued (the file name makes a resend detectable)."""
+    async with db.sessions() as session:
+        queued = (await session.execute(select(batches.c.batch_id, batches.c.file_name, batches.c.content).where(
+            batches.c.status == "queued").order_by(batches.c.created_at).limit(100))).all()
+    sent = 0
+    for batch in queued:
+        try:
+            receipt = await clearinghouse.submit(batch.file_name, batch.content)
+        except ClearinghouseUnavailable as exc:
+            async with db.transaction() as session:
+                await session.execute(update(batches).where(batches.c.batch_id == batch.batch_id).values(
+                    attempts=batches.c.attempts + 1, last_error=str(exc)[:500]))
+            break  # the clearinghouse is down: try the rest next round, in order
+        async with db.transaction() as session:
+            await session.execute(update(batches).where(batches.c.batch_id == batch.batch_id).values(
+                status="submitted", attempts=batches.c.attempts + 1, submitted_at=receipt.submitted_at,
+                last_error=None))
+        sent += 1
+    return sent
+
+
+async def collect_acknowledgments(db: Database, clearinghouse: Clearinghouse) -> int:
+    """999s settle batches; 277CAs accept or reject each claim (by patient control number)."""
+    files = await clearinghouse.collect_responses()
+    for response in files:
+        text = response.content.decode("utf-8", errors="replace")
+        kind = "999" if "ST*999" in text[:400] or "*999*" in text[:400] else (
+            "277CA" if "ST*277" in text[:400] or "*277*" in text[:400] else "other")
+        async with db.transaction() as session:
+            if (await session.execute(select(acknowledgments.c.ack_id).where(
+                    acknowledgments.c.file_name == response.file_name))).first():
+                continue
+            summary: dict[str, Any] = {}
+            if kind == "999":
+                groups = read_999(text)
+                summary = {"groups": [g.to_dict() for g in groups]}
+                for group in groups:
+                    status = "accepted" if group.accepted else "rejected"
+                    if not group.group_control_number.isdigit():
+                        continue
+                    await session.execute(update(batches).where(
+                        batches.c.interchange_control_number == int(group.group_control_number),
+                        batches.c.status == "submitted").values(status=status))
+            elif kind == "277CA":
+                acks = read_277ca(text)
+                summary = {"claims": [a.to_dict() for a in acks]}
+                for ack in acks:
+                    row = (await session.execute(select(claims).where(
+                        claims.c.patient_control_number == ack.patient_control_number))).first()
+                    if row is None:
+                        continue
+                    claim = claim_from_document(row.document)
+                    if claim.status is not ClaimStatus.SUBMITTED:
+                        continue
+                    if ack.accepted:
+                        claim.accept(ack.payer_claim_number or None)
+                    else:
+                        claim.reject(ack.reason_codes)
+                    await save_claim(session, row.practice_id, claim, row.patient_id, new=False)
+            await session.execute(insert(acknowledgments).values(
+                ack_id=new_id(), file_name=response.file_name, kind=kind, received_at=utcnow(), summary=summary))
+    return len(files)
+
+
+async def record_payment(session: AsyncSession, envelope: EventEnvelope, event: ClaimPaymentPostedV1) -> None:
+    """claim-payment-posted: the claim moves to paid, partially paid or denied (a reversal reopens it)."""
+    loaded = await load_claim(session, event.practice_id, event.claim_id)
+    if loaded is None:
+        return
+    claim, row = loaded
+    if event.outcome == "reversed":
+        claim.paid = claim.paid + event.paid  # the reversal carries negative amounts
+        await save_claim(session, event.practice_id, claim, row.patient_id, new=False, causation=envelope)
+        return
+    if claim.status is ClaimStatus.SUBMITTED and event.payer_claim_number:
+        claim.accept(event.payer_claim_number)  # the 835 is the acceptance when no 277CA came first
+    try:
+        claim.record_adjudication(event.paid, event.patient_responsibility,
+                                  any_line_denied=event.outcome == "partially_paid",
+                                  payer_claim_number=event.payer_claim_number)
+    except ClaimsDomainError:
+        return  # already settled (a redelivered posting): nothing to move
+    await save_claim(session, event.practice_id, claim, row.patient_id, new=False, causation=envelope)

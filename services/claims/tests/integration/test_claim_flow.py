@@ -1,0 +1,128 @@
+"""Claims against real PostgreSQL and the real broker: visit -> clean claim -> pyx12-clean 837P -> 999 ->
+payment -> denial -> correction as a replacement (frequency 7)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from claims.adapters.clearinghouse import SandboxClearinghouse
+from claims.adapters.front_office import AuthorizationAnswer, CoverageAnswer
+from claims.bootstrap import build_app
+from claims.config import ClaimsSettings
+from rcm_shared.contracts import ClaimPaymentPostedV1, envelope_for, topics
+from rcm_shared.testing.fixtures import auth, running, settings_for
+from rcm_shared.testing.kafka import eventually, publish_envelopes, read_topic
+from rcm_shared.testing.x12 import pyx12_errors
+
+pytestmark = pytest.mark.integration
+DOS = date.today() - timedelta(days=3)
+ADDRESS = {"line1": "100 MAIN ST", "city": "HARTFORD", "state": "CT", "postal_code": "06103"}
+
+
+class FrontOfficeDouble:
+    """Answers the scrubber's questions from a dict: the other services are tested on their own."""
+
+    def __init__(self, credentialed: set[str]) -> None:
+        self.credentialed_npis = credentialed
+
+    async def coverage(self, practice_id: str, patient_id: str, payer_id: str, on: date) -> CoverageAnswer:
+        return CoverageAnswer(True, True, date(2025, 1, 1), None)
+
+    async def authorization(self, practice_id: str, visit_id: str, patient_id: str, payer_id: str, on: date,
+                            cpt_code: str) -> AuthorizationAnswer:
+        return AuthorizationAnswer(True, True, "AUTH-77", None)
+
+    async def credentialed(self, practice_id: str, npi: str, payer_id: str, on: date) -> bool | None:
+        return npi in self.credentialed_npis
+
+
+def visit(external_id: str, *, minutes: int = 53, npi: str = "1234567893", **extra: object) -> dict[str, object]:
+    return {
+        "external_visit_id": external_id, "patient_id": f"pt-{external_id}",
+        "patient": {"first_name": "ALEX", "last_name": "SAMPLE", "birth_date": "1988-04-12", "gender": "F",
+                    "address": ADDRESS},
+        "coverage": {"payer_id": "SBXHP", "payer_name": "SANDBOX HEALTH PLAN", "member_id": "SBX000001"},
+        "date_of_service": DOS.isoformat(), "service_kind": "psychotherapy", "psychotherapy_minutes": minutes,
+        "diagnoses": ["F41.1"],
+        "rendering": {"npi": npi, "first_name": "JO", "last_name": "RIVERA", "credential": "LCSW"},
+        "billing_provider": {"npi": "1245319599", "name": "RIVERSIDE COUNSELING", "tax_id": "123456789",
+                             "address": ADDRESS},
+        **extra,
+    }
+
+
+async def test_visit_to_clean_837p_to_payment_and_correction(broker, databases, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    settings = settings_for(ClaimsSettings, databases.create("claims"), broker, submission_interval_seconds=3600,
+                            response_poll_seconds=3600)
+    clearinghouse = SandboxClearinghouse(tmp_path / "clearinghouse")
+    app = build_app(settings, clearinghouse=clearinghouse, front=FrontOfficeDouble({"1234567893", "1245319599"}))
+    async with running(app) as client:
+        posted = await client.post("/v1/visits", json=visit("E-1"), headers={**auth(), "Idempotency-Key": "k1"})
+        assert posted.status_code == 201, posted.text
+        assert [s["procedure_code"] for s in posted.json()["coded_services"]] == ["90837"]
+        again = await client.post("/v1/visits", json=visit("E-1"), headers=auth())
+        assert again.status_code == 409
+        held = await client.post("/v1/visits", json=visit("E-2", npi="1679576722"), headers=auth())
+        assert held.status_code == 201
+
+        async def claims_by_status() -> dict[str, list[dict[str, object]]] | None:
+            items = (await client.get("/v1/claims", headers=auth())).json()["items"]
+            if len(items) < 2:
+                return None
+            out: dict[str, list[dict[str, object]]] = {}
+            for item in items:
+                out.setdefault(item["status"], []).append(item)
+            return out
+
+        by_status = await eventually(claims_by_status, what="two claims built")
+        assert len(by_status.get("scrubbed", [])) == 1, [c["findings"] for c in by_status["held"]]
+        assert "PROVIDER_NOT_CREDENTIALED" in {f["code"] for f in by_status["held"][0]["findings"]}
+        clean = by_status["scrubbed"][0]
+
+        submitted = await client.post("/v1/submission-batches", headers=auth())
+        assert submitted.json() == {"batches_created": 1, "batches_sent": 1}
+        files = list((tmp_path / "clearinghouse" / "outbound").iterdir())
+        assert len(files) == 1
+        text = files[0].read_text()
+        assert "REF*G1*AUTH-77" in text
+        assert pyx12_errors(text) == []
+
+        events = await read_topic(broker.bootstrap, topics.CLAIM_SUBMITTED, expect=1)
+        assert json.loads(events[0].value)["data"]["claim_id"] == clean["claim_id"]
+        assert events[0].key == clean["claim_id"].encode()
+
+        # The payer denies it (an 835 posted by remittance); the biller corrects and resubmits in one call.
+        denial = ClaimPaymentPostedV1(
+            posting_id="p-1", era_id="e-1", claim_id=clean["claim_id"], practice_id="practice-a", outcome="denied",
+            claim_status_code="1", charge=Decimal("200.00"), paid=Decimal("0.00"),
+            patient_responsibility=Decimal("0.00"), contractual_adjustment=Decimal("0.00"),
+            payer_claim_number="PAYER-123")
+        await publish_envelopes(broker.bootstrap, topics.CLAIM_PAYMENT_POSTED, [
+            envelope_for(denial, source="remittance", subject=clean["claim_id"], practice_id="practice-a")])
+
+        async def denied() -> dict[str, object] | None:
+            body = (await client.get(f"/v1/claims/{clean['claim_id']}", headers=auth())).json()
+            return body if body["status"] == "denied" else None
+
+        await eventually(denied, what="the claim denied")
+        corrected = await client.post(f"/v1/claims/{clean['claim_id']}/corrections", json={"diagnoses": ["F41.9"]},
+                                      headers=auth())
+        assert corrected.status_code == 201, corrected.text
+        replacement = corrected.json()
+        assert replacement["frequency_code"] == "7"
+        assert replacement["status"] == "scrubbed"
+        assert (await client.post("/v1/submission-batches", headers=auth())).json()["batches_sent"] == 1
+        second = sorted((tmp_path / "clearinghouse" / "outbound").iterdir())[-1].read_text()
+        assert ":B:7*" in second.split("CLM*")[1].split("~")[0], "frequency 7 in CLM05-3"
+        assert "REF*F8*PAYER-123" in second, second
+        assert pyx12_errors(second) == []
+
+        bad = await client.post("/v1/visits", json=visit("E-3", minutes=10, diagnoses=["NOT-ICD"]), headers=auth())
+        assert bad.status_code in (201, 422)
+        unknown_field = await client.post("/v1/visits", json={**visit("E-4"), "ssn": "1"}, headers=auth())
+        assert unknown_field.status_code == 422
+        assert unknown_field.json()["errors"][0]["field"] == "body.ssn"

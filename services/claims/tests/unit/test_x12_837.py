@@ -1,0 +1,240 @@
+"""837P writer: structure, pyx12-clean output for a varied batch, streaming, and a write/read round trip."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from claims.domain.exceptions import InvalidClaim
+from claims.domain.model import BillingProvider, Claim, ClaimLine, PatientParty, Person
+from claims.domain.x12_837 import clean, iter_837p, iter_837p_bytes, split_by_payer, write_837p
+from claims.domain.x12_837_reader import iter_837p_claims, read_837p
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from rcm_shared.x12 import iter_segments
+
+from .conftest import ADDRESS, BILLING, CHILD, SUBSCRIBER, claim, clinician, header, secondary_claim
+
+
+def pyx12_errors(text: str, expect_ack: bool = True) -> list[str]:
+    """Run pyx12's validator (the x12valid engine) and return its error lines; [] means clean."""
+    import pyx12.params
+    import pyx12.x12n_document
+
+    records: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.levelno >= logging.WARNING:
+                records.append(record.getMessage())
+
+    logger = logging.getLogger("pyx12")
+    handler = Collect()
+    logger.addHandler(handler)
+    try:
+        ack = io.StringIO()
+        ok = pyx12.x12n_document.x12n_document(
+            param=pyx12.params.params(), src_file=io.StringIO(text), fd_997=ack, fd_html=None,
+        )
+    finally:
+        logger.removeHandler(handler)
+    if not ok and not records:
+        records.append("pyx12 reported failure")
+    if expect_ack and ("IK5*A" not in ack.getvalue() or "AK9*A" not in ack.getvalue()):
+        records.append("pyx12's 999 did not accept every transaction: " + ack.getvalue())
+    return records
+
+
+SECOND_BILLING = BillingProvider("NORTH CLINIC", "1003000126", "987654321", ADDRESS)
+
+
+def varied_batch() -> list[Claim]:
+    tele = [ClaimLine("90837", Decimal("200.00"), 1, ("95",), (1,))]
+    addons = [
+        ClaimLine("99213", Decimal("140.00"), 1, (), (1, 2)),
+        ClaimLine("90833", Decimal("95.00"), 1, (), (1,)),
+        ClaimLine("90785", Decimal("25.00"), 1, (), (1,)),
+    ]
+    crisis = [ClaimLine("90839", Decimal("230.00")), ClaimLine("90840", Decimal("220.00"), 2)]
+    many = [ClaimLine("90853", Decimal("70.00"), 1, (), ((i % 4) + 1,)) for i in range(50)]
+    return [
+        claim(claim_id="a", patient_control_number="A1"),
+        claim(claim_id="b", patient_control_number="B1", patient=CHILD),
+        claim(claim_id="c", patient_control_number="C1", place_of_service="10", lines=tuple(tele)),
+        claim(claim_id="d", patient_control_number="D1", lines=tuple(addons), rendering=clinician("MD"),
+              supervising=clinician("MD", npi="1003000126", last="STONE")),
+        claim(claim_id="e", patient_control_number="E1", lines=tuple(crisis), prior_authorization=None),
+        claim(claim_id="f", patient_control_number="F1", frequency_code="7", payer_claim_number="PCN-REPL-1"),
+        claim(claim_id="g", patient_control_number="G1", frequency_code="8", payer_claim_number="PCN-VOID-1"),
+        secondary_claim(claim_id="h", patient_control_number="H1"),
+        secondary_claim(claim_id="i", patient_control_number="I1", patient=CHILD),
+        claim(claim_id="j", patient_control_number="J1", diagnoses=tuple(f"F4{i}1" for i in range(4)),
+              lines=tuple(many)),
+        claim(claim_id="k", patient_control_number="K1", billing_provider=SECOND_BILLING,
+              rendering=clinician(npi=SECOND_BILLING.npi)),
+        claim(claim_id="l", patient_control_number="L1", billing_provider=SECOND_BILLING,
+              subscriber=replace(SUBSCRIBER, person=replace(SUBSCRIBER.person, last_name="O*BRIEN~", middle_name="Q")),
+              lines=(ClaimLine("90834", Decimal("150.00"), 1, (), (1,), "02"),)),
+    ]
+
+
+def test_varied_batch_is_pyx12_clean() -> None:
+    text = write_837p(varied_batch(), header(max_claims_per_transaction=4))
+    assert pyx12_errors(text) == []
+    assert text.count("ST*837*") == 4  # 10 claims of one provider in 3 STs of 4, then the second provider
+
+
+def test_pyx12_check_can_fail() -> None:
+    text = write_837p([claim()], header())
+    assert pyx12_errors(text.replace("SBR*P*18*", "SBR*Q*18*"))
+
+
+def test_envelope_and_control_numbers() -> None:
+    text = write_837p(varied_batch(), header(max_claims_per_transaction=4, first_transaction_number=41))
+    segments = list(iter_segments(text))
+    isa, gs, iea, ge = segments[0], segments[1], segments[-1], segments[-2]
+    assert len(isa.elements) == 17 and len(text.split("~")[0]) == 105
+    assert isa.get(13) == iea.get(2) == "000000101"
+    assert gs.get(6) == ge.get(2) == "7"
+    assert gs.get(8) == "005010X222A1"
+    sts = [s for s in segments if s.id == "ST"]
+    assert [s.get(2) for s in sts] == ["0041", "0042", "0043", "0044"]
+    assert ge.get(1) == "4"
+    # SE01 counts ST..SE inclusive; SE02 repeats ST02
+    start = 0
+    for i, seg in enumerate(segments):
+        if seg.id == "ST":
+            start = i
+        elif seg.id == "SE":
+            assert int(seg.get(1)) == i - start + 1
+            assert seg.get(2) == segments[start].get(2)
+
+
+def test_subscriber_dependent_and_references() -> None:
+    doc = read_837p(write_837p(varied_batch(), header()))
+    claims = {c["patient_control_number"]: c for g in doc["groups"] for t in g["transactions"] for c in t["claims"]}
+    assert claims["A1"]["subscriber"]["relationship"] == "18"
+    assert claims["A1"]["patient"] is None
+    assert claims["B1"]["subscriber"]["relationship"] == ""
+    assert claims["B1"]["patient"]["relationship"] == "19"
+    assert claims["C1"]["place_of_service"] == "10"
+    assert claims["C1"]["lines"][0]["modifiers"] == ["95"]
+    assert (claims["F1"]["frequency_code"], claims["F1"]["payer_claim_number"]) == ("7", "PCN-REPL-1")
+    assert (claims["G1"]["frequency_code"], claims["G1"]["payer_claim_number"]) == ("8", "PCN-VOID-1")
+    assert claims["A1"]["payer_claim_number"] is None
+    assert claims["A1"]["prior_authorization"] == "AUTH77"
+    assert claims["D1"]["supervising"]["npi"] == "1003000126"
+    assert claims["L1"]["subscriber"]["last_name"] == "O BRIEN"  # delimiters never leak into the file
+    assert claims["L1"]["lines"][0]["place_of_service"] == "02"
+    cob = claims["H1"]["other_payer"]
+    assert (cob["paid"], cob["payer"]["payer_id"], cob["claim_adjustments"][0]["reason"]) == ("120", "MEDICARE", "2")
+    assert claims["H1"]["lines"][0]["adjudication"]["adjudicated_on"] == "20240401"
+    assert claims["H1"]["subscriber"]["responsibility"] == "S"
+    assert len(claims["J1"]["lines"]) == 50
+
+
+def test_hl_hierarchy_points_to_parents() -> None:
+    segments = list(iter_segments(write_837p(varied_batch()[:3], header())))
+    hls = [s for s in segments if s.id == "HL"]
+    assert [(h.get(1), h.get(2), h.get(3), h.get(4)) for h in hls] == [
+        ("1", "", "20", "1"), ("2", "1", "22", "0"), ("3", "1", "22", "1"), ("4", "3", "23", "0"),
+        ("5", "1", "22", "0"),
+    ]
+
+
+def test_streaming_keeps_memory_flat() -> None:
+    pulled = 0
+
+    def claims() -> Iterator[Claim]:
+        nonlocal pulled
+        base = claim()
+        for i in range(3000):
+            pulled += 1
+            yield replace(base, claim_id=str(i), patient_control_number=f"P{i}")
+
+    stream = iter_837p(claims(), header(), chunk_claims=100)
+    first = next(stream)
+    assert pulled <= 101  # the writer has not read the whole batch to produce its first chunk
+    sizes = [len(first)] + [len(c) for c in stream]
+    assert pulled == 3000
+    assert max(sizes) < 100 * 600
+    assert len(sizes) >= 29
+
+
+def test_bytes_and_empty_batch() -> None:
+    assert b"".join(iter_837p_bytes([claim()], header())).startswith(b"ISA*00*")
+    with pytest.raises(InvalidClaim):
+        write_837p([], header())
+
+
+def test_split_by_payer() -> None:
+    from claims.domain.model import PayerRef
+
+    batches = split_by_payer([claim(), claim(payer=PayerRef("MEDICARE", "MEDICARE")), claim(claim_id="x")])
+    assert {k: len(v) for k, v in batches.items()} == {"ACME": 2, "MEDICARE": 1}
+
+
+def test_clean_removes_delimiters() -> None:
+    assert clean(" a*b:c~d^e\n ") == "A B C D E"
+
+
+# ---------------------------------------------------------------- round trip
+
+NAME = st.text(alphabet=st.sampled_from("ABCXYZ abc'-*:~^"), min_size=1, max_size=12).filter(clean)
+MONEY = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("99999.99"), places=2)
+LINE = st.builds(
+    ClaimLine,
+    procedure_code=st.sampled_from(["90791", "90832", "90834", "90837", "90853", "99213", "90833"]),
+    charge=MONEY,
+    units=st.integers(1, 9),
+    modifiers=st.lists(st.sampled_from(["95", "93", "GT", "AJ", "HO"]), max_size=4, unique=True).map(tuple),
+    diagnosis_pointers=st.lists(st.integers(1, 4), min_size=1, max_size=4, unique=True).map(tuple),
+)
+
+
+@st.composite
+def claims_strategy(draw: st.DrawFn) -> Claim:
+    dependent = draw(st.booleans())
+    person = Person(draw(NAME), draw(NAME), date(1990, 1, 2), "F", ADDRESS)
+    freq = draw(st.sampled_from(["1", "7", "8"]))
+    return claim(
+        claim_id="h", patient_control_number=draw(st.from_regex(r"[A-Z0-9]{1,20}", fullmatch=True)),
+        subscriber=replace(SUBSCRIBER, person=person, member_id=draw(st.from_regex(r"[A-Z0-9]{3,15}", fullmatch=True))),
+        patient=PatientParty(draw(st.sampled_from(["01", "19", "20", "G8"])), person) if dependent else None,
+        diagnoses=tuple(draw(st.lists(st.from_regex(r"F[0-9]{2}[0-9A-Z]{0,4}", fullmatch=True), min_size=4,
+                                      max_size=12))),
+        lines=tuple(draw(st.lists(LINE, min_size=1, max_size=8))),
+        frequency_code=freq, payer_claim_number="PAYER1" if freq != "1" else None,
+        prior_authorization=draw(st.none() | st.from_regex(r"[A-Z0-9]{4,10}", fullmatch=True)),
+    )
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(claims_strategy(), min_size=1, max_size=4))
+def test_write_read_round_trip(batch: list[Claim]) -> None:
+    read = iter_837p_claims(write_837p(batch, header(max_claims_per_transaction=2)))
+    assert len(read) == len(batch)
+    for original, got in zip(batch, read, strict=True):
+        assert got["patient_control_number"] == original.patient_control_number
+        assert Decimal(got["total_charge"]) == original.total_charge
+        assert got["frequency_code"] == original.frequency_code
+        assert got["diagnoses"] == list(original.diagnoses)
+        assert got["prior_authorization"] == original.prior_authorization
+        assert got["subscriber"]["id"] == original.subscriber.member_id
+        assert got["subscriber"]["last_name"] == clean(original.subscriber.person.last_name)
+        assert (got["patient"] is None) is (original.patient is None)
+        assert [
+            (ln["procedure_code"], tuple(ln["modifiers"]), Decimal(ln["charge"]), int(ln["units"]),
+             tuple(ln["diagnosis_pointers"]))
+            for ln in got["lines"]
+        ] == [(ln.procedure_code, ln.modifiers, ln.charge, ln.units, ln.diagnosis_pointers) for ln in original.lines]
+
+
+def test_other_billing_provider_uses_billing_npi_as_rendering_when_same() -> None:
+    c = claim(billing_provider=BILLING, rendering=clinician(npi=BILLING.npi))
+    assert "NM1*82*" not in write_837p([c], header())
