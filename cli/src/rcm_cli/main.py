@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -16,7 +14,7 @@ from rcm_cli import platform as embedded
 
 app = typer.Typer(help="Revenue-cycle platform for mental-health practices.", no_args_is_help=True)
 console = Console()
-VAR = Path(os.environ.get("RCM_VAR_DIR", "var")).resolve()
+VAR = embedded.VAR_DIR()
 
 
 @app.command()

@@ -44,6 +44,7 @@ class PayerRules:
     copay: Decimal = Decimal("25.00")
     coinsurance: Decimal = Decimal("0.20")
     requires_auth: bool = False
+    auth_codes: frozenset[str] = frozenset({"90832", "90834", "90837", "90846", "90847", "90853"})
     deny_every: int = 7
 
 
@@ -65,7 +66,8 @@ def read_837_claims(text: str) -> list[SubmittedClaim]:
             current.prior_auth = seg.get(2)
         elif sid == "SV1" and current is not None:
             parts = seg.get(1).split(component)
-            current.lines.append(SubmittedLine(parts[1], parts[2:], Decimal(seg.get(2)), int(Decimal(seg.get(4) or "1"))))
+            units = int(Decimal(seg.get(4) or "1"))
+            current.lines.append(SubmittedLine(parts[1], parts[2:], Decimal(seg.get(2)), units))
         elif sid == "DTP" and seg.get(1) == "472" and current is not None and current.lines:
             raw = seg.get(3)[:8]
             current.lines[-1].service_date = date(int(raw[:4]), int(raw[4:6]), int(raw[6:8]))
@@ -85,8 +87,9 @@ class _Adjudicated:
 def adjudicate(claims: list[SubmittedClaim], rules: PayerRules) -> list[_Adjudicated]:
     results = []
     for index, claim in enumerate(claims, start=1):
-        if (rules.requires_auth and not claim.prior_auth) or (rules.deny_every and index % rules.deny_every == 0):
-            reason = "197" if rules.requires_auth and not claim.prior_auth else "50"
+        needs_auth = rules.requires_auth and any(ln.procedure in rules.auth_codes for ln in claim.lines)
+        if (needs_auth and not claim.prior_auth) or (rules.deny_every and index % rules.deny_every == 0):
+            reason = "197" if needs_auth and not claim.prior_auth else "50"
             lines = [(ln, Decimal("0.00"), [("CO", reason, ln.charge)]) for ln in claim.lines]
             results.append(_Adjudicated(claim, "1", Decimal("0.00"), Decimal("0.00"), [], lines))
             continue

@@ -14,6 +14,11 @@ from pathlib import Path
 import httpx
 from rcm_shared.broker import EmbeddedBroker, stop_pid
 
+
+def VAR_DIR() -> Path:
+    return Path(os.environ.get("RCM_VAR_DIR", "var")).resolve()
+
+
 SERVICES: dict[str, int] = {
     "eligibility": 8001,
     "claims": 8002,

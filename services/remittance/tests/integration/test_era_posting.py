@@ -139,3 +139,30 @@ async def test_unbalanced_era_goes_to_exceptions_and_posts_nothing(broker, datab
 
         garbage = await client.post("/v1/eras", content=b"hello", headers={**auth(), "content-type": "text/plain"})
         assert garbage.status_code == 422
+
+
+async def test_an_era_ahead_of_its_claim_copy_waits_as_unapplied_cash_then_posts(broker, databases) -> None:  # type: ignore[no-untyped-def]
+    app = build_app(settings_for(RemittanceSettings, databases.create("rem"), broker))
+    async with running(app) as client:
+        r = await client.post("/v1/eras", content=era("0003"), headers={**auth(), "content-type": "application/edi-x12"})
+        era_id = r.json()["era_id"]
+
+        async def unapplied() -> list[dict[str, object]] | None:
+            items = (await client.get("/v1/unapplied-cash", headers=auth())).json()["items"]
+            return items if len(items) == 2 else None
+
+        await eventually(unapplied, what="two unapplied payments")
+        late = submitted("c-late", "PCN-PAID", "90837", "180")
+        await publish_envelopes(broker.bootstrap, topics.CLAIM_SUBMITTED,
+                                [envelope_for(late, source="claims", subject="c-late", practice_id="practice-a")])
+
+        async def matched() -> dict[str, object] | None:
+            body = (await client.get(f"/v1/eras/{era_id}", headers=auth())).json()
+            return body if any(p["claim_id"] == "c-late" for p in body["postings"]) else None
+
+        await eventually(matched, what="the late claim copy matched")
+        assert len((await client.get("/v1/unapplied-cash", headers=auth())).json()["items"]) == 1
+        tb = (await client.get("/v1/ledger/trial-balance", headers=auth())).json()
+        assert tb["balanced"] is True
+        assert tb["accounts"]["unapplied_cash"]["balance"] == "0.00"
+        assert tb["accounts"]["patient_ar"]["balance"] == "28.00"

@@ -8,3 +8,7 @@ from claims.config import ClaimsSettings
 
 def main() -> None:
     run_cli(build_app, ClaimsSettings(), migrate)
+
+
+if __name__ == "__main__":
+    main()

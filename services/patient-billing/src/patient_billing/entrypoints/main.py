@@ -15,3 +15,7 @@ async def _migrate(settings: ServiceSettings) -> None:
 
 def main() -> None:
     run_cli(build_app, PatientBillingSettings(), _migrate)
+
+
+if __name__ == "__main__":
+    main()

@@ -46,11 +46,14 @@ from remittance.domain.denials import DenialClassifier, DenialOccurrence, Denial
 from remittance.domain.era_reader import iter_remittance
 from remittance.domain.model import ClaimPayment, RemittanceHeader, RemittanceSummary
 from remittance.domain.posting import (
+    UNAPPLIED_CASH,
+    UNDEPOSITED_ERA,
     ClaimFacts,
     ClaimLineFacts,
     JournalEntry,
     RemittancePosting,
     load_plb_accounts,
+    transfer,
 )
 
 SOURCE = "remittance"
@@ -122,6 +125,7 @@ async def remember_submitted_claim(session: AsyncSession, envelope: EventEnvelop
         return
     await session.execute(insert(submitted_claims).values(claim_id=event.claim_id, **values))
     await _write_entries(session, event.practice_id, None, [posting_rules().charge(_facts(event.claim_id, values))])
+    await _apply_waiting_payments(session, envelope, event.practice_id, event.patient_control_number)
 
 
 def _facts(claim_id: str, row: Any) -> ClaimFacts:
@@ -228,54 +232,93 @@ async def _post_transaction(session: AsyncSession, event: EraReceivedV1, envelop
         trace_number=header.trace_number, total_paid=header.total_paid, method=header.payment_method or "NON",
         payment_date=header.payment_date, claim_count=len(tx.claims), posted_at=utcnow()))
     posted = unapplied = raised = 0
-    poster = posting_rules()
-    classifier = DenialClassifier(denial_rules())
     for claim in tx.claims:
-        ours = (await session.execute(select(submitted_claims).where(
-            submitted_claims.c.practice_id == event.practice_id,
-            submitted_claims.c.patient_control_number == claim.patient_control_number))).first()
-        facts = _facts(ours.claim_id, ours) if ours is not None else None
-        result = poster.post_claim(claim, facts)
-        posting_id = new_id()
-        pr = result.patient_responsibility
-        await session.execute(insert(claim_postings).values(
-            posting_id=posting_id, era_id=event.era_id, payment_id=payment_id, practice_id=event.practice_id,
-            claim_id=result.claim_id, patient_control_number=claim.patient_control_number,
-            claim_status_code=claim.status_code, charge=claim.charge, paid=claim.paid,
-            patient_responsibility=pr.total, payer_claim_number=claim.payer_claim_number or None,
-            unapplied=0 if ours is not None else 1, posted_at=utcnow(),
-            detail={"outcome": result.outcome, "discrepancies": list(result.discrepancies),
-                    "line_matches": [list(m) for m in result.line_matches]}))
-        await _write_entries(session, event.practice_id, posting_id, list(result.entries))
-        if ours is None:
-            unapplied += 1
-            metrics.BUSINESS_EVENTS.labels(SOURCE, "unapplied_payment").inc()
-            continue
-        posted += 1
-        outcome = "reversed" if result.outcome == "reversed" else result.outcome
-        await stage_event(session, platform, ClaimPaymentPostedV1(
-            posting_id=posting_id, era_id=event.era_id, claim_id=ours.claim_id, practice_id=event.practice_id,
-            outcome=outcome if outcome != "unapplied" else "paid",
-            claim_status_code=claim.status_code, charge=_c(claim.charge), paid=_c(claim.paid),
-            patient_responsibility=_c(pr.total), contractual_adjustment=_c(result.contractual_adjustment),
-            payer_claim_number=claim.payer_claim_number or None,
-        ), source=SOURCE, subject=ours.claim_id, practice_id=event.practice_id, causation=envelope)
-        if pr.total != 0:
-            await stage_event(session, platform, PatientResponsibilityAssessedV1(
-                assessment_id=posting_id, posting_id=posting_id, claim_id=ours.claim_id, patient_id=ours.patient_id,
-                practice_id=event.practice_id, date_of_service=ours.date_of_service, deductible=_c(pr.deductible),
-                coinsurance=_c(pr.coinsurance), copay=_c(pr.copay), other=_c(pr.other), total=_c(pr.total),
-            ), source=SOURCE, subject=ours.claim_id, practice_id=event.practice_id, causation=envelope)
-        if not claim.is_reversal:
-            raised += await _raise_denials(session, envelope, event, classifier, claim, ours, payer_id)
+        ours = await _our_claim(session, event.practice_id, claim.patient_control_number)
+        raised += await _post_claim_payment(session, envelope, event.era_id, event.practice_id, payment_id,
+                                            payer_id, claim, ours)
+        posted += ours is not None
+        unapplied += ours is None
     if summary.provider_adjustments:
         await _write_entries(session, event.practice_id, None,
-                             poster.post_provider_adjustments(summary.provider_adjustments, header.trace_number))
+                             posting_rules().post_provider_adjustments(summary.provider_adjustments, header.trace_number))
     return {"claims_posted": posted, "claims_unapplied": unapplied, "denials": raised}
 
 
-async def _raise_denials(session: AsyncSession, envelope: EventEnvelope, event: EraReceivedV1,
-                         classifier: DenialClassifier, claim: ClaimPayment, ours: Any, payer_id: str) -> int:
+async def _our_claim(session: AsyncSession, practice_id: str, patient_control_number: str) -> Any:
+    return (await session.execute(select(submitted_claims).where(
+        submitted_claims.c.practice_id == practice_id,
+        submitted_claims.c.patient_control_number == patient_control_number))).first()
+
+
+async def _post_claim_payment(session: AsyncSession, envelope: EventEnvelope, era_id: str, practice_id: str,
+                              payment_id: str, payer_id: str, claim: ClaimPayment, ours: Any) -> int:
+    """Post one CLP: journal, posting row, events; unmatched money waits as unapplied cash. Returns denials."""
+    result = posting_rules().post_claim(claim, _facts(ours.claim_id, ours) if ours is not None else None)
+    posting_id = new_id()
+    pr = result.patient_responsibility
+    await session.execute(insert(claim_postings).values(
+        posting_id=posting_id, era_id=era_id, payment_id=payment_id, practice_id=practice_id,
+        claim_id=result.claim_id, patient_control_number=claim.patient_control_number,
+        claim_status_code=claim.status_code, charge=claim.charge, paid=claim.paid,
+        patient_responsibility=pr.total, payer_claim_number=claim.payer_claim_number or None,
+        unapplied=0 if ours is not None else 1, posted_at=utcnow(),
+        detail={"outcome": result.outcome, "discrepancies": list(result.discrepancies),
+                "line_matches": [list(m) for m in result.line_matches]}))
+    await _write_entries(session, practice_id, posting_id, list(result.entries))
+    if ours is None:
+        metrics.BUSINESS_EVENTS.labels(SOURCE, "unapplied_payment").inc()
+        return 0
+    outcome = "reversed" if result.outcome == "reversed" else result.outcome
+    await stage_event(session, platform, ClaimPaymentPostedV1(
+        posting_id=posting_id, era_id=era_id, claim_id=ours.claim_id, practice_id=practice_id,
+        outcome=outcome if outcome != "unapplied" else "paid",
+        claim_status_code=claim.status_code, charge=_c(claim.charge), paid=_c(claim.paid),
+        patient_responsibility=_c(pr.total), contractual_adjustment=_c(result.contractual_adjustment),
+        payer_claim_number=claim.payer_claim_number or None,
+    ), source=SOURCE, subject=ours.claim_id, practice_id=practice_id, causation=envelope)
+    if pr.total != 0:
+        await stage_event(session, platform, PatientResponsibilityAssessedV1(
+            assessment_id=posting_id, posting_id=posting_id, claim_id=ours.claim_id, patient_id=ours.patient_id,
+            practice_id=practice_id, date_of_service=ours.date_of_service, deductible=_c(pr.deductible),
+            coinsurance=_c(pr.coinsurance), copay=_c(pr.copay), other=_c(pr.other), total=_c(pr.total),
+        ), source=SOURCE, subject=ours.claim_id, practice_id=practice_id, causation=envelope)
+    if claim.is_reversal:
+        return 0
+    return await _raise_denials(session, envelope, era_id, practice_id, claim, ours, payer_id)
+
+
+async def _apply_waiting_payments(session: AsyncSession, envelope: EventEnvelope, practice_id: str,
+                                  patient_control_number: str) -> None:
+    """A claim copy arrived after its ERA (topics are not ordered with each other): move the unapplied cash
+    onto the claim and post it as it would have been."""
+    waiting = (await session.execute(select(claim_postings).where(
+        claim_postings.c.practice_id == practice_id, claim_postings.c.unapplied == 1,
+        claim_postings.c.patient_control_number == patient_control_number))).all()
+    if not waiting:
+        return
+    ours = await _our_claim(session, practice_id, patient_control_number)
+    for posting in waiting:
+        content = (await session.execute(select(eras.c.content).where(eras.c.era_id == posting.era_id))).scalar_one()
+        payer_id = (await session.execute(select(era_payments.c.payer_id).where(
+            era_payments.c.payment_id == posting.payment_id))).scalar_one()
+        payment = next((r for r in iter_remittance(content, strict=True) if isinstance(r, ClaimPayment)
+                        and r.patient_control_number == patient_control_number
+                        and r.status_code == posting.claim_status_code and r.paid == posting.paid), None)
+        if payment is None:
+            continue
+        reference = posting.payer_claim_number or patient_control_number
+        release = transfer("unapplied_release", reference, UNAPPLIED_CASH, UNDEPOSITED_ERA, payment.paid, None,
+                           payment.status_code, "matched a late claim copy")
+        await _write_entries(session, practice_id, posting.posting_id, [release] if release else [])
+        await session.execute(update(claim_postings).where(claim_postings.c.posting_id == posting.posting_id)
+                              .values(unapplied=2))  # 2: resolved by a later match
+        await _post_claim_payment(session, envelope, posting.era_id, practice_id, posting.payment_id, payer_id,
+                                  payment, ours)
+
+
+async def _raise_denials(session: AsyncSession, envelope: EventEnvelope, era_id: str, practice_id: str,
+                         claim: ClaimPayment, ours: Any, payer_id: str) -> int:
+    classifier = DenialClassifier(denial_rules())
     found = classifier.classify(claim, as_of=ours.date_of_service)
     if not found:
         return 0
@@ -285,7 +328,7 @@ async def _raise_denials(session: AsyncSession, envelope: EventEnvelope, event: 
     for denial in found:
         history_rows = (await session.execute(select(denials.c.raised_at, denials.c.claim_id, denials.c.category,
                                                      denials.c.date_of_service).where(
-            denials.c.practice_id == event.practice_id, denials.c.category == denial.category,
+            denials.c.practice_id == practice_id, denials.c.category == denial.category,
             denials.c.date_of_service >= date.fromordinal(max(since, 1))))).all()
         history = [DenialOccurrence(r.date_of_service or r.raised_at.date(), r.category, r.claim_id or "",
                                     r.claim_id or "") for r in history_rows]
@@ -296,7 +339,7 @@ async def _raise_denials(session: AsyncSession, envelope: EventEnvelope, event: 
         line = next((ln for ln in ours.lines
                      if denial.procedure_code and ln["procedure_code"] == denial.procedure_code), None)
         await session.execute(insert(denials).values(
-            denial_id=denial_id, practice_id=event.practice_id, claim_id=ours.claim_id, era_id=event.era_id,
+            denial_id=denial_id, practice_id=practice_id, claim_id=ours.claim_id, era_id=era_id,
             payer_id=payer_id, line_number=int(line["line_number"]) if line else None,
             procedure_code=denial.procedure_code, rendering_npi=ours.rendering_npi, program=ours.program,
             category=denial.category, group_code=denial.group_code, reason_codes=list(denial.reason_codes),
@@ -304,12 +347,12 @@ async def _raise_denials(session: AsyncSession, envelope: EventEnvelope, event: 
             queue=denial.queue, pattern_alert=1 if alert else 0, status="open",
             date_of_service=ours.date_of_service, raised_at=utcnow()))
         await stage_event(session, platform, DenialRaisedV1(
-            denial_id=denial_id, claim_id=ours.claim_id, practice_id=event.practice_id, payer_id=payer_id,
-            era_id=event.era_id, line_number=int(line["line_number"]) if line else None, category=denial.category,
+            denial_id=denial_id, claim_id=ours.claim_id, practice_id=practice_id, payer_id=payer_id,
+            era_id=era_id, line_number=int(line["line_number"]) if line else None, category=denial.category,
             group_code=denial.group_code, reason_codes=list(denial.reason_codes),
             remark_codes=list(denial.remark_codes), amount=_c(denial.amount), suggested_action=denial.suggested_action,
             queue=denial.queue, pattern_alert=alert,
-        ), source=SOURCE, subject=ours.claim_id, practice_id=event.practice_id, causation=envelope)
+        ), source=SOURCE, subject=ours.claim_id, practice_id=practice_id, causation=envelope)
         metrics.BUSINESS_EVENTS.labels(SOURCE, f"denial_{denial.category}").inc()
     return len(found)
 

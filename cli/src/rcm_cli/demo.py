@@ -1,0 +1,241 @@
+"""rcm demo: a realistic batch of visits through the running platform, with the payer played locally.
+
+Seeds what a practice sets up once (clinician enrollments, prior authorizations, coverage checks), posts
+the visits, submits the clean claims as 837P files to the sandbox clearinghouse, reads those files back as
+the payer would, adjudicates them, posts the 835 ERAs to remittance, and prints what happened.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections import Counter
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+from rcm_shared.config import ServiceSettings
+from rcm_shared.http.auth import ALL_SCOPES, mint_token
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from rcm_cli import platform as embedded
+from rcm_cli.payer import PayerRules, adjudicate, read_837_claims, write_835
+
+console = Console()
+PRACTICE = "demo-practice"
+ADDRESS = {"line1": "100 MAIN ST", "city": "HARTFORD", "state": "CT", "postal_code": "06103"}
+BILLING: dict[str, Any] = {"npi": "1245319599", "name": "RIVERSIDE COUNSELING GROUP", "tax_id": "123456789",
+                           "address": ADDRESS}
+CLINICIANS = [
+    {"npi": "1234567893", "first_name": "JORDAN", "last_name": "RIVERA", "credential": "LCSW"},
+    {"npi": "1679576722", "first_name": "SAM", "last_name": "OKAFOR", "credential": "MD"},
+]
+# Sandbox payer members (see the eligibility service's sandbox plan table).
+PATIENTS: list[dict[str, Any]] = [
+    {"patient_id": "demo-pt-1", "member_id": "SBX000001", "first": "ALEX", "last": "SAMPLE", "dob": "1988-04-12",
+     "authorized": True},
+    {"patient_id": "demo-pt-2", "member_id": "SBX000004", "first": "CASEY", "last": "EXAMPLE", "dob": "2001-11-11",
+     "authorized": True},
+    {"patient_id": "demo-pt-3", "member_id": "SBX000005", "first": "MORGAN", "last": "TESTER", "dob": "1969-02-28",
+     "authorized": False},
+]
+SANDBOX_PAYER = PayerRules(
+    payer_id="SBXHP", payer_name="SANDBOX HEALTH PLAN",
+    fee_schedule={"90837": Decimal("150.00"), "90834": Decimal("110.00"), "90832": Decimal("80.00"),
+                  "90791": Decimal("180.00"), "99213": Decimal("95.00"), "90833": Decimal("75.00")},
+    copay=Decimal("25.00"), coinsurance=Decimal("0.20"), requires_auth=True, deny_every=6)
+
+
+def _visit(n: int, patient: dict[str, Any], dos: date, rng: random.Random) -> dict[str, Any]:
+    kind, minutes, em, clinician = rng.choice([
+        ("psychotherapy", 53, None, CLINICIANS[0]), ("psychotherapy", 45, None, CLINICIANS[0]),
+        ("psychotherapy", 30, None, CLINICIANS[0]), ("em_with_psychotherapy", 25, "99213", CLINICIANS[1]),
+    ])
+    video = rng.random() < 0.3
+    return {
+        "external_visit_id": f"demo-{int(time.time())}-{n}", "patient_id": patient["patient_id"],
+        "patient": {"first_name": patient["first"], "last_name": patient["last"], "birth_date": patient["dob"],
+                    "gender": "U", "address": ADDRESS},
+        "coverage": {"payer_id": "SBXHP", "payer_name": "SANDBOX HEALTH PLAN", "member_id": patient["member_id"]},
+        "date_of_service": dos.isoformat(), "service_kind": kind, "psychotherapy_minutes": minutes,
+        "em_code": em, "modality": "video" if video else "in_person", "patient_at_home": video,
+        "diagnoses": rng.choice([["F41.1"], ["F32.1", "F41.1"], ["F43.10"]]), "rendering": clinician,
+        "billing_provider": BILLING, "program": rng.choice(["adult-outpatient", "anxiety-clinic"]),
+    }
+
+
+def _self_pay_visit(n: int, dos: date) -> dict[str, Any]:
+    return {
+        "external_visit_id": f"demo-{int(time.time())}-sp{n}", "patient_id": "demo-pt-selfpay",
+        "patient": {"first_name": "RILEY", "last_name": "PRIVATE", "birth_date": "1990-05-05", "gender": "U",
+                    "address": ADDRESS},
+        "billing_model": "self_pay", "date_of_service": dos.isoformat(), "service_kind": "psychotherapy",
+        "psychotherapy_minutes": 53, "diagnoses": ["F41.1"], "rendering": CLINICIANS[0], "billing_provider": BILLING,
+        "self_pay_fee": "140.00",
+    }
+
+
+class Platform:
+    def __init__(self, urls: dict[str, str]) -> None:
+        settings = ServiceSettings()
+        token = mint_token(secret=settings.jwt_secret.get_secret_value(), issuer=settings.jwt_issuer,
+                           audience=settings.jwt_audience, subject="rcm-demo", practice_id=PRACTICE,
+                           scopes=ALL_SCOPES)
+        self.urls = urls
+        self.client = httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=30)
+
+    def post(self, service: str, path: str, body: Any = None, **kwargs: Any) -> httpx.Response:
+        r = self.client.post(self.urls[service] + path, json=body, **kwargs)
+        if r.status_code >= 400 and r.status_code != 409:
+            raise RuntimeError(f"{service} {path} answered {r.status_code}: {r.text[:300]}")
+        return r
+
+    def get(self, service: str, path: str, **params: Any) -> Any:
+        r = self.client.get(self.urls[service] + path, params=params)
+        r.raise_for_status()
+        return r.json()
+
+
+def _wait(what: str, check: Any, timeout: float = 60.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.3)
+    raise RuntimeError(f"timed out waiting for {what}")
+
+
+def demo(visits: Annotated[int, typer.Option(help="How many visits to send")] = 24,
+         seed: Annotated[int, typer.Option(help="Random seed")] = 7) -> None:
+    """Send a realistic batch of visits through the running platform and play the payer."""
+    state = embedded.load_state(embedded.VAR_DIR())
+    services = state["services"]
+    assert isinstance(services, dict)
+    api = Platform({name: info["url"] for name, info in services.items()})
+    clearinghouse = Path(str(state["clearinghouse_dir"]))
+    rng = random.Random(seed)
+    today = date.today()
+
+    console.rule("1. Practice set-up: enrollments, authorizations, coverage checks")
+    for npi in [c["npi"] for c in CLINICIANS] + [BILLING["npi"]]:
+        api.post("authorizations", "/v1/credentialing/enrollments", {
+            "npi": npi, "payer_id": "SBXHP", "effective_from": (today - timedelta(days=365)).isoformat()})
+    for patient in PATIENTS:
+        if patient["authorized"]:
+            api.post("authorizations", "/v1/authorizations", {
+                "number": f"AUTH-{patient['patient_id'].upper()}", "patient_id": patient["patient_id"],
+                "payer_id": "SBXHP", "cpt_codes": ["90832", "90834", "90837", "90833", "99213"],
+                "approved_units": 12, "start": (today - timedelta(days=60)).isoformat(),
+                "end": (today + timedelta(days=20)).isoformat()})
+        check = api.post("eligibility", "/v1/coverage-checks", {
+            "patient_id": patient["patient_id"], "payer_id": "SBXHP", "payer_name": "SANDBOX HEALTH PLAN",
+            "provider_npi": BILLING["npi"], "provider_name": BILLING["name"],
+            "subscriber": {"first_name": patient["first"], "last_name": patient["last"],
+                           "member_id": patient["member_id"], "birth_date": patient["dob"]},
+            "service_date": (today - timedelta(days=30)).isoformat()}).json()
+        console.print(f"  coverage {patient['patient_id']}: {check['results'][0]['status']}")
+
+    console.rule(f"2. {visits} visits from the EHR")
+    insured = 0
+    with Progress(console=console) as progress:
+        task = progress.add_task("posting visits", total=visits)
+        for n in range(visits):
+            dos = today - timedelta(days=rng.randint(2, 28))
+            if n % 8 == 7:
+                body = _self_pay_visit(n, dos)
+            else:
+                body = _visit(n, rng.choice(PATIENTS), dos, rng)
+                insured += 1
+            api.post("claims", "/v1/visits", body, headers={"Idempotency-Key": body["external_visit_id"]})
+            progress.advance(task)
+
+    def built() -> list[dict[str, Any]] | None:
+        items = api.get("claims", "/v1/claims", limit=500)["items"]
+        return items if len(items) >= insured else None
+
+    claims = _wait("claims to be built and scrubbed", built)
+    console.print(f"  claims: {dict(Counter(c['status'] for c in claims))}")
+
+    console.rule("3. Submission: 837P batches to the sandbox clearinghouse")
+    before = set((clearinghouse / "outbound").glob("*.x12")) if (clearinghouse / "outbound").exists() else set()
+    result = api.post("claims", "/v1/submission-batches").json()
+    files = sorted(set((clearinghouse / "outbound").glob("*.x12")) - before)
+    console.print(f"  {len(files)} file(s) in var/clearinghouse/outbound: {[f.name for f in files]} "
+                  f"({result['batches_created']} batched by this call, the rest by the submission job)")
+
+    console.rule("4. The payer adjudicates and sends 835 ERAs back")
+    era_ids = []
+    for index, file in enumerate(files, start=1):
+        submitted = read_837_claims(file.read_text())
+        era = write_835(adjudicate(submitted, SANDBOX_PAYER), SANDBOX_PAYER, payee_npi=BILLING["npi"],
+                        payee_name=BILLING["name"], trace_number=f"{int(time.time())}{index:03d}",
+                        control_number=int(time.time()) % 900_000_000 + index, payment_date=today)
+        returned = clearinghouse / "remittance" / f"835_{file.stem}.x12"
+        returned.parent.mkdir(parents=True, exist_ok=True)
+        returned.write_text(era)
+        response = api.post("remittance", "/v1/eras", None, content=era.encode(),
+                            headers={"content-type": "application/edi-x12", "x-file-name": returned.name})
+        era_ids.append(response.json()["era_id"])
+        console.print(f"  {returned.name}: {len(submitted)} claims -> ERA {response.json()['era_id']}")
+
+    def posted(era_id: str) -> dict[str, Any] | None:
+        body: dict[str, Any] = api.get("remittance", f"/v1/eras/{era_id}")
+        return body if body["status"] != "received" else None
+
+    eras = [_wait("the ERA to post", lambda e=e: posted(e)) for e in era_ids]
+
+    def settled() -> list[dict[str, Any]] | None:
+        items = api.get("claims", "/v1/claims", limit=500)["items"]
+        moving = [c for c in items if c["status"] in ("submitted", "accepted")]
+        return items if not moving else None
+
+    claims = _wait("claims to settle", settled)
+    _report(api, claims, eras)
+
+
+def _report(api: Platform, claims: list[dict[str, Any]], eras: list[dict[str, Any]]) -> None:
+    console.rule("5. What happened")
+    table = Table(title="Claims")
+    for column in ("status", "count", "charges", "paid", "patient owes"):
+        table.add_column(column)
+    for status, group in sorted(Counter(c["status"] for c in claims).items()):
+        rows = [c for c in claims if c["status"] == status]
+        table.add_row(status, str(group), str(sum(Decimal(c["total_charge"]) for c in rows)),
+                      str(sum(Decimal(c["paid"]) for c in rows)), str(sum(Decimal(c["patient_responsibility"])
+                                                                          for c in rows)))
+    console.print(table)
+    held = [c for c in claims if c["status"] == "held"]
+    for claim in held[:5]:
+        console.print(f"  held {claim['claim_id'][:8]}: " + "; ".join(f["code"] for f in claim["findings"]))
+    for era in eras:
+        console.print(f"  ERA {era['era_id'][:8]}: {era['status']} {json.dumps(era['summary'])}")
+    denials = api.get("remittance", "/v1/denials")["items"]
+    table = Table(title="Denials (classified and routed)")
+    for column in ("claim", "category", "codes", "amount", "queue", "next action"):
+        table.add_column(column)
+    for d in denials:
+        table.add_row(str(d["claim_id"])[:8], d["category"], ",".join(d["reason_codes"]), d["amount"], d["queue"],
+                      d["suggested_action"])
+    console.print(table)
+    accounts = _wait("patient balances", lambda: api.get("patient-billing", "/v1/accounts")["items"] or None,
+                     timeout=30)
+    table = Table(title="Patient balances")
+    table.add_column("patient")
+    table.add_column("balance")
+    for account in accounts:
+        table.add_row(account["patient_id"], account["balance"])
+    console.print(table)
+    books = api.get("remittance", "/v1/ledger/trial-balance")
+    console.print(f"  books balanced: {books['balanced']} (debits {books['total_debits']} = credits "
+                  f"{books['total_credits']})")
+    report = api.get("claims", "/v1/reports/claims")
+    console.print(f"  first-pass clean claim rate: {report['first_pass_clean_claim_rate']}")
+    console.print("Files exchanged with the payer are under var/clearinghouse/ (outbound 837P, inbound 999, "
+                  "remittance 835).")
