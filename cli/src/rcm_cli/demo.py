@@ -164,11 +164,18 @@ def demo(visits: Annotated[int, typer.Option(help="How many visits to send")] = 
     console.print(f"  claims: {dict(Counter(c['status'] for c in claims))}")
 
     console.rule("3. Submission: 837P batches to the sandbox clearinghouse")
-    before = set((clearinghouse / "outbound").glob("*.x12")) if (clearinghouse / "outbound").exists() else set()
-    result = api.post("claims", "/v1/submission-batches").json()
-    files = sorted(set((clearinghouse / "outbound").glob("*.x12")) - before)
-    console.print(f"  {len(files)} file(s) in var/clearinghouse/outbound: {[f.name for f in files]} "
-                  f"({result['batches_created']} batched by this call, the rest by the submission job)")
+
+    def all_batched() -> bool:
+        api.post("claims", "/v1/submission-batches")
+        return not api.get("claims", "/v1/claims", status="scrubbed", limit=1)["items"]
+
+    _wait("every clean claim to be batched", all_batched)
+    returned_dir = clearinghouse / "remittance"
+    returned_dir.mkdir(parents=True, exist_ok=True)
+    # Every 837P the payer has not answered yet (the submission job may have sent some before this call).
+    files = sorted(f for f in (clearinghouse / "outbound").glob("*.x12")
+                   if not (returned_dir / f"835_{f.stem}.x12").exists())
+    console.print(f"  {len(files)} file(s) in var/clearinghouse/outbound to answer: {[f.name for f in files]}")
 
     console.rule("4. The payer adjudicates and sends 835 ERAs back")
     era_ids = []
@@ -177,8 +184,7 @@ def demo(visits: Annotated[int, typer.Option(help="How many visits to send")] = 
         era = write_835(adjudicate(submitted, SANDBOX_PAYER), SANDBOX_PAYER, payee_npi=BILLING["npi"],
                         payee_name=BILLING["name"], trace_number=f"{int(time.time())}{index:03d}",
                         control_number=int(time.time()) % 900_000_000 + index, payment_date=today)
-        returned = clearinghouse / "remittance" / f"835_{file.stem}.x12"
-        returned.parent.mkdir(parents=True, exist_ok=True)
+        returned = returned_dir / f"835_{file.stem}.x12"
         returned.write_text(era)
         response = api.post("remittance", "/v1/eras", None, content=era.encode(),
                             headers={"content-type": "application/edi-x12", "x-file-name": returned.name})

@@ -34,6 +34,7 @@ class RunningPlatform:
     broker: EmbeddedBroker
     processes: dict[str, subprocess.Popen[bytes]]
     ports: dict[str, int]
+    database_urls: dict[str, str]
 
     def urls(self) -> dict[str, str]:
         return {name: f"http://127.0.0.1:{port}" for name, port in self.ports.items()}
@@ -82,11 +83,12 @@ def start_platform(root: Path, *, ports: dict[str, int] | None = None,
     broker = broker or EmbeddedBroker.start(log_path=root / "log" / "broker.log")
     urls = {n: f"http://127.0.0.1:{p}" for n, p in ports.items()}
     processes: dict[str, subprocess.Popen[bytes]] = {}
-    platform = RunningPlatform(root, broker, processes, ports)
+    databases = {name: (database_urls or {}).get(name) or f"sqlite+aiosqlite:///{root / (name + '.db')}"
+                 for name in ports}
+    platform = RunningPlatform(root, broker, processes, ports, databases)
     try:
         for name, port in ports.items():
-            env = service_environment(name, root, port, broker.bootstrap, urls,
-                                      (database_urls or {}).get(name))
+            env = service_environment(name, root, port, broker.bootstrap, urls, databases[name])
             env.update(extra_env or {})
             log = open(root / "log" / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child process
             processes[name] = subprocess.Popen(

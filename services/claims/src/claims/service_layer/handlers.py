@@ -26,7 +26,7 @@ from rcm_shared.db.types import new_id, utcnow
 from rcm_shared.http.errors import ProblemError
 from rcm_shared.messaging import stage_event
 from rcm_shared.observability import metrics
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from claims.adapters.claim_document import claim_from_document, to_document
@@ -67,6 +67,7 @@ from claims.domain.scrubbing import ClaimScrubber, EligibilityFact, ScrubFacts, 
 from claims.domain.x12_837 import InterchangeHeader, Receiver, Submitter, write_837p
 
 SOURCE = "claims"
+SUBMISSION_LOCK = 837_001
 RELATIONSHIP_CODES = {"spouse": "01", "child": "19", "employee": "20", "unknown": "21", "life_partner": "53",
                       "other": "G8"}
 CREDENTIALS = {"PhD": "psychologist", "PsyD": "psychologist"}
@@ -390,6 +391,10 @@ async def batch_ready_claims(db: Database, config: SubmissionSettings, *, limit:
     """Scrubbed claims -> one 837P per practice and payer, queued; claims marked submitted; all in one commit."""
     created: list[str] = []
     async with db.transaction() as session:
+        if session.bind.dialect.name == "postgresql":
+            # One batcher at a time (the periodic job and an operator's "submit now" may meet): no claim is
+            # batched twice and control numbers stay a gap-free sequence.
+            await session.execute(select(func.pg_advisory_xact_lock(SUBMISSION_LOCK)))
         rows = (await session.execute(select(claims).where(claims.c.status == ClaimStatus.SCRUBBED.value)
                                       .order_by(claims.c.created_at).limit(limit))).all()
         groups: dict[tuple[str, str], list[Any]] = {}

@@ -1,0 +1,93 @@
+"""End to end, across processes: the five services as separate processes on real PostgreSQL and the real
+broker; `rcm demo` sends visits through, plays the payer, and the books must balance."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import pytest
+from rcm_cli import platform as embedded
+from rcm_cli.demo import PRACTICE, demo
+from rcm_shared.broker import EmbeddedBroker, free_port
+from rcm_shared.testing.databases import TestDatabases
+from rcm_shared.testing.fixtures import auth
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def running_platform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[embedded.RunningPlatform]:
+    dbs = TestDatabases()
+    broker = EmbeddedBroker.start(log_path=tmp_path / "broker.log")
+    ports = {name: free_port() for name in embedded.SERVICES}
+    urls = {name: dbs.create(name) for name in embedded.SERVICES}
+    monkeypatch.setenv("RCM_VAR_DIR", str(tmp_path))
+    started = embedded.start_platform(tmp_path, ports=ports, database_urls=urls, broker=broker)
+    try:
+        yield started
+    finally:
+        started.stop()
+        dbs.drop_all()
+
+
+def test_visits_to_posted_eras_and_patient_balances(running_platform: embedded.RunningPlatform) -> None:
+    pids = {p.pid for p in running_platform.processes.values()}
+    assert len(pids) == 5, "five services, five processes"
+    demo(visits=16, seed=3)
+
+    urls = running_platform.urls()
+    headers = auth(PRACTICE)
+    claims = httpx.get(f"{urls['claims']}/v1/claims", params={"limit": 500}, headers=headers).json()["items"]
+    statuses = {c["status"] for c in claims}
+    assert "paid" in statuses
+    assert not statuses & {"submitted", "accepted", "draft"}, statuses
+    books = httpx.get(f"{urls['remittance']}/v1/ledger/trial-balance", headers=headers).json()
+    assert books["balanced"] is True
+    patient_ar = Decimal(books["accounts"]["patient_ar"]["balance"])
+    accounts = httpx.get(f"{urls['patient-billing']}/v1/accounts", headers=headers).json()["items"]
+    insured_balances = sum(Decimal(a["balance"]) for a in accounts if a["patient_id"] != "demo-pt-selfpay")
+    assert insured_balances == patient_ar, "patient responsibility moved to the patients' accounts, to the cent"
+    paid = sum(Decimal(c["paid"]) for c in claims)
+    assert paid == Decimal(books["accounts"]["undeposited_era"]["balance"])
+    outbound = list((running_platform.root / "clearinghouse" / "outbound").glob("*.x12"))
+    assert outbound, "837P files are kept in the clearinghouse drop folder"
+    alerts = httpx.get(f"{urls['eligibility']}/v1/session-limit-alerts", headers=headers).json()["items"]
+    assert any(a["patient_id"] == "demo-pt-2" for a in alerts), "the 20-visit plan member is nearly out"
+
+
+def test_a_killed_service_loses_nothing_and_applies_nothing_twice(
+        running_platform: embedded.RunningPlatform) -> None:
+    urls = running_platform.urls()
+    headers = auth("practice-kill")
+    victim = running_platform.processes["patient-billing"]
+    payments = [{"amount": "10.00", "method": "cash"} for _ in range(5)]
+    for n, body in enumerate(payments):
+        r = httpx.post(f"{urls['patient-billing']}/v1/patients/pt-k/payments", json=body,
+                       headers={**headers, "Idempotency-Key": f"pay-{n}"})
+        assert r.status_code == 201
+    os.kill(victim.pid, signal.SIGKILL)
+    victim.wait(timeout=10)
+    env = embedded.service_environment("patient-billing", running_platform.root, running_platform.ports["patient-billing"],
+                                       running_platform.broker.bootstrap, urls,
+                                       running_platform.database_urls["patient-billing"])
+    log = open(running_platform.root / "log" / "patient-billing-restart.log", "ab")  # noqa: SIM115
+    running_platform.processes["patient-billing"] = subprocess.Popen(
+        [sys.executable, "-m", "patient_billing.entrypoints.main", "serve"], env=env, stdout=log,
+        stderr=subprocess.STDOUT, start_new_session=True)
+    embedded.wait_ready(running_platform)
+    # Retried requests after the crash replay their stored answers; the account holds each payment once.
+    for n, body in enumerate(payments):
+        r = httpx.post(f"{urls['patient-billing']}/v1/patients/pt-k/payments", json=body,
+                       headers={**headers, "Idempotency-Key": f"pay-{n}"})
+        assert r.status_code == 201
+    account = httpx.get(f"{urls['patient-billing']}/v1/patients/pt-k/account", headers=headers).json()
+    assert Decimal(account["balance"]) == Decimal("-50.00")
+    assert len(account["entries"]) == 5
+
