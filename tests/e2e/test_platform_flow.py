@@ -74,7 +74,8 @@ def test_a_killed_service_loses_nothing_and_applies_nothing_twice(
         assert r.status_code == 201
     os.kill(victim.pid, signal.SIGKILL)
     victim.wait(timeout=10)
-    env = embedded.service_environment("patient-billing", running_platform.root, running_platform.ports["patient-billing"],
+    env = embedded.service_environment("patient-billing", running_platform.root,
+                                       running_platform.ports["patient-billing"],
                                        running_platform.broker.bootstrap, urls,
                                        running_platform.database_urls["patient-billing"])
     log = open(running_platform.root / "log" / "patient-billing-restart.log", "ab")  # noqa: SIM115

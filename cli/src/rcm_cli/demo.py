@@ -166,8 +166,10 @@ def demo(visits: Annotated[int, typer.Option(help="How many visits to send")] = 
     console.rule("3. Submission: 837P batches to the sandbox clearinghouse")
 
     def all_batched() -> bool:
+        # Batched and handed to the clearinghouse: the submission job may be between the two steps.
         api.post("claims", "/v1/submission-batches")
-        return not api.get("claims", "/v1/claims", status="scrubbed", limit=1)["items"]
+        queued = [b for b in api.get("claims", "/v1/submission-batches") if b["status"] == "queued"]
+        return not queued and not api.get("claims", "/v1/claims", status="scrubbed", limit=1)["items"]
 
     _wait("every clean claim to be batched", all_batched)
     returned_dir = clearinghouse / "remittance"

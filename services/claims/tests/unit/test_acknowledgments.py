@@ -9,10 +9,10 @@ import pytest
 from claims.domain.acknowledgments import build_999_for, read_277ca, read_999
 from claims.domain.claim_status import StatusInquiry, build_276, read_277
 from claims.domain.x12_837 import write_837p
+from rcm_shared.testing.x12 import pyx12_errors
 from rcm_shared.x12 import X12SyntaxError, iter_segments
 
 from .conftest import CHILD, claim, header
-from .test_x12_837 import pyx12_errors
 
 ISA = "ISA*00*          *00*          *ZZ*CLEARINGHOUSE  *ZZ*RCMPLATFORM    *240307*0900*^*00501*000000555*0*T*:~"
 

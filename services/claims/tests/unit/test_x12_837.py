@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import logging
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date
@@ -16,39 +14,10 @@ from claims.domain.x12_837 import clean, iter_837p, iter_837p_bytes, split_by_pa
 from claims.domain.x12_837_reader import iter_837p_claims, read_837p
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from rcm_shared.testing.x12 import pyx12_errors
 from rcm_shared.x12 import iter_segments
 
 from .conftest import ADDRESS, BILLING, CHILD, SUBSCRIBER, claim, clinician, header, secondary_claim
-
-
-def pyx12_errors(text: str, expect_ack: bool = True) -> list[str]:
-    """Run pyx12's validator (the x12valid engine) and return its error lines; [] means clean."""
-    import pyx12.params
-    import pyx12.x12n_document
-
-    records: list[str] = []
-
-    class Collect(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            if record.levelno >= logging.WARNING:
-                records.append(record.getMessage())
-
-    logger = logging.getLogger("pyx12")
-    handler = Collect()
-    logger.addHandler(handler)
-    try:
-        ack = io.StringIO()
-        ok = pyx12.x12n_document.x12n_document(
-            param=pyx12.params.params(), src_file=io.StringIO(text), fd_997=ack, fd_html=None,
-        )
-    finally:
-        logger.removeHandler(handler)
-    if not ok and not records:
-        records.append("pyx12 reported failure")
-    if expect_ack and ("IK5*A" not in ack.getvalue() or "AK9*A" not in ack.getvalue()):
-        records.append("pyx12's 999 did not accept every transaction: " + ack.getvalue())
-    return records
-
 
 SECOND_BILLING = BillingProvider("NORTH CLINIC", "1003000126", "987654321", ADDRESS)
 

@@ -144,7 +144,8 @@ async def test_unbalanced_era_goes_to_exceptions_and_posts_nothing(broker, datab
 async def test_an_era_ahead_of_its_claim_copy_waits_as_unapplied_cash_then_posts(broker, databases) -> None:  # type: ignore[no-untyped-def]
     app = build_app(settings_for(RemittanceSettings, databases.create("rem"), broker))
     async with running(app) as client:
-        r = await client.post("/v1/eras", content=era("0003"), headers={**auth(), "content-type": "application/edi-x12"})
+        headers = {**auth(), "content-type": "application/edi-x12"}
+        r = await client.post("/v1/eras", content=era("0003"), headers=headers)
         era_id = r.json()["era_id"]
 
         async def unapplied() -> list[dict[str, object]] | None:

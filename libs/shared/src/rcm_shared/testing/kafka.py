@@ -6,7 +6,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 
@@ -51,7 +51,7 @@ async def eventually(check: Callable[[], Awaitable[T | None]], *, timeout: float
                      interval: float = 0.1, what: str = "condition") -> T:
     """Poll until ``check`` returns something truthy: tests wait on outcomes, never on sleeps."""
     deadline = time.monotonic() + timeout
-    last: Any = None
+    last: T | None = None
     while time.monotonic() < deadline:
         last = await check()
         if last:

@@ -391,7 +391,7 @@ async def batch_ready_claims(db: Database, config: SubmissionSettings, *, limit:
     """Scrubbed claims -> one 837P per practice and payer, queued; claims marked submitted; all in one commit."""
     created: list[str] = []
     async with db.transaction() as session:
-        if session.bind.dialect.name == "postgresql":
+        if session.get_bind().dialect.name == "postgresql":
             # One batcher at a time (the periodic job and an operator's "submit now" may meet): no claim is
             # batched twice and control numbers stay a gap-free sequence.
             await session.execute(select(func.pg_advisory_xact_lock(SUBMISSION_LOCK)))

@@ -240,7 +240,8 @@ async def _post_transaction(session: AsyncSession, event: EraReceivedV1, envelop
         unapplied += ours is None
     if summary.provider_adjustments:
         await _write_entries(session, event.practice_id, None,
-                             posting_rules().post_provider_adjustments(summary.provider_adjustments, header.trace_number))
+                             posting_rules().post_provider_adjustments(summary.provider_adjustments,
+                                                                       header.trace_number))
     return {"claims_posted": posted, "claims_unapplied": unapplied, "denials": raised}
 
 
