@@ -92,6 +92,14 @@ async def test_era_posts_once_balances_and_routes_denials(broker, databases) -> 
         assert tb["balanced"] is True
         assert tb["accounts"]["patient_ar"]["balance"] == "28.00"
         assert tb["accounts"]["undeposited_era"]["balance"] == "112.00"
+
+        csv = "reference,amount,date\nTRACE0001,112.00,2026-11-03\nUNKNOWN-9,50.00,2026-11-03\n"
+        rec = (await client.post("/v1/deposits", content=csv, headers={**auth(), "content-type": "text/csv"})).json()
+        assert len(rec["matched"]) == 1 and rec["unmatched_payments"] == []
+        assert [d["reference"] for d in rec["unmatched_deposits"]] == ["UNKNOWN-9"]
+        tb = (await client.get("/v1/ledger/trial-balance", headers=auth())).json()
+        assert tb["accounts"]["cash"]["balance"] == "112.00"
+        assert tb["accounts"]["undeposited_era"]["balance"] == "0.00"
         assert tb["accounts"]["payer_ar"]["balance"] == "0.00"
 
         denied = (await client.get("/v1/denials", headers=auth())).json()["items"]

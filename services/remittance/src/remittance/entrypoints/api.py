@@ -182,3 +182,27 @@ async def denial_report(principal: Reader, db: DatabaseDep) -> dict[str, Any]:
     report["claims_with_denials"] = denied
     report["denial_rate"] = str(round(Decimal(denied) / Decimal(posted), 4)) if posted else None
     return report
+
+
+@router.post("/deposits", summary="Import bank deposits (CSV: reference,amount,date) and reconcile with ERAs",
+             description="Each deposit whose reference is an ERA's TRN trace number and whose amount matches to the "
+                         "cent is matched (Dr cash / Cr undeposited ERA). Returns what is unmatched on either side.",
+             openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}}})
+async def post_deposits(request: Request, principal: Writer, db: DatabaseDep) -> dict[str, Any]:
+    from remittance.domain.reconciliation import parse_deposit_csv
+
+    if not request.headers.get("content-type", "").startswith(("text/csv", "text/plain")):
+        raise ProblemError(415, "unsupported-media-type", "Send deposits as text/csv")
+    try:
+        rows = parse_deposit_csv((await request.body()).decode("utf-8", errors="replace"))
+    except ValueError as exc:
+        raise ProblemError(422, "validation", "Deposit file is invalid",
+                           errors=[{"field": "body", "code": "csv", "message": str(exc)}]) from exc
+    async with db.transaction() as session:
+        return await handlers.import_deposits(session, principal.practice_id, rows)
+
+
+@router.get("/reconciliation", summary="EFT reconciliation: deposits and ERA payments not yet matched")
+async def get_reconciliation(principal: Reader, db: DatabaseDep) -> dict[str, Any]:
+    async with db.transaction() as session:
+        return await handlers.reconcile_deposits(session, principal.practice_id)

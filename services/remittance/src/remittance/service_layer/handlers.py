@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from remittance.adapters.orm import (
     claim_postings,
     denials,
+    deposits,
     era_exceptions,
     era_payments,
     eras,
@@ -55,6 +56,7 @@ from remittance.domain.posting import (
     load_plb_accounts,
     transfer,
 )
+from remittance.domain.reconciliation import Deposit, EraPayment, reconcile
 
 SOURCE = "remittance"
 CENT = Decimal("0.01")
@@ -371,3 +373,45 @@ async def trial_balance(session: AsyncSession, practice_id: str) -> dict[str, An
         total_credits += credit
     return {"accounts": accounts, "total_debits": str(total_debits),
             "total_credits": str(total_credits), "balanced": total_debits == total_credits}
+
+
+async def import_deposits(session: AsyncSession, practice_id: str, rows: list[tuple[str, Decimal, date]]
+                          ) -> dict[str, Any]:
+    """Record bank deposits (a re-imported line is recognised) and reconcile everything still open."""
+    imported = 0
+    for reference, amount, day in rows:
+        exists = (await session.execute(select(deposits.c.deposit_id).where(
+            deposits.c.practice_id == practice_id, deposits.c.reference == reference, deposits.c.amount == amount,
+            deposits.c.deposit_date == day))).first()
+        if exists is None:
+            await session.execute(insert(deposits).values(
+                deposit_id=new_id(), practice_id=practice_id, reference=reference, amount=amount, deposit_date=day,
+                imported_at=utcnow()))
+            imported += 1
+    result = await reconcile_deposits(session, practice_id)
+    return {"imported": imported, **result}
+
+
+async def reconcile_deposits(session: AsyncSession, practice_id: str) -> dict[str, Any]:
+    open_deposits = [Deposit(r.deposit_id, r.reference, r.amount, r.deposit_date) for r in (await session.execute(
+        select(deposits).where(deposits.c.practice_id == practice_id, deposits.c.matched_payment_id.is_(None))
+    )).all()]
+    open_payments = [EraPayment(r.payment_id, r.trace_number, r.total_paid) for r in (await session.execute(
+        select(era_payments).where(era_payments.c.practice_id == practice_id, era_payments.c.deposit_id.is_(None),
+                                   era_payments.c.total_paid > 0))).all()]
+    result = reconcile(open_deposits, open_payments)
+    for deposit, payment in result.matched:
+        await session.execute(update(deposits).where(deposits.c.deposit_id == deposit.deposit_id)
+                              .values(matched_payment_id=payment.payment_id))
+        await session.execute(update(era_payments).where(era_payments.c.payment_id == payment.payment_id)
+                              .values(deposit_id=deposit.deposit_id))
+        entry = posting_rules().deposit(deposit.amount, payment.trace_number)  # Dr cash / Cr undeposited ERA
+        await _write_entries(session, practice_id, None, [entry] if entry else [])
+    return {
+        "matched": [{"deposit_id": d.deposit_id, "payment_id": p.payment_id, "amount": str(d.amount)}
+                    for d, p in result.matched],
+        "unmatched_deposits": [{"deposit_id": d.deposit_id, "reference": d.reference, "amount": str(d.amount),
+                                "deposit_date": d.deposit_date.isoformat()} for d in result.unmatched_deposits],
+        "unmatched_payments": [{"payment_id": p.payment_id, "trace_number": p.trace_number, "amount": str(p.amount)}
+                               for p in result.unmatched_payments],
+    }
