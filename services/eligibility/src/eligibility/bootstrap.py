@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from rcm_shared.config import ServiceSettings
-from rcm_shared.contracts import VisitCompletedV1, topics
+from rcm_shared.contracts import DenialRaisedV1, VisitCompletedV1, topics
 from rcm_shared.db.database import Database
 from rcm_shared.messaging import EventConsumer, event_dispatcher
 from rcm_shared.service import ServiceRuntime, create_service_app
@@ -28,7 +28,9 @@ def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
         settings, db.sessions, platform, name="session-limits", topics=[topics.VISIT_COMPLETED],
         handler=event_dispatcher({
             VisitCompletedV1: partial(handlers.record_completed_visit, alert_at_remaining=alert_at)}))
-    return ServiceRuntime(settings, db, MIGRATIONS, consumers=[consumer])
+    denials = EventConsumer(settings, db.sessions, platform, name="eligibility-denials", topics=[topics.DENIAL_RAISED],
+                            handler=event_dispatcher({DenialRaisedV1: handlers.note_eligibility_denial}))
+    return ServiceRuntime(settings, db, MIGRATIONS, consumers=[consumer, denials])
 
 
 def build_gateway(settings: ServiceSettings) -> PayerGateway:

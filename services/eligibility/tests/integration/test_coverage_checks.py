@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from eligibility.bootstrap import build_app
 from eligibility.config import EligibilitySettings
-from rcm_shared.contracts import CodedService, VisitCompletedV1, envelope_for, topics
+from rcm_shared.contracts import CodedService, DenialRaisedV1, VisitCompletedV1, envelope_for, topics
 from rcm_shared.testing.fixtures import auth, running, settings_for
 from rcm_shared.testing.kafka import eventually, publish_envelopes, read_topic
 
@@ -73,6 +74,20 @@ async def test_round_trip_carve_out_and_session_limit(broker, databases) -> None
 
         elsewhere = await client.get("/v1/patients/pt-4/coverage", headers=auth("practice-b"))
         assert elsewhere.status_code == 404
+
+        fresh = (await client.get("/v1/patients/pt-1/coverage", headers=auth())).json()["coverage"][0]
+        assert fresh["recheck_needed"] is False
+        denial = DenialRaisedV1(denial_id="d-1", claim_id="c-1", practice_id="practice-a", patient_id="pt-1",
+                                payer_id="SBXHP", era_id="e-1", category="eligibility", reason_codes=["27"],
+                                amount=Decimal("150.00"), suggested_action="verify_eligibility", queue="billing")
+        await publish_envelopes(broker.bootstrap, topics.DENIAL_RAISED,
+                                [envelope_for(denial, source="remittance", subject="c-1", practice_id="practice-a")])
+
+        async def stale() -> list[str] | None:
+            item = (await client.get("/v1/patients/pt-1/coverage", headers=auth())).json()["coverage"][0]
+            return item["recheck_reasons"] if item["recheck_needed"] else None
+
+        assert "eligibility_denial" in await eventually(stale, what="a re-check asked after an eligibility denial")
 
 
 async def test_bad_input_is_a_problem_naming_the_field(broker, databases) -> None:  # type: ignore[no-untyped-def]

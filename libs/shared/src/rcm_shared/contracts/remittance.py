@@ -50,6 +50,7 @@ class DenialRaisedV1(EventPayload):
     denial_id: str
     claim_id: str
     practice_id: str
+    patient_id: str | None = None
     payer_id: str | None
     era_id: str
     line_number: int | None = None

@@ -42,6 +42,7 @@ snapshots = Table(
     Column("snapshot", JSON, nullable=False),
     Column("visit_limit", Integer, nullable=True),
     Column("payer_visits_remaining", Integer, nullable=True),
+    Column("last_eligibility_denial_on", Date, nullable=True),
     Column("updated_at", UtcDateTime, nullable=False),
 )
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import cache
+from importlib import resources
 from typing import Any
 
-from rcm_shared.contracts import EligibilityCheckedV1, EventEnvelope, VisitCompletedV1
+from rcm_shared.contracts import DenialRaisedV1, EligibilityCheckedV1, EventEnvelope, VisitCompletedV1
 from rcm_shared.db.database import Database
 from rcm_shared.db.types import new_id, utcnow
 from rcm_shared.messaging import stage_event
@@ -23,6 +26,7 @@ from eligibility.adapters.orm import (
     snapshots,
 )
 from eligibility.adapters.payer_gateway import PayerGateway
+from eligibility.domain.freshness import CachedCheck, FreshnessDecision, FreshnessRules
 from eligibility.domain.model import (
     ControlNumbers,
     EligibilityRequest,
@@ -39,6 +43,32 @@ from eligibility.domain.x12_270 import build_270
 from eligibility.domain.x12_271 import read_271
 
 SOURCE = "eligibility"
+
+
+@cache
+def freshness_rules() -> FreshnessRules:
+    raw = resources.files("eligibility.domain").joinpath("rules/freshness.json").read_text()
+    return FreshnessRules.from_dict(json.loads(raw))
+
+
+def freshness(row: Any, payer_id: str, visit_date: date, *, first_visit: bool) -> FreshnessDecision:
+    """Must the stored benefits be checked again before this visit? (policy per payer, as data)"""
+    cached = CachedCheck(row.checked_on, row.coverage_end) if row is not None else None
+    policy = freshness_rules().policy_for(payer_id, visit_date)
+    return policy.decide(cached, visit_date, first_visit=first_visit,
+                         last_eligibility_denial_on=row.last_eligibility_denial_on if row is not None else None)
+
+
+async def note_eligibility_denial(session: AsyncSession, envelope: EventEnvelope, event: DenialRaisedV1) -> None:
+    """A claim denied for eligibility makes the stored benefits stale: the next visit re-checks."""
+    if event.patient_id is None or event.payer_id is None:
+        return
+    policy = freshness_rules().policy_for(event.payer_id, date.today())
+    if event.category != "eligibility" and not any(policy.is_eligibility_denial(c) for c in event.reason_codes):
+        return
+    await session.execute(update(snapshots).where(
+        snapshots.c.practice_id == event.practice_id, snapshots.c.patient_id == event.patient_id,
+        snapshots.c.payer_id == event.payer_id).values(last_eligibility_denial_on=date.today(), updated_at=utcnow()))
 
 
 @dataclass(frozen=True)

@@ -350,7 +350,8 @@ async def _raise_denials(session: AsyncSession, envelope: EventEnvelope, era_id:
             queue=denial.queue, pattern_alert=1 if alert else 0, status="open",
             date_of_service=ours.date_of_service, raised_at=utcnow()))
         await stage_event(session, platform, DenialRaisedV1(
-            denial_id=denial_id, claim_id=ours.claim_id, practice_id=practice_id, payer_id=payer_id,
+            denial_id=denial_id, claim_id=ours.claim_id, practice_id=practice_id, patient_id=ours.patient_id,
+            payer_id=payer_id,
             era_id=era_id, line_number=int(line["line_number"]) if line else None, category=denial.category,
             group_code=denial.group_code, reason_codes=list(denial.reason_codes),
             remark_codes=list(denial.remark_codes), amount=_c(denial.amount), suggested_action=denial.suggested_action,
