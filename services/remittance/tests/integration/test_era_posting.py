@@ -52,19 +52,21 @@ def era(trace: str) -> bytes:
     return text.replace("{count}", str(se - st + 1)).encode()
 
 
-def submitted(claim_id: str, pcn: str, code: str, charge: str) -> ClaimSubmittedV1:
+def submitted(claim_id: str, pcn: str, code: str, charge: str, contracted: str | None = None) -> ClaimSubmittedV1:
     return ClaimSubmittedV1(
         claim_id=claim_id, visit_id=f"v-{claim_id}", practice_id="practice-a", patient_id=f"pt-{claim_id}",
         payer_id="SBXHP", patient_control_number=pcn, frequency_code="1", total_charge=Decimal(charge),
         date_of_service=date(2026, 10, 15), rendering_npi="1234567893", batch_id="b-1",
         interchange_control_number="000000001",
-        lines=[ClaimLineV1(line_number=1, procedure_code=code, units=1, charge=Decimal(charge))])
+        lines=[ClaimLineV1(line_number=1, procedure_code=code, units=1, charge=Decimal(charge),
+                           contracted_rate=Decimal(contracted) if contracted else None)])
 
 
 async def test_era_posts_once_balances_and_routes_denials(broker, databases) -> None:  # type: ignore[no-untyped-def]
     app = build_app(settings_for(RemittanceSettings, databases.create("rem"), broker))
     async with running(app) as client:
-        claims = [submitted("c-paid", "PCN-PAID", "90837", "180"), submitted("c-denied", "PCN-DENIED", "90834", "150")]
+        claims = [submitted("c-paid", "PCN-PAID", "90837", "180", contracted="150.00"),
+                  submitted("c-denied", "PCN-DENIED", "90834", "150")]
         await publish_envelopes(broker.bootstrap, topics.CLAIM_SUBMITTED, [
             envelope_for(c, source="claims", subject=c.claim_id, practice_id="practice-a") for c in claims])
 
@@ -101,6 +103,10 @@ async def test_era_posts_once_balances_and_routes_denials(broker, databases) -> 
         assert tb["accounts"]["cash"]["balance"] == "112.00"
         assert tb["accounts"]["undeposited_era"]["balance"] == "0.00"
         assert tb["accounts"]["payer_ar"]["balance"] == "0.00"
+
+        short = (await client.get("/v1/underpayments", headers=auth())).json()["items"]
+        assert [(u["claim_id"], u["expected"], u["allowed"], u["shortfall"]) for u in short] == [
+            ("c-paid", "150.00", "140.00", "10.00")], "allowed 140 against a contracted 150"
 
         denied = (await client.get("/v1/denials", headers=auth())).json()["items"]
         assert len(denied) == 1

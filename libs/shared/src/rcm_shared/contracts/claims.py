@@ -49,6 +49,7 @@ class ClaimLineV1(BaseModel):
     modifiers: list[str] = Field(default_factory=list)
     units: int
     charge: Decimal
+    contracted_rate: Decimal | None = Field(default=None, description="per unit, from the payer's fee schedule")
 
 
 class ClaimSubmittedV1(EventPayload):

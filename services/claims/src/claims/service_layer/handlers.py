@@ -427,10 +427,17 @@ async def batch_ready_claims(db: Database, config: SubmissionSettings, *, limit:
                     date_of_service=claim.date_of_service, rendering_npi=claim.rendering.npi, program=claim.program,
                     batch_id=batch_id, interchange_control_number=f"{icn:09d}",
                     lines=[ClaimLineV1(line_number=i, procedure_code=ln.procedure_code, modifiers=list(ln.modifiers),
-                                       units=ln.units, charge=ln.charge) for i, ln in enumerate(claim.lines, 1)],
+                                       units=ln.units, charge=ln.charge,
+                                       contracted_rate=_contracted(payer_id, claim.date_of_service, ln))
+                           for i, ln in enumerate(claim.lines, 1)],
                 ), source=SOURCE, subject=claim.claim_id, practice_id=practice_id)
             created.append(batch_id)
     return created
+
+
+def _contracted(payer_id: str, day: date, line: Any) -> Decimal | None:
+    fee = rulebook().fee(payer_id, day, line.procedure_code, line.modifiers)
+    return fee.contracted if fee is not None else None
 
 
 async def send_queued_batches(db: Database, clearinghouse: Clearinghouse) -> int:

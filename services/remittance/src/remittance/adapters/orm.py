@@ -140,3 +140,19 @@ deposits = Table(
     Column("imported_at", UtcDateTime, nullable=False),
     UniqueConstraint("practice_id", "reference", "amount", "deposit_date", name="uq_bank_deposits_line"),
 )
+
+underpayments = Table(
+    "underpayments", metadata,
+    Column("underpayment_id", String(36), primary_key=True),
+    Column("practice_id", String(64), nullable=False),
+    Column("posting_id", String(36), nullable=False, index=True),
+    Column("claim_id", String(36), nullable=False),
+    Column("payer_id", String(80), nullable=True),
+    Column("line_ordinal", Integer, nullable=False),
+    Column("procedure_code", String(10), nullable=False),
+    Column("expected", Cents, nullable=False),
+    Column("allowed", Cents, nullable=False),
+    Column("shortfall", Cents, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("raised_at", UtcDateTime, nullable=False),
+)

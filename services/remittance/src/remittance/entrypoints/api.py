@@ -206,3 +206,15 @@ async def post_deposits(request: Request, principal: Writer, db: DatabaseDep) ->
 async def get_reconciliation(principal: Reader, db: DatabaseDep) -> dict[str, Any]:
     async with db.transaction() as session:
         return await handlers.reconcile_deposits(session, principal.practice_id)
+
+
+@router.get("/underpayments", summary="Work queue: lines paid below the payer's contracted rate")
+async def list_underpayments(principal: Reader, db: DatabaseDep, status: str = "open") -> dict[str, Any]:
+    from remittance.adapters.orm import underpayments
+
+    async with db.sessions() as session:
+        rows = (await session.execute(select(underpayments).where(
+            underpayments.c.practice_id == principal.practice_id, underpayments.c.status == status)
+            .order_by(underpayments.c.raised_at.desc()).limit(500))).all()
+    return {"items": [{**dict(r._mapping), "expected": str(r.expected), "allowed": str(r.allowed),
+                       "shortfall": str(r.shortfall)} for r in rows]}

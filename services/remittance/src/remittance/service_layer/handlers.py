@@ -42,8 +42,16 @@ from remittance.adapters.orm import (
     journal,
     platform,
     submitted_claims,
+    underpayments,
 )
-from remittance.domain.denials import DenialClassifier, DenialOccurrence, DenialPatternDetector, DenialRules
+from remittance.domain.denials import (
+    ContractedRate,
+    DenialClassifier,
+    DenialOccurrence,
+    DenialPatternDetector,
+    DenialRules,
+    UnderpaymentCheck,
+)
 from remittance.domain.era_reader import iter_remittance
 from remittance.domain.model import ClaimPayment, RemittanceHeader, RemittanceSummary
 from remittance.domain.posting import (
@@ -116,7 +124,9 @@ async def remember_submitted_claim(session: AsyncSession, envelope: EventEnvelop
     existing = (await session.execute(select(submitted_claims.c.claim_id).where(
         submitted_claims.c.claim_id == event.claim_id))).first()
     lines = [{"line_number": ln.line_number, "procedure_code": ln.procedure_code, "modifiers": ln.modifiers,
-              "units": ln.units, "charge": str(ln.charge)} for ln in event.lines]
+              "units": ln.units, "charge": str(ln.charge),
+              "contracted_rate": str(ln.contracted_rate) if ln.contracted_rate is not None else None}
+             for ln in event.lines]
     values = dict(practice_id=event.practice_id, patient_control_number=event.patient_control_number,
                   patient_id=event.patient_id, payer_id=event.payer_id, visit_id=event.visit_id,
                   total_charge=event.total_charge, date_of_service=event.date_of_service,
@@ -287,7 +297,24 @@ async def _post_claim_payment(session: AsyncSession, envelope: EventEnvelope, er
         ), source=SOURCE, subject=ours.claim_id, practice_id=practice_id, causation=envelope)
     if claim.is_reversal:
         return 0
+    await _flag_underpayments(session, practice_id, posting_id, payer_id, claim, ours)
     return await _raise_denials(session, envelope, era_id, practice_id, claim, ours, payer_id)
+
+
+async def _flag_underpayments(session: AsyncSession, practice_id: str, posting_id: str, payer_id: str,
+                              claim: ClaimPayment, ours: Any) -> None:
+    """Paid below the payer's contracted rate (carried on the claim copy from the fee schedule): flag it."""
+    rates = [ContractedRate(ln["procedure_code"], Decimal(ln["contracted_rate"]), tuple(ln.get("modifiers") or ()))
+             for ln in ours.lines if ln.get("contracted_rate")]
+    if not rates:
+        return
+    for short in UnderpaymentCheck(rates).check(claim):
+        await session.execute(insert(underpayments).values(
+            underpayment_id=new_id(), practice_id=practice_id, posting_id=posting_id, claim_id=ours.claim_id,
+            payer_id=payer_id, line_ordinal=short.line_ordinal, procedure_code=short.procedure_code,
+            expected=short.expected, allowed=short.allowed, shortfall=short.shortfall, status="open",
+            raised_at=utcnow()))
+        metrics.BUSINESS_EVENTS.labels(SOURCE, "underpayment").inc()
 
 
 async def _apply_waiting_payments(session: AsyncSession, envelope: EventEnvelope, practice_id: str,
