@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -68,6 +69,33 @@ def status() -> None:
             console.print(f"{name:16} {info['url']:24} {r.json().get('status')}")
         except httpx.HTTPError as exc:
             console.print(f"{name:16} {info['url']:24} down ({type(exc).__name__})")
+
+
+@app.command("import-eras")
+def import_eras(
+    paths: Annotated[list[Path], typer.Argument(help="835 files or folders of them")],
+    practice: Annotated[str, typer.Option(help="Practice the ERAs belong to")] = "demo-practice",
+    url: Annotated[str, typer.Option(help="Remittance service URL")] = "http://127.0.0.1:8003",
+) -> None:
+    """Bulk: post many 835 files to remittance (the same file twice posts nothing twice)."""
+    import hashlib
+
+    import httpx
+
+    settings = ServiceSettings()
+    bearer = mint_token(secret=settings.jwt_secret.get_secret_value(), issuer=settings.jwt_issuer,
+                        audience=settings.jwt_audience, subject="rcm-import", practice_id=practice,
+                        scopes=["remittance:write"], ttl_seconds=600)
+    files = [f for p in paths for f in (sorted(p.iterdir()) if p.is_dir() else [p]) if f.is_file()]
+    with httpx.Client(timeout=120) as client:
+        for file in files:
+            content = file.read_bytes()
+            r = client.post(f"{url}/v1/eras", content=content, headers={
+                "Authorization": f"Bearer {bearer}", "content-type": "application/edi-x12",
+                "x-file-name": file.name, "Idempotency-Key": hashlib.sha256(content).hexdigest()})
+            body = r.json()
+            outcome = "duplicate" if body.get("duplicate") else body.get("status", body.get("title"))
+            console.print(f"{file.name}: {r.status_code} {body.get('era_id', '')} {outcome}")
 
 
 def _register_subcommands() -> None:

@@ -69,6 +69,7 @@ def service_environment(name: str, root: Path, port: int, bootstrap: str, urls: 
         "RCM_KAFKA_SESSION_TIMEOUT_MS": "2000",
         "RCM_SERVICE_URLS": json.dumps(urls),
         "RCM_CLEARINGHOUSE_DIR": str(root / "clearinghouse"),
+        "RCM_ERA_PICKUP_DIR": str(root / "clearinghouse" / "era-mailbox"),
         "RCM_ENVIRONMENT": "embedded",
     })
     return env

@@ -104,6 +104,8 @@ async def test_era_posts_once_balances_and_routes_denials(broker, databases) -> 
         assert tb["accounts"]["undeposited_era"]["balance"] == "0.00"
         assert tb["accounts"]["payer_ar"]["balance"] == "0.00"
 
+        report = (await client.get("/v1/reports/payments", headers=auth())).json()
+        assert report["days_to_payment_by_payer"]["SBXHP"]["claims"] == 1
         short = (await client.get("/v1/underpayments", headers=auth())).json()["items"]
         assert [(u["claim_id"], u["expected"], u["allowed"], u["shortfall"]) for u in short] == [
             ("c-paid", "150.00", "140.00", "10.00")], "allowed 140 against a contracted 150"
@@ -181,3 +183,26 @@ async def test_an_era_ahead_of_its_claim_copy_waits_as_unapplied_cash_then_posts
         assert tb["balanced"] is True
         assert tb["accounts"]["unapplied_cash"]["balance"] == "0.00"
         assert tb["accounts"]["patient_ar"]["balance"] == "28.00"
+
+
+async def test_eras_dropped_in_the_clearinghouse_mailbox_are_taken_once(broker, databases, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    mailbox = tmp_path / "era-mailbox"
+    (mailbox / "practice-a").mkdir(parents=True)
+    for n in range(3):  # bulk: a folder of files
+        (mailbox / "practice-a" / f"era-{n}.835").write_bytes(era(f"10{n}"))
+    settings = settings_for(RemittanceSettings, databases.create("rem"), broker, era_pickup_dir=mailbox,
+                            era_pickup_seconds=0.2)
+    app = build_app(settings)
+    async with running(app) as client:
+        async def taken() -> list[dict[str, object]] | None:
+            items = (await client.get("/v1/eras", headers=auth())).json()["items"]
+            done = [i for i in items if i["status"] != "received"]
+            return items if len(done) == 3 else None
+
+        items = await eventually(taken, what="three ERAs picked up and processed")
+        assert {i["received_via"] for i in items} == {"clearinghouse"}
+        assert sorted(p.name for p in (mailbox / "practice-a" / "processed").iterdir()) == [
+            "era-0.835", "era-1.835", "era-2.835"]
+        assert not list((mailbox / "practice-a").glob("*.835"))
+        other = (await client.get("/v1/eras", headers=auth("practice-b"))).json()["items"]
+        assert other == []

@@ -13,6 +13,7 @@ after a timeout never creates a second submission, because the adapter sees the 
 from __future__ import annotations
 
 import asyncio
+import ssl
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -134,6 +135,8 @@ class SftpClearinghouse:
                     files.append(ResponseFile(name, content if isinstance(content, bytes) else content.encode()))
                     await sftp.remove(path)
         except (OSError, asyncssh.Error) as exc:
+            if files:  # some are already removed on the server: hand them over, the rest come next round
+                return files
             raise ClearinghouseUnavailable(f"sftp pickup failed: {type(exc).__name__}") from exc
         return files
 
@@ -145,8 +148,11 @@ class HttpsClearinghouse:
     name = "https"
 
     def __init__(self, base_url: str, api_key: str, *, timeout: float = 30.0,
-                 transport: httpx.AsyncBaseTransport | None = None, verify: bool | str = True) -> None:
+                 transport: httpx.AsyncBaseTransport | None = None,
+                 verify: bool | str | ssl.SSLContext = True) -> None:
         self.base_url = base_url.rstrip("/")
+        if isinstance(verify, str):  # a CA bundle path; httpx 0.28 deprecates passing the path itself
+            verify = ssl.create_default_context(cafile=verify)
         self._client_args = {"timeout": timeout, "headers": {"Authorization": f"Bearer {api_key}"},
                              "transport": transport, "verify": verify}
 
@@ -172,11 +178,17 @@ class HttpsClearinghouse:
             async with self._client() as client:
                 listing = await client.get(f"{self.base_url}/responses")
                 listing.raise_for_status()
-                for name in listing.json().get("files", []):
+                try:
+                    names = listing.json()["files"]
+                except (ValueError, KeyError, TypeError) as exc:  # e.g. a proxy's HTML maintenance page
+                    raise ClearinghouseUnavailable("https pickup failed: malformed listing") from exc
+                for name in names:
                     got = await client.get(f"{self.base_url}/responses/{name}")
                     got.raise_for_status()
                     files.append(ResponseFile(name, got.content))
                     (await client.delete(f"{self.base_url}/responses/{name}")).raise_for_status()
         except httpx.HTTPError as exc:
+            if files:  # some are already deleted on the server: hand them over, the rest come next round
+                return files
             raise ClearinghouseUnavailable(f"https pickup failed: {type(exc).__name__}") from exc
         return files

@@ -17,7 +17,7 @@ from rcm_shared.http.idempotency import run_idempotent
 from rcm_shared.http.pagination import decode_cursor, encode_cursor
 from sqlalchemy import func, select
 
-from remittance.adapters.orm import claim_postings, denials, era_exceptions, eras, platform
+from remittance.adapters.orm import claim_postings, denials, era_exceptions, eras, platform, submitted_claims
 from remittance.service_layer import handlers
 
 SERVICE = "remittance"
@@ -75,6 +75,16 @@ async def post_era(request: Request, principal: Writer, db: DatabaseDep, request
                                                                status=intake.status)
 
     return await run_idempotent(request, db, principal, "era", create, body_fingerprint=content)
+
+
+@router.get("/eras", summary="ERAs received, newest first (API, clearinghouse mailbox, bulk)")
+async def list_eras(principal: Reader, db: DatabaseDep, limit: Annotated[int, Query(ge=1, le=500)] = 100
+                    ) -> dict[str, Any]:
+    async with db.sessions() as session:
+        rows = (await session.execute(select(eras.c.era_id, eras.c.status, eras.c.file_name, eras.c.received_via,
+                                             eras.c.received_at, eras.c.summary).where(
+            eras.c.practice_id == principal.practice_id).order_by(eras.c.received_at.desc()).limit(limit))).all()
+    return {"items": [dict(r._mapping) for r in rows]}
 
 
 @router.get("/eras/{era_id}", summary="An ERA's processing status and totals")
@@ -218,3 +228,27 @@ async def list_underpayments(principal: Reader, db: DatabaseDep, status: str = "
             .order_by(underpayments.c.raised_at.desc()).limit(500))).all()
     return {"items": [{**dict(r._mapping), "expected": str(r.expected), "allowed": str(r.allowed),
                        "shortfall": str(r.shortfall)} for r in rows]}
+
+
+@router.get("/reports/payments", summary="Days from submission to payment by payer; unmatched cash; ERA exceptions")
+async def payment_report(principal: Reader, db: DatabaseDep) -> dict[str, Any]:
+    async with db.sessions() as session:
+        rows = (await session.execute(select(submitted_claims.c.payer_id, submitted_claims.c.submitted_at,
+                                             claim_postings.c.posted_at).join(
+            claim_postings, claim_postings.c.claim_id == submitted_claims.c.claim_id).where(
+            submitted_claims.c.practice_id == principal.practice_id, claim_postings.c.paid > 0))).all()
+        unapplied = (await session.execute(select(func.count(), func.sum(claim_postings.c.paid)).where(
+            claim_postings.c.practice_id == principal.practice_id, claim_postings.c.unapplied == 1))).one()
+        exceptions: dict[str, int] = dict((await session.execute(select(era_exceptions.c.kind, func.count()).where(
+            era_exceptions.c.practice_id == principal.practice_id, era_exceptions.c.status == "open")
+            .group_by(era_exceptions.c.kind))).all())
+    days: dict[str, list[float]] = {}
+    for payer, submitted_at, posted_at in rows:
+        days.setdefault(payer, []).append((posted_at - submitted_at).total_seconds() / 86400)
+    return {
+        "days_to_payment_by_payer": {payer: {"claims": len(v), "average_days": round(sum(v) / len(v), 1),
+                                             "median_days": round(sorted(v)[len(v) // 2], 1)}
+                                     for payer, v in days.items()},
+        "unmatched_cash": {"count": unapplied[0], "amount": str(unapplied[1] or "0.00")},
+        "open_era_exceptions": exceptions,
+    }

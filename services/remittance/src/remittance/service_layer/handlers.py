@@ -25,6 +25,7 @@ from rcm_shared.contracts import (
     EventEnvelope,
     PatientResponsibilityAssessedV1,
 )
+from rcm_shared.db.database import Database
 from rcm_shared.db.types import new_id, utcnow
 from rcm_shared.messaging import PermanentEventError, stage_event
 from rcm_shared.observability import metrics
@@ -32,6 +33,7 @@ from rcm_shared.x12 import X12SyntaxError
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from remittance.adapters.era_mailbox import EraMailbox
 from remittance.adapters.orm import (
     claim_postings,
     denials,
@@ -443,3 +445,14 @@ async def reconcile_deposits(session: AsyncSession, practice_id: str) -> dict[st
         "unmatched_payments": [{"payment_id": p.payment_id, "trace_number": p.trace_number, "amount": str(p.amount)}
                                for p in result.unmatched_payments],
     }
+
+
+async def pick_up_eras(db: Database, mailbox: EraMailbox) -> int:
+    """Take every ERA waiting in the clearinghouse mailbox (bulk: a folder of many files works the same)."""
+    taken = 0
+    for item in mailbox.waiting():
+        async with db.transaction() as session:
+            await receive_era(session, ReceiveEra(item.practice_id, item.read(), item.path.name, "clearinghouse"))
+        item.done()
+        taken += 1
+    return taken
