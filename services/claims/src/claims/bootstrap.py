@@ -55,9 +55,16 @@ def build_runtime(settings: ClaimsSettings, clearinghouse: Clearinghouse, front:
     async def acknowledgments() -> None:
         await handlers.collect_acknowledgments(db, clearinghouse)
 
+    inquiry_policy = handlers.StatusInquiryPolicy(settings.status_inquiry_after_days,
+                                                  settings.status_inquiry_every_days)
+
+    async def status_inquiries() -> None:
+        await handlers.inquire_claim_status(db, clearinghouse, submission, inquiry_policy)
+
     return ServiceRuntime(settings, db, MIGRATIONS, consumers=[builder, outcomes], periodic=[
         ("submit-claims", settings.submission_interval_seconds, submit),
-        ("collect-acknowledgments", settings.response_poll_seconds, acknowledgments)])
+        ("collect-acknowledgments", settings.response_poll_seconds, acknowledgments),
+        ("claim-status-inquiries", settings.status_inquiry_poll_seconds, status_inquiries)])
 
 
 async def migrate(settings: ServiceSettings) -> None:

@@ -22,3 +22,7 @@ class ClaimsSettings(ServiceSettings):
     submission_interval_seconds: float = 2.0
     response_poll_seconds: float = 5.0
     usage_indicator: str = "T"  # ISA15: T test, P production
+    # Claim status (276/277): ask about claims with no answer this many days after submission, then weekly.
+    status_inquiry_after_days: int = 21
+    status_inquiry_every_days: int = 7
+    status_inquiry_poll_seconds: float = 3600.0

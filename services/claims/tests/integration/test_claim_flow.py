@@ -13,6 +13,7 @@ from claims.adapters.clearinghouse import SandboxClearinghouse
 from claims.adapters.front_office import AuthorizationAnswer, CoverageAnswer
 from claims.bootstrap import build_app
 from claims.config import ClaimsSettings
+from claims.service_layer import handlers
 from rcm_shared.contracts import ClaimPaymentPostedV1, envelope_for, topics
 from rcm_shared.testing.fixtures import auth, running, settings_for
 from rcm_shared.testing.kafka import eventually, publish_envelopes, read_topic
@@ -94,6 +95,15 @@ async def test_visit_to_clean_837p_to_payment_and_correction(broker, databases, 
         events = await read_topic(broker.bootstrap, topics.CLAIM_SUBMITTED, expect=1)
         assert json.loads(events[0].value)["data"]["claim_id"] == clean["claim_id"]
         assert events[0].key == clean["claim_id"].encode()
+
+        # No answer yet: a 276 asks the payer; the sandbox answers with a 277 (pending, in process).
+        asked = await handlers.inquire_claim_status(
+            app.state.db, clearinghouse, app.state.submission, handlers.StatusInquiryPolicy(0, 7))
+        assert asked == 1
+        assert await handlers.collect_acknowledgments(app.state.db, clearinghouse) == 2  # the 999 and the 277
+        body = (await client.get(f"/v1/claims/{clean['claim_id']}", headers=auth())).json()
+        assert body["status_inquiries"][0]["status_codes"] == ["P1:20"]
+        assert body["status"] == "submitted", "a 999 accepts the file; only a 277CA or the 835 moves the claim"
 
         # The payer denies it (an 835 posted by remittance); the biller corrects and resubmits in one call.
         denial = ClaimPaymentPostedV1(

@@ -65,7 +65,7 @@ class _PasswordServer(asyncssh.SSHServer):
 class _RecordingSftp(asyncssh.SFTPServer):
     """A real SFTP server rooted at a folder that records writes and renames (and can refuse removals)."""
 
-    def __init__(self, chan: asyncssh.SSHServerChannel, root: Path, log: list[tuple[str, ...]],
+    def __init__(self, chan: asyncssh.SSHServerChannel[bytes], root: Path, log: list[tuple[str, ...]],
                  refuse_remove: set[str]) -> None:
         super().__init__(chan, chroot=os.fsencode(root))
         self._log, self._refuse_remove = log, refuse_remove

@@ -70,9 +70,15 @@ class SandboxClearinghouse:
         tmp.write_bytes(content)
         tmp.rename(target)  # atomic: a reader never sees half a file
         if self.acknowledge:
+            text = content.decode("ascii", errors="replace")
+            if "*005010X212" in text[:300]:  # a claim status inquiry: the payer answers with a 277
+                from claims.domain.claim_status import answer_276
+
+                (self.inbound / f"277_{file_name}").write_text(answer_276(text))
+                return SubmissionReceipt(file_name, False, datetime.now(UTC))
             from claims.domain.acknowledgments import build_999_for
 
-            ack = build_999_for(content.decode("ascii", errors="replace"))
+            ack = build_999_for(text)
             if ack is not None:
                 (self.inbound / f"999_{file_name}").write_text(ack)
         return SubmissionReceipt(file_name, False, datetime.now(UTC))

@@ -98,3 +98,14 @@ acknowledgments = Table(
     Column("received_at", UtcDateTime, nullable=False),
     Column("summary", JSON, nullable=False),
 )
+
+status_inquiries = Table(
+    "status_inquiries", metadata,
+    Column("trace_number", String(50), primary_key=True),
+    Column("claim_id", String(36), nullable=False, index=True),
+    Column("practice_id", String(64), nullable=False),
+    Column("file_name", String(160), nullable=False),
+    Column("sent_at", UtcDateTime, nullable=False),
+    Column("answered_at", UtcDateTime, nullable=True),
+    Column("status_codes", JSON, nullable=True),
+)

@@ -99,3 +99,47 @@ def build_276(inquiries: list[StatusInquiry], header: InterchangeHeader) -> str:
 def read_277(text: str) -> list[ClaimAcknowledgment]:
     """Claim status answers (005010X212): one entry per claim status, keyed by trace / patient control number."""
     return _read_277(text, None)
+
+
+def answer_276(text_276: str, *, status_code: str = "P1:20", status_date: date | None = None) -> str:
+    """A payer's 277 (005010X212) for a 276: every claim asked about gets one STC (default P1:20, pending in
+    process), echoing the trace (TRN*2) and the patient control number (REF*EJ). Used by the sandbox."""
+    from rcm_shared.x12 import iter_segments
+
+    day = (status_date or date.today()).strftime("%Y%m%d")
+    asked: list[dict[str, str]] = []
+    payer, provider, control = "SANDBOX PAYER", "PROVIDER", "1"
+    current: dict[str, str] | None = None
+    for seg in iter_segments(text_276):
+        if seg.id == "ISA":
+            control = seg.get(13).lstrip("0") or "1"
+        elif seg.id == "NM1" and seg.get(1) == "PR":
+            payer = seg.get(3)
+        elif seg.id == "NM1" and seg.get(1) == "41":
+            provider = seg.get(3)
+        elif seg.id == "TRN" and seg.get(1) == "1":
+            current = {"trace": seg.get(2), "pcn": "", "charge": "0"}
+            asked.append(current)
+        elif current is not None and seg.id == "REF" and seg.get(1) == "EJ":
+            current["pcn"] = seg.get(2)
+        elif current is not None and seg.id == "AMT" and seg.get(1) == "T3":
+            current["charge"] = seg.get(2)
+    icn = int(control) % 999_999_999
+    body = [
+        "ST*277*0001*005010X212", f"BHT*0010*08*{icn}*{day}*1200*DG",
+        "HL*1**20*1", f"NM1*PR*2*{clean(payer)}*****PI*SANDBOX", "HL*2*1*21*1",
+        f"NM1*41*2*{clean(provider)}*****46*RCMPLATFORM",
+    ]
+    hl = 2
+    for item in asked:
+        hl += 1
+        body += [f"HL*{hl}*2*19*1", "NM1*1P*2*PROVIDER*****XX*1245319599"]
+        hl += 1
+        body += [f"HL*{hl}*{hl - 1}*22*0", "NM1*QC*1*PATIENT*UNKNOWN", f"TRN*2*{item['trace']}",
+                 f"STC*{status_code}*{day}**{item['charge']}", f"REF*EJ*{item['pcn']}"]
+    body.append(f"SE*{len(body) + 1}*0001")
+    return (
+        f"ISA*00*          *00*          *ZZ*{'SANDBOX':<15}*ZZ*{'RCMPLATFORM':<15}*{day[2:]}*1200*^*00501*"
+        f"{icn:09d}*0*T*:~GS*HN*SANDBOX*RCMPLATFORM*{day}*1200*{icn}*X*005010X212~"
+        + "~".join(body) + f"~GE*1*{icn}~IEA*1*{icn:09d}~"
+    )

@@ -15,7 +15,7 @@ from rcm_shared.http.pagination import decode_cursor, encode_cursor
 from sqlalchemy import func, select
 
 from claims.adapters.claim_document import to_document
-from claims.adapters.orm import batches, claim_transitions, claims, platform
+from claims.adapters.orm import batches, claim_transitions, claims, platform, status_inquiries
 from claims.domain.model import Claim
 from claims.entrypoints.schemas import BatchOut, ClaimOut, ClaimPage, CorrectionIn, VisitIn, VisitOut
 from claims.service_layer import handlers
@@ -93,11 +93,17 @@ async def get_claim(claim_id: ClaimId, principal: Reader, db: DatabaseDep, reque
             claim_transitions.c.from_status, claim_transitions.c.to_status, claim_transitions.c.reason,
             claim_transitions.c.at).where(claim_transitions.c.claim_id == claim_id)
             .order_by(claim_transitions.c.id))).all()] if loaded else []
+        inquiries = [dict(r._mapping) for r in (await session.execute(select(
+            status_inquiries.c.trace_number, status_inquiries.c.sent_at, status_inquiries.c.answered_at,
+            status_inquiries.c.status_codes).where(status_inquiries.c.claim_id == claim_id)
+            .order_by(status_inquiries.c.sent_at))).all()]
         await record_audit(session, platform, principal, service=SERVICE, action="read", object_type="claim",
                            object_id=claim_id, outcome="success" if loaded else "not_found", request_id=request_id)
     if loaded is None:
         raise ProblemError(404, "not-found", "No such claim")
-    return _claim_out(loaded[0], loaded[1], history)
+    out = _claim_out(loaded[0], loaded[1], history)
+    out.status_inquiries = inquiries
+    return out
 
 
 @router.post("/claims/{claim_id}/corrections", status_code=201, response_model=ClaimOut, tags=["claims"],

@@ -125,6 +125,7 @@ class ClaimOut(BaseModel):
     batch_id: str | None
     submitted_at: datetime | None
     history: list[dict[str, Any]] = Field(default_factory=list)
+    status_inquiries: list[dict[str, Any]] = Field(default_factory=list)
 
 
 class ClaimPage(BaseModel):

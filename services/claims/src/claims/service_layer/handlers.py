@@ -39,10 +39,12 @@ from claims.adapters.orm import (
     claims,
     control_numbers,
     platform,
+    status_inquiries,
     visits,
 )
 from claims.domain import events as ev
 from claims.domain.acknowledgments import read_277ca, read_999
+from claims.domain.claim_status import StatusInquiry, build_276, read_277
 from claims.domain.coding import ChargeCoder, CodingResult, draft_claim, normalize_icd10
 from claims.domain.exceptions import ClaimsDomainError
 from claims.domain.model import (
@@ -467,8 +469,9 @@ async def collect_acknowledgments(db: Database, clearinghouse: Clearinghouse) ->
     files = await clearinghouse.collect_responses()
     for response in files:
         text = response.content.decode("utf-8", errors="replace")
-        kind = "999" if "ST*999" in text[:400] or "*999*" in text[:400] else (
-            "277CA" if "ST*277" in text[:400] or "*277*" in text[:400] else "other")
+        head = text[:600]
+        kind = "999" if "ST*999" in head else (
+            "277" if "005010X212" in head else "277CA" if "ST*277" in head else "other")
         async with db.transaction() as session:
             if (await session.execute(select(acknowledgments.c.ack_id).where(
                     acknowledgments.c.file_name == response.file_name))).first():
@@ -484,6 +487,13 @@ async def collect_acknowledgments(db: Database, clearinghouse: Clearinghouse) ->
                     await session.execute(update(batches).where(
                         batches.c.interchange_control_number == int(group.group_control_number),
                         batches.c.status == "submitted").values(status=status))
+            elif kind == "277":
+                answers = read_277(text)
+                summary = {"claims": [a.to_dict() for a in answers]}
+                for answer in answers:
+                    await session.execute(update(status_inquiries).where(
+                        status_inquiries.c.trace_number == answer.trace_number).values(
+                        answered_at=utcnow(), status_codes=list(answer.reason_codes)))
             elif kind == "277CA":
                 acks = read_277ca(text)
                 summary = {"claims": [a.to_dict() for a in acks]}
@@ -503,6 +513,51 @@ async def collect_acknowledgments(db: Database, clearinghouse: Clearinghouse) ->
             await session.execute(insert(acknowledgments).values(
                 ack_id=new_id(), file_name=response.file_name, kind=kind, received_at=utcnow(), summary=summary))
     return len(files)
+
+
+@dataclass(frozen=True)
+class StatusInquiryPolicy:
+    after_days: int
+    every_days: int
+
+
+async def inquire_claim_status(db: Database, clearinghouse: Clearinghouse, config: SubmissionSettings,
+                               policy: StatusInquiryPolicy, *, now: datetime | None = None) -> int:
+    """276 for claims still without an answer: one file per payer; answers (277) arrive as responses."""
+    from datetime import timedelta
+
+    now = now or datetime.now(UTC)
+    async with db.transaction() as session:
+        recent = select(status_inquiries.c.claim_id).where(
+            status_inquiries.c.sent_at > now - timedelta(days=policy.every_days))
+        rows = (await session.execute(select(claims).where(
+            claims.c.status.in_([ClaimStatus.SUBMITTED.value, ClaimStatus.ACCEPTED.value]),
+            claims.c.submitted_at <= now - timedelta(days=policy.after_days),
+            claims.c.claim_id.notin_(recent)).limit(1000))).all()
+        by_payer: dict[str, list[Any]] = {}
+        for row in rows:
+            by_payer.setdefault(row.payer_id, []).append(row)
+        files: list[tuple[str, bytes]] = []
+        for payer_id, group in by_payer.items():
+            icn = await next_control_number(session, "interchange")
+            header = InterchangeHeader(
+                sender_id=config.submitter_id, receiver_id=config.receiver_id, interchange_control_number=icn,
+                group_control_number=icn, created=now,
+                submitter=Submitter("RCM PLATFORM", config.submitter_id, "BILLING OFFICE", "8005550199"),
+                receiver=Receiver("CLEARINGHOUSE", config.receiver_id), usage_indicator=config.usage_indicator)
+            inquiries = []
+            file_name = f"276_{payer_id}_{icn:09d}.x12"
+            for row in group:
+                trace = new_id().replace("-", "")[:30].upper()  # X12 text is upper case end to end
+                inquiries.append(StatusInquiry.from_claim(claim_from_document(row.document), trace))
+                await session.execute(insert(status_inquiries).values(
+                    trace_number=trace, claim_id=row.claim_id, practice_id=row.practice_id, file_name=file_name,
+                    sent_at=now))
+            files.append((file_name, build_276(inquiries, header).encode()))
+    for file_name, content in files:
+        # Outside the transaction; an outage means the next round asks again (the rows say when we asked).
+        await clearinghouse.submit(file_name, content)
+    return sum(len(g) for g in by_payer.values())
 
 
 async def record_payment(session: AsyncSession, envelope: EventEnvelope, event: ClaimPaymentPostedV1) -> None:
