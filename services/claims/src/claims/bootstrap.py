@@ -32,7 +32,8 @@ def build_clearinghouse(settings: ClaimsSettings) -> Clearinghouse:
     if settings.clearinghouse == "sftp":
         return SftpClearinghouse(settings.clearinghouse_sftp_host or "localhost", settings.clearinghouse_sftp_port,
                                  settings.clearinghouse_sftp_username or "",
-                                 password=settings.clearinghouse_sftp_password)
+                                 password=settings.clearinghouse_sftp_password,
+                                 known_hosts=settings.clearinghouse_sftp_known_hosts or ())
     if settings.clearinghouse == "https":
         return HttpsClearinghouse(settings.clearinghouse_url or "", settings.clearinghouse_api_key or "")
     return SandboxClearinghouse(settings.clearinghouse_dir)

@@ -17,6 +17,7 @@ class ClaimsSettings(ServiceSettings):
     clearinghouse_sftp_port: int = 22
     clearinghouse_sftp_username: str | None = None
     clearinghouse_sftp_password: str | None = None
+    clearinghouse_sftp_known_hosts: str | None = None  # a known_hosts file; unset: ~/.ssh/known_hosts
     submitter_id: str = "RCMPLATFORM"
     receiver_id: str = "CLEARINGHOUSE"
     submission_interval_seconds: float = 2.0

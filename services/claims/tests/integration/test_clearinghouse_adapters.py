@@ -157,21 +157,25 @@ async def test_sftp_collect_picks_up_outbound_files_and_removes_them(sftp_site: 
     files = await sftp_site.client().collect_responses()
 
     assert files == [ResponseFile("277CA_B.x12", b"ST*277*0001~"), ResponseFile("999_837P_A.x12", b"ST*999*0001~")]
+    assert len(list(outbound.iterdir())) == 3, "nothing is removed before the caller acknowledges"
+    for file in files:
+        await sftp_site.client().acknowledge(file.file_name)
     assert sorted(p.name for p in outbound.iterdir()) == ["835_C.x12.part"]
     assert await sftp_site.client().collect_responses() == []
 
 
-async def test_sftp_files_already_removed_are_handed_over_when_a_later_removal_fails(sftp_site: SftpSite) -> None:
+async def test_sftp_a_refused_removal_leaves_the_file_to_come_again(sftp_site: SftpSite) -> None:
     outbound = sftp_site.root / "outbound"
     (outbound / "835_A.x12").write_bytes(b"ST*835*0001~")
     (outbound / "835_B.x12").write_bytes(b"ST*835*0002~")
     sftp_site.refuse_remove.add("835_B.x12")
 
     first = await sftp_site.client().collect_responses()
-
-    # 835_A is gone from the server, so it must reach the caller; 835_B stays and comes again (deduplicated
-    # downstream by file name)
     assert [f.file_name for f in first] == ["835_A.x12", "835_B.x12"]
+    await sftp_site.client().acknowledge("835_A.x12")
+    with pytest.raises(ClearinghouseUnavailable):
+        await sftp_site.client().acknowledge("835_B.x12")
+    # 835_B stays on the server and comes again (recognised downstream by its file name)
     assert sorted(p.name for p in outbound.iterdir()) == ["835_B.x12"]
     sftp_site.refuse_remove.clear()
     assert [f.file_name for f in await sftp_site.client().collect_responses()] == ["835_B.x12"]
@@ -346,6 +350,9 @@ async def test_https_collect_fetches_and_acknowledges_responses(https_site: Http
     files = await https_site.client().collect_responses()
 
     assert files == [ResponseFile("835_B.x12", b"ST*835*0001~"), ResponseFile("999_A.x12", b"ST*999*0001~")]
+    assert len(https_site.api.responses) == 2, "nothing is deleted before the caller acknowledges"
+    for file in files:
+        await https_site.client().acknowledge(file.file_name)
     assert https_site.api.responses == {}
     assert await https_site.client().collect_responses() == []
 

@@ -12,6 +12,7 @@ from rcm_shared.db.database import Database
 from rcm_shared.messaging import EventConsumer, event_dispatcher
 from rcm_shared.service import ServiceRuntime, create_service_app
 
+from eligibility.adapters.caqh_core import CaqhCoreGateway
 from eligibility.adapters.orm import metadata, platform
 from eligibility.adapters.payer_gateway import PayerGateway, SandboxPayerGateway
 from eligibility.config import EligibilitySettings
@@ -34,7 +35,19 @@ def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
 
 
 def build_gateway(settings: ServiceSettings) -> PayerGateway:
-    return SandboxPayerGateway()
+    if not isinstance(settings, EligibilitySettings) or settings.payer_gateway == "sandbox":
+        return SandboxPayerGateway()
+    if settings.payer_gateway == "caqh-core":
+        secret = settings.payer_gateway_password
+        token = settings.payer_gateway_bearer_token
+        return CaqhCoreGateway(
+            settings.payer_gateway_url or "", sender_id=settings.payer_gateway_sender_id,
+            receiver_id=settings.payer_gateway_receiver_id, username=settings.payer_gateway_username,
+            password=secret.get_secret_value() if secret else None,
+            bearer_token=token.get_secret_value() if token else None,
+            timeout=settings.payer_gateway_timeout_seconds,
+            verify=settings.payer_gateway_ca_bundle or settings.payer_gateway_verify_tls)
+    raise ValueError(f"unknown payer_gateway {settings.payer_gateway!r} (sandbox | caqh-core)")
 
 
 def build_app(settings: ServiceSettings | None = None, gateway: PayerGateway | None = None) -> FastAPI:

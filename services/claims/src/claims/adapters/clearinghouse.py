@@ -46,19 +46,26 @@ class Clearinghouse(Protocol):
     async def submit(self, file_name: str, content: bytes) -> SubmissionReceipt: ...
 
     async def collect_responses(self) -> list[ResponseFile]:
-        """Fetch files the clearinghouse returned (999, 277CA, 835) and acknowledge their pickup."""
+        """Fetch the files the clearinghouse returned (999, 277CA, 277, 835). Nothing is removed yet."""
+        ...
+
+    async def acknowledge(self, file_name: str) -> None:
+        """Remove a returned file, called only after the caller committed what it learned from it.
+
+        Two steps, so a crash or a failed transaction between pickup and commit never loses a file: it is
+        simply picked up again (and recognised by name)."""
         ...
 
 
 class SandboxClearinghouse:
     name = "sandbox"
 
-    def __init__(self, root: Path, acknowledge: bool = True) -> None:
+    def __init__(self, root: Path, answer_like_a_payer: bool = True) -> None:
         self.root = root
         self.outbound = root / "outbound"
         self.inbound = root / "inbound"
         self.archive = root / "inbound-processed"
-        self.acknowledge = acknowledge
+        self.answer_like_a_payer = answer_like_a_payer
         for folder in (self.outbound, self.inbound, self.archive):
             folder.mkdir(parents=True, exist_ok=True)
 
@@ -69,7 +76,7 @@ class SandboxClearinghouse:
         tmp = target.with_suffix(".part")
         tmp.write_bytes(content)
         tmp.rename(target)  # atomic: a reader never sees half a file
-        if self.acknowledge:
+        if self.answer_like_a_payer:
             text = content.decode("ascii", errors="replace")
             if "*005010X212" in text[:300]:  # a claim status inquiry: the payer answers with a 277
                 from claims.domain.claim_status import answer_276
@@ -84,21 +91,24 @@ class SandboxClearinghouse:
         return SubmissionReceipt(file_name, False, datetime.now(UTC))
 
     async def collect_responses(self) -> list[ResponseFile]:
-        files = []
-        for path in sorted(self.inbound.iterdir()):
-            if path.is_file() and not path.name.endswith(".part"):
-                files.append(ResponseFile(path.name, path.read_bytes()))
-                path.rename(self.archive / path.name)
-        return files
+        return [ResponseFile(path.name, path.read_bytes()) for path in sorted(self.inbound.iterdir())
+                if path.is_file() and not path.name.endswith(".part")]
+
+    async def acknowledge(self, file_name: str) -> None:
+        source = self.inbound / file_name
+        if source.exists():
+            source.rename(self.archive / file_name)  # kept: the sandbox is also the record a person opens
 
 
 class SftpClearinghouse:
     name = "sftp"
 
     def __init__(self, host: str, port: int, username: str, *, password: str | None = None,
-                 client_keys: list[str] | None = None, known_hosts: str | None = None,
+                 client_keys: list[str] | None = None, known_hosts: str | tuple[()] | None = (),
                  outbound_dir: str = "inbound", inbound_dir: str = "outbound", timeout: float = 30.0) -> None:
         # The folder names are the clearinghouse's view: we drop into its inbound, pick up from its outbound.
+        # known_hosts: () checks the host key against ~/.ssh/known_hosts (the default); a path uses that file;
+        # None turns the check off, which only a test against its own throwaway server should do.
         self.host, self.port, self.username = host, port, username
         self.password, self.client_keys, self.known_hosts = password, client_keys, known_hosts
         self.drop_dir, self.pickup_dir, self.timeout = outbound_dir, inbound_dir, timeout
@@ -139,12 +149,19 @@ class SftpClearinghouse:
                     async with sftp.open(path, "rb") as remote:
                         content = await remote.read()
                     files.append(ResponseFile(name, content if isinstance(content, bytes) else content.encode()))
-                    await sftp.remove(path)
         except (OSError, asyncssh.Error) as exc:
-            if files:  # some are already removed on the server: hand them over, the rest come next round
-                return files
             raise ClearinghouseUnavailable(f"sftp pickup failed: {type(exc).__name__}") from exc
         return files
+
+    async def acknowledge(self, file_name: str) -> None:
+        conn = await self._connect()
+        try:
+            async with conn, conn.start_sftp_client() as sftp:
+                path = f"{self.pickup_dir}/{file_name}"
+                if await sftp.exists(path):
+                    await sftp.remove(path)
+        except (OSError, asyncssh.Error) as exc:
+            raise ClearinghouseUnavailable(f"sftp removal failed: {type(exc).__name__}") from exc
 
 
 class HttpsClearinghouse:
@@ -192,9 +209,15 @@ class HttpsClearinghouse:
                     got = await client.get(f"{self.base_url}/responses/{name}")
                     got.raise_for_status()
                     files.append(ResponseFile(name, got.content))
-                    (await client.delete(f"{self.base_url}/responses/{name}")).raise_for_status()
         except httpx.HTTPError as exc:
-            if files:  # some are already deleted on the server: hand them over, the rest come next round
-                return files
             raise ClearinghouseUnavailable(f"https pickup failed: {type(exc).__name__}") from exc
         return files
+
+    async def acknowledge(self, file_name: str) -> None:
+        try:
+            async with self._client() as client:
+                r = await client.delete(f"{self.base_url}/responses/{file_name}")
+                if r.status_code not in (200, 204, 404):
+                    r.raise_for_status()
+        except httpx.HTTPError as exc:
+            raise ClearinghouseUnavailable(f"https acknowledgment failed: {type(exc).__name__}") from exc

@@ -473,9 +473,12 @@ async def collect_acknowledgments(db: Database, clearinghouse: Clearinghouse) ->
         kind = "999" if "ST*999" in head else (
             "277" if "005010X212" in head else "277CA" if "ST*277" in head else "other")
         async with db.transaction() as session:
-            if (await session.execute(select(acknowledgments.c.ack_id).where(
-                    acknowledgments.c.file_name == response.file_name))).first():
-                continue
+            seen = (await session.execute(select(acknowledgments.c.ack_id).where(
+                acknowledgments.c.file_name == response.file_name))).first()
+        if seen:
+            await _acknowledge(clearinghouse, response.file_name)  # a removal that failed last round
+            continue
+        async with db.transaction() as session:
             summary: dict[str, Any] = {}
             if kind == "999":
                 groups = read_999(text)
@@ -512,7 +515,15 @@ async def collect_acknowledgments(db: Database, clearinghouse: Clearinghouse) ->
                     await save_claim(session, row.practice_id, claim, row.patient_id, new=False)
             await session.execute(insert(acknowledgments).values(
                 ack_id=new_id(), file_name=response.file_name, kind=kind, received_at=utcnow(), summary=summary))
+        await _acknowledge(clearinghouse, response.file_name)
     return len(files)
+
+
+async def _acknowledge(clearinghouse: Clearinghouse, file_name: str) -> None:
+    try:
+        await clearinghouse.acknowledge(file_name)
+    except ClearinghouseUnavailable:
+        pass  # committed already; the file comes again and is recognised by name, then removed
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,15 @@ from eligibility.domain.sandbox_payer import SandboxPayer, SandboxPlanTable
 
 
 class PayerUnavailable(Exception):
-    """The payer or clearinghouse did not answer: the check can be retried later."""
+    """The payer or clearinghouse did not answer: the check can be retried later.
+
+    ``error_code`` carries the connectivity layer's code when there is one (e.g. a CAQH CORE envelope
+    ``ErrorCode`` such as ``UnAuthorized``); the message names codes and statuses only, never the payload.
+    """
+
+    def __init__(self, message: str = "payer unavailable", *, error_code: str | None = None) -> None:
+        super().__init__(message)
+        self.error_code = error_code
 
 
 class PayerGateway(Protocol):
