@@ -12,6 +12,7 @@ from rcm_shared.messaging import EventConsumer, event_dispatcher
 from rcm_shared.service import ServiceRuntime, create_service_app
 
 from authorizations.adapters.orm import metadata, platform
+from authorizations.adapters.utilization_review import SandboxUtilizationReview
 from authorizations.config import AuthorizationsSettings
 from authorizations.entrypoints.api import router
 from authorizations.service_layer import handlers
@@ -28,8 +29,10 @@ def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
 
 def build_app(settings: ServiceSettings | None = None) -> FastAPI:
     settings = settings or AuthorizationsSettings()
-    return create_service_app(
+    app = create_service_app(
         settings, build_runtime(settings), title="Prior authorizations and credentialing",
         description="Authorizations and their unit ledger (consumed exactly once per visit), renewal work, "
                     "and the credentialing registry the claims scrubber asks.",
         routers=[router])
+    app.state.utilization_review = SandboxUtilizationReview()
+    return app

@@ -78,3 +78,26 @@ async def test_credentialing_dates_and_supervisor_billing(broker, databases) -> 
         bad = await client.post("/v1/credentialing/enrollments", headers=auth(), json={
             "npi": "1234567893", "payer_id": "SBXHP", "effective_from": "2026-01-01", "effective_to": "2025-01-01"})
         assert bad.status_code == 422
+
+
+
+async def test_a_278_request_is_reviewed_and_its_authorization_recorded(broker, databases) -> None:  # type: ignore[no-untyped-def]
+    app = build_app(settings_for(AuthorizationsSettings, databases.create("auth"), broker))
+    async with running(app) as client:
+        body = {"patient_id": "pt-7", "payer_id": "SBXHP", "payer_name": "SANDBOX HEALTH PLAN",
+                "requester_npi": "1245319599", "requester_name": "RIVERSIDE COUNSELING", "member_id": "SBX000004",
+                "subscriber_first_name": "CASEY", "subscriber_last_name": "EXAMPLE", "rendering_npi": "1234567893",
+                "rendering_first_name": "JO", "rendering_last_name": "RIVERA", "diagnoses": ["F41.1"],
+                "services": [{"cpt_code": "90837", "units": 12}], "start": TODAY.isoformat(),
+                "end": (TODAY + timedelta(days=90)).isoformat()}
+        r = await client.post("/v1/authorization-requests", json=body, headers=auth())
+        assert r.status_code == 201, r.text
+        outcome = r.json()
+        assert outcome["decision"] in ("approved", "modified", "denied")
+        listed = (await client.get("/v1/patients/pt-7/authorizations", headers=auth())).json()["items"]
+        assert [a["number"] for a in listed] == [outcome["authorization"]["number"]]
+        kpi = (await client.get("/v1/reports/coverage", headers=auth())).json()
+        assert kpi["target_percent"] == "97.00"
+        review = await client.post("/v1/concurrent-reviews", headers=auth(), json={
+            "reference": "CR-1", "authorization_number": listed[0]["number"], "submitted_on": TODAY.isoformat()})
+        assert review.json()["recorded"] is True

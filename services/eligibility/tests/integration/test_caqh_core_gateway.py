@@ -330,7 +330,7 @@ async def test_batch_with_wrong_credentials_is_unavailable(core: CoreSite) -> No
 def test_settings_choose_the_core_gateway() -> None:
     settings = EligibilitySettings(
         payer_gateway="caqh-core", payer_gateway_url="https://core.example.test/core",
-        payer_gateway_username=USER, payer_gateway_password=PASSWORD,  # type: ignore[arg-type]
+        payer_gateway_username=USER, payer_gateway_password=PASSWORD,
         payer_gateway_sender_id=SENDER, payer_gateway_receiver_id=RECEIVER)
     gateway = build_gateway(settings)
     assert isinstance(gateway, CaqhCoreGateway)
@@ -344,6 +344,6 @@ def test_settings_choose_the_core_gateway() -> None:
 async def test_gateway_built_from_settings_talks_to_the_server(core: CoreSite) -> None:
     gateway = build_gateway(EligibilitySettings(
         payer_gateway="caqh-core", payer_gateway_url=core.url, payer_gateway_username=USER,
-        payer_gateway_password=PASSWORD,  # type: ignore[arg-type]
+        payer_gateway_password=PASSWORD,
         payer_gateway_sender_id=SENDER, payer_gateway_receiver_id=RECEIVER, payer_gateway_timeout_seconds=5.0))
     assert read_271(await gateway.exchange(inquiry()))[0].status is ResultStatus.ACTIVE

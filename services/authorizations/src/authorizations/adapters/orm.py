@@ -92,3 +92,33 @@ supervision_policies = Table(
     Column("effective_from", Date, nullable=False),
     Column("effective_to", Date, nullable=True),
 )
+
+authorization_requests = Table(
+    "authorization_requests", metadata,
+    Column("request_id", String(36), primary_key=True),
+    Column("practice_id", String(64), nullable=False),
+    Column("patient_id", String(64), nullable=False),
+    Column("payer_id", String(80), nullable=False),
+    Column("trace_number", String(50), nullable=False, unique=True),
+    Column("request_x12", String, nullable=False),
+    Column("decision", String(20), nullable=False),
+    Column("authorization_number", String(50), nullable=True),
+    Column("reason", String(200), nullable=True),
+    Column("requested_at", UtcDateTime, nullable=False),
+)
+
+concurrent_reviews = Table(
+    "concurrent_reviews", metadata,
+    Column("practice_id", String(64), primary_key=True),
+    Column("reference", String(60), primary_key=True),
+    Column("authorization_number", String(50), nullable=False),
+    Column("submitted_on", Date, nullable=False),
+    Column("outcome", String(20), nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=False),
+)
+
+control_numbers = Table(
+    "control_numbers", metadata,
+    Column("name", String(40), primary_key=True),
+    Column("last_value", Integer, nullable=False),
+)

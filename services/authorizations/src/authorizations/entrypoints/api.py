@@ -150,3 +150,88 @@ async def credentialing_check(principal: Reader, db: DatabaseDep,
         decision = await handlers.check_credentialing(session, principal.practice_id, npi, payer_id, plan,
                                                       date_of_service)
     return {"allowed": decision.allowed, "billing_npi": decision.billing_npi, "reason": decision.reason.value}
+
+
+
+class RequestedServiceIn(StrictModel):
+    cpt_code: str = Field(pattern=r"^[0-9]{4}[0-9A-Z]$", examples=["90837"])
+    units: int = Field(ge=1, le=500)
+
+
+class AuthorizationRequestIn(StrictModel):
+    """Ask the payer for a prior authorization (X12 278 through the utilization-review connection)."""
+
+    patient_id: str = Field(min_length=1, max_length=64, pattern=ID)
+    payer_id: str = Field(min_length=2, max_length=80, examples=["SBXHP"])
+    payer_name: str = Field(min_length=1, max_length=60)
+    requester_npi: str = Field(pattern=NPI)
+    requester_name: str = Field(min_length=1, max_length=60)
+    member_id: str = Field(min_length=1, max_length=80)
+    subscriber_first_name: str = Field(min_length=1, max_length=35)
+    subscriber_last_name: str = Field(min_length=1, max_length=60)
+    subscriber_birth_date: date | None = None
+    rendering_npi: str = Field(pattern=NPI)
+    rendering_first_name: str = Field(min_length=1, max_length=35)
+    rendering_last_name: str = Field(min_length=1, max_length=60)
+    diagnoses: list[str] = Field(min_length=1, max_length=12, examples=[["F41.1"]])
+    services: list[RequestedServiceIn] = Field(min_length=1, max_length=20)
+    start: date
+    end: date
+
+    @model_validator(mode="after")
+    def _dates(self) -> AuthorizationRequestIn:
+        if self.end < self.start:
+            raise ValueError("end must not be before start")
+        return self
+
+
+@router.post("/authorization-requests", status_code=201, summary="Request a prior authorization (278)",
+             description="Builds the X12 278, sends it for utilization review, records the decision and, when "
+                         "approved, the authorization (units, dates, codes) for the unit ledger.")
+async def post_authorization_request(body: AuthorizationRequestIn, principal: Writer, db: DatabaseDep,
+                                     request: Request, request_id: RequestIdDep) -> JSONResponse:
+    import uuid
+
+    from authorizations.domain.x12_278 import AuthorizationRequest, RequestedService
+
+    command = handlers.RequestAuthorization(principal.practice_id, body.patient_id, AuthorizationRequest(
+        payer_id=body.payer_id, payer_name=body.payer_name, requester_npi=body.requester_npi,
+        requester_name=body.requester_name, member_id=body.member_id,
+        subscriber_last_name=body.subscriber_last_name, subscriber_first_name=body.subscriber_first_name,
+        subscriber_birth_date=body.subscriber_birth_date, rendering_npi=body.rendering_npi,
+        rendering_last_name=body.rendering_last_name, rendering_first_name=body.rendering_first_name,
+        diagnosis_codes=tuple(d.replace(".", "").upper() for d in body.diagnoses),
+        services=tuple(RequestedService(s.cpt_code, s.units) for s in body.services), start=body.start,
+        end=body.end, trace_number=uuid.uuid4().hex[:30].upper()))
+
+    async def create(session):  # type: ignore[no-untyped-def]
+        try:
+            outcome = await handlers.request_authorization(db, request.app.state.utilization_review, command)
+        except ValueError as exc:
+            raise ProblemError(422, "unsendable-request", "The request cannot be sent", str(exc)) from exc
+        await record_audit(session, platform, principal, service=SERVICE, action="request",
+                           object_type="authorization", object_id=body.patient_id, request_id=request_id)
+        return 201, outcome
+
+    return await run_idempotent(request, db, principal, "authorization-request", create)
+
+
+class ConcurrentReviewIn(StrictModel):
+    reference: str = Field(min_length=1, max_length=60, pattern=ID)
+    authorization_number: str = Field(min_length=1, max_length=50, pattern=ID)
+    submitted_on: date
+
+
+@router.post("/concurrent-reviews", status_code=201, summary="Record a concurrent-review submission")
+async def post_concurrent_review(body: ConcurrentReviewIn, principal: Writer, db: DatabaseDep) -> dict[str, Any]:
+    async with db.transaction() as session:
+        created = await handlers.record_concurrent_review(session, principal.practice_id, body.reference,
+                                                          body.authorization_number, body.submitted_on)
+    return {"reference": body.reference, "recorded": created}
+
+
+@router.get("/reports/coverage", summary="KPI: authorized episodes with uninterrupted coverage (target 97 %)")
+async def coverage_report(principal: Reader, db: DatabaseDep,
+                          max_gap_days: Annotated[int, Query(ge=1, le=365)] = 45) -> dict[str, Any]:
+    async with db.sessions() as session:
+        return await handlers.coverage_kpi(session, principal.practice_id, max_gap_days)

@@ -9,19 +9,22 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from functools import cache
 from importlib import resources
 from typing import Any
 
 from rcm_shared.contracts import AuthorizationChangedV1, EventEnvelope, VisitCompletedV1
+from rcm_shared.db.database import Database
 from rcm_shared.db.types import new_id, utcnow
 from rcm_shared.messaging import stage_event
 from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authorizations.adapters.orm import (
+    authorization_requests,
     authorizations,
+    concurrent_reviews,
     consumptions,
     enrollments,
     ledger_visits,
@@ -30,6 +33,7 @@ from authorizations.adapters.orm import (
     supervision_policies,
     supervisions,
 )
+from authorizations.adapters.utilization_review import UtilizationReview
 from authorizations.domain.credentialing import (
     CredentialingDecision,
     CredentialingRegistry,
@@ -37,6 +41,8 @@ from authorizations.domain.credentialing import (
     Supervision,
     SupervisionPolicy,
 )
+from authorizations.domain.envelope_ids import ControlNumbers, InterchangeParties
+from authorizations.domain.kpi import EpisodeVisit, episodes_from_visits, uninterrupted_coverage
 from authorizations.domain.ledger import (
     AuthorizationLedger,
     PayerAuthorizationRules,
@@ -45,6 +51,7 @@ from authorizations.domain.ledger import (
 )
 from authorizations.domain.model import Authorization, AuthorizationStatus, VisitFacts
 from authorizations.domain.renewals import RenewalRules, renewal_tasks
+from authorizations.domain.x12_278 import AuthorizationRequest, build_278
 
 SOURCE = "authorizations"
 
@@ -282,3 +289,73 @@ async def open_work(session: AsyncSession, practice_id: str, today: date) -> dic
                           "payer_id": task.payer_id, "due_by": task.due_by,
                           "triggers": [str(getattr(t, "value", t)) for t in task.triggers]})
     return {"missing_authorizations": gaps, "renewals_due": tasks}
+
+
+
+@dataclass(frozen=True)
+class RequestAuthorization:
+    practice_id: str
+    patient_id: str
+    request: AuthorizationRequest
+
+
+async def request_authorization(db: Database, review: UtilizationReview, command: RequestAuthorization
+                                ) -> dict[str, Any]:
+    """Build the 278, send it (outside any transaction), record the decision and the authorization."""
+    async with db.transaction() as session:
+        icn = await _next_control_number(session)
+    request_x12 = build_278(command.request, ControlNumbers(icn, icn, 1, datetime.now(UTC)),
+                            InterchangeParties(sender_id="RCMPLATFORM", receiver_id="UMO"))
+    decision = await review.submit(request_x12)
+    async with db.transaction() as session:
+        await session.execute(insert(authorization_requests).values(
+            request_id=new_id(), practice_id=command.practice_id, patient_id=command.patient_id,
+            payer_id=command.request.payer_id, trace_number=command.request.trace_number, request_x12=request_x12,
+            decision=decision.status.value, authorization_number=decision.authorization_number,
+            reason=decision.reason or None, requested_at=utcnow()))
+        auth = decision.to_authorization(command.patient_id, command.request.payer_id)
+        view = await record_authorization(session, RecordAuthorization(
+            command.practice_id, auth.number, auth.patient_id, auth.payer_id, sorted(auth.cpt_codes),
+            auth.approved_units, auth.start, auth.end, auth.status.value))
+    return {"decision": decision.status.value, "reason": decision.reason, "authorization": view}
+
+
+async def _next_control_number(session: AsyncSession) -> int:
+    from authorizations.adapters.orm import control_numbers
+
+    row = (await session.execute(select(control_numbers.c.last_value).where(control_numbers.c.name == "278")
+                                 .with_for_update())).first()
+    if row is None:
+        await session.execute(insert(control_numbers).values(name="278", last_value=1))
+        return 1
+    value = int(row.last_value) % 999_999_999 + 1
+    await session.execute(update(control_numbers).where(control_numbers.c.name == "278").values(last_value=value))
+    return value
+
+
+async def record_concurrent_review(session: AsyncSession, practice_id: str, reference: str, number: str,
+                                   submitted_on: date) -> bool:
+    """A concurrent-review submission for an authorization (the same reference twice is recorded once)."""
+    exists = (await session.execute(select(concurrent_reviews.c.reference).where(
+        concurrent_reviews.c.practice_id == practice_id, concurrent_reviews.c.reference == reference))).first()
+    if exists:
+        return False
+    await session.execute(insert(concurrent_reviews).values(
+        practice_id=practice_id, reference=reference, authorization_number=number, submitted_on=submitted_on,
+        outcome="pending", recorded_at=utcnow()))
+    return True
+
+
+async def coverage_kpi(session: AsyncSession, practice_id: str, max_gap_days: int = 45) -> dict[str, Any]:
+    """Share of authorized episodes of care with uninterrupted coverage (target 97 %)."""
+    visits = [EpisodeVisit(r.visit_id, r.patient_id, r.payer_id, r.service_date) for r in (await session.execute(
+        select(ledger_visits).where(ledger_visits.c.practice_id == practice_id,
+                                    ledger_visits.c.voided.is_(False)))).all()]
+    auths = [_authorization(r) for r in (await session.execute(select(authorizations).where(
+        authorizations.c.practice_id == practice_id))).all()]
+    gaps = {r.visit_id for r in (await session.execute(select(missing.c.visit_id).where(
+        missing.c.practice_id == practice_id))).all()}
+    kpi = uninterrupted_coverage(episodes_from_visits(visits, max_gap_days), auths, gaps)
+    return {"authorized_episodes": kpi.authorized_episodes, "uninterrupted_episodes": kpi.uninterrupted_episodes,
+            "rate_percent": str(kpi.rate) if kpi.rate is not None else None, "target_percent": "97.00",
+            "interrupted_episode_count": len(kpi.interrupted_episode_ids)}
