@@ -7,14 +7,14 @@ from pathlib import Path
 
 import authorizations.domain as domain_package
 import pytest
-from authorizations.domain.envelope_ids import ControlNumbers, InterchangeParties
 from authorizations.domain.model import AuthorizationStatus
 from authorizations.domain.sandbox_reviewer import ReviewRules, ReviewStatus, SandboxReviewer
 from authorizations.domain.x12_278 import AuthorizationRequest, RequestedService, build_278, read_278
-from authorizations.domain.x12_writer import X12ValueError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rcm_shared.x12 import X12SyntaxError
+from rcm_shared.x12.envelope import ControlNumbers, InterchangeParties
+from rcm_shared.x12.writer import X12ValueError
 
 CONTROL = ControlNumbers(3, 3, 3, datetime(2026, 3, 1, 9, 0))
 PARTIES = InterchangeParties("CLINIC01", "CLEARHOUSE")

@@ -26,9 +26,7 @@ from eligibility.adapters.payer_gateway import PayerUnavailable
 from eligibility.bootstrap import build_gateway
 from eligibility.config import EligibilitySettings
 from eligibility.domain.model import (
-    ControlNumbers,
     EligibilityRequest,
-    InterchangeParties,
     Member,
     NextAction,
     PayerRef,
@@ -38,6 +36,7 @@ from eligibility.domain.model import (
 from eligibility.domain.sandbox_payer import SandboxPayer, SandboxPlanTable
 from eligibility.domain.x12_270 import build_270
 from eligibility.domain.x12_271 import read_271
+from rcm_shared.x12.envelope import ControlNumbers, InterchangeParties
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response

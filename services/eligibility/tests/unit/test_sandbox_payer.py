@@ -10,10 +10,8 @@ from pathlib import Path
 import eligibility.domain as domain_package
 import pytest
 from eligibility.domain.model import (
-    ControlNumbers,
     EligibilityRequest,
     EligibilityResult,
-    InterchangeParties,
     Member,
     NextAction,
     PayerRef,
@@ -23,6 +21,7 @@ from eligibility.domain.model import (
 from eligibility.domain.sandbox_payer import SandboxDataError, SandboxPayer, SandboxPlanTable
 from eligibility.domain.x12_270 import build_270
 from eligibility.domain.x12_271 import read_271
+from rcm_shared.x12.envelope import ControlNumbers, InterchangeParties
 
 RULES = Path(domain_package.__file__).parent / "rules"
 CONTROL = ControlNumbers(5, 5, 5, datetime(2026, 3, 2, 10, 0))

@@ -13,15 +13,14 @@ from pathlib import Path
 
 import pytest
 from eligibility.domain.model import (
-    ControlNumbers,
     EligibilityRequest,
-    InterchangeParties,
     Member,
     PayerRef,
     ProviderRef,
 )
 from eligibility.domain.x12_270 import build_270, read_270
-from eligibility.domain.x12_writer import X12ValueError
+from rcm_shared.x12.envelope import ControlNumbers, InterchangeParties
+from rcm_shared.x12.writer import X12ValueError
 
 CONTROL = ControlNumbers(interchange=12, group=3, transaction=7, created_at=datetime(2026, 3, 2, 8, 15))
 PARTIES = InterchangeParties(sender_id="CLINIC01", receiver_id="CLEARHOUSE")

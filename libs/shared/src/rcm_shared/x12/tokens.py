@@ -73,7 +73,9 @@ def detect_delimiters(text: str) -> Delimiters:
     if len(start) < ISA_LENGTH:
         raise X12SyntaxError("ISA segment is shorter than 106 characters", segment_number=1, segment_id="ISA")
     element = start[3]
-    if element.isalnum() or element.isspace():
+    # X12 allows control characters (0x1C-0x1F) as delimiters; Python calls those whitespace, so name the
+    # characters that are really refused.
+    if element.isalnum() or element in " \r\n\t":
         raise X12SyntaxError("ISA declares an invalid element separator", segment_number=1, segment_id="ISA")
     if start.count(element, 0, ISA_LENGTH) != 16:
         raise X12SyntaxError(

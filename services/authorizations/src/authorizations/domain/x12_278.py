@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from rcm_shared.x12 import Segment, X12SyntaxError, detect_delimiters, iter_segments
-
-from authorizations.domain.envelope_ids import ControlNumbers, InterchangeParties
-from authorizations.domain.x12_writer import Composite, TransactionWriter, X12ValueError, envelope
+from rcm_shared.x12.envelope import ControlNumbers, InterchangeParties
+from rcm_shared.x12.writer import Composite, TransactionWriter, X12ValueError, envelope
 
 IMPLEMENTATION = "005010X217"
 CERTIFICATION_TYPES = frozenset({"I", "R", "4", "S", "3"})  # initial, renewal, extension, revision, cancel

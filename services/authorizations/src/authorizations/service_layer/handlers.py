@@ -15,9 +15,11 @@ from importlib import resources
 from typing import Any
 
 from rcm_shared.contracts import AuthorizationChangedV1, EventEnvelope, VisitCompletedV1
+from rcm_shared.db import sequences
 from rcm_shared.db.database import Database
 from rcm_shared.db.types import new_id, utcnow
 from rcm_shared.messaging import stage_event
+from rcm_shared.x12.envelope import ControlNumbers, InterchangeParties
 from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,7 +43,6 @@ from authorizations.domain.credentialing import (
     Supervision,
     SupervisionPolicy,
 )
-from authorizations.domain.envelope_ids import ControlNumbers, InterchangeParties
 from authorizations.domain.kpi import EpisodeVisit, episodes_from_visits, uninterrupted_coverage
 from authorizations.domain.ledger import (
     AuthorizationLedger,
@@ -323,14 +324,7 @@ async def request_authorization(db: Database, review: UtilizationReview, command
 async def _next_control_number(session: AsyncSession) -> int:
     from authorizations.adapters.orm import control_numbers
 
-    row = (await session.execute(select(control_numbers.c.last_value).where(control_numbers.c.name == "278")
-                                 .with_for_update())).first()
-    if row is None:
-        await session.execute(insert(control_numbers).values(name="278", last_value=1))
-        return 1
-    value = int(row.last_value) % 999_999_999 + 1
-    await session.execute(update(control_numbers).where(control_numbers.c.name == "278").values(last_value=value))
-    return value
+    return await sequences.next_control_number(session, control_numbers, "278")
 
 
 async def record_concurrent_review(session: AsyncSession, practice_id: str, reference: str, number: str,

@@ -6,6 +6,7 @@ A claim is stored as its domain document (JSON) plus the columns that queues and
 from __future__ import annotations
 
 from rcm_shared.db.platform_tables import AutoId, add_platform_tables
+from rcm_shared.db.sequences import control_number_table
 from rcm_shared.db.types import Cents, UtcDateTime, service_metadata
 from sqlalchemy import JSON, Column, Date, Index, Integer, LargeBinary, String, Table, Text, UniqueConstraint
 
@@ -84,11 +85,7 @@ batches = Table(
 )
 Index("ix_batches_status", batches.c.status, batches.c.created_at)
 
-control_numbers = Table(
-    "control_numbers", metadata,
-    Column("name", String(40), primary_key=True),
-    Column("last_value", Integer, nullable=False),
-)
+control_numbers = control_number_table(metadata)
 
 acknowledgments = Table(
     "acknowledgments", metadata,

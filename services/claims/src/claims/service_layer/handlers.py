@@ -21,6 +21,7 @@ from rcm_shared.contracts import (
     EventEnvelope,
     VisitCompletedV1,
 )
+from rcm_shared.db import sequences
 from rcm_shared.db.database import Database
 from rcm_shared.db.types import new_id, utcnow
 from rcm_shared.http.errors import ProblemError
@@ -166,14 +167,7 @@ async def record_visit(session: AsyncSession, practice_id: str, doc: dict[str, A
 # ------------------------------------------------------------------------------------------ claims
 
 async def next_control_number(session: AsyncSession, name: str) -> int:
-    row = (await session.execute(select(control_numbers.c.last_value).where(control_numbers.c.name == name)
-                                 .with_for_update())).first()
-    if row is None:
-        await session.execute(insert(control_numbers).values(name=name, last_value=1))
-        return 1
-    value = int(row.last_value) % 999_999_999 + 1
-    await session.execute(update(control_numbers).where(control_numbers.c.name == name).values(last_value=value))
-    return value
+    return await sequences.next_control_number(session, control_numbers, name)
 
 
 def _pcn(claim_id: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rcm_shared.db.platform_tables import AutoId, add_platform_tables
+from rcm_shared.db.sequences import control_number_table
 from rcm_shared.db.types import UtcDateTime, service_metadata
 from sqlalchemy import JSON, Boolean, Column, Date, Index, Integer, String, Table, Text, UniqueConstraint
 
@@ -74,8 +75,4 @@ session_alerts = Table(
                      name="uq_session_alerts_once"),
 )
 
-control_numbers = Table(
-    "control_numbers", metadata,
-    Column("name", String(40), primary_key=True),
-    Column("last_value", Integer, nullable=False),
-)
+control_numbers = control_number_table(metadata)

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 from importlib import resources
 from typing import Protocol
 
-from eligibility.domain.model import ControlNumbers
+from rcm_shared.x12.envelope import ControlNumbers
+
 from eligibility.domain.sandbox_payer import SandboxPayer, SandboxPlanTable
 
 

@@ -20,15 +20,14 @@ from datetime import date
 from decimal import Decimal
 
 from rcm_shared.x12 import iter_segments
+from rcm_shared.x12.envelope import ControlNumbers, InterchangeParties
+from rcm_shared.x12.writer import Repeated, TransactionWriter, envelope
 
 from eligibility.domain.model import (
-    ControlNumbers,
-    InterchangeParties,
     Member,
     cents,
 )
 from eligibility.domain.x12_270 import ReceivedInquiry, read_270
-from eligibility.domain.x12_writer import Repeated, TransactionWriter, envelope
 
 IMPLEMENTATION = "005010X279A1"
 _MENTAL_HEALTH_DETAIL = ("MH", "A4", "A6", "A8", "AI", "98")

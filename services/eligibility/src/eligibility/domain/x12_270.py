@@ -11,16 +11,15 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from rcm_shared.x12 import Segment, X12SyntaxError, detect_delimiters, iter_segments
+from rcm_shared.x12.envelope import ControlNumbers, InterchangeParties
+from rcm_shared.x12.writer import TransactionWriter, X12ValueError, envelope
 
 from eligibility.domain.model import (
-    ControlNumbers,
     EligibilityRequest,
-    InterchangeParties,
     Member,
     PayerRef,
     ProviderRef,
 )
-from eligibility.domain.x12_writer import TransactionWriter, X12ValueError, envelope
 
 IMPLEMENTATION = "005010X279A1"
 

@@ -14,10 +14,11 @@ from rcm_shared.http.deps import DatabaseDep, RequestIdDep
 from rcm_shared.http.errors import ProblemError
 from rcm_shared.http.idempotency import run_idempotent
 from rcm_shared.http.schemas import StrictModel
+from rcm_shared.x12.envelope import InterchangeParties
 
 from eligibility.adapters.orm import platform
 from eligibility.adapters.payer_gateway import PayerUnavailable
-from eligibility.domain.model import InterchangeParties, Member, PayerRef, ProviderRef
+from eligibility.domain.model import Member, PayerRef, ProviderRef
 from eligibility.service_layer import handlers
 
 SERVICE = "eligibility"

@@ -11,9 +11,11 @@ from importlib import resources
 from typing import Any
 
 from rcm_shared.contracts import DenialRaisedV1, EligibilityCheckedV1, EventEnvelope, VisitCompletedV1
+from rcm_shared.db import sequences
 from rcm_shared.db.database import Database
 from rcm_shared.db.types import new_id, utcnow
 from rcm_shared.messaging import stage_event
+from rcm_shared.x12.envelope import ControlNumbers, InterchangeParties
 from sqlalchemy import and_, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,10 +30,8 @@ from eligibility.adapters.orm import (
 from eligibility.adapters.payer_gateway import PayerGateway
 from eligibility.domain.freshness import CachedCheck, FreshnessDecision, FreshnessRules
 from eligibility.domain.model import (
-    ControlNumbers,
     EligibilityRequest,
     EligibilityResult,
-    InterchangeParties,
     Member,
     NextAction,
     PayerRef,
@@ -92,14 +92,7 @@ class CheckOutcome:
 
 
 async def next_control_number(session: AsyncSession, name: str) -> int:
-    row = (await session.execute(select(control_numbers.c.last_value).where(control_numbers.c.name == name)
-                                 .with_for_update())).first()
-    if row is None:
-        await session.execute(insert(control_numbers).values(name=name, last_value=1))
-        return 1
-    value = int(row.last_value) % 999_999_999 + 1
-    await session.execute(update(control_numbers).where(control_numbers.c.name == name).values(last_value=value))
-    return value
+    return await sequences.next_control_number(session, control_numbers, name)
 
 
 async def check_coverage(db: Database, gateway: PayerGateway, parties: InterchangeParties,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from eligibility.domain.model import ControlNumbers, InterchangeParties
+from rcm_shared.x12.envelope import ControlNumbers, InterchangeParties
 
 ELEMENT = "*"
 COMPONENT = ":"

@@ -1,4 +1,4 @@
-"""Envelope identities and control numbers for the X12 278 we send (ISA/GS/ST)."""
+"""Envelope identities and control numbers of the X12 interchanges we write (ISA/GS/ST)."""
 
 from __future__ import annotations
 
