@@ -46,6 +46,11 @@ async def test_units_consumed_once_despite_duplicates_and_reordering(broker, dat
         work = (await client.get("/v1/work-queue", headers=auth())).json()
         assert [t["authorization_number"] for t in work["renewals_due"]] == ["AUTH-1"], \
             "ending within 14 days with 2 units left: a renewal task"
+        booked = [{"visit_id": f"appt-{n}", "patient_id": "pt-1", "payer_id": "SBXHP", "cpt_code": "90837",
+                   "service_date": (TODAY + timedelta(days=n)).isoformat()} for n in (2, 4, 6)]
+        assert (await client.post("/v1/schedule", json={"visits": booked}, headers=auth())).status_code == 200
+        work = (await client.get("/v1/work-queue", headers=auth())).json()
+        assert "schedule_exceeds_units" in work["renewals_due"][0]["triggers"], "3 booked, 2 units left"
 
         changes = await read_topic(broker.bootstrap, topics.AUTHORIZATION_CHANGED, expect=2)
         consumed = {json.loads(r.value)["data"]["visit_id"] for r in changes
@@ -99,5 +104,6 @@ async def test_a_278_request_is_reviewed_and_its_authorization_recorded(broker, 
         kpi = (await client.get("/v1/reports/coverage", headers=auth())).json()
         assert kpi["target_percent"] == "97.00"
         review = await client.post("/v1/concurrent-reviews", headers=auth(), json={
-            "reference": "CR-1", "authorization_number": listed[0]["number"], "submitted_on": TODAY.isoformat()})
+            "reference": "CR-1", "authorization_number": listed[0]["number"], "submitted_on": TODAY.isoformat(),
+            "requested_units": 6, "requested_end": (TODAY + timedelta(days=120)).isoformat()})
         assert review.json()["recorded"] is True

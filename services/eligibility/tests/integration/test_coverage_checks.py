@@ -98,3 +98,20 @@ async def test_bad_input_is_a_problem_naming_the_field(broker, databases) -> Non
         assert bad.status_code == 422
         assert bad.json()["errors"][0]["field"] == "body.provider_npi"
         assert "SAMPLE" not in bad.text
+
+
+
+class GarbledPayer:
+    async def exchange(self, request_270: str) -> str:
+        return "ISA*00*not really an interchange"
+
+
+async def test_a_malformed_271_is_a_clear_result_not_a_500(broker, databases) -> None:  # type: ignore[no-untyped-def]
+    app = build_app(settings_for(EligibilitySettings, databases.create("elig"), broker), gateway=GarbledPayer())
+    async with running(app) as client:
+        r = await client.post("/v1/coverage-checks", json=check_body("SBX000001", "pt-1"), headers=auth())
+        assert r.status_code == 201
+        assert r.json()["results"] == []
+        assert r.json()["unreadable_response"]["segment_number"] == 1
+        history = (await client.get("/v1/patients/pt-1/coverage-checks", headers=auth())).json()["checks"]
+        assert history[0]["status"] == "unknown" and history[0]["next_action"] == "contact_payer"

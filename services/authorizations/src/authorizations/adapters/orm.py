@@ -114,8 +114,22 @@ concurrent_reviews = Table(
     Column("reference", String(60), primary_key=True),
     Column("authorization_number", String(50), nullable=False),
     Column("submitted_on", Date, nullable=False),
+    Column("requested_units", Integer, nullable=True),
+    Column("requested_end", Date, nullable=True),
     Column("outcome", String(20), nullable=False),
     Column("recorded_at", UtcDateTime, nullable=False),
 )
 
 control_numbers = control_number_table(metadata)
+
+# The EHR's schedule: what is booked, so exhaustion can be forecast before it happens.
+scheduled_visits = Table(
+    "scheduled_visits", metadata,
+    Column("practice_id", String(64), primary_key=True),
+    Column("visit_id", String(64), primary_key=True),
+    Column("patient_id", String(64), nullable=False),
+    Column("payer_id", String(80), nullable=False),
+    Column("service_date", Date, nullable=False),
+    Column("cpt_code", String(10), nullable=False),
+    Column("cancelled", Boolean, nullable=False),
+)

@@ -220,13 +220,16 @@ class ConcurrentReviewIn(StrictModel):
     reference: str = Field(min_length=1, max_length=60, pattern=ID)
     authorization_number: str = Field(min_length=1, max_length=50, pattern=ID)
     submitted_on: date
+    requested_units: int = Field(ge=1, le=1000)
+    requested_end: date
 
 
 @router.post("/concurrent-reviews", status_code=201, summary="Record a concurrent-review submission")
 async def post_concurrent_review(body: ConcurrentReviewIn, principal: Writer, db: DatabaseDep) -> dict[str, Any]:
     async with db.transaction() as session:
         created = await handlers.record_concurrent_review(session, principal.practice_id, body.reference,
-                                                          body.authorization_number, body.submitted_on)
+                                                          body.authorization_number, body.submitted_on,
+                                                          body.requested_units, body.requested_end)
     return {"reference": body.reference, "recorded": created}
 
 
@@ -235,3 +238,29 @@ async def coverage_report(principal: Reader, db: DatabaseDep,
                           max_gap_days: Annotated[int, Query(ge=1, le=365)] = 45) -> dict[str, Any]:
     async with db.sessions() as session:
         return await handlers.coverage_kpi(session, principal.practice_id, max_gap_days)
+
+
+
+class BookedVisitIn(StrictModel):
+    visit_id: str = Field(min_length=1, max_length=64, pattern=ID, description="the EHR's appointment id")
+    patient_id: str = Field(min_length=1, max_length=64, pattern=ID)
+    payer_id: str = Field(min_length=2, max_length=80)
+    service_date: date
+    cpt_code: str = Field(pattern=r"^[0-9]{4}[0-9A-Z]$")
+    cancelled: bool = False
+
+
+class ScheduleIn(StrictModel):
+    visits: list[BookedVisitIn] = Field(min_length=1, max_length=5000)
+
+
+@router.post("/schedule", summary="Booked visits from the EHR's schedule (feeds the exhaustion forecast)")
+async def post_schedule(body: ScheduleIn, principal: Writer, db: DatabaseDep, request_id: RequestIdDep
+                        ) -> dict[str, Any]:
+    async with db.transaction() as session:
+        count = await handlers.record_schedule(session, principal.practice_id, [
+            handlers.BookedVisit(v.visit_id, v.patient_id, v.payer_id, v.service_date, v.cpt_code, v.cancelled)
+            for v in body.visits])
+        await record_audit(session, platform, principal, service=SERVICE, action="write", object_type="schedule",
+                           object_id="*", request_id=request_id)
+    return {"recorded": count}

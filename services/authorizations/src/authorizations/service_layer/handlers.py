@@ -32,6 +32,7 @@ from authorizations.adapters.orm import (
     ledger_visits,
     missing,
     platform,
+    scheduled_visits,
     supervision_policies,
     supervisions,
 )
@@ -51,7 +52,14 @@ from authorizations.domain.ledger import (
     VisitVoided,
 )
 from authorizations.domain.model import Authorization, AuthorizationStatus, VisitFacts
-from authorizations.domain.renewals import RenewalRules, renewal_tasks
+from authorizations.domain.renewals import (
+    ConcurrentReview,
+    ConcurrentReviewLog,
+    RenewalRules,
+    ReviewOutcome,
+    ScheduledVisit,
+    renewal_tasks,
+)
 from authorizations.domain.x12_278 import AuthorizationRequest, build_278
 
 SOURCE = "authorizations"
@@ -282,10 +290,21 @@ async def open_work(session: AsyncSession, practice_id: str, today: date) -> dic
         missing.c.practice_id == practice_id).order_by(missing.c.service_date))).all()]
     groups = (await session.execute(select(authorizations.c.patient_id, authorizations.c.payer_id).where(
         authorizations.c.practice_id == practice_id).distinct())).all()
+    reviews = ConcurrentReviewLog()
+    for r in (await session.execute(select(concurrent_reviews).where(
+            concurrent_reviews.c.practice_id == practice_id))).all():
+        reviews.record(ConcurrentReview(r.reference, r.authorization_number, r.submitted_on,
+                                        r.requested_units or 0, r.requested_end or r.submitted_on,
+                                        ReviewOutcome(r.outcome)))
     tasks = []
     for group in groups:
         ledger = await load_ledger(session, practice_id, group.patient_id, group.payer_id)
-        for task in renewal_tasks(ledger, [], today, renewal_rules()):
+        booked = [ScheduledVisit(r.visit_id, r.patient_id, r.payer_id, r.service_date, r.cpt_code)
+                  for r in (await session.execute(select(scheduled_visits).where(
+                      scheduled_visits.c.practice_id == practice_id, scheduled_visits.c.patient_id == group.patient_id,
+                      scheduled_visits.c.payer_id == group.payer_id, scheduled_visits.c.cancelled.is_(False),
+                      scheduled_visits.c.service_date >= today))).all()]
+        for task in renewal_tasks(ledger, booked, today, renewal_rules(), reviews):
             tasks.append({"authorization_number": task.authorization_number, "patient_id": task.patient_id,
                           "payer_id": task.payer_id, "due_by": task.due_by,
                           "triggers": [str(getattr(t, "value", t)) for t in task.triggers]})
@@ -328,7 +347,7 @@ async def _next_control_number(session: AsyncSession) -> int:
 
 
 async def record_concurrent_review(session: AsyncSession, practice_id: str, reference: str, number: str,
-                                   submitted_on: date) -> bool:
+                                   submitted_on: date, requested_units: int, requested_end: date) -> bool:
     """A concurrent-review submission for an authorization (the same reference twice is recorded once)."""
     exists = (await session.execute(select(concurrent_reviews.c.reference).where(
         concurrent_reviews.c.practice_id == practice_id, concurrent_reviews.c.reference == reference))).first()
@@ -336,7 +355,8 @@ async def record_concurrent_review(session: AsyncSession, practice_id: str, refe
         return False
     await session.execute(insert(concurrent_reviews).values(
         practice_id=practice_id, reference=reference, authorization_number=number, submitted_on=submitted_on,
-        outcome="pending", recorded_at=utcnow()))
+        requested_units=requested_units, requested_end=requested_end, outcome=ReviewOutcome.PENDING.value,
+        recorded_at=utcnow()))
     return True
 
 
@@ -353,3 +373,28 @@ async def coverage_kpi(session: AsyncSession, practice_id: str, max_gap_days: in
     return {"authorized_episodes": kpi.authorized_episodes, "uninterrupted_episodes": kpi.uninterrupted_episodes,
             "rate_percent": str(kpi.rate) if kpi.rate is not None else None, "target_percent": "97.00",
             "interrupted_episode_count": len(kpi.interrupted_episode_ids)}
+
+
+
+@dataclass(frozen=True)
+class BookedVisit:
+    visit_id: str
+    patient_id: str
+    payer_id: str
+    service_date: date
+    cpt_code: str
+    cancelled: bool = False
+
+
+async def record_schedule(session: AsyncSession, practice_id: str, booked: list[BookedVisit]) -> int:
+    """Upsert booked (or cancelled) visits from the EHR's schedule; the renewal forecast reads them."""
+    for visit in booked:
+        key = and_(scheduled_visits.c.practice_id == practice_id, scheduled_visits.c.visit_id == visit.visit_id)
+        values = dict(patient_id=visit.patient_id, payer_id=visit.payer_id, service_date=visit.service_date,
+                      cpt_code=visit.cpt_code, cancelled=visit.cancelled)
+        if (await session.execute(select(scheduled_visits.c.visit_id).where(key))).first():
+            await session.execute(update(scheduled_visits).where(key).values(**values))
+        else:
+            await session.execute(insert(scheduled_visits).values(practice_id=practice_id, visit_id=visit.visit_id,
+                                                                  **values))
+    return len(booked)

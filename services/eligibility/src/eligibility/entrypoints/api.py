@@ -64,6 +64,8 @@ class CoverageCheckOut(BaseModel):
     check_id: str
     results: list[dict[str, Any]]
     follow_up_check_ids: list[str]
+    unreadable_response: dict[str, Any] | None = Field(
+        default=None, description="Set when the payer's answer was not a readable 271 (where it broke)")
 
 
 def _parties(request: Request) -> InterchangeParties:
@@ -96,7 +98,8 @@ async def post_coverage_check(body: CoverageCheckIn, principal: Writer, db: Data
         await record_audit(session, platform, principal, service=SERVICE, action="check", object_type="coverage",
                            object_id=body.patient_id, request_id=request_id)
         return 201, CoverageCheckOut(check_id=outcome.check_id, results=[r.to_dict() for r in outcome.results],
-                                     follow_up_check_ids=outcome.follow_up_check_ids)
+                                     follow_up_check_ids=outcome.follow_up_check_ids,
+                                     unreadable_response=outcome.unreadable_response)
 
     return await run_idempotent(request, db, principal, "coverage-check", create)
 

@@ -15,6 +15,7 @@ from rcm_shared.db import sequences
 from rcm_shared.db.database import Database
 from rcm_shared.db.types import new_id, utcnow
 from rcm_shared.messaging import stage_event
+from rcm_shared.x12 import X12SyntaxError
 from rcm_shared.x12.envelope import ControlNumbers, InterchangeParties
 from sqlalchemy import and_, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -89,6 +90,7 @@ class CheckOutcome:
     check_id: str
     results: list[EligibilityResult]
     follow_up_check_ids: list[str]
+    unreadable_response: dict[str, Any] | None = None
 
 
 async def next_control_number(session: AsyncSession, name: str) -> int:
@@ -107,7 +109,12 @@ async def check_coverage(db: Database, gateway: PayerGateway, parties: Interchan
         **({"service_types": command.service_types} if command.service_types else {}))
     request_x12 = build_270(request, ControlNumbers(icn, icn, 1, datetime.now(UTC)), parties)
     response_x12 = await gateway.exchange(request_x12)  # outside any transaction: never hold locks on I/O
-    results = read_271(response_x12)
+    unreadable: dict[str, Any] | None = None
+    try:
+        results = read_271(response_x12)
+    except X12SyntaxError as exc:
+        # The payer answered something that is not a 271: keep it (for the payer's support desk) and say so.
+        results, unreadable = [], exc.as_dict()
     check_id = new_id()
     primary = results[0] if results else EligibilityResult(ResultStatus.UNKNOWN, NextAction.CONTACT_PAYER)
     async with db.transaction() as session:
@@ -116,7 +123,8 @@ async def check_coverage(db: Database, gateway: PayerGateway, parties: Interchan
             payer_id=command.payer.payer_id, service_date=command.service_date, trace_number=trace,
             status=primary.status.value, next_action=primary.next_action.value,
             follows_check_id=command.follows_check_id, request_x12=request_x12, response_x12=response_x12,
-            result={"results": [r.to_dict() for r in results]}, checked_at=utcnow()))
+            result={"results": [r.to_dict() for r in results], "unreadable_response": unreadable},
+            checked_at=utcnow()))
         if primary.snapshot is not None and primary.status in (ResultStatus.ACTIVE, ResultStatus.INACTIVE):
             await _store_snapshot(session, command, check_id, primary)
         await stage_event(session, platform, _checked_event(command, check_id, primary), source=SOURCE,
@@ -132,7 +140,7 @@ async def check_coverage(db: Database, gateway: PayerGateway, parties: Interchan
                 provider=command.provider, subscriber=command.subscriber, service_date=command.service_date,
                 dependent=command.dependent, follows_check_id=check_id), follow_carve_outs=False)
             follow_ups.append(follow.check_id)
-    return CheckOutcome(check_id, results, follow_ups)
+    return CheckOutcome(check_id, results, follow_ups, unreadable)
 
 
 def _mental_health_limits(result: EligibilityResult) -> tuple[int | None, int | None]:
