@@ -131,6 +131,21 @@ async def test_visit_to_clean_837p_to_payment_and_correction(broker, databases, 
         assert "REF*F8*PAYER-123" in second, second
         assert pyx12_errors(second) == []
 
+        # The clearinghouse's 277CA rejects the replacement: it lands in the rejections queue and the report.
+        pcn = replacement["patient_control_number"]
+        (tmp_path / "clearinghouse" / "inbound" / "277CA_1.x12").write_text(
+            "ISA*00*          *00*          *ZZ*CLEARINGHOUSE  *ZZ*RCMPLATFORM    *261122*0900*^*00501*000000555*0*T*:~"
+            "GS*HN*CLEARINGHOUSE*RCMPLATFORM*20261122*0900*556*X*005010X214~ST*277*0001*005010X214~"
+            "BHT*0085*08*TRACE1*20261122*0900*TH~HL*1**20*1~NM1*AY*2*CLEARINGHOUSE*****46*CH0001~"
+            "HL*2*1*21*1~NM1*41*2*RIVERSIDE*****46*SUB123~HL*3*2*19*1~NM1*85*2*RIVERSIDE*****XX*1245319599~"
+            f"HL*4*3*PT~NM1*QC*1*SAMPLE*ALEX~TRN*2*{pcn}~STC*A7:21:IL*20261122*U*200~SE*12*0001~GE*1*556~"
+            "IEA*1*000000555~")
+        await handlers.collect_acknowledgments(app.state.db, clearinghouse)
+        rejected = (await client.get("/v1/claims", params={"status": "rejected"}, headers=auth())).json()["items"]
+        assert [c["claim_id"] for c in rejected] == [replacement["claim_id"]]
+        report = (await client.get("/v1/reports/claims", headers=auth())).json()
+        assert report["rejections_by_reason"] == {"A7:21:IL": 1}
+
         bad = await client.post("/v1/visits", json=visit("E-3", minutes=10, diagnoses=["NOT-ICD"]), headers=auth())
         assert bad.status_code in (201, 422)
         unknown_field = await client.post("/v1/visits", json={**visit("E-4"), "ssn": "1"}, headers=auth())

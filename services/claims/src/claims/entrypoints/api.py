@@ -177,9 +177,21 @@ async def claims_report(principal: Reader, db: DatabaseDep) -> dict[str, Any]:
             .group_by(claim_transitions.c.to_status))).all()
         lag = (await session.execute(select(claims.c.date_of_service, claims.c.submitted_at).where(
             claims.c.practice_id == principal.practice_id, claims.c.submitted_at.is_not(None)))).all()
+        rejections = (await session.execute(select(claim_transitions.c.reason).where(
+            claim_transitions.c.to_status == "rejected",
+            claim_transitions.c.claim_id.in_(select(claims.c.claim_id).where(
+                claims.c.practice_id == principal.practice_id))))).all()
+        submitted = (await session.execute(select(func.count()).select_from(claims).where(
+            claims.c.practice_id == principal.practice_id, claims.c.submitted_at.is_not(None)))).scalar_one()
     passes: dict[str, int] = dict(first_pass)
     scrubbed = passes.get("scrubbed", 0)
     total = scrubbed + passes.get("held", 0)
     lags = sorted((r.submitted_at.date() - r.date_of_service).days for r in lag)
+    by_reason: dict[str, int] = {}
+    for (reason,) in rejections:
+        for code in (reason or "unspecified").split(","):
+            by_reason[code] = by_reason.get(code, 0) + 1
     return {"claims_by_status": by_status, "first_pass_clean_claim_rate": round(scrubbed / total, 4) if total else None,
-            "days_from_service_to_submission_median": lags[len(lags) // 2] if lags else None}
+            "days_from_service_to_submission_median": lags[len(lags) // 2] if lags else None,
+            "rejection_rate": round(len(rejections) / submitted, 4) if submitted else None,
+            "rejections_by_reason": by_reason}

@@ -12,6 +12,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from prometheus_client import Counter
 from rcm_shared.contracts import (
     ClaimLineV1,
     ClaimPaymentPostedV1,
@@ -70,6 +71,8 @@ from claims.domain.scrubbing import ClaimScrubber, EligibilityFact, ScrubFacts, 
 from claims.domain.x12_837 import InterchangeHeader, Receiver, Submitter, write_837p
 
 SOURCE = "claims"
+CLAIM_REJECTIONS = Counter("rcm_claim_rejections_total", "Claims rejected by the clearinghouse or payer, by reason",
+                           ["reason"])
 SUBMISSION_LOCK = 837_001
 RELATIONSHIP_CODES = {"spouse": "01", "child": "19", "employee": "20", "unknown": "21", "life_partner": "53",
                       "other": "G8"}
@@ -205,6 +208,9 @@ async def save_claim(session: AsyncSession, practice_id: str, claim: Claim, pati
             status=event.status, reason_codes=reasons), source=SOURCE, subject=claim.claim_id,
             practice_id=practice_id, causation=causation)
         metrics.BUSINESS_EVENTS.labels(SOURCE, f"claim_{event.status}").inc()
+        if event.status == ClaimStatus.REJECTED.value:
+            for code in reasons or ["unspecified"]:  # status / reason codes, never patient data
+                CLAIM_REJECTIONS.labels(code[:20]).inc()
 
 
 async def load_claim(session: AsyncSession, practice_id: str, claim_id: str) -> tuple[Claim, Any] | None:
