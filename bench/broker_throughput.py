@@ -113,5 +113,5 @@ def measure(messages: int = 50_000, size: int = 1024, partitions: int = 4, log_d
 
 if __name__ == "__main__":
     r = measure()
-    print(f"produce {r.produce_rate:,.0f} msg/s ({r.mb_per_s(r.produce_seconds):.1f} MB/s) in {r.produce_seconds:.2f}s; "
-          f"consume {r.consume_rate:,.0f} msg/s in {r.consume_seconds:.2f}s")
+    print(f"produce {r.produce_rate:,.0f} msg/s in {r.produce_seconds:.2f} s; "
+          f"consume {r.consume_rate:,.0f} msg/s in {r.consume_seconds:.2f} s")
