@@ -22,6 +22,7 @@ class ServiceSettings(BaseSettings):
     kafka_sasl_mechanism: str | None = None
     kafka_sasl_username: str | None = None
     kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: str | None = None  # CA bundle for SSL / SASL_SSL; unset: the system's trust store
     kafka_topic_partitions: int = 4
     # Tansu holds a JoinGroup for half the session timeout: the embedded default and tests keep it short.
     kafka_session_timeout_ms: int = 10000

@@ -77,3 +77,4 @@ def test_timestamps_are_stored_and_read_as_utc() -> None:
     assert converted is not None
     assert converted.tzinfo is UTC and converted.hour == 12
     assert UtcDateTime().process_result_value(None, PG) is None
+
