@@ -1,7 +1,8 @@
 """Raw broker throughput: aiokafka producing and consuming 1 KB messages on a fresh embedded Tansu broker.
 
-The numbers bound what any service can do through the broker on this machine: the platform's events are
-smaller than 1 KB, and each service publishes from one outbox relay and reads with one consumer per group.
+The clients are the platform's own (``rcm_shared.messaging.kafka.make_producer`` / ``make_consumer``: acks=all,
+linger 5 ms, 1 MiB batches; polls of up to 500 records), so the numbers bound what one outbox relay and one
+consumer group can move through the broker on this machine. The platform's events are smaller than 1 KB.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from rcm_shared.broker import EmbeddedBroker
+from rcm_shared.config import ServiceSettings
+from rcm_shared.messaging.kafka import make_consumer, make_producer
 
 TOPIC = "bench.raw"
 
@@ -48,10 +50,13 @@ async def _create_topic(bootstrap: str, partitions: int) -> None:
         await admin.close()
 
 
+def _settings(bootstrap: str) -> ServiceSettings:
+    return ServiceSettings(service_name="bench", kafka_bootstrap_servers=bootstrap)
+
+
 async def _produce(bootstrap: str, messages: int, size: int) -> float:
-    # Batching as the outbox relay would like it: many sends in flight, one batch per partition per linger.
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=False,
-                                linger_ms=5, max_batch_size=256 * 1024, max_request_size=4 * 1024 * 1024)
+    # Many sends in flight, as the relay publishes a claimed outbox batch: one batch per partition per linger.
+    producer = make_producer(_settings(bootstrap))
     await producer.start()
     payload = b"x" * size
     try:
@@ -72,16 +77,14 @@ async def _produce(bootstrap: str, messages: int, size: int) -> float:
 
 
 async def _consume(bootstrap: str, messages: int, timeout: float) -> float:
-    consumer = AIOKafkaConsumer(TOPIC, bootstrap_servers=bootstrap, group_id=f"bench-{uuid.uuid4().hex[:8]}",
-                                auto_offset_reset="earliest", enable_auto_commit=False,
-                                max_partition_fetch_bytes=4 * 1024 * 1024, fetch_max_bytes=16 * 1024 * 1024)
+    consumer = make_consumer(_settings(bootstrap), f"bench-{uuid.uuid4().hex[:8]}", [TOPIC])
     await consumer.start()
     try:
         seen = 0
         started = None
         deadline = time.monotonic() + timeout
         while seen < messages and time.monotonic() < deadline:
-            batch = await consumer.getmany(timeout_ms=500, max_records=10_000)
+            batch = await consumer.getmany(timeout_ms=500)  # the services' poll: up to 500 records
             if batch and started is None:
                 started = time.perf_counter()  # from the first fetch: group join is not throughput
             seen += sum(len(records) for records in batch.values())

@@ -4,6 +4,7 @@ talk to the outside world between transactions); rules come from the domain."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -33,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from claims.adapters.claim_document import claim_from_document, to_document
 from claims.adapters.clearinghouse import Clearinghouse, ClearinghouseUnavailable
-from claims.adapters.front_office import FrontOffice
+from claims.adapters.front_office import AuthorizationAnswer, CoverageAnswer, FrontOffice
 from claims.adapters.orm import (
     acknowledgments,
     batches,
@@ -229,33 +230,42 @@ async def scrub_facts(session: AsyncSession, front: FrontOffice, practice_id: st
     payer_id = claim.payer.payer_id
     dos = claim.date_of_service
     # Rendering, supervising and the billing group itself: each must be enrolled with the payer on the DOS.
-    npis = {claim.rendering.npi, claim.billing_provider.npi, *([claim.supervising.npi] if claim.supervising else [])}
+    npis = sorted({claim.rendering.npi, claim.billing_provider.npi,
+                   *([claim.supervising.npi] if claim.supervising else [])})
+    code = claim.lines[0].procedure_code if claim.lines else ""
+    # The questions are independent: ask them at once (each is a round trip to another service).
+    answers = await asyncio.gather(
+        *(front.credentialed(practice_id, npi, payer_id, dos) for npi in npis),
+        front.coverage(practice_id, patient_id, payer_id, dos),
+        front.authorization(practice_id, claim.visit_id, patient_id, payer_id, dos, code))
+    credentialed: list[bool | None] = list(answers[:len(npis)])  # type: ignore[arg-type]
+    coverage: CoverageAnswer = answers[-2]  # type: ignore[assignment]
+    auth: AuthorizationAnswer = answers[-1]  # type: ignore[assignment]
     enrolled: dict[str, bool] = {}
-    for npi in npis:
-        answer = await front.credentialed(practice_id, npi, payer_id, dos)
+    for npi, answer in zip(npis, credentialed, strict=True):
         if answer is None:
             extra.append(Finding("CREDENTIALING_UNAVAILABLE", Severity.ERROR,
                                  "The credentialing registry did not answer; scrub again", "rendering.npi"))
             answer = True  # the finding above already holds the claim; do not add a second, wrong one
         enrolled[npi] = answer
-    coverage = await front.coverage(practice_id, patient_id, payer_id, dos)
     eligibility: EligibilityFact | None = None
     if not coverage.known:
         extra.append(Finding("ELIGIBILITY_UNAVAILABLE", Severity.WARNING,
                              "Eligibility could not be asked; check coverage before the payer does", "subscriber"))
     elif coverage.active is not None:
         eligibility = EligibilityFact(coverage.active, coverage.coverage_from, coverage.coverage_to)
-    code = claim.lines[0].procedure_code if claim.lines else ""
-    auth = await front.authorization(practice_id, claim.visit_id, patient_id, payer_id, dos, code)
     number: str | None = None
     if not auth.known:
         extra.append(Finding("AUTHORIZATION_UNAVAILABLE", Severity.WARNING,
                              "The authorization registry did not answer", "prior_authorization"))
     else:
         number = auth.authorization_number
-    fingerprints = {r.fingerprint for r in (await session.execute(select(claims.c.fingerprint).where(
-        claims.c.practice_id == practice_id, claims.c.claim_id != claim.claim_id,
-        claims.c.status.notin_(["held", "rejected", "voided", "corrected", "draft", "closed"])))).all()}
+    # Only this claim's own fingerprint can match: look it up on the index instead of loading them all.
+    fingerprint = claim_fingerprint(claim)
+    duplicate = (await session.execute(select(claims.c.claim_id).where(
+        claims.c.practice_id == practice_id, claims.c.fingerprint == fingerprint, claims.c.claim_id != claim.claim_id,
+        claims.c.status.notin_(["held", "rejected", "voided", "corrected", "draft", "closed"])).limit(1))).first()
+    fingerprints = {fingerprint} if duplicate else set()
     facts = ScrubFacts(today=datetime.now(UTC).date(),
                        credentialing=lambda npi, _payer, _day: enrolled.get(npi, False),
                        eligibility=eligibility, authorization_required=auth.required if auth.known else None,

@@ -1,0 +1,258 @@
+"""``make bench``: throughput of the broker, the running platform, ERA posting, and the domain code, in one run.
+
+Sections (each bounded; a failing one is reported and the others still run):
+
+1. broker   aiokafka producing and consuming 1 KB messages on a fresh embedded broker;
+2. platform the five services as processes on free ports (safe next to ``make run``) with fresh PostgreSQL
+            databases: visits accepted and turned into scrubbed claims, a submission run, a 10,000-claim ERA;
+3. profile  when the ERA missed its target: ``post_era`` in this process under cProfile (a 2,000-claim ERA);
+4. domain   the claims and remittance domain benches (``services/*/bench_*.py``), output included.
+
+Run from the repository root: ``uv run python bench/run.py [--quick]``. PostgreSQL comes from
+``RCM_TEST_POSTGRES_DSN`` (default ``postgresql://postgres@127.0.0.1:5432/postgres``); every database and
+process this run starts is dropped / stopped before it exits, also on error or Ctrl-C. Logs of the platform
+run stay in ``var/bench/platform/log``. About 4-5 minutes on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import broker_throughput
+import era_profile
+import platform_flow
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = ROOT / "var" / "bench"
+ERA_TARGET_SECONDS = 5.0  # the issue's target: a 10,000-claim ERA posted into PostgreSQL in under 5 s
+DOMAIN_BENCHES = (("claims", ROOT / "services" / "claims" / "bench_claims.py"),
+                  ("remittance", ROOT / "services" / "remittance" / "bench_remittance.py"))
+
+Row = tuple[str, str, str, str]  # area, metric, value, unit
+summary: list[Row] = []
+failures: list[str] = []
+
+
+def row(area: str, metric: str, value: float | int | str, unit: str, fmt: str = ",.0f") -> None:
+    if isinstance(value, float) and math.isnan(value):
+        text = "n/a"
+    else:
+        text = value if isinstance(value, str) else format(value, fmt)
+    summary.append((area, metric, text, unit))
+
+
+def heading(title: str) -> None:
+    print(f"\n== {title} " + "=" * max(0, 100 - len(title)), flush=True)
+
+
+def table(rows: list[Row], header: Row = ("area", "metric", "value", "unit")) -> str:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
+    lines = ["  ".join((h.ljust(widths[0]), h2.ljust(widths[1]), h3.rjust(widths[2]), h4))
+             for h, h2, h3, h4 in [header]]
+    lines.append("-" * (sum(widths) + 6 + 10))
+    for a, m, v, u in rows:
+        lines.append("  ".join((a.ljust(widths[0]), m.ljust(widths[1]), v.rjust(widths[2]), u)))
+    return "\n".join(lines)
+
+
+def section(name: str, fn: Callable[[], None]) -> None:
+    started = time.perf_counter()
+    try:
+        fn()
+    except Exception as exc:  # one broken section must not hide the others' numbers
+        failures.append(f"{name}: {type(exc).__name__}: {exc}")
+        traceback.print_exc()
+        row(name, "FAILED", type(exc).__name__, str(exc)[:60])
+    print(f"  ({name}: {time.perf_counter() - started:.1f} s)", flush=True)
+
+
+def era_file(claims: int, seed: int) -> Path:
+    """The x12sdk-generated ERAs the remittance bench caches (same names and seeds, so they are shared)."""
+    path = CACHE / f"x12sdk_835_{claims}.835"
+    if not path.exists():
+        from x12sdk.generate import generate_835
+
+        CACHE.mkdir(parents=True, exist_ok=True)
+        print(f"  generating a {claims:,}-claim 835 with x12sdk (cached in {path.relative_to(ROOT)}) ...", flush=True)
+        path.write_text(generate_835(seed=seed, claims=claims, provider_adjustments=2))
+    return path
+
+
+# --------------------------------------------------------------------------------------------- sections
+
+
+def run_broker(args: argparse.Namespace) -> None:
+    heading(f"1. Broker: aiokafka, {args.messages:,} x 1 KB messages, fresh embedded broker (Tansu, memory)")
+    CACHE.mkdir(parents=True, exist_ok=True)
+    r = broker_throughput.measure(args.messages, 1024, partitions=4, log_dir=CACHE)
+    print(f"  produce (platform producer: acks=all, linger 5 ms, 1 MiB batches): {r.produce_rate:,.0f} msg/s "
+          f"({r.mb_per_s(r.produce_seconds):.1f} MB/s, {r.produce_seconds:.2f} s)")
+    print(f"  consume (platform consumer: getmany, 500 per poll, 4 partitions): {r.consume_rate:,.0f} msg/s "
+          f"({r.mb_per_s(r.consume_seconds):.1f} MB/s, {r.consume_seconds:.2f} s)")
+    row("broker", "produce 1 KB messages", r.produce_rate, "msg/s")
+    row("broker", "consume 1 KB messages", r.consume_rate, "msg/s")
+
+
+def run_platform(args: argparse.Namespace, state: dict[str, Any]) -> None:
+    heading(f"2. Platform: 5 services + broker as processes, PostgreSQL; {args.visits} visits, "
+            f"{args.era_claims:,}-claim ERA")
+    era = era_file(args.era_claims, 2).read_bytes() if args.era_claims else None
+    r = platform_flow.measure(CACHE / "platform", visits=args.visits, concurrency=args.concurrency, era=era)
+    clean = sum(n for status, n in r.claim_statuses.items() if status in platform_flow.CLEAN)
+    print(f"  start-up (5 services ready, migrations run): {r.startup_seconds:.1f} s; seeding {r.patients} patients "
+          f"(authorization + coverage check each) and 2 enrollments: {r.seed_seconds:.1f} s")
+    print(f"  visits accepted: {r.visits} in {r.accept_seconds:.2f} s = {r.accept_rate:.1f} visits/s "
+          f"(concurrency {args.concurrency})")
+    print(f"  visits -> claims built and scrubbed: {r.visits} in {r.end_to_end_seconds:.2f} s = "
+          f"{r.end_to_end_rate:.1f} visits/s; statuses {r.claim_statuses}")
+    steps = ", ".join(f"{n} at {t:.0f} s" for t, n in platform_flow.visible_steps(r.build_samples))
+    print(f"  claims visible over time (one consumer transaction per poll): {steps}")
+    print("  the scrubber's questions per claim, median latency with the run's data loaded: "
+          + ", ".join(f"{name} {ms:.0f} ms" for name, ms in r.scrub_question_ms.items()))
+    if clean < r.visits:
+        print(f"  WARNING: {r.visits - clean} claim(s) not clean; error findings: {r.held_findings}")
+    print(f"  submission run: {r.submission} in {r.submission_seconds:.2f} s; claims now submitted: "
+          f"{r.submitted_claims}")
+    row("platform", "start-up, 5 services ready", r.startup_seconds, "s", ".1f")
+    row("platform", "visits accepted (POST /v1/visits)", r.accept_rate, "visits/s", ".1f")
+    row("platform", "visits -> scrubbed claims, end to end", r.end_to_end_rate, "visits/s", ".1f")
+    row("platform", f"clean claims of {r.visits}", clean, "claims")
+    for name, ms in r.scrub_question_ms.items():
+        row("platform", f"scrubber question: {name} (median)", ms, "ms", ".0f")
+    row("platform", f"submission run, {r.submitted_claims} claims -> 837P", r.submission_seconds, "s", ".2f")
+    if era is not None:
+        print(f"  (waited {r.settle_seconds:.1f} s for remittance to book the {r.submitted_claims} claim copies first)")
+        print(f"  ERA {r.era_claims:,} claims, {r.era_bytes / 1e6:.1f} MB: upload {r.era_upload_seconds:.2f} s, "
+              f"posted after {r.era_posted_seconds:.1f} s (status {r.era_status}); summary {r.era_summary}")
+        # The target is for 10,000 claims; a smaller ERA (--quick) is judged on its linear projection.
+        per_10k = r.era_posted_seconds * 10_000 / max(r.era_claims, 1)
+        verdict = "meets" if per_10k < ERA_TARGET_SECONDS else "MISSES"
+        projected = "" if r.era_claims == 10_000 else f" (projected from {r.era_claims:,}: {per_10k:.1f} s)"
+        print(f"  target: a 10,000-claim ERA posted in < {ERA_TARGET_SECONDS:.0f} s{projected} -> {verdict} it")
+        row("remittance", f"{r.era_claims:,}-claim ERA: POST -> posted", r.era_posted_seconds, "s", ".1f")
+        row("remittance", "ERA posting rate, end to end", r.era_claims / r.era_posted_seconds
+            if r.era_posted_seconds else float("nan"), "claims/s")
+        row("remittance", f"target: 10,000 claims < {ERA_TARGET_SECONDS:.0f} s{' (projected)' if projected else ''}",
+            verdict.lower(), "")
+        state["era_seconds_per_10k"] = per_10k
+    for note in r.notes:
+        print(f"  NOTE: {note}")
+
+
+def run_profile(args: argparse.Namespace, state: dict[str, Any]) -> None:
+    heading(f"3. ERA posting profile: post_era in-process, PostgreSQL, {args.profile_claims:,}-claim ERA")
+    seconds = state.get("era_seconds_per_10k")
+    if args.profile == "never" or (args.profile == "auto" and seconds is not None
+                                   and not math.isnan(seconds) and seconds < ERA_TARGET_SECONDS):
+        print("  skipped (the ERA met its target)" if args.profile == "auto" else "  skipped (--profile never)")
+        return
+    p = era_profile.measure(era_file(args.profile_claims, 3).read_bytes())
+    print(f"  parse + balance only, strict as post_era calls it (no database, best of 3): {p.parse_seconds:.3f} s "
+          f"= {p.claims / p.parse_seconds:,.0f} claims/s")
+    print(f"  post_era, plain: {p.post_seconds:.2f} s = {p.ms_per_claim:.2f} ms/claim "
+          f"-> {p.ms_per_claim * 10:.1f} s per 10,000 claims; {p.statements:,} SQL statements "
+          f"({p.statements / p.claims:.1f} per claim)")
+    print(f"  post_era under cProfile: {p.profiled_seconds:.2f} s; self time by where it is spent:")
+    total = sum(seconds for _label, seconds in p.buckets) or 1.0
+    for label, spent in p.buckets:
+        print(f"    {spent:7.2f} s  {spent / total:5.1%}  {label}")
+    print("  our functions by cumulative time (profiled seconds; coroutine time counts each resumption):")
+    for where, _ncalls, _tottime, cumtime in p.top:
+        print(f"    {cumtime:7.2f} s  {where}")
+    row("remittance", "ERA parse + balance, strict, as post_era", p.claims / p.parse_seconds, "claims/s")
+    row("remittance", "post_era in-process, PostgreSQL", p.ms_per_claim, "ms/claim", ".2f")
+    row("remittance", "SQL statements per ERA claim", p.statements / p.claims, "statements", ".1f")
+    top_label, top_seconds = p.buckets[0]
+    row("remittance", f"largest profile share: {top_label.split(' (')[0]}", top_seconds / total * 100, "%", ".0f")
+
+
+def _grab(pattern: str, text: str, group: int = 1) -> float | None:
+    match = re.search(pattern, text, re.MULTILINE)
+    return float(match.group(group).replace(",", "")) if match else None
+
+
+def run_domain(args: argparse.Namespace) -> None:
+    for name, script in DOMAIN_BENCHES:
+        heading(f"4. Domain bench: {script.relative_to(ROOT)}")
+        done = subprocess.run([sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True,
+                              timeout=args.domain_timeout, check=False)
+        output = done.stdout + done.stderr
+        print("\n".join(f"  | {line}" for line in output.rstrip().splitlines()), flush=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"{script.name} exited with {done.returncode}")
+        found: list[tuple[str, float | None, str]] = []
+        if name == "claims":
+            found = [
+                ("code + draft + scrub, 10,000 claims", _grab(r"scrub \(ours\)\s+10,000\s+([\d,]+)", output),
+                 "claims/s"),
+                ("837P streaming write, 10,000 claims", _grab(r"837P write, streaming \(ours\)\s+10,000\s+([\d,]+)",
+                                                              output), "claims/s"),
+            ]
+        else:
+            found = [
+                ("835 parse + balance, 10,000 claims", _grab(r"_10000\.835\s+ours parse\+balance(?:\s+[\d.,]+){2}\s+"
+                                                             r"([\d,]+)", output), "claims/s"),
+                ("835 streaming, ~100 MB file", _grab(r"era_100mb\.835\s+ours streaming.*?\s([\d.]+)\s+[\d,]+\s*$",
+                                                      output), "MB/s"),
+                ("835 streaming peak RSS", _grab(r"peak RSS ([\d.]+) MB sampled", output), "MB"),
+            ]
+        for metric, value, unit in found:
+            row(f"{name} domain", metric, value if value is not None else "see output", unit,
+                ".1f" if unit in ("MB/s", "MB") else ",.0f")
+
+
+# ------------------------------------------------------------------------------------------------- main
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=50_000, help="broker messages (1 KB each)")
+    parser.add_argument("--visits", type=int, default=500, help=f"visits through the platform "
+                        f"(at most {platform_flow.MAX_VISITS})")
+    parser.add_argument("--concurrency", type=int, default=16, help="visits in flight")
+    parser.add_argument("--era-claims", type=int, default=10_000, help="claims in the platform ERA (0: none)")
+    parser.add_argument("--profile", choices=("auto", "always", "never"), default="auto",
+                        help="profile post_era: auto = only when the ERA missed its target")
+    parser.add_argument("--profile-claims", type=int, default=2_000, help="claims in the profiled ERA")
+    parser.add_argument("--skip-domain", action="store_true", help="do not run the domain benches")
+    parser.add_argument("--domain-timeout", type=float, default=240.0)
+    parser.add_argument("--quick", action="store_true", help="small sizes, no domain benches (about a minute)")
+    args = parser.parse_args()
+    if args.quick:
+        args.messages, args.visits, args.era_claims, args.profile_claims = 10_000, 60, 1_000, 500
+        args.skip_domain = True
+
+    # SIGTERM (e.g. a CI timeout) unwinds like Ctrl-C, so the finally blocks stop processes and drop databases.
+    def terminate(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, terminate)
+    started = time.perf_counter()
+    print(f"rcm bench: {os.cpu_count()} CPU(s), Python {sys.version.split()[0]}, {time.strftime('%Y-%m-%d %H:%M')}")
+    state: dict[str, Any] = {}
+    section("broker", lambda: run_broker(args))
+    section("platform", lambda: run_platform(args, state))
+    section("profile", lambda: run_profile(args, state))
+    if not args.skip_domain:
+        section("domain", lambda: run_domain(args))
+    heading("Summary")
+    print(table(summary))
+    print(f"\ntotal {time.perf_counter() - started:.0f} s")
+    for failure in failures:
+        print(f"FAILED {failure}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
