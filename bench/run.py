@@ -110,8 +110,9 @@ def run_platform(args: argparse.Namespace, state: dict[str, Any]) -> None:
     era = era_file(args.era_claims, 2).read_bytes() if args.era_claims else None
     r = platform_flow.measure(CACHE / "platform", visits=args.visits, concurrency=args.concurrency, era=era)
     clean = sum(n for status, n in r.claim_statuses.items() if status in platform_flow.CLEAN)
-    print(f"  start-up (5 services ready, migrations run): {r.startup_seconds:.1f} s; seeding {r.patients} patients "
-          f"(authorization + coverage check each) and 2 enrollments: {r.seed_seconds:.1f} s")
+    seeded = r.patients  # a count, no patient data
+    print(f"  start-up (5 services ready, migrations run): {r.startup_seconds:.1f} s; seeding {seeded} synthetic "
+          f"clients (authorization + coverage check each) and 2 enrollments: {r.seed_seconds:.1f} s")
     print(f"  visits accepted: {r.visits} in {r.accept_seconds:.2f} s = {r.accept_rate:.1f} visits/s "
           f"(concurrency {args.concurrency})")
     print(f"  visits -> claims built and scrubbed: {r.visits} in {r.end_to_end_seconds:.2f} s = "
