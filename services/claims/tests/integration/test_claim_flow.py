@@ -147,7 +147,10 @@ async def test_visit_to_clean_837p_to_payment_and_correction(broker, databases, 
         assert report["rejections_by_reason"] == {"A7:21:IL": 1}
 
         bad = await client.post("/v1/visits", json=visit("E-3", minutes=10, diagnoses=["NOT-ICD"]), headers=auth())
-        assert bad.status_code in (201, 422)
+        # A visit that cannot be billed is kept as a record with findings, not refused, not a 500.
+        assert bad.status_code == 201, bad.text
+        assert "PSYCHOTHERAPY_UNDER_MINIMUM" in {f["code"] for f in bad.json()["coding_findings"]}
+        assert bad.json()["coded_services"] == []
         unknown_field = await client.post("/v1/visits", json={**visit("E-4"), "ssn": "1"}, headers=auth())
         assert unknown_field.status_code == 422
         assert unknown_field.json()["errors"][0]["field"] == "body.ssn"

@@ -261,4 +261,8 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, ValidationError):
         parts = [f"{'.'.join(str(p) for p in e['loc'])}: {e['type']}" for e in exc.errors()[:10]]
         return f"invalid payload: {'; '.join(parts)}"
-    return f"{type(exc).__name__}: {str(exc)[:300]}"
+    # Our own permanent errors are written without PHI; anything else (a database error quotes the row it
+    # refused, a driver error the statement's values) is reduced to its type.
+    if isinstance(exc, PermanentEventError | UnknownEventType):
+        return f"{type(exc).__name__}: {str(exc)[:300]}"
+    return type(exc).__name__

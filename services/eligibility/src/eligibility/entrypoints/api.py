@@ -29,13 +29,6 @@ PatientId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0
 ServiceType = Literal["30", "MH", "A4", "A6", "A8", "AI", "98"]
 
 
-class _Row:
-    """Attribute access over a stored snapshot row (the freshness policy reads row fields)."""
-
-    def __init__(self, data: dict[str, Any]) -> None:
-        self.__dict__.update(data)
-
-
 class MemberIn(StrictModel):
     first_name: str = Field(min_length=1, max_length=35, examples=["ALEX"])
     last_name: str = Field(min_length=1, max_length=60, examples=["SAMPLE"])
@@ -116,19 +109,7 @@ async def get_coverage(patient_id: PatientId, principal: Reader, db: DatabaseDep
                            object_id=patient_id, outcome="success" if rows else "not_found", request_id=request_id)
     if not rows:
         raise ProblemError(404, "not-found", "No stored benefits for this patient")
-    items = []
-    for row in rows:
-        active_on = None
-        if on is not None:
-            begin, end = row["coverage_begin"], row["coverage_end"]
-            active_on = bool(row["active"]) and (begin is None or begin <= on) and (end is None or on <= end)
-        decision = handlers.freshness(_Row(row), row["payer_id"], on or date.today(), first_visit=first_visit)
-        items.append({"payer_id": row["payer_id"], "active": row["active"], "active_on_date": active_on,
-                      "recheck_needed": decision.refresh, "recheck_reasons": [r.value for r in decision.reasons],
-                      "checked_on": row["checked_on"], "coverage_begin": row["coverage_begin"],
-                      "coverage_end": row["coverage_end"], "visit_limit": row["visit_limit"],
-                      "payer_visits_remaining": row["payer_visits_remaining"], "check_id": row["check_id"],
-                      "snapshot": row["snapshot"]})
+    items = [handlers.coverage_view(row, on, first_visit=first_visit) for row in rows]
     return {"patient_id": patient_id, "coverage": items}
 
 

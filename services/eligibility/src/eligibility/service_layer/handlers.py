@@ -52,12 +52,27 @@ def freshness_rules() -> FreshnessRules:
     return FreshnessRules.from_dict(json.loads(raw))
 
 
-def freshness(row: Any, payer_id: str, visit_date: date, *, first_visit: bool) -> FreshnessDecision:
+def freshness(row: dict[str, Any], visit_date: date, *, first_visit: bool) -> FreshnessDecision:
     """Must the stored benefits be checked again before this visit? (policy per payer, as data)"""
-    cached = CachedCheck(row.checked_on, row.coverage_end) if row is not None else None
-    policy = freshness_rules().policy_for(payer_id, visit_date)
-    return policy.decide(cached, visit_date, first_visit=first_visit,
-                         last_eligibility_denial_on=row.last_eligibility_denial_on if row is not None else None)
+    policy = freshness_rules().policy_for(row["payer_id"], visit_date)
+    return policy.decide(CachedCheck(row["checked_on"], row["coverage_end"]), visit_date, first_visit=first_visit,
+                         last_eligibility_denial_on=row["last_eligibility_denial_on"])
+
+
+def coverage_view(row: dict[str, Any], on: date | None, *, first_visit: bool) -> dict[str, Any]:
+    """A stored snapshot as the claims scrubber and the front desk read it: active on the date asked about,
+    and whether the freshness policy wants a new 270 first."""
+    active_on: bool | None = None
+    if on is not None:
+        begin, end = row["coverage_begin"], row["coverage_end"]
+        active_on = bool(row["active"]) and (begin is None or begin <= on) and (end is None or on <= end)
+    decision = freshness(row, on or date.today(), first_visit=first_visit)
+    return {"payer_id": row["payer_id"], "active": row["active"], "active_on_date": active_on,
+            "recheck_needed": decision.refresh, "recheck_reasons": [r.value for r in decision.reasons],
+            "checked_on": row["checked_on"], "coverage_begin": row["coverage_begin"],
+            "coverage_end": row["coverage_end"], "visit_limit": row["visit_limit"],
+            "payer_visits_remaining": row["payer_visits_remaining"], "check_id": row["check_id"],
+            "snapshot": row["snapshot"]}
 
 
 async def note_eligibility_denial(session: AsyncSession, envelope: EventEnvelope, event: DenialRaisedV1) -> None:
