@@ -5,13 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
+from rcm_shared.clearinghouse import ClearinghouseMailbox, HttpsMailbox, SftpMailbox
 from rcm_shared.config import ServiceSettings
 from rcm_shared.contracts import ClaimSubmittedV1, EraReceivedV1, topics
 from rcm_shared.db.database import Database
 from rcm_shared.messaging import EventConsumer, event_dispatcher
 from rcm_shared.service import ServiceRuntime, create_service_app
 
-from remittance.adapters.era_mailbox import EraMailbox
+from remittance.adapters.era_mailbox import ClearinghouseEraPickup, EraMailbox, EraSource
 from remittance.adapters.orm import metadata, platform
 from remittance.config import RemittanceSettings
 from remittance.entrypoints.api import router
@@ -29,15 +30,39 @@ def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
     posting = EventConsumer(settings, db.sessions, platform, name="era-posting", topics=[topics.ERA_RECEIVED],
                             handler=event_dispatcher({EraReceivedV1: handlers.post_era}))
     periodic = []
-    pickup_dir = getattr(settings, "era_pickup_dir", None)
-    if pickup_dir is not None:
-        mailbox = EraMailbox(pickup_dir)
+    every = float(getattr(settings, "era_pickup_seconds", 5.0))
+    for name, source in era_sources(settings):
 
-        async def pick_up() -> None:
-            await handlers.pick_up_eras(db, mailbox)
+        async def pick_up(source: EraSource = source) -> None:
+            await handlers.pick_up_eras(db, source)
 
-        periodic.append(("era-pickup", float(getattr(settings, "era_pickup_seconds", 5.0)), pick_up))
+        periodic.append((name, every, pick_up))
     return ServiceRuntime(settings, db, MIGRATIONS, consumers=[claims_copy, posting], periodic=periodic)
+
+
+def era_sources(settings: ServiceSettings) -> list[tuple[str, EraSource]]:
+    """The mailboxes ERAs are picked up from: the folder (sandbox, bulk drops) and a clearinghouse's."""
+    sources: list[tuple[str, EraSource]] = []
+    if not isinstance(settings, RemittanceSettings):
+        return sources
+    if settings.era_pickup_dir is not None:
+        sources.append(("era-pickup", EraMailbox(settings.era_pickup_dir)))
+    if settings.era_clearinghouse is not None:
+        if not settings.era_clearinghouse_practice_id:
+            raise ValueError("RCM_ERA_CLEARINGHOUSE_PRACTICE_ID is required with RCM_ERA_CLEARINGHOUSE")
+        mailbox: ClearinghouseMailbox
+        if settings.era_clearinghouse == "sftp":
+            mailbox = SftpMailbox(
+                settings.era_clearinghouse_sftp_host or "localhost", settings.era_clearinghouse_sftp_port,
+                settings.era_clearinghouse_sftp_username or "", password=settings.era_clearinghouse_sftp_password,
+                known_hosts=settings.era_clearinghouse_sftp_known_hosts or (),
+                pickup_dir=settings.era_clearinghouse_pickup_dir)
+        else:
+            mailbox = HttpsMailbox(settings.era_clearinghouse_url or "", settings.era_clearinghouse_api_key or "",
+                                   verify=settings.era_clearinghouse_ca_file or True)
+        sources.append((f"era-pickup-{settings.era_clearinghouse}",
+                        ClearinghouseEraPickup(mailbox, settings.era_clearinghouse_practice_id)))
+    return sources
 
 
 def build_app(settings: ServiceSettings | None = None) -> FastAPI:

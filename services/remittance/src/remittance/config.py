@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
+from typing import Literal
 
 from rcm_shared.config import ServiceSettings
 
@@ -14,3 +15,16 @@ class RemittanceSettings(ServiceSettings):
     # The clearinghouse's ERA mailbox: one folder per practice (<dir>/<practice_id>/*.835 or *.x12).
     era_pickup_dir: Path | None = None
     era_pickup_seconds: float = 5.0
+    # A real clearinghouse mailbox, as well or instead: one per practice (the submitter's mailbox). Only 835s are
+    # taken from it; the 999s and 277s beside them belong to claims.
+    era_clearinghouse: Literal["sftp", "https"] | None = None
+    era_clearinghouse_practice_id: str | None = None
+    era_clearinghouse_url: str | None = None
+    era_clearinghouse_api_key: str | None = None
+    era_clearinghouse_ca_file: str | None = None  # a CA bundle for the HTTPS API; unset: the system's
+    era_clearinghouse_sftp_host: str | None = None
+    era_clearinghouse_sftp_port: int = 22
+    era_clearinghouse_sftp_username: str | None = None
+    era_clearinghouse_sftp_password: str | None = None
+    era_clearinghouse_sftp_known_hosts: str | None = None  # a known_hosts file; unset: ~/.ssh/known_hosts
+    era_clearinghouse_pickup_dir: str = "outbound"

@@ -206,3 +206,38 @@ async def test_eras_dropped_in_the_clearinghouse_mailbox_are_taken_once(broker, 
         assert not list((mailbox / "practice-a").glob("*.835"))
         other = (await client.get("/v1/eras", headers=auth("practice-b"))).json()["items"]
         assert other == []
+
+
+async def test_eras_are_picked_up_from_the_clearinghouse_sftp_mailbox_leaving_claims_files(  # type: ignore[no-untyped-def]
+        broker, databases, sftp_site, tmp_path) -> None:
+    # One mailbox per submitter holds everything the clearinghouse returns: the 835s are remittance's, the
+    # 999 is claims' and must stay for it. A refused removal brings the 835 again: intake knows the bytes.
+    ack = era("999").replace(b"ST*835*", b"ST*999*")
+    (sftp_site.outbound / "999_BATCH1.x12").write_bytes(ack)
+    (sftp_site.outbound / "ERA_201.835").write_bytes(era("201"))
+    (sftp_site.outbound / "ERA_202.835").write_bytes(era("202"))
+    sftp_site.refuse_remove.add("ERA_202.835")
+    settings = settings_for(
+        RemittanceSettings, databases.create("rem"), broker, era_clearinghouse="sftp",
+        era_clearinghouse_practice_id="practice-a", era_clearinghouse_sftp_host="127.0.0.1",
+        era_clearinghouse_sftp_port=sftp_site.port, era_clearinghouse_sftp_username="rcm",
+        era_clearinghouse_sftp_password="s3cret-pw", era_pickup_seconds=0.2,
+        era_clearinghouse_sftp_known_hosts=str(sftp_site.known_hosts(tmp_path)))
+    app = build_app(settings)
+    async with running(app) as client:
+        async def processed() -> list[dict[str, object]] | None:
+            items = (await client.get("/v1/eras", headers=auth())).json()["items"]
+            return items if len([i for i in items if i["status"] != "received"]) == 2 else None
+
+        items = await eventually(processed, what="both ERAs picked up over SFTP and processed")
+        assert {i["received_via"] for i in items} == {"clearinghouse"}
+        assert sorted(p.name for p in sftp_site.outbound.iterdir()) == ["999_BATCH1.x12", "ERA_202.835"]
+        sftp_site.refuse_remove.clear()
+
+        async def removed() -> bool | None:
+            return True if not (sftp_site.outbound / "ERA_202.835").exists() else None
+
+        await eventually(removed, what="the second ERA removed once the server allows it")
+        items = (await client.get("/v1/eras", headers=auth())).json()["items"]
+        assert len(items) == 2, "the ERA that came again was recognised, not taken twice"
+        assert (sftp_site.outbound / "999_BATCH1.x12").read_bytes() == ack

@@ -9,6 +9,7 @@ it goes to the exception queue with the exact mismatch.
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -17,6 +18,7 @@ from importlib import resources
 from typing import Any, Literal
 
 import yaml
+from rcm_shared.clearinghouse import MailboxUnavailable
 from rcm_shared.contracts import (
     ClaimPaymentPostedV1,
     ClaimSubmittedV1,
@@ -33,7 +35,7 @@ from rcm_shared.x12 import X12SyntaxError
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from remittance.adapters.era_mailbox import EraMailbox
+from remittance.adapters.era_mailbox import EraSource
 from remittance.adapters.orm import (
     claim_postings,
     denials,
@@ -69,6 +71,7 @@ from remittance.domain.posting import (
 from remittance.domain.reconciliation import Deposit, EraPayment, reconcile
 
 SOURCE = "remittance"
+log = logging.getLogger("rcm.remittance")
 CENT = Decimal("0.01")
 
 
@@ -484,12 +487,18 @@ async def reconcile_deposits(session: AsyncSession, practice_id: str) -> dict[st
     }
 
 
-async def pick_up_eras(db: Database, mailbox: EraMailbox) -> int:
-    """Take every ERA waiting in the clearinghouse mailbox (bulk: a folder of many files works the same)."""
+async def pick_up_eras(db: Database, source: EraSource) -> int:
+    """Take every ERA waiting in the clearinghouse mailbox (bulk: a folder of many files works the same).
+
+    Intake commits before the file is removed; when the removal fails the file comes again next round and
+    intake recognises the same bytes, so nothing is lost and nothing posts twice."""
     taken = 0
-    for item in mailbox.waiting():
+    for item in await source.waiting():
         async with db.transaction() as session:
-            await receive_era(session, ReceiveEra(item.practice_id, item.read(), item.path.name, "clearinghouse"))
-        item.done()
+            await receive_era(session, ReceiveEra(item.practice_id, item.read(), item.name, "clearinghouse"))
+        try:
+            await item.done()
+        except MailboxUnavailable:
+            log.warning("era pickup: removal failed; the file comes again", extra={"error": "MailboxUnavailable"})
         taken += 1
     return taken
