@@ -1,28 +1,38 @@
-"""Composition root of eligibility."""
+"""Composition root of eligibility: database, payer gateway, consumers and periodic jobs."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from rcm_shared.config import ServiceSettings
-from rcm_shared.contracts import DenialRaisedV1, VisitCompletedV1, topics
+from rcm_shared.contracts import DenialRaisedV1, VisitCompletedV1, VisitScheduledV1, topics
 from rcm_shared.db.database import Database
 from rcm_shared.messaging import EventConsumer, event_dispatcher
 from rcm_shared.service import ServiceRuntime, create_service_app
+from rcm_shared.x12.envelope import InterchangeParties
 
 from eligibility.adapters.caqh_core import CaqhCoreGateway
 from eligibility.adapters.orm import metadata, platform
-from eligibility.adapters.payer_gateway import PayerGateway, SandboxPayerGateway
+from eligibility.adapters.payer_gateway import BatchPayerGateway, PayerGateway, SandboxPayerGateway
 from eligibility.config import EligibilitySettings
 from eligibility.entrypoints.api import router
-from eligibility.service_layer import handlers
+from eligibility.service_layer import batch_runs, handlers, rechecks, schedule
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
-def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
+def interchange_parties(settings: ServiceSettings) -> InterchangeParties:
+    return InterchangeParties(sender_id=getattr(settings, "submitter_id", "RCMPLATFORM"),
+                              receiver_id=getattr(settings, "receiver_id", "CLEARINGHOUSE"),
+                              trace_originator="9RCMPLATFM")
+
+
+def build_runtime(settings: ServiceSettings, gateway: PayerGateway | None = None) -> ServiceRuntime:
+    """Without a gateway (the migrate command) there are no jobs: nothing is sent to a payer."""
     db = Database(settings, metadata, platform)
     alert_at = getattr(settings, "session_limit_alert_at_remaining", 3)
     consumer = EventConsumer(
@@ -30,8 +40,18 @@ def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
         handler=event_dispatcher({
             VisitCompletedV1: partial(handlers.record_completed_visit, alert_at_remaining=alert_at)}))
     denials = EventConsumer(settings, db.sessions, platform, name="eligibility-denials", topics=[topics.DENIAL_RAISED],
-                            handler=event_dispatcher({DenialRaisedV1: handlers.note_eligibility_denial}))
-    return ServiceRuntime(settings, db, MIGRATIONS, consumers=[consumer, denials])
+                            handler=event_dispatcher({DenialRaisedV1: rechecks.note_eligibility_denial}))
+    booked = EventConsumer(settings, db.sessions, platform, name="schedule", topics=[topics.VISIT_SCHEDULED],
+                           handler=event_dispatcher({VisitScheduledV1: schedule.record_scheduled_visit}))
+    periodic: list[tuple[str, float, Callable[[], Awaitable[Any]]]] = []
+    if gateway is not None:
+        parties = interchange_parties(settings)
+        periodic.append(("eligibility-rechecks", float(getattr(settings, "recheck_poll_seconds", 5.0)),
+                         partial(rechecks.send_due_rechecks, db, gateway, parties)))
+        if isinstance(gateway, BatchPayerGateway) and getattr(settings, "nightly_batch_enabled", True):
+            periodic.append(("nightly-eligibility-batch", float(getattr(settings, "nightly_batch_poll_seconds", 60.0)),
+                             partial(batch_runs.nightly_batch_tick, db, gateway, parties)))
+    return ServiceRuntime(settings, db, MIGRATIONS, consumers=[consumer, denials, booked], periodic=periodic)
 
 
 def build_gateway(settings: ServiceSettings) -> PayerGateway:
@@ -52,10 +72,12 @@ def build_gateway(settings: ServiceSettings) -> PayerGateway:
 
 def build_app(settings: ServiceSettings | None = None, gateway: PayerGateway | None = None) -> FastAPI:
     settings = settings or EligibilitySettings()
+    gateway = gateway or build_gateway(settings)
     app = create_service_app(
-        settings, build_runtime(settings), title="Eligibility and benefits",
+        settings, build_runtime(settings, gateway), title="Eligibility and benefits",
         description="Coverage checks (X12 270/271) through a payer gateway, stored benefits snapshots, "
-                    "session-limit tracking.",
+                    "session-limit tracking, the schedule, the nightly batch and automatic re-checks.",
         routers=[router])
-    app.state.payer_gateway = gateway or build_gateway(settings)
+    app.state.payer_gateway = gateway
+    app.state.parties = interchange_parties(settings)
     return app

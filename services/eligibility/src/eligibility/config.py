@@ -22,3 +22,9 @@ class EligibilitySettings(ServiceSettings):
     submitter_id: str = "RCMPLATFORM"
     receiver_id: str = "CLEARINGHOUSE"
     session_limit_alert_at_remaining: int = 3
+    # The nightly batch job wakes this often to see whether a run is due (when: rules/nightly_batch.json).
+    nightly_batch_enabled: bool = True
+    nightly_batch_poll_seconds: float = 60.0
+    # Queued automatic re-checks (eligibility denials, carve-outs, late bookings) go out this often, within each
+    # payer's rate (rules/payer_limits.json).
+    recheck_poll_seconds: float = 5.0

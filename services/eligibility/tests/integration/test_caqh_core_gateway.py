@@ -1,6 +1,6 @@
 """The CAQH CORE gateway against a real HTTP server started here: uvicorn on 127.0.0.1 serving a small CORE
 endpoint (vC2.2.0 HTTP MIME multipart) that checks the envelope and credentials and answers with the sandbox
-payer's 271s, real-time and batch."""
+payer's 271s, real-time and batch; and the nightly batch run through it (real PostgreSQL and broker)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ import pytest
 import uvicorn
 from eligibility.adapters.caqh_core import CaqhCoreGateway
 from eligibility.adapters.payer_gateway import PayerUnavailable
-from eligibility.bootstrap import build_gateway
+from eligibility.bootstrap import build_app, build_gateway
 from eligibility.config import EligibilitySettings
 from eligibility.domain.model import (
     EligibilityRequest,
@@ -36,6 +36,8 @@ from eligibility.domain.model import (
 from eligibility.domain.sandbox_payer import SandboxPayer, SandboxPlanTable
 from eligibility.domain.x12_270 import build_270
 from eligibility.domain.x12_271 import read_271
+from eligibility.service_layer import batch_runs, handlers
+from rcm_shared.testing.fixtures import auth, running, settings_for
 from rcm_shared.x12.envelope import ControlNumbers, InterchangeParties
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -346,3 +348,44 @@ async def test_gateway_built_from_settings_talks_to_the_server(core: CoreSite) -
         payer_gateway_password=PASSWORD,
         payer_gateway_sender_id=SENDER, payer_gateway_receiver_id=RECEIVER, payer_gateway_timeout_seconds=5.0))
     assert read_271(await gateway.exchange(inquiry()))[0].status is ResultStatus.ACTIVE
+
+
+
+async def test_the_nightly_run_goes_through_core_batch_mode(core: CoreSite, broker, databases) -> None:  # type: ignore[no-untyped-def]
+    schedule = handlers.nightly_batch_rules().in_force(datetime.now(UTC).date())
+    zone = batch_runs.zone(schedule.time_zone)
+    local = datetime.combine(datetime.now(zone).date(), schedule.run_at, tzinfo=zone) + timedelta(minutes=5)
+    now, day = local.astimezone(UTC), local.date() + timedelta(days=schedule.days_ahead)
+    settings = settings_for(EligibilitySettings, databases.create("elig"), broker, nightly_batch_enabled=False)
+    gateway = core.client()
+    app = build_app(settings, gateway=gateway)
+    members = {"pt-1": ("SBX000001", "1988-04-12"), "pt-2": ("SBX000004", "2001-11-11")}
+    async with running(app) as http:
+        booked = await http.post("/v1/schedule", headers=auth(), json={"visits": [
+            {"visit_id": f"v-{patient}", "patient_id": patient, "payer_id": "SBXHP", "service_date": day.isoformat(),
+             "insurance": {"payer_name": "SANDBOX HEALTH PLAN", "provider_npi": "1234567893",
+                           "provider_name": "CALM CLINIC",
+                           "subscriber": {"first_name": "ALEX", "last_name": "SAMPLE", "member_id": member,
+                                          "birth_date": born}}} for patient, (member, born) in members.items()]})
+        assert booked.status_code == 200, booked.text
+        db, parties = app.state.db, app.state.parties
+
+        await batch_runs.nightly_batch_tick(db, gateway, parties, now=now)
+        (run,) = (await http.get("/v1/batch-runs", headers=auth())).json()["items"]
+        assert run["status"] == "submitted"
+        (payload_id, x12), = core.endpoint.pending.items()
+        assert payload_id == run["payload_id"] and x12.count("ST*270*") == 2
+
+        await batch_runs.nightly_batch_tick(db, gateway, parties, now=now + timedelta(minutes=10))
+        assert (await http.get("/v1/batch-runs", headers=auth())).json()["items"][0]["status"] == "submitted"
+
+        core.endpoint.release_batches()  # the payer's night
+        await batch_runs.nightly_batch_tick(db, gateway, parties, now=now + timedelta(minutes=20))
+        (run,) = (await http.get("/v1/batch-runs", headers=auth())).json()["items"]
+        assert run["status"] == "completed"
+        batches = [f for f in core.endpoint.received if f["PayloadType"] == "X12_270_Request_005010X279A1"]
+        assert len(batches) == 1 and batches[0]["ProcessingMode"] == "Batch"
+        for patient in members:
+            coverage = (await http.get(f"/v1/patients/{patient}/coverage", headers=auth())).json()["coverage"][0]
+            assert coverage["active"] is True and coverage["checked_on"] == day.isoformat()
+        assert (await http.get("/v1/work-items", headers=auth())).json()["items"] == []

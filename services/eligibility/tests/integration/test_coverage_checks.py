@@ -28,7 +28,8 @@ def check_body(member_id: str, patient_id: str, **extra: object) -> dict[str, ob
 
 
 async def test_round_trip_carve_out_and_session_limit(broker, databases) -> None:  # type: ignore[no-untyped-def]
-    app = build_app(settings_for(EligibilitySettings, databases.create("elig"), broker))
+    # Re-checks only at start-up: the advice after the denial below stays put (test_nightly_batch sends them).
+    app = build_app(settings_for(EligibilitySettings, databases.create("elig"), broker, recheck_poll_seconds=3600))
     async with running(app) as client:
         active = await client.post("/v1/coverage-checks", json=check_body("SBX000001", "pt-1"), headers=auth())
         assert active.status_code == 201, active.text

@@ -19,7 +19,7 @@ from eligibility.domain.model import (
     ResultStatus,
 )
 from eligibility.domain.sandbox_payer import SandboxDataError, SandboxPayer, SandboxPlanTable
-from eligibility.domain.x12_270 import build_270
+from eligibility.domain.x12_270 import build_270, build_270_batch, build_270_transaction
 from eligibility.domain.x12_271 import read_271
 from rcm_shared.x12.envelope import ControlNumbers, InterchangeParties
 
@@ -136,3 +136,18 @@ def test_sandbox_answers_x12sdk_generated_270s(payer: SandboxPayer) -> None:
     results = read_271(payer.answer(text, CONTROL))
     assert [r.trace_number for r in results] == traces
     assert all(r.status is ResultStatus.REJECTED and r.rejections[0].code == "72" for r in results)  # foreign ids
+
+
+def test_a_batch_gets_one_answer_per_inquiry_in_order(payer: SandboxPayer) -> None:
+    members = ["SBX000004", "SBX123456", "SBX000002", "SBX000001"]
+    parties = InterchangeParties("CLINIC", "SBXHP")
+    transactions = [build_270_transaction(EligibilityRequest(
+        PayerRef("SBXHP", "SANDBOX HEALTH PLAN"), ProviderRef("1234567893", "CALM CLINIC"),
+        Member("SAMPLE", "ALEX", None, member_id), date(2026, 3, 2), f"T-{member_id}"), f"{i:04d}",
+        CONTROL.created_at, parties) for i, member_id in enumerate(members, 1)]
+    answer = payer.answer(build_270_batch(transactions, CONTROL, parties), CONTROL)
+    assert answer.count("ST*271*") == len(members)
+    results = read_271(answer)
+    assert [r.trace_number for r in results] == [f"T-{m}" for m in members]
+    assert [r.status for r in results] == [ResultStatus.ACTIVE, ResultStatus.REJECTED, ResultStatus.INACTIVE,
+                                           ResultStatus.ACTIVE]

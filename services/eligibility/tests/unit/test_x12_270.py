@@ -18,7 +18,7 @@ from eligibility.domain.model import (
     PayerRef,
     ProviderRef,
 )
-from eligibility.domain.x12_270 import build_270, read_270
+from eligibility.domain.x12_270 import build_270, build_270_batch, build_270_transaction, read_270
 from rcm_shared.x12.envelope import ControlNumbers, InterchangeParties
 from rcm_shared.x12.writer import X12ValueError
 
@@ -87,6 +87,39 @@ def test_read_270_round_trip() -> None:
     assert received.trace_originator == "9RCMPLATFM"
 
 
+def _batch() -> tuple[list[EligibilityRequest], str]:
+    requests = [
+        _request(),
+        _replace(_request(), {"trace_number": "TRC0002", "subscriber": Member("ROE", "RAY", None, "W200")}),
+        _replace(_request(), {"trace_number": "TRC0003", "provider": ProviderRef("1245319599", "OTHER CLINIC"),
+                              "dependent": Member("DOE", "SAM", date(2015, 5, 5), gender="M")}),
+    ]
+    transactions = [build_270_transaction(r, f"{i:04d}", CONTROL.created_at, PARTIES) for i, r in
+                    enumerate(requests, 1)]
+    return requests, build_270_batch(transactions, CONTROL, PARTIES)
+
+
+def test_batch_holds_one_transaction_per_inquiry_in_one_group() -> None:
+    _, text = _batch()
+    lines = _lines(text)
+    assert [x for x in lines if x.startswith("ST*")] == [f"ST*270*{i:04d}*005010X279A1" for i in (1, 2, 3)]
+    assert [x.split("*")[3] for x in lines if x.startswith("BHT*")] == ["TRC0001", "TRC0002", "TRC0003"]
+    assert sum(x.startswith("GS*") for x in lines) == 1 and lines[-2] == "GE*3*3"
+
+
+def test_read_270_reads_every_inquiry_of_a_batch_with_its_transaction() -> None:
+    requests, text = _batch()
+    received = read_270(text)
+    assert [r.request for r in received] == requests
+    assert [(r.transaction_control, r.bht_reference) for r in received] == [
+        ("0001", "TRC0001"), ("0002", "TRC0002"), ("0003", "TRC0003")]
+
+
+def test_an_empty_batch_is_refused() -> None:
+    with pytest.raises(X12ValueError):
+        build_270_batch([], CONTROL, PARTIES)
+
+
 # ------------------------------------------------------------------------------------------- pyx12
 
 
@@ -147,6 +180,13 @@ def _x12valid(map_dir: Path, path: Path) -> str:
 def test_our_270_passes_pyx12(x279_map_dir: Path, tmp_path: Path, dependent: Member | None) -> None:
     path = tmp_path / "inquiry.x12"
     path.write_text(build_270(_replace(_request(), {"dependent": dependent}), CONTROL, PARTIES))
+    report = _x12valid(x279_map_dir, path)
+    assert f"{path}: OK" in report, report
+
+
+def test_our_batch_270_passes_pyx12(x279_map_dir: Path, tmp_path: Path) -> None:
+    path = tmp_path / "batch.x12"
+    path.write_text(_batch()[1])
     report = _x12valid(x279_map_dir, path)
     assert f"{path}: OK" in report, report
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rcm_shared.contracts.authorizations import AuthorizationChangedV1
+from rcm_shared.contracts.authorizations import AuthorizationChangedV1, VisitScheduledV1
 from rcm_shared.contracts.base import EventPayload
 from rcm_shared.contracts.claims import (
     ClaimLineV1,
@@ -39,6 +39,7 @@ __all__ = [
     "PatientResponsibilityAssessedV1",
     "UnknownEventType",
     "VisitCompletedV1",
+    "VisitScheduledV1",
     "decode_payload",
     "envelope_for",
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rcm_shared.contracts.authorizations import AuthorizationChangedV1
+from rcm_shared.contracts.authorizations import AuthorizationChangedV1, VisitScheduledV1
 from rcm_shared.contracts.base import EventPayload
 from rcm_shared.contracts.claims import ClaimStatusChangedV1, ClaimSubmittedV1, VisitCompletedV1
 from rcm_shared.contracts.eligibility import EligibilityCheckedV1
@@ -26,6 +26,7 @@ _MODELS: tuple[type[EventPayload], ...] = (
     PatientBalanceChangedV1,
     EligibilityCheckedV1,
     AuthorizationChangedV1,
+    VisitScheduledV1,
 )
 
 REGISTRY: dict[tuple[str, int], type[EventPayload]] = {(m.event_type, m.schema_version): m for m in _MODELS}

@@ -12,6 +12,7 @@ PATIENT_RESPONSIBILITY_ASSESSED = "patient-responsibility-assessed"
 PATIENT_BALANCE_CHANGED = "patient-balance-changed"
 ELIGIBILITY_CHECKED = "eligibility-checked"
 AUTHORIZATION_CHANGED = "authorization-changed"
+VISIT_SCHEDULED = "visit-scheduled"
 
 ALL_TOPICS: tuple[str, ...] = (
     VISIT_COMPLETED,
@@ -24,6 +25,7 @@ ALL_TOPICS: tuple[str, ...] = (
     PATIENT_BALANCE_CHANGED,
     ELIGIBILITY_CHECKED,
     AUTHORIZATION_CHANGED,
+    VISIT_SCHEDULED,
 )
 
 

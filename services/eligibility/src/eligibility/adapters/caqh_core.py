@@ -6,9 +6,9 @@ Every exchange is one ``multipart/form-data`` POST whose form fields are the COR
 multipart body with the same envelope fields plus ``ErrorCode``/``ErrorMessage``.
 
 - ``CaqhCoreGateway.exchange(x12_270) -> x12_271`` (the ``PayerGateway`` protocol, ProcessingMode=RealTime).
-- ``CaqhCoreGateway.submit_batch(x12_270) -> payload_id`` (ProcessingMode=Batch, e.g. the night before the
-  schedule) and ``CaqhCoreGateway.retrieve_batch(payload_id) -> x12_271 | None`` (BatchResultsRetrieval;
-  ``None`` while the results file is not ready yet).
+- ``CaqhCoreGateway.submit_batch(x12_270, payload_id=None) -> payload_id`` (ProcessingMode=Batch, the night
+  before the schedule; a resend passes the stored PayloadID) and ``CaqhCoreGateway.retrieve_batch(payload_id)
+  -> x12_271 | None`` (BatchResultsRetrieval; ``None`` while the results file is not ready yet).
 
 Every failure — transport error, 5xx, refusal, envelope error, an answer that is not a well-formed CORE
 envelope — surfaces as ``PayerUnavailable`` (with ``error_code`` set to the CORE ``ErrorCode`` when the
@@ -106,9 +106,10 @@ class CaqhCoreGateway:
             raise PayerUnavailable("CORE 271 answer has an empty Payload", error_code="MalformedResponse")
         return payload
 
-    async def submit_batch(self, request_270: str) -> str:
-        """Hand a batch 270 over; the returned PayloadID is what ``retrieve_batch`` asks for later."""
-        payload_id = str(uuid.uuid4())
+    async def submit_batch(self, request_270: str, payload_id: str | None = None) -> str:
+        """Hand a batch 270 over; the returned PayloadID is what ``retrieve_batch`` asks for later. Pass the
+        PayloadID when resending a batch whose receipt was lost: the receiver sees the same batch again."""
+        payload_id = payload_id or str(uuid.uuid4())
         encoded = request_270.encode()
         fields = self._envelope(BATCH, PAYLOAD_270, payload_id, request_270)
         fields["PayloadLength"] = str(len(encoded))

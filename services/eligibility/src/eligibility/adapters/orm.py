@@ -25,6 +25,9 @@ coverage_checks = Table(
     Column("response_x12", Text, nullable=True),
     Column("result", JSON, nullable=False),
     Column("checked_at", UtcDateTime, nullable=False),
+    # request (front desk / claims), nightly_batch or recheck; null on rows older than the column
+    Column("origin", String(20), nullable=True),
+    Column("batch_run_id", String(36), nullable=True),
 )
 Index("ix_coverage_checks_patient", coverage_checks.c.practice_id, coverage_checks.c.patient_id,
       coverage_checks.c.checked_at)
@@ -76,3 +79,129 @@ session_alerts = Table(
 )
 
 control_numbers = control_number_table(metadata)
+
+# What a 270 needs that the schedule does not say: the member as the payer knows them and who asks. Kept from the
+# last coverage check or from the schedule intake, per patient and payer (PHI: never logged, never in events).
+insurance_on_file = Table(
+    "insurance_on_file", metadata,
+    Column("practice_id", String(64), primary_key=True),
+    Column("patient_id", String(64), primary_key=True),
+    Column("payer_id", String(80), primary_key=True),
+    Column("payer_name", String(60), nullable=False),
+    Column("provider_npi", String(10), nullable=False),
+    Column("provider_name", String(60), nullable=False),
+    Column("provider_first_name", String(35), nullable=False),
+    Column("subscriber", JSON, nullable=False),
+    Column("dependent", JSON, nullable=True),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# Local copy of the practice's schedule (from POST /v1/schedule or the visit-scheduled topic).
+scheduled_visits = Table(
+    "scheduled_visits", metadata,
+    Column("practice_id", String(64), primary_key=True),
+    Column("visit_id", String(64), primary_key=True),
+    Column("patient_id", String(64), nullable=False),
+    Column("payer_id", String(80), nullable=False),
+    Column("service_date", Date, nullable=False),
+    Column("cancelled", Boolean, nullable=False),
+    Column("first_visit", Boolean, nullable=True),
+    Column("source", String(20), nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+Index("ix_scheduled_visits_date", scheduled_visits.c.service_date, scheduled_visits.c.practice_id)
+
+# One row per practice and schedule date: the unique key is what makes the nightly batch go out once, whichever
+# replica or operator asks first. status: sending, send_failed, submitted, completed, empty, expired, failed.
+batch_runs = Table(
+    "batch_runs", metadata,
+    Column("run_id", String(36), primary_key=True),
+    Column("practice_id", String(64), nullable=False),
+    Column("schedule_date", Date, nullable=False),
+    Column("trigger", String(20), nullable=False),
+    Column("triggered_by", String(120), nullable=True),
+    Column("status", String(20), nullable=False),
+    Column("payload_id", String(64), nullable=True),
+    Column("interchange_control_number", Integer, nullable=True),
+    Column("inquiry_count", Integer, nullable=False),
+    Column("fresh_count", Integer, nullable=False),
+    Column("no_insurance_count", Integer, nullable=False),
+    Column("deferred_count", Integer, nullable=False),
+    Column("attention_count", Integer, nullable=False),
+    Column("request_x12", Text, nullable=True),
+    Column("response_x12", Text, nullable=True),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", String(200), nullable=True),
+    Column("next_attempt_at", UtcDateTime, nullable=True),
+    Column("send_started_at", UtcDateTime, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("submitted_at", UtcDateTime, nullable=True),
+    Column("completed_at", UtcDateTime, nullable=True),
+    UniqueConstraint("practice_id", "schedule_date", name="uq_batch_runs_once_per_night"),
+)
+Index("ix_batch_runs_status", batch_runs.c.status)
+
+batch_inquiries = Table(
+    "batch_inquiries", metadata,
+    Column("run_id", String(36), primary_key=True),
+    Column("trace_number", String(50), primary_key=True),
+    Column("practice_id", String(64), nullable=False),
+    Column("patient_id", String(64), nullable=False),
+    Column("payer_id", String(80), nullable=False),
+    Column("service_date", Date, nullable=False),
+    Column("reasons", JSON, nullable=False),
+    Column("visit_ids", JSON, nullable=False),
+    Column("request_x12", Text, nullable=False),
+    Column("status", String(20), nullable=False),  # pending, answered, unanswered
+    Column("check_id", String(36), nullable=True),
+)
+
+# Automatic real-time re-checks (after an eligibility denial, a carve-out found by the batch, a visit booked after
+# the nightly run, the batch's overflow), sent by a periodic job within each payer's rate.
+recheck_requests = Table(
+    "recheck_requests", metadata,
+    Column("request_id", String(36), primary_key=True),
+    Column("practice_id", String(64), nullable=False),
+    Column("patient_id", String(64), nullable=False),
+    Column("payer_id", String(80), nullable=False),
+    Column("reason", String(40), nullable=False),
+    Column("service_date", Date, nullable=False),
+    Column("follows_check_id", String(36), nullable=True),
+    Column("status", String(20), nullable=False),  # pending, sending, done, failed
+    Column("due_at", UtcDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("claimed_at", UtcDateTime, nullable=True),
+    Column("sent_at", UtcDateTime, nullable=True),
+    Column("check_id", String(36), nullable=True),
+    Column("last_error", String(200), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+Index("ix_recheck_requests_due", recheck_requests.c.status, recheck_requests.c.due_at)
+Index("ix_recheck_requests_member", recheck_requests.c.practice_id, recheck_requests.c.patient_id,
+      recheck_requests.c.payer_id)
+Index("ix_recheck_requests_sent", recheck_requests.c.payer_id, recheck_requests.c.sent_at)
+
+# Answers of automatic checks that need a person (AAA rejections, inactive coverage, payer unavailable ...).
+work_items = Table(
+    "eligibility_work_items", metadata,
+    Column("item_id", String(36), primary_key=True),
+    Column("practice_id", String(64), nullable=False),
+    Column("patient_id", String(64), nullable=False),
+    Column("payer_id", String(80), nullable=False),
+    Column("kind", String(30), nullable=False),
+    Column("next_action", String(40), nullable=False),
+    Column("reason_codes", JSON, nullable=False),
+    Column("detail", String(300), nullable=False),
+    Column("service_date", Date, nullable=True),
+    Column("check_id", String(36), nullable=True),
+    Column("run_id", String(36), nullable=True),
+    Column("recheck_id", String(36), nullable=True),
+    Column("status", String(20), nullable=False),  # open, resolved
+    Column("occurrences", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("resolved_at", UtcDateTime, nullable=True),
+    Column("resolved_by", String(120), nullable=True),
+)
+Index("ix_eligibility_work_items_open", work_items.c.practice_id, work_items.c.status, work_items.c.created_at)
+Index("ix_eligibility_work_items_member", work_items.c.practice_id, work_items.c.patient_id, work_items.c.payer_id)

@@ -242,11 +242,25 @@ class SandboxPayer:
         self.table = table
 
     def answer(self, text_270: str, control: ControlNumbers) -> str:
-        """Return the 271 interchange answering every subscriber loop of ``text_270``."""
+        """Return the 271 interchange answering every subscriber loop of ``text_270``: one 271 transaction per
+        270 transaction (a batch of inquiries gets a batch of answers, in the same order)."""
         segments = list(iter_segments(text_270))
         isa = segments[0]
-        inquiries = read_270(text_270)
-        tx = TransactionWriter("271", f"{control.transaction:04d}", IMPLEMENTATION)
+        by_transaction: dict[str, list[ReceivedInquiry]] = {}
+        for inquiry in read_270(text_270):
+            by_transaction.setdefault(inquiry.transaction_control, []).append(inquiry)
+        transactions = [self._transaction(inquiries, f"{control.transaction + i - 1:04d}", control)
+                        for i, inquiries in enumerate(by_transaction.values(), 1)]
+        parties = InterchangeParties(
+            sender_id=isa.get(8).strip(), receiver_id=isa.get(6).strip(),
+            sender_qualifier=isa.get(7).strip() or "ZZ", receiver_qualifier=isa.get(5).strip() or "ZZ",
+            usage=isa.get(15) if isa.get(15) in ("T", "P") else "T",
+        )
+        return envelope(transactions, functional_id="HB", version=IMPLEMENTATION, parties=parties, control=control)
+
+    def _transaction(self, inquiries: list[ReceivedInquiry], control_number: str, control: ControlNumbers
+                     ) -> list[str]:
+        tx = TransactionWriter("271", control_number, IMPLEMENTATION)
         created = control.created_at
         tx.segment("BHT", "0022", "11", inquiries[0].bht_reference, _d8(created.date()), created.strftime("%H%M"))
         tx.segment("HL", "1", "", "20", "1")
@@ -264,12 +278,7 @@ class SandboxPayer:
                 tx.segment("NM1", "1P", "1" if request.provider.first_name else "2", request.provider.name,
                            request.provider.first_name, "", "", "", "XX", request.provider.npi)
             hl = self._answer_one(tx, inquiry, hl, provider_hl)
-        parties = InterchangeParties(
-            sender_id=isa.get(8).strip(), receiver_id=isa.get(6).strip(),
-            sender_qualifier=isa.get(7).strip() or "ZZ", receiver_qualifier=isa.get(5).strip() or "ZZ",
-            usage=isa.get(15) if isa.get(15) in ("T", "P") else "T",
-        )
-        return envelope([tx.close()], functional_id="HB", version=IMPLEMENTATION, parties=parties, control=control)
+        return tx.close()
 
     # ------------------------------------------------------------------------------------------ one member
 

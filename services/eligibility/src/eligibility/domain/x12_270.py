@@ -7,6 +7,7 @@ a dependent, HL 23 (TRN, NM1*03, DMG, DTP*291, EQ) with the subscriber carrying 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -52,14 +53,11 @@ def _person(tx: TransactionWriter, loop_entity: str, member: Member, with_id: bo
         tx.segment("DMG", "D8", _d8(member.birth_date), member.gender)
 
 
-def build_270(request: EligibilityRequest, control: ControlNumbers, parties: InterchangeParties) -> str:
-    """Return a complete interchange holding one 270 for ``request``.
-
-    Raises ``X12ValueError`` (a ``ValueError``) when a value cannot be sent (delimiters, bad NPI, no member id).
-    """
+def build_270_transaction(request: EligibilityRequest, control_number: str, created: datetime,
+                          parties: InterchangeParties) -> list[str]:
+    """The segments (ST..SE) of one 270 transaction asking about ``request``; BHT03 is its trace number."""
     _check_request(request)
-    tx = TransactionWriter("270", f"{control.transaction:04d}", IMPLEMENTATION)
-    created = control.created_at
+    tx = TransactionWriter("270", control_number, IMPLEMENTATION)
     tx.segment("BHT", "0022", "13", request.trace_number, created.strftime("%Y%m%d"), created.strftime("%H%M"))
     tx.segment("HL", "1", "", "20", "1")
     tx.segment("NM1", "PR", "2", request.payer.name, "", "", "", "", "PI", request.payer.payer_id)
@@ -85,7 +83,26 @@ def build_270(request: EligibilityRequest, control: ControlNumbers, parties: Int
         tx.segment("DTP", "291", "D8", _d8(request.service_date))
         for code in request.service_types:
             tx.segment("EQ", code)
-    return envelope([tx.close()], functional_id="HS", version=IMPLEMENTATION, parties=parties, control=control)
+    return tx.close()
+
+
+def build_270(request: EligibilityRequest, control: ControlNumbers, parties: InterchangeParties) -> str:
+    """Return a complete interchange holding one 270 for ``request``.
+
+    Raises ``X12ValueError`` (a ``ValueError``) when a value cannot be sent (delimiters, bad NPI, no member id).
+    """
+    transaction = build_270_transaction(request, f"{control.transaction:04d}", control.created_at, parties)
+    return envelope([transaction], functional_id="HS", version=IMPLEMENTATION, parties=parties, control=control)
+
+
+def build_270_batch(transactions: Sequence[list[str]], control: ControlNumbers, parties: InterchangeParties) -> str:
+    """One interchange, one functional group, one 270 transaction per inquiry (from ``build_270_transaction``,
+    numbered 0001, 0002 ...): the batch file sent the night before the schedule. Each transaction's BHT03 and
+    TRN02 carry its own trace number, so every answer in the 271 finds its inquiry."""
+    if not transactions:
+        raise X12ValueError("a batch 270 needs at least one inquiry")
+    return envelope(list(transactions), functional_id="HS", version=IMPLEMENTATION, parties=parties,
+                    control=control)
 
 
 # ---------------------------------------------------------------------------------------------- reading
@@ -98,6 +115,7 @@ class ReceivedInquiry:
     request: EligibilityRequest
     trace_originator: str
     bht_reference: str
+    transaction_control: str = ""  # ST02 of the 270 transaction that holds the inquiry
 
 
 def _segment_date(seg: Segment, index: int) -> date:
@@ -128,6 +146,7 @@ def read_270(text: str) -> list[ReceivedInquiry]:
     payer: PayerRef | None = None
     provider: ProviderRef | None = None
     bht = ""
+    st_control = ""
     level = ""
     current: dict[str, object] = {}
 
@@ -150,13 +169,17 @@ def read_270(text: str) -> list[ReceivedInquiry]:
                 trace_number=str(trace[0]), service_types=tuple(types) or ("30",),
                 dependent=dependent if isinstance(dependent, Member) else None,
             ),
-            trace_originator=str(trace[1]), bht_reference=bht,
+            trace_originator=str(trace[1]), bht_reference=bht, transaction_control=st_control,
         ))
 
     pending_nm1: Segment | None = None
     for seg in segments:
         sid = seg.id
-        if sid == "BHT":
+        if sid == "ST":  # a batch holds one transaction per inquiry: close the previous one's last loop
+            flush()
+            current = {}
+            st_control = seg.get(2)
+        elif sid == "BHT":
             bht = seg.get(3)
         elif sid == "HL":
             if pending_nm1 is not None:

@@ -6,6 +6,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from rcm_shared.http.audit import record_audit
@@ -17,15 +18,17 @@ from rcm_shared.http.schemas import StrictModel
 from rcm_shared.x12.envelope import InterchangeParties
 
 from eligibility.adapters.orm import platform
-from eligibility.adapters.payer_gateway import PayerUnavailable
+from eligibility.adapters.payer_gateway import BatchPayerGateway, PayerUnavailable
 from eligibility.domain.model import Member, PayerRef, ProviderRef
-from eligibility.service_layer import handlers
+from eligibility.service_layer import batch_runs, handlers, rechecks, schedule, work_queue
 
 SERVICE = "eligibility"
 router = APIRouter(prefix="/v1", tags=["eligibility"])
 Reader = Annotated[Principal, require_scope("eligibility:read")]
 Writer = Annotated[Principal, require_scope("eligibility:write")]
-PatientId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+ID = r"^[A-Za-z0-9_.:-]+$"
+PatientId = Annotated[str, Path(min_length=1, max_length=64, pattern=ID)]
+RecordId = Annotated[str, Path(min_length=1, max_length=36, pattern=ID)]
 ServiceType = Literal["30", "MH", "A4", "A6", "A8", "AI", "98"]
 
 
@@ -62,9 +65,8 @@ class CoverageCheckOut(BaseModel):
 
 
 def _parties(request: Request) -> InterchangeParties:
-    settings = request.app.state.settings
-    return InterchangeParties(sender_id=settings.submitter_id, receiver_id=settings.receiver_id,
-                              trace_originator="9RCMPLATFM")
+    parties: InterchangeParties = request.app.state.parties
+    return parties
 
 
 @router.post("/coverage-checks", status_code=201, response_model=CoverageCheckOut,
@@ -130,3 +132,154 @@ async def get_session_alerts(principal: Reader, db: DatabaseDep, request_id: Req
         await record_audit(session, platform, principal, service=SERVICE, action="list",
                            object_type="session_limit_alert", object_id="*", request_id=request_id)
     return {"items": rows}
+
+
+# ------------------------------------------------------------------------------------------ the schedule
+
+
+class SubscriberIn(MemberIn):
+    member_id: str = Field(min_length=1, max_length=80, examples=["SBX000001"])
+
+
+class InsuranceIn(StrictModel):
+    """The member as the payer knows them, so the nightly batch can ask without the front desk."""
+
+    payer_name: str = Field(default="", max_length=60, examples=["SANDBOX HEALTH PLAN"])
+    provider_npi: str = Field(pattern=r"^[12][0-9]{9}$", examples=["1234567893"])
+    provider_name: str = Field(min_length=1, max_length=60, examples=["RIVERSIDE COUNSELING"])
+    subscriber: SubscriberIn
+    dependent: MemberIn | None = None
+
+
+class ScheduledVisitIn(StrictModel):
+    visit_id: str = Field(min_length=1, max_length=64, pattern=ID, description="the EHR's appointment id")
+    patient_id: str = Field(min_length=1, max_length=64, pattern=ID)
+    payer_id: str = Field(min_length=2, max_length=80)
+    service_date: date
+    cancelled: bool = False
+    first_visit: bool | None = Field(default=None, description="the patient's first visit with this payer; "
+                                     "left out: worked out from the visits this service has seen")
+    insurance: InsuranceIn | None = None
+
+
+class ScheduleIn(StrictModel):
+    visits: list[ScheduledVisitIn] = Field(min_length=1, max_length=5000)
+
+
+def _entry(visit: ScheduledVisitIn) -> schedule.ScheduleEntry:
+    insurance = None
+    if visit.insurance is not None:
+        given = visit.insurance
+        insurance = schedule.InsuranceDetails(
+            payer=PayerRef(visit.payer_id, given.payer_name or visit.payer_id),
+            provider=ProviderRef(given.provider_npi, given.provider_name), subscriber=given.subscriber.to_domain(),
+            dependent=given.dependent.to_domain() if given.dependent else None)
+    return schedule.ScheduleEntry(visit.visit_id, visit.patient_id, visit.payer_id, visit.service_date,
+                                  visit.cancelled, visit.first_visit, insurance)
+
+
+@router.post("/schedule", summary="Booked visits from the EHR's schedule (feeds the nightly batch)",
+             description="Upserts booked or cancelled visits, with the member details when given. A visit booked "
+                         "after its date's nightly batch went out is re-checked at once if its benefits are stale.")
+async def post_schedule(body: ScheduleIn, principal: Writer, db: DatabaseDep, request_id: RequestIdDep
+                        ) -> dict[str, Any]:
+    async with db.transaction() as session:
+        recorded = await schedule.record_schedule(session, principal.practice_id, [_entry(v) for v in body.visits],
+                                                  source="ehr")
+        await record_audit(session, platform, principal, service=SERVICE, action="write", object_type="schedule",
+                           object_id="*", request_id=request_id)
+    return {"recorded": recorded.recorded, "rechecks_queued": recorded.rechecks_queued}
+
+
+# ------------------------------------------------------------------------------------------ the nightly batch
+
+
+class BatchRunIn(StrictModel):
+    schedule_date: date | None = Field(default=None, description="the visits' date; left out: the next "
+                                       "schedule date (tomorrow's, by the rules' time zone)")
+
+
+def _batch_gateway(request: Request) -> BatchPayerGateway:
+    gateway = request.app.state.payer_gateway
+    if not isinstance(gateway, BatchPayerGateway):
+        raise ProblemError(409, "batch-unsupported", "The configured payer gateway has no batch mode")
+    return gateway
+
+
+@router.post("/batch-runs", summary="Run the nightly eligibility batch now (operator: testing, catch-up)",
+             description="Makes the run the night would make for the practice and schedule date, at most once: if "
+                         "it exists nothing new is sent (201 created, 200 existing). On an existing run a failed send "
+                         "is retried now and the payer's answers are collected.")
+async def post_batch_run(principal: Writer, db: DatabaseDep, request: Request, request_id: RequestIdDep,
+                         body: BatchRunIn | None = None) -> JSONResponse:
+    gateway = _batch_gateway(request)
+    try:
+        started = await batch_runs.trigger_batch_run(db, gateway, _parties(request), principal.practice_id,
+                                                     body.schedule_date if body else None,
+                                                     triggered_by=principal.subject)
+    except batch_runs.UnknownTimeZone as exc:
+        raise ProblemError(503, "batch-misconfigured", "The nightly batch cannot tell the time here",
+                           "the rules' time zone is unknown to this server") from exc
+    async with db.transaction() as session:
+        await record_audit(session, platform, principal, service=SERVICE, action="run", object_type="batch_run",
+                           object_id=str(started.run["run_id"]), request_id=request_id)
+    return JSONResponse(jsonable_encoder({"created": started.created, "run": started.run}),
+                        status_code=201 if started.created else 200)
+
+
+@router.get("/batch-runs", summary="Nightly batch runs, newest schedule date first (status, counts, errors)")
+async def get_batch_runs(principal: Reader, db: DatabaseDep) -> dict[str, Any]:
+    async with db.sessions() as session:
+        return {"items": await batch_runs.list_runs(session, principal.practice_id)}
+
+
+@router.get("/batch-runs/{run_id}", summary="One nightly batch run and its inquiries")
+async def get_batch_run(run_id: RecordId, principal: Reader, db: DatabaseDep, request_id: RequestIdDep
+                        ) -> dict[str, Any]:
+    async with db.transaction() as session:
+        run = await batch_runs.get_run(session, principal.practice_id, run_id)
+        inquiries = await batch_runs.run_inquiries(session, principal.practice_id, run_id) if run else []
+        await record_audit(session, platform, principal, service=SERVICE, action="read", object_type="batch_run",
+                           object_id=run_id, outcome="success" if run else "not_found", request_id=request_id)
+    if run is None:
+        raise ProblemError(404, "not-found", "No such batch run")
+    return {"run": run, "inquiries": inquiries}
+
+
+# ------------------------------------------------------------------------------------------ work queue, re-checks
+
+
+@router.get("/work-items", summary="Work queue: answers of unattended checks that need a person",
+            description="AAA rejections, inactive coverage, payer unavailable, no member details on file ... "
+                        "one open item per patient, payer and kind (a repeat counts as an occurrence).")
+async def get_work_items(principal: Reader, db: DatabaseDep, request_id: RequestIdDep,
+                         status: Literal["open", "resolved"] = "open",
+                         run_id: Annotated[str | None, Query(max_length=36, pattern=ID)] = None) -> dict[str, Any]:
+    async with db.transaction() as session:
+        items = await work_queue.list_work_items(session, principal.practice_id, status, run_id=run_id)
+        await record_audit(session, platform, principal, service=SERVICE, action="list",
+                           object_type="eligibility_work_item", object_id="*", request_id=request_id)
+    return {"items": items}
+
+
+@router.post("/work-items/{item_id}/resolve", summary="Mark a work-queue item done")
+async def resolve_work_item(item_id: RecordId, principal: Writer, db: DatabaseDep, request_id: RequestIdDep
+                            ) -> dict[str, Any]:
+    async with db.transaction() as session:
+        item = await work_queue.resolve_work_item(session, principal.practice_id, item_id, principal.subject)
+        await record_audit(session, platform, principal, service=SERVICE, action="resolve",
+                           object_type="eligibility_work_item", object_id=item_id,
+                           outcome="success" if item else "not_found", request_id=request_id)
+    if item is None:
+        raise ProblemError(404, "not-found", "No such work item")
+    return item
+
+
+@router.get("/rechecks", summary="Automatic re-checks: queued, sent, failed (after denials, carve-outs ...)")
+async def get_rechecks(principal: Reader, db: DatabaseDep, request_id: RequestIdDep,
+                       status: Literal["pending", "sending", "done", "failed"] | None = None) -> dict[str, Any]:
+    async with db.transaction() as session:
+        items = await rechecks.list_rechecks(session, principal.practice_id, status)
+        await record_audit(session, platform, principal, service=SERVICE, action="list",
+                           object_type="recheck", object_id="*", request_id=request_id)
+    return {"items": items}
