@@ -13,7 +13,8 @@ from typing import Annotated, Any
 import typer
 from rcm_shared.x12 import X12SyntaxError, iter_segments
 
-app = typer.Typer(help="Read and validate X12 files (837P, 835, 999, 277CA, 277, 270, 271).", no_args_is_help=True)
+app = typer.Typer(help="Read and validate X12 files (837P, 835, 999, 277CA, 277, 270, 271, 278).",
+                  no_args_is_help=True)
 
 
 def transaction_type(text: str) -> str:
@@ -69,6 +70,15 @@ def read_any(text: str) -> dict[str, Any]:
         from eligibility.domain.x12_270 import read_270
 
         return {"transaction": "270", "inquiries": [_jsonable(i) for i in read_270(text)]}
+    if kind == "278":
+        from authorizations.domain.x12_278 import read_278
+        from authorizations.domain.x12_278_response import read_278_response, transaction_purpose
+
+        if transaction_purpose(text) == "request":
+            return {"transaction": "278", "purpose": "request", "request": _jsonable(read_278(text))}
+        answer = read_278_response(text)
+        return {"transaction": "278", "purpose": "response", "status": answer.status.value,
+                "response": _jsonable(answer), "rejections": [r.to_dict() for r in answer.all_rejections]}
     raise X12SyntaxError(f"transaction set {kind} is not one this platform reads")
 
 
@@ -96,6 +106,12 @@ def validate_text(text: str) -> list[dict[str, Any]]:
         read_any(text)
     except X12SyntaxError as exc:
         problems.append({"source": "rcm", **exc.as_dict()})
+    if not problems and transaction_type(text) == "278":
+        # pyx12 4.0.0 has no 005010X217 map: our structural validator of the implementation guide stands in.
+        from authorizations.domain.x217_structure import validate_278
+
+        return [{"source": "rcm-005010X217", "segment_number": i.segment_number, "segment_id": i.segment_id,
+                 "element": i.element, "loop": i.loop, "message": i.message} for i in validate_278(text)]
     records: list[dict[str, Any]] = []
 
     class Collect(logging.Handler):

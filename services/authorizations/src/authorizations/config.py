@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from pydantic import Field, SecretStr
 from rcm_shared.config import ServiceSettings
 
 
@@ -7,3 +8,13 @@ class AuthorizationsSettings(ServiceSettings):
     service_name: str = "authorizations"
     http_port: int = 8005
     database_url: str = "sqlite+aiosqlite:///var/authorizations.db"
+    # Prior-authorization channels per payer (sandbox | x12-278 | pas-fhir): a YAML shaped like the packaged
+    # domain/rules/utilization_review.yaml; unset: the packaged file (every payer to the sandbox).
+    utilization_review_routes_file: str | None = None
+    # Bearer tokens for the x12-278 / pas-fhir endpoints, by payer id ("*": any payer), e.g. '{"*": "..."}'.
+    utilization_review_tokens: dict[str, SecretStr] = Field(default_factory=dict)
+    utilization_review_ca_bundle: str | None = None  # a partner's private certificate authority
+    utilization_review_verify_tls: bool = True
+    utilization_review_timeout_seconds: float = 30.0
+    submitter_id: str = "RCMPLATFORM"  # ISA06 / GS02 of the 278s we send
+    trace_originator: str = "9RCMPLATFM"  # TRN03: '1' + our EIN or '9' + an id we assign (10 characters)

@@ -51,6 +51,14 @@ async def test_units_consumed_once_despite_duplicates_and_reordering(broker, dat
         assert (await client.post("/v1/schedule", json={"visits": booked}, headers=auth())).status_code == 200
         work = (await client.get("/v1/work-queue", headers=auth())).json()
         assert "schedule_exceeds_units" in work["renewals_due"][0]["triggers"], "3 booked, 2 units left"
+        # the schedule is announced for eligibility's nightly batch: re-posting it announces only what changed
+        booked[1]["cancelled"] = True
+        assert (await client.post("/v1/schedule", json={"visits": booked}, headers=auth())).status_code == 200
+        announced = [json.loads(r.value) for r in await read_topic(  # asks for one more than expected
+            broker.bootstrap, topics.VISIT_SCHEDULED, expect=5, timeout=5)]
+        assert sorted((a["subject"], a["data"]["cancelled"]) for a in announced) == [
+            ("appt-2", False), ("appt-4", False), ("appt-4", True), ("appt-6", False)]
+        assert all(a["data"]["payer_id"] == "SBXHP" and a["practice_id"] == "practice-a" for a in announced)
 
         changes = await read_topic(broker.bootstrap, topics.AUTHORIZATION_CHANGED, expect=2)
         consumed = {json.loads(r.value)["data"]["visit_id"] for r in changes

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rcm_shared.db.platform_tables import AutoId, add_platform_tables
 from rcm_shared.db.sequences import control_number_table
 from rcm_shared.db.types import UtcDateTime, service_metadata
-from sqlalchemy import JSON, Boolean, Column, Date, Index, Integer, String, Table
+from sqlalchemy import JSON, Boolean, Column, Date, Index, Integer, String, Table, Text
 
 metadata = service_metadata()
 platform = add_platform_tables(metadata)
@@ -94,6 +94,8 @@ supervision_policies = Table(
     Column("effective_to", Date, nullable=True),
 )
 
+# Every prior-authorization request sent, with what came back: the review's status (approved / modified /
+# denied / pended / rejected / unreadable), the payer's codes, and - for pended or rejected ones - the work.
 authorization_requests = Table(
     "authorization_requests", metadata,
     Column("request_id", String(36), primary_key=True),
@@ -101,12 +103,21 @@ authorization_requests = Table(
     Column("patient_id", String(64), nullable=False),
     Column("payer_id", String(80), nullable=False),
     Column("trace_number", String(50), nullable=False, unique=True),
-    Column("request_x12", String, nullable=False),
+    Column("channel", String(20), nullable=True),  # sandbox | x12-278 | pas-fhir (null: before channels)
+    Column("request_body", Text, nullable=False),  # the 278 request or the PAS request bundle
+    Column("response_body", Text, nullable=True),
     Column("decision", String(20), nullable=False),
+    Column("action_code", String(2), nullable=True),  # HCR01 / PAS reviewActionCode
     Column("authorization_number", String(50), nullable=True),
     Column("reason", String(200), nullable=True),
+    Column("rejections", JSON, nullable=True),  # AAA / PAS errors: codes and field names, never values
+    Column("follow_up_on", Date, nullable=True),  # a pended review: when to chase the payer
     Column("requested_at", UtcDateTime, nullable=False),
+    Column("decided_at", UtcDateTime, nullable=True),
 )
+Index("ix_authorization_requests_open", authorization_requests.c.practice_id, authorization_requests.c.decision)
+Index("ix_authorization_requests_number", authorization_requests.c.practice_id,
+      authorization_requests.c.authorization_number)
 
 concurrent_reviews = Table(
     "concurrent_reviews", metadata,

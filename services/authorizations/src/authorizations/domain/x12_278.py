@@ -1,10 +1,12 @@
 """Build (and read back) the X12 278 services review request (005010X217) for a new authorization.
 
-Layout: ISA/GS(HI)/ST*278*....*005010X217/BHT*0007*13, HL 20 (UMO: NM1*X3 with PI), HL 21 (requester:
-NM1*1P with XX), HL 22 (subscriber: NM1*IL with MI, DMG), HL EV (patient event: TRN, UM*HS*<cert type>*<service
-type>*<POS>:B, HI*ABK:..*ABF:.., DTP*AAH*RD8 range, HSD*VS total visits, 2010EA NM1*SJ rendering provider), then
-one HL SS (service) per CPT: UM*HS*<cert type>, DTP*472*RD8, SV1*HC:<cpt>**UN*<units>.
-``read_278`` exists for the sandbox reviewer and for round-trip tests.
+Layout: ISA/GS(HI)/ST*278*....*005010X217/BHT*0007*13, HL 20 (2000A UMO: NM1*X3 with PI), HL 21 (2000B
+requester: NM1*1P with XX), HL 22 (2000C subscriber: NM1*IL with MI, DMG), optionally HL 23 (2000D dependent, when
+the patient is not the subscriber: NM1*QC, DMG, INS*N*<relationship>), HL EV (2000E patient event: TRN*1, UM*HS*
+<cert type>*<service type>*<POS>:B, REF*BB previous authorization for an extension or revision, DTP*AAH*RD8
+range, HI*ABK:..*ABF:.., HSD*VS total visits, 2010EA NM1*SJ rendering provider), then one HL SS (2000F service)
+per CPT: UM*HS*<cert type>, DTP*472*RD8, SV1*HC:<cpt>**UN*<units>.
+``read_278`` serves the sandbox reviewer, the pended-review follow-up (the stored request) and round-trip tests.
 """
 
 from __future__ import annotations
@@ -24,6 +26,17 @@ CERTIFICATION_TYPES = frozenset({"I", "R", "4", "S", "3"})  # initial, renewal, 
 class RequestedService:
     cpt_code: str
     units: int
+
+
+@dataclass(frozen=True, slots=True)
+class Dependent:
+    """The patient when they are not the subscriber (2000D), e.g. a child on a parent's plan."""
+
+    last_name: str
+    first_name: str
+    birth_date: date | None = None
+    gender: str = ""
+    relationship: str = "19"  # INS02: 19 child, 01 spouse, 34 other adult ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +63,8 @@ class AuthorizationRequest:
     place_of_service: str = "11"
     certification_type: str = "I"
     subscriber_gender: str = ""
+    dependent: Dependent | None = None
+    previous_authorization_number: str = ""  # REF*BB: the certification an extension (4) or revision (S) is for
 
     @property
     def total_units(self) -> int:
@@ -79,6 +94,8 @@ def _check(request: AuthorizationRequest) -> None:
         raise X12ValueError("DTP03 range end precedes its start")
     if request.certification_type not in CERTIFICATION_TYPES:
         raise X12ValueError("UM02 certification type code is not supported")
+    if request.dependent is not None and not request.dependent.relationship.isdigit():
+        raise X12ValueError("INS02 relationship code must be numeric")
 
 
 def build_278(request: AuthorizationRequest, control: ControlNumbers, parties: InterchangeParties) -> str:
@@ -97,10 +114,22 @@ def build_278(request: AuthorizationRequest, control: ControlNumbers, parties: I
                request.member_id)
     if request.subscriber_birth_date is not None:
         tx.segment("DMG", "D8", _d8(request.subscriber_birth_date), request.subscriber_gender)
-    tx.segment("HL", "4", "3", "EV", "1")
+    event_parent = 3
+    if request.dependent is not None:
+        patient = request.dependent
+        tx.segment("HL", "4", "3", "23", "1")
+        tx.segment("NM1", "QC", "1", patient.last_name, patient.first_name)
+        if patient.birth_date is not None:
+            tx.segment("DMG", "D8", _d8(patient.birth_date), patient.gender)
+        tx.segment("INS", "N", patient.relationship)
+        event_parent = 4
+    event = event_parent + 1
+    tx.segment("HL", str(event), str(event_parent), "EV", "1")
     tx.segment("TRN", "1", request.trace_number, parties.trace_originator)
     tx.segment("UM", "HS", request.certification_type, request.service_type,
                Composite((request.place_of_service, "B")))
+    if request.previous_authorization_number:
+        tx.segment("REF", "BB", request.previous_authorization_number)
     tx.segment("DTP", "AAH", "RD8", span)
     qualifiers = ["ABK", *(["ABF"] * (len(request.diagnosis_codes) - 1))]
     tx.segment("HI", *(Composite((q, c)) for q, c in zip(qualifiers, request.diagnosis_codes, strict=True)))
@@ -108,7 +137,7 @@ def build_278(request: AuthorizationRequest, control: ControlNumbers, parties: I
     tx.segment("NM1", "SJ", "1", request.rendering_last_name, request.rendering_first_name, "", "", "", "XX",
                request.rendering_npi)
     for i, service in enumerate(request.services):
-        tx.segment("HL", str(5 + i), "4", "SS", "0")
+        tx.segment("HL", str(event + 1 + i), str(event), "SS", "0")
         tx.segment("UM", "HS", request.certification_type)
         tx.segment("DTP", "472", "RD8", span)
         tx.segment("SV1", Composite(("HC", service.cpt_code)), "", "UN", str(service.units))
@@ -134,12 +163,16 @@ def read_278(text: str) -> AuthorizationRequest:
     if not any(s.id == "ST" and s.get(1) == "278" for s in segments):
         raise X12SyntaxError("interchange holds no 278 transaction", segment_number=1)
     values: dict[str, object] = {}
+    dependent: dict[str, object] = {}
     services: list[RequestedService] = []
     diagnoses: list[str] = []
     level = ""
     for seg in segments:
         sid = seg.id
         if sid == "BHT":
+            if seg.get(2) != "13":
+                raise X12SyntaxError("278 is not a request (BHT02 must be 13)", segment_number=seg.number,
+                                     segment_id="BHT", element=2)
             values["trace_number"] = seg.get(3)
         elif sid == "HL":
             level = seg.get(3)
@@ -151,14 +184,22 @@ def read_278(text: str) -> AuthorizationRequest:
                 values.update(requester_name=seg.get(3), requester_npi=seg.get(9))
             elif kind == "IL":
                 values.update(subscriber_last_name=seg.get(3), subscriber_first_name=seg.get(4), member_id=seg.get(9))
+            elif kind == "QC":
+                dependent.update(last_name=seg.get(3), first_name=seg.get(4))
             elif kind == "SJ":
                 values.update(rendering_last_name=seg.get(3), rendering_first_name=seg.get(4),
                               rendering_npi=seg.get(9))
         elif sid == "DMG" and level == "22":
             values.update(subscriber_birth_date=_date(seg, seg.get(2)), subscriber_gender=seg.get(3))
+        elif sid == "DMG" and level == "23":
+            dependent.update(birth_date=_date(seg, seg.get(2)), gender=seg.get(3))
+        elif sid == "INS" and level == "23":
+            dependent["relationship"] = seg.get(2)
         elif sid == "UM" and level == "EV":
             facility = seg.get(4).split(delimiters.component)
             values.update(certification_type=seg.get(2), service_type=seg.get(3), place_of_service=facility[0])
+        elif sid == "REF" and level == "EV" and seg.get(1) == "BB":
+            values["previous_authorization_number"] = seg.get(2)
         elif sid == "DTP" and seg.get(1) == "AAH":
             start, _, end = seg.get(3).partition("-")
             values.update(start=_date(seg, start), end=_date(seg, end or start))
@@ -179,6 +220,13 @@ def read_278(text: str) -> AuthorizationRequest:
     required = ("payer_id", "requester_npi", "member_id", "start", "end", "trace_number")
     if any(key not in values for key in required) or not services:
         raise X12SyntaxError("278 lacks payer, requester, member, dates or services", segment_number=1)
+    patient = None
+    if dependent:
+        patient = Dependent(last_name=str(dependent.get("last_name", "")),
+                            first_name=str(dependent.get("first_name", "")),
+                            birth_date=_opt_date(dependent.get("birth_date")),
+                            gender=str(dependent.get("gender", "")),
+                            relationship=str(dependent.get("relationship", "19")))
     return AuthorizationRequest(
         payer_id=str(values["payer_id"]), payer_name=str(values.get("payer_name", "")),
         requester_npi=str(values["requester_npi"]), requester_name=str(values.get("requester_name", "")),
@@ -192,8 +240,20 @@ def read_278(text: str) -> AuthorizationRequest:
         diagnosis_codes=tuple(diagnoses), services=tuple(services),
         start=_req_date(values["start"]), end=_req_date(values["end"]), trace_number=str(values["trace_number"]),
         service_type=str(values.get("service_type", "MH")), place_of_service=str(values.get("place_of_service", "")),
-        certification_type=str(values.get("certification_type", "I")),
+        certification_type=str(values.get("certification_type", "I")), dependent=patient,
+        previous_authorization_number=str(values.get("previous_authorization_number", "")),
     )
+
+
+def trace_originator_of(text: str) -> str:
+    """TRN03 of the patient event (the id the requester assigns traces under): a response must echo it."""
+    level = ""
+    for seg in iter_segments(text):
+        if seg.id == "HL":
+            level = seg.get(3)
+        elif seg.id == "TRN" and level == "EV" and seg.get(1) == "1":
+            return seg.get(3)
+    return ""
 
 
 def _opt_date(value: object) -> date | None:

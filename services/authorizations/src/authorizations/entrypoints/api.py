@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -14,9 +15,14 @@ from rcm_shared.http.deps import DatabaseDep, RequestIdDep
 from rcm_shared.http.errors import ProblemError
 from rcm_shared.http.idempotency import run_idempotent
 from rcm_shared.http.schemas import StrictModel
+from rcm_shared.x12 import X12SyntaxError
 
 from authorizations.adapters.orm import platform
+from authorizations.adapters.utilization_review import ReviewUnavailable
 from authorizations.domain.credentialing import Enrollment, Supervision, SupervisionPolicy
+from authorizations.domain.pas import PasFormatError
+from authorizations.domain.review_routes import NoReviewRoute
+from authorizations.domain.x12_278 import AuthorizationRequest, Dependent, RequestedService
 from authorizations.service_layer import handlers
 
 SERVICE = "authorizations"
@@ -158,8 +164,18 @@ class RequestedServiceIn(StrictModel):
     units: int = Field(ge=1, le=500)
 
 
+class DependentIn(StrictModel):
+    """The patient, when they are not the subscriber (a child on a parent's plan)."""
+
+    first_name: str = Field(min_length=1, max_length=35)
+    last_name: str = Field(min_length=1, max_length=60)
+    birth_date: date | None = None
+    gender: Literal["F", "M", "U"] | None = None
+    relationship: Literal["01", "19", "34"] = Field(default="19", description="01 spouse, 19 child, 34 other adult")
+
+
 class AuthorizationRequestIn(StrictModel):
-    """Ask the payer for a prior authorization (X12 278 through the utilization-review connection)."""
+    """Ask the payer for a prior authorization (X12 278 or Da Vinci PAS, whichever the payer is routed to)."""
 
     patient_id: str = Field(min_length=1, max_length=64, pattern=ID)
     payer_id: str = Field(min_length=2, max_length=80, examples=["SBXHP"])
@@ -170,6 +186,8 @@ class AuthorizationRequestIn(StrictModel):
     subscriber_first_name: str = Field(min_length=1, max_length=35)
     subscriber_last_name: str = Field(min_length=1, max_length=60)
     subscriber_birth_date: date | None = None
+    subscriber_gender: Literal["F", "M", "U"] | None = None
+    dependent: DependentIn | None = None
     rendering_npi: str = Field(pattern=NPI)
     rendering_first_name: str = Field(min_length=1, max_length=35)
     rendering_last_name: str = Field(min_length=1, max_length=60)
@@ -177,6 +195,11 @@ class AuthorizationRequestIn(StrictModel):
     services: list[RequestedServiceIn] = Field(min_length=1, max_length=20)
     start: date
     end: date
+    certification_type: Literal["I", "R", "4", "S"] = Field(
+        default="I", description="I initial, R renewal, 4 extension, S revision (UM02)")
+    previous_authorization_number: str | None = Field(
+        default=None, min_length=1, max_length=50, pattern=ID, description="the certification an extension, "
+        "renewal or revision is for (REF*BB)")
 
     @model_validator(mode="after")
     def _dates(self) -> AuthorizationRequestIn:
@@ -184,36 +207,96 @@ class AuthorizationRequestIn(StrictModel):
             raise ValueError("end must not be before start")
         return self
 
+    def to_domain(self, trace_number: str) -> AuthorizationRequest:
+        dependent = None
+        if self.dependent is not None:
+            d = self.dependent
+            dependent = Dependent(d.last_name, d.first_name, d.birth_date, d.gender or "", d.relationship)
+        return AuthorizationRequest(
+            payer_id=self.payer_id, payer_name=self.payer_name, requester_npi=self.requester_npi,
+            requester_name=self.requester_name, member_id=self.member_id,
+            subscriber_last_name=self.subscriber_last_name, subscriber_first_name=self.subscriber_first_name,
+            subscriber_birth_date=self.subscriber_birth_date, subscriber_gender=self.subscriber_gender or "",
+            rendering_npi=self.rendering_npi, rendering_last_name=self.rendering_last_name,
+            rendering_first_name=self.rendering_first_name,
+            diagnosis_codes=tuple(d.replace(".", "").upper() for d in self.diagnoses),
+            services=tuple(RequestedService(s.cpt_code, s.units) for s in self.services), start=self.start,
+            end=self.end, trace_number=trace_number, certification_type=self.certification_type,
+            dependent=dependent, previous_authorization_number=self.previous_authorization_number or "")
 
-@router.post("/authorization-requests", status_code=201, summary="Request a prior authorization (278)",
-             description="Builds the X12 278, sends it for utilization review, records the decision and, when "
-                         "approved, the authorization (units, dates, codes) for the unit ledger.")
+
+@router.post("/authorization-requests", status_code=201, summary="Request a prior authorization (278 / PAS)",
+             description="Sends the request over the payer's channel (X12 278, Da Vinci PAS, or the sandbox), "
+                         "reads the answer and records it: approved or modified (the authorization, with its "
+                         "number, units and dates, for the unit ledger), denied (with the reason), pended (a "
+                         "work-queue item with the day to follow up) or rejected (a work-queue item naming the "
+                         "fields to correct).")
 async def post_authorization_request(body: AuthorizationRequestIn, principal: Writer, db: DatabaseDep,
                                      request: Request, request_id: RequestIdDep) -> JSONResponse:
-    import uuid
-
-    from authorizations.domain.x12_278 import AuthorizationRequest, RequestedService
-
-    command = handlers.RequestAuthorization(principal.practice_id, body.patient_id, AuthorizationRequest(
-        payer_id=body.payer_id, payer_name=body.payer_name, requester_npi=body.requester_npi,
-        requester_name=body.requester_name, member_id=body.member_id,
-        subscriber_last_name=body.subscriber_last_name, subscriber_first_name=body.subscriber_first_name,
-        subscriber_birth_date=body.subscriber_birth_date, rendering_npi=body.rendering_npi,
-        rendering_last_name=body.rendering_last_name, rendering_first_name=body.rendering_first_name,
-        diagnosis_codes=tuple(d.replace(".", "").upper() for d in body.diagnoses),
-        services=tuple(RequestedService(s.cpt_code, s.units) for s in body.services), start=body.start,
-        end=body.end, trace_number=uuid.uuid4().hex[:30].upper()))
+    command = handlers.RequestAuthorization(principal.practice_id, body.patient_id,
+                                            body.to_domain(uuid.uuid4().hex[:30].upper()))
 
     async def create(session):  # type: ignore[no-untyped-def]
         try:
-            outcome = await handlers.request_authorization(db, request.app.state.utilization_review, command)
-        except ValueError as exc:
+            outcome = await handlers.request_authorization(db, request.app.state.utilization_review,
+                                                           request.app.state.review_routes, command)
+        except ReviewUnavailable as exc:
+            raise ProblemError(503, "payer-unavailable", "The payer did not answer; try again later",
+                               extra={"error_code": exc.error_code}) from exc
+        except NoReviewRoute as exc:
+            raise ProblemError(422, "no-review-route", "No prior-authorization channel for this payer", errors=[
+                {"field": "body.payer_id", "code": "no_route", "message": str(exc)}]) from exc
+        except ValueError as exc:  # X12ValueError: names the segment and element, never the value
             raise ProblemError(422, "unsendable-request", "The request cannot be sent", str(exc)) from exc
         await record_audit(session, platform, principal, service=SERVICE, action="request",
                            object_type="authorization", object_id=body.patient_id, request_id=request_id)
         return 201, outcome
 
     return await run_idempotent(request, db, principal, "authorization-request", create)
+
+
+MAX_RESPONSE_BYTES = 5 * 1024 * 1024
+
+
+@router.post("/authorization-responses", summary="A payer's later answer to a pended review (278 or PAS)",
+             description="An unsolicited X12 278 response (application/edi-x12 or text/plain) or a PAS response "
+                         "Bundle (application/fhir+json) for a pended request, matched by its trace number and "
+                         "recorded like a first answer.",
+             openapi_extra={"requestBody": {"content": {"application/edi-x12": {"schema": {"type": "string"}},
+                                                        "application/fhir+json": {"schema": {"type": "object"}}}}})
+async def post_authorization_response(request: Request, principal: Writer, db: DatabaseDep,
+                                      request_id: RequestIdDep) -> dict[str, Any]:
+    media = request.headers.get("content-type", "")
+    if media.startswith(("application/fhir+json", "application/json")):
+        kind = "fhir"
+    elif media.startswith(("application/edi-x12", "text/plain")):
+        kind = "x12"
+    else:
+        raise ProblemError(415, "unsupported-media-type", "Send a 278 response as application/edi-x12 or a PAS "
+                           "response Bundle as application/fhir+json")
+    raw = await request.body()
+    if not raw.strip() or len(raw) > MAX_RESPONSE_BYTES:
+        raise ProblemError(422, "validation", "Request is invalid", errors=[
+            {"field": "body", "code": "size", "message": f"must be 1 to {MAX_RESPONSE_BYTES} bytes"}])
+    async with db.transaction() as session:
+        try:
+            outcome = await handlers.receive_review_response(session, request.app.state.review_routes,
+                                                             principal.practice_id, raw.decode("utf-8", "replace"),
+                                                             kind)
+        except X12SyntaxError as exc:
+            raise ProblemError(422, "unreadable-response", "The 278 response cannot be read", extra={
+                "location": {k: v for k, v in exc.as_dict().items() if k != "message"}, "detail": exc.message}
+            ) from exc
+        except PasFormatError as exc:
+            raise ProblemError(422, "unreadable-response", "The PAS response cannot be read", str(exc)) from exc
+        except handlers.UnknownTrace as exc:
+            raise ProblemError(404, "not-found", "No authorization request answers to this trace number") from exc
+        except handlers.ReviewConflict as exc:
+            raise ProblemError(409, "review-decided", "The review is already decided", str(exc)) from exc
+        await record_audit(session, platform, principal, service=SERVICE, action="write",
+                           object_type="authorization_request", object_id=outcome["request_id"],
+                           request_id=request_id)
+    return outcome
 
 
 class ConcurrentReviewIn(StrictModel):

@@ -1,4 +1,5 @@
-"""Use cases of authorizations: the unit ledger, the claims scrubber's questions, credentialing.
+"""Use cases of authorizations: the unit ledger, the claims scrubber's questions, credentialing, and prior-
+authorization requests (sent over the payer's channel, answered, recorded, followed up).
 
 The ledger of one (patient, payer) group is rebuilt from stored rows for each change. The domain ledger is
 a function of the set of events, so duplicates and reordering cannot change the outcome; what differs
@@ -14,12 +15,12 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from rcm_shared.contracts import AuthorizationChangedV1, EventEnvelope, VisitCompletedV1
+from rcm_shared.contracts import AuthorizationChangedV1, EventEnvelope, VisitCompletedV1, VisitScheduledV1
 from rcm_shared.db import sequences
 from rcm_shared.db.database import Database
 from rcm_shared.db.types import new_id, utcnow
 from rcm_shared.messaging import stage_event
-from rcm_shared.x12.envelope import ControlNumbers, InterchangeParties
+from rcm_shared.x12.envelope import ControlNumbers
 from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -52,6 +53,7 @@ from authorizations.domain.ledger import (
     VisitVoided,
 )
 from authorizations.domain.model import Authorization, AuthorizationStatus, VisitFacts
+from authorizations.domain.pas import PasFormatError, pas_trace_number, read_pas_request, read_pas_response
 from authorizations.domain.renewals import (
     ConcurrentReview,
     ConcurrentReviewLog,
@@ -60,7 +62,10 @@ from authorizations.domain.renewals import (
     ScheduledVisit,
     renewal_tasks,
 )
-from authorizations.domain.x12_278 import AuthorizationRequest, build_278
+from authorizations.domain.review import RequestedCare, ReviewResponse, ReviewStatus, authorization_from
+from authorizations.domain.review_routes import ReviewRoutes
+from authorizations.domain.x12_278 import AuthorizationRequest, read_278
+from authorizations.domain.x12_278_response import read_278_response
 
 SOURCE = "authorizations"
 
@@ -219,10 +224,18 @@ async def authorization_view(session: AsyncSession, practice_id: str, number: st
         return None
     ledger = await load_ledger(session, practice_id, row.patient_id, row.payer_id)
     balance = ledger.balance(number)
+    # The payer's review behind it, when it came from a request: the decision and why (a denial's reason).
+    review = (await session.execute(select(
+        authorization_requests.c.request_id, authorization_requests.c.decision, authorization_requests.c.reason,
+        authorization_requests.c.channel).where(
+        authorization_requests.c.practice_id == practice_id,
+        authorization_requests.c.authorization_number == number).order_by(
+        authorization_requests.c.requested_at.desc()).limit(1))).first()
     return {"authorization_id": row.authorization_id, "number": number, "patient_id": row.patient_id,
             "payer_id": row.payer_id, "cpt_codes": row.cpt_codes, "approved_units": balance.approved,
             "used_units": balance.used, "remaining_units": balance.remaining, "start": row.start_date,
-            "end": row.end_date, "status": ledger.status_of(number, date.today()).value}
+            "end": row.end_date, "status": ledger.status_of(number, date.today()).value,
+            "review": dict(review._mapping) if review is not None else None}
 
 
 async def list_for_patient(session: AsyncSession, practice_id: str, patient_id: str) -> list[dict[str, Any]]:
@@ -308,7 +321,7 @@ async def open_work(session: AsyncSession, practice_id: str, today: date) -> dic
             tasks.append({"authorization_number": task.authorization_number, "patient_id": task.patient_id,
                           "payer_id": task.payer_id, "due_by": task.due_by,
                           "triggers": [str(getattr(t, "value", t)) for t in task.triggers]})
-    return {"missing_authorizations": gaps, "renewals_due": tasks}
+    return {"missing_authorizations": gaps, "renewals_due": tasks, **await review_work(session, practice_id, today)}
 
 
 
@@ -319,25 +332,147 @@ class RequestAuthorization:
     request: AuthorizationRequest
 
 
-async def request_authorization(db: Database, review: UtilizationReview, command: RequestAuthorization
-                                ) -> dict[str, Any]:
-    """Build the 278, send it (outside any transaction), record the decision and the authorization."""
+class ReviewConflict(Exception):
+    """A payer answer for a review that is already decided (only a pended review takes a later answer)."""
+
+
+class UnknownTrace(LookupError):
+    """A payer answer naming a trace number this practice never sent."""
+
+
+async def request_authorization(db: Database, review: UtilizationReview, routes: ReviewRoutes,
+                                command: RequestAuthorization) -> dict[str, Any]:
+    """Send the request over the payer's channel (outside any transaction), then record what came back.
+
+    Approved / modified / denied: the authorization is recorded and ``authorization-changed`` announced.
+    Pended: a work item with the day to follow up. Rejected (AAA / PAS errors) or unreadable: a work item saying
+    what to fix. ``ReviewUnavailable`` (nothing decided) and ``X12ValueError`` (unsendable) propagate.
+    """
     async with db.transaction() as session:
         icn = await _next_control_number(session)
-    request_x12 = build_278(command.request, ControlNumbers(icn, icn, 1, datetime.now(UTC)),
-                            InterchangeParties(sender_id="RCMPLATFORM", receiver_id="UMO"))
-    decision = await review.submit(request_x12)
+    exchange = await review.submit(command.request, ControlNumbers(icn, icn, 1, datetime.now(UTC)))
     async with db.transaction() as session:
+        request_id = new_id()
         await session.execute(insert(authorization_requests).values(
-            request_id=new_id(), practice_id=command.practice_id, patient_id=command.patient_id,
-            payer_id=command.request.payer_id, trace_number=command.request.trace_number, request_x12=request_x12,
-            decision=decision.status.value, authorization_number=decision.authorization_number,
-            reason=decision.reason or None, requested_at=utcnow()))
-        auth = decision.to_authorization(command.patient_id, command.request.payer_id)
+            request_id=request_id, practice_id=command.practice_id, patient_id=command.patient_id,
+            payer_id=command.request.payer_id, trace_number=command.request.trace_number, channel=exchange.channel,
+            request_body=exchange.request_body, response_body=exchange.response_body, decision="sent",
+            requested_at=utcnow()))
+        outcome = await _apply_review(session, routes, request_id, command.practice_id, command.patient_id,
+                                      command.request, exchange.response, exchange.unreadable, date.today())
+    return {**outcome, "channel": exchange.channel}
+
+
+def _requested_care(request: AuthorizationRequest) -> RequestedCare:
+    return RequestedCare(frozenset(s.cpt_code for s in request.services), request.total_units, request.start,
+                         request.end)
+
+
+async def _apply_review(session: AsyncSession, routes: ReviewRoutes, request_id: str, practice_id: str,
+                        patient_id: str, request: AuthorizationRequest, response: ReviewResponse | None,
+                        unreadable: str, sent_on: date) -> dict[str, Any]:
+    payer_id = request.payer_id
+    if response is not None and response.trace_number != request.trace_number:
+        response, unreadable = None, "the answer names another request's trace number"
+    if response is None:
+        await session.execute(update(authorization_requests).where(
+            authorization_requests.c.request_id == request_id).values(
+            decision="unreadable", reason=unreadable[:200], decided_at=utcnow()))
+        return {"request_id": request_id, "trace_number": request.trace_number, "decision": "unreadable",
+                "reason": unreadable[:200], "authorization": None, "rejections": [], "follow_up_on": None}
+    status = response.status
+    rejections = [r.to_dict() for r in response.all_rejections]
+    follow_up = routes.follow_up_on(payer_id, sent_on) if status is ReviewStatus.PENDED else None
+    authorization = authorization_from(response, _requested_care(request), patient_id, payer_id)
+    reason = routes.reason_text(payer_id, response.reason_code)
+    await session.execute(update(authorization_requests).where(
+        authorization_requests.c.request_id == request_id).values(
+        decision=status.value, action_code=response.action or None,
+        authorization_number=authorization.number if authorization else (
+            response.certification_number or response.administrative_reference or None),
+        reason=reason[:200] or None, rejections=rejections or None, follow_up_on=follow_up,
+        decided_at=None if status is ReviewStatus.PENDED else utcnow()))
+    view = None
+    if authorization is not None:
         view = await record_authorization(session, RecordAuthorization(
-            command.practice_id, auth.number, auth.patient_id, auth.payer_id, sorted(auth.cpt_codes),
-            auth.approved_units, auth.start, auth.end, auth.status.value))
-    return {"decision": decision.status.value, "reason": decision.reason, "authorization": view}
+            practice_id, authorization.number, patient_id, payer_id, sorted(authorization.cpt_codes),
+            authorization.approved_units, authorization.start, authorization.end, authorization.status.value))
+        await stage_event(session, platform, AuthorizationChangedV1(
+            authorization_id=view["authorization_id"], practice_id=practice_id, patient_id=patient_id,
+            payer_id=payer_id, change="status_changed", status=view["status"],
+            units_remaining=view["remaining_units"], end_date=authorization.end),
+            source=SOURCE, subject=view["authorization_id"], practice_id=practice_id)
+    return {"request_id": request_id, "trace_number": request.trace_number, "decision": status.value,
+            "action_code": response.action or None, "reason_code": response.reason_code or None,
+            "reason": reason or None, "certification_number": response.certification_number or None,
+            "authorization": view, "rejections": rejections, "follow_up_on": follow_up}
+
+
+def _stored_request(channel: str | None, body: str) -> AuthorizationRequest:
+    if channel == "pas-fhir":
+        return read_pas_request(json.loads(body))[0]
+    return read_278(body)
+
+
+async def receive_review_response(session: AsyncSession, routes: ReviewRoutes, practice_id: str, body: str,
+                                  media: str) -> dict[str, Any]:
+    """A payer's later answer to a pended review (an unsolicited 278 response, or a PAS response bundle),
+    matched to the request by its trace number and applied like a first answer.
+
+    Raises ``X12SyntaxError`` / ``PasFormatError`` (unreadable), ``UnknownTrace`` (no such request for this
+    practice) and ``ReviewConflict`` (the review is already decided).
+    """
+    data: Any = None
+    if media == "fhir":
+        try:
+            data = json.loads(body)
+        except ValueError:
+            raise PasFormatError("the body is not JSON") from None
+        trace = pas_trace_number(data)
+    else:
+        x12_answer = read_278_response(body)
+        trace = x12_answer.trace_number
+    row = (await session.execute(select(authorization_requests).where(
+        authorization_requests.c.practice_id == practice_id,
+        authorization_requests.c.trace_number == trace))).first()
+    if row is None:
+        raise UnknownTrace("no authorization request with this trace number")
+    if row.decision not in ("pended", "unreadable"):
+        raise ReviewConflict(f"the review is already {row.decision}")
+    request = _stored_request(row.channel, row.request_body)
+    response = read_pas_response(data, request) if media == "fhir" else x12_answer
+    await session.execute(update(authorization_requests).where(
+        authorization_requests.c.request_id == row.request_id).values(response_body=body))
+    outcome = await _apply_review(session, routes, row.request_id, practice_id, row.patient_id, request, response,
+                                  "", row.requested_at.date())
+    return {**outcome, "channel": row.channel}
+
+
+async def review_work(session: AsyncSession, practice_id: str, today: date) -> dict[str, Any]:
+    """Pended reviews to follow up and rejected requests to correct (until a later request for the same
+    patient and payer replaces them)."""
+    rows = (await session.execute(select(authorization_requests).where(
+        authorization_requests.c.practice_id == practice_id,
+        authorization_requests.c.decision.in_(("pended", "rejected", "unreadable"))).order_by(
+        authorization_requests.c.requested_at))).all()
+    latest: dict[tuple[str, str], datetime] = {}
+    if any(r.decision != "pended" for r in rows):
+        for r in (await session.execute(select(
+                authorization_requests.c.patient_id, authorization_requests.c.payer_id,
+                authorization_requests.c.requested_at).where(
+                authorization_requests.c.practice_id == practice_id))).all():
+            key = (r.patient_id, r.payer_id)
+            latest[key] = max(latest.get(key, r.requested_at), r.requested_at)
+    pended, rejected = [], []
+    for r in rows:
+        item = {"request_id": r.request_id, "trace_number": r.trace_number, "patient_id": r.patient_id,
+                "payer_id": r.payer_id, "channel": r.channel, "requested_at": r.requested_at, "reason": r.reason}
+        if r.decision == "pended":
+            pended.append({**item, "follow_up_on": r.follow_up_on,
+                           "overdue": r.follow_up_on is not None and r.follow_up_on < today})
+        elif latest.get((r.patient_id, r.payer_id), r.requested_at) <= r.requested_at:
+            rejected.append({**item, "status": r.decision, "rejections": r.rejections or []})
+    return {"pended_reviews": pended, "rejected_requests": rejected}
 
 
 async def _next_control_number(session: AsyncSession) -> int:
@@ -387,14 +522,30 @@ class BookedVisit:
 
 
 async def record_schedule(session: AsyncSession, practice_id: str, booked: list[BookedVisit]) -> int:
-    """Upsert booked (or cancelled) visits from the EHR's schedule; the renewal forecast reads them."""
+    """Upsert booked (or cancelled) visits from the EHR's schedule; the renewal forecast reads them.
+
+    Each new or changed visit is announced as ``visit-scheduled`` (eligibility's nightly batch works from it);
+    re-posting a whole week announces only what changed."""
+    columns = (scheduled_visits.c.visit_id, scheduled_visits.c.patient_id, scheduled_visits.c.payer_id,
+               scheduled_visits.c.service_date, scheduled_visits.c.cpt_code, scheduled_visits.c.cancelled)
+    known = {row.visit_id: tuple(row)[1:] for row in (await session.execute(select(*columns).where(
+        scheduled_visits.c.practice_id == practice_id,
+        scheduled_visits.c.visit_id.in_([v.visit_id for v in booked])))).all()}
     for visit in booked:
-        key = and_(scheduled_visits.c.practice_id == practice_id, scheduled_visits.c.visit_id == visit.visit_id)
         values = dict(patient_id=visit.patient_id, payer_id=visit.payer_id, service_date=visit.service_date,
                       cpt_code=visit.cpt_code, cancelled=visit.cancelled)
-        if (await session.execute(select(scheduled_visits.c.visit_id).where(key))).first():
+        before = known.get(visit.visit_id)
+        if before == tuple(values.values()):
+            continue
+        if before is not None:
+            key = and_(scheduled_visits.c.practice_id == practice_id, scheduled_visits.c.visit_id == visit.visit_id)
             await session.execute(update(scheduled_visits).where(key).values(**values))
         else:
             await session.execute(insert(scheduled_visits).values(practice_id=practice_id, visit_id=visit.visit_id,
                                                                   **values))
+        known[visit.visit_id] = tuple(values.values())
+        await stage_event(session, platform, VisitScheduledV1(
+            visit_id=visit.visit_id, practice_id=practice_id, patient_id=visit.patient_id, payer_id=visit.payer_id,
+            service_date=visit.service_date, cpt_code=visit.cpt_code, cancelled=visit.cancelled),
+            source=SOURCE, subject=visit.visit_id, practice_id=practice_id)
     return len(booked)

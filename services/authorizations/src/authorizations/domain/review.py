@@ -1,0 +1,269 @@
+"""What a utilization-management organisation (UMO) answers to a prior-authorization request, whatever the
+channel (X12 278 response or a Da Vinci PAS ClaimResponse): one ``ReviewResponse``, and what it means for us.
+
+Both channels speak X12 code lists: the action code (element 306, HCR01 / PAS ``reviewActionCode``), the
+review decision reason (886, HCR03 / PAS ``reasonCode``), request-validation reject reasons (901, AAA03 / PAS
+``ClaimResponse.error.code``) and follow-up actions (889, AAA04 / PAS ``followupAction``). The meanings below
+are the standard's code meanings, not payer rules; what a payer's own HCR03 codes mean is data
+(``rules/utilization_review.yaml``).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import date
+
+from authorizations.domain.model import Authorization, AuthorizationStatus
+
+
+class ReviewStatus(enum.StrEnum):
+    APPROVED = "approved"  # A1 certified in total
+    MODIFIED = "modified"  # A2 certified partial / A6 modified: less (units, dates, codes) than asked
+    DENIED = "denied"  # A3 not certified
+    PENDED = "pended"  # A4 pended, CT contact payer: no decision yet, someone has to follow up
+    NOT_REQUIRED = "not_required"  # NA: no review needed for this service
+    CANCELLED = "cancelled"  # C: the certification is void
+    REJECTED = "rejected"  # AAA: the request could not be reviewed at all; correct and resubmit
+
+
+ACTION_STATUS: dict[str, ReviewStatus] = {
+    "A1": ReviewStatus.APPROVED, "A2": ReviewStatus.MODIFIED, "A6": ReviewStatus.MODIFIED,
+    "A3": ReviewStatus.DENIED, "A4": ReviewStatus.PENDED, "CT": ReviewStatus.PENDED,
+    "NA": ReviewStatus.NOT_REQUIRED, "C": ReviewStatus.CANCELLED,
+}
+ACTION_NAMES: dict[str, str] = {
+    "A1": "Certified in total", "A2": "Certified - partial", "A3": "Not certified", "A4": "Pended",
+    "A6": "Modified", "C": "Cancelled", "CT": "Contact payer", "NA": "No action required",
+}
+CERTIFIED_ACTIONS = frozenset({"A1", "A2", "A6"})
+
+# AAA03 reject reasons (element 901) that 278 responses use, with what the front desk has to fix.
+REJECT_REASONS: dict[str, str] = {
+    "04": "Authorized quantity exceeded",
+    "15": "Required application data missing",
+    "33": "Input errors",
+    "35": "Out of network",
+    "41": "Authorization/access restrictions",
+    "42": "Unable to respond at current time",
+    "43": "Invalid/missing provider identification",
+    "44": "Invalid/missing provider name",
+    "45": "Invalid/missing provider specialty",
+    "46": "Invalid/missing provider phone number",
+    "47": "Invalid/missing provider state",
+    "49": "Provider is not primary care physician",
+    "51": "Provider not on file",
+    "52": "Service dates not within provider plan enrollment",
+    "56": "Inappropriate date",
+    "57": "Invalid/missing date(s) of service",
+    "58": "Invalid/missing date-of-birth",
+    "60": "Date of birth follows date(s) of service",
+    "61": "Date of death precedes date(s) of service",
+    "62": "Date of service not within allowable inquiry period",
+    "64": "Invalid/missing patient ID",
+    "65": "Invalid/missing patient name",
+    "66": "Invalid/missing patient gender code",
+    "67": "Patient not found",
+    "68": "Duplicate patient ID number",
+    "71": "Patient birth date does not match that for the patient on the database",
+    "72": "Invalid/missing subscriber/insured ID",
+    "73": "Invalid/missing subscriber/insured name",
+    "74": "Invalid/missing subscriber/insured gender code",
+    "75": "Subscriber/insured not found",
+    "76": "Duplicate subscriber/insured ID number",
+    "77": "Subscriber found, patient not found",
+    "79": "Invalid participant identification",
+    "80": "No response received - transaction terminated",
+    "97": "Invalid or missing provider address",
+    "AF": "Invalid/missing diagnosis code(s)",
+    "AG": "Invalid/missing procedure code(s)",
+    "AO": "Additional patient condition information required",
+    "MA": "Missing authorization",
+    "T4": "Payer name or identifier missing",
+}
+FOLLOW_UP_ACTIONS: dict[str, str] = {
+    "C": "Please correct and resubmit",
+    "N": "Resubmission not allowed",
+    "P": "Please resubmit original transaction",
+    "R": "Resubmission allowed",
+    "S": "Do not resubmit; inquiry initiated to a third party",
+    "W": "Please wait 30 days and resubmit",
+    "X": "Please wait 10 days and resubmit",
+    "Y": "Do not resubmit; we will hand deliver or mail the response",
+}
+
+# Which 278 loop an AAA sits in says whose data is wrong (the request's party), and the code says what.
+PARTY_OF_LOOP: dict[str, str] = {
+    "2000A": "payer", "2010A": "payer", "2010B": "requester", "2010C": "subscriber", "2010D": "patient",
+    "2000E": "patient_event", "2010EA": "rendering_provider", "2000F": "service",
+}
+_FIX: dict[tuple[str, str], str] = {
+    **{("payer", c): "payer_id" for c in ("79", "T4")},
+    **{("requester", c): "requester_npi" for c in ("15", "43", "51", "79")},
+    ("requester", "44"): "requester_name",
+    **{("subscriber", c): "member_id" for c in ("15", "64", "67", "68", "72", "75", "76", "77")},
+    **{("subscriber", c): "subscriber_name" for c in ("65", "73")},
+    **{("subscriber", c): "subscriber_birth_date" for c in ("58", "71")},
+    **{("patient", c): "dependent" for c in ("15", "58", "64", "65", "66", "67", "71", "77")},
+    **{("rendering_provider", c): "rendering_npi" for c in ("15", "43", "51", "52")},
+    **{("patient_event", c): "dates" for c in ("56", "57", "60", "61", "62")},
+    ("patient_event", "AF"): "diagnoses",
+    **{(p, "AG"): "services" for p in ("patient_event", "service")},
+    **{("service", c): "dates" for c in ("56", "57", "62")},
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """One AAA (request validation) of the response: the request could not be processed as sent.
+
+    ``loop`` is the 278 loop id (``2010C``) or, from a PAS answer, the ``errorElement`` it names."""
+
+    loop: str
+    reason_code: str
+    follow_up: str = "C"
+    valid: bool = False  # AAA01: "Y" means the request was valid but still could not be processed
+
+    @property
+    def party(self) -> str:
+        loop = self.loop.split("-", 1)[0]
+        return PARTY_OF_LOOP.get(loop, "request")
+
+    @property
+    def reason(self) -> str:
+        return REJECT_REASONS.get(self.reason_code, f"Reject reason {self.reason_code}")
+
+    @property
+    def fix(self) -> str | None:
+        """The request field to correct, or None when nothing in the request is wrong (retry later)."""
+        return _FIX.get((self.party, self.reason_code))
+
+    @property
+    def retry_later(self) -> bool:
+        return self.reason_code in ("42", "80")
+
+    def to_dict(self) -> dict[str, object]:
+        """For the work queue: codes and field names only, never the values that were refused (PHI)."""
+        return {"party": self.party, "loop": self.loop, "reason_code": self.reason_code, "reason": self.reason,
+                "fix": self.fix, "follow_up": self.follow_up,
+                "follow_up_action": FOLLOW_UP_ACTIONS.get(self.follow_up, ""), "retry_later": self.retry_later}
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceOutcome:
+    """The UMO's answer for one requested service (2000F / ClaimResponse.item)."""
+
+    cpt_code: str
+    requested_units: int
+    action: str = ""
+    certification_number: str = ""
+    reason_code: str = ""
+    approved_units: int | None = None
+    start: date | None = None
+    end: date | None = None
+    rejections: tuple[Rejection, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewResponse:
+    """The UMO's answer to one patient event (2000E / the ClaimResponse), channel-neutral.
+
+    ``action`` is empty when the request was rejected before review (``rejections`` say why)."""
+
+    trace_number: str
+    trace_originator: str = ""  # TRN03 of our request, echoed by the UMO
+    action: str = ""
+    certification_number: str = ""  # HCR02 / preAuthRef: goes on the claim as REF*G1
+    reason_code: str = ""  # HCR03 / reasonCode
+    administrative_reference: str = ""  # REF*NT: the UMO's number for a review it did not certify (yet)
+    previous_authorization_number: str = ""  # REF*BB: the certification this one extends or revises
+    start: date | None = None
+    end: date | None = None
+    approved_units: int | None = None  # HSD*VS / authorizedItemDetail quantity
+    services: tuple[ServiceOutcome, ...] = ()
+    rejections: tuple[Rejection, ...] = ()
+    payer_id: str = ""
+
+    @property
+    def status(self) -> ReviewStatus:
+        if not self.action:
+            return ReviewStatus.REJECTED
+        return ACTION_STATUS.get(self.action, ReviewStatus.PENDED)  # an unknown code: a person looks at it
+
+    @property
+    def all_rejections(self) -> tuple[Rejection, ...]:
+        return self.rejections + tuple(r for s in self.services for r in s.rejections)
+
+
+def overall_action(actions: list[str]) -> str:
+    """The event's action from its services' (PAS answers per item; a 278 also per 2000F): all the same ->
+    that one; any pended -> pended; some certified, some not -> modified; nothing certified -> not certified."""
+    codes = [a for a in actions if a]
+    if not codes:
+        return ""
+    if len(set(codes)) == 1:
+        return codes[0]
+    if any(ACTION_STATUS.get(a) is ReviewStatus.PENDED for a in codes):
+        return "A4"
+    if any(a in CERTIFIED_ACTIONS for a in codes):
+        return "A6"
+    return "A3"
+
+
+@dataclass(frozen=True, slots=True)
+class RequestedCare:
+    """What we asked for (read back from the stored request): the fallback for what the answer leaves out."""
+
+    cpt_codes: frozenset[str]
+    units: int
+    start: date
+    end: date
+
+
+def authorization_from(response: ReviewResponse, requested: RequestedCare, patient_id: str,
+                       payer_id: str) -> Authorization | None:
+    """The authorization a decided review gives the ledger; None while pended or when rejected.
+
+    Certified: the certified services' codes, the approved units (event HSD, else the services' HSD, else what
+    was asked) and the certified period (else the services' dates, else the asked period). Not certified: a
+    DENIED record with no units, kept so the patient's history shows the denial.
+    """
+    status = response.status
+    if status not in (ReviewStatus.APPROVED, ReviewStatus.MODIFIED, ReviewStatus.DENIED):
+        return None
+    number = response.certification_number or response.administrative_reference or response.trace_number
+    if status is ReviewStatus.DENIED:
+        return Authorization(number=number, patient_id=patient_id, payer_id=payer_id,
+                             cpt_codes=requested.cpt_codes, approved_units=0,
+                             start=response.start or requested.start,
+                             end=max(response.end or requested.end, response.start or requested.start),
+                             status=AuthorizationStatus.DENIED)
+    certified = [s for s in response.services if s.action in CERTIFIED_ACTIONS or not s.action]
+    codes = frozenset(s.cpt_code for s in certified) or requested.cpt_codes
+    if response.approved_units is not None:
+        units = response.approved_units
+    elif certified:
+        units = sum(s.approved_units if s.approved_units is not None else s.requested_units for s in certified)
+    else:
+        units = requested.units
+    starts = [s.start for s in certified if s.start] or [requested.start]
+    ends = [s.end for s in certified if s.end] or [requested.end]
+    start = response.start or min(starts)
+    end = response.end or max(ends)
+    return Authorization(number=number, patient_id=patient_id, payer_id=payer_id, cpt_codes=codes,
+                         approved_units=units, start=start, end=max(end, start),
+                         status=AuthorizationStatus.APPROVED)
+
+
+def npi_is_valid(npi: str) -> bool:
+    """10 digits, first 1 or 2, last a Luhn check digit over ``80840`` + the first nine digits."""
+    if len(npi) != 10 or not npi.isdigit() or npi[0] not in "12":
+        return False
+    total = 0
+    for i, ch in enumerate(reversed("80840" + npi[:9])):
+        digit = int(ch)
+        if i % 2 == 0:
+            digit *= 2
+            digit -= 9 if digit > 9 else 0
+        total += digit
+    return (10 - total % 10) % 10 == int(npi[9])
