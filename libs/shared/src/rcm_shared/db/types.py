@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -28,6 +29,18 @@ def service_metadata() -> MetaData:
 
 def new_id() -> str:
     return str(uuid.uuid4())
+
+
+def new_ids(count: int) -> list[str]:
+    """``count`` ids like ``new_id`` (random version-4 UUIDs, 122 random bits from the OS) from one read of
+    randomness: several times cheaper per id when a transaction writes thousands of rows."""
+    raw = os.urandom(16 * count).hex()
+    ids = []
+    for start in range(0, 32 * count, 32):
+        h = raw[start:start + 32]
+        variant = "89ab"[int(h[16], 16) & 3]  # RFC 4122 variant: 10xx
+        ids.append(f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:]}")
+    return ids
 
 
 def utcnow() -> datetime:

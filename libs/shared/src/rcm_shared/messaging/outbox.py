@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from pydantic_core import to_json
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rcm_shared.contracts.base import EventPayload
 from rcm_shared.contracts.envelope import EventEnvelope
 from rcm_shared.contracts.registry import envelope_for
+from rcm_shared.db.bulk import insert_many
 from rcm_shared.db.platform_tables import PlatformTables
-from rcm_shared.db.types import utcnow
+from rcm_shared.db.types import new_ids, utcnow
 from rcm_shared.observability.tracing import current_traceparent
 
 
@@ -46,3 +50,47 @@ async def stage_event(
         )
     )
     return envelope
+
+
+async def stage_events(
+    session: AsyncSession,
+    tables: PlatformTables,
+    events: Iterable[tuple[EventPayload, str]],
+    *,
+    source: str,
+    practice_id: str,
+    causation: EventEnvelope | None = None,
+    chunk: int = 5000,
+) -> list[str]:
+    """``stage_event`` for many ``(payload, subject)`` pairs of one practice: the same outbox rows, in the
+    given order (the relay keeps per-key order by row id), written in bulk inside the caller's transaction
+    (``rcm_shared.db.bulk.insert_many``: COPY on PostgreSQL) instead of one statement per event. Returns the
+    event ids, in order.
+
+    Each payload was validated when it was built and every other envelope field is made here, so the
+    envelope bytes are put together from pydantic's own JSON of each part (the bytes ``EventEnvelope.to_bytes``
+    gives, field for field) instead of validating and dumping an ``EventEnvelope`` per event: thousands of
+    events per ERA."""
+    correlation_id = (causation.correlation_id or causation.id) if causation else None
+    causation_id = causation.id if causation else None
+    traceparent = current_traceparent() or (causation.traceparent if causation else None)
+    headers = {"traceparent": traceparent or ""}
+    now = utcnow()
+    # The envelope fields every event of this call shares, as EventEnvelope serializes them (field order).
+    shared = (b',"source":' + to_json(source) + b',"time":' + to_json(now))
+    tail = (b',"practice_id":' + to_json(practice_id) + b',"correlation_id":' + to_json(correlation_id)
+            + b',"causation_id":' + to_json(causation_id) + b',"traceparent":' + to_json(traceparent) + b',"data":')
+    pairs = list(events)
+    ids = new_ids(len(pairs))
+    rows: list[dict[str, object]] = []
+    for (payload, subject), event_id in zip(pairs, ids, strict=True):
+        event_type = payload.event_type
+        body = b"".join((b'{"id":', to_json(event_id), b',"type":', to_json(event_type), b',"schema_version":',
+                         to_json(payload.schema_version), shared, b',"subject":', to_json(subject), tail,
+                         payload.model_dump_json().encode(), b"}"))
+        rows.append({"event_id": event_id, "topic": payload.topic, "message_key": subject, "event_type": event_type,
+                     "payload": body, "headers": {**headers, "event-type": event_type}, "created_at": now,
+                     "attempts": 0})
+    for start in range(0, len(rows), chunk):
+        await insert_many(session, tables.outbox, rows[start:start + chunk])
+    return ids
