@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -29,6 +29,9 @@ from rcm_shared.x12.tokens import ISA_LENGTH
 logging.getLogger("asyncssh").setLevel(logging.WARNING)
 
 HEAD_BYTES = 4096  # enough for ISA, GS and ST however long the sender's ids are
+
+FileContent = bytes | Path | AsyncIterable[bytes]
+"""A file to drop: in memory, a local file, or pieces as they are produced (never held whole)."""
 
 Wanted = Callable[[str, bytes], bool]
 """(file name, first bytes of the file) -> take it? Lets two services share one mailbox."""
@@ -47,10 +50,12 @@ class MailboxFile:
 
 
 class ClearinghouseMailbox(Protocol):
-    async def drop(self, name: str, content: bytes | Path) -> bool:
+    name: str
+
+    async def drop(self, name: str, content: FileContent) -> bool:
         """Deliver a file under ``name``; True when a file of that name was there already (not rewritten).
 
-        ``content`` may be a local file, sent in chunks, so a large batch never sits in memory whole."""
+        A local file or an async iterable is sent piece by piece, so a large batch never sits in memory."""
         ...
 
     async def pick_up(self, wanted: Wanted | None = None) -> list[MailboxFile]:
@@ -107,7 +112,7 @@ class SftpMailbox:
         except (OSError, asyncssh.Error, TimeoutError) as exc:
             raise MailboxUnavailable(f"sftp connect failed: {type(exc).__name__}") from exc
 
-    async def drop(self, name: str, content: bytes | Path) -> bool:
+    async def drop(self, name: str, content: FileContent) -> bool:
         conn = await self._connect()
         try:
             async with conn, conn.start_sftp_client() as sftp:
@@ -116,12 +121,8 @@ class SftpMailbox:
                     return True
                 partial = f"{target}.part"  # renamed when complete: the clearinghouse never reads half a file
                 async with sftp.open(partial, "wb") as remote:
-                    if isinstance(content, Path):
-                        with content.open("rb") as local:
-                            while block := local.read(1 << 20):
-                                await remote.write(block)
-                    else:
-                        await remote.write(content)
+                    async for piece in pieces(content):
+                        await remote.write(piece)
                 await sftp.rename(partial, target)
         except (OSError, asyncssh.Error) as exc:
             raise MailboxUnavailable(f"sftp upload failed: {type(exc).__name__}") from exc
@@ -181,15 +182,13 @@ class HttpsMailbox:
         return httpx.AsyncClient(timeout=self._timeout, headers=self._headers, transport=self._transport,
                                  verify=self._verify)
 
-    async def drop(self, name: str, content: bytes | Path) -> bool:
+    async def drop(self, name: str, content: FileContent) -> bool:
         try:
             async with self._client() as client:
-                if isinstance(content, Path):
-                    r = await client.put(f"{self.base_url}/submissions/{name}", content=_file_chunks(content),
-                                         headers={"Content-Type": "application/edi-x12"})
-                else:
-                    r = await client.put(f"{self.base_url}/submissions/{name}", content=content,
-                                         headers={"Content-Type": "application/edi-x12"})
+                # pieces go out as they come (chunked transfer encoding) when the file is not in memory
+                r = await client.put(f"{self.base_url}/submissions/{name}",
+                                     content=content if isinstance(content, bytes) else pieces(content),
+                                     headers={"Content-Type": "application/edi-x12"})
         except httpx.HTTPError as exc:
             raise MailboxUnavailable(f"https upload failed: {type(exc).__name__}") from exc
         if r.status_code not in (200, 201):
@@ -228,13 +227,20 @@ class HttpsMailbox:
             raise MailboxUnavailable(f"https removal failed: {type(exc).__name__}") from exc
 
 
-async def _file_chunks(path: Path) -> AsyncIterator[bytes]:
-    with path.open("rb") as local:
-        while block := local.read(1 << 20):
-            yield block
+async def pieces(content: FileContent, size: int = 1 << 20) -> AsyncIterator[bytes]:
+    """The file as pieces, whichever form it was given in."""
+    if isinstance(content, bytes):
+        yield content
+    elif isinstance(content, Path):
+        with content.open("rb") as local:
+            while block := local.read(size):
+                yield block
+    else:
+        async for piece in content:
+            yield piece
 
 
 __all__ = [
-    "ClearinghouseMailbox", "HttpsMailbox", "MailboxFile", "MailboxUnavailable", "SftpMailbox", "Wanted",
-    "implementation_of", "transaction_set_id",
+    "ClearinghouseMailbox", "FileContent", "HttpsMailbox", "MailboxFile", "MailboxUnavailable", "SftpMailbox", "Wanted",
+    "implementation_of", "pieces", "transaction_set_id",
 ]

@@ -47,7 +47,8 @@ def build_runtime(settings: ClaimsSettings, clearinghouse: Clearinghouse, front:
     outcomes = EventConsumer(settings, db.sessions, platform, name="claim-outcomes",
                              topics=[topics.CLAIM_PAYMENT_POSTED],
                              handler=event_dispatcher({ClaimPaymentPostedV1: handlers.record_payment}))
-    submission = handlers.SubmissionSettings(settings.submitter_id, settings.receiver_id, settings.usage_indicator)
+    submission = handlers.SubmissionSettings(settings.submitter_id, settings.receiver_id, settings.usage_indicator,
+                                             settings.max_claims_per_file)
 
     async def submit() -> None:
         await handlers.batch_ready_claims(db, submission)
@@ -90,5 +91,6 @@ def build_app(settings: ServiceSettings | None = None, clearinghouse: Clearingho
     app.state.clearinghouse = clearinghouse
     app.state.front_office = front
     app.state.submission = handlers.SubmissionSettings(claims_settings.submitter_id, claims_settings.receiver_id,
-                                                       claims_settings.usage_indicator)
+                                                       claims_settings.usage_indicator,
+                                                       claims_settings.max_claims_per_file)
     return app

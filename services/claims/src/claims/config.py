@@ -23,6 +23,9 @@ class ClaimsSettings(ServiceSettings):
     submission_interval_seconds: float = 2.0
     response_poll_seconds: float = 5.0
     usage_indicator: str = "T"  # ISA15: T test, P production
+    # Claims in one 837P file (clearinghouses cap file size; 5,000 is the guide's advice per transaction).
+    # Files are written and sent a page at a time, so this does not change how much memory a run takes.
+    max_claims_per_file: int = 5000
     # Claim status (276/277): ask about claims with no answer this many days after submission, then weekly.
     status_inquiry_after_days: int = 21
     status_inquiry_every_days: int = 7

@@ -9,7 +9,15 @@ from decimal import Decimal
 
 import pytest
 from claims.domain.exceptions import InvalidClaim
-from claims.domain.model import BillingProvider, Claim, ClaimLine, PatientParty, Person
+from claims.domain.model import (
+    Adjustment,
+    BillingProvider,
+    Claim,
+    ClaimLine,
+    LineAdjudication,
+    PatientParty,
+    Person,
+)
 from claims.domain.x12_837 import clean, iter_837p, iter_837p_bytes, split_by_payer, write_837p
 from claims.domain.x12_837_reader import iter_837p_claims, read_837p
 from hypothesis import HealthCheck, given, settings
@@ -207,3 +215,110 @@ def test_write_read_round_trip(batch: list[Claim]) -> None:
 def test_other_billing_provider_uses_billing_npi_as_rendering_when_same() -> None:
     c = claim(billing_provider=BILLING, rendering=clinician(npi=BILLING.npi))
     assert "NM1*82*" not in write_837p([c], header())
+
+
+# ---------------------------------------------------------------- secondary claims (COB: 2320 / 2330 / 2430)
+
+def _adjudication(line_number: int, line: ClaimLine, variant: int) -> LineAdjudication:
+    allowed = (line.charge * Decimal("0.7")).quantize(Decimal("0.01"))
+    paid = (allowed * Decimal("0.8")).quantize(Decimal("0.01"))
+    adjustments = [Adjustment("CO", "45", line.charge - allowed), Adjustment("PR", "2", allowed - paid)]
+    if variant % 3 == 1:  # a deductible: two PR triplets in one CAS
+        adjustments.insert(1, Adjustment("PR", "1", Decimal("10.00"), 1))
+    if variant % 5 == 2:  # more than six reasons in one group: the group repeats in a second CAS
+        adjustments += [Adjustment("OA", str(90 + k), Decimal(k), k if k % 2 else None) for k in range(1, 9)]
+    return LineAdjudication(line_number, line.procedure_code, paid, line.units, date(2024, 4, 2 + variant % 20),
+                            line.modifiers, tuple(adjustments))
+
+
+def cob_batch(n: int) -> list[Claim]:
+    """Secondary claims in every shape the writer has a path for: line-level or claim-level adjudication,
+    one to three lines (some not adjudicated, one adjudicated twice), dependents, mixed-case and dirty names,
+    a second billing provider."""
+    out: list[Claim] = []
+    for i in range(n):
+        base = secondary_claim(claim_id=f"s{i}", patient_control_number=f"S{i:05d}")
+        lines = tuple(ClaimLine(code, Decimal(charge), 1, mods, (1,))
+                      for code, charge, mods in [("99214", "160.00", ()), ("90833", "95.50", ("95",)),
+                                                 ("90785", "25.00", ())][: 1 + i % 3])
+        other = base.other_payer
+        assert other is not None
+        person = replace(SUBSCRIBER.person, last_name=["Doe", "SMITH", "o*brien ", "Nguyen\tTran"][i % 4],
+                         first_name=["Jane", "SAM"][i % 2])
+        adjudicated = tuple(_adjudication(k, ln, i + k) for k, ln in enumerate(lines, 1) if k != 3 or i % 2)
+        if i % 7 == 6:
+            adjudicated += (_adjudication(1, lines[0], i),)  # the payer split line 1 in two
+        if i % 4 == 0:  # adjudicated at claim level only: CAS in 2320, DTP*573 in 2330B
+            total = sum((ln.charge for ln in lines), Decimal("0.00"))
+            other = replace(other, lines=(), claim_adjustments=(
+                Adjustment("CO", "45", (total * Decimal("0.3")).quantize(Decimal("0.01"))),
+                Adjustment("PR", "2", Decimal("20.00"))))
+        else:
+            other = replace(other, lines=adjudicated, claim_adjustments=() if i % 3 else other.claim_adjustments)
+        other = replace(other, subscriber=replace(other.subscriber, person=person))
+        out.append(replace(
+            base, lines=lines, other_payer=other, patient=CHILD if i % 3 == 2 else None,
+            subscriber=replace(base.subscriber, person=person),
+            billing_provider=SECOND_BILLING if i >= n - 3 else BILLING,
+            rendering=clinician(npi=SECOND_BILLING.npi) if i >= n - 3 else clinician()))
+    return out
+
+
+def test_cob_heavy_batch_is_pyx12_clean() -> None:
+    batch = cob_batch(40)
+    text = write_837p(batch, header(max_claims_per_transaction=15))
+    assert pyx12_errors(text) == []
+    assert text.count("ST*837*") == 4  # 37 claims of one provider in 3 STs, then the second provider
+    assert text.count("SVD*MEDICARE*") == sum(len(c.other_payer.lines) for c in batch if c.other_payer)
+
+
+def test_cob_adjudication_reads_back() -> None:
+    batch = cob_batch(24)
+    read = iter_837p_claims(write_837p(batch, header()))
+    for original, got in zip(batch, read, strict=True):
+        other = original.other_payer
+        assert other is not None
+        cob = got["other_payer"]
+        assert Decimal(cob["paid"]) == other.paid
+        assert cob["subscriber"]["last_name"] == clean(other.subscriber.person.last_name)
+        # CAS groups the reasons by group, in the order each group first appears
+        groups = list(dict.fromkeys(a.group for a in other.claim_adjustments))
+        expected = [(a.group, a.reason, Decimal(a.amount)) for g in groups for a in other.claim_adjustments
+                    if a.group == g]
+        assert [(a["group"], a["reason"], Decimal(a["amount"])) for a in cob["claim_adjustments"]] == expected
+        if not other.lines:
+            assert cob["adjudicated_on"] == "20240401"
+        for number, line in enumerate(got["lines"], 1):
+            mine = [adj for adj in other.lines if adj.line_number == number]
+            if not mine:
+                assert "adjudication" not in line
+                continue
+            adj = line["adjudication"]  # the reader keeps the last SVD of a line
+            assert (Decimal(adj["paid"]), adj["procedure_code"], adj["modifiers"]) == (
+                mine[-1].paid, mine[-1].procedure_code, list(mine[-1].modifiers))
+            quantities = [a["quantity"] for a in adj["adjustments"]]
+            assert sorted((a["group"], a["reason"], Decimal(a["amount"])) for a in adj["adjustments"]) == sorted(
+                (a.group, a.reason, a.amount) for a in mine[-1].adjustments)
+            assert sorted(q for q in quantities if q) == sorted(
+                str(a.quantity) for a in mine[-1].adjustments if a.quantity is not None)
+
+
+def test_free_text_is_upper_case_and_free_of_control_characters() -> None:
+    person = replace(SUBSCRIBER.person, last_name="Nguyen\tTran", first_name="jane\x00", middle_name=" q ",
+                     address=replace(ADDRESS, line1="12 Main St", city="Springfield"))
+    text = write_837p([claim(subscriber=replace(SUBSCRIBER, person=person, member_id="w12"))], header())
+    assert "NM1*IL*1*NGUYEN TRAN*JANE*Q***MI*W12~N3*12 MAIN ST~N4*SPRINGFIELD*IL*627011234~" in text
+    assert pyx12_errors(text) == []
+
+
+def test_a_bar_inside_lower_case_free_text_is_kept() -> None:
+    person = replace(SUBSCRIBER.person, last_name="Smith|Jones", first_name="ann")
+    text = write_837p([claim(subscriber=replace(SUBSCRIBER, person=person))], header())
+    assert "NM1*IL*1*SMITH|JONES*ANN****MI*W123456789~" in text
+
+
+def test_accented_names_go_out_as_ascii() -> None:
+    person = replace(SUBSCRIBER.person, last_name="Muñoz-Strauß", first_name="José")
+    text = write_837p([claim(subscriber=replace(SUBSCRIBER, person=person))], header())
+    assert "NM1*IL*1*MUNOZ-STRAUSS*JOSE****MI*W123456789~" in text
+    assert text.isascii() and pyx12_errors(text) == []

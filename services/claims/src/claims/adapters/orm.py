@@ -75,7 +75,6 @@ batches = Table(
     Column("payer_id", String(40), nullable=False),
     Column("interchange_control_number", Integer, nullable=False, unique=True),
     Column("file_name", String(120), nullable=False, unique=True),
-    Column("content", LargeBinary, nullable=False),
     Column("claim_count", Integer, nullable=False),
     Column("status", String(20), nullable=False),  # queued | submitted | accepted | rejected
     Column("attempts", Integer, nullable=False),
@@ -84,6 +83,15 @@ batches = Table(
     Column("submitted_at", UtcDateTime, nullable=True),
 )
 Index("ix_batches_status", batches.c.status, batches.c.created_at)
+
+# The 837P file of a batch, in pieces of a few hundred claims, written and read one piece at a time: neither
+# the submission job nor the sender holds a whole file, however many claims it carries.
+batch_chunks = Table(
+    "submission_batch_chunks", metadata,
+    Column("batch_id", String(36), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("content", LargeBinary, nullable=False),
+)
 
 control_numbers = control_number_table(metadata)
 

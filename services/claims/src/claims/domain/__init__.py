@@ -19,7 +19,9 @@ Charge capture and claims:
 
 X12:
 * ``x12_837.iter_837p(claims, InterchangeHeader) -> Iterator[str]`` (streaming), ``iter_837p_bytes``,
-  ``write_837p``, ``split_by_payer``; ``x12_837_reader.read_837p(text) -> dict``.
-* ``acknowledgments.read_999``, ``acknowledgments.read_277ca``, ``acknowledgments.build_999_for``.
+  ``write_837p``, ``split_by_payer``, ``Interchange837P(header)`` (``add(page) -> str``, ``close() -> str``:
+  claims a page at a time); ``x12_837_reader.read_837p(text) -> dict``.
+* ``acknowledgments.read_999``, ``acknowledgments.read_277ca``, ``acknowledgments.build_999_for`` (text or
+  its pieces).
 * ``claim_status.build_276([StatusInquiry.from_claim(claim, trace)], header)``, ``claim_status.read_277``.
 """

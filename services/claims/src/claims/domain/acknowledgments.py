@@ -11,11 +11,12 @@ All results have ``to_dict()`` for JSON. Malformed input raises ``rcm_shared.x12
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from rcm_shared.x12 import Segment, X12SyntaxError, iter_segments
+from rcm_shared.x12 import Segment, X12SyntaxError, iter_segments, iter_segments_from_stream
 
 # 277 claim status categories (code source 507) that mean the claim got in
 ACCEPTED_CATEGORIES = frozenset({"A0", "A1", "A2", "A5"})
@@ -116,44 +117,45 @@ def read_999(text: str) -> list[GroupAcknowledgment]:
     return groups
 
 
-def build_999_for(text_837: str) -> str | None:
+def build_999_for(text_837: str | Iterable[str]) -> str | None:
     """A 999 for an 837P interchange: accepts each transaction whose SE01 matches its segment count.
 
+    Takes the text, or its pieces (a file read a piece at a time: only one segment is held at once).
     Returns None when the text is not an X12 interchange at all (nothing to acknowledge).
     """
-    try:
-        segments = list(iter_segments(text_837))
-    except X12SyntaxError:
-        return None
-    isa = segments[0]
+    segments = iter_segments_from_stream([text_837] if isinstance(text_837, str) else text_837)
     lines: list[str] = []
     groups_out = 0
     group_ctl = version = ""
     tx_results: list[tuple[str, bool]] = []
     count = 0
     st_ctl = ""
-    for seg in segments[1:]:
-        sid = seg.id
-        if sid == "GS":
-            group_ctl, version = seg.get(6), seg.get(8)
-            tx_results = []
-        elif sid == "ST":
-            st_ctl = seg.get(2)
-            count = 1
-        elif sid == "SE":
-            count += 1
-            tx_results.append((st_ctl, seg.get(1) == str(count) and seg.get(2) == st_ctl))
-        elif sid == "GE":
-            groups_out += 1
-            lines.append(f"AK1*HC*{group_ctl}*{version}~")
-            for ctl, ok in tx_results:
-                lines.append(f"AK2*837*{ctl}*{version}~")
-                lines.append("IK5*A~" if ok else "IK5*R*4~")
-            accepted = sum(1 for _, ok in tx_results if ok)
-            status = "A" if accepted == len(tx_results) else ("P" if accepted else "R")
-            lines.append(f"AK9*{status}*{len(tx_results)}*{len(tx_results)}*{accepted}~")
-        else:
-            count += 1
+    try:
+        isa = next(segments)
+        for seg in segments:
+            sid = seg.id
+            if sid == "GS":
+                group_ctl, version = seg.get(6), seg.get(8)
+                tx_results = []
+            elif sid == "ST":
+                st_ctl = seg.get(2)
+                count = 1
+            elif sid == "SE":
+                count += 1
+                tx_results.append((st_ctl, seg.get(1) == str(count) and seg.get(2) == st_ctl))
+            elif sid == "GE":
+                groups_out += 1
+                lines.append(f"AK1*HC*{group_ctl}*{version}~")
+                for ctl, ok in tx_results:
+                    lines.append(f"AK2*837*{ctl}*{version}~")
+                    lines.append("IK5*A~" if ok else "IK5*R*4~")
+                accepted = sum(1 for _, ok in tx_results if ok)
+                status = "A" if accepted == len(tx_results) else ("P" if accepted else "R")
+                lines.append(f"AK9*{status}*{len(tx_results)}*{len(tx_results)}*{accepted}~")
+            else:
+                count += 1
+    except (X12SyntaxError, StopIteration):
+        return None
     if not groups_out:
         return None
     sender, receiver = isa.get(8).strip(), isa.get(6).strip()

@@ -49,6 +49,8 @@ def build_276(inquiries: list[StatusInquiry], header: InterchangeHeader) -> str:
     """One 276 transaction; one payer / provider / subscriber hierarchy per inquiry."""
     if not inquiries:
         raise ValueError("a 276 needs at least one inquiry")
+    if any((q.patient.person if q.patient else q.subscriber.person).birth_date is None for q in inquiries):
+        raise ValueError("a 276 needs the patient's birth date (DMG of 2000D / 2000E)")
     h = header
     c = h.created
     st = f"{h.first_transaction_number:04d}"
@@ -103,40 +105,76 @@ def read_277(text: str) -> list[ClaimAcknowledgment]:
 
 def answer_276(text_276: str, *, status_code: str = "P1:20", status_date: date | None = None) -> str:
     """A payer's 277 (005010X212) for a 276: every claim asked about gets one STC (default P1:20, pending in
-    process), echoing the trace (TRN*2) and the patient control number (REF*EJ). Used by the sandbox."""
+    process) under the same provider / subscriber / patient it was asked under (2000C-2000E), echoing the
+    trace (TRN*2), the payer claim number (REF*1K), the patient control number (REF*EJ) and the service
+    dates. Used by the sandbox."""
     from rcm_shared.x12 import iter_segments
 
     day = (status_date or date.today()).strftime("%Y%m%d")
     asked: list[dict[str, str]] = []
-    payer, provider, control = "SANDBOX PAYER", "PROVIDER", "1"
+    payer, payer_id, receiver, receiver_id, control = "SANDBOX PAYER", "SANDBOX", "PROVIDER", "RCMPLATFORM", "1"
+    provider = ("PROVIDER", "1245319599")
+    subscriber = ("UNKNOWN", "", "UNKNOWN")
+    patient: tuple[str, str] | None = None
     current: dict[str, str] | None = None
     for seg in iter_segments(text_276):
+        g = seg.get
         if seg.id == "ISA":
-            control = seg.get(13).lstrip("0") or "1"
-        elif seg.id == "NM1" and seg.get(1) == "PR":
-            payer = seg.get(3)
-        elif seg.id == "NM1" and seg.get(1) == "41":
-            provider = seg.get(3)
-        elif seg.id == "TRN" and seg.get(1) == "1":
-            current = {"trace": seg.get(2), "pcn": "", "charge": "0"}
+            control = g(13).lstrip("0") or "1"
+        elif seg.id == "HL":
+            current = None
+            if g(3) in ("19", "22"):
+                patient = None  # a new subscriber (or provider) starts without a dependent
+        elif seg.id == "NM1":
+            entity = g(1)
+            if entity == "PR":
+                payer, payer_id = g(3), g(9) or payer_id
+            elif entity == "41":
+                receiver, receiver_id = g(3), g(9) or receiver_id
+            elif entity == "1P":
+                provider = (g(3), g(9))
+            elif entity == "IL":
+                subscriber = (g(3), g(4), g(9))
+            elif entity == "QC":
+                patient = (g(3), g(4))
+        elif seg.id == "TRN" and g(1) == "1":
+            current = {"trace": g(2), "pcn": "", "payer_claim": "", "charge": "0", "dates": "",
+                       "provider": "*".join(provider), "subscriber": "*".join(subscriber),
+                       "patient": "*".join(patient) if patient else ""}
             asked.append(current)
-        elif current is not None and seg.id == "REF" and seg.get(1) == "EJ":
-            current["pcn"] = seg.get(2)
-        elif current is not None and seg.id == "AMT" and seg.get(1) == "T3":
-            current["charge"] = seg.get(2)
-    icn = int(control) % 999_999_999
+        elif current is not None and seg.id == "REF" and g(1) in ("EJ", "1K"):
+            current["pcn" if g(1) == "EJ" else "payer_claim"] = g(2)
+        elif current is not None and seg.id == "AMT" and g(1) == "T3":
+            current["charge"] = g(2)
+        elif current is not None and seg.id == "DTP" and g(1) == "472":
+            current["dates"] = f"{g(2)}*{g(3)}"
+    icn = int(control) % 999_999_999 or 1
     body = [
         "ST*277*0001*005010X212", f"BHT*0010*08*{icn}*{day}*1200*DG",
-        "HL*1**20*1", f"NM1*PR*2*{clean(payer)}*****PI*SANDBOX", "HL*2*1*21*1",
-        f"NM1*41*2*{clean(provider)}*****46*RCMPLATFORM",
+        "HL*1**20*1", f"NM1*PR*2*{clean(payer)}*****PI*{clean(payer_id)}",
+        "HL*2*1*21*1", f"NM1*41*2*{clean(receiver)}*****46*{clean(receiver_id)}",
     ]
     hl = 2
     for item in asked:
+        provider_name, provider_npi = item["provider"].split("*")
+        last, first, member = item["subscriber"].split("*")
         hl += 1
-        body += [f"HL*{hl}*2*19*1", "NM1*1P*2*PROVIDER*****XX*1245319599"]
+        provider_hl = hl
+        body += [f"HL*{hl}*2*19*1", f"NM1*1P*2*{provider_name}*****XX*{provider_npi}"]
         hl += 1
-        body += [f"HL*{hl}*{hl - 1}*22*0", "NM1*QC*1*PATIENT*UNKNOWN", f"TRN*2*{item['trace']}",
-                 f"STC*{status_code}*{day}**{item['charge']}", f"REF*EJ*{item['pcn']}"]
+        subscriber_name = f"NM1*IL*1*{last}*{first}****MI*{member}" if member else f"NM1*IL*1*{last}*{first}"
+        body += [f"HL*{hl}*{provider_hl}*22*{'1' if item['patient'] else '0'}", subscriber_name.rstrip("*")]
+        if item["patient"]:
+            hl += 1
+            body += [f"HL*{hl}*{hl - 1}*23", f"NM1*QC*1*{item['patient']}".rstrip("*")]
+        # 2200D (or 2200E for a dependent): the status of the claim asked about
+        body += [f"TRN*2*{item['trace']}", f"STC*{status_code}*{day}**{item['charge']}*0"]
+        if item["payer_claim"]:
+            body.append(f"REF*1K*{item['payer_claim']}")
+        if item["pcn"]:
+            body.append(f"REF*EJ*{item['pcn']}")
+        if item["dates"]:
+            body.append(f"DTP*472*{item['dates']}")
     body.append(f"SE*{len(body) + 1}*0001")
     return (
         f"ISA*00*          *00*          *ZZ*{'SANDBOX':<15}*ZZ*{'RCMPLATFORM':<15}*{day[2:]}*1200*^*00501*"

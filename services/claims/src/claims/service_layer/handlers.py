@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -24,12 +25,13 @@ from rcm_shared.contracts import (
     VisitCompletedV1,
 )
 from rcm_shared.db import sequences
+from rcm_shared.db.bulk import insert_many
 from rcm_shared.db.database import Database
 from rcm_shared.db.types import new_id, utcnow
 from rcm_shared.http.errors import ProblemError
-from rcm_shared.messaging import stage_event
+from rcm_shared.messaging import stage_event, stage_events
 from rcm_shared.observability import metrics
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from claims.adapters.claim_document import claim_from_document, to_document
@@ -37,6 +39,7 @@ from claims.adapters.clearinghouse import Clearinghouse, ClearinghouseUnavailabl
 from claims.adapters.front_office import AuthorizationAnswer, CoverageAnswer, FrontOffice
 from claims.adapters.orm import (
     acknowledgments,
+    batch_chunks,
     batches,
     claim_transitions,
     claims,
@@ -69,7 +72,7 @@ from claims.domain.model import (
 )
 from claims.domain.rulebook import Rulebook
 from claims.domain.scrubbing import ClaimScrubber, EligibilityFact, ScrubFacts, claim_fingerprint
-from claims.domain.x12_837 import InterchangeHeader, Receiver, Submitter, write_837p
+from claims.domain.x12_837 import Interchange837P, InterchangeHeader, Receiver, Submitter
 
 SOURCE = "claims"
 CLAIM_REJECTIONS = Counter("rcm_claim_rejections_total", "Claims rejected by the clearinghouse or payer, by reason",
@@ -179,39 +182,54 @@ def _pcn(claim_id: str) -> str:
     return "C" + hashlib.sha1(claim_id.encode()).hexdigest()[:19].upper()  # noqa: S324 - an id, not security
 
 
-async def save_claim(session: AsyncSession, practice_id: str, claim: Claim, patient_id: str, *, new: bool,
-                     causation: EventEnvelope | None = None) -> None:
-    """Persist the aggregate and turn its recorded events into transitions and outbox rows."""
-    document = to_document(claim)
-    columns = dict(
+def _claim_columns(practice_id: str, claim: Claim, patient_id: str) -> dict[str, Any]:
+    return dict(
         practice_id=practice_id, visit_id=claim.visit_id, patient_id=patient_id, payer_id=claim.payer.payer_id,
         patient_control_number=claim.patient_control_number, status=claim.status.value,
         frequency_code=claim.frequency_code, total_charge=claim.total_charge, date_of_service=claim.date_of_service,
         rendering_npi=claim.rendering.npi, program=claim.program, fingerprint=claim_fingerprint(claim),
         payer_claim_number=claim.payer_claim_number, replaces_claim_id=claim.replaces_claim_id,
-        document=document, findings=[f.as_dict() for f in claim.findings], paid=claim.paid,
+        document=to_document(claim), findings=[f.as_dict() for f in claim.findings], paid=claim.paid,
         patient_responsibility=claim.patient_responsibility, updated_at=utcnow())
+
+
+def _recorded_changes(practice_id: str, claim: Claim) -> tuple[list[dict[str, Any]], list[ClaimStatusChangedV1]]:
+    """The claim's recorded events as ``claim_transitions`` rows and ``claim-status-changed`` payloads (and
+    counted in the metrics)."""
+    transitions: list[dict[str, Any]] = []
+    changes: list[ClaimStatusChangedV1] = []
+    for event in claim.pull_events():
+        reasons = list(getattr(event, "error_codes", ()) or getattr(event, "reason_codes", ()) or ())
+        transitions.append(dict(claim_id=claim.claim_id, from_status=event.previous_status, to_status=event.status,
+                                reason=",".join(reasons)[:200] or None, at=event.occurred_at))
+        if isinstance(event, ev.ClaimDrafted):
+            continue
+        changes.append(ClaimStatusChangedV1(
+            claim_id=claim.claim_id, practice_id=practice_id, previous_status=event.previous_status,
+            status=event.status, reason_codes=reasons))
+        metrics.BUSINESS_EVENTS.labels(SOURCE, f"claim_{event.status}").inc()
+        if event.status == ClaimStatus.REJECTED.value:
+            for code in reasons or ["unspecified"]:  # status / reason codes, never patient data
+                CLAIM_REJECTIONS.labels(code[:20]).inc()
+    return transitions, changes
+
+
+async def save_claim(session: AsyncSession, practice_id: str, claim: Claim, patient_id: str, *, new: bool,
+                     causation: EventEnvelope | None = None) -> None:
+    """Persist the aggregate and turn its recorded events into transitions and outbox rows."""
+    columns = _claim_columns(practice_id, claim, patient_id)
     if new:
         await session.execute(insert(claims).values(claim_id=claim.claim_id, created_at=utcnow(), version=1,
                                                     **columns))
     else:
         await session.execute(update(claims).where(claims.c.claim_id == claim.claim_id)
                               .values(version=claims.c.version + 1, **columns))
-    for event in claim.pull_events():
-        reasons = list(getattr(event, "error_codes", ()) or getattr(event, "reason_codes", ()) or ())
-        await session.execute(insert(claim_transitions).values(
-            claim_id=claim.claim_id, from_status=event.previous_status, to_status=event.status,
-            reason=",".join(reasons)[:200] or None, at=event.occurred_at))
-        if isinstance(event, ev.ClaimDrafted):
-            continue
-        await stage_event(session, platform, ClaimStatusChangedV1(
-            claim_id=claim.claim_id, practice_id=practice_id, previous_status=event.previous_status,
-            status=event.status, reason_codes=reasons), source=SOURCE, subject=claim.claim_id,
-            practice_id=practice_id, causation=causation)
-        metrics.BUSINESS_EVENTS.labels(SOURCE, f"claim_{event.status}").inc()
-        if event.status == ClaimStatus.REJECTED.value:
-            for code in reasons or ["unspecified"]:  # status / reason codes, never patient data
-                CLAIM_REJECTIONS.labels(code[:20]).inc()
+    transitions, changes = _recorded_changes(practice_id, claim)
+    for row in transitions:
+        await session.execute(insert(claim_transitions).values(**row))
+    for change in changes:
+        await stage_event(session, platform, change, source=SOURCE, subject=claim.claim_id,
+                          practice_id=practice_id, causation=causation)
 
 
 async def load_claim(session: AsyncSession, practice_id: str, claim_id: str) -> tuple[Claim, Any] | None:
@@ -397,54 +415,108 @@ class SubmissionSettings:
     submitter_id: str
     receiver_id: str
     usage_indicator: str
+    # Clearinghouses and payers cap the size of a file; a run writes as many files as the claims need.
+    # Memory does not depend on it: files are written and sent a page of claims at a time.
+    max_claims_per_file: int = 5000
 
 
-async def batch_ready_claims(db: Database, config: SubmissionSettings, *, limit: int = 5000) -> list[str]:
-    """Scrubbed claims -> one 837P per practice and payer, queued; claims marked submitted; all in one commit."""
+SUBMISSION_PAGE = 500  # claims read, written and marked submitted together (the unit of memory)
+
+
+async def batch_ready_claims(db: Database, config: SubmissionSettings, *, page: int = SUBMISSION_PAGE) -> list[str]:
+    """Scrubbed claims -> 837P files (one practice and payer each, at most ``config.max_claims_per_file``
+    claims), queued; every file in its own transaction with its claims marked submitted and their events.
+
+    Claims are read ``page`` at a time; each page's text is stored as one piece of the file and the page's
+    claims are marked submitted in bulk before the next page is read, so memory stays flat however many
+    claims are waiting and however large a file is allowed to be."""
     created: list[str] = []
-    async with db.transaction() as session:
-        if session.get_bind().dialect.name == "postgresql":
-            # One batcher at a time (the periodic job and an operator's "submit now" may meet): no claim is
-            # batched twice and control numbers stay a gap-free sequence.
-            await session.execute(select(func.pg_advisory_xact_lock(SUBMISSION_LOCK)))
-        rows = (await session.execute(select(claims).where(claims.c.status == ClaimStatus.SCRUBBED.value)
-                                      .order_by(claims.c.created_at).limit(limit))).all()
-        groups: dict[tuple[str, str], list[Any]] = {}
-        for row in rows:
-            groups.setdefault((row.practice_id, row.payer_id), []).append(row)
-        for (practice_id, payer_id), group in groups.items():
-            icn = await next_control_number(session, "interchange")
-            batch_id = new_id()
-            header = InterchangeHeader(
-                sender_id=config.submitter_id, receiver_id=config.receiver_id, interchange_control_number=icn,
-                group_control_number=icn, created=datetime.now(UTC),
-                submitter=Submitter("RCM PLATFORM", config.submitter_id, "BILLING OFFICE", "8005550199"),
-                receiver=Receiver("CLEARINGHOUSE", config.receiver_id), usage_indicator=config.usage_indicator)
-            domain_claims = [claim_from_document(r.document) for r in group]
-            content = write_837p(domain_claims, header).encode()
-            file_name = f"837P_{payer_id}_{icn:09d}.x12"
-            await session.execute(insert(batches).values(
-                batch_id=batch_id, practice_id=practice_id, payer_id=payer_id, interchange_control_number=icn,
-                file_name=file_name, content=content, claim_count=len(group), status="queued", attempts=0,
-                created_at=utcnow()))
-            for row, claim in zip(group, domain_claims, strict=True):
-                claim.mark_submitted(batch_id, f"{icn:09d}")
-                await save_claim(session, practice_id, claim, row.patient_id, new=False)
-                await session.execute(update(claims).where(claims.c.claim_id == claim.claim_id).values(
-                    batch_id=batch_id, submitted_at=utcnow()))
-                await stage_event(session, platform, ClaimSubmittedV1(
-                    claim_id=claim.claim_id, visit_id=claim.visit_id, practice_id=practice_id,
-                    patient_id=row.patient_id, payer_id=payer_id, patient_control_number=claim.patient_control_number,
-                    frequency_code=claim.frequency_code, total_charge=claim.total_charge,
-                    date_of_service=claim.date_of_service, rendering_npi=claim.rendering.npi, program=claim.program,
-                    batch_id=batch_id, interchange_control_number=f"{icn:09d}",
-                    lines=[ClaimLineV1(line_number=i, procedure_code=ln.procedure_code, modifiers=list(ln.modifiers),
-                                       units=ln.units, charge=ln.charge,
-                                       contracted_rate=_contracted(payer_id, claim.date_of_service, ln))
-                           for i, ln in enumerate(claim.lines, 1)],
-                ), source=SOURCE, subject=claim.claim_id, practice_id=practice_id)
-            created.append(batch_id)
-    return created
+    while True:
+        async with db.transaction() as session:
+            batch_id = await _write_next_batch(session, config, page)
+        if batch_id is None:
+            return created
+        created.append(batch_id)
+
+
+async def _write_next_batch(session: AsyncSession, config: SubmissionSettings, page: int) -> str | None:
+    if session.get_bind().dialect.name == "postgresql":
+        # One batcher at a time (the periodic job and an operator's "submit now" may meet): no claim is
+        # batched twice and control numbers stay a gap-free sequence.
+        await session.execute(select(func.pg_advisory_xact_lock(SUBMISSION_LOCK)))
+    oldest = (await session.execute(select(claims.c.practice_id, claims.c.payer_id).where(
+        claims.c.status == ClaimStatus.SCRUBBED.value).order_by(claims.c.created_at, claims.c.claim_id)
+        .limit(1))).first()
+    if oldest is None:
+        return None
+    practice_id, payer_id = oldest
+    icn = await next_control_number(session, "interchange")
+    batch_id = new_id()
+    header = InterchangeHeader(
+        sender_id=config.submitter_id, receiver_id=config.receiver_id, interchange_control_number=icn,
+        group_control_number=icn, created=datetime.now(UTC),
+        submitter=Submitter("RCM PLATFORM", config.submitter_id, "BILLING OFFICE", "8005550199"),
+        receiver=Receiver("CLEARINGHOUSE", config.receiver_id), usage_indicator=config.usage_indicator)
+    interchange = Interchange837P(header)
+    waiting = (select(claims.c.claim_id, claims.c.patient_id, claims.c.document).where(
+        claims.c.practice_id == practice_id, claims.c.payer_id == payer_id,
+        claims.c.status == ClaimStatus.SCRUBBED.value).order_by(claims.c.created_at, claims.c.claim_id))
+    seq = 0
+    while interchange.claim_count < config.max_claims_per_file:
+        # a page's claims leave "scrubbed" before the next page is read, so each read starts where the last ended
+        rows = (await session.execute(waiting.limit(min(page, config.max_claims_per_file
+                                                             - interchange.claim_count)))).all()
+        if not rows:
+            break
+        page_claims = [claim_from_document(r.document) for r in rows]
+        text = interchange.add(page_claims)
+        await session.execute(insert(batch_chunks).values(batch_id=batch_id, seq=seq,
+                                                          content=text.encode("ascii", "replace")))
+        seq += 1
+        await _mark_submitted(session, practice_id, payer_id, batch_id, f"{icn:09d}",
+                              [(r.patient_id, c) for r, c in zip(rows, page_claims, strict=True)])
+    await session.execute(insert(batch_chunks).values(batch_id=batch_id, seq=seq,
+                                                      content=interchange.close().encode("ascii")))
+    await session.execute(insert(batches).values(
+        batch_id=batch_id, practice_id=practice_id, payer_id=payer_id, interchange_control_number=icn,
+        file_name=f"837P_{payer_id}_{icn:09d}.x12", claim_count=interchange.claim_count, status="queued",
+        attempts=0, created_at=utcnow()))
+    return batch_id
+
+
+async def _mark_submitted(session: AsyncSession, practice_id: str, payer_id: str, batch_id: str, icn: str,
+                          page: list[tuple[str, Claim]]) -> None:
+    """A page of claims -> submitted: one UPDATE (executemany), one insert of transitions and one of outbox
+    rows for the whole page, instead of five statements per claim."""
+    now = utcnow()
+    updates: list[dict[str, Any]] = []
+    transitions: list[dict[str, Any]] = []
+    events: list[tuple[Any, str]] = []
+    for patient_id, claim in page:
+        claim.mark_submitted(batch_id, icn)
+        rows, changes = _recorded_changes(practice_id, claim)
+        transitions += rows
+        events += [(change, claim.claim_id) for change in changes]
+        updates.append({"b_claim_id": claim.claim_id, "b_status": claim.status.value,
+                        "b_document": to_document(claim)})
+        events.append((ClaimSubmittedV1(
+            claim_id=claim.claim_id, visit_id=claim.visit_id, practice_id=practice_id, patient_id=patient_id,
+            payer_id=payer_id, patient_control_number=claim.patient_control_number,
+            frequency_code=claim.frequency_code, total_charge=claim.total_charge,
+            date_of_service=claim.date_of_service, rendering_npi=claim.rendering.npi, program=claim.program,
+            batch_id=batch_id, interchange_control_number=icn,
+            lines=[ClaimLineV1(line_number=i, procedure_code=ln.procedure_code, modifiers=list(ln.modifiers),
+                               units=ln.units, charge=ln.charge,
+                               contracted_rate=_contracted(payer_id, claim.date_of_service, ln))
+                   for i, ln in enumerate(claim.lines, 1)],
+        ), claim.claim_id))
+    await session.execute(
+        update(claims).where(claims.c.claim_id == bindparam("b_claim_id")).values(
+            status=bindparam("b_status"), document=bindparam("b_document"), version=claims.c.version + 1,
+            batch_id=batch_id, submitted_at=now, updated_at=now),
+        updates)
+    await insert_many(session, claim_transitions, transitions)
+    await stage_events(session, platform, events, source=SOURCE, practice_id=practice_id)
 
 
 def _contracted(payer_id: str, day: date, line: Any) -> Decimal | None:
@@ -452,15 +524,29 @@ def _contracted(payer_id: str, day: date, line: Any) -> Decimal | None:
     return fee.contracted if fee is not None else None
 
 
+async def _stored_file(db: Database, batch_id: str) -> AsyncIterator[bytes]:
+    """A batch's 837P file, read back one piece (one short query) at a time."""
+    seq = -1
+    while True:
+        async with db.sessions() as session:
+            row = (await session.execute(select(batch_chunks.c.seq, batch_chunks.c.content).where(
+                batch_chunks.c.batch_id == batch_id, batch_chunks.c.seq > seq)
+                .order_by(batch_chunks.c.seq).limit(1))).first()
+        if row is None:
+            return
+        seq = row.seq
+        yield bytes(row.content)
+
+
 async def send_queued_batches(db: Database, clearinghouse: Clearinghouse) -> int:
     """Send what is queued; an outage leaves batches queued (the file name makes a resend detectable)."""
     async with db.sessions() as session:
-        queued = (await session.execute(select(batches.c.batch_id, batches.c.file_name, batches.c.content).where(
+        queued = (await session.execute(select(batches.c.batch_id, batches.c.file_name).where(
             batches.c.status == "queued").order_by(batches.c.created_at).limit(100))).all()
     sent = 0
     for batch in queued:
         try:
-            receipt = await clearinghouse.submit(batch.file_name, batch.content)
+            receipt = await clearinghouse.submit(batch.file_name, _stored_file(db, batch.batch_id))
         except ClearinghouseUnavailable as exc:
             async with db.transaction() as session:
                 await session.execute(update(batches).where(batches.c.batch_id == batch.batch_id).values(
@@ -559,7 +645,14 @@ async def inquire_claim_status(db: Database, clearinghouse: Clearinghouse, confi
         for row in rows:
             by_payer.setdefault(row.payer_id, []).append(row)
         files: list[tuple[str, bytes]] = []
+        asked = 0
         for payer_id, group in by_payer.items():
+            # the guide requires the patient's birth date (DMG) in a 276: a claim without one cannot be asked
+            # about; it waits for its 277CA / 835 (nothing to correct here: the scrubber already let it go)
+            askable = [(row, claim) for row in group
+                       if (claim := claim_from_document(row.document)).patient_person.birth_date is not None]
+            if not askable:
+                continue
             icn = await next_control_number(session, "interchange")
             header = InterchangeHeader(
                 sender_id=config.submitter_id, receiver_id=config.receiver_id, interchange_control_number=icn,
@@ -568,17 +661,18 @@ async def inquire_claim_status(db: Database, clearinghouse: Clearinghouse, confi
                 receiver=Receiver("CLEARINGHOUSE", config.receiver_id), usage_indicator=config.usage_indicator)
             inquiries = []
             file_name = f"276_{payer_id}_{icn:09d}.x12"
-            for row in group:
+            for row, claim in askable:
                 trace = new_id().replace("-", "")[:30].upper()  # X12 text is upper case end to end
-                inquiries.append(StatusInquiry.from_claim(claim_from_document(row.document), trace))
+                inquiries.append(StatusInquiry.from_claim(claim, trace))
                 await session.execute(insert(status_inquiries).values(
                     trace_number=trace, claim_id=row.claim_id, practice_id=row.practice_id, file_name=file_name,
                     sent_at=now))
             files.append((file_name, build_276(inquiries, header).encode()))
+            asked += len(inquiries)
     for file_name, content in files:
         # Outside the transaction; an outage means the next round asks again (the rows say when we asked).
         await clearinghouse.submit(file_name, content)
-    return sum(len(g) for g in by_payer.values())
+    return asked
 
 
 async def record_payment(session: AsyncSession, envelope: EventEnvelope, event: ClaimPaymentPostedV1) -> None:

@@ -1,0 +1,165 @@
+"""The submission job on real PostgreSQL: files capped at ``max_claims_per_file``, each claim submitted once with
+its events, and memory that does not grow with the number of claims (tracemalloc peaks, no timings)."""
+
+from __future__ import annotations
+
+import tracemalloc
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from claims.adapters.claim_document import to_document
+from claims.adapters.clearinghouse import SandboxClearinghouse
+from claims.adapters.orm import batches, claim_transitions, claims, platform
+from claims.bootstrap import build_app
+from claims.config import ClaimsSettings
+from claims.domain.model import (
+    Address,
+    BillingProvider,
+    Claim,
+    ClaimLine,
+    Clinician,
+    PatientParty,
+    PayerRef,
+    Person,
+    Subscriber,
+)
+from claims.domain.x12_837_reader import iter_837p_claims
+from claims.service_layer import handlers
+from rcm_shared.contracts import ClaimStatusChangedV1, ClaimSubmittedV1
+from rcm_shared.db.bulk import insert_many
+from rcm_shared.db.database import Database
+from rcm_shared.testing.fixtures import running
+from rcm_shared.testing.x12 import pyx12_errors
+from sqlalchemy import func, select
+
+pytestmark = pytest.mark.integration
+
+ADDRESS = Address("100 MAIN ST", "HARTFORD", "CT", "06103")
+BILLING = BillingProvider("RIVERSIDE COUNSELING", "1245319599", "123456789", ADDRESS, "261QM0801X")
+RENDERING = Clinician("1234567893", "LCSW", "RIVERA", "JO", "1041C0700X")
+PAYER = PayerRef("SBXHP", "SANDBOX HEALTH PLAN")
+
+
+def scrubbed_claim(i: int) -> Claim:
+    person = Person(["Sample", "DOE", "Nguyen"][i % 3], ["Alex", "SAM"][i % 2], date(1980 + i % 30, 1 + i % 12, 1),
+                    "F", ADDRESS)
+    lines = (ClaimLine("90837", Decimal("200.00"), 1, (), (1,)),) if i % 4 else (
+        ClaimLine("99214", Decimal("160.00"), 1, (), (1, 2)), ClaimLine("90833", Decimal("95.00"), 1, (), (1,)))
+    claim = Claim.draft(
+        claim_id=f"claim-{i:06d}", patient_control_number=f"PCN{i:09d}", payer=PAYER, billing_provider=BILLING,
+        subscriber=Subscriber(f"SBX{i:09d}", person, "GRP1"),
+        patient=PatientParty("19", replace(person, first_name="KIM")) if i % 3 == 1 else None,
+        rendering=RENDERING, date_of_service=date(2026, 10, 1 + i % 28), place_of_service="11",
+        diagnoses=("F411", "F321"), lines=lines, prior_authorization=f"AUTH{i % 97}", visit_id=f"visit-{i}")
+    claim.record_scrub([])
+    claim.pull_events()
+    return claim
+
+
+async def seed(db: Database, first: int, count: int, practice_id: str = "practice-a") -> None:
+    """Scrubbed claims straight into the table (building them through visits would take minutes)."""
+    for start in range(first, first + count, 2000):
+        rows: list[dict[str, Any]] = []
+        for i in range(start, min(start + 2000, first + count)):
+            c = scrubbed_claim(i)
+            rows.append(dict(
+                claim_id=c.claim_id, practice_id=practice_id, visit_id=c.visit_id, patient_id=f"pt-{i}",
+                payer_id=c.payer.payer_id, patient_control_number=c.patient_control_number, status=c.status.value,
+                frequency_code="1", total_charge=c.total_charge, date_of_service=c.date_of_service,
+                rendering_npi=c.rendering.npi, fingerprint=f"fp-{i}", document=to_document(c), findings=[],
+                paid=Decimal("0.00"), patient_responsibility=Decimal("0.00"),
+                created_at=datetime(2026, 11, 1, tzinfo=UTC), updated_at=datetime(2026, 11, 1, tzinfo=UTC),
+                version=1))
+        async with db.transaction() as session:
+            await insert_many(session, claims, rows)
+
+
+def submission(max_claims_per_file: int) -> handlers.SubmissionSettings:
+    return handlers.SubmissionSettings("RCMPLATFORM", "CLEARINGHOUSE", "T", max_claims_per_file)
+
+
+async def test_files_are_capped_and_every_claim_is_submitted_once_with_its_events(databases, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    settings = ClaimsSettings(database_url=databases.create("claims_batches"), run_workers=False,
+                              submission_interval_seconds=3600, response_poll_seconds=3600)
+    sandbox = SandboxClearinghouse(tmp_path / "clearinghouse")
+    app = build_app(settings, clearinghouse=sandbox)
+    async with running(app):
+        db = app.state.db
+        await seed(db, 0, 1150)
+        await seed(db, 5000, 40, practice_id="practice-b")
+        created = await handlers.batch_ready_claims(db, submission(500), page=120)
+        assert await handlers.send_queued_batches(db, sandbox) == len(created) == 4
+
+        async with db.sessions() as session:
+            files = (await session.execute(select(batches.c.practice_id, batches.c.file_name, batches.c.claim_count)
+                                           .order_by(batches.c.interchange_control_number))).all()
+            by_status = dict((await session.execute(select(claims.c.status, func.count()).group_by(
+                claims.c.status))).all())
+            events = dict((await session.execute(select(platform.outbox.c.event_type, func.count()).group_by(
+                platform.outbox.c.event_type))).all())
+            transitions = (await session.execute(select(func.count()).select_from(claim_transitions).where(
+                claim_transitions.c.to_status == "submitted"))).scalar_one()
+        # the oldest waiting claims go first; one file per practice and payer, 500 claims at most
+        assert [(p, n) for p, _, n in files] == [
+            ("practice-a", 500), ("practice-a", 500), ("practice-a", 150), ("practice-b", 40)]
+        assert by_status == {"submitted": 1190}
+        assert events == {ClaimStatusChangedV1.event_type: 1190, ClaimSubmittedV1.event_type: 1190}
+        assert transitions == 1190
+
+        outbound = tmp_path / "clearinghouse" / "outbound"
+        seen: list[str] = []
+        for _, name, count in files:
+            text = (outbound / name).read_text()
+            read = iter_837p_claims(text)
+            assert len(read) == count
+            seen += [c["patient_control_number"] for c in read]
+            # the pages of a file join into one interchange the sandbox payer accepts (SE counts included)
+            ack = (tmp_path / "clearinghouse" / "inbound" / f"999_{name}").read_text()
+            assert "AK9*A*" in ack and "IK5*R" not in ack
+        assert len(seen) == len(set(seen)) == 1190
+        small = (outbound / files[-1][1]).read_text()
+        assert pyx12_errors(small) == []
+
+        assert await handlers.batch_ready_claims(db, submission(500)) == []  # nothing left to batch
+
+
+async def _run_measured(db: Database, sandbox: SandboxClearinghouse) -> tuple[int, int]:
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        created = await handlers.batch_ready_claims(db, submission(100_000))
+        batch_peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.reset_peak()
+        sent = await handlers.send_queued_batches(db, sandbox)
+        send_peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(created) == sent == 1
+    return batch_peak, send_peak
+
+
+async def test_memory_of_a_submission_run_does_not_grow_with_the_batch(databases, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    settings = ClaimsSettings(database_url=databases.create("claims_memory"), run_workers=False,
+                              submission_interval_seconds=3600, response_poll_seconds=3600)
+    sandbox = SandboxClearinghouse(tmp_path / "clearinghouse")
+    app = build_app(settings, clearinghouse=sandbox)
+    async with running(app):
+        db = app.state.db
+        await seed(db, 0, 1_000)
+        small_batch, small_send = await _run_measured(db, sandbox)
+        await seed(db, 100_000, 10_000)
+        large_batch, large_send = await _run_measured(db, sandbox)
+
+    outbound = sorted((tmp_path / "clearinghouse" / "outbound").iterdir())
+    sizes = [path.stat().st_size for path in outbound]
+    assert len(sizes) == 2 and sizes[1] > 9 * sizes[0]  # one file of 1,000 claims, one of 10,000
+    # ten times the claims in one file, about the same peak: a page of claims, not the batch, sets the memory
+    # (with memory growing with the batch the second peaks would be several times the first)
+    assert large_batch < 1.5 * small_batch, (small_batch, large_batch)
+    assert large_send < 1.5 * small_send, (small_send, large_send)
+    ack = (tmp_path / "clearinghouse" / "inbound" / f"999_{outbound[1].name}").read_text()
+    assert "AK9*A*" in ack and "IK5*R" not in ack
