@@ -29,13 +29,16 @@ from remittance.domain.posting import (
     PATIENT_AR,
     PAYER_AR,
     PLB_RECOVERY,
+    SECONDARY_PAYER_AR,
     UNAPPLIED_CASH,
     UNDEPOSITED_ERA,
     ClaimFacts,
     ClaimLineFacts,
+    ClaimPosting,
     JournalEntry,
     JournalLine,
     Ledger,
+    PostedClaim,
     PostingError,
     RemittancePosting,
     load_plb_accounts,
@@ -144,10 +147,12 @@ money = st.integers(min_value=0, max_value=100_000).map(lambda c: D(c) / 100)
 
 
 class LedgerMachine(RuleBasedStateMachine):
-    """Random charges, payments (with CO/PR/OA adjustments), reversals, unmatched payments and PLB.
+    """Random charges, payments (with CO/PR/OA adjustments), crossovers to a secondary payer and its
+    settlements, reversals (of any posting, from its journal entries, and of primaries by negated amounts),
+    unmatched payments and PLB.
 
-    A model tracks what each claim's payer A/R, patient A/R and write-offs must be, independently of the
-    posting rules; the ledger must agree and stay balanced.
+    A model tracks what each claim's payer A/R, patient A/R, secondary-payer A/R and write-offs must be,
+    independently of the posting rules; the ledger must agree and stay balanced.
     """
 
     def __init__(self) -> None:
@@ -155,9 +160,12 @@ class LedgerMachine(RuleBasedStateMachine):
         self.posting = RemittancePosting()
         self.ledger = Ledger()
         self.claims: dict[str, D] = {}
-        self.payments: list[tuple[str, DraftClaim]] = []
+        # every posting still standing: claim, its 835 draft, the model's account moves, what it wrote
+        self.postings: list[tuple[str, DraftClaim, dict[str, D], ClaimPosting]] = []
         self.model = {PAYER_AR: ZERO, PATIENT_AR: ZERO, UNDEPOSITED_ERA: ZERO, CONTRACTUAL_WRITEOFF: ZERO,
-                      OTHER_ADJUSTMENT: ZERO, UNAPPLIED_CASH: ZERO, GROSS_CHARGES: ZERO}
+                      OTHER_ADJUSTMENT: ZERO, UNAPPLIED_CASH: ZERO, GROSS_CHARGES: ZERO, SECONDARY_PAYER_AR: ZERO}
+        self.held: dict[str, D] = {}  # the model's secondary-payer A/R per claim
+        self.billed = ZERO  # sent to patient billing, net
         self.plb_net = ZERO
 
     @rule(charge=money.filter(lambda m: m > 0))
@@ -169,36 +177,75 @@ class LedgerMachine(RuleBasedStateMachine):
         self.model[GROSS_CHARGES] -= charge
 
     @precondition(lambda self: self.claims)
-    @rule(data=st.data(), co=money, pr=money, oa=money, reason=st.sampled_from(["1", "2", "3", "96"]))
-    def pay(self, data: st.DataObject, co: D, pr: D, oa: D, reason: str) -> None:
+    @rule(data=st.data(), co=money, pr=money, oa=money, reason=st.sampled_from(["1", "2", "3", "96"]),
+          status=st.sampled_from(["1", "19"]))
+    def pay(self, data: st.DataObject, co: D, pr: D, oa: D, reason: str, status: str) -> None:
+        """A primary payment; with 19 the payer forwards the claim and its PR is held for the secondary."""
         claim_id = data.draw(st.sampled_from(sorted(self.claims)))
         charge = self.claims[claim_id]
         paid = charge - co - pr - oa
-        draft = DraftClaim(claim_id, "1", charge, paid, adjustments=(
+        draft = DraftClaim(claim_id, status, charge, paid, adjustments=(
             DraftAdjustment("CO", "45", co), DraftAdjustment("PR", reason, pr), DraftAdjustment("OA", "23", oa)))
-        self._post(claim_id, draft, sign=1)
-        self.payments.append((claim_id, draft))
+        moves = {UNDEPOSITED_ERA: paid, CONTRACTUAL_WRITEOFF: co, OTHER_ADJUSTMENT: oa, PAYER_AR: -charge,
+                 PATIENT_AR: pr if status == "1" else ZERO, SECONDARY_PAYER_AR: pr if status == "19" else ZERO}
+        self._post(claim_id, draft, moves)
 
-    @precondition(lambda self: self.payments)
+    @precondition(lambda self: any(v > 0 for v in self.held.values()))
+    @rule(data=st.data(), share=st.integers(0, 100), co_share=st.integers(0, 100))
+    def settle(self, data: st.DataObject, share: int, co_share: int) -> None:
+        """The secondary's 835 (CLP02 2): CARC 23 repeats the primary's part; it pays some of what was
+        forwarded, writes some off and leaves the rest to the patient."""
+        claim_id = data.draw(st.sampled_from(sorted(c for c, v in self.held.items() if v > 0)))
+        held, charge = self.held[claim_id], self.claims[claim_id]
+        paid = (held * share / 100).quantize(D("0.01"))
+        co = ((held - paid) * co_share / 100).quantize(D("0.01"))
+        pr = held - paid - co
+        draft = DraftClaim(claim_id, "2", charge, paid, adjustments=(
+            DraftAdjustment("OA", "23", charge - held), DraftAdjustment("CO", "45", co),
+            DraftAdjustment("PR", "2", pr)))
+        moves = {UNDEPOSITED_ERA: paid, CONTRACTUAL_WRITEOFF: co, PATIENT_AR: pr, SECONDARY_PAYER_AR: -held}
+        self._post(claim_id, draft, moves, held=held)
+
+    def _post(self, claim_id: str, draft: DraftClaim, moves: dict[str, D], held: D = ZERO) -> None:
+        facts = ClaimFacts(claim_id, claim_id, (ClaimLineFacts(1, "90837", self.claims[claim_id]),))
+        result = self.posting.post_claim(payment_of(draft), facts, held_for_this_payer=held)
+        assert result.held_for_next_payer == moves.get(SECONDARY_PAYER_AR, ZERO)
+        self._apply(claim_id, result, moves, sign=1)
+        self.postings.append((claim_id, draft, moves, result))
+
+    def _apply(self, claim_id: str, result: ClaimPosting, moves: dict[str, D], sign: int) -> None:
+        self.ledger.apply_all(result.entries)
+        for account, amount in moves.items():
+            self.model[account] += sign * amount
+        self.held[claim_id] = self.held.get(claim_id, ZERO) + sign * moves.get(SECONDARY_PAYER_AR, ZERO)
+        self.billed += result.patient_billed.total
+
+    @precondition(lambda self: self.postings)
     @rule(data=st.data())
     def reverse(self, data: st.DataObject) -> None:
-        index = data.draw(st.integers(min_value=0, max_value=len(self.payments) - 1))
-        claim_id, original = self.payments.pop(index)
+        """CLP02 22 against a posting we hold: its own entries reversed, whatever rules made them."""
+        index = data.draw(st.integers(min_value=0, max_value=len(self.postings) - 1))
+        claim_id, original, moves, posted = self.postings.pop(index)
         reversal = DraftClaim(claim_id, "22", -original.charge, -original.paid, adjustments=tuple(
             DraftAdjustment(a.group, a.reason, -a.amount) for a in original.adjustments))
-        self._post(claim_id, reversal, sign=-1, original=original)
+        result = self.posting.reverse(payment_of(reversal), PostedClaim(
+            "p", claim_id, original.charge, original.paid, posted.entries, posted.patient_billed))
+        assert result.discrepancies == ()
+        assert result.patient_billed.total == -posted.patient_billed.total
+        self._apply(claim_id, result, moves, sign=-1)
 
-    def _post(self, claim_id: str, draft: DraftClaim, sign: int, original: DraftClaim | None = None) -> None:
+    @precondition(lambda self: any(d.status == "1" for _c, d, _m, _p in self.postings))
+    @rule(data=st.data())
+    def reverse_by_amounts(self, data: st.DataObject) -> None:
+        """A reversal of a primary payment with no posting to take back: the negated amounts through the rules."""
+        primaries = [i for i, (_c, d, _m, _p) in enumerate(self.postings) if d.status == "1"]
+        claim_id, original, moves, _posted = self.postings.pop(data.draw(st.sampled_from(primaries)))
+        reversal = DraftClaim(claim_id, "22", -original.charge, -original.paid, adjustments=tuple(
+            DraftAdjustment(a.group, a.reason, -a.amount) for a in original.adjustments))
         facts = ClaimFacts(claim_id, claim_id, (ClaimLineFacts(1, "90837", self.claims[claim_id]),))
-        result = self.posting.post_claim(payment_of(draft), facts)
-        self.ledger.apply_all(result.entries)
-        source = original or draft
-        by_group = {g: sum((a.amount for a in source.adjustments if a.group == g), ZERO) for g in ("CO", "PR", "OA")}
-        self.model[UNDEPOSITED_ERA] += sign * source.paid
-        self.model[CONTRACTUAL_WRITEOFF] += sign * by_group["CO"]
-        self.model[PATIENT_AR] += sign * by_group["PR"]
-        self.model[OTHER_ADJUSTMENT] += sign * by_group["OA"]
-        self.model[PAYER_AR] -= sign * source.charge
+        result = self.posting.post_claim(payment_of(reversal), facts)
+        assert result.outcome == "reversed"
+        self._apply(claim_id, result, moves, sign=-1)
 
     @rule(paid=money)
     def unmatched(self, paid: D) -> None:
@@ -223,15 +270,22 @@ class LedgerMachine(RuleBasedStateMachine):
     def accounts_match_the_model(self) -> None:
         for account, expected in self.model.items():
             assert self.ledger.balance(account) == expected, account
+        for claim_id, held in self.held.items():
+            assert self.ledger.balance(SECONDARY_PAYER_AR, claim_id) == held, claim_id
+
+    @invariant()
+    def the_patient_is_billed_exactly_what_patient_ar_holds(self) -> None:
+        assert self.billed == self.ledger.balance(PATIENT_AR)
 
     @invariant()
     def ar_cash_and_writeoffs_reconcile_with_charges(self) -> None:
         ledger = self.ledger
         claim_side = (ledger.balance(PAYER_AR) + ledger.balance(PATIENT_AR) + ledger.balance(UNDEPOSITED_ERA)
-                      + ledger.balance(CONTRACTUAL_WRITEOFF) + ledger.balance(OTHER_ADJUSTMENT))
+                      + ledger.balance(CONTRACTUAL_WRITEOFF) + ledger.balance(OTHER_ADJUSTMENT)
+                      + ledger.balance(SECONDARY_PAYER_AR))
         outside_claims = -ledger.balance(UNAPPLIED_CASH) + self.plb_net
         assert claim_side == -ledger.balance(GROSS_CHARGES) + outside_claims
 
 
 TestLedgerMachine = LedgerMachine.TestCase
-TestLedgerMachine.settings = settings(max_examples=40, stateful_step_count=15, deadline=None)
+TestLedgerMachine.settings = settings(max_examples=60, stateful_step_count=20, deadline=None)

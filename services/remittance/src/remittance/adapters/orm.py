@@ -75,12 +75,15 @@ claim_postings = Table(
     Column("unapplied", Integer, nullable=False),
     Column("posted_at", UtcDateTime, nullable=False),
     Column("detail", JSON, nullable=False),
+    # Set on a posting a CLP02 22 took back, so it is reversed once and a re-issue posts as new.
+    Column("reversed_by_posting_id", String(36), nullable=True),
 )
 
 journal = Table(
     "journal_lines", metadata,
     Column("id", AutoId, primary_key=True, autoincrement=True),
-    Column("entry_id", String(36), nullable=False, index=True),
+    # Not indexed: nothing looks lines up by entry, and every ERA writes thousands of them.
+    Column("entry_id", String(36), nullable=False),
     Column("posting_id", String(36), nullable=True, index=True),
     Column("practice_id", String(64), nullable=False),
     Column("account", String(40), nullable=False),
@@ -98,6 +101,8 @@ denials = Table(
     Column("practice_id", String(64), nullable=False),
     Column("claim_id", String(36), nullable=True),
     Column("era_id", String(36), nullable=False),
+    # The posting that raised it: a reversal of that posting closes it.
+    Column("posting_id", String(36), nullable=True, index=True),
     Column("payer_id", String(80), nullable=True),
     Column("line_number", Integer, nullable=True),
     Column("procedure_code", String(10), nullable=True),

@@ -6,7 +6,8 @@
   ``RemittanceSummary``, ``BalanceIssue``...) and ``Remittance835Error``.
 * ``era_json``: ``to_json_dict(remittances)`` for ``rcm x12 read FILE``.
 * ``era_writer``: ``write_835(...)``, a small writer for fixtures and sandbox ERAs.
-* ``posting``: ``RemittancePosting`` (journal entries) and ``Ledger``.
+* ``posting``: ``RemittancePosting`` (journal entries: payments, crossover to the next payer and its
+  settlement, reversals of a whole posting) and ``Ledger``; coordination rules in ``rules/posting.yaml``.
 * ``denials``: ``DenialRules``, ``DenialClassifier``, ``DenialRouter``, ``DenialPatternDetector``,
-  ``UnderpaymentCheck``; rules data in ``rules/denials.yaml`` and ``rules/posting.yaml``.
+  ``DenialPatternWatch``, ``UnderpaymentCheck``; rules data in ``rules/denials.yaml`` and ``rules/posting.yaml``.
 """

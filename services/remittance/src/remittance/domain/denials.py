@@ -6,11 +6,13 @@ Public API::
     DenialClassifier(rules).classify(claim_payment, *, as_of=None) -> list[Denial]
     DenialRouter(rules).route(category, amount, *, as_of=None) -> str                # queue name
     DenialPatternDetector(rules).detect(history: Iterable[DenialOccurrence], *, as_of=None) -> list[DenialPattern]
+    DenialPatternWatch(rules, history).raise_and_check(occurrence, as_of=day) -> bool  # many denials in a row
     UnderpaymentCheck(rates: Iterable[ContractedRate]).check(claim_payment) -> list[Underpayment]
 
 What counts as a denial: CO / PI / OA adjustments other than the contract's own reductions (CARC 45 fee
-schedule and the other ``non_denial_reasons``), every non-PR adjustment when the claim or line paid nothing,
-and a CLP02 = 4 claim. PR adjustments are patient responsibility, never denials; reversals (CLP02 = 22)
+schedule and the other ``non_denial_reasons``), every non-PR adjustment when the claim or line paid nothing
+(except the ``prior_payer_reasons``: a next payer's report of what the payer before it did), and a CLP02 = 4
+claim. PR adjustments are patient responsibility, never denials; reversals (CLP02 = 22)
 are not classified. ``as_of`` picks the effective-dated rule block (None: the newest block).
 """
 
@@ -82,6 +84,7 @@ class ClassificationRules:
     mappings: tuple[CategoryMapping, ...]  # most specific first
     default_category: str
     default_action: str
+    prior_payer_reasons: frozenset[str] = frozenset()
 
     def categorize(self, group: str, reason: str, remarks: frozenset[str]) -> tuple[str, str]:
         for mapping in self.mappings:
@@ -178,7 +181,8 @@ class DenialRules:
                 raise DenialRulesError(f"{where}.default.category is not a known category")
             classification.append(ClassificationRules(
                 _effective(block, where), _codes(block.get("non_denial_reasons")),
-                tuple(m for _, m in ordered), str(default["category"]), str(default["action"])))
+                tuple(m for _, m in ordered), str(default["category"]), str(default["action"]),
+                _codes(block.get("prior_payer_reasons"))))
         routing = []
         for i, block in enumerate(data.get("routing") or []):
             rules = []
@@ -257,7 +261,7 @@ class DenialClassifier:
             line_zero_paid = claim_zero_paid or (line.paid == 0 and line.charge != 0)
             scopes.append((line, line.adjustments, claim_remarks + line.remarks, line_zero_paid))
         for scope_line, adjustments, remarks, zero_paid in scopes:
-            denied = [a for a in adjustments if a.group != "PR" and (
+            denied = [a for a in adjustments if a.group != "PR" and a.reason not in rules.prior_payer_reasons and (
                 zero_paid or a.reason not in rules.non_denial_reasons)]
             denials.extend(self._group(payment, scope_line, denied, remarks, rules, as_of))
         if payment.is_denied and not denials:
@@ -340,6 +344,44 @@ class DenialPatternDetector:
                         tuple(sorted({o.claim_id for o in window})), config.queue))
                     break  # one alert per category: the first window that crosses the line
         return patterns
+
+
+class DenialPatternWatch:
+    """The pattern check for many denials raised in a row (one ERA), without re-reading the history each time.
+
+    ``history`` is what is stored from the earliest window any of the run's denials needs on. For each new
+    denial, ``raise_and_check`` answers what ``DenialPatternDetector.detect`` answers for the category's
+    history from ``window_days`` before ``as_of`` on plus this denial (the denials raised before it in the
+    run included). Denials only accumulate during a run, so a (category, window start, rules) that crossed
+    the line stays crossed: after the first alert the answer is a set lookup.
+    """
+
+    def __init__(self, rules: DenialRules, history: Iterable[DenialOccurrence] = ()) -> None:
+        self.rules = rules
+        self.detector = DenialPatternDetector(rules)
+        self._by_category: dict[str, list[DenialOccurrence]] = defaultdict(list)
+        for item in history:
+            self._by_category[item.category].append(item)
+        self._crossed: set[tuple[str, date, PatternRules]] = set()
+
+    def window_start(self, as_of: date) -> date:
+        """The earliest date of service the check for a denial on ``as_of`` reads."""
+        return date.fromordinal(max(as_of.toordinal() - self.rules.patterns_on(as_of).window_days, 1))
+
+    def raise_and_check(self, occurrence: DenialOccurrence, *, as_of: date) -> bool:
+        """Add the denial; True when its category now shows a pattern in the window that ``as_of`` reads."""
+        config = self.rules.patterns_on(as_of)
+        since = self.window_start(as_of)
+        items = self._by_category[occurrence.category]
+        items.append(occurrence)
+        key = (occurrence.category, since, config)
+        if key in self._crossed:
+            return True
+        window = [item for item in items if item.occurred_on >= since or item is occurrence]
+        alert = any(p.category == occurrence.category for p in self.detector.detect(window, as_of=as_of))
+        if alert:
+            self._crossed.add(key)
+        return alert
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,6 +57,7 @@ class DraftClaim:
     member_id: str = "MEMBER01"
     statement_from: str | None = None
     remarks: tuple[str, ...] = ()
+    crossover_carrier: tuple[str, str] | None = None  # (name, payer id): NM1*TT when the claim was forwarded
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,8 @@ def _transaction(t: DraftTransaction, d: Delimiters) -> list[list[str]]:
         segs.append(clp)
         _cas(segs, c.adjustments)
         segs.append(["NM1", "QC", "1", c.patient_last_name, c.patient_first_name, "", "", "", "MI", c.member_id])
+        if c.crossover_carrier:
+            segs.append(["NM1", "TT", "2", c.crossover_carrier[0], "", "", "", "", "PI", c.crossover_carrier[1]])
         if c.remarks:
             segs.append(["MOA", "", "", *c.remarks])
         if c.statement_from:

@@ -18,10 +18,11 @@ id and element) when read; ``iter_remittance(..., strict=True)`` reads every fie
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal, NamedTuple
+from typing import Any, Generic, Literal, NamedTuple, TypeVar
 
 from rcm_shared.x12 import Delimiters, X12SyntaxError
 
@@ -91,6 +92,32 @@ def parse_date(elements: list[str], index: int, number: int) -> date | None:
     if len(_DATE_CACHE) < 4096:  # dates repeat a lot inside one ERA; keep the cache bounded
         _DATE_CACHE[text] = value
     return value
+
+
+_T = TypeVar("_T")
+
+
+class _Kept(Generic[_T]):
+    """A parsed field that a materialized claim or line keeps (``_memo``): strict reading parses every field
+    once, and posting, classification and the underpayment check then read them without parsing again.
+    Lists and dicts are handed out as copies, so a caller that extends one does not change the record."""
+
+    def __init__(self, parse: Callable[[Any], _T]) -> None:
+        self.parse = parse
+        self.name: str = parse.__name__
+        self.__doc__ = parse.__doc__
+
+    def __get__(self, obj: Any, owner: Any = None) -> _T:
+        memo = obj._memo
+        if memo is None:
+            return self.parse(obj)
+        try:
+            value: _T = memo[self.name]
+        except KeyError:
+            value = memo[self.name] = self.parse(obj)
+        if isinstance(value, (list, dict)):
+            return value.copy()  # type: ignore[return-value]
+        return value
 
 
 def element(elements: list[str], index: int) -> str:
@@ -200,9 +227,10 @@ class ServiceLine:
     """One SVC loop (2110), parsed lazily. ``ordinal`` is 1-based within its claim.
 
     ``adjustment_total`` (sum of this line's CAS amounts) is computed while reading, for balancing.
+    After :meth:`materialize` (strict reading) every field is kept parsed: posting reads them many times.
     """
 
-    __slots__ = ("_cas", "_delimiters", "_extra", "_svc", "adjustment_total", "number", "ordinal")
+    __slots__ = ("_cas", "_delimiters", "_extra", "_memo", "_svc", "adjustment_total", "number", "ordinal")
 
     def __init__(self, ordinal: int, raw: RawLine, delimiters: Delimiters) -> None:
         self.ordinal = ordinal
@@ -212,6 +240,7 @@ class ServiceLine:
         self._extra: list[RawSegment] | None = raw[3]
         self.adjustment_total: Decimal = raw[4]
         self._delimiters = delimiters
+        self._memo: dict[str, Any] | None = None
 
     def __repr__(self) -> str:
         return f"ServiceLine(ordinal={self.ordinal}, procedure={self.procedure.as_text()!r}, charge={self.charge})"
@@ -220,11 +249,11 @@ class ServiceLine:
     def procedure(self) -> ProcedureCode:
         return parse_procedure(self._svc[1], self._delimiters.component, self.number)
 
-    @property
+    @_Kept
     def charge(self) -> Decimal:
         return required_amount(self._svc, 2, self.number)
 
-    @property
+    @_Kept
     def paid(self) -> Decimal:
         return required_amount(self._svc, 3, self.number)
 
@@ -232,23 +261,23 @@ class ServiceLine:
     def revenue_code(self) -> str:
         return element(self._svc, 4)
 
-    @property
+    @_Kept
     def units_paid(self) -> Decimal:
         """SVC05; the TR3 says an absent value means one unit."""
         value = parse_amount(self._svc, 5, self.number, required=False)
         return Decimal(1) if value is None else value
 
-    @property
+    @_Kept
     def original_procedure(self) -> ProcedureCode | None:
         """SVC06: the procedure as submitted when the payer adjudicated a different one."""
         text = element(self._svc, 6)
         return parse_procedure(text, self._delimiters.component, self.number, 6) if text else None
 
-    @property
+    @_Kept
     def original_units(self) -> Decimal | None:
         return parse_amount(self._svc, 7, self.number, required=False)
 
-    @property
+    @_Kept
     def adjustments(self) -> list[Adjustment]:
         return parse_adjustments(self._cas) if self._cas else []
 
@@ -256,26 +285,26 @@ class ServiceLine:
     def has_adjustments(self) -> bool:
         return bool(self._cas)
 
-    @property
+    @_Kept
     def dates(self) -> dict[str, date]:
         """DTM by qualifier: 472 service date, 150/151 service period start/end."""
         return _qualified_dates(self._extra, self._delimiters.element) if self._extra else {}
 
-    @property
+    @_Kept
     def amounts(self) -> dict[str, Decimal]:
         """AMT by qualifier: B6 allowed, KH late filing reduction, T/T2 tax, ZK.. ZO."""
         return _qualified_amounts(self._extra, "AMT", self._delimiters.element) if self._extra else {}
 
-    @property
+    @_Kept
     def quantities(self) -> dict[str, Decimal]:
         return _qualified_amounts(self._extra, "QTY", self._delimiters.element) if self._extra else {}
 
-    @property
+    @_Kept
     def references(self) -> dict[str, str]:
         """REF by qualifier: 6R line item control number, LU location, 0K policy form, HPI..."""
         return _references(self._extra, self._delimiters.element) if self._extra else {}
 
-    @property
+    @_Kept
     def remarks(self) -> list[str]:
         """LQ*HE remittance advice remark codes (RARC)."""
         if not self._extra:
@@ -302,9 +331,9 @@ class ServiceLine:
         return sum((a.amount for a in self.adjustments if a.group == group), ZERO)
 
     def materialize(self) -> None:
-        """Parse every field now (raises X12SyntaxError for the first malformed one)."""
-        _ = (self.procedure, self.charge, self.paid, self.units_paid, self.original_procedure,
-             self.original_units, self.adjustments, self.dates, self.amounts, self.quantities, self.references)
+        """Parse every field now (raises X12SyntaxError for the first malformed one) and keep them."""
+        _ = self.procedure
+        _keep(self, _LINE_FIELDS)
 
 
 class ClaimPayment:
@@ -315,7 +344,7 @@ class ClaimPayment:
     mismatches found while reading.
     """
 
-    __slots__ = ("_cas", "_clp", "_delimiters", "_extra", "_line_objects", "_raw_lines", "adjustment_total",
+    __slots__ = ("_cas", "_clp", "_delimiters", "_extra", "_line_objects", "_memo", "_raw_lines", "adjustment_total",
                  "balance_issues", "header_number", "number", "ordinal", "transaction_control_number")
 
     def __init__(self, transaction_control_number: str, ordinal: int, header_number: str, number: int,
@@ -332,6 +361,7 @@ class ClaimPayment:
         self._line_objects: list[ServiceLine] | None = None
         self.adjustment_total = ZERO
         self.balance_issues: list[BalanceIssue] = []
+        self._memo: dict[str, Any] | None = None  # every field parsed, once the reader has finished the claim
 
     @property
     def lines(self) -> list[ServiceLine]:
@@ -358,15 +388,15 @@ class ClaimPayment:
     def status_code(self) -> str:
         return self._clp[2]
 
-    @property
+    @_Kept
     def charge(self) -> Decimal:
         return required_amount(self._clp, 3, self.number)
 
-    @property
+    @_Kept
     def paid(self) -> Decimal:
         return required_amount(self._clp, 4, self.number)
 
-    @property
+    @_Kept
     def patient_responsibility(self) -> Decimal | None:
         return parse_amount(self._clp, 5, self.number, required=False)
 
@@ -411,12 +441,12 @@ class ClaimPayment:
     def is_balanced(self) -> bool:
         return not self.balance_issues
 
-    @property
+    @_Kept
     def adjustments(self) -> list[Adjustment]:
         """Claim-level CAS only; see :attr:`all_adjustments`."""
         return parse_adjustments(self._cas) if self._cas else []
 
-    @property
+    @_Kept
     def all_adjustments(self) -> list[Adjustment]:
         """Claim-level then line-level adjustments."""
         result = self.adjustments
@@ -428,7 +458,7 @@ class ClaimPayment:
     def adjustment_sum(self, group: str) -> Decimal:
         return sum((a.amount for a in self.all_adjustments if a.group == group), ZERO)
 
-    @property
+    @_Kept
     def names(self) -> dict[str, PersonName]:
         """NM1 by entity code: QC patient, IL insured, 74 corrected, 82 rendering, TT crossover, PR, GB."""
         result: dict[str, PersonName] = {}
@@ -446,21 +476,21 @@ class ClaimPayment:
     def patient(self) -> PersonName | None:
         return self.names.get("QC")
 
-    @property
+    @_Kept
     def dates(self) -> dict[str, date]:
         """DTM by qualifier: 232/233 statement period, 050 received, 036 coverage expiration."""
         return _qualified_dates(self._extra, self._delimiters.element) if self._extra else {}
 
-    @property
+    @_Kept
     def amounts(self) -> dict[str, Decimal]:
         """AMT by qualifier: AU coverage amount, I interest, F5 patient paid, D8 discount, DY per diem..."""
         return _qualified_amounts(self._extra, "AMT", self._delimiters.element) if self._extra else {}
 
-    @property
+    @_Kept
     def quantities(self) -> dict[str, Decimal]:
         return _qualified_amounts(self._extra, "QTY", self._delimiters.element) if self._extra else {}
 
-    @property
+    @_Kept
     def references(self) -> dict[str, str]:
         """REF by qualifier: 1L group, 1W member, G1 prior authorization, F8 original reference, EA..."""
         return _references(self._extra, self._delimiters.element) if self._extra else {}
@@ -484,7 +514,7 @@ class ClaimPayment:
         """MOA elements (index 1 = MOA01), when sent."""
         return self._adjudication("MOA")
 
-    @property
+    @_Kept
     def remarks(self) -> list[str]:
         """Claim-level RARC: MOA03-07 and MIA05, MIA20-24."""
         codes: list[str] = []
@@ -497,11 +527,31 @@ class ClaimPayment:
         return codes
 
     def materialize(self) -> None:
-        """Parse every field now (raises X12SyntaxError for the first malformed one)."""
-        _ = (self.charge, self.paid, self.patient_responsibility, self.adjustments, self.names, self.dates,
-             self.amounts, self.quantities, self.references, self.remarks)
+        """Parse every field now (raises X12SyntaxError for the first malformed one) and keep them."""
         for line in self.lines:
             line.materialize()
+        _keep(self, _CLAIM_FIELDS)
+
+
+def _keep(record: ServiceLine | ClaimPayment, fields: tuple[_Kept[Any], ...]) -> None:
+    """Parse ``fields`` in order into the record's memo (straight through each parser: this runs once per
+    claim and line of every ERA); nothing is kept when one of them is malformed."""
+    memo: dict[str, Any] = {}
+    record._memo = memo  # later parsers read the earlier fields from it
+    try:
+        for kept in fields:
+            memo[kept.name] = kept.parse(record)
+    except BaseException:
+        record._memo = None
+        raise
+
+
+_LINE_FIELDS: tuple[_Kept[Any], ...] = tuple(ServiceLine.__dict__[name] for name in (
+    "charge", "paid", "units_paid", "original_procedure", "original_units", "adjustments", "dates", "amounts",
+    "quantities", "references", "remarks"))
+_CLAIM_FIELDS: tuple[_Kept[Any], ...] = tuple(ClaimPayment.__dict__[name] for name in (
+    "charge", "paid", "patient_responsibility", "adjustments", "all_adjustments", "names", "dates", "amounts",
+    "quantities", "references", "remarks"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,13 +2,16 @@
 
 Public API::
 
-    RemittancePosting(plb_accounts=None)
+    RemittancePosting(plb_accounts=None, coordination=None)
         .charge(facts: ClaimFacts) -> JournalEntry                      # Dr payer_ar / Cr gross_charges
-        .post_claim(payment: ClaimPayment, facts: ClaimFacts | None) -> ClaimPosting
+        .post_claim(payment: ClaimPayment, facts: ClaimFacts | None, *, held_for_this_payer=0, as_of=None)
+            -> ClaimPosting
+        .reverse(reversal: ClaimPayment, original: PostedClaim) -> ClaimPosting
         .post_provider_adjustments(adjustments, trace_number) -> list[JournalEntry]
         .deposit(amount, trace_number) -> JournalEntry                  # Dr cash / Cr undeposited_era
     Ledger().apply(entry); .balance(account, claim_id=None); .balances(); .total_debits; .total_credits
     load_plb_accounts(mapping) -> dict[str, str]                        # from rules/posting.yaml, parsed
+    load_coordination(mapping) -> tuple[CoordinationRules, ...]         # idem
 
 Posting rules (per claim payment matched to our claim):
 
@@ -16,8 +19,20 @@ Posting rules (per claim payment matched to our claim):
 * CO adjustments: Dr contractual_writeoff / Cr payer_ar;
 * PR adjustments: Dr patient_ar / Cr payer_ar, split deductible / coinsurance / copay / other by CARC 1 / 2 / 3;
 * OA and PI adjustments: Dr other_adjustment / Cr payer_ar;
-* a reversal (CLP02 22) carries negated amounts, so the same rules produce the exact negation of the original;
 * an unmatched claim payment: Dr undeposited_era / Cr unapplied_cash (its adjustments wait for a match).
+
+Coordination of benefits (billing primer section 5; which statuses and reasons mean what is data,
+``coordination`` in rules/posting.yaml):
+
+* crossover (CLP02 19/20/21: processed, then forwarded by the payer to the next payer, named by NM1*TT):
+  the PR share is not the patient's yet. Dr secondary_payer_ar / Cr payer_ar, nothing billed to the patient;
+* the next payer settles it (CLP02 2/3, or 20/21 forwarding again, on a claim that holds a forwarded
+  balance): its payment and its own adjustments are credited to secondary_payer_ar, the adjustment that
+  only reports the prior payer's adjudication (CARC 23) is not booked again, and only the PR it leaves is
+  moved to patient_ar (and billed). With nothing held, the payer settles what we billed it (payer_ar);
+* a reversal (CLP02 22) reverses the original posting's own journal entries line by line (whatever rules
+  made them) and takes back what was billed to the patient; without an original posting to reverse, the
+  negated amounts go through the rules above, which also nets an ordinary primary payment to zero.
 
 Provider-level adjustments (PLB): a positive amount reduces the payment (Dr the reason's account /
 Cr undeposited_era), a negative one (L6 interest) adds to it. Negative journal amounts are never written:
@@ -29,8 +44,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from remittance.domain.model import ZERO, Adjustment, ClaimPayment, ProviderAdjustment, ServiceLine
 
@@ -46,9 +62,11 @@ UNAPPLIED_CASH = "unapplied_cash"
 INTEREST_INCOME = "interest_income"
 PLB_RECOVERY = "plb_recovery"
 GROSS_CHARGES = "gross_charges"
+# What the next payer (secondary / tertiary) is expected to pay after the payer before it forwarded the claim.
+SECONDARY_PAYER_AR = "secondary_payer_ar"
 
 ACCOUNTS = frozenset({PAYER_AR, PATIENT_AR, UNDEPOSITED_ERA, CASH, CONTRACTUAL_WRITEOFF, OTHER_ADJUSTMENT,
-                      UNAPPLIED_CASH, INTEREST_INCOME, PLB_RECOVERY, GROSS_CHARGES})
+                      UNAPPLIED_CASH, INTEREST_INCOME, PLB_RECOVERY, GROSS_CHARGES, SECONDARY_PAYER_AR})
 
 # Used when no rules file is given; rules/posting.yaml holds the same mapping as data.
 DEFAULT_PLB_ACCOUNTS: dict[str, str] = {"L6": INTEREST_INCOME, "*": PLB_RECOVERY}
@@ -56,6 +74,9 @@ DEFAULT_PLB_ACCOUNTS: dict[str, str] = {"L6": INTEREST_INCOME, "*": PLB_RECOVERY
 PATIENT_SHARE_BY_CARC = {"1": "deductible", "2": "coinsurance", "3": "copay"}
 
 Outcome = Literal["paid", "partially_paid", "denied", "reversed", "unapplied"]
+# primary: against what we billed the payer; crossover_settlement: against what the payer before forwarded;
+# reversal: the original posting's entries reversed.
+Basis = Literal["primary", "crossover_settlement", "reversal", "unapplied"]
 
 
 class PostingError(ValueError):
@@ -66,10 +87,10 @@ def cents(amount: Decimal) -> Decimal:
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-@dataclass(frozen=True, slots=True)
-class JournalLine:
+class JournalLine(NamedTuple):
     """One side of an entry: exactly one of ``debit`` / ``credit`` is positive. ``detail`` sub-classifies
-    (deductible, coinsurance, copay, a CARC like CO-45, a PLB reason)."""
+    (deductible, coinsurance, copay, a CARC like CO-45, a PLB reason). A named tuple: an ERA makes tens of
+    thousands of them, and the entry that holds them checks them."""
 
     account: str
     debit: Decimal
@@ -90,15 +111,19 @@ class JournalEntry:
     def __post_init__(self) -> None:
         if len(self.lines) < 2:
             raise PostingError("an entry needs at least two lines")
+        debits = credits = ZERO
         for line in self.lines:
             if line.account not in ACCOUNTS:
                 raise PostingError(f"unknown account {line.account}")
-            if line.debit < 0 or line.credit < 0 or (line.debit and line.credit):
+            debit, credit = line.debit, line.credit
+            if debit < 0 or credit < 0 or (debit and credit):
                 raise PostingError("each line is either a non-negative debit or a non-negative credit")
-            if cents(line.debit) != line.debit or cents(line.credit) != line.credit:
+            if debit.quantize(CENT) != debit or credit.quantize(CENT) != credit:
                 raise PostingError("amounts must be whole cents")
-        if self.total_debits != self.total_credits:
-            raise PostingError(f"debits {self.total_debits} differ from credits {self.total_credits}")
+            debits += debit
+            credits += credit
+        if debits != credits:
+            raise PostingError(f"debits {debits} differ from credits {credits}")
 
     @property
     def total_debits(self) -> Decimal:
@@ -168,9 +193,24 @@ class PatientResponsibility:
         return self.deductible + self.coinsurance + self.copay + self.other
 
 
+def _negated(share: PatientResponsibility) -> PatientResponsibility:
+    return PatientResponsibility(-share.deductible, -share.coinsurance, -share.copay, -share.other)
+
+
+def _net(entries: Iterable[JournalEntry], account: str) -> Decimal:
+    """Debits minus credits of ``account`` over some entries."""
+    return sum((line.debit - line.credit for entry in entries for line in entry.lines if line.account == account),
+               ZERO)
+
+
 @dataclass(frozen=True, slots=True)
 class ClaimPosting:
-    """What posting one claim payment produced."""
+    """What posting one claim payment produced.
+
+    ``patient_responsibility`` is what the 835 says (CAS PR); ``patient_billed`` is what goes to patient
+    billing now (zero while a crossover holds it for the next payer, negative when a reversal takes it
+    back); ``held_for_next_payer`` is what moved to (or, negative, left) secondary_payer_ar.
+    """
 
     claim_id: str | None
     outcome: Outcome
@@ -179,6 +219,41 @@ class ClaimPosting:
     contractual_adjustment: Decimal
     line_matches: tuple[tuple[int, int | None], ...]  # (835 line ordinal, our line number or None)
     discrepancies: tuple[str, ...] = field(default=())
+    patient_billed: PatientResponsibility = field(default_factory=PatientResponsibility)
+    held_for_next_payer: Decimal = ZERO
+    basis: Basis = "primary"
+
+
+@dataclass(frozen=True, slots=True)
+class PostedClaim:
+    """An earlier posting of a claim, as a reversal needs it: its amounts, its journal entries and what it
+    billed to the patient."""
+
+    posting_id: str
+    claim_id: str
+    charge: Decimal
+    paid: Decimal
+    entries: tuple[JournalEntry, ...]
+    patient_billed: PatientResponsibility = field(default_factory=PatientResponsibility)
+
+
+@dataclass(frozen=True, slots=True)
+class CoordinationRules:
+    """Which CLP02 statuses forward the claim to the next payer, and which CARCs only report the prior
+    payer's adjudication (not money this payer moved), effective on [effective_from, effective_to)."""
+
+    effective_from: date
+    effective_to: date | None
+    forwarded_statuses: frozenset[str]
+    next_payer_statuses: frozenset[str]
+    prior_payer_reasons: frozenset[str]
+
+    def covers(self, day: date) -> bool:
+        return self.effective_from <= day and (self.effective_to is None or day < self.effective_to)
+
+
+DEFAULT_COORDINATION = CoordinationRules(date.min, None, frozenset({"19", "20", "21"}),
+                                         frozenset({"2", "3", "20", "21"}), frozenset({"23"}))
 
 
 def load_plb_accounts(data: Mapping[str, Any]) -> dict[str, str]:
@@ -193,6 +268,30 @@ def load_plb_accounts(data: Mapping[str, Any]) -> dict[str, str]:
     if "*" not in mapping:
         raise ValueError("plb_accounts needs a '*' fallback")
     return mapping
+
+
+def _day(value: Any, where: str) -> date:
+    try:
+        return value if isinstance(value, date) else date.fromisoformat(str(value))
+    except ValueError:
+        raise ValueError(f"{where} is not an ISO date") from None
+
+
+def load_coordination(data: Mapping[str, Any]) -> tuple[CoordinationRules, ...]:
+    """Read the effective-dated ``coordination`` blocks of the parsed rules/posting.yaml (none: the default)."""
+    blocks = []
+    for i, raw in enumerate(data.get("coordination") or []):
+        where = f"coordination[{i}]"
+        if not isinstance(raw, Mapping) or raw.get("effective_from") is None:
+            raise ValueError(f"{where}.effective_from is required")
+        end = raw.get("effective_to")
+        blocks.append(CoordinationRules(
+            _day(raw["effective_from"], f"{where}.effective_from"),
+            None if end is None else _day(end, f"{where}.effective_to"),
+            frozenset(str(c) for c in raw.get("forwarded_statuses") or ()),
+            frozenset(str(c) for c in raw.get("next_payer_statuses") or ()),
+            frozenset(str(c) for c in raw.get("prior_payer_reasons") or ())))
+    return tuple(sorted(blocks, key=lambda b: b.effective_from, reverse=True)) or (DEFAULT_COORDINATION,)
 
 
 def _match_lines(lines: list[ServiceLine], facts: ClaimFacts) -> tuple[list[tuple[int, int | None]], list[str]]:
@@ -228,8 +327,17 @@ def _match_lines(lines: list[ServiceLine], facts: ClaimFacts) -> tuple[list[tupl
 class RemittancePosting:
     """Turns claim payments and PLB adjustments into balanced journal entries (pure: no ledger access)."""
 
-    def __init__(self, plb_accounts: Mapping[str, str] | None = None) -> None:
+    def __init__(self, plb_accounts: Mapping[str, str] | None = None,
+                 coordination: Iterable[CoordinationRules] | None = None) -> None:
         self.plb_accounts = dict(plb_accounts or DEFAULT_PLB_ACCOUNTS)
+        self.coordination = tuple(sorted(coordination or (DEFAULT_COORDINATION,),
+                                         key=lambda b: b.effective_from, reverse=True))
+
+    def coordination_on(self, as_of: date | None) -> CoordinationRules:
+        for block in self.coordination:
+            if as_of is None or block.covers(as_of):
+                return block
+        return DEFAULT_COORDINATION
 
     def charge(self, facts: ClaimFacts) -> JournalEntry:
         entry = transfer("charge", facts.claim_id, PAYER_AR, GROSS_CHARGES, facts.total_charge, facts.claim_id)
@@ -237,7 +345,10 @@ class RemittancePosting:
             raise PostingError("a claim without charges cannot be posted")
         return entry
 
-    def post_claim(self, payment: ClaimPayment, facts: ClaimFacts | None) -> ClaimPosting:
+    def post_claim(self, payment: ClaimPayment, facts: ClaimFacts | None, *, held_for_this_payer: Decimal = ZERO,
+                   as_of: date | None = None) -> ClaimPosting:
+        """Post one claim payment. ``held_for_this_payer``: what secondary_payer_ar holds for this claim (a
+        balance the payer before forwarded); a next-payer status settles against it when it is positive."""
         reference = payment.payer_claim_number or payment.patient_control_number
         paid = payment.paid
         if facts is None:
@@ -245,38 +356,79 @@ class RemittancePosting:
                              payment.status_code, "claim payment matched no claim of ours")
             return ClaimPosting(None, "unapplied", (entry,) if entry else (), PatientResponsibility(), ZERO,
                                 tuple((line.ordinal, None) for line in payment.lines),
-                                ("no matching claim",))
+                                ("no matching claim",), basis="unapplied")
         claim_id = facts.claim_id
+        rules = self.coordination_on(as_of)
+        status = payment.status_code
+        settling = status in rules.next_payer_statuses and held_for_this_payer > 0
+        forwarded = status in rules.forwarded_statuses
+        source = SECONDARY_PAYER_AR if settling else PAYER_AR
         entries: list[JournalEntry | None] = [
-            transfer("payment", reference, UNDEPOSITED_ERA, PAYER_AR, paid, claim_id, payment.status_code)]
+            transfer("payment", reference, UNDEPOSITED_ERA, source, paid, claim_id, status)]
         shares = {"deductible": ZERO, "coinsurance": ZERO, "copay": ZERO, "other": ZERO}
         contractual = ZERO
+        settled = paid
         for adjustment in payment.all_adjustments:
-            entries.append(self._adjustment_entry(adjustment, reference, claim_id))
             if adjustment.group == "PR":
                 shares[PATIENT_SHARE_BY_CARC.get(adjustment.reason, "other")] += adjustment.amount
-            elif adjustment.group == "CO":
-                contractual += adjustment.amount
+                if forwarded and settling:
+                    continue  # forwarded again: it stays in secondary_payer_ar for the payer after this one
+                # held for the next payer when forwarded, else the patient's
+                entries.append(self._adjustment_entry(adjustment, reference, claim_id, source,
+                                                      SECONDARY_PAYER_AR if forwarded else PATIENT_AR))
+            elif settling and adjustment.reason in rules.prior_payer_reasons:
+                continue  # CARC 23: the prior payer's adjudication, booked when that payer's 835 was posted
+            else:
+                entries.append(self._adjustment_entry(adjustment, reference, claim_id, source))
+                if adjustment.group == "CO":
+                    contractual += adjustment.amount
+            settled += adjustment.amount
+        responsibility = PatientResponsibility(**shares)
         lines = payment.lines
         matches, discrepancies = _match_lines(lines, facts) if facts.lines else ([], [])
         if facts.lines and abs(payment.charge) != facts.total_charge:
             discrepancies.append("CLP03 differs from our claim charge")
+        if settling and not forwarded and settled != held_for_this_payer:
+            discrepancies.append(f"settles {cents(settled)} of {cents(held_for_this_payer)} forwarded to this payer")
         return ClaimPosting(
             claim_id, self._outcome(payment), tuple(e for e in entries if e is not None),
-            PatientResponsibility(**shares), contractual, tuple(matches), tuple(discrepancies),
+            responsibility, contractual, tuple(matches), tuple(discrepancies),
+            patient_billed=PatientResponsibility() if forwarded else responsibility,
+            # settling: what left secondary_payer_ar (a forwarded-again PR stays, so it is not in settled)
+            held_for_next_payer=-settled if settling else (responsibility.total if forwarded else ZERO),
+            basis="crossover_settlement" if settling else "primary",
         )
 
+    def reverse(self, reversal: ClaimPayment, original: PostedClaim) -> ClaimPosting:
+        """CLP02 22 against a posting we hold: its entries reversed line by line (so the reversal nets to
+        zero whatever rules made them) and what it billed the patient taken back."""
+        reference = reversal.payer_claim_number or reversal.patient_control_number
+        discrepancies = []
+        if reversal.paid != -original.paid or reversal.charge != -original.charge:
+            discrepancies.append("reversal amounts differ from the posting they reverse")
+        entries = tuple(entry.reversed(reference) for entry in original.entries)
+        shares = {"deductible": ZERO, "coinsurance": ZERO, "copay": ZERO, "other": ZERO}
+        for adjustment in reversal.all_adjustments:
+            if adjustment.group == "PR":
+                shares[PATIENT_SHARE_BY_CARC.get(adjustment.reason, "other")] += adjustment.amount
+        return ClaimPosting(
+            original.claim_id, "reversed", entries, PatientResponsibility(**shares),
+            -_net(original.entries, CONTRACTUAL_WRITEOFF), tuple((line.ordinal, None) for line in reversal.lines),
+            tuple(discrepancies), patient_billed=_negated(original.patient_billed),
+            held_for_next_payer=-_net(original.entries, SECONDARY_PAYER_AR), basis="reversal")
+
     @staticmethod
-    def _adjustment_entry(adjustment: Adjustment, reference: str, claim_id: str) -> JournalEntry | None:
+    def _adjustment_entry(adjustment: Adjustment, reference: str, claim_id: str, source: str = PAYER_AR,
+                          patient_account: str = PATIENT_AR) -> JournalEntry | None:
         detail = f"{adjustment.group}-{adjustment.reason}"
         if adjustment.group == "PR":
-            account = PATIENT_AR
+            account = patient_account
             detail = PATIENT_SHARE_BY_CARC.get(adjustment.reason, detail)
         elif adjustment.group == "CO":
             account = CONTRACTUAL_WRITEOFF
         else:
             account = OTHER_ADJUSTMENT
-        return transfer("adjustment", reference, account, PAYER_AR, adjustment.amount, claim_id, detail)
+        return transfer("adjustment", reference, account, source, adjustment.amount, claim_id, detail)
 
     @staticmethod
     def _outcome(payment: ClaimPayment) -> Outcome:
