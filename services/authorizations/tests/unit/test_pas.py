@@ -152,6 +152,16 @@ def test_reader_takes_review_action_on_the_item_and_nested_error_elements() -> N
     (lambda b: b["entry"].append(copy.deepcopy(b["entry"][0])), "fullUrl repeats"),
     (lambda b: b["entry"].append({**copy.deepcopy(b["entry"][0]), "fullUrl": "urn:uuid:other"}),
      "exactly one ClaimResponse"),
+    # Longer than the X12 element it stands for, control characters, counts no certification carries: unreadable,
+    # not a failed write (the columns hold 2 / 50 characters and an integer).
+    (lambda b: b["entry"][0]["resource"].update(preAuthRef="P" * 51), "preAuthRef is too long"),
+    (lambda b: b["entry"][0]["resource"]["item"][0]["adjudication"][0]["extension"][0]["extension"][0]
+     ["valueCodeableConcept"]["coding"][0].update(code="A1Z"), "reviewActionCode is too long"),
+    (lambda b: b["entry"][0]["resource"]["item"][0]["adjudication"][0]["extension"][0]["extension"][1]
+     .update(valueString="AUTH\x0055"), "number is too long or holds control characters"),
+    (lambda b: b["entry"][0]["resource"]["identifier"][0].update(value="T" * 51), "ClaimResponse.identifier"),
+    (lambda b: b["entry"][0]["resource"]["item"][0]["extension"][1]["extension"][0]["valueQuantity"].update(
+        value=1e30), "authorized quantity must be a whole count"),
 ])
 def test_malformed_response_bundles_name_the_path_never_the_value(break_it: Any, where: str) -> None:
     bundle = build_pas_response(REQUEST, answer(), created=CREATED)

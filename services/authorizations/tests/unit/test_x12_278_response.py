@@ -129,6 +129,19 @@ def test_certification_dates_win_over_the_event_and_service_dates() -> None:
     (("HSD*VS*10.0", "HSD*VS*-1"), "whole, non-negative"),
     (("DTP*036*D8*20260531", "DTP*036*D8*20260631"), "invalid date"),
     (("HL*5*4*SS*0", "HL*5*4*XX*0"), "unknown HL level code"),
+    # What we keep must fit what we keep it in: past the X12 element size, a control character, or a count no
+    # certification carries is an unreadable answer, not a failed write after the payer has decided.
+    (("HCR*A1*CERT-777", "HCR*A1Z*CERT-777"), "HCR01 is too long"),
+    (("HCR*A1*CERT-777", "HCR*A1*" + "C" * 51), "HCR02 is too long"),
+    (("HCR*A1*CERT-777", "HCR*A1*CERT\x00777"), "HCR02 is too long or holds control characters"),
+    (("REF*NT*ADMIN42", "REF*NT*" + "N" * 51), "REF02 is too long"),
+    (("TRN*2*TRACE9", "TRN*2*" + "T" * 51), "TRN02 is too long"),
+    (("HSD*VS*10.0", "HSD*VS*NaN"), "whole, non-negative count"),
+    (("HSD*VS*10.0", "HSD*VS*Infinity"), "whole, non-negative count"),
+    (("HSD*VS*10.0", "HSD*VS*1E+9"), "whole, non-negative count"),
+    (("HSD*VS*10.0", "HSD*VS*100000"), "whole, non-negative count"),
+    (("*UN*12~", "*UN*\u00b2~"), "SV104 is not a number"),
+    (("*UN*12~", "*UN*" + "9" * 5000 + "~"), "SV104 must be a whole"),
 ])
 def test_reader_refuses_what_it_cannot_trust(change: tuple[str, str], message: str) -> None:
     with pytest.raises(X12SyntaxError, match=message) as raised:

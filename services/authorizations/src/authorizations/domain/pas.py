@@ -25,9 +25,11 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_serializer
 
 from authorizations.domain.review import (
     CERTIFIED_ACTIONS,
+    MAX_UNITS,
     Rejection,
     ReviewResponse,
     ServiceOutcome,
+    keepable,
     overall_action,
 )
 from authorizations.domain.x12_278 import AuthorizationRequest, Dependent, RequestedService
@@ -349,6 +351,14 @@ def _day(raw: str | None, where: str) -> date | None:
         raise PasFormatError(f"{where} is not a FHIR date") from None
 
 
+def _kept(value: str, field: str, where: str) -> str:
+    """A payer-sent code or number we store or match on: within the size of the X12 element it stands for, no
+    control characters (said by path, never quoted)."""
+    if not keepable(value, field):
+        raise PasFormatError(f"{where} is too long or holds control characters")
+    return value
+
+
 def _ext(extensions: list[Extension], url: str) -> Extension | None:
     return next((e for e in extensions if e.url == url), None)
 
@@ -662,6 +672,7 @@ def read_pas_response(data: Mapping[str, Any] | Any, request: AuthorizationReque
                   if code_ext is not None and code_ext.valueCodeableConcept is not None else None)
         if not action:
             raise PasFormatError(f"{where} reviewAction has no X12 306 action code")
+        _kept(action, "action", f"{where} reviewActionCode")
         number = _ext(review.extension, "number")
         reason_ext = _ext(review.extension, "reasonCode")
         period = _ext(item.extension, EXT_ITEM_PREAUTH_PERIOD)
@@ -670,15 +681,17 @@ def read_pas_response(data: Mapping[str, Any] | Any, request: AuthorizationReque
         approved = None
         if quantity is not None and quantity.valueQuantity is not None and quantity.valueQuantity.value is not None:
             value = quantity.valueQuantity.value
-            if value < 0 or value != value.to_integral_value():
-                raise PasFormatError(f"{where} authorized quantity must be a whole count")
+            if not value.is_finite() or value < 0 or value != value.to_integral_value() or value > MAX_UNITS:
+                raise PasFormatError(f"{where} authorized quantity must be a whole count from 0 to {MAX_UNITS}")
             approved = int(value)
         services.append(ServiceOutcome(
             cpt_code=asked.cpt_code, requested_units=asked.units, action=action,
-            certification_number=(number.valueString or "") if number else "",
-            reason_code=(reason_ext.valueCodeableConcept.coding[0].code or ""
-                         if reason_ext and reason_ext.valueCodeableConcept and reason_ext.valueCodeableConcept.coding
-                         else ""),
+            certification_number=_kept((number.valueString or "") if number else "", "certification_number",
+                                       f"{where} reviewAction number"),
+            reason_code=_kept(reason_ext.valueCodeableConcept.coding[0].code or ""
+                              if reason_ext and reason_ext.valueCodeableConcept and
+                              reason_ext.valueCodeableConcept.coding else "", "reason_code",
+                              f"{where} reviewAction reasonCode"),
             approved_units=approved,
             start=_day(period.valuePeriod.start, f"{where} preAuthPeriod") if period and period.valuePeriod else None,
             end=_day(period.valuePeriod.end, f"{where} preAuthPeriod") if period and period.valuePeriod else None))
@@ -691,8 +704,10 @@ def read_pas_response(data: Mapping[str, Any] | Any, request: AuthorizationReque
         loop = (element.valueString or next((e.valueString for e in element.extension if e.valueString), "")
                 if element is not None else "")
         follow = _ext(error.extension, EXT_ERROR_FOLLOWUP)
-        rejections.append(Rejection(loop or "", code, (follow.valueCodeableConcept.code_in(CS_FOLLOW_UP) or "")
-                                    if follow and follow.valueCodeableConcept else ""))
+        follow_up = ((follow.valueCodeableConcept.code_in(CS_FOLLOW_UP) or "")
+                     if follow and follow.valueCodeableConcept else "")
+        rejections.append(Rejection((loop or "")[:120], _kept(code, "reject_reason", f"ClaimResponse.error[{n}].code"),
+                                    _kept(follow_up, "follow_up", f"ClaimResponse.error[{n}] followupAction")))
     if not services and not rejections:
         raise PasFormatError("ClaimResponse has neither reviewed items nor errors")
     action = "" if cr.outcome == "error" and not services else overall_action([s.action for s in services])
@@ -706,12 +721,17 @@ def read_pas_response(data: Mapping[str, Any] | Any, request: AuthorizationReque
     if action == "A6" and not reason:
         reason = next((s.reason_code for s in services if s.reason_code), "")
     return ReviewResponse(
-        trace_number=(trace.value or "") if trace else "",
-        trace_originator=(trace.system or "").removeprefix(TRN_SYSTEM) if trace else "",
+        trace_number=_kept((trace.value or "") if trace else "", "certification_number", "ClaimResponse.identifier"),
+        trace_originator=_kept((trace.system or "").removeprefix(TRN_SYSTEM) if trace else "", "trace_originator",
+                               "ClaimResponse.identifier.system"),
         action=action,
-        certification_number=cr.preAuthRef or next((s.certification_number for s in certified
-                                                    if s.certification_number), ""),
-        reason_code=reason, administrative_reference=admin, previous_authorization_number=previous,
+        certification_number=_kept(cr.preAuthRef or next((s.certification_number for s in certified
+                                                          if s.certification_number), ""),
+                                   "certification_number", "ClaimResponse.preAuthRef"),
+        reason_code=reason,
+        administrative_reference=_kept(admin, "certification_number", "ClaimResponse.item administrationReference"),
+        previous_authorization_number=_kept(previous, "certification_number",
+                                            "ClaimResponse.item authorizationNumber"),
         start=_day(cr.preAuthPeriod.start, "ClaimResponse.preAuthPeriod.start") if cr.preAuthPeriod else None,
         end=_day(cr.preAuthPeriod.end, "ClaimResponse.preAuthPeriod.end") if cr.preAuthPeriod else None,
         approved_units=sum(approved_counts) if certified and len(approved_counts) == len(certified) else None,
@@ -739,4 +759,4 @@ def pas_trace_number(data: Mapping[str, Any] | Any) -> str:
     trace = next((i.value for i in response.identifier if i.value), None)
     if trace is None:
         raise PasFormatError("ClaimResponse.identifier is required")
-    return trace
+    return _kept(trace, "certification_number", "ClaimResponse.identifier")

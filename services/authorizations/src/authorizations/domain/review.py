@@ -38,6 +38,26 @@ ACTION_NAMES: dict[str, str] = {
 }
 CERTIFIED_ACTIONS = frozenset({"A1", "A2", "A6"})
 
+# The most a payer's answer may put in what we keep: the 005010X217 element sizes (a PAS answer carries the same
+# elements), and a count of units no certification comes near. A longer value, a control character or a bigger
+# count makes the answer unreadable (a work item, or a 422 for a posted answer), never a failed write.
+SIZES: dict[str, int] = {
+    "action": 2,  # HCR01 (306)
+    "certification_number": 50,  # HCR02 / REF02 / TRN02 (127)
+    "reason_code": 30,  # HCR03 (1271)
+    "trace_originator": 10,  # TRN03 (509)
+    "reject_reason": 2,  # AAA03 (901)
+    "follow_up": 1,  # AAA04 (889)
+    "procedure_code": 48,  # SV101-2 (234)
+}
+MAX_UNITS = 99_999
+
+
+def keepable(value: str, field: str) -> bool:
+    """Whether a payer-sent code or number fits what we keep for ``field`` (see ``SIZES``)."""
+    return len(value) <= SIZES[field] and value.isprintable()
+
+
 # AAA03 reject reasons (element 901) that 278 responses use, with what the front desk has to fix.
 REJECT_REASONS: dict[str, str] = {
     "04": "Authorized quantity exceeded",

@@ -23,7 +23,14 @@ from rcm_shared.x12 import Segment, X12SyntaxError, detect_delimiters, iter_segm
 from rcm_shared.x12.envelope import ControlNumbers, InterchangeParties
 from rcm_shared.x12.writer import Composite, TransactionWriter, envelope
 
-from authorizations.domain.review import Rejection, ReviewResponse, ServiceOutcome, overall_action
+from authorizations.domain.review import (
+    MAX_UNITS,
+    Rejection,
+    ReviewResponse,
+    ServiceOutcome,
+    keepable,
+    overall_action,
+)
 from authorizations.domain.x12_278 import IMPLEMENTATION, AuthorizationRequest
 
 _BEFORE_EVENT = ("2000A", "2010A", "2010B", "2010C", "2010D")
@@ -148,16 +155,27 @@ def _period(seg: Segment) -> tuple[date, date]:
     return day, day
 
 
-def _quantity(seg: Segment) -> int:
+def _quantity(seg: Segment, element: int = 2) -> int:
+    where = f"{seg.id}{element:02d}"
     try:
-        value = Decimal(seg.get(2))
+        value = Decimal(seg.get(element))
     except InvalidOperation:
-        raise X12SyntaxError("HSD02 is not a number", segment_number=seg.number, segment_id="HSD",
-                             element=2) from None
-    if value < 0 or value != value.to_integral_value():
-        raise X12SyntaxError("HSD02 must be a whole, non-negative count", segment_number=seg.number,
-                             segment_id="HSD", element=2)
+        raise X12SyntaxError(f"{where} is not a number", segment_number=seg.number, segment_id=seg.id,
+                             element=element) from None
+    # NaN and Infinity parse as Decimals; an exponent can make a count no column (or int()) can hold.
+    if not value.is_finite() or value < 0 or value != value.to_integral_value() or value > MAX_UNITS:
+        raise X12SyntaxError(f"{where} must be a whole, non-negative count up to {MAX_UNITS}",
+                             segment_number=seg.number, segment_id=seg.id, element=element)
     return int(value)
+
+
+def _kept(seg: Segment, element: int, field: str) -> str:
+    """An element we store or match on: within its X12 size, no control characters (never quoted back)."""
+    value = seg.get(element)
+    if not keepable(value, field):
+        raise X12SyntaxError(f"{seg.id}{element:02d} is too long or holds control characters",
+                             segment_number=seg.number, segment_id=seg.id, element=element)
+    return value
 
 
 def transaction_purpose(text: str) -> str:
@@ -193,7 +211,7 @@ def read_278_response(text: str) -> ReviewResponse:
             if seg.get(2) != "11":
                 raise X12SyntaxError("278 is not a response (BHT02 must be 11)", segment_number=seg.number,
                                      segment_id="BHT", element=2)
-            bht_reference = seg.get(3)
+            bht_reference = _kept(seg, 3, "certification_number")
         elif sid == "HL":
             level = seg.get(3)
             loop = {"20": "2000A", "21": "2000B", "22": "2000C", "23": "2000D", "EV": "2000E", "SS": "2000F"}.get(
@@ -210,12 +228,14 @@ def read_278_response(text: str) -> ReviewResponse:
             if seg.get(1) not in ("Y", "N") or not seg.get(3):
                 raise X12SyntaxError("AAA needs AAA01 Y/N and a reject reason", segment_number=seg.number,
                                      segment_id="AAA")
-            rejection = Rejection(loop, seg.get(3), seg.get(4), seg.get(1) == "Y")
+            rejection = Rejection(loop, _kept(seg, 3, "reject_reason"), _kept(seg, 4, "follow_up"),
+                                  seg.get(1) == "Y")
             (services[-1].rejections if loop == "2000F" and services else event_rejections).append(rejection)
         elif sid == "TRN" and level == "EV" and seg.get(1) == "2":  # TRN01=1 is the UMO's own trace
-            trace, originator = seg.get(2), seg.get(3)
+            trace, originator = _kept(seg, 2, "certification_number"), _kept(seg, 3, "trace_originator")
         elif sid == "HCR":
-            values = {"action": seg.get(1), "certification_number": seg.get(2), "reason_code": seg.get(3)}
+            values = {"action": _kept(seg, 1, "action"), "certification_number": _kept(seg, 2, "certification_number"),
+                      "reason_code": _kept(seg, 3, "reason_code")}
             if not values["action"]:
                 raise X12SyntaxError("HCR01 action code is required", segment_number=seg.number,
                                      segment_id="HCR", element=1)
@@ -227,9 +247,9 @@ def read_278_response(text: str) -> ReviewResponse:
                 event.update(values)
         elif sid == "REF" and level == "EV":
             if seg.get(1) == "BB":
-                event["previous_authorization_number"] = seg.get(2)
+                event["previous_authorization_number"] = _kept(seg, 2, "certification_number")
             elif seg.get(1) == "NT":
-                event["administrative_reference"] = seg.get(2)
+                event["administrative_reference"] = _kept(seg, 2, "certification_number")
         elif sid == "DTP" and level in ("EV", "SS") and seg.get(1) in ("AAH", "472", "007", "036"):
             period = (*_period(seg), seg.get(2) == "RD8")
             if level == "EV":
@@ -243,11 +263,10 @@ def read_278_response(text: str) -> ReviewResponse:
                 event["approved_units"] = _quantity(seg)
         elif sid == "SV1" and level == "SS" and services:
             procedure = seg.get(1).split(delimiters.component)
-            units = seg.get(4)
-            if len(procedure) < 2 or not units.isdigit():
+            if len(procedure) < 2 or not procedure[1] or not keepable(procedure[1], "procedure_code"):
                 raise X12SyntaxError("SV1 needs HC:code and whole units", segment_number=seg.number,
-                                     segment_id="SV1")
-            services[-1].cpt_code, services[-1].requested_units = procedure[1], int(units)
+                                     segment_id="SV1", element=1)
+            services[-1].cpt_code, services[-1].requested_units = procedure[1], _quantity(seg, 4)
     outcomes = tuple(ServiceOutcome(s.cpt_code, s.requested_units, s.action, s.certification_number, s.reason_code,
                                     s.approved_units, *_resolve_period(s.dates, "472"), tuple(s.rejections))
                      for s in services)

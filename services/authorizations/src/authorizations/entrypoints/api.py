@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 from rcm_shared.http.audit import record_audit
 from rcm_shared.http.auth import Principal, require_scope
 from rcm_shared.http.deps import DatabaseDep, RequestIdDep
@@ -31,13 +31,35 @@ Reader = Annotated[Principal, require_scope("authorizations:read")]
 Writer = Annotated[Principal, require_scope("authorizations:write")]
 ID = r"^[A-Za-z0-9_.:-]+$"
 NPI = r"^[12][0-9]{9}$"
+ICD10 = r"^[A-Za-z][0-9][0-9A-Za-z](\.?[0-9A-Za-z]{1,4})?$"
+_CONTROL = frozenset(chr(c) for c in range(0x20)) | {"\x7f"}
+_X12_DELIMITERS = frozenset("*:^~")
+
+
+def _plain(value: str) -> str:
+    # A control character (NUL) cannot even be stored: refused naming the field, not a 500 after the payer call.
+    if any(ch in _CONTROL for ch in value):
+        raise ValueError("must not hold control characters")
+    return value
+
+
+def _x12(value: str) -> str:
+    # Sent in a 278 element on the sandbox and x12-278 channels, where a delimiter would shift the elements after it.
+    if any(ch in _X12_DELIMITERS for ch in _plain(value)):
+        raise ValueError("must not hold X12 delimiters (* : ^ ~)")
+    return value
+
+
+Plain = Annotated[str, AfterValidator(_plain)]
+X12Text = Annotated[str, AfterValidator(_x12)]
 
 
 class AuthorizationIn(StrictModel):
     number: str = Field(min_length=1, max_length=50, pattern=ID, examples=["AUTH-2026-0001"])
     patient_id: str = Field(min_length=1, max_length=64, pattern=ID)
-    payer_id: str = Field(min_length=2, max_length=80, examples=["SBXHP"])
-    cpt_codes: list[str] = Field(min_length=1, max_length=30, examples=[["90834", "90837"]])
+    payer_id: X12Text = Field(min_length=2, max_length=80, examples=["SBXHP"])
+    cpt_codes: list[Annotated[Plain, Field(min_length=1, max_length=10)]] = Field(
+        min_length=1, max_length=30, examples=[["90834", "90837"]])
     approved_units: int = Field(ge=0, le=1000)
     start: date
     end: date
@@ -52,8 +74,8 @@ class AuthorizationIn(StrictModel):
 
 class EnrollmentIn(StrictModel):
     npi: str = Field(pattern=NPI)
-    payer_id: str = Field(min_length=2, max_length=80)
-    plan: str = Field(default="", max_length=60, description="empty: every plan of the payer")
+    payer_id: X12Text = Field(min_length=2, max_length=80)
+    plan: Plain = Field(default="", max_length=60, description="empty: every plan of the payer")
     effective_from: date
     effective_to: date | None = None
 
@@ -63,7 +85,8 @@ class SupervisionIn(StrictModel):
     supervisor_npi: str = Field(pattern=NPI)
     effective_from: date
     effective_to: date | None = None
-    payer_id: str | None = Field(default=None, description="with allows_supervisor_billing: that payer's policy")
+    payer_id: X12Text | None = Field(default=None, max_length=80,
+                                     description="with allows_supervisor_billing: that payer's policy")
     allows_supervisor_billing: bool | None = None
 
 
@@ -96,7 +119,7 @@ async def patient_authorizations(patient_id: Annotated[str, Path(pattern=ID, max
 async def lookup(principal: Reader, db: DatabaseDep, request_id: RequestIdDep,
                  visit_id: Annotated[str, Query(pattern=ID, max_length=64)],
                  patient_id: Annotated[str, Query(pattern=ID, max_length=64)],
-                 payer_id: Annotated[str, Query(min_length=2, max_length=80)], date_of_service: date,
+                 payer_id: Annotated[X12Text, Query(min_length=2, max_length=80)], date_of_service: date,
                  cpt_code: Annotated[str, Query(pattern=r"^[0-9]{4}[0-9A-Z]$")]) -> dict[str, Any]:
     async with db.transaction() as session:
         answer = await handlers.authorization_for_visit(session, principal.practice_id, visit_id, patient_id,
@@ -150,8 +173,9 @@ async def post_supervision(body: SupervisionIn, principal: Writer, db: DatabaseD
 @router.get("/credentialing/check", summary="Is this clinician credentialed with this payer on this date?")
 async def credentialing_check(principal: Reader, db: DatabaseDep,
                               npi: Annotated[str, Query(pattern=NPI)],
-                              payer_id: Annotated[str, Query(min_length=2, max_length=80)],
-                              date_of_service: date, plan: str = "") -> dict[str, Any]:
+                              payer_id: Annotated[X12Text, Query(min_length=2, max_length=80)],
+                              date_of_service: date, plan: Annotated[Plain, Query(max_length=60)] = ""
+                              ) -> dict[str, Any]:
     async with db.sessions() as session:
         decision = await handlers.check_credentialing(session, principal.practice_id, npi, payer_id, plan,
                                                       date_of_service)
@@ -167,8 +191,8 @@ class RequestedServiceIn(StrictModel):
 class DependentIn(StrictModel):
     """The patient, when they are not the subscriber (a child on a parent's plan)."""
 
-    first_name: str = Field(min_length=1, max_length=35)
-    last_name: str = Field(min_length=1, max_length=60)
+    first_name: X12Text = Field(min_length=1, max_length=35)
+    last_name: X12Text = Field(min_length=1, max_length=60)
     birth_date: date | None = None
     gender: Literal["F", "M", "U"] | None = None
     relationship: Literal["01", "19", "34"] = Field(default="19", description="01 spouse, 19 child, 34 other adult")
@@ -178,20 +202,20 @@ class AuthorizationRequestIn(StrictModel):
     """Ask the payer for a prior authorization (X12 278 or Da Vinci PAS, whichever the payer is routed to)."""
 
     patient_id: str = Field(min_length=1, max_length=64, pattern=ID)
-    payer_id: str = Field(min_length=2, max_length=80, examples=["SBXHP"])
-    payer_name: str = Field(min_length=1, max_length=60)
+    payer_id: X12Text = Field(min_length=2, max_length=80, examples=["SBXHP"])
+    payer_name: X12Text = Field(min_length=1, max_length=60)
     requester_npi: str = Field(pattern=NPI)
-    requester_name: str = Field(min_length=1, max_length=60)
-    member_id: str = Field(min_length=1, max_length=80)
-    subscriber_first_name: str = Field(min_length=1, max_length=35)
-    subscriber_last_name: str = Field(min_length=1, max_length=60)
+    requester_name: X12Text = Field(min_length=1, max_length=60)
+    member_id: X12Text = Field(min_length=1, max_length=80)
+    subscriber_first_name: X12Text = Field(min_length=1, max_length=35)
+    subscriber_last_name: X12Text = Field(min_length=1, max_length=60)
     subscriber_birth_date: date | None = None
     subscriber_gender: Literal["F", "M", "U"] | None = None
     dependent: DependentIn | None = None
     rendering_npi: str = Field(pattern=NPI)
-    rendering_first_name: str = Field(min_length=1, max_length=35)
-    rendering_last_name: str = Field(min_length=1, max_length=60)
-    diagnoses: list[str] = Field(min_length=1, max_length=12, examples=[["F41.1"]])
+    rendering_first_name: X12Text = Field(min_length=1, max_length=35)
+    rendering_last_name: X12Text = Field(min_length=1, max_length=60)
+    diagnoses: list[Annotated[str, Field(pattern=ICD10)]] = Field(min_length=1, max_length=12, examples=[["F41.1"]])
     services: list[RequestedServiceIn] = Field(min_length=1, max_length=20)
     start: date
     end: date
@@ -327,7 +351,7 @@ async def coverage_report(principal: Reader, db: DatabaseDep,
 class BookedVisitIn(StrictModel):
     visit_id: str = Field(min_length=1, max_length=64, pattern=ID, description="the EHR's appointment id")
     patient_id: str = Field(min_length=1, max_length=64, pattern=ID)
-    payer_id: str = Field(min_length=2, max_length=80)
+    payer_id: X12Text = Field(min_length=2, max_length=80)
     service_date: date
     cpt_code: str = Field(pattern=r"^[0-9]{4}[0-9A-Z]$")
     cancelled: bool = False

@@ -54,7 +54,7 @@ def build_sandbox_payer_app(reviewer: SandboxReviewer | None = None, *, bearer_t
             return _outcome(415, "not-supported", "send application/fhir+json")
         try:
             answer = reviewer.answer_pas(json.loads(body), datetime.now(UTC))
-        except ValueError as exc:  # PasFormatError, or JSON that is not JSON
+        except (ValueError, RecursionError) as exc:  # PasFormatError, JSON that is not JSON (or nested past parsing)
             reason = str(exc) if isinstance(exc, PasFormatError) else "the body is not JSON"
             return _outcome(400, "invalid", reason)
         return JSONResponse(answer, media_type=FHIR_JSON)
@@ -70,8 +70,9 @@ def build_sandbox_payer_app(reviewer: SandboxReviewer | None = None, *, bearer_t
         try:
             answer = reviewer.answer_278(body.decode("utf-8", errors="replace"),
                                          ControlNumbers(n, n, 1, datetime.now(UTC)), parties)
-        except X12SyntaxError as exc:
-            return Response(f"278 request unreadable: {exc}", status_code=400, media_type="text/plain")
+        except ValueError as exc:  # X12SyntaxError; X12ValueError when a read value cannot be written back
+            reason = str(exc) if isinstance(exc, X12SyntaxError) else "the answer cannot carry a value of the request"
+            return Response(f"278 request unreadable: {reason}", status_code=400, media_type="text/plain")
         return Response(answer, media_type=X12_MEDIA)
 
     return app

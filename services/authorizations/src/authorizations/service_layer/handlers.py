@@ -21,8 +21,10 @@ from rcm_shared.db.database import Database
 from rcm_shared.db.types import new_id, utcnow
 from rcm_shared.messaging import stage_event
 from rcm_shared.x12.envelope import ControlNumbers
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import Table, and_, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.expression import Executable
 
 from authorizations.adapters.orm import (
     authorization_requests,
@@ -356,11 +358,17 @@ async def request_authorization(db: Database, review: UtilizationReview, routes:
         await session.execute(insert(authorization_requests).values(
             request_id=request_id, practice_id=command.practice_id, patient_id=command.patient_id,
             payer_id=command.request.payer_id, trace_number=command.request.trace_number, channel=exchange.channel,
-            request_body=exchange.request_body, response_body=exchange.response_body, decision="sent",
+            request_body=exchange.request_body, response_body=storable(exchange.response_body), decision="sent",
             requested_at=utcnow()))
         outcome = await _apply_review(session, routes, request_id, command.practice_id, command.patient_id,
                                       command.request, exchange.response, exchange.unreadable, date.today())
     return {**outcome, "channel": exchange.channel}
+
+
+def storable(body: str) -> str:
+    """A payer's answer as it can be kept: PostgreSQL text cannot hold NUL, and losing the whole record (the
+    request was sent, the payer may have decided) over one character would be worse than replacing it."""
+    return body.replace("\x00", "\ufffd")
 
 
 def _requested_care(request: AuthorizationRequest) -> RequestedCare:
@@ -426,15 +434,16 @@ async def receive_review_response(session: AsyncSession, routes: ReviewRoutes, p
     if media == "fhir":
         try:
             data = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser goes
             raise PasFormatError("the body is not JSON") from None
         trace = pas_trace_number(data)
     else:
         x12_answer = read_278_response(body)
         trace = x12_answer.trace_number
+    # Locked: two deliveries of the same answer (a mailbox and a person) must not both decide the review.
     row = (await session.execute(select(authorization_requests).where(
         authorization_requests.c.practice_id == practice_id,
-        authorization_requests.c.trace_number == trace))).first()
+        authorization_requests.c.trace_number == trace).with_for_update())).first()
     if row is None:
         raise UnknownTrace("no authorization request with this trace number")
     if row.decision not in ("pended", "unreadable"):
@@ -442,7 +451,7 @@ async def receive_review_response(session: AsyncSession, routes: ReviewRoutes, p
     request = _stored_request(row.channel, row.request_body)
     response = read_pas_response(data, request) if media == "fhir" else x12_answer
     await session.execute(update(authorization_requests).where(
-        authorization_requests.c.request_id == row.request_id).values(response_body=body))
+        authorization_requests.c.request_id == row.request_id).values(response_body=storable(body)))
     outcome = await _apply_review(session, routes, row.request_id, practice_id, row.patient_id, request, response,
                                   "", row.requested_at.date())
     return {**outcome, "channel": row.channel}
@@ -521,6 +530,17 @@ class BookedVisit:
     cancelled: bool = False
 
 
+def _insert_or_update(session: AsyncSession, table: Table, key: tuple[str, ...], row: dict[str, Any]
+                      ) -> Executable:
+    """``INSERT .. ON CONFLICT (key) DO UPDATE``: two writers of the same new row both succeed."""
+    index, changed = [table.c[k] for k in key], [name for name in row if name not in key]
+    if session.get_bind().dialect.name == "postgresql":
+        pg = postgresql.insert(table).values(**row)
+        return pg.on_conflict_do_update(index_elements=index, set_={name: pg.excluded[name] for name in changed})
+    lite = sqlite.insert(table).values(**row)
+    return lite.on_conflict_do_update(index_elements=index, set_={name: lite.excluded[name] for name in changed})
+
+
 async def record_schedule(session: AsyncSession, practice_id: str, booked: list[BookedVisit]) -> int:
     """Upsert booked (or cancelled) visits from the EHR's schedule; the renewal forecast reads them.
 
@@ -540,9 +560,9 @@ async def record_schedule(session: AsyncSession, practice_id: str, booked: list[
         if before is not None:
             key = and_(scheduled_visits.c.practice_id == practice_id, scheduled_visits.c.visit_id == visit.visit_id)
             await session.execute(update(scheduled_visits).where(key).values(**values))
-        else:
-            await session.execute(insert(scheduled_visits).values(practice_id=practice_id, visit_id=visit.visit_id,
-                                                                  **values))
+        else:  # another request may be inserting the same visit right now: the later one's values win
+            await session.execute(_insert_or_update(session, scheduled_visits, ("practice_id", "visit_id"), {
+                "practice_id": practice_id, "visit_id": visit.visit_id, **values}))
         known[visit.visit_id] = tuple(values.values())
         await stage_event(session, platform, VisitScheduledV1(
             visit_id=visit.visit_id, practice_id=practice_id, patient_id=visit.patient_id, payer_id=visit.payer_id,

@@ -6,27 +6,31 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, insert, select, tuple_, update
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.expression import Executable
 
 
 async def upsert_rows(session: AsyncSession, table: Table, key: Sequence[str], rows: Sequence[dict[str, Any]]
                       ) -> None:
     """Insert the rows whose ``key`` columns are new, update the others (every non-key column given). Rows must
-    all carry the same columns; a key repeated in ``rows`` keeps its last row."""
+    all carry the same columns; a key repeated in ``rows`` keeps its last row; ``key`` is the table's primary key
+    or a unique constraint.
+
+    One ``INSERT .. ON CONFLICT DO UPDATE``: two writers of the same new key (the EHR posting the schedule twice
+    at once, the visit-scheduled consumer beside it) both succeed instead of one failing on the unique key."""
     latest = {tuple(row[k] for k in key): row for row in rows}
     if not latest:
         return
-    columns = [table.c[k] for k in key]
-    found = {tuple(r) for r in (await session.execute(select(*columns).where(
-        tuple_(*columns).in_(list(latest))))).all()}
-    new = [row for k, row in latest.items() if k not in found]
-    old = [row for k, row in latest.items() if k in found]
-    if new:
-        await session.execute(insert(table), new)
-    if old:
-        values = [name for name in old[0] if name not in key]
-        statement = update(table).where(and_(*(table.c[k] == bindparam(f"key_{k}") for k in key))).values(
-            {name: bindparam(f"new_{name}") for name in values})
-        await session.execute(statement, [
-            {**{f"key_{k}": row[k] for k in key}, **{f"new_{name}": row[name] for name in values}} for row in old])
+    values = [name for name in next(iter(latest.values())) if name not in key]
+    await session.execute(_upsert(session.get_bind().dialect.name, table, key, values), list(latest.values()))
+
+
+def _upsert(dialect: str, table: Table, key: Sequence[str], values: Sequence[str]) -> Executable:
+    index = [table.c[k] for k in key]
+    if dialect == "postgresql":
+        pg = postgresql.insert(table)
+        return pg.on_conflict_do_update(index_elements=index, set_={name: pg.excluded[name] for name in values})
+    lite = sqlite.insert(table)
+    return lite.on_conflict_do_update(index_elements=index, set_={name: lite.excluded[name] for name in values})

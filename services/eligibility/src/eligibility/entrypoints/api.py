@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 from rcm_shared.http.audit import record_audit
 from rcm_shared.http.auth import Principal, require_scope
 from rcm_shared.http.deps import DatabaseDep, RequestIdDep
@@ -30,13 +30,25 @@ ID = r"^[A-Za-z0-9_.:-]+$"
 PatientId = Annotated[str, Path(min_length=1, max_length=64, pattern=ID)]
 RecordId = Annotated[str, Path(min_length=1, max_length=36, pattern=ID)]
 ServiceType = Literal["30", "MH", "A4", "A6", "A8", "AI", "98"]
+_NOT_IN_X12 = frozenset("*:^~") | {chr(c) for c in range(0x20)} | {"\x7f"}
+
+
+def _x12_text(value: str) -> str:
+    # What goes into a 270 element: a delimiter would shift the elements after it, a control character (NUL)
+    # cannot even be stored. Refused here, naming the field, not at send time (for the schedule: in the night).
+    if any(ch in _NOT_IN_X12 for ch in value):
+        raise ValueError("must not hold X12 delimiters (* : ^ ~) or control characters")
+    return value
+
+
+X12Text = Annotated[str, AfterValidator(_x12_text)]
 
 
 class MemberIn(StrictModel):
-    first_name: str = Field(min_length=1, max_length=35, examples=["ALEX"])
-    last_name: str = Field(min_length=1, max_length=60, examples=["SAMPLE"])
+    first_name: X12Text = Field(min_length=1, max_length=35, examples=["ALEX"])
+    last_name: X12Text = Field(min_length=1, max_length=60, examples=["SAMPLE"])
     birth_date: date | None = Field(default=None, examples=["1988-04-12"])
-    member_id: str = Field(default="", max_length=80, examples=["SBX000001"])
+    member_id: X12Text = Field(default="", max_length=80, examples=["SBX000001"])
     gender: Literal["F", "M", "U", ""] = ""
 
     def to_domain(self) -> Member:
@@ -46,10 +58,10 @@ class MemberIn(StrictModel):
 
 class CoverageCheckIn(StrictModel):
     patient_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$", examples=["pt-1001"])
-    payer_id: str = Field(min_length=2, max_length=80, examples=["SBXHP"])
-    payer_name: str = Field(default="", max_length=60, examples=["SANDBOX HEALTH PLAN"])
+    payer_id: X12Text = Field(min_length=2, max_length=80, examples=["SBXHP"])
+    payer_name: X12Text = Field(default="", max_length=60, examples=["SANDBOX HEALTH PLAN"])
     provider_npi: str = Field(pattern=r"^[12][0-9]{9}$", examples=["1234567893"])
-    provider_name: str = Field(min_length=1, max_length=60, examples=["RIVERSIDE COUNSELING"])
+    provider_name: X12Text = Field(min_length=1, max_length=60, examples=["RIVERSIDE COUNSELING"])
     subscriber: MemberIn
     dependent: MemberIn | None = None
     service_date: date
@@ -101,7 +113,7 @@ async def post_coverage_check(body: CoverageCheckIn, principal: Writer, db: Data
 
 @router.get("/patients/{patient_id}/coverage", summary="Stored benefits for a patient (what claims ask)")
 async def get_coverage(patient_id: PatientId, principal: Reader, db: DatabaseDep, request_id: RequestIdDep,
-                       payer_id: str | None = None,
+                       payer_id: Annotated[X12Text | None, Query(max_length=80)] = None,
                        on: Annotated[date | None, Query(description="date of service to judge")] = None,
                        first_visit: Annotated[bool, Query(description="is this the patient's first visit")] = False,
                        ) -> dict[str, Any]:
@@ -138,15 +150,15 @@ async def get_session_alerts(principal: Reader, db: DatabaseDep, request_id: Req
 
 
 class SubscriberIn(MemberIn):
-    member_id: str = Field(min_length=1, max_length=80, examples=["SBX000001"])
+    member_id: X12Text = Field(min_length=1, max_length=80, examples=["SBX000001"])
 
 
 class InsuranceIn(StrictModel):
     """The member as the payer knows them, so the nightly batch can ask without the front desk."""
 
-    payer_name: str = Field(default="", max_length=60, examples=["SANDBOX HEALTH PLAN"])
+    payer_name: X12Text = Field(default="", max_length=60, examples=["SANDBOX HEALTH PLAN"])
     provider_npi: str = Field(pattern=r"^[12][0-9]{9}$", examples=["1234567893"])
-    provider_name: str = Field(min_length=1, max_length=60, examples=["RIVERSIDE COUNSELING"])
+    provider_name: X12Text = Field(min_length=1, max_length=60, examples=["RIVERSIDE COUNSELING"])
     subscriber: SubscriberIn
     dependent: MemberIn | None = None
 
@@ -154,7 +166,7 @@ class InsuranceIn(StrictModel):
 class ScheduledVisitIn(StrictModel):
     visit_id: str = Field(min_length=1, max_length=64, pattern=ID, description="the EHR's appointment id")
     patient_id: str = Field(min_length=1, max_length=64, pattern=ID)
-    payer_id: str = Field(min_length=2, max_length=80)
+    payer_id: X12Text = Field(min_length=2, max_length=80)
     service_date: date
     cancelled: bool = False
     first_visit: bool | None = Field(default=None, description="the patient's first visit with this payer; "
@@ -195,8 +207,9 @@ async def post_schedule(body: ScheduleIn, principal: Writer, db: DatabaseDep, re
 
 
 class BatchRunIn(StrictModel):
-    schedule_date: date | None = Field(default=None, description="the visits' date; left out: the next "
-                                       "schedule date (tomorrow's, by the rules' time zone)")
+    schedule_date: date | None = Field(default=None, description="the visits' date, from today to the next "
+                                       "schedule date; left out: the next schedule date (tomorrow's, by the rules' "
+                                       "time zone)")
 
 
 def _batch_gateway(request: Request) -> BatchPayerGateway:
@@ -217,6 +230,9 @@ async def post_batch_run(principal: Writer, db: DatabaseDep, request: Request, r
         started = await batch_runs.trigger_batch_run(db, gateway, _parties(request), principal.practice_id,
                                                      body.schedule_date if body else None,
                                                      triggered_by=principal.subject)
+    except batch_runs.ScheduleDateOutOfReach as exc:
+        raise ProblemError(422, "validation", "Request is invalid", errors=[
+            {"field": "body.schedule_date", "code": "out_of_range", "message": str(exc)}]) from exc
     except batch_runs.UnknownTimeZone as exc:
         raise ProblemError(503, "batch-misconfigured", "The nightly batch cannot tell the time here",
                            "the rules' time zone is unknown to this server") from exc

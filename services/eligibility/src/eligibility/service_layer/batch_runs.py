@@ -80,6 +80,12 @@ def local_now(now: datetime) -> datetime:
     return now.astimezone(zone(schedule_in_force(now).time_zone))
 
 
+class ScheduleDateOutOfReach(ValueError):
+    """An operator asked for a run of a date the night's job would never run: before today (those visits are
+    past) or beyond the next schedule date (its run would go out before the schedule is complete, and block the
+    night's own run for that date)."""
+
+
 @dataclass(frozen=True)
 class RunStarted:
     run: dict[str, Any]
@@ -113,7 +119,11 @@ async def trigger_batch_run(db: Database, gateway: BatchPayerGateway, parties: I
     """An operator's 'run it now' (testing, catch-up): the same run the night would make, at most once per
     schedule date. On a run that exists it sends nothing new: it resends a failed send and collects answers."""
     now = now or utcnow()
-    schedule_date = schedule_date or schedule_in_force(now).next_schedule_date(local_now(now))
+    local = local_now(now)
+    latest = schedule_in_force(now).next_schedule_date(local)
+    schedule_date = schedule_date or latest
+    if not local.date() <= schedule_date <= latest:
+        raise ScheduleDateOutOfReach(f"the schedule date must be from {local.date()} to {latest}")
     started = await start_batch_run(db, gateway, parties, practice_id, schedule_date, trigger="operator",
                                     triggered_by=triggered_by, now=now)
     run_id = started.run["run_id"]
@@ -340,19 +350,30 @@ async def collect_batch_results(db: Database, gateway: BatchPayerGateway, *, now
     applied = 0
     wait = timedelta(hours=schedule_in_force(now).results_wait_hours)
     for run in submitted:
+        overdue = run.submitted_at is not None and now - run.submitted_at > wait
         try:
-            answer = await gateway.retrieve_batch(run.payload_id)
-        except PayerUnavailable as exc:
-            log.warning("batch results not retrievable yet",
-                        extra={"run_id": run.run_id, "error": (exc.error_code or "")[:60]})
-            answer = None
-        if answer is None:
-            if run.submitted_at is not None and now - run.submitted_at > wait:
-                await _expire(db, run.run_id, now)
-            continue
-        if await _apply(db, run.run_id, answer, now):
-            applied += 1
+            applied += await _collect(db, gateway, run, now, overdue=overdue)
+        except Exception as exc:  # one practice's answer must not hold up every other practice's run
+            # Nothing of it was kept (one transaction); tried again each tick until the results window closes.
+            log.error("batch results could not be applied", extra={"run_id": run.run_id,
+                                                                     "error": type(exc).__name__})
+            if overdue:
+                await _expire(db, run.run_id, now, reason="batch_results_unusable")
     return applied
+
+
+async def _collect(db: Database, gateway: BatchPayerGateway, run: Any, now: datetime, *, overdue: bool) -> int:
+    try:
+        answer = await gateway.retrieve_batch(run.payload_id)
+    except PayerUnavailable as exc:
+        log.warning("batch results not retrievable yet",
+                    extra={"run_id": run.run_id, "error": (exc.error_code or "")[:60]})
+        answer = None
+    if answer is None:
+        if overdue:
+            await _expire(db, run.run_id, now)
+        return 0
+    return 1 if await _apply(db, run.run_id, answer, now) else 0
 
 
 async def _apply(db: Database, run_id: str, answer: str, now: datetime) -> bool:
@@ -397,21 +418,21 @@ async def _apply(db: Database, run_id: str, answer: str, now: datetime) -> bool:
                     await rechecks.follow_carve_outs(session, insurance, primary, check.check_id,
                                                      inquiry.service_date, now)
         await session.execute(update(batch_runs).where(batch_runs.c.run_id == run_id).values(
-            status=COMPLETED, response_x12=answer, completed_at=now,
+            status=COMPLETED, response_x12=handlers.storable(answer), completed_at=now,
             attention_count=batch_runs.c.attention_count + raised))
     metrics.BUSINESS_EVENTS.labels(SOURCE, "eligibility_batch_run_completed").inc()
     return True
 
 
-async def _expire(db: Database, run_id: str, now: datetime) -> None:
+async def _expire(db: Database, run_id: str, now: datetime, *, reason: str = "no_batch_results") -> None:
     async with db.transaction() as session:
         run = (await session.execute(select(batch_runs.c.status).where(batch_runs.c.run_id == run_id)
                                      .with_for_update())).one()
         if run.status != SUBMITTED:
             return
         await session.execute(update(batch_runs).where(batch_runs.c.run_id == run_id).values(
-            status=EXPIRED, completed_at=now, last_error="no_batch_results"))
-        await _unanswered(session, run_id, "the payer produced no answer to the batch in time")
+            status=EXPIRED, completed_at=now, last_error=reason))
+        await _unanswered(session, run_id, "the payer produced no usable answer to the batch in time")
 
 
 async def _unanswered(session: AsyncSession, run_id: str, detail: str) -> None:

@@ -150,6 +150,12 @@ def read_answer(response_x12: str) -> tuple[list[EligibilityResult], dict[str, A
         return [], exc.as_dict()
 
 
+def storable(x12: str) -> str:
+    """A payer's file as it can be kept: PostgreSQL text cannot hold NUL, and failing the write would lose the
+    answered check (and re-send it) over one character X12 does not allow anyway."""
+    return x12.replace("\x00", "\ufffd")
+
+
 def new_trace_number() -> str:
     return uuid.uuid4().hex[:30]  # TRN02: unique, never PHI
 
@@ -205,7 +211,7 @@ async def record_checks(session: AsyncSession, checks: Sequence[CheckToRecord]) 
         "check_id": c.check_id, "practice_id": c.subject.practice_id, "patient_id": c.subject.patient_id,
         "payer_id": c.subject.payer_id, "service_date": c.subject.service_date, "trace_number": c.trace_number,
         "status": p.status.value, "next_action": p.next_action.value, "follows_check_id": c.follows_check_id,
-        "request_x12": c.request_x12, "response_x12": c.response_x12,
+        "request_x12": c.request_x12, "response_x12": storable(c.response_x12) if c.response_x12 is not None else None,
         "result": {"results": [r.to_dict() for r in c.results], "unreadable_response": c.unreadable},
         "checked_at": now, "origin": c.origin, "batch_run_id": c.batch_run_id} for c, p in zip(checks, primaries,
                                                                                                 strict=True)])

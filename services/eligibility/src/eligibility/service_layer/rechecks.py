@@ -114,7 +114,12 @@ async def send_due_rechecks(db: Database, gateway: PayerGateway, parties: Interc
     now = now or utcnow()
     claimed = await _claim_due(db, now)
     for request in claimed:
-        await _send(db, gateway, parties, request, now)
+        try:
+            await _send(db, gateway, parties, request, now)
+        except Exception as exc:  # one re-check's failure must not strand the others claimed with it
+            # (they would wait out the lease) nor be re-sent every lease forever: retried within the payer's limits.
+            log.error("re-check failed", extra={"recheck_id": request.request_id, "error": type(exc).__name__})
+            await _retry_or_give_up(db, request, now, type(exc).__name__[:60])
     return len(claimed)
 
 
@@ -155,17 +160,7 @@ async def _send(db: Database, gateway: PayerGateway, parties: InterchangeParties
     try:
         exchanged = await handlers.exchange_270(db, gateway, parties, command)
     except PayerUnavailable as exc:
-        code = (exc.error_code or "payer_unavailable")[:60]
-        delay = handlers.payer_limit_rules().for_payer(request.payer_id, now.date()).retry_delay(request.attempts)
-        if delay is None:
-            await _give_up(db, request, Attention(WorkItemKind.PAYER_UNAVAILABLE, NextAction.RETRY_LATER.value,
-                                                  detail=f"no answer after {request.attempts} tries ({code})"), code)
-            return
-        async with db.transaction() as session:
-            await session.execute(update(recheck_requests).where(
-                recheck_requests.c.request_id == request.request_id).values(
-                status=PENDING, due_at=now + delay, last_error=code))
-        log.info("re-check not answered, retrying later", extra={"recheck_id": request.request_id, "error": code})
+        await _retry_or_give_up(db, request, now, (exc.error_code or "payer_unavailable")[:60])
         return
     except ValueError as exc:  # X12ValueError names the segment and element, never the value
         await _give_up(db, request, Attention(WorkItemKind.UNSENDABLE_REQUEST, NextAction.CORRECT_AND_RESEND.value,
@@ -188,6 +183,20 @@ async def _send(db: Database, gateway: PayerGateway, parties: InterchangeParties
                                   check_id=check_id, recheck_id=request.request_id)
         await follow_carve_outs(session, insurance, primary, check_id, request.service_date, now)
     metrics.BUSINESS_EVENTS.labels(SOURCE, f"eligibility_recheck_{request.reason}").inc()
+
+
+async def _retry_or_give_up(db: Database, request: Any, now: datetime, code: str) -> None:
+    """Send it again after the payer's retry delay; when the tries are used up, a person looks at it."""
+    delay = handlers.payer_limit_rules().for_payer(request.payer_id, now.date()).retry_delay(request.attempts)
+    if delay is None:
+        await _give_up(db, request, Attention(WorkItemKind.PAYER_UNAVAILABLE, NextAction.RETRY_LATER.value,
+                                              detail=f"no answer after {request.attempts} tries ({code})"), code)
+        return
+    async with db.transaction() as session:
+        await session.execute(update(recheck_requests).where(
+            recheck_requests.c.request_id == request.request_id).values(
+            status=PENDING, due_at=now + delay, last_error=code))
+    log.info("re-check not answered, retrying later", extra={"recheck_id": request.request_id, "error": code})
 
 
 async def _give_up(db: Database, request: Any, attention: Attention, error: str) -> None:
