@@ -31,8 +31,12 @@ def test_first_visit_needs_a_recent_check() -> None:
 
 def test_eligibility_denial_after_the_check_forces_a_refresh() -> None:
     cached = CachedCheck(date(2026, 2, 20))
-    assert POLICY.decide(cached, date(2026, 3, 1), last_eligibility_denial_on=date(2026, 2, 19)).refresh is False
+    assert POLICY.decide(cached, date(2026, 3, 1)).refresh is False
     decision = POLICY.decide(cached, date(2026, 3, 1), last_eligibility_denial_on=date(2026, 2, 25))
+    assert decision.reasons == (RefreshReason.ELIGIBILITY_DENIAL,)
+    # a nightly batch asks about tomorrow's visit: the check is dated tomorrow, the denial today still counts
+    tonight = CachedCheck(date(2026, 3, 2))
+    decision = POLICY.decide(tonight, date(2026, 3, 2), last_eligibility_denial_on=date(2026, 3, 1))
     assert decision.reasons == (RefreshReason.ELIGIBILITY_DENIAL,)
     assert POLICY.is_eligibility_denial("27") and not POLICY.is_eligibility_denial("45")
 

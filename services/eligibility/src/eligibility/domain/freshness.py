@@ -66,7 +66,11 @@ class FreshnessPolicy:
         self, cached: CachedCheck | None, visit_date: date, *, first_visit: bool = False,
         last_eligibility_denial_on: date | None = None,
     ) -> FreshnessDecision:
-        """Should we send a new 270 before ``visit_date``? Pure: 'today' is the visit date the caller asks about."""
+        """Should we send a new 270 before ``visit_date``? Pure: 'today' is the visit date the caller asks about.
+
+        ``last_eligibility_denial_on`` is an eligibility denial recorded since ``cached`` was stored (a new
+        check clears it). Not compared with ``checked_on``: that is the date the 270 asked about, which for a
+        nightly batch is tomorrow, so a denial today would look older than the check it should overrule."""
         if cached is None:
             return FreshnessDecision(True, (RefreshReason.NEVER_CHECKED,))
         reasons: list[RefreshReason] = []
@@ -75,10 +79,7 @@ class FreshnessPolicy:
             reasons.append(RefreshReason.BEFORE_FIRST_VISIT)
         if age > self.max_age_days:
             reasons.append(RefreshReason.STALE)
-        if (
-            self.recheck_on_eligibility_denial and last_eligibility_denial_on is not None
-            and last_eligibility_denial_on >= cached.checked_on
-        ):
+        if self.recheck_on_eligibility_denial and last_eligibility_denial_on is not None:
             reasons.append(RefreshReason.ELIGIBILITY_DENIAL)
         if self.recheck_at_new_benefit_year and visit_date.year != cached.checked_on.year:
             reasons.append(RefreshReason.NEW_BENEFIT_YEAR)
