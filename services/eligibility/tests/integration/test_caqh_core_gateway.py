@@ -36,7 +36,7 @@ from eligibility.domain.model import (
 from eligibility.domain.sandbox_payer import SandboxPayer, SandboxPlanTable
 from eligibility.domain.x12_270 import build_270
 from eligibility.domain.x12_271 import read_271
-from eligibility.service_layer import batch_runs, handlers
+from eligibility.service_layer import batch_runs, handlers, practice_day
 from rcm_shared.testing.fixtures import auth, running, settings_for
 from rcm_shared.x12.envelope import ControlNumbers, InterchangeParties
 from starlette.applications import Starlette
@@ -353,7 +353,7 @@ async def test_gateway_built_from_settings_talks_to_the_server(core: CoreSite) -
 
 async def test_the_nightly_run_goes_through_core_batch_mode(core: CoreSite, broker, databases) -> None:  # type: ignore[no-untyped-def]
     schedule = handlers.nightly_batch_rules().in_force(datetime.now(UTC).date())
-    zone = batch_runs.zone(schedule.time_zone)
+    zone = practice_day.zone(schedule.time_zone)
     local = datetime.combine(datetime.now(zone).date(), schedule.run_at, tzinfo=zone) + timedelta(minutes=5)
     now, day = local.astimezone(UTC), local.date() + timedelta(days=schedule.days_ahead)
     settings = settings_for(EligibilitySettings, databases.create("elig"), broker, nightly_batch_enabled=False)

@@ -16,7 +16,7 @@ from eligibility.adapters.orm import metadata, platform
 from eligibility.adapters.payer_gateway import PayerUnavailable, SandboxPayerGateway
 from eligibility.bootstrap import build_app
 from eligibility.config import EligibilitySettings
-from eligibility.service_layer import batch_runs, handlers, rechecks
+from eligibility.service_layer import batch_runs, handlers, practice_day, rechecks
 from rcm_shared.contracts import DenialRaisedV1, envelope_for, topics
 from rcm_shared.db.database import Database
 from rcm_shared.testing.fixtures import auth, running, settings_for
@@ -47,7 +47,7 @@ class RecordingSandbox(SandboxPayerGateway):
 def evening() -> tuple[datetime, date]:
     """Half an hour after tonight's run time in the rules' time zone (as UTC), and the schedule date it runs for."""
     schedule = handlers.nightly_batch_rules().in_force(datetime.now(UTC).date())
-    zone = batch_runs.zone(schedule.time_zone)
+    zone = practice_day.zone(schedule.time_zone)
     local = datetime.combine(datetime.now(zone).date(), schedule.run_at, tzinfo=zone) + timedelta(minutes=30)
     return local.astimezone(UTC), local.date() + timedelta(days=schedule.days_ahead)
 

@@ -13,7 +13,7 @@ from eligibility.adapters.orm import insurance_on_file, scheduled_visits
 from eligibility.adapters.payer_gateway import SandboxPayerGateway
 from eligibility.bootstrap import build_app
 from eligibility.config import EligibilitySettings
-from eligibility.service_layer import batch_runs, handlers
+from eligibility.service_layer import handlers, practice_day
 from rcm_shared.testing.fixtures import auth, running, settings_for
 from sqlalchemy import func, select
 
@@ -79,7 +79,7 @@ async def test_member_details_a_270_cannot_carry_are_refused_naming_the_field(
 async def test_a_batch_run_only_for_a_date_the_night_would_run(broker, databases) -> None:  # type: ignore[no-untyped-def]
     app = app_for(broker, databases)
     schedule = handlers.nightly_batch_rules().in_force(datetime.now(UTC).date())
-    today = datetime.now(batch_runs.zone(schedule.time_zone)).date()
+    today = datetime.now(practice_day.zone(schedule.time_zone)).date()
     async with running(app) as client:
         for day in (today - timedelta(days=1), today + timedelta(days=schedule.days_ahead + 1), date.max):
             refused = await client.post("/v1/batch-runs", json={"schedule_date": day.isoformat()}, headers=auth())

@@ -13,7 +13,7 @@ from eligibility.adapters.orm import coverage_checks
 from eligibility.adapters.payer_gateway import SandboxPayerGateway
 from eligibility.bootstrap import build_app
 from eligibility.config import EligibilitySettings
-from eligibility.service_layer import batch_runs, handlers, rechecks
+from eligibility.service_layer import batch_runs, handlers, practice_day, rechecks
 from rcm_shared.testing.fixtures import auth, running, settings_for
 from sqlalchemy import select
 
@@ -122,7 +122,7 @@ async def test_one_practice_s_unusable_batch_answer_does_not_hold_up_the_others(
     app = app_for(broker, databases, gateway)
     db, parties = app.state.db, app.state.parties
     schedule = handlers.nightly_batch_rules().in_force(datetime.now(UTC).date())
-    zone = batch_runs.zone(schedule.time_zone)
+    zone = practice_day.zone(schedule.time_zone)
     local = datetime.combine(datetime.now(zone).date(), schedule.run_at, tzinfo=zone) + timedelta(minutes=30)
     now, day = local.astimezone(UTC), local.date() + timedelta(days=schedule.days_ahead)
     async with running(app) as client:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import eligibility.domain as domain_package
 import pytest
@@ -178,3 +179,28 @@ def test_every_patient_and_payer_lands_in_exactly_one_place(visits: list[BookedV
     assert all(p.reasons for p in plan.send) and not any(p.reasons for p in plan.fresh)
     assert plan == plan_batch(list(reversed(visits)), records, FRESHNESS,
                               PayerLimitRules((PayerLimits(batch_max_inquiries=cap),)))  # order-independent
+
+
+# ------------------------------------------------------------------------------------------ the practice's date
+
+NEW_YORK = "America/New_York"
+
+
+def zone_of(name: str) -> tzinfo:
+    return UTC if name == "UTC" else ZoneInfo(name)
+
+
+def test_the_schedule_in_force_follows_the_practice_date_not_the_utc_date() -> None:
+    # 01:30 UTC on 3 March is 20:30 on 2 March in New York: the schedule of 2 March is still the one in force.
+    rules = NightlyBatchRules.from_dict({"schedules": [
+        {"effective_from": "2026-01-01", "effective_to": "2026-03-02", "run_at": "19:00", "time_zone": NEW_YORK},
+        {"effective_from": "2026-03-03", "run_at": "21:00", "time_zone": NEW_YORK}]})
+    just_after_utc_midnight = datetime(2026, 3, 3, 1, 30, tzinfo=UTC)
+    schedule = rules.in_force_at(just_after_utc_midnight, zone_of)
+    assert schedule.run_at == time(19, 0)
+    local = rules.local_now(just_after_utc_midnight, zone_of)
+    assert local.date() == date(2026, 3, 2)
+    assert schedule.due_schedule_dates(local) == (date(2026, 3, 3),)
+    # and once it is 3 March in New York (05:00 UTC), the next one
+    assert rules.in_force_at(datetime(2026, 3, 3, 5, 0, tzinfo=UTC), zone_of).run_at == time(21, 0)
+

@@ -23,6 +23,7 @@ authorizations = Table(
     Column("end_date", Date, nullable=False),
     Column("status", String(20), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("cancelled_on", Date, nullable=True),  # the practice's date the payer's cancellation was recorded
 )
 Index("ix_authorizations_group", authorizations.c.practice_id, authorizations.c.patient_id,
       authorizations.c.payer_id)

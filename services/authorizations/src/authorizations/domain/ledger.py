@@ -128,6 +128,7 @@ class MissingReason(enum.StrEnum):
     OUTSIDE_DATES = "outside_dates"
     CPT_NOT_COVERED = "cpt_not_covered"
     UNITS_EXHAUSTED = "units_exhausted"
+    CANCELLED = "cancelled"  # the authorization that fits was cancelled by the payer before this date
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,7 +261,8 @@ class AuthorizationLedger:
         return {number: self.balance(number) for number in self._authorizations}
 
     def status_of(self, number: str, today: date) -> AuthorizationStatus:
-        """The stored payer decision, or EXHAUSTED / EXPIRED derived from consumption and dates."""
+        """The stored payer decision (a cancellation included), or EXHAUSTED / EXPIRED derived from consumption
+        and dates."""
         auth = self._authorizations[number]
         if not auth.usable:
             return auth.status
@@ -323,6 +325,8 @@ class AuthorizationLedger:
             return MissingReason.NONE_ON_FILE
         usable = [a for a in auths if a.usable]
         fits = [a for a in auths if a.start <= facts.service_date <= a.end and facts.cpt_code in a.cpt_codes]
+        if any(a.cancelled for a in fits):
+            return MissingReason.CANCELLED
         if fits or not usable:
             return MissingReason.NOT_APPROVED  # the only fitting ones are requested or denied
         if any(facts.cpt_code in a.cpt_codes for a in usable):

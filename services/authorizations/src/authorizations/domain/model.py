@@ -8,7 +8,7 @@ from datetime import date
 
 
 class AuthorizationStatus(enum.StrEnum):
-    """``REQUESTED``/``APPROVED``/``DENIED`` are the payer's decision and are stored; ``EXPIRED`` and
+    """``REQUESTED``/``APPROVED``/``DENIED``/``CANCELLED`` are the payer's decision and are stored; ``EXPIRED`` and
     ``EXHAUSTED`` are derived by the ledger (``AuthorizationLedger.status_of``) from dates and consumption. A
     stored EXPIRED/EXHAUSTED (e.g. imported from another system) is treated as an approval for matching, so a
     voided visit can give a unit back to it."""
@@ -16,6 +16,7 @@ class AuthorizationStatus(enum.StrEnum):
     REQUESTED = "requested"
     APPROVED = "approved"
     DENIED = "denied"
+    CANCELLED = "cancelled"  # the payer voided a certification (278 / PAS action C): it covers nothing after
     EXPIRED = "expired"
     EXHAUSTED = "exhausted"
 
@@ -36,6 +37,9 @@ class Authorization:
     start: date
     end: date
     status: AuthorizationStatus = AuthorizationStatus.APPROVED
+    # CANCELLED only: the last date of service it still covers (visits before the cancellation keep their units;
+    # which day that is, is the payer's rule: rules/cancellation.json).
+    covered_through: date | None = None
 
     def __post_init__(self) -> None:
         if self.approved_units < 0:
@@ -47,13 +51,24 @@ class Authorization:
     def usable(self) -> bool:
         return self.status in USABLE_STATUSES
 
+    @property
+    def cancelled(self) -> bool:
+        return self.status is AuthorizationStatus.CANCELLED
+
+    @property
+    def last_covered_day(self) -> date:
+        if self.cancelled:
+            return min(self.end, self.covered_through or date.min)
+        return self.end
+
     def covers(self, visit: VisitFacts) -> bool:
-        """Same patient and payer, date of service inside the range, CPT covered, status approved."""
+        """Same patient and payer, date of service inside the range (up to the cancellation for a cancelled one),
+        CPT covered, status approved."""
         return (
-            self.usable
+            (self.usable or self.cancelled)
             and visit.patient_id == self.patient_id
             and visit.payer_id == self.payer_id
-            and self.start <= visit.service_date <= self.end
+            and self.start <= visit.service_date <= self.last_covered_day
             and visit.cpt_code in self.cpt_codes
         )
 

@@ -133,7 +133,7 @@ async def lookup(principal: Reader, db: DatabaseDep, request_id: RequestIdDep,
 async def work_queue(principal: Reader, db: DatabaseDep, request_id: RequestIdDep,
                      today: date | None = None) -> dict[str, Any]:
     async with db.transaction() as session:
-        work = await handlers.open_work(session, principal.practice_id, today or date.today())
+        work = await handlers.open_work(session, principal.practice_id, today or handlers.practice_today())
         await record_audit(session, platform, principal, service=SERVICE, action="list", object_type="authorization",
                            object_id="*", request_id=request_id)
     return work

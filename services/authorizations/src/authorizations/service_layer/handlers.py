@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from functools import cache
 from importlib import resources
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from rcm_shared.contracts import AuthorizationChangedV1, EventEnvelope, VisitCompletedV1, VisitScheduledV1
 from rcm_shared.db import sequences
@@ -40,6 +41,7 @@ from authorizations.adapters.orm import (
     supervisions,
 )
 from authorizations.adapters.utilization_review import UtilizationReview
+from authorizations.domain.cancellation import CancellationRules
 from authorizations.domain.credentialing import (
     CredentialingDecision,
     CredentialingRegistry,
@@ -86,10 +88,30 @@ def renewal_rules() -> RenewalRules:
     return RenewalRules.from_dict(_rules_text("renewal.json"))
 
 
+@cache
+def cancellation_rules() -> CancellationRules:
+    return CancellationRules.from_dict(_rules_text("cancellation.json"))
+
+
+@cache
+def practice_time_zone() -> tzinfo:
+    return ZoneInfo(str(_rules_text("practice_calendar.json")["time_zone"]))
+
+
+def practice_today(now: datetime | None = None) -> date:
+    """'Today' for authorizations, the one place it is read: the practice's date (rules/practice_calendar.json,
+    America/New_York), not the server's or UTC's, which is already tomorrow on a New York evening."""
+    return (now or utcnow()).astimezone(practice_time_zone()).date()
+
+
 def _authorization(row: Any) -> Authorization:
+    status = AuthorizationStatus(row.status)
+    covered_through = None
+    if status is AuthorizationStatus.CANCELLED and row.cancelled_on is not None:
+        covered_through = cancellation_rules().covered_through(row.payer_id, row.cancelled_on)
     return Authorization(number=row.number, patient_id=row.patient_id, payer_id=row.payer_id,
                          cpt_codes=frozenset(row.cpt_codes), approved_units=row.approved_units,
-                         start=row.start_date, end=row.end_date, status=AuthorizationStatus(row.status))
+                         start=row.start_date, end=row.end_date, status=status, covered_through=covered_through)
 
 
 async def load_ledger(session: AsyncSession, practice_id: str, patient_id: str, payer_id: str) -> AuthorizationLedger:
@@ -150,7 +172,7 @@ async def _announce(session: AsyncSession, practice_id: str, patient_id: str, pa
     await stage_event(session, platform, AuthorizationChangedV1(
         authorization_id=authorization_id, practice_id=practice_id, patient_id=patient_id, payer_id=payer_id,
         visit_id=visit_id, change=change,
-        status=ledger.status_of(number, date.today()).value, units_remaining=ledger.balance(number).remaining,
+        status=ledger.status_of(number, practice_today()).value, units_remaining=ledger.balance(number).remaining,
         end_date=auth.end), source=SOURCE, subject=authorization_id, practice_id=practice_id, causation=causation)
 
 
@@ -236,8 +258,8 @@ async def authorization_view(session: AsyncSession, practice_id: str, number: st
     return {"authorization_id": row.authorization_id, "number": number, "patient_id": row.patient_id,
             "payer_id": row.payer_id, "cpt_codes": row.cpt_codes, "approved_units": balance.approved,
             "used_units": balance.used, "remaining_units": balance.remaining, "start": row.start_date,
-            "end": row.end_date, "status": ledger.status_of(number, date.today()).value,
-            "review": dict(review._mapping) if review is not None else None}
+            "end": row.end_date, "status": ledger.status_of(number, practice_today()).value,
+            "cancelled_on": row.cancelled_on, "review": dict(review._mapping) if review is not None else None}
 
 
 async def list_for_patient(session: AsyncSession, practice_id: str, patient_id: str) -> list[dict[str, Any]]:
@@ -342,8 +364,43 @@ class UnknownTrace(LookupError):
     """A payer answer naming a trace number this practice never sent."""
 
 
+CERTIFIED_DECISIONS = frozenset({ReviewStatus.APPROVED.value, ReviewStatus.MODIFIED.value})
+
+
+async def _cancel_certification(session: AsyncSession, practice_id: str, patient_id: str, payer_id: str,
+                                numbers: tuple[str, ...], today: date) -> tuple[str | None, dict[str, Any] | None]:
+    """The payer cancelled a certification (HCR01 / reviewActionCode C): the authorization it names (HCR02, the
+    REF*BB it revises, or the one the request's earlier answer certified) covers nothing after ``today``
+    (rules/cancellation.json say whether ``today`` itself still is); units of later visits go back and those
+    visits become missing-authorization findings. Returns the number and its view; (None, None) when it names no
+    certified authorization of this patient (already cancelled, denied, unknown): nothing changes, twice is once.
+    """
+    wanted = [n for n in numbers if n]
+    if not wanted:
+        return None, None
+    rows = {r.number: r for r in (await session.execute(select(authorizations).where(
+        authorizations.c.practice_id == practice_id, authorizations.c.patient_id == patient_id,
+        authorizations.c.payer_id == payer_id, authorizations.c.number.in_(wanted)))).all()}
+    row = next((rows[n] for n in wanted if n in rows), None)
+    if row is None:
+        return None, None
+    if not _authorization(row).usable:  # requested, denied, or already cancelled: nothing to void
+        return row.number, None
+    await session.execute(update(authorizations).where(
+        authorizations.c.practice_id == practice_id, authorizations.c.number == row.number).values(
+        status=AuthorizationStatus.CANCELLED.value, cancelled_on=today))
+    await _reconcile(session, practice_id, patient_id, payer_id, None)
+    view = await authorization_view(session, practice_id, row.number)
+    assert view is not None
+    await stage_event(session, platform, AuthorizationChangedV1(
+        authorization_id=row.authorization_id, practice_id=practice_id, patient_id=patient_id, payer_id=payer_id,
+        change="status_changed", status=AuthorizationStatus.CANCELLED.value, units_remaining=view["remaining_units"],
+        end_date=row.end_date), source=SOURCE, subject=row.authorization_id, practice_id=practice_id)
+    return row.number, view
+
+
 async def request_authorization(db: Database, review: UtilizationReview, routes: ReviewRoutes,
-                                command: RequestAuthorization) -> dict[str, Any]:
+                                command: RequestAuthorization, *, now: datetime | None = None) -> dict[str, Any]:
     """Send the request over the payer's channel (outside any transaction), then record what came back.
 
     Approved / modified / denied: the authorization is recorded and ``authorization-changed`` announced.
@@ -353,15 +410,17 @@ async def request_authorization(db: Database, review: UtilizationReview, routes:
     async with db.transaction() as session:
         icn = await _next_control_number(session)
     exchange = await review.submit(command.request, ControlNumbers(icn, icn, 1, datetime.now(UTC)))
+    now = now or utcnow()
     async with db.transaction() as session:
         request_id = new_id()
         await session.execute(insert(authorization_requests).values(
             request_id=request_id, practice_id=command.practice_id, patient_id=command.patient_id,
             payer_id=command.request.payer_id, trace_number=command.request.trace_number, channel=exchange.channel,
             request_body=exchange.request_body, response_body=storable(exchange.response_body), decision="sent",
-            requested_at=utcnow()))
+            requested_at=now))
         outcome = await _apply_review(session, routes, request_id, command.practice_id, command.patient_id,
-                                      command.request, exchange.response, exchange.unreadable, date.today())
+                                      command.request, exchange.response, exchange.unreadable,
+                                      practice_today(now), today=practice_today(now))
     return {**outcome, "channel": exchange.channel}
 
 
@@ -378,7 +437,11 @@ def _requested_care(request: AuthorizationRequest) -> RequestedCare:
 
 async def _apply_review(session: AsyncSession, routes: ReviewRoutes, request_id: str, practice_id: str,
                         patient_id: str, request: AuthorizationRequest, response: ReviewResponse | None,
-                        unreadable: str, sent_on: date) -> dict[str, Any]:
+                        unreadable: str, sent_on: date, *, today: date,
+                        reviewed_number: str | None = None) -> dict[str, Any]:
+    """``sent_on``: the practice's date the request went out (follow-ups count from it); ``today``: the
+    practice's date the answer is recorded (a cancellation takes effect on it); ``reviewed_number``: the
+    authorization this request's earlier answer certified, if any."""
     payer_id = request.payer_id
     if response is not None and response.trace_number != request.trace_number:
         response, unreadable = None, "the answer names another request's trace number"
@@ -393,14 +456,19 @@ async def _apply_review(session: AsyncSession, routes: ReviewRoutes, request_id:
     follow_up = routes.follow_up_on(payer_id, sent_on) if status is ReviewStatus.PENDED else None
     authorization = authorization_from(response, _requested_care(request), patient_id, payer_id)
     reason = routes.reason_text(payer_id, response.reason_code)
+    view = None
+    cancelled_number = None
+    if status is ReviewStatus.CANCELLED:
+        cancelled_number, view = await _cancel_certification(session, practice_id, patient_id, payer_id, (
+            response.certification_number, response.previous_authorization_number,
+            request.previous_authorization_number, reviewed_number or ""), today)
     await session.execute(update(authorization_requests).where(
         authorization_requests.c.request_id == request_id).values(
         decision=status.value, action_code=response.action or None,
         authorization_number=authorization.number if authorization else (
-            response.certification_number or response.administrative_reference or None),
+            cancelled_number or response.certification_number or response.administrative_reference or None),
         reason=reason[:200] or None, rejections=rejections or None, follow_up_on=follow_up,
         decided_at=None if status is ReviewStatus.PENDED else utcnow()))
-    view = None
     if authorization is not None:
         view = await record_authorization(session, RecordAuthorization(
             practice_id, authorization.number, patient_id, payer_id, sorted(authorization.cpt_codes),
@@ -446,14 +514,17 @@ async def receive_review_response(session: AsyncSession, routes: ReviewRoutes, p
         authorization_requests.c.trace_number == trace).with_for_update())).first()
     if row is None:
         raise UnknownTrace("no authorization request with this trace number")
-    if row.decision not in ("pended", "unreadable"):
-        raise ReviewConflict(f"the review is already {row.decision}")
     request = _stored_request(row.channel, row.request_body)
     response = read_pas_response(data, request) if media == "fhir" else x12_answer
+    # Only a pended review takes a later decision; a certified one may still be cancelled by the payer.
+    cancels_certification = response.status is ReviewStatus.CANCELLED and row.decision in CERTIFIED_DECISIONS
+    if row.decision not in ("pended", "unreadable") and not cancels_certification:
+        raise ReviewConflict(f"the review is already {row.decision}")
     await session.execute(update(authorization_requests).where(
         authorization_requests.c.request_id == row.request_id).values(response_body=storable(body)))
     outcome = await _apply_review(session, routes, row.request_id, practice_id, row.patient_id, request, response,
-                                  "", row.requested_at.date())
+                                  "", practice_today(row.requested_at), today=practice_today(),
+                                  reviewed_number=row.authorization_number)
     return {**outcome, "channel": row.channel}
 
 

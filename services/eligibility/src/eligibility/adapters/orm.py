@@ -180,6 +180,11 @@ Index("ix_recheck_requests_due", recheck_requests.c.status, recheck_requests.c.d
 Index("ix_recheck_requests_member", recheck_requests.c.practice_id, recheck_requests.c.patient_id,
       recheck_requests.c.payer_id)
 Index("ix_recheck_requests_sent", recheck_requests.c.payer_id, recheck_requests.c.sent_at)
+# One open re-check per member: consumers on different partitions (or replicas) may queue the same member at
+# once; the loser's INSERT .. ON CONFLICT DO NOTHING coalesces instead of sending a second inquiry.
+OPEN_RECHECK = recheck_requests.c.status.in_(("pending", "sending"))
+Index("uq_recheck_requests_open_member", recheck_requests.c.practice_id, recheck_requests.c.patient_id,
+      recheck_requests.c.payer_id, unique=True, postgresql_where=OPEN_RECHECK, sqlite_where=OPEN_RECHECK)
 
 # Answers of automatic checks that need a person (AAA rejections, inactive coverage, payer unavailable ...).
 work_items = Table(
@@ -205,3 +210,9 @@ work_items = Table(
 )
 Index("ix_eligibility_work_items_open", work_items.c.practice_id, work_items.c.status, work_items.c.created_at)
 Index("ix_eligibility_work_items_member", work_items.c.practice_id, work_items.c.patient_id, work_items.c.payer_id)
+# One open item per member and kind, whoever raises it: a concurrent repeat counts an occurrence (ON CONFLICT DO
+# UPDATE) rather than adding a duplicate.
+OPEN_WORK_ITEM = work_items.c.status == "open"
+Index("uq_eligibility_work_items_open_member", work_items.c.practice_id, work_items.c.patient_id,
+      work_items.c.payer_id, work_items.c.kind, unique=True, postgresql_where=OPEN_WORK_ITEM,
+      sqlite_where=OPEN_WORK_ITEM)

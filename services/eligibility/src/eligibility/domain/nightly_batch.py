@@ -13,9 +13,9 @@ Shipped defaults: ``rules/nightly_batch.json``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 
 from eligibility.domain.freshness import CachedCheck, FreshnessRules, RefreshReason
 from eligibility.domain.payer_limits import PayerLimitRules
@@ -123,6 +123,18 @@ class NightlyBatchRules:
             if schedule.in_force(day):
                 return schedule
         return NightlyBatchSchedule()
+
+    def in_force_at(self, now: datetime, zone_of: Callable[[str], tzinfo]) -> NightlyBatchSchedule:
+        """The schedule in force at the instant ``now`` (aware): its effective dates are the practice's local
+        dates, in its own time zone, so at 20:00 in New York (01:00 UTC the next day) it is still today's."""
+        for schedule in self.schedules:
+            if schedule.in_force(now.astimezone(zone_of(schedule.time_zone)).date()):
+                return schedule
+        return NightlyBatchSchedule()
+
+    def local_now(self, now: datetime, zone_of: Callable[[str], tzinfo]) -> datetime:
+        """``now`` as the practice's wall clock (the time zone of the schedule in force)."""
+        return now.astimezone(zone_of(self.in_force_at(now, zone_of).time_zone))
 
 
 # ------------------------------------------------------------------------------------------ selection

@@ -20,7 +20,7 @@ from rcm_shared.x12.envelope import InterchangeParties
 from eligibility.adapters.orm import platform
 from eligibility.adapters.payer_gateway import BatchPayerGateway, PayerUnavailable
 from eligibility.domain.model import Member, PayerRef, ProviderRef
-from eligibility.service_layer import batch_runs, handlers, rechecks, schedule, work_queue
+from eligibility.service_layer import batch_runs, handlers, practice_day, rechecks, schedule, work_queue
 
 SERVICE = "eligibility"
 router = APIRouter(prefix="/v1", tags=["eligibility"])
@@ -123,7 +123,8 @@ async def get_coverage(patient_id: PatientId, principal: Reader, db: DatabaseDep
                            object_id=patient_id, outcome="success" if rows else "not_found", request_id=request_id)
     if not rows:
         raise ProblemError(404, "not-found", "No stored benefits for this patient")
-    items = [handlers.coverage_view(row, on, first_visit=first_visit) for row in rows]
+    today = practice_day.today()
+    items = [handlers.coverage_view(row, on, first_visit=first_visit, today=today) for row in rows]
     return {"patient_id": patient_id, "coverage": items}
 
 
@@ -233,7 +234,7 @@ async def post_batch_run(principal: Writer, db: DatabaseDep, request: Request, r
     except batch_runs.ScheduleDateOutOfReach as exc:
         raise ProblemError(422, "validation", "Request is invalid", errors=[
             {"field": "body.schedule_date", "code": "out_of_range", "message": str(exc)}]) from exc
-    except batch_runs.UnknownTimeZone as exc:
+    except practice_day.UnknownTimeZone as exc:
         raise ProblemError(503, "batch-misconfigured", "The nightly batch cannot tell the time here",
                            "the rules' time zone is unknown to this server") from exc
     async with db.transaction() as session:

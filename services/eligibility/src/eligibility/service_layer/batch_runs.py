@@ -16,10 +16,8 @@ import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, tzinfo
-from functools import cache
+from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rcm_shared.db.database import Database
 from rcm_shared.db.types import new_id, utcnow
@@ -40,10 +38,11 @@ from eligibility.adapters.orm import (
 from eligibility.adapters.payer_gateway import BatchPayerGateway, PayerUnavailable
 from eligibility.domain.freshness import CachedCheck
 from eligibility.domain.model import EligibilityResult, NextAction
-from eligibility.domain.nightly_batch import BatchPlan, BookedVisit, CoverageRecord, NightlyBatchSchedule, plan_batch
+from eligibility.domain.nightly_batch import BatchPlan, BookedVisit, CoverageRecord, plan_batch
 from eligibility.domain.work_queue import Attention, WorkItemKind, attention_for
 from eligibility.domain.x12_270 import build_270_batch, build_270_transaction
 from eligibility.service_layer import handlers, rechecks
+from eligibility.service_layer.practice_day import local_now, schedule_in_force
 from eligibility.service_layer.work_queue import raise_work_item
 
 log = logging.getLogger(__name__)
@@ -53,31 +52,6 @@ SEND_LEASE = timedelta(minutes=10)  # far above the gateway timeout: a live send
 SENDING, SEND_FAILED, SUBMITTED = "sending", "send_failed", "submitted"
 COMPLETED, EMPTY, EXPIRED, FAILED = "completed", "empty", "expired", "failed"
 _HIDDEN = ("request_x12", "response_x12")  # whole X12 files (PHI, large): not in listings
-
-
-class UnknownTimeZone(RuntimeError):
-    """The rules name a time zone this server's tz database does not know."""
-
-
-@cache
-def zone(name: str) -> tzinfo:
-    if name == "UTC":
-        return UTC
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        message = (f"nightly batch time zone {name!r} is unknown here: install the tz database (tzdata) or name "
-                   "another zone in rules/nightly_batch.json")
-        log.error(message)  # the periodic job's own log line names only the exception type
-        raise UnknownTimeZone(message) from exc
-
-
-def schedule_in_force(now: datetime) -> NightlyBatchSchedule:
-    return handlers.nightly_batch_rules().in_force(now.date())
-
-
-def local_now(now: datetime) -> datetime:
-    return now.astimezone(zone(schedule_in_force(now).time_zone))
 
 
 class ScheduleDateOutOfReach(ValueError):

@@ -80,14 +80,14 @@ def freshness(row: dict[str, Any], visit_date: date, *, first_visit: bool) -> Fr
                          last_eligibility_denial_on=row["last_eligibility_denial_on"])
 
 
-def coverage_view(row: dict[str, Any], on: date | None, *, first_visit: bool) -> dict[str, Any]:
+def coverage_view(row: dict[str, Any], on: date | None, *, first_visit: bool, today: date) -> dict[str, Any]:
     """A stored snapshot as the claims scrubber and the front desk read it: active on the date asked about,
-    and whether the freshness policy wants a new 270 first."""
+    and whether the freshness policy wants a new 270 first (for ``on``, else the practice's ``today``)."""
     active_on: bool | None = None
     if on is not None:
         begin, end = row["coverage_begin"], row["coverage_end"]
         active_on = bool(row["active"]) and (begin is None or begin <= on) and (end is None or on <= end)
-    decision = freshness(row, on or date.today(), first_visit=first_visit)
+    decision = freshness(row, on or today, first_visit=first_visit)
     return {"payer_id": row["payer_id"], "active": row["active"], "active_on_date": active_on,
             "recheck_needed": decision.refresh, "recheck_reasons": [r.value for r in decision.reasons],
             "checked_on": row["checked_on"], "coverage_begin": row["coverage_begin"],

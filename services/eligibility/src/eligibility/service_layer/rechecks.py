@@ -19,15 +19,16 @@ from rcm_shared.db.database import Database
 from rcm_shared.db.types import new_id, utcnow
 from rcm_shared.observability import metrics
 from rcm_shared.x12.envelope import InterchangeParties
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from eligibility.adapters.orm import recheck_requests, snapshots
+from eligibility.adapters.orm import OPEN_RECHECK, recheck_requests, snapshots
 from eligibility.adapters.payer_gateway import PayerGateway, PayerUnavailable
+from eligibility.adapters.repository import insert_unless_open
 from eligibility.domain.model import EligibilityResult, NextAction, PayerRef, ProviderRef
 from eligibility.domain.payer_limits import QueuedRecheck, pick_rechecks
 from eligibility.domain.work_queue import Attention, WorkItemKind, attention_for
-from eligibility.service_layer import handlers
+from eligibility.service_layer import handlers, practice_day
 from eligibility.service_layer.work_queue import raise_work_item
 
 log = logging.getLogger(__name__)
@@ -58,19 +59,24 @@ async def enqueue_recheck(session: AsyncSession, *, practice_id: str, patient_id
     if window and (await session.execute(select(recheck_requests.c.request_id).where(
             member, recheck_requests.c.sent_at >= now - timedelta(minutes=window)).limit(1))).first():
         return None
-    request_id = new_id()
-    await session.execute(insert(recheck_requests).values(
-        request_id=request_id, practice_id=practice_id, patient_id=patient_id, payer_id=payer_id, reason=reason,
+    # The select above is only the cheap path: a consumer on another partition (or replica) may be queueing the
+    # same member right now; the partial unique index on open re-checks makes the later insert a no-op.
+    inserted = await insert_unless_open(session, recheck_requests, dict(
+        request_id=new_id(), practice_id=practice_id, patient_id=patient_id, payer_id=payer_id, reason=reason,
         service_date=service_date, follows_check_id=follows_check_id, status=PENDING, due_at=now, attempts=0,
-        created_at=utcnow()))
-    return request_id
+        created_at=utcnow()), key=("practice_id", "patient_id", "payer_id"), open_rows=OPEN_RECHECK,
+        returning="request_id")
+    return None if inserted is None else str(inserted)
 
 
-async def note_eligibility_denial(session: AsyncSession, envelope: EventEnvelope, event: DenialRaisedV1) -> None:
-    """A claim denied for eligibility makes the stored benefits stale: note it and queue a re-check now."""
+async def note_eligibility_denial(session: AsyncSession, envelope: EventEnvelope, event: DenialRaisedV1, *,
+                                  now: datetime | None = None) -> None:
+    """A claim denied for eligibility makes the stored benefits stale: note it (on the practice's date) and
+    queue a re-check now."""
     if event.patient_id is None or event.payer_id is None:
         return
-    today = date.today()
+    now = now or utcnow()
+    today = practice_day.today(now)
     policy = handlers.freshness_rules().policy_for(event.payer_id, today)
     if event.category != "eligibility" and not any(policy.is_eligibility_denial(c) for c in event.reason_codes):
         return
@@ -84,7 +90,7 @@ async def note_eligibility_denial(session: AsyncSession, envelope: EventEnvelope
                               payer_id=event.payer_id, attention=NO_INSURANCE, service_date=today)
         return
     await enqueue_recheck(session, practice_id=event.practice_id, patient_id=event.patient_id,
-                          payer_id=event.payer_id, reason=ELIGIBILITY_DENIAL, service_date=today, now=utcnow())
+                          payer_id=event.payer_id, reason=ELIGIBILITY_DENIAL, service_date=today, now=now)
 
 
 async def follow_carve_outs(session: AsyncSession, insurance: Any, result: EligibilityResult, check_id: str,

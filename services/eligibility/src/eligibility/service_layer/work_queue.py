@@ -10,7 +10,8 @@ from rcm_shared.observability import metrics
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from eligibility.adapters.orm import work_items
+from eligibility.adapters.orm import OPEN_WORK_ITEM, work_items
+from eligibility.adapters.repository import insert_unless_open
 from eligibility.domain.work_queue import Attention
 
 SOURCE = "eligibility"
@@ -26,20 +27,15 @@ async def raise_work_item(session: AsyncSession, *, practice_id: str, patient_id
     latest = {"next_action": attention.next_action, "reason_codes": list(attention.reason_codes),
               "detail": attention.detail[:300], "service_date": service_date, "check_id": check_id,
               "run_id": run_id, "recheck_id": recheck_id, "updated_at": now}
-    existing = (await session.execute(select(work_items.c.item_id).where(
-        work_items.c.practice_id == practice_id, work_items.c.patient_id == patient_id,
-        work_items.c.payer_id == payer_id, work_items.c.kind == attention.kind.value,
-        work_items.c.status == OPEN))).first()
     metrics.BUSINESS_EVENTS.labels(SOURCE, f"eligibility_work_item_{attention.kind.value}").inc()
-    if existing is not None:
-        await session.execute(update(work_items).where(work_items.c.item_id == existing.item_id).values(
-            occurrences=work_items.c.occurrences + 1, **latest))
-        return str(existing.item_id)
-    item_id = new_id()
-    await session.execute(work_items.insert().values(
-        item_id=item_id, practice_id=practice_id, patient_id=patient_id, payer_id=payer_id,
-        kind=attention.kind.value, status=OPEN, occurrences=1, created_at=now, **latest))
-    return item_id
+    # One statement, not select-then-insert: two consumers (partitions, replicas) raising the same item at once
+    # meet on the partial unique index of open items and the later one counts an occurrence.
+    item_id = await insert_unless_open(session, work_items, dict(
+        item_id=new_id(), practice_id=practice_id, patient_id=patient_id, payer_id=payer_id,
+        kind=attention.kind.value, status=OPEN, occurrences=1, created_at=now, **latest),
+        key=("practice_id", "patient_id", "payer_id", "kind"), open_rows=OPEN_WORK_ITEM, returning="item_id",
+        on_open={"occurrences": work_items.c.occurrences + 1, **latest})
+    return str(item_id)
 
 
 async def list_work_items(session: AsyncSession, practice_id: str, status: str = OPEN, *,
