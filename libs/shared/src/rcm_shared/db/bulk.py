@@ -28,10 +28,12 @@ async def insert_many(session: AsyncSession, table: Table, rows: Sequence[Mappin
         await session.execute(insert(table), list(rows))
         return
     names = list(rows[0])
-    processors: list[Callable[[Any], Any] | None] = [table.c[name].type.bind_processor(dialect) for name in names]
-    plain = [name for name, process in zip(names, processors, strict=True) if process is None]
-    processed = [(name, process) for name, process in zip(names, processors, strict=True) if process is not None]
-    order = plain + [name for name, _ in processed]
-    records = [tuple([row[name] for name in plain] + [process(row[name]) for name, process in processed])
-               for row in rows]
-    await raw.copy_records_to_table(table.name, records=records, columns=order, schema_name=table.schema)
+    # Column by column (one pass of each type's processor over its values), then zipped into records:
+    # the same values as row by row, without building a list and a tuple per row.
+    columns: list[list[Any]] = []
+    for name in names:
+        process: Callable[[Any], Any] | None = table.c[name].type.bind_processor(dialect)
+        values = [row[name] for row in rows]
+        columns.append(values if process is None else list(map(process, values)))
+    records = list(zip(*columns, strict=True))
+    await raw.copy_records_to_table(table.name, records=records, columns=names, schema_name=table.schema)

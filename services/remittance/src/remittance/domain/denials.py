@@ -29,6 +29,8 @@ import yaml
 
 from remittance.domain.model import ZERO, Adjustment, ClaimPayment, ServiceLine
 
+_CENT = Decimal("0.01")
+
 CATEGORIES = (
     "authorization_exhausted_or_missing", "not_covered_mh_benefit_or_carve_out", "visit_limit_exceeded",
     "telehealth_limitation", "provider_not_credentialed", "coding", "eligibility",
@@ -233,41 +235,63 @@ class Denial:
 class DenialRouter:
     def __init__(self, rules: DenialRules) -> None:
         self.rules = rules
+        self._on: dict[date | None, RoutingRules] = {}  # the rules are immutable: one pick per date
 
     def route(self, category: str, amount: Decimal, *, as_of: date | None = None) -> str:
-        for rule in self.rules.routing_on(as_of).rules:
+        block = self._on.get(as_of)
+        if block is None:
+            block = self._on[as_of] = self.rules.routing_on(as_of)
+        for rule in block.rules:
             if rule.matches(category, amount):
                 return rule.queue
         raise DenialRulesError("routing rules have no catch-all")  # the loader forbids this
 
 
 class DenialClassifier:
-    """Classifies the denials in one claim payment (see the module docstring for what counts)."""
+    """Classifies the denials in one claim payment (see the module docstring for what counts).
+
+    One classifier serves a whole ERA: the rule block per date of service and the category per (rule
+    block, group, CARC, RARCs) are worked out once and remembered (the rules are immutable)."""
 
     def __init__(self, rules: DenialRules) -> None:
         self.rules = rules
         self.router = DenialRouter(rules)
+        self._on: dict[date | None, ClassificationRules] = {}
+        self._categories: dict[tuple[int, str, str, frozenset[str]], tuple[str, str]] = {}
+
+    def _categorize(self, rules: ClassificationRules, group: str, reason: str,
+                    remarks: frozenset[str]) -> tuple[str, str]:
+        key = (id(rules), group, reason, remarks)  # rules is one of self.rules' blocks: alive, id stable
+        found = self._categories.get(key)
+        if found is None:
+            found = self._categories[key] = rules.categorize(group, reason, remarks)
+        return found
 
     def classify(self, payment: ClaimPayment, *, as_of: date | None = None) -> list[Denial]:
         if payment.is_reversal:
             return []
-        rules = self.rules.classification_on(as_of)
+        rules = self._on.get(as_of)
+        if rules is None:
+            rules = self._on[as_of] = self.rules.classification_on(as_of)
+        prior, contractual = rules.prior_payer_reasons, rules.non_denial_reasons
         claim_remarks = payment.remarks
         claim_zero_paid = payment.paid == 0 and payment.charge != 0
         denials: list[Denial] = []
-        scopes: list[tuple[ServiceLine | None, list[Adjustment], list[str], bool]] = [
-            (None, payment.adjustments, claim_remarks, claim_zero_paid)]
+        scopes: list[tuple[ServiceLine | None, list[Adjustment], bool]] = [
+            (None, payment.adjustments, claim_zero_paid)]
         for line in payment.lines:
-            line_zero_paid = claim_zero_paid or (line.paid == 0 and line.charge != 0)
-            scopes.append((line, line.adjustments, claim_remarks + line.remarks, line_zero_paid))
-        for scope_line, adjustments, remarks, zero_paid in scopes:
-            denied = [a for a in adjustments if a.group != "PR" and a.reason not in rules.prior_payer_reasons and (
-                zero_paid or a.reason not in rules.non_denial_reasons)]
-            denials.extend(self._group(payment, scope_line, denied, remarks, rules, as_of))
+            if line.has_adjustments:  # a line without CAS denies nothing
+                scopes.append((line, line.adjustments, claim_zero_paid or (line.paid == 0 and line.charge != 0)))
+        for scope_line, adjustments, zero_paid in scopes:
+            denied = [a for a in adjustments if a.group != "PR" and a.reason not in prior and (
+                zero_paid or a.reason not in contractual)]
+            if denied:
+                remarks = claim_remarks if scope_line is None else claim_remarks + scope_line.remarks
+                denials.extend(self._group(payment, scope_line, denied, remarks, rules, as_of))
         if payment.is_denied and not denials:
             # CLP02 = 4 with nothing but PR or no CAS at all: one claim-level denial for what was not paid
             reasons = [a for a in payment.all_adjustments if a.group != "PR"] or payment.all_adjustments
-            category, action = (rules.categorize(reasons[0].group, reasons[0].reason, frozenset(claim_remarks))
+            category, action = (self._categorize(rules, reasons[0].group, reasons[0].reason, frozenset(claim_remarks))
                                 if reasons else (rules.default_category, rules.default_action))
             amount = payment.charge - payment.paid
             denials.append(Denial(
@@ -281,7 +305,7 @@ class DenialClassifier:
         remark_set = frozenset(remarks)
         by_category: dict[tuple[str, str], list[Adjustment]] = defaultdict(list)
         for adjustment in denied:
-            by_category[rules.categorize(adjustment.group, adjustment.reason, remark_set)].append(adjustment)
+            by_category[self._categorize(rules, adjustment.group, adjustment.reason, remark_set)].append(adjustment)
         result = []
         for (category, action), items in by_category.items():
             amount = sum((a.amount for a in items), ZERO)
@@ -420,11 +444,17 @@ class UnderpaymentCheck:
             self.rates[rate.procedure_code].append(rate)
 
     def rate_for(self, code: str, modifiers: tuple[str, ...], day: date | None) -> ContractedRate | None:
-        candidates = [r for r in self.rates.get(code, ()) if r.covers(day)]
-        exact = [r for r in candidates if r.modifiers and r.modifiers == modifiers]
-        generic = [r for r in candidates if not r.modifiers]
-        best = exact or generic
-        return best[0] if best else None
+        """The first rate in effect for exactly these modifiers, else the first with none."""
+        generic = None
+        for rate in self.rates.get(code, ()):
+            if not rate.covers(day):
+                continue
+            if rate.modifiers:
+                if rate.modifiers == modifiers:
+                    return rate
+            elif generic is None:
+                generic = rate
+        return generic
 
     def check(self, payment: ClaimPayment) -> list[Underpayment]:
         if payment.is_reversal:
@@ -439,7 +469,7 @@ class UnderpaymentCheck:
             rate = self.rate_for(procedure.code, procedure.modifiers, line.service_date or claim_day)
             if rate is None:
                 continue
-            expected = (rate.rate * line.units_paid).quantize(Decimal("0.01"))
+            expected = (rate.rate * line.units_paid).quantize(_CENT)
             allowed = line.allowed
             if allowed is None:
                 allowed = paid + line.adjustment_sum("PR")

@@ -27,6 +27,7 @@ from typing import Any, Generic, Literal, NamedTuple, TypeVar
 from rcm_shared.x12 import Delimiters, X12SyntaxError
 
 ZERO = Decimal("0")
+_ONE = Decimal(1)
 
 # CLP02 claim status codes (005010X221A1).
 PROCESSED_STATUSES = frozenset({"1", "2", "3", "19", "20", "21"})
@@ -118,6 +119,24 @@ class _Kept(Generic[_T]):
         if isinstance(value, (list, dict)):
             return value.copy()  # type: ignore[return-value]
         return value
+
+    def peek(self, obj: Any) -> _T:
+        """The kept value itself, not a copy: for this module's own read-only lookups (``allowed``,
+        ``service_date``...), which posting makes for every line of an ERA."""
+        memo = obj._memo
+        if memo is None:
+            return self.parse(obj)
+        try:
+            value: _T = memo[self.name]
+        except KeyError:
+            value = memo[self.name] = self.parse(obj)
+        return value
+
+
+# What a kept field holds when the segment is absent: one shared instance (``_Kept`` hands out copies, so
+# nobody can change it), instead of an empty list or dict per line and claim that the collector tracks.
+_NO_ITEMS: list[Any] = []
+_NO_FIELDS: dict[str, Any] = {}
 
 
 def element(elements: list[str], index: int) -> str:
@@ -265,7 +284,7 @@ class ServiceLine:
     def units_paid(self) -> Decimal:
         """SVC05; the TR3 says an absent value means one unit."""
         value = parse_amount(self._svc, 5, self.number, required=False)
-        return Decimal(1) if value is None else value
+        return _ONE if value is None else value
 
     @_Kept
     def original_procedure(self) -> ProcedureCode | None:
@@ -315,24 +334,35 @@ class ServiceLine:
     @property
     def allowed(self) -> Decimal | None:
         """AMT*B6 when the payer sent it."""
-        return self.amounts.get("B6")
+        return _LINE_AMOUNTS.peek(self).get("B6")
 
     @property
     def service_date(self) -> date | None:
-        dates = self.dates
+        dates = _LINE_DATES.peek(self)
         return dates.get("472") or dates.get("150")
 
     @property
     def line_item_control_number(self) -> str | None:
         """REF*6R: the line id we sent in the 837, the surest way to match a line back."""
-        return self.references.get("6R")
+        return _LINE_REFERENCES.peek(self).get("6R")
 
     def adjustment_sum(self, group: str) -> Decimal:
-        return sum((a.amount for a in self.adjustments if a.group == group), ZERO)
+        return sum((a.amount for a in _LINE_ADJUSTMENTS.peek(self) if a.group == group), ZERO)
 
     def materialize(self) -> None:
         """Parse every field now (raises X12SyntaxError for the first malformed one) and keep them."""
         _ = self.procedure
+        if self._cas is None and self._extra is None and len(self._svc) < 6:
+            # The usual line (SVC01-05, nothing else): the fields _keep would parse, in its order.
+            svc, number = self._svc, self.number
+            charge = required_amount(svc, 2, number)
+            paid = required_amount(svc, 3, number)
+            units = parse_amount(svc, 5, number, required=False)
+            self._memo = {"charge": charge, "paid": paid, "units_paid": _ONE if units is None else units,
+                          "original_procedure": None, "original_units": None, "adjustments": _NO_ITEMS,
+                          "dates": _NO_FIELDS, "amounts": _NO_FIELDS, "quantities": _NO_FIELDS,
+                          "references": _NO_FIELDS, "remarks": _NO_ITEMS}
+            return
         _keep(self, _LINE_FIELDS)
 
 
@@ -456,7 +486,7 @@ class ClaimPayment:
         return result
 
     def adjustment_sum(self, group: str) -> Decimal:
-        return sum((a.amount for a in self.all_adjustments if a.group == group), ZERO)
+        return sum((a.amount for a in _CLAIM_ALL_ADJUSTMENTS.peek(self) if a.group == group), ZERO)
 
     @_Kept
     def names(self) -> dict[str, PersonName]:
@@ -474,7 +504,7 @@ class ClaimPayment:
 
     @property
     def patient(self) -> PersonName | None:
-        return self.names.get("QC")
+        return _CLAIM_NAMES.peek(self).get("QC")
 
     @_Kept
     def dates(self) -> dict[str, date]:
@@ -540,7 +570,10 @@ def _keep(record: ServiceLine | ClaimPayment, fields: tuple[_Kept[Any], ...]) ->
     record._memo = memo  # later parsers read the earlier fields from it
     try:
         for kept in fields:
-            memo[kept.name] = kept.parse(record)
+            value = kept.parse(record)
+            if not value and type(value) is list:
+                value = _NO_ITEMS
+            memo[kept.name] = value
     except BaseException:
         record._memo = None
         raise
@@ -552,6 +585,12 @@ _LINE_FIELDS: tuple[_Kept[Any], ...] = tuple(ServiceLine.__dict__[name] for name
 _CLAIM_FIELDS: tuple[_Kept[Any], ...] = tuple(ClaimPayment.__dict__[name] for name in (
     "charge", "paid", "patient_responsibility", "adjustments", "all_adjustments", "names", "dates", "amounts",
     "quantities", "references", "remarks"))
+_LINE_AMOUNTS: _Kept[dict[str, Decimal]] = ServiceLine.__dict__["amounts"]
+_LINE_DATES: _Kept[dict[str, date]] = ServiceLine.__dict__["dates"]
+_LINE_REFERENCES: _Kept[dict[str, str]] = ServiceLine.__dict__["references"]
+_LINE_ADJUSTMENTS: _Kept[list[Adjustment]] = ServiceLine.__dict__["adjustments"]
+_CLAIM_ALL_ADJUSTMENTS: _Kept[list[Adjustment]] = ClaimPayment.__dict__["all_adjustments"]
+_CLAIM_NAMES: _Kept[dict[str, PersonName]] = ClaimPayment.__dict__["names"]
 
 
 @dataclass(frozen=True, slots=True)
