@@ -9,16 +9,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from rcm_shared.db.types import utcnow
 from rcm_shared.http.audit import record_audit
 from rcm_shared.http.auth import Principal, require_scope
 from rcm_shared.http.deps import DatabaseDep, RequestIdDep
 from rcm_shared.http.errors import ProblemError
 from rcm_shared.http.idempotency import run_idempotent
-from rcm_shared.http.pagination import decode_cursor, encode_cursor
-from sqlalchemy import func, select
+from rcm_shared.http.pagination import decode_cursor
 
-from remittance.adapters.orm import claim_postings, denials, era_exceptions, eras, platform, submitted_claims
-from remittance.service_layer import handlers
+from remittance.adapters.orm import platform
+from remittance.service_layer import handlers, views
 
 SERVICE = "remittance"
 router = APIRouter(prefix="/v1", tags=["remittance"])
@@ -81,38 +81,24 @@ async def post_era(request: Request, principal: Writer, db: DatabaseDep, request
 async def list_eras(principal: Reader, db: DatabaseDep, limit: Annotated[int, Query(ge=1, le=500)] = 100
                     ) -> dict[str, Any]:
     async with db.sessions() as session:
-        rows = (await session.execute(select(eras.c.era_id, eras.c.status, eras.c.file_name, eras.c.received_via,
-                                             eras.c.received_at, eras.c.summary).where(
-            eras.c.practice_id == principal.practice_id).order_by(eras.c.received_at.desc()).limit(limit))).all()
-    return {"items": [dict(r._mapping) for r in rows]}
+        return {"items": await views.eras_received(session, principal.practice_id, limit)}
 
 
 @router.get("/eras/{era_id}", summary="An ERA's processing status and totals")
 async def get_era(era_id: str, principal: Reader, db: DatabaseDep, request_id: RequestIdDep) -> dict[str, Any]:
     async with db.transaction() as session:
-        row = (await session.execute(select(eras.c.era_id, eras.c.status, eras.c.received_at, eras.c.processed_at,
-                                            eras.c.summary, eras.c.size_bytes, eras.c.received_via).where(
-            eras.c.era_id == era_id, eras.c.practice_id == principal.practice_id))).first()
-        postings = (await session.execute(select(claim_postings).where(claim_postings.c.era_id == era_id,
-                                          claim_postings.c.practice_id == principal.practice_id))).all()
+        era = await views.era_detail(session, principal.practice_id, era_id)
         await record_audit(session, platform, principal, service=SERVICE, action="read", object_type="era",
-                           object_id=era_id, outcome="success" if row else "not_found", request_id=request_id)
-    if row is None:
+                           object_id=era_id, outcome="success" if era else "not_found", request_id=request_id)
+    if era is None:
         raise ProblemError(404, "not-found", "No such ERA")
-    return {**dict(row._mapping), "postings": [
-        {"posting_id": p.posting_id, "claim_id": p.claim_id, "patient_control_number": p.patient_control_number,
-         "claim_status_code": p.claim_status_code, "charge": p.charge, "paid": p.paid,
-         "patient_responsibility": p.patient_responsibility, "unapplied": bool(p.unapplied), **p.detail}
-        for p in postings]}
+    return era
 
 
 @router.get("/era-exceptions", summary="Work queue: ERAs or transactions that could not be posted")
 async def list_exceptions(principal: Reader, db: DatabaseDep, status: str = "open") -> dict[str, Any]:
     async with db.sessions() as session:
-        rows = (await session.execute(select(era_exceptions).where(
-            era_exceptions.c.practice_id == principal.practice_id, era_exceptions.c.status == status)
-            .order_by(era_exceptions.c.raised_at.desc()).limit(500))).all()
-    return {"items": [dict(r._mapping) for r in rows]}
+        return {"items": await views.era_exception_queue(session, principal.practice_id, status)}
 
 
 class DenialOut(BaseModel):
@@ -140,58 +126,31 @@ async def list_denials(principal: Reader, db: DatabaseDep, request_id: RequestId
                        limit: Annotated[int, Query(ge=1, le=500)] = 100, cursor: str | None = None
                        ) -> dict[str, Any]:
     after = decode_cursor(cursor)
-    query = select(denials).where(denials.c.practice_id == principal.practice_id, denials.c.status == status)
-    if queue:
-        query = query.where(denials.c.queue == queue)
-    if category:
-        query = query.where(denials.c.category == category)
-    if after:
-        query = query.where(denials.c.denial_id > str(after.get("denial_id", "")))
     async with db.transaction() as session:
-        rows = (await session.execute(query.order_by(denials.c.denial_id).limit(limit + 1))).all()
+        page = await views.denial_queue(session, principal.practice_id, status=status, queue=queue,
+                                        category=category, limit=limit, after=after)
         await record_audit(session, platform, principal, service=SERVICE, action="list", object_type="denial",
                            object_id="*", request_id=request_id)
-    items = [DenialOut(**{**dict(r._mapping), "pattern_alert": bool(r.pattern_alert)}) for r in rows[:limit]]
-    return {"items": [i.model_dump(mode="json") for i in items],
-            "next_cursor": encode_cursor({"denial_id": items[-1].denial_id}) if len(rows) > limit else None}
+    return {"items": [DenialOut(**item).model_dump(mode="json") for item in page.items],
+            "next_cursor": page.next_cursor}
 
 
 @router.get("/unapplied-cash", summary="Work queue: payments that matched none of our claims")
 async def unapplied(principal: Reader, db: DatabaseDep) -> dict[str, Any]:
     async with db.sessions() as session:
-        rows = (await session.execute(select(claim_postings).where(
-            claim_postings.c.practice_id == principal.practice_id, claim_postings.c.unapplied == 1)
-            .order_by(claim_postings.c.posted_at.desc()).limit(500))).all()
-    return {"items": [{"posting_id": r.posting_id, "era_id": r.era_id,
-                       "patient_control_number": r.patient_control_number, "paid": str(r.paid),
-                       "payer_claim_number": r.payer_claim_number, "posted_at": r.posted_at.isoformat()}
-                      for r in rows]}
+        return {"items": await views.unapplied_cash(session, principal.practice_id)}
 
 
 @router.get("/ledger/trial-balance", summary="Balances per account; debits always equal credits")
 async def trial_balance(principal: Reader, db: DatabaseDep) -> dict[str, Any]:
     async with db.sessions() as session:
-        return await handlers.trial_balance(session, principal.practice_id)
+        return await views.trial_balance(session, principal.practice_id)
 
 
 @router.get("/reports/denials", summary="Denial counts and amounts by category, payer, CPT, clinician, program")
 async def denial_report(principal: Reader, db: DatabaseDep) -> dict[str, Any]:
-    report: dict[str, Any] = {}
     async with db.sessions() as session:
-        for name, column in (("category", denials.c.category), ("payer", denials.c.payer_id),
-                             ("procedure_code", denials.c.procedure_code), ("clinician", denials.c.rendering_npi),
-                             ("program", denials.c.program)):
-            rows = (await session.execute(select(column, func.count(), func.sum(denials.c.amount)).where(
-                denials.c.practice_id == principal.practice_id).group_by(column))).all()
-            report[f"by_{name}"] = [{"key": k, "count": c, "amount": str(a or 0)} for k, c, a in rows]
-        posted = (await session.execute(select(func.count()).select_from(claim_postings).where(
-            claim_postings.c.practice_id == principal.practice_id, claim_postings.c.unapplied == 0))).scalar_one()
-        denied = (await session.execute(select(func.count(func.distinct(denials.c.claim_id))).where(
-            denials.c.practice_id == principal.practice_id))).scalar_one()
-    report["claims_posted"] = posted
-    report["claims_with_denials"] = denied
-    report["denial_rate"] = str(round(Decimal(denied) / Decimal(posted), 4)) if posted else None
-    return report
+        return await views.denial_report(session, principal.practice_id)
 
 
 @router.post("/deposits", summary="Import bank deposits (CSV: reference,amount,date) and reconcile with ERAs",
@@ -220,35 +179,35 @@ async def get_reconciliation(principal: Reader, db: DatabaseDep) -> dict[str, An
 
 @router.get("/underpayments", summary="Work queue: lines paid below the payer's contracted rate")
 async def list_underpayments(principal: Reader, db: DatabaseDep, status: str = "open") -> dict[str, Any]:
-    from remittance.adapters.orm import underpayments
-
     async with db.sessions() as session:
-        rows = (await session.execute(select(underpayments).where(
-            underpayments.c.practice_id == principal.practice_id, underpayments.c.status == status)
-            .order_by(underpayments.c.raised_at.desc()).limit(500))).all()
-    return {"items": [{**dict(r._mapping), "expected": str(r.expected), "allowed": str(r.allowed),
-                       "shortfall": str(r.shortfall)} for r in rows]}
+        return {"items": await views.underpayment_queue(session, principal.practice_id, status)}
 
 
 @router.get("/reports/payments", summary="Days from submission to payment by payer; unmatched cash; ERA exceptions")
 async def payment_report(principal: Reader, db: DatabaseDep) -> dict[str, Any]:
     async with db.sessions() as session:
-        rows = (await session.execute(select(submitted_claims.c.payer_id, submitted_claims.c.submitted_at,
-                                             claim_postings.c.posted_at).join(
-            claim_postings, claim_postings.c.claim_id == submitted_claims.c.claim_id).where(
-            submitted_claims.c.practice_id == principal.practice_id, claim_postings.c.paid > 0))).all()
-        unapplied = (await session.execute(select(func.count(), func.sum(claim_postings.c.paid)).where(
-            claim_postings.c.practice_id == principal.practice_id, claim_postings.c.unapplied == 1))).one()
-        exceptions: dict[str, int] = dict((await session.execute(select(era_exceptions.c.kind, func.count()).where(
-            era_exceptions.c.practice_id == principal.practice_id, era_exceptions.c.status == "open")
-            .group_by(era_exceptions.c.kind))).all())
-    days: dict[str, list[float]] = {}
-    for payer, submitted_at, posted_at in rows:
-        days.setdefault(payer, []).append((posted_at - submitted_at).total_seconds() / 86400)
-    return {
-        "days_to_payment_by_payer": {payer: {"claims": len(v), "average_days": round(sum(v) / len(v), 1),
-                                             "median_days": round(sorted(v)[len(v) // 2], 1)}
-                                     for payer, v in days.items()},
-        "unmatched_cash": {"count": unapplied[0], "amount": str(unapplied[1] or "0.00")},
-        "open_era_exceptions": exceptions,
-    }
+        return await views.payment_report(session, principal.practice_id)
+
+
+@router.get("/secondary-balances", summary="Work queue: balances held for a secondary payer (crossover claims)",
+            description="Each claim whose patient share a payer forwarded to the next payer (CLP02 19/20/21) and "
+                        "that is not settled to the cent: the crossover carrier, what was held, what the next "
+                        "payer settled so far, what remains, days since the claim was forwarded, `stale` past "
+                        "the follow-up threshold (rules/posting.yaml), and settlement discrepancies. A remaining "
+                        "below zero is an over-settlement (state `over`).")
+async def list_secondary_balances(principal: Reader, db: DatabaseDep, request_id: RequestIdDep,
+                                  limit: Annotated[int, Query(ge=1, le=500)] = 100, cursor: str | None = None
+                                  ) -> dict[str, Any]:
+    after = decode_cursor(cursor)
+    async with db.transaction() as session:
+        page = await views.secondary_balances(session, principal.practice_id, as_of=utcnow(), limit=limit,
+                                              after=after)
+        await record_audit(session, platform, principal, service=SERVICE, action="list",
+                           object_type="secondary_balance", object_id="*", request_id=request_id)
+    return page.as_dict()
+
+
+@router.get("/reports/secondary-balances", summary="Balances held for secondary payers, per crossover carrier")
+async def secondary_balance_report(principal: Reader, db: DatabaseDep) -> dict[str, Any]:
+    async with db.sessions() as session:
+        return await views.secondary_balance_report(session, principal.practice_id, as_of=utcnow())

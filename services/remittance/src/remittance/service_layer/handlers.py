@@ -596,7 +596,10 @@ def _post_matched(run: _PostingRun, claim: ClaimPayment, ours: Any, held: Decima
                                         as_of=ours.date_of_service)
     posting_id = _next_id()
     extra: dict[str, Any] = {}
-    crossover = claim.names.get("TT") if result.held_for_next_payer > 0 else None
+    # A next payer that settles and forwards again (CLP02 20/21) names the carrier after it, too.
+    forwards_again = result.basis == "crossover_settlement" and claim.status_code in \
+        posting_rules().coordination_on(ours.date_of_service).forwarded_statuses
+    crossover = claim.names.get("TT") if result.held_for_next_payer > 0 or forwards_again else None
     if crossover is not None:  # the crossover carrier (a payer, not a person) the balance was forwarded to
         extra["forwarded_to"] = {"name": crossover.last_name, "identifier": crossover.identifier}
     if claim.is_reversal:  # no posting of ours to take back: the negated amounts go through the rules
@@ -732,21 +735,6 @@ def _raise_denials(run: _PostingRun, posting_id: str, claim: ClaimPayment, ours:
         ), ours.claim_id))
         batch.counts[f"denial_{denial.category}"] += 1
     return len(found)
-
-
-async def trial_balance(session: AsyncSession, practice_id: str) -> dict[str, Any]:
-    rows = (await session.execute(select(journal.c.account, func.sum(journal.c.debit), func.sum(journal.c.credit))
-                                  .where(journal.c.practice_id == practice_id).group_by(journal.c.account))).all()
-    # SUM keeps the Cents column type, so the database's integer cents come back as Decimal amounts.
-    accounts = {}
-    total_debits = total_credits = Decimal("0.00")
-    for account, debit, credit in rows:
-        debit, credit = Decimal(debit or 0), Decimal(credit or 0)
-        accounts[account] = {"debits": str(debit), "credits": str(credit), "balance": str(debit - credit)}
-        total_debits += debit
-        total_credits += credit
-    return {"accounts": accounts, "total_debits": str(total_debits),
-            "total_credits": str(total_credits), "balanced": total_debits == total_credits}
 
 
 async def import_deposits(session: AsyncSession, practice_id: str, rows: list[tuple[str, Decimal, date]]
