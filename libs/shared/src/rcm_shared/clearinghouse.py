@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import ssl
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+from urllib.parse import quote
 
 import asyncssh
 import httpx
@@ -119,11 +121,20 @@ class SftpMailbox:
                 target = f"{self.drop_dir}/{name}"
                 if await sftp.exists(target):
                     return True
-                partial = f"{target}.part"  # renamed when complete: the clearinghouse never reads half a file
-                async with sftp.open(partial, "wb") as remote:
-                    async for piece in pieces(content):
-                        await remote.write(piece)
-                await sftp.rename(partial, target)
+                # Renamed when complete: the clearinghouse never reads half a file. The temporary name is this
+                # attempt's own: a second sender of the same file (another replica, an operator's resend) would
+                # otherwise truncate it under the first one, which could then rename a half-written file.
+                partial = f"{target}.{secrets.token_hex(6)}.part"
+                try:
+                    async with sftp.open(partial, "wb") as remote:
+                        async for piece in pieces(content):
+                            await remote.write(piece)
+                    await sftp.rename(partial, target)
+                except Exception:  # (a cancelled upload leaves its .part, which nobody reads)
+                    await _forget(sftp, partial)
+                    if await _present(sftp, target):
+                        return True  # the other sender finished first (a rename never overwrites in SFTP v3)
+                    raise
         except (OSError, asyncssh.Error) as exc:
             raise MailboxUnavailable(f"sftp upload failed: {type(exc).__name__}") from exc
         return False
@@ -163,6 +174,21 @@ def _as_bytes(data: bytes | str) -> bytes:
     return data if isinstance(data, bytes) else data.encode()
 
 
+async def _forget(sftp: asyncssh.SFTPClient, partial: str) -> None:
+    """Best effort: remove an upload's temporary file after a failure (a leftover ``.part`` is ignored anyway)."""
+    try:
+        await sftp.remove(partial)
+    except (OSError, asyncssh.Error):
+        pass
+
+
+async def _present(sftp: asyncssh.SFTPClient, target: str) -> bool:
+    try:
+        return bool(await sftp.exists(target))
+    except (OSError, asyncssh.Error):
+        return False
+
+
 class HttpsMailbox:
     """``PUT {base}/submissions/{name}`` (201 new, 200 already there); ``GET {base}/responses`` lists,
     ``GET`` / ``DELETE {base}/responses/{name}`` fetches and removes."""
@@ -182,11 +208,15 @@ class HttpsMailbox:
         return httpx.AsyncClient(timeout=self._timeout, headers=self._headers, transport=self._transport,
                                  verify=self._verify)
 
+    def _response_url(self, name: str) -> str:
+        # a name is the clearinghouse's: quoted, so '#', '?' or '/' in it cannot point the request elsewhere
+        return f"{self.base_url}/responses/{quote(name, safe='')}"
+
     async def drop(self, name: str, content: FileContent) -> bool:
         try:
             async with self._client() as client:
                 # pieces go out as they come (chunked transfer encoding) when the file is not in memory
-                r = await client.put(f"{self.base_url}/submissions/{name}",
+                r = await client.put(f"{self.base_url}/submissions/{quote(name, safe='')}",
                                      content=content if isinstance(content, bytes) else pieces(content),
                                      headers={"Content-Type": "application/edi-x12"})
         except httpx.HTTPError as exc:
@@ -206,13 +236,24 @@ class HttpsMailbox:
                 except (ValueError, KeyError, TypeError) as exc:  # e.g. a proxy's HTML maintenance page
                     raise MailboxUnavailable("https pickup failed: malformed listing") from exc
                 for name in sorted(names):
-                    got = await client.get(f"{self.base_url}/responses/{name}")
-                    if got.status_code == 404:
-                        continue  # taken by the mailbox's other reader between listing and fetching
-                    got.raise_for_status()
-                    if wanted is not None and not wanted(name, got.content[:HEAD_BYTES]):
-                        continue
-                    files.append(MailboxFile(name, got.content))
+                    # streamed: a file this caller does not want (another service's 835s, however large) is
+                    # read only as far as its head, not downloaded whole at every pickup
+                    async with client.stream("GET", self._response_url(name)) as got:
+                        if got.status_code == 404:
+                            continue  # taken by the mailbox's other reader between listing and fetching
+                        got.raise_for_status()
+                        body = got.aiter_bytes()
+                        received: list[bytes] = []
+                        size = 0
+                        async for piece in body:
+                            received.append(piece)
+                            size += len(piece)
+                            if size >= HEAD_BYTES:
+                                break
+                        if wanted is not None and not wanted(name, b"".join(received)[:HEAD_BYTES]):
+                            continue
+                        received += [piece async for piece in body]
+                    files.append(MailboxFile(name, b"".join(received)))
         except httpx.HTTPError as exc:
             raise MailboxUnavailable(f"https pickup failed: {type(exc).__name__}") from exc
         return files
@@ -220,7 +261,7 @@ class HttpsMailbox:
     async def remove(self, name: str) -> None:
         try:
             async with self._client() as client:
-                r = await client.delete(f"{self.base_url}/responses/{name}")
+                r = await client.delete(self._response_url(name))
                 if r.status_code not in (200, 204, 404):
                     r.raise_for_status()
         except httpx.HTTPError as exc:

@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
-from rcm_shared.clearinghouse import HttpsMailbox, MailboxFile, MailboxUnavailable, transaction_set_id
+from rcm_shared.clearinghouse import HEAD_BYTES, HttpsMailbox, MailboxFile, MailboxUnavailable, transaction_set_id
 from rcm_shared.testing.clearinghouse import API_KEY, HttpsSite, SftpSite, free_socket
 
 pytestmark = pytest.mark.integration
@@ -35,11 +38,11 @@ async def test_sftp_drop_writes_atomically_into_inbound(sftp_site: SftpSite) -> 
 
     assert already is False
     assert (sftp_site.inbound / "837P_SBXHP_000000001.x12").read_bytes() == BATCH
-    # written under a temporary name and renamed: the clearinghouse never picks up half a file
-    assert sftp_site.log == [
-        ("write", "inbound/837P_SBXHP_000000001.x12.part"),
-        ("rename", "inbound/837P_SBXHP_000000001.x12.part", "inbound/837P_SBXHP_000000001.x12"),
-    ]
+    # written under a temporary name of its own and renamed: the clearinghouse never picks up half a file
+    [(write, partial), (rename, renamed, target)] = sftp_site.log
+    assert (write, rename, renamed, target) == ("write", "rename", partial, "inbound/837P_SBXHP_000000001.x12")
+    assert partial.startswith("inbound/837P_SBXHP_000000001.x12.") and partial.endswith(".part")
+    assert sorted(p.name for p in sftp_site.inbound.iterdir()) == ["837P_SBXHP_000000001.x12"]
 
 
 async def test_sftp_drop_streams_a_local_file_and_detects_a_resubmission(sftp_site: SftpSite,
@@ -55,6 +58,41 @@ async def test_sftp_drop_streams_a_local_file_and_detects_a_resubmission(sftp_si
     assert (first, again) == (False, True)
     assert sftp_site.log == writes_before
     assert (sftp_site.inbound / "837P_SBXHP_000000002.x12").read_bytes() == big.read_bytes()
+
+
+@pytest.mark.parametrize("second", ["fails half way", "completes first"])
+async def test_sftp_two_senders_of_one_file_never_leave_half_of_it_under_its_name(sftp_site: SftpSite,
+                                                                                 second: str) -> None:
+    """Two senders of one batch at once (two replicas, an operator's resend): whatever the second does while the
+    first is still writing, the file that appears under the name is whole, and no temporary file is left."""
+    body = BATCH + b"X" * 200_000
+    wrote, release = asyncio.Event(), asyncio.Event()
+
+    async def first_sender() -> AsyncIterator[bytes]:
+        yield body
+        wrote.set()
+        await release.wait()  # all written, not yet renamed
+
+    async def second_sender() -> AsyncIterator[bytes]:
+        yield body[:1000]
+        if second == "fails half way":
+            raise RuntimeError("the second sender's source failed")
+        yield body[1000:]
+
+    name = "837P_SBXHP_000000009.x12"
+    first = asyncio.create_task(sftp_site.mailbox().drop(name, first_sender()))
+    await wrote.wait()
+    if second == "fails half way":
+        with pytest.raises(RuntimeError):
+            await sftp_site.mailbox().drop(name, second_sender())
+    else:
+        assert await sftp_site.mailbox().drop(name, second_sender()) is False
+    release.set()
+
+    # the first finds the file there when it renames (the second's, whole): "already there", not an error
+    assert await first is (second == "completes first")
+    assert (sftp_site.inbound / name).read_bytes() == body
+    assert [p.name for p in sftp_site.inbound.iterdir()] == [name]
 
 
 async def test_sftp_two_readers_share_one_mailbox_each_taking_its_own_kinds(sftp_site: SftpSite) -> None:
@@ -122,6 +160,49 @@ async def test_https_pick_up_takes_only_wanted_files_and_removes_on_request(http
     assert len(https_site.api.responses) == 2, "nothing is deleted before the caller says so"
     await https_site.mailbox().remove("ERA_B.x12")
     assert list(https_site.api.responses) == ["999_A.x12"]
+
+
+async def test_https_names_that_need_quoting_are_fetched_and_removed(https_site: HttpsSite) -> None:
+    names = ["ERA #7.x12", "999?batch=1.x12", "277 50%.x12"]
+    https_site.api.responses.update({name: _x12("999") for name in names})
+
+    files = await https_site.mailbox().pick_up(_not_835s)
+
+    assert sorted(f.name for f in files) == sorted(names)
+    for file in files:
+        await https_site.mailbox().remove(file.name)
+    assert https_site.api.responses == {}
+
+
+async def test_https_pick_up_reads_only_the_head_of_a_file_it_does_not_want() -> None:
+    """A shared mailbox holds the other service's files too (an 835 can be tens of MB): they are not
+    downloaded whole at every pickup."""
+    big_835 = _x12("835") + b"CLP*X~" * 500_000
+    served: dict[str, int] = {}
+
+    class Counted(httpx.AsyncByteStream):
+        def __init__(self, name: str, body: bytes) -> None:
+            self.name, self.body = name, body
+
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            for start in range(0, len(self.body), 1024):
+                served[self.name] = served.get(self.name, 0) + 1024
+                yield self.body[start:start + 1024]
+
+    files = {"999_A.x12": _x12("999"), "ERA_B.x12": big_835}
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/responses":
+            return httpx.Response(200, json={"files": sorted(files)})
+        name = request.url.path.rsplit("/", 1)[1]
+        return httpx.Response(200, stream=Counted(name, files[name]))
+
+    mailbox = HttpsMailbox("https://clearinghouse.test", API_KEY, transport=httpx.MockTransport(answer))
+    taken = await mailbox.pick_up(_not_835s)
+
+    assert taken == [MailboxFile("999_A.x12", _x12("999"))]
+    assert served["ERA_B.x12"] <= HEAD_BYTES + 1024, "the 835 was downloaded to be thrown away"
+    assert await mailbox.pick_up(_835s) == [MailboxFile("ERA_B.x12", big_835)]
 
 
 @pytest.mark.parametrize("trouble", ["wrong key", "503", "maintenance page", "untrusted certificate"])

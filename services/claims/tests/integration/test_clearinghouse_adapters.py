@@ -18,16 +18,17 @@ from claims.adapters.clearinghouse import (
     SubmissionReceipt,
 )
 from claims.adapters.front_office import AuthorizationAnswer, CoverageAnswer
-from claims.adapters.orm import batch_chunks, batches, claims, platform
+from claims.adapters.orm import acknowledgments, batch_chunks, batches, claims, platform
 from claims.bootstrap import build_app
 from claims.config import ClaimsSettings
 from claims.service_layer import handlers
 from rcm_shared.contracts import VisitCompletedV1
 from rcm_shared.contracts.envelope import EventEnvelope
 from rcm_shared.contracts.registry import decode_payload
+from rcm_shared.db.types import utcnow
 from rcm_shared.testing.clearinghouse import API_KEY, PASSWORD, USER, HttpsSite, SftpSite
 from rcm_shared.testing.fixtures import auth, running
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 pytestmark = pytest.mark.integration
 
@@ -93,6 +94,47 @@ async def test_sandbox_leaves_835s_too(tmp_path: Path) -> None:
     (sandbox.inbound / "999_A.x12").write_bytes(_returned("999"))
     (sandbox.inbound / "ERA_B.835").write_bytes(_returned("835"))
     assert [f.file_name for f in await sandbox.collect_responses()] == ["999_A.x12"]
+
+
+async def test_collector_reads_its_kinds_in_any_delimiters_and_leaves_what_it_cannot_read(
+        databases, sftp_site: SftpSite) -> None:  # type: ignore[no-untyped-def]
+    """Claims removes a returned file only after committing what it said. A file it does not read (an 835, a
+    TA1, a report) is left in the shared mailbox, and one it cannot read neither disappears nor holds up the
+    files after it."""
+    settings = ClaimsSettings(database_url=databases.create("claims_collect"), run_workers=False,
+                              submission_interval_seconds=3600, response_poll_seconds=3600)
+    clearinghouse = sftp(sftp_site)
+    app = build_app(settings, clearinghouse=clearinghouse, front=FrontOfficeDouble())
+    async with running(app):
+        db = app.state.db
+        async with db.transaction() as session:
+            await session.execute(insert(batches).values(
+                batch_id="batch-77", practice_id="practice-a", payer_id="SBXHP", interchange_control_number=77,
+                file_name="837P_SBXHP_000000077.x12", claim_count=1, status="submitted", attempts=1,
+                created_at=utcnow()))
+        accepted_77 = (ISA + "GS*FA*SBXCH*RCMPLATFORM*20261130*1200*5*X*005010X231A1~ST*999*0001*005010X231A1~"
+                       "AK1*HC*77*005010X222A1~AK2*837*0001*005010X222A1~IK5*A~AK9*A*1*1*1~SE*6*0001~GE*1*5~"
+                       "IEA*1*000000001~")
+        outbound = sftp_site.outbound
+        (outbound / "999_A.x12").write_bytes((ISA + "GS*FA*SBXCH*RCMPLATFORM*20261130*1200*4*X*005010X231A1~"
+                                              "ST*999*0001*005010X231A1~AK1*HC~garbage").encode())
+        # the same 999 with other delimiters: | between elements, > between components, a line per segment
+        (outbound / "999_B.x12").write_bytes(
+            accepted_77.replace("*", "|").replace(":~", ">~").replace("~", "\n").encode())
+        (outbound / "ERA_C.835").write_bytes(_returned("835"))
+        (outbound / "REPORT_D.txt").write_bytes(b"Daily summary: 1 file received, 1 accepted")
+        (outbound / "TA1_E.x12").write_bytes((ISA + "TA1*000000077*261130*1200*R*024~IEA*0*000000001~").encode())
+
+        assert await handlers.collect_acknowledgments(db, clearinghouse) == 2
+
+        assert sorted(p.name for p in outbound.iterdir()) == ["999_A.x12", "ERA_C.835", "REPORT_D.txt",
+                                                              "TA1_E.x12"]
+        async with db.sessions() as session:
+            status = (await session.execute(select(batches.c.status).where(
+                batches.c.batch_id == "batch-77"))).scalar_one()
+            recorded = (await session.execute(select(acknowledgments.c.file_name, acknowledgments.c.kind))).all()
+        assert status == "accepted"
+        assert [tuple(r) for r in recorded] == [("999_B.x12", "999")]
 
 
 # ------------------------------------------------------------------------------------------ outage

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from claims.adapters.claim_document import to_document
 from claims.adapters.clearinghouse import SandboxClearinghouse
-from claims.adapters.orm import batches, claim_transitions, claims, platform
+from claims.adapters.orm import batch_chunks, batches, claim_transitions, claims, platform
 from claims.bootstrap import build_app
 from claims.config import ClaimsSettings
 from claims.domain.model import (
@@ -34,7 +34,7 @@ from rcm_shared.db.bulk import insert_many
 from rcm_shared.db.database import Database
 from rcm_shared.testing.fixtures import running
 from rcm_shared.testing.x12 import pyx12_errors
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 pytestmark = pytest.mark.integration
 
@@ -125,6 +125,52 @@ async def test_files_are_capped_and_every_claim_is_submitted_once_with_its_event
         assert pyx12_errors(small) == []
 
         assert await handlers.batch_ready_claims(db, submission(500)) == []  # nothing left to batch
+
+
+async def test_a_run_that_fails_half_way_leaves_no_half_file_and_no_claim_submitted(databases,  # type: ignore[no-untyped-def]
+                                                                                     tmp_path: Path) -> None:
+    """The file is written a page at a time, but a file, its pieces, its claims' new status and their events are
+    one transaction: a failure on the third page leaves nothing of that file, and the next run starts over."""
+    settings = ClaimsSettings(database_url=databases.create("claims_half_way"), run_workers=False,
+                              submission_interval_seconds=3600, response_poll_seconds=3600)
+    sandbox = SandboxClearinghouse(tmp_path / "clearinghouse")
+    app = build_app(settings, clearinghouse=sandbox)
+    async with running(app):
+        db = app.state.db
+        await seed(db, 0, 300)
+        async with db.transaction() as session:
+            document = (await session.execute(select(claims.c.document).where(
+                claims.c.claim_id == "claim-000250"))).scalar_one()
+            # a claim that cannot be read back (here: its lines are missing) on the third page of 100
+            await session.execute(update(claims).where(claims.c.claim_id == "claim-000250").values(
+                document={k: v for k, v in document.items() if k != "lines"}))
+
+        with pytest.raises(TypeError):
+            await handlers.batch_ready_claims(db, submission(1000), page=100)
+
+        async with db.sessions() as session:
+            assert (await session.execute(select(func.count()).select_from(batches))).scalar_one() == 0
+            assert (await session.execute(select(func.count()).select_from(batch_chunks))).scalar_one() == 0
+            assert (await session.execute(select(func.count()).select_from(platform.outbox))).scalar_one() == 0
+            assert (await session.execute(select(func.count()).select_from(claim_transitions))).scalar_one() == 0
+            assert dict((await session.execute(select(claims.c.status, func.count()).group_by(
+                claims.c.status))).all()) == {"scrubbed": 300}
+        assert await handlers.send_queued_batches(db, sandbox) == 0
+        assert list((tmp_path / "clearinghouse" / "outbound").iterdir()) == []
+
+        async with db.transaction() as session:  # fixed: the next run writes the whole file, under the same number
+            await session.execute(update(claims).where(claims.c.claim_id == "claim-000250").values(
+                document=document))
+        [batch_id] = await handlers.batch_ready_claims(db, submission(1000), page=100)
+        async with db.sessions() as session:
+            batch = (await session.execute(select(batches).where(batches.c.batch_id == batch_id))).one()
+            pieces = (await session.execute(select(batch_chunks.c.seq).where(
+                batch_chunks.c.batch_id == batch_id).order_by(batch_chunks.c.seq))).scalars().all()
+        assert (batch.interchange_control_number, batch.claim_count) == (1, 300)
+        assert pieces == [0, 1, 2, 3]  # three pages, then the closing SE / GE / IEA
+        assert await handlers.send_queued_batches(db, sandbox) == 1
+        text = (tmp_path / "clearinghouse" / "outbound" / batch.file_name).read_text()
+        assert len(iter_837p_claims(text)) == 300
 
 
 async def _run_measured(db: Database, sandbox: SandboxClearinghouse) -> tuple[int, int]:

@@ -122,6 +122,14 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], str]] = [
     ("PATIENT_RELATIONSHIP_INVALID", {"patient": PatientParty("99", Person("DOE", "SAM", date(2012, 1, 1), "M",
                                                                            ADDRESS))}, {}, "patient.relationship"),
     ("SUBSCRIBER_ID_MISSING", {"subscriber": Subscriber(" ", SUBSCRIBER.person)}, {}, "subscriber.member_id"),
+    ("SUBSCRIBER_ID_MISSING", {"subscriber": Subscriber("李~", SUBSCRIBER.person)}, {}, "subscriber.member_id"),
+    ("SUBSCRIBER_ID_MISSING", {"subscriber": Subscriber("7*", SUBSCRIBER.person)}, {}, "subscriber.member_id"),
+    # names the ASCII 837P cannot carry would go out empty (NM103 is required): the whole transaction is rejected
+    ("NAME_NOT_REPRESENTABLE", {"subscriber": replace(SUBSCRIBER, person=replace(SUBSCRIBER.person,
+                                                                                 last_name="李"))},
+     {}, "subscriber.person.last_name"),
+    ("NAME_NOT_REPRESENTABLE", {"patient": PatientParty("19", Person("*~", "SAM", date(2012, 1, 1), "M", ADDRESS))},
+     {}, "patient.person.last_name"),
 ]
 
 

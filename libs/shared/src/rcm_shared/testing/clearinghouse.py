@@ -50,7 +50,8 @@ class _PasswordServer(asyncssh.SSHServer):
 
 
 class _RecordingSftp(asyncssh.SFTPServer):
-    """A real SFTP server rooted at a folder that records writes and renames (and can refuse removals)."""
+    """A real SFTP server rooted at a folder that records writes and renames (and can refuse removals); like
+    OpenSSH's, it refuses to rename onto an existing file."""
 
     def __init__(self, chan: asyncssh.SSHServerChannel[bytes], root: Path, log: list[tuple[str, ...]],
                  refuse_remove: set[str]) -> None:
@@ -64,6 +65,9 @@ class _RecordingSftp(asyncssh.SFTPServer):
 
     def rename(self, oldpath: bytes, newpath: bytes) -> None:
         self._log.append(("rename", oldpath.decode(), newpath.decode()))
+        if os.path.lexists(self.map_path(newpath)):
+            # as OpenSSH's server does: an SFTP v3 rename never replaces a file (os.rename would)
+            raise asyncssh.SFTPFailure("target exists")
         super().rename(oldpath, newpath)
 
     def remove(self, path: bytes) -> None:

@@ -6,7 +6,7 @@ Three implementations behind one interface:
 - ``SftpClearinghouse``: batch drop / pickup over SFTP (asyncssh), the way most clearinghouses still work.
 - ``HttpsClearinghouse``: a REST-style API (upload a file, list and fetch responses).
 The last two are the shared mailbox transports of ``rcm_shared.clearinghouse``; the mailbox also returns
-835s, which remittance picks up, so claims takes every returned file but those.
+835s, which remittance picks up, so claims takes only the 999s and 277s (``ours``) and leaves the rest.
 
 Submission is idempotent by file name, which carries the interchange control number: resending a batch
 after a timeout never creates a second submission, because the adapter sees the name already there.
@@ -53,9 +53,16 @@ class ResponseFile:
 ClearinghouseUnavailable = MailboxUnavailable
 
 
+CLAIMS_TRANSACTIONS = frozenset({"999", "277"})  # 999; 277CA (005010X214) and 277 (005010X212)
+
+
 def ours(name: str, head: bytes) -> bool:
-    """What claims takes from a returned-files mailbox: everything but 835s (999, 277CA, 277, TA1...)."""
-    return transaction_set_id(head) != "835"
+    """What claims takes from a returned-files mailbox: the transactions it reads (999, 277CA, 277).
+
+    Everything else stays where it is: 835s for remittance, and whatever neither service reads (a TA1, a
+    clearinghouse report, a zipped or unrecognisable file) for a person to look at, since a file claims took
+    would be removed once recorded, and its content is not kept."""
+    return transaction_set_id(head) in CLAIMS_TRANSACTIONS
 
 
 def _read_in_pieces(path: Path, size: int = 1 << 16) -> Iterator[str]:
@@ -70,7 +77,7 @@ class Clearinghouse(Protocol):
     async def submit(self, file_name: str, content: FileContent) -> SubmissionReceipt: ...
 
     async def collect_responses(self) -> list[ResponseFile]:
-        """Fetch the files the clearinghouse returned (999, 277CA, 277, 835). Nothing is removed yet."""
+        """Fetch the files the clearinghouse returned that claims reads (999, 277CA, 277). Nothing is removed yet."""
         ...
 
     async def acknowledge(self, file_name: str) -> None:
@@ -135,7 +142,7 @@ class SandboxClearinghouse:
 class MailboxClearinghouse:
     """A real clearinghouse: its mailbox (``rcm_shared.clearinghouse``: SFTP or HTTPS) seen from claims.
 
-    The mailbox also returns 835s, which are remittance's: they are left where they are for it."""
+    The mailbox also returns 835s, which are remittance's, and files nobody reads: both stay where they are."""
 
     def __init__(self, mailbox: ClearinghouseMailbox) -> None:
         self.mailbox = mailbox

@@ -13,7 +13,7 @@ Finding codes (each names a field path a biller can fix)::
     INTERACTIVE_COMPLEXITY_NOT_ALLOWED UNITS_OUT_OF_RANGE CHARGE_INVALID AUTHORIZATION_MISSING
     ELIGIBILITY_NOT_ON_FILE ELIGIBILITY_INACTIVE DUPLICATE_CLAIM TIMELY_FILING_EXPIRED TIMELY_FILING_NEAR
     PAYER_CLAIM_NUMBER_MISSING COB_INCOMPLETE PATIENT_DEMOGRAPHICS_MISSING PATIENT_RELATIONSHIP_INVALID
-    SUBSCRIBER_ID_MISSING
+    SUBSCRIBER_ID_MISSING NAME_NOT_REPRESENTABLE
 plus whatever charge capture recorded on the claim (``Claim.coding_findings``).
 """
 
@@ -27,6 +27,7 @@ from datetime import date
 
 from claims.domain.model import Claim, Finding, Severity
 from claims.domain.rulebook import Rulebook
+from claims.domain.x12_837 import clean
 
 CredentialingView = Callable[[str, str, date], bool]
 """``(npi, payer_id, date_of_service) -> enrolled?``: a port the service layer fills from its local copy."""
@@ -238,13 +239,25 @@ class ClaimScrubber:
             _err(out, "PROVIDER_NOT_CREDENTIALED", message, "rendering.npi")
 
     def _parties(self, claim: Claim, out: list[Finding]) -> None:
-        if not claim.subscriber.member_id.strip():
-            _err(out, "SUBSCRIBER_ID_MISSING", "The subscriber's member id is required.", "subscriber.member_id")
+        if len(clean(claim.subscriber.member_id)) < 2:  # as the 837P would carry it (NM109: 2-80 characters)
+            _err(out, "SUBSCRIBER_ID_MISSING", "The subscriber's member id is required (2 to 80 characters).",
+                 "subscriber.member_id")
         person = claim.patient_person
         where = "subscriber.person" if claim.patient is None else "patient.person"
         if person.birth_date is None or person.address is None or not person.last_name.strip():
             _err(out, "PATIENT_DEMOGRAPHICS_MISSING", "The patient's name, address and birth date are required.",
                  where)
+        # The 837P is ASCII: a name written only in other scripts (or only of delimiters) would go out empty, and
+        # a last name is required, so the payer would reject the whole transaction, other patients' claims too.
+        named = [("subscriber.person", claim.subscriber.person)]
+        if claim.patient is not None:
+            named.append(("patient.person", claim.patient.person))
+        if claim.other_payer is not None:
+            named.append(("other_payer.subscriber.person", claim.other_payer.subscriber.person))
+        for path, party in named:
+            if party.last_name.strip() and not clean(party.last_name):
+                _err(out, "NAME_NOT_REPRESENTABLE", "The last name has no character an 837P can carry (it is sent "
+                     "in Latin letters, accents dropped): enter its Latin spelling.", f"{path}.last_name")
         if claim.patient is not None and claim.patient.relationship not in PATIENT_RELATIONSHIPS:
             _err(out, "PATIENT_RELATIONSHIP_INVALID", "Relationship must be one of 01, 19, 20, 21, 39, 40, 53, G8.",
                  "patient.relationship")

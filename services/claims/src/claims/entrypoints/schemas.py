@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 from rcm_shared.http.schemas import PositiveMoney, StrictModel
@@ -17,12 +17,17 @@ Modality = Literal["in_person", "video", "audio_only"]
 Relationship = Literal["self", "spouse", "child", "other", "life_partner", "employee", "unknown"]
 NPI_PATTERN = r"^[12][0-9]{9}$"
 ID_PATTERN = r"^[A-Za-z0-9_.:-]+$"
+# Codes go into the 837P as they are (free text is cleaned, codes are not): an X12 delimiter in one would split
+# a segment and get the whole file rejected. The payer id also names the batch file.
+PAYER_ID_PATTERN = r"^[A-Za-z0-9._-]+$"
+MODIFIER_PATTERN = r"^[A-Z0-9]{2}$"
+Modifiers = Annotated[list[Annotated[str, Field(pattern=MODIFIER_PATTERN)]], Field(max_length=4)]  # SV101-3..6
 
 
 class Address(StrictModel):
     line1: str = Field(min_length=1, max_length=55, examples=["100 MAIN ST"])
     line2: str | None = Field(default=None, max_length=55)
-    city: str = Field(min_length=1, max_length=30, examples=["HARTFORD"])
+    city: str = Field(min_length=2, max_length=30, examples=["HARTFORD"])  # N401: 2-30
     state: str = Field(pattern=r"^[A-Z]{2}$", examples=["CT"])
     postal_code: str = Field(pattern=r"^[0-9]{5}([0-9]{4})?$", examples=["06103"])
 
@@ -36,13 +41,15 @@ class Person(StrictModel):
 
 
 class Coverage(StrictModel):
-    payer_id: str = Field(min_length=2, max_length=80, examples=["SBXHP"])
+    # 40: as long as the visits / claims / batches columns (a longer one was a database error, a 500)
+    payer_id: str = Field(min_length=2, max_length=40, pattern=PAYER_ID_PATTERN, examples=["SBXHP"])
     payer_name: str = Field(min_length=1, max_length=60, examples=["SANDBOX HEALTH PLAN"])
-    member_id: str = Field(min_length=1, max_length=80, examples=["SBX000001"])
+    member_id: str = Field(min_length=2, max_length=80, examples=["SBX000001"])  # NM109: 2-80
     group_number: str | None = Field(default=None, max_length=50)
     relationship: Relationship = "self"
     subscriber: Person | None = Field(default=None, description="Required when relationship is not self")
-    filing_indicator: str = Field(default="CI", max_length=2, description="SBR09 claim filing indicator")
+    filing_indicator: str = Field(default="CI", pattern=r"^[0-9A-Z]{2}$",
+                                  description="SBR09 claim filing indicator")
     prior_authorization_number: str | None = Field(default=None, max_length=50)
 
     @model_validator(mode="after")
@@ -138,9 +145,9 @@ class CorrectionIn(StrictModel):
 
     diagnoses: list[str] | None = Field(default=None, min_length=1, max_length=12)
     prior_authorization_number: str | None = Field(default=None, max_length=50)
-    member_id: str | None = Field(default=None, max_length=80)
+    member_id: str | None = Field(default=None, min_length=2, max_length=80)
     rendering_npi: str | None = Field(default=None, pattern=NPI_PATTERN)
-    modifiers: dict[int, list[str]] | None = Field(default=None, description="line number -> modifiers")
+    modifiers: dict[int, Modifiers] | None = Field(default=None, description="line number -> modifiers")
     note: str | None = Field(default=None, max_length=200)
 
 

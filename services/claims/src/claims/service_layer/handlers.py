@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -15,6 +16,7 @@ from importlib import resources
 from typing import Any
 
 from prometheus_client import Counter
+from rcm_shared.clearinghouse import HEAD_BYTES, implementation_of, transaction_set_id
 from rcm_shared.contracts import (
     ClaimLineV1,
     ClaimPaymentPostedV1,
@@ -75,6 +77,9 @@ from claims.domain.scrubbing import ClaimScrubber, EligibilityFact, ScrubFacts, 
 from claims.domain.x12_837 import Interchange837P, InterchangeHeader, Receiver, Submitter
 
 SOURCE = "claims"
+log = logging.getLogger(__name__)
+UNREADABLE_RESPONSES = Counter("rcm_clearinghouse_unreadable_responses_total",
+                               "Returned files claims could not read (left in the mailbox), by kind", ["kind"])
 CLAIM_REJECTIONS = Counter("rcm_claim_rejections_total", "Claims rejected by the clearinghouse or payer, by reason",
                            ["reason"])
 SUBMISSION_LOCK = 837_001
@@ -560,26 +565,52 @@ async def send_queued_batches(db: Database, clearinghouse: Clearinghouse) -> int
     return sent
 
 
+def _response_kind(content: bytes) -> str | None:
+    """999, 277 (answer to a 276) or 277CA, from the envelope whatever delimiters it declares; None otherwise."""
+    head = content[:HEAD_BYTES]
+    transaction = transaction_set_id(head)
+    if transaction == "999":
+        return "999"
+    if transaction == "277":
+        return "277" if (implementation_of(head) or "").startswith("005010X212") else "277CA"
+    return None
+
+
+def _read_response(kind: str, text: str) -> Any:
+    if kind == "999":
+        return read_999(text)
+    return read_277(text) if kind == "277" else read_277ca(text)
+
+
 async def collect_acknowledgments(db: Database, clearinghouse: Clearinghouse) -> int:
-    """999s settle batches; 277CAs accept or reject each claim (by patient control number)."""
+    """999s settle batches; 277CAs accept or reject each claim (by patient control number).
+
+    A file is removed from the mailbox only once what it said is committed. One that claims cannot read stays
+    there (for a person, and to be read again) and does not hold up the files after it."""
     files = await clearinghouse.collect_responses()
     for response in files:
-        text = response.content.decode("utf-8", errors="replace")
-        head = text[:600]
-        kind = "999" if "ST*999" in head else (
-            "277" if "005010X212" in head else "277CA" if "ST*277" in head else "other")
+        kind = _response_kind(response.content)
+        if kind is None:  # not an acknowledgment after all: left for whoever it is for
+            continue
         async with db.transaction() as session:
             seen = (await session.execute(select(acknowledgments.c.ack_id).where(
                 acknowledgments.c.file_name == response.file_name))).first()
         if seen:
             await _acknowledge(clearinghouse, response.file_name)  # a removal that failed last round
             continue
+        text = response.content.decode("utf-8", errors="replace")
+        try:
+            read = _read_response(kind, text)
+        except Exception as exc:  # a reader's error: the file's content is never logged, only its name
+            UNREADABLE_RESPONSES.labels(kind).inc()
+            log.warning("acknowledgment unreadable, left in the mailbox",
+                        extra={"file_name": response.file_name, "kind": kind, "error": type(exc).__name__})
+            continue
         async with db.transaction() as session:
             summary: dict[str, Any] = {}
             if kind == "999":
-                groups = read_999(text)
-                summary = {"groups": [g.to_dict() for g in groups]}
-                for group in groups:
+                summary = {"groups": [g.to_dict() for g in read]}
+                for group in read:
                     status = "accepted" if group.accepted else "rejected"
                     if not group.group_control_number.isdigit():
                         continue
@@ -587,16 +618,14 @@ async def collect_acknowledgments(db: Database, clearinghouse: Clearinghouse) ->
                         batches.c.interchange_control_number == int(group.group_control_number),
                         batches.c.status == "submitted").values(status=status))
             elif kind == "277":
-                answers = read_277(text)
-                summary = {"claims": [a.to_dict() for a in answers]}
-                for answer in answers:
+                summary = {"claims": [a.to_dict() for a in read]}
+                for answer in read:
                     await session.execute(update(status_inquiries).where(
                         status_inquiries.c.trace_number == answer.trace_number).values(
                         answered_at=utcnow(), status_codes=list(answer.reason_codes)))
-            elif kind == "277CA":
-                acks = read_277ca(text)
-                summary = {"claims": [a.to_dict() for a in acks]}
-                for ack in acks:
+            else:
+                summary = {"claims": [a.to_dict() for a in read]}
+                for ack in read:
                     row = (await session.execute(select(claims).where(
                         claims.c.patient_control_number == ack.patient_control_number))).first()
                     if row is None:
