@@ -214,8 +214,12 @@ def run_domain(args: argparse.Namespace) -> None:
             found = [
                 ("code + draft + scrub, 10,000 claims", _grab(r"scrub \(ours\)\s+10,000\s+([\d,]+)", output),
                  "claims/s"),
-                ("837P streaming write, 10,000 claims", _grab(r"837P write, streaming \(ours\)\s+10,000\s+([\d,]+)",
-                                                              output), "claims/s"),
+                ("837P write, typical, 10,000 claims", _grab(r"837P write, typical \(ours\)\s+10,000\s+([\d,]+)",
+                                                             output), "claims/s"),
+                ("837P write, COB-heavy, 10,000 claims",
+                 _grab(r"837P write, COB-heavy \(ours\)\s+10,000\s+([\d,]+)", output), "claims/s"),
+                ("x12sdk 837P build + write, 10,000 claims",
+                 _grab(r"837P build\+write, typical \(x12sdk[^)]*\)\s+10,000\s+([\d,]+)", output), "claims/s"),
             ]
         else:
             found = [
