@@ -16,7 +16,7 @@ import asyncio
 import logging
 import secrets
 import ssl
-from collections.abc import AsyncIterable, AsyncIterator, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -60,8 +60,12 @@ class ClearinghouseMailbox(Protocol):
         A local file or an async iterable is sent piece by piece, so a large batch never sits in memory."""
         ...
 
-    async def pick_up(self, wanted: Wanted | None = None) -> list[MailboxFile]:
-        """The returned files this caller wants, oldest name first. Nothing is removed."""
+    async def pick_up(self, wanted: Wanted | None = None, *, skip: Collection[str] = (),
+                      max_files: int | None = None) -> list[MailboxFile]:
+        """The returned files this caller wants, oldest name first. Nothing is removed.
+
+        ``skip``: names already handled this round; ``max_files``: stop after that many, so a caller taking
+        large files (a backlog of 835s after an outage) holds one or a few in memory at a time."""
         ...
 
     async def remove(self, name: str) -> None:
@@ -139,14 +143,17 @@ class SftpMailbox:
             raise MailboxUnavailable(f"sftp upload failed: {type(exc).__name__}") from exc
         return False
 
-    async def pick_up(self, wanted: Wanted | None = None) -> list[MailboxFile]:
+    async def pick_up(self, wanted: Wanted | None = None, *, skip: Collection[str] = (),
+                      max_files: int | None = None) -> list[MailboxFile]:
         conn = await self._connect()
         files: list[MailboxFile] = []
         try:
             async with conn, conn.start_sftp_client() as sftp:
                 for name in sorted(await sftp.listdir(self.pickup_dir)):
-                    if name in (".", "..") or name.endswith(".part"):
+                    if name in (".", "..") or name.endswith(".part") or name in skip:
                         continue
+                    if max_files is not None and len(files) >= max_files:
+                        break
                     path = f"{self.pickup_dir}/{name}"
                     if not await sftp.isfile(path):
                         continue
@@ -225,7 +232,8 @@ class HttpsMailbox:
             raise MailboxUnavailable(f"clearinghouse answered {r.status_code}")
         return r.status_code == 200
 
-    async def pick_up(self, wanted: Wanted | None = None) -> list[MailboxFile]:
+    async def pick_up(self, wanted: Wanted | None = None, *, skip: Collection[str] = (),
+                      max_files: int | None = None) -> list[MailboxFile]:
         files: list[MailboxFile] = []
         try:
             async with self._client() as client:
@@ -235,7 +243,9 @@ class HttpsMailbox:
                     names = [str(n) for n in listing.json()["files"]]
                 except (ValueError, KeyError, TypeError) as exc:  # e.g. a proxy's HTML maintenance page
                     raise MailboxUnavailable("https pickup failed: malformed listing") from exc
-                for name in sorted(names):
+                for name in sorted(n for n in names if n not in skip):
+                    if max_files is not None and len(files) >= max_files:
+                        break
                     # streamed: a file this caller does not want (another service's 835s, however large) is
                     # read only as far as its head, not downloaded whole at every pickup
                     async with client.stream("GET", self._response_url(name)) as got:

@@ -236,3 +236,17 @@ async def test_https_server_down_is_unavailable(https_site: HttpsSite) -> None:
             await mailbox.drop("837P_X.x12", BATCH)
         with pytest.raises(MailboxUnavailable):
             await mailbox.pick_up()
+
+
+async def test_pick_up_one_at_a_time_skipping_what_this_round_took(sftp_site: SftpSite,
+                                                                   https_site: HttpsSite) -> None:
+    for name in ("ERA_1.835", "ERA_2.835", "ERA_3.835"):
+        (sftp_site.outbound / name).write_bytes(_x12("835"))
+        https_site.api.responses[name] = _x12("835")
+    (sftp_site.outbound / "999_A.x12").write_bytes(_x12("999"))
+    for mailbox in (sftp_site.mailbox(), https_site.mailbox()):
+        taken: list[str] = []
+        while files := await mailbox.pick_up(_835s, skip=taken, max_files=1):
+            assert len(files) == 1
+            taken.append(files[0].name)
+        assert taken == ["ERA_1.835", "ERA_2.835", "ERA_3.835"]

@@ -13,6 +13,7 @@ and intake recognises the same bytes.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -33,7 +34,9 @@ class WaitingEra(Protocol):
 
 
 class EraSource(Protocol):
-    async def waiting(self) -> list[WaitingEra]: ...
+    async def waiting(self, skip: Collection[str] = ()) -> list[WaitingEra]:
+        """ERAs waiting now, leaving out the names in ``skip`` (taken already this round)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -59,11 +62,12 @@ class EraMailbox:
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
 
-    async def waiting(self) -> list[WaitingEra]:
-        files: list[WaitingEra] = []
+    async def waiting(self, skip: Collection[str] = ()) -> list[WaitingEra]:
+        files: list[WaitingEra] = []  # read lazily: a file is in memory only while it is taken in
         for practice in sorted(p for p in self.root.iterdir() if p.is_dir()):
             for path in sorted(practice.iterdir()):
-                if path.is_file() and path.suffix.lower() in (".835", ".x12", ".edi", ".txt"):
+                if path.is_file() and path.suffix.lower() in (".835", ".x12", ".edi", ".txt") \
+                        and path.name not in skip:
                     files.append(MailboxFile(practice.name, path))
         return files
 
@@ -90,6 +94,7 @@ class ClearinghouseEraPickup:
     def __init__(self, mailbox: ClearinghouseMailbox, practice_id: str) -> None:
         self.mailbox, self.practice_id = mailbox, practice_id
 
-    async def waiting(self) -> list[WaitingEra]:
+    async def waiting(self, skip: Collection[str] = ()) -> list[WaitingEra]:
+        # one file per call: a backlog of large 835s after an outage is never in memory at once
         return [PickedUpEra(self.practice_id, f.name, f.content, self.mailbox)
-                for f in await self.mailbox.pick_up(is_835)]
+                for f in await self.mailbox.pick_up(is_835, skip=skip, max_files=1)]

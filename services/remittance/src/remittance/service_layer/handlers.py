@@ -785,12 +785,16 @@ async def pick_up_eras(db: Database, source: EraSource) -> int:
     Intake commits before the file is removed; when the removal fails the file comes again next round and
     intake recognises the same bytes, so nothing is lost and nothing posts twice."""
     taken = 0
-    for item in await source.waiting():
-        async with db.transaction() as session:
-            await receive_era(session, ReceiveEra(item.practice_id, item.read(), item.name, "clearinghouse"))
-        try:
-            await item.done()
-        except MailboxUnavailable:
-            log.warning("era pickup: removal failed; the file comes again", extra={"error": "MailboxUnavailable"})
-        taken += 1
+    seen: set[str] = set()  # a file whose removal failed is not taken again in the same round
+    while items := await source.waiting(skip=seen):
+        for item in items:
+            seen.add(item.name)
+            async with db.transaction() as session:
+                await receive_era(session, ReceiveEra(item.practice_id, item.read(), item.name, "clearinghouse"))
+            try:
+                await item.done()
+            except MailboxUnavailable:
+                log.warning("era pickup: removal failed; the file comes again",
+                            extra={"error": "MailboxUnavailable"})
+            taken += 1
     return taken
