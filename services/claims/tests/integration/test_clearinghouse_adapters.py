@@ -99,8 +99,9 @@ async def test_sandbox_leaves_835s_too(tmp_path: Path) -> None:
 async def test_collector_reads_its_kinds_in_any_delimiters_and_leaves_what_it_cannot_read(
         databases, sftp_site: SftpSite) -> None:  # type: ignore[no-untyped-def]
     """Claims removes a returned file only after committing what it said. A file it does not read (an 835, a
-    TA1, a report) is left in the shared mailbox, and one it cannot read neither disappears nor holds up the
-    files after it."""
+    report) is left in the shared mailbox, and one it cannot read neither disappears nor holds up the files
+    after it. A TA1 (no ST: recognised by the segment after the ISA) is taken, and never undoes a batch its
+    999 already settled."""
     settings = ClaimsSettings(database_url=databases.create("claims_collect"), run_workers=False,
                               submission_interval_seconds=3600, response_poll_seconds=3600)
     clearinghouse = sftp(sftp_site)
@@ -125,16 +126,18 @@ async def test_collector_reads_its_kinds_in_any_delimiters_and_leaves_what_it_ca
         (outbound / "REPORT_D.txt").write_bytes(b"Daily summary: 1 file received, 1 accepted")
         (outbound / "TA1_E.x12").write_bytes((ISA + "TA1*000000077*261130*1200*R*024~IEA*0*000000001~").encode())
 
-        assert await handlers.collect_acknowledgments(db, clearinghouse) == 2
+        assert await handlers.collect_acknowledgments(db, clearinghouse) == 3
 
-        assert sorted(p.name for p in outbound.iterdir()) == ["999_A.x12", "ERA_C.835", "REPORT_D.txt",
-                                                              "TA1_E.x12"]
+        assert sorted(p.name for p in outbound.iterdir()) == ["999_A.x12", "ERA_C.835", "REPORT_D.txt"]
         async with db.sessions() as session:
             status = (await session.execute(select(batches.c.status).where(
                 batches.c.batch_id == "batch-77"))).scalar_one()
-            recorded = (await session.execute(select(acknowledgments.c.file_name, acknowledgments.c.kind))).all()
-        assert status == "accepted"
-        assert [tuple(r) for r in recorded] == [("999_B.x12", "999")]
+            recorded = (await session.execute(select(acknowledgments.c.file_name, acknowledgments.c.kind)
+                                              .order_by(acknowledgments.c.file_name))).all()
+            noted = (await session.execute(select(batches.c.interchange_ack, batches.c.interchange_note))).one()
+        assert status == "accepted"  # the 999 (read first, by name) settled it; the TA1 is only noted
+        assert tuple(noted) == ("R", "024")
+        assert [tuple(r) for r in recorded] == [("999_B.x12", "999"), ("TA1_E.x12", "TA1")]
 
 
 # ------------------------------------------------------------------------------------------ outage

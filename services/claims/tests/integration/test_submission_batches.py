@@ -1,5 +1,7 @@
 """The submission job on real PostgreSQL: files capped at ``max_claims_per_file``, each claim submitted once with
-its events, and memory that does not grow with the number of claims (tracemalloc peaks, no timings)."""
+its events, and memory that does not grow with the number of claims (tracemalloc peaks, no timings); an
+unreadable claim held instead of stopping the run; batches the clearinghouse will never process (a TA1
+rejection, an upload refused for good) settled with their reason without holding up the queue."""
 
 from __future__ import annotations
 
@@ -12,8 +14,8 @@ from typing import Any
 
 import pytest
 from claims.adapters.claim_document import to_document
-from claims.adapters.clearinghouse import SandboxClearinghouse
-from claims.adapters.orm import batch_chunks, batches, claim_transitions, claims, platform
+from claims.adapters.clearinghouse import HttpsClearinghouse, SandboxClearinghouse, SubmissionReceipt
+from claims.adapters.orm import acknowledgments, batch_chunks, batches, claim_transitions, claims, platform
 from claims.bootstrap import build_app
 from claims.config import ClaimsSettings
 from claims.domain.model import (
@@ -29,10 +31,12 @@ from claims.domain.model import (
 )
 from claims.domain.x12_837_reader import iter_837p_claims
 from claims.service_layer import handlers
+from rcm_shared.clearinghouse import FileContent
 from rcm_shared.contracts import ClaimStatusChangedV1, ClaimSubmittedV1
 from rcm_shared.db.bulk import insert_many
 from rcm_shared.db.database import Database
-from rcm_shared.testing.fixtures import running
+from rcm_shared.testing.clearinghouse import HttpsSite
+from rcm_shared.testing.fixtures import auth, running
 from rcm_shared.testing.x12 import pyx12_errors
 from sqlalchemy import func, select, update
 
@@ -127,8 +131,8 @@ async def test_files_are_capped_and_every_claim_is_submitted_once_with_its_event
         assert await handlers.batch_ready_claims(db, submission(500)) == []  # nothing left to batch
 
 
-async def test_a_run_that_fails_half_way_leaves_no_half_file_and_no_claim_submitted(databases,  # type: ignore[no-untyped-def]
-                                                                                     tmp_path: Path) -> None:
+async def test_a_run_that_fails_half_way_leaves_no_half_file_and_no_claim_submitted(  # type: ignore[no-untyped-def]
+        databases, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The file is written a page at a time, but a file, its pieces, its claims' new status and their events are
     one transaction: a failure on the third page leaves nothing of that file, and the next run starts over."""
     settings = ClaimsSettings(database_url=databases.create("claims_half_way"), run_workers=False,
@@ -138,15 +142,19 @@ async def test_a_run_that_fails_half_way_leaves_no_half_file_and_no_claim_submit
     async with running(app):
         db = app.state.db
         await seed(db, 0, 300)
-        async with db.transaction() as session:
-            document = (await session.execute(select(claims.c.document).where(
-                claims.c.claim_id == "claim-000250"))).scalar_one()
-            # a claim that cannot be read back (here: its lines are missing) on the third page of 100
-            await session.execute(update(claims).where(claims.c.claim_id == "claim-000250").values(
-                document={k: v for k, v in document.items() if k != "lines"}))
+        # the database goes away while the third page of 100 is being marked submitted
+        real, pages = handlers._mark_submitted, []
 
-        with pytest.raises(TypeError):
+        async def failing_on_third_page(*args: Any) -> None:
+            pages.append(len(args[-1]))
+            if len(pages) == 3:
+                raise ConnectionResetError("connection lost")
+            await real(*args)
+
+        monkeypatch.setattr(handlers, "_mark_submitted", failing_on_third_page)
+        with pytest.raises(ConnectionResetError):
             await handlers.batch_ready_claims(db, submission(1000), page=100)
+        assert pages == [100, 100, 100]
 
         async with db.sessions() as session:
             assert (await session.execute(select(func.count()).select_from(batches))).scalar_one() == 0
@@ -158,9 +166,7 @@ async def test_a_run_that_fails_half_way_leaves_no_half_file_and_no_claim_submit
         assert await handlers.send_queued_batches(db, sandbox) == 0
         assert list((tmp_path / "clearinghouse" / "outbound").iterdir()) == []
 
-        async with db.transaction() as session:  # fixed: the next run writes the whole file, under the same number
-            await session.execute(update(claims).where(claims.c.claim_id == "claim-000250").values(
-                document=document))
+        monkeypatch.undo()  # back: the next run writes the whole file, under the same number
         [batch_id] = await handlers.batch_ready_claims(db, submission(1000), page=100)
         async with db.sessions() as session:
             batch = (await session.execute(select(batches).where(batches.c.batch_id == batch_id))).one()
@@ -171,6 +177,54 @@ async def test_a_run_that_fails_half_way_leaves_no_half_file_and_no_claim_submit
         assert await handlers.send_queued_batches(db, sandbox) == 1
         text = (tmp_path / "clearinghouse" / "outbound" / batch.file_name).read_text()
         assert len(iter_837p_claims(text)) == 300
+
+
+async def test_an_unreadable_claim_is_held_and_the_others_are_batched(databases, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    settings = ClaimsSettings(database_url=databases.create("claims_unreadable"), run_workers=False,
+                              submission_interval_seconds=3600, response_poll_seconds=3600)
+    sandbox = SandboxClearinghouse(tmp_path / "clearinghouse")
+    app = build_app(settings, clearinghouse=sandbox)
+    async with running(app) as client:
+        db = app.state.db
+        await seed(db, 0, 250)
+        await seed(db, 900, 2, practice_id="practice-b")
+        async with db.transaction() as session:
+            document = (await session.execute(select(claims.c.document).where(
+                claims.c.claim_id == "claim-000150"))).scalar_one()
+            # damaged documents: one on the second page of practice-a, every claim of practice-b (the oldest
+            # waiting claim of its payer is unreadable, and so is the rest: no file for it)
+            await session.execute(update(claims).where(claims.c.claim_id == "claim-000150").values(
+                document={k: v for k, v in document.items() if k != "lines"}))
+            await session.execute(update(claims).where(claims.c.practice_id == "practice-b").values(
+                document={"claim_id": "broken"}))
+        before = handlers.UNREADABLE_CLAIMS.labels("batch")._value.get()
+
+        created = await handlers.batch_ready_claims(db, submission(1000), page=100)
+        assert len(created) == 1 and await handlers.send_queued_batches(db, sandbox) == 1
+
+        assert handlers.UNREADABLE_CLAIMS.labels("batch")._value.get() - before == 3
+        async with db.sessions() as session:
+            batch = (await session.execute(select(batches))).one()
+            held = (await session.execute(select(claims.c.claim_id, claims.c.findings).where(
+                claims.c.status == "held").order_by(claims.c.claim_id))).all()
+            moved = (await session.execute(select(claim_transitions.c.claim_id, claim_transitions.c.reason).where(
+                claim_transitions.c.to_status == "held").order_by(claim_transitions.c.claim_id))).all()
+            changed = (await session.execute(select(func.count()).select_from(platform.outbox).where(
+                platform.outbox.c.event_type == ClaimStatusChangedV1.event_type))).scalar_one()
+        assert (batch.interchange_control_number, batch.claim_count) == (1, 249)  # gap-free: no empty file
+        assert [c for c, _ in held] == ["claim-000150", "claim-000900", "claim-000901"]
+        assert all(f[0]["code"] == handlers.UNREADABLE_DOCUMENT for _, f in held)
+        assert moved == [(c, handlers.UNREADABLE_DOCUMENT) for c, _ in held]
+        assert changed == 249 + 3  # submitted, and held: each change announced
+        text = (tmp_path / "clearinghouse" / "outbound" / batch.file_name).read_text()
+        assert "PCN000000150" not in text and len(iter_837p_claims(text)) == 249
+
+        # the held queue still lists it (from its columns), instead of failing whole
+        listed = await client.get("/v1/claims", params={"status": "held"}, headers=auth("practice-a"))
+        assert listed.status_code == 200, listed.text
+        [item] = listed.json()["items"]
+        assert item["claim_id"] == "claim-000150" and item["findings"][0]["code"] == "DOCUMENT_UNREADABLE"
+        assert await handlers.batch_ready_claims(db, submission(1000)) == []  # nothing left, nothing stuck
 
 
 async def _run_measured(db: Database, sandbox: SandboxClearinghouse) -> tuple[int, int]:
@@ -209,3 +263,125 @@ async def test_memory_of_a_submission_run_does_not_grow_with_the_batch(databases
     assert large_send < 1.5 * small_send, (small_send, large_send)
     ack = (tmp_path / "clearinghouse" / "inbound" / f"999_{outbound[1].name}").read_text()
     assert "AK9*A*" in ack and "IK5*R" not in ack
+
+
+# ------------------------------------------------------------------ batches never processed: TA1 R, HTTPS 413
+
+ISA = "ISA*00*          *00*          *ZZ*CLEARINGHOUSE  *ZZ*RCMPLATFORM    *261130*0900*^*00501*000000900*0*T*:~"
+
+
+def ta1(icn: int, status: str, note: str) -> str:
+    return f"{ISA}TA1*{icn:09d}*261130*0915*{status}*{note}~IEA*0*000000900~"
+
+
+def settings_for(databases, name: str) -> ClaimsSettings:  # type: ignore[no-untyped-def]
+    return ClaimsSettings(database_url=databases.create(name), run_workers=False,
+                          submission_interval_seconds=3600, response_poll_seconds=3600)
+
+
+async def test_a_ta1_rejection_rejects_the_batch_and_returns_its_claims(databases, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    sandbox = SandboxClearinghouse(tmp_path / "clearinghouse", answer_like_a_payer=False)  # no 999: a TA1 comes
+    app = build_app(settings_for(databases, "claims_ta1"), clearinghouse=sandbox)
+    async with running(app) as client:
+        db = app.state.db
+        await seed(db, 0, 3)
+        await seed(db, 100, 2, practice_id="practice-b")
+        assert len(await handlers.batch_ready_claims(db, submission(1000))) == 2
+        assert await handlers.send_queued_batches(db, sandbox) == 2
+        inbound = tmp_path / "clearinghouse" / "inbound"
+        (inbound / "TA1_0001.x12").write_text(ta1(1, "R", "024"))  # practice-a's interchange: rejected
+        (inbound / "TA1_0002.x12").write_text(ta1(2, "A", "000"))  # practice-b's: accepted, 999 to follow
+        (inbound / "TA1_9999.x12").write_text(ta1(9999, "R", "001"))  # not ours: recorded, nothing moves
+
+        assert await handlers.collect_acknowledgments(db, sandbox) == 3
+        async with db.sessions() as session:
+            states = (await session.execute(select(
+                batches.c.interchange_control_number, batches.c.status, batches.c.interchange_ack,
+                batches.c.interchange_note, batches.c.last_error).order_by(batches.c.interchange_control_number))
+            ).all()
+            by_status = dict((await session.execute(select(claims.c.practice_id + ":" + claims.c.status,
+                                                           func.count()).group_by(claims.c.practice_id,
+                                                                                  claims.c.status))).all())
+            reasons = set((await session.execute(select(claim_transitions.c.reason).where(
+                claim_transitions.c.to_status == "rejected"))).scalars())
+            kinds = (await session.execute(select(acknowledgments.c.kind, func.count()).group_by(
+                acknowledgments.c.kind))).all()
+        assert [tuple(s) for s in states] == [
+            (1, "rejected", "R", "024", "TA1 024: Invalid interchange content (e.g. invalid GS segment)"),
+            (2, "submitted", "A", "000", None)]
+        assert by_status == {"practice-a:rejected": 3, "practice-b:submitted": 2}
+        assert reasons == {"TA1:024"}
+        assert kinds == [("TA1", 3)]
+        assert sorted(p.name for p in inbound.iterdir()) == []  # taken, and archived by the sandbox
+        # the rejected queue is where a person corrects and resends them (as new originals: no payer number)
+        queue = await client.get("/v1/claims", params={"status": "rejected"}, headers=auth("practice-a"))
+        assert len(queue.json()["items"]) == 3
+        listed = await client.get("/v1/submission-batches", headers=auth("practice-a"))
+        [batch] = listed.json()
+        assert (batch["status"], batch["interchange_acknowledgment"], batch["interchange_note"]) == (
+            "rejected", "R", "024")
+        assert batch["reason"].startswith("TA1 024")
+
+        # the same TA1 again (a removal that failed): recognised by name, nothing changes twice
+        (inbound / "TA1_0001.x12").write_text(ta1(1, "R", "024"))
+        assert await handlers.collect_acknowledgments(db, sandbox) == 1
+        async with db.sessions() as session:
+            assert (await session.execute(select(func.count()).select_from(claim_transitions).where(
+                claim_transitions.c.to_status == "rejected"))).scalar_one() == 3
+
+
+class RefusingFirst(HttpsClearinghouse):
+    """The HTTPS clearinghouse refusing one named file with 413 (too large) and taking the others."""
+
+    def __init__(self, site: HttpsSite, refused: str) -> None:
+        super().__init__(site.base_url, "unused")
+        self.mailbox = site.mailbox()
+        self.site, self.refused = site, refused
+
+    async def submit(self, file_name: str, content: FileContent) -> SubmissionReceipt:
+        self.site.api.fail_with = 413 if file_name == self.refused else None
+        return await super().submit(file_name, content)
+
+
+async def test_a_file_refused_for_good_does_not_hold_up_the_queue(databases, https_site: HttpsSite) -> None:  # type: ignore[no-untyped-def]
+    app = build_app(settings_for(databases, "claims_refused"))
+    async with running(app) as client:
+        db = app.state.db
+        await seed(db, 0, 3)
+        await seed(db, 100, 2, practice_id="practice-b")
+        assert len(await handlers.batch_ready_claims(db, submission(1000))) == 2
+        async with db.sessions() as session:
+            first, second = (await session.execute(select(batches.c.file_name).order_by(
+                batches.c.interchange_control_number))).scalars().all()
+        before = handlers.REFUSED_BATCHES.labels("413")._value.get()
+
+        https_site.api.fail_with = 503  # an outage first: nothing is refused, the queue keeps its order
+        outage = HttpsClearinghouse(https_site.base_url, "unused")
+        outage.mailbox = https_site.mailbox()
+        assert await handlers.send_queued_batches(db, outage) == 0
+        async with db.sessions() as session:
+            assert (await session.execute(select(batches.c.status, batches.c.attempts).order_by(
+                batches.c.interchange_control_number))).all() == [("queued", 1), ("queued", 0)]
+
+        clearinghouse = RefusingFirst(https_site, first)
+        assert await handlers.send_queued_batches(db, clearinghouse) == 1
+        assert list(https_site.api.submissions) == [second]  # the one behind it went out
+        assert handlers.REFUSED_BATCHES.labels("413")._value.get() - before == 1
+        assert await handlers.send_queued_batches(db, clearinghouse) == 0  # and the refused one is not retried
+
+        async with db.sessions() as session:
+            states = (await session.execute(select(batches.c.file_name, batches.c.status, batches.c.attempts,
+                                                   batches.c.last_error).order_by(
+                batches.c.interchange_control_number))).all()
+            by_status = dict((await session.execute(select(claims.c.practice_id + ":" + claims.c.status,
+                                                           func.count()).group_by(claims.c.practice_id,
+                                                                                  claims.c.status))).all())
+            reasons = set((await session.execute(select(claim_transitions.c.reason).where(
+                claim_transitions.c.to_status == "rejected"))).scalars())
+        assert [tuple(s) for s in states] == [(first, "refused", 2, "clearinghouse answered 413"),
+                                              (second, "submitted", 1, None)]
+        assert by_status == {"practice-a:rejected": 3, "practice-b:submitted": 2}
+        assert reasons == {"HTTP413"}
+        listed = await client.get("/v1/submission-batches", headers=auth("practice-a"))
+        [batch] = listed.json()
+        assert (batch["status"], batch["reason"]) == ("refused", "clearinghouse answered 413")

@@ -17,6 +17,7 @@ they come (a temporary name, renamed when complete), so a file of any size is ne
 
 from __future__ import annotations
 
+import re
 import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -52,17 +53,46 @@ class ResponseFile:
 # The clearinghouse could not be reached or refused the file for now: keep the batch queued.
 ClearinghouseUnavailable = MailboxUnavailable
 
+# Answers to an upload that say "this file, never": resending the same bytes cannot succeed (malformed request,
+# conflict, too large, unsupported type, unprocessable). 401 / 403 / 407 are not here on purpose: a bad key or
+# a revoked permission refuses every file alike, so it is an outage of ours, not a verdict on one batch.
+PERMANENT_REFUSALS = frozenset({400, 409, 413, 415, 422})
+_ANSWERED = re.compile(r"clearinghouse answered (\d{3})\b")
+
+
+def refusal_status(exc: MailboxUnavailable) -> int | None:
+    """The HTTP status of a permanent refusal of one file, or None for an outage (retry later, in order).
+
+    ``HttpsMailbox`` raises ``MailboxUnavailable("clearinghouse answered <code>")`` for any other answer than
+    200 / 201; SFTP failures and network errors carry no status and are always outages."""
+    match = _ANSWERED.search(str(exc))
+    if match is None:
+        return None
+    status = int(match.group(1))
+    return status if status in PERMANENT_REFUSALS else None
+
 
 CLAIMS_TRANSACTIONS = frozenset({"999", "277"})  # 999; 277CA (005010X214) and 277 (005010X212)
 
 
-def ours(name: str, head: bytes) -> bool:
-    """What claims takes from a returned-files mailbox: the transactions it reads (999, 277CA, 277).
+def is_interchange_acknowledgment(head: bytes) -> bool:
+    """A TA1 interchange acknowledgment: the segment right after the ISA is TA1 (it has no GS / ST of its own
+    when it stands alone, so ``transaction_set_id`` does not see it)."""
+    text = head.removeprefix(b"\xef\xbb\xbf").decode("latin-1").lstrip(" \r\n\t")
+    if not text.startswith("ISA") or len(text) < 107:
+        return False
+    element, terminator = text[3], text[105]
+    return text[106:].lstrip("\r\n").startswith("TA1" + element) and terminator != element
 
-    Everything else stays where it is: 835s for remittance, and whatever neither service reads (a TA1, a
+
+def ours(name: str, head: bytes) -> bool:
+    """What claims takes from a returned-files mailbox: the transactions it reads (999, 277CA, 277) and TA1s.
+
+    Everything else stays where it is: 835s for remittance, and whatever neither service reads (a
     clearinghouse report, a zipped or unrecognisable file) for a person to look at, since a file claims took
     would be removed once recorded, and its content is not kept."""
-    return transaction_set_id(head) in CLAIMS_TRANSACTIONS
+    return transaction_set_id(head) in CLAIMS_TRANSACTIONS or (
+        transaction_set_id(head) is None and is_interchange_acknowledgment(head))
 
 
 def _read_in_pieces(path: Path, size: int = 1 << 16) -> Iterator[str]:
@@ -77,7 +107,7 @@ class Clearinghouse(Protocol):
     async def submit(self, file_name: str, content: FileContent) -> SubmissionReceipt: ...
 
     async def collect_responses(self) -> list[ResponseFile]:
-        """Fetch the files the clearinghouse returned that claims reads (999, 277CA, 277). Nothing is removed yet."""
+        """Fetch the files the clearinghouse returned that claims reads (TA1, 999, 277CA, 277); none removed yet."""
         ...
 
     async def acknowledge(self, file_name: str) -> None:

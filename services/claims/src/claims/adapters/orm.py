@@ -76,9 +76,12 @@ batches = Table(
     Column("interchange_control_number", Integer, nullable=False, unique=True),
     Column("file_name", String(120), nullable=False, unique=True),
     Column("claim_count", Integer, nullable=False),
-    Column("status", String(20), nullable=False),  # queued | submitted | accepted | rejected
+    # queued | submitted | accepted | rejected (999 or TA1) | refused (the upload itself, for good)
+    Column("status", String(20), nullable=False),
     Column("attempts", Integer, nullable=False),
-    Column("last_error", Text, nullable=True),
+    Column("last_error", Text, nullable=True),  # the last outage, or why the file was refused / rejected
+    Column("interchange_ack", String(1), nullable=True),  # TA104 of the clearinghouse's TA1: A, E or R
+    Column("interchange_note", String(3), nullable=True),  # TA105 note code
     Column("created_at", UtcDateTime, nullable=False),
     Column("submitted_at", UtcDateTime, nullable=True),
 )

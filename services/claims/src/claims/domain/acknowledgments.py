@@ -4,6 +4,8 @@
   accepted / rejected with the IK3/IK4 error codes (005010X231A1).
 * ``read_277ca(text) -> list[ClaimAcknowledgment]``: per claim, keyed by patient control number (TRN*2),
   accepted or rejected with the STC status codes and the payer claim number (005010X214).
+* ``read_ta1(text) -> list[InterchangeAcknowledgment]``: the clearinghouse's answer about a whole interchange
+  (ISA13 control number, date and time, A / E / R, and the TA105 note code with its meaning).
 * ``build_999_for(text_837) -> str | None``: a 999 acknowledging an 837P interchange (the sandbox
   clearinghouse answers with it); transactions whose SE count is wrong are rejected.
 All results have ``to_dict()`` for JSON. Malformed input raises ``rcm_shared.x12.X12SyntaxError``.
@@ -167,6 +169,86 @@ def build_999_for(text_837: str | Iterable[str]) -> str | None:
         f"{ctl}*0*{isa.get(15)}*:~GS*FA*{sender}*{receiver}*20{date6}*{time4}*{int(ctl)}*X*005010X231A1~"
         f"ST*999*0001*005010X231A1~{body}SE*{n}*0001~GE*1*{int(ctl)}~IEA*1*{ctl}~"
     )
+
+
+# ---------------------------------------------------------------- TA1
+
+# TA105 interchange note codes (X12 005010 control segments): what the receiver found wrong with an envelope.
+TA1_NOTES: dict[str, str] = {
+    "000": "No error",
+    "001": "The interchange control number in the header and trailer do not match",
+    "002": "This standard as noted in the control standards identifier is not supported",
+    "003": "This version of the controls is not supported",
+    "004": "The segment terminator is invalid",
+    "005": "Invalid interchange ID qualifier for sender",
+    "006": "Invalid interchange sender ID",
+    "007": "Invalid interchange ID qualifier for receiver",
+    "008": "Invalid interchange receiver ID",
+    "009": "Unknown interchange receiver ID",
+    "010": "Invalid authorization information qualifier value",
+    "011": "Invalid authorization information value",
+    "012": "Invalid security information qualifier value",
+    "013": "Invalid security information value",
+    "014": "Invalid interchange date value",
+    "015": "Invalid interchange time value",
+    "016": "Invalid interchange standards identifier value",
+    "017": "Invalid interchange version ID value",
+    "018": "Invalid interchange control number value",
+    "019": "Invalid acknowledgment requested value",
+    "020": "Invalid test indicator value",
+    "021": "Invalid number of included groups value",
+    "022": "Invalid control structure",
+    "023": "Improper (premature) end-of-file (transmission)",
+    "024": "Invalid interchange content (e.g. invalid GS segment)",
+    "025": "Duplicate interchange control number",
+    "026": "Invalid data element separator",
+    "027": "Invalid component element separator",
+    "028": "Invalid delivery date in deferred delivery request",
+    "029": "Invalid delivery time in deferred delivery request",
+    "030": "Invalid delivery time code in deferred delivery request",
+    "031": "Invalid grade of service code",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class InterchangeAcknowledgment:
+    """A TA1: the receiver's answer about one interchange we sent (its ISA13), before any 999."""
+
+    interchange_control_number: str  # TA101 (the ISA13 of our file)
+    date: str  # TA102, YYMMDD
+    time: str  # TA103, HHMM
+    status: str  # TA104: A accepted, E accepted with errors, R rejected (nothing in it was taken)
+    note_code: str  # TA105
+    note: str  # what the note code means ("" for a code the standard does not list)
+
+    @property
+    def rejected(self) -> bool:
+        return self.status == "R"
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = asdict(self)
+        data["rejected"] = self.rejected
+        return data
+
+
+def read_ta1(text: str) -> list[InterchangeAcknowledgment]:
+    """Every TA1 in an interchange (usually one, right after the ISA). Malformed input raises X12SyntaxError."""
+    found: list[InterchangeAcknowledgment] = []
+    for seg in iter_segments(text):
+        if seg.id != "TA1":
+            continue
+        control, status, code = seg.get(1), seg.get(4), seg.get(5)
+        if not control.strip().isdigit():
+            raise X12SyntaxError("TA1 without an interchange control number", segment_number=seg.number,
+                                 segment_id="TA1", element=1)
+        if status not in ("A", "E", "R"):
+            raise X12SyntaxError("TA1 acknowledgment code is not A, E or R", segment_number=seg.number,
+                                 segment_id="TA1", element=4)
+        found.append(InterchangeAcknowledgment(control.strip(), seg.get(2), seg.get(3), status, code,
+                                               TA1_NOTES.get(code, "")))
+    if not found:
+        raise X12SyntaxError("no TA1 segment", segment_id="TA1")
+    return found
 
 
 # ---------------------------------------------------------------- 277CA and 277

@@ -38,6 +38,18 @@ def _claim_out(claim: Claim, row: Any, history: list[dict[str, Any]] | None = No
         submitted_at=getattr(row, "submitted_at", None), history=history or [])
 
 
+def _stored_out(row: Any) -> ClaimOut:
+    """A claim whose document cannot be read back (held with DOCUMENT_UNREADABLE): its columns, so the work
+    queue still lists it instead of failing whole."""
+    return ClaimOut(
+        claim_id=row.claim_id, visit_id=row.visit_id, status=row.status, payer_id=row.payer_id,
+        patient_control_number=row.patient_control_number, frequency_code=row.frequency_code,
+        total_charge=row.total_charge, paid=row.paid, patient_responsibility=row.patient_responsibility,
+        date_of_service=row.date_of_service, findings=list(row.findings or []), lines=[],
+        payer_claim_number=row.payer_claim_number, replaces_claim_id=row.replaces_claim_id, batch_id=row.batch_id,
+        submitted_at=row.submitted_at, history=[])
+
+
 @router.post("/visits", status_code=201, response_model=VisitOut, tags=["visits"],
              summary="Post a completed, signed visit",
              description="Codes the visit (CPT, units, modifiers, place of service; every line names the rule "
@@ -78,9 +90,8 @@ async def list_claims(principal: Reader, db: DatabaseDep, request_id: RequestIdD
         rows = (await session.execute(query.order_by(claims.c.claim_id).limit(limit + 1))).all()
         await record_audit(session, platform, principal, service=SERVICE, action="list", object_type="claim",
                            object_id="*", request_id=request_id)
-    from claims.adapters.claim_document import claim_from_document
-
-    items = [_claim_out(claim_from_document(r.document), r) for r in rows[:limit]]
+    items = [_claim_out(claim, r) if (claim := handlers.readable_claim(r, "api")) is not None else _stored_out(r)
+             for r in rows[:limit]]
     return ClaimPage(items=items, next_cursor=encode_cursor({"claim_id": items[-1].claim_id})
                      if len(rows) > limit else None)
 
@@ -156,13 +167,16 @@ async def submit_now(principal: Writer, db: DatabaseDep, request: Request) -> di
 
 
 @router.get("/submission-batches", response_model=list[BatchOut], tags=["submission"],
-            summary="837P batches and their state (queued, submitted, accepted, rejected)")
+            summary="837P batches and their state (queued, submitted, accepted, rejected, refused)")
 async def list_batches(principal: Reader, db: DatabaseDep) -> list[BatchOut]:
     async with db.sessions() as session:
         rows = (await session.execute(select(batches).where(batches.c.practice_id == principal.practice_id)
                                       .order_by(batches.c.created_at.desc()).limit(200))).all()
     return [BatchOut(batch_id=r.batch_id, payer_id=r.payer_id, file_name=r.file_name, claim_count=r.claim_count,
-                     status=r.status, interchange_control_number=r.interchange_control_number) for r in rows]
+                     status=r.status, interchange_control_number=r.interchange_control_number,
+                     reason=r.last_error if r.status in ("refused", "rejected") else None,
+                     interchange_acknowledgment=r.interchange_ack, interchange_note=r.interchange_note)
+            for r in rows]
 
 
 @router.get("/reports/claims", tags=["reports"], summary="Clean-claim rate, claims by status, lag to submission")

@@ -158,3 +158,6 @@ class BatchOut(BaseModel):
     claim_count: int
     status: str
     interchange_control_number: int
+    reason: str | None = Field(default=None, description="why a refused or rejected batch was (never PHI)")
+    interchange_acknowledgment: str | None = Field(default=None, description="TA104 of the clearinghouse's TA1")
+    interchange_note: str | None = Field(default=None, description="TA105 note code of that TA1")

@@ -37,7 +37,12 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from claims.adapters.claim_document import claim_from_document, to_document
-from claims.adapters.clearinghouse import Clearinghouse, ClearinghouseUnavailable
+from claims.adapters.clearinghouse import (
+    Clearinghouse,
+    ClearinghouseUnavailable,
+    is_interchange_acknowledgment,
+    refusal_status,
+)
 from claims.adapters.front_office import AuthorizationAnswer, CoverageAnswer, FrontOffice
 from claims.adapters.orm import (
     acknowledgments,
@@ -51,7 +56,7 @@ from claims.adapters.orm import (
     visits,
 )
 from claims.domain import events as ev
-from claims.domain.acknowledgments import read_277ca, read_999
+from claims.domain.acknowledgments import InterchangeAcknowledgment, read_277ca, read_999, read_ta1
 from claims.domain.claim_status import StatusInquiry, build_276, read_277
 from claims.domain.coding import ChargeCoder, CodingResult, draft_claim, normalize_icd10
 from claims.domain.exceptions import ClaimsDomainError
@@ -82,6 +87,11 @@ UNREADABLE_RESPONSES = Counter("rcm_clearinghouse_unreadable_responses_total",
                                "Returned files claims could not read (left in the mailbox), by kind", ["kind"])
 CLAIM_REJECTIONS = Counter("rcm_claim_rejections_total", "Claims rejected by the clearinghouse or payer, by reason",
                            ["reason"])
+UNREADABLE_CLAIMS = Counter("rcm_claim_documents_unreadable_total",
+                            "Stored claim documents that could not be read back, by where it happened", ["where"])
+REFUSED_BATCHES = Counter("rcm_submission_batches_refused_total",
+                          "837P files the clearinghouse refused for good on upload, by HTTP status", ["status"])
+UNREADABLE_DOCUMENT = "DOCUMENT_UNREADABLE"
 SUBMISSION_LOCK = 837_001
 RELATIONSHIP_CODES = {"spouse": "01", "child": "19", "employee": "20", "unknown": "21", "life_partner": "53",
                       "other": "G8"}
@@ -449,12 +459,21 @@ async def _write_next_batch(session: AsyncSession, config: SubmissionSettings, p
         # One batcher at a time (the periodic job and an operator's "submit now" may meet): no claim is
         # batched twice and control numbers stay a gap-free sequence.
         await session.execute(select(func.pg_advisory_xact_lock(SUBMISSION_LOCK)))
-    oldest = (await session.execute(select(claims.c.practice_id, claims.c.payer_id).where(
-        claims.c.status == ClaimStatus.SCRUBBED.value).order_by(claims.c.created_at, claims.c.claim_id)
-        .limit(1))).first()
-    if oldest is None:
-        return None
-    practice_id, payer_id = oldest
+    while True:
+        oldest = (await session.execute(select(claims.c.practice_id, claims.c.payer_id).where(
+            claims.c.status == ClaimStatus.SCRUBBED.value).order_by(claims.c.created_at, claims.c.claim_id)
+            .limit(1))).first()
+        if oldest is None:
+            return None
+        practice_id, payer_id = oldest
+        waiting = (select(claims.c.claim_id, claims.c.practice_id, claims.c.patient_id, claims.c.document).where(
+            claims.c.practice_id == practice_id, claims.c.payer_id == payer_id,
+            claims.c.status == ClaimStatus.SCRUBBED.value).order_by(claims.c.created_at, claims.c.claim_id))
+        # the first page is read before a control number is taken: a payer whose waiting claims are all
+        # unreadable gets no (empty) file, and the numbers stay gap-free
+        _, pending = await _readable_page(session, waiting.limit(min(page, config.max_claims_per_file)))
+        if pending:
+            break
     icn = await next_control_number(session, "interchange")
     batch_id = new_id()
     header = InterchangeHeader(
@@ -463,23 +482,25 @@ async def _write_next_batch(session: AsyncSession, config: SubmissionSettings, p
         submitter=Submitter("RCM PLATFORM", config.submitter_id, "BILLING OFFICE", "8005550199"),
         receiver=Receiver("CLEARINGHOUSE", config.receiver_id), usage_indicator=config.usage_indicator)
     interchange = Interchange837P(header)
-    waiting = (select(claims.c.claim_id, claims.c.patient_id, claims.c.document).where(
-        claims.c.practice_id == practice_id, claims.c.payer_id == payer_id,
-        claims.c.status == ClaimStatus.SCRUBBED.value).order_by(claims.c.created_at, claims.c.claim_id))
     seq = 0
-    while interchange.claim_count < config.max_claims_per_file:
-        # a page's claims leave "scrubbed" before the next page is read, so each read starts where the last ended
-        rows = (await session.execute(waiting.limit(min(page, config.max_claims_per_file
-                                                             - interchange.claim_count)))).all()
-        if not rows:
-            break
-        page_claims = [claim_from_document(r.document) for r in rows]
-        text = interchange.add(page_claims)
+    while True:
+        if not pending:
+            if interchange.claim_count >= config.max_claims_per_file:
+                break
+            # a page's claims leave "scrubbed" (submitted, or held when unreadable) before the next page is
+            # read, so each read starts where the last ended
+            read, pending = await _readable_page(session, waiting.limit(
+                min(page, config.max_claims_per_file - interchange.claim_count)))
+            if not read:
+                break
+            if not pending:
+                continue
+        text = interchange.add([c for _, c in pending])
         await session.execute(insert(batch_chunks).values(batch_id=batch_id, seq=seq,
                                                           content=text.encode("ascii", "replace")))
         seq += 1
-        await _mark_submitted(session, practice_id, payer_id, batch_id, f"{icn:09d}",
-                              [(r.patient_id, c) for r, c in zip(rows, page_claims, strict=True)])
+        await _mark_submitted(session, practice_id, payer_id, batch_id, f"{icn:09d}", pending)
+        pending = []
     await session.execute(insert(batch_chunks).values(batch_id=batch_id, seq=seq,
                                                       content=interchange.close().encode("ascii")))
     await session.execute(insert(batches).values(
@@ -487,6 +508,50 @@ async def _write_next_batch(session: AsyncSession, config: SubmissionSettings, p
         file_name=f"837P_{payer_id}_{icn:09d}.x12", claim_count=interchange.claim_count, status="queued",
         attempts=0, created_at=utcnow()))
     return batch_id
+
+
+def readable_claim(row: Any, where: str) -> Claim | None:
+    """The claim in a stored document, or None when it cannot be read back (counted and logged by id only:
+    the document itself holds PHI)."""
+    try:
+        return claim_from_document(row.document)
+    except Exception as exc:  # whatever a damaged document raises (KeyError, TypeError, ValueError ...)
+        UNREADABLE_CLAIMS.labels(where).inc()
+        log.error("claim document unreadable, skipped",
+                  extra={"claim_id": row.claim_id, "where": where, "error": type(exc).__name__})
+        return None
+
+
+async def _readable_page(session: AsyncSession, query: Any) -> tuple[int, list[tuple[str, Claim]]]:
+    """A page of scrubbed claims: how many rows were read, and (patient id, claim) for the readable ones.
+
+    An unreadable one is held with a DOCUMENT_UNREADABLE finding, in this transaction: it leaves the
+    submission queue for the held work queue (visible, and counted) instead of failing every run."""
+    rows = (await session.execute(query)).all()
+    readable: list[tuple[str, Claim]] = []
+    for row in rows:
+        claim = readable_claim(row, "batch")
+        if claim is not None:
+            readable.append((row.patient_id, claim))
+        else:
+            await _hold_unreadable(session, row.practice_id, row.claim_id, ClaimStatus.SCRUBBED.value)
+    return len(rows), readable
+
+
+async def _hold_unreadable(session: AsyncSession, practice_id: str, claim_id: str, previous: str) -> None:
+    # The aggregate cannot be built, so its guard cannot run: the columns move, with the transition and the
+    # status-changed event, as the aggregate's hold would have moved them.
+    finding = Finding(UNREADABLE_DOCUMENT, Severity.ERROR,
+                      "The stored claim could not be read back; rebuild it from its visit", "document")
+    now = utcnow()
+    await session.execute(update(claims).where(claims.c.claim_id == claim_id).values(
+        status=ClaimStatus.HELD.value, findings=[finding.as_dict()], version=claims.c.version + 1, updated_at=now))
+    await session.execute(insert(claim_transitions).values(claim_id=claim_id, from_status=previous,
+                                                           to_status=ClaimStatus.HELD.value,
+                                                           reason=UNREADABLE_DOCUMENT, at=now))
+    await stage_event(session, platform, ClaimStatusChangedV1(
+        claim_id=claim_id, practice_id=practice_id, previous_status=previous, status=ClaimStatus.HELD.value,
+        reason_codes=[UNREADABLE_DOCUMENT]), source=SOURCE, subject=claim_id, practice_id=practice_id)
 
 
 async def _mark_submitted(session: AsyncSession, practice_id: str, payer_id: str, batch_id: str, icn: str,
@@ -553,6 +618,17 @@ async def send_queued_batches(db: Database, clearinghouse: Clearinghouse) -> int
         try:
             receipt = await clearinghouse.submit(batch.file_name, _stored_file(db, batch.batch_id))
         except ClearinghouseUnavailable as exc:
+            status = refusal_status(exc)
+            if status is not None:
+                # refused for good (too large, malformed ...): resending cannot help, and the batches behind
+                # it must not wait on it; its claims go back to the rejected work queue to be sent again
+                REFUSED_BATCHES.labels(str(status)).inc()
+                log.error("batch refused by the clearinghouse", extra={"batch_id": batch.batch_id,
+                                                                        "status": status})
+                async with db.transaction() as session:
+                    await _settle_batch(session, batch.batch_id, "refused", f"HTTP{status}",
+                                        attempts=batches.c.attempts + 1, last_error=str(exc)[:500])
+                continue
             async with db.transaction() as session:
                 await session.execute(update(batches).where(batches.c.batch_id == batch.batch_id).values(
                     attempts=batches.c.attempts + 1, last_error=str(exc)[:500]))
@@ -565,10 +641,34 @@ async def send_queued_batches(db: Database, clearinghouse: Clearinghouse) -> int
     return sent
 
 
+async def _settle_batch(session: AsyncSession, batch_id: str, status: str, reason: str, **values: Any) -> int:
+    """A batch that will never be processed (refused on upload, or its interchange rejected by a TA1): the
+    batch takes ``status`` and each of its claims still submitted is rejected with ``reason``, which puts it
+    in the rejected work queue, from where a correction sends it again as a new original. Returns the claims
+    rejected."""
+    await session.execute(update(batches).where(batches.c.batch_id == batch_id).values(status=status, **values))
+    rows = (await session.execute(select(claims.c.claim_id, claims.c.practice_id, claims.c.patient_id,
+                                         claims.c.document).where(
+        claims.c.batch_id == batch_id, claims.c.status == ClaimStatus.SUBMITTED.value))).all()
+    rejected = 0
+    for row in rows:
+        claim = readable_claim(row, "settle")
+        if claim is None:
+            await _hold_unreadable(session, row.practice_id, row.claim_id, ClaimStatus.SUBMITTED.value)
+            continue
+        claim.reject((reason,))
+        await save_claim(session, row.practice_id, claim, row.patient_id, new=False)
+        rejected += 1
+    return rejected
+
+
 def _response_kind(content: bytes) -> str | None:
-    """999, 277 (answer to a 276) or 277CA, from the envelope whatever delimiters it declares; None otherwise."""
+    """TA1, 999, 277 (answer to a 276) or 277CA, from the envelope whatever delimiters it declares; None
+    otherwise."""
     head = content[:HEAD_BYTES]
     transaction = transaction_set_id(head)
+    if transaction is None and is_interchange_acknowledgment(head):
+        return "TA1"
     if transaction == "999":
         return "999"
     if transaction == "277":
@@ -579,11 +679,13 @@ def _response_kind(content: bytes) -> str | None:
 def _read_response(kind: str, text: str) -> Any:
     if kind == "999":
         return read_999(text)
+    if kind == "TA1":
+        return read_ta1(text)
     return read_277(text) if kind == "277" else read_277ca(text)
 
 
 async def collect_acknowledgments(db: Database, clearinghouse: Clearinghouse) -> int:
-    """999s settle batches; 277CAs accept or reject each claim (by patient control number).
+    """TA1s and 999s settle batches; 277CAs accept or reject each claim (by patient control number).
 
     A file is removed from the mailbox only once what it said is committed. One that claims cannot read stays
     there (for a person, and to be read again) and does not hold up the files after it."""
@@ -608,7 +710,11 @@ async def collect_acknowledgments(db: Database, clearinghouse: Clearinghouse) ->
             continue
         async with db.transaction() as session:
             summary: dict[str, Any] = {}
-            if kind == "999":
+            if kind == "TA1":
+                summary = {"interchanges": [a.to_dict() for a in read]}
+                for answer in read:
+                    await _record_interchange_answer(session, answer)
+            elif kind == "999":
                 summary = {"groups": [g.to_dict() for g in read]}
                 for group in read:
                     status = "accepted" if group.accepted else "rejected"
@@ -630,8 +736,8 @@ async def collect_acknowledgments(db: Database, clearinghouse: Clearinghouse) ->
                         claims.c.patient_control_number == ack.patient_control_number))).first()
                     if row is None:
                         continue
-                    claim = claim_from_document(row.document)
-                    if claim.status is not ClaimStatus.SUBMITTED:
+                    claim = readable_claim(row, "acknowledgment")
+                    if claim is None or claim.status is not ClaimStatus.SUBMITTED:
                         continue
                     if ack.accepted:
                         claim.accept(ack.payer_claim_number or None)
@@ -642,6 +748,21 @@ async def collect_acknowledgments(db: Database, clearinghouse: Clearinghouse) ->
                 ack_id=new_id(), file_name=response.file_name, kind=kind, received_at=utcnow(), summary=summary))
         await _acknowledge(clearinghouse, response.file_name)
     return len(files)
+
+
+async def _record_interchange_answer(session: AsyncSession, answer: InterchangeAcknowledgment) -> None:
+    """A TA1 about one of our interchanges: R rejects the batch (nothing in it reached anyone) and sends its
+    claims back to the rejected queue; A or E is noted on the batch, whose 999 settles it as usual."""
+    batch = (await session.execute(select(batches.c.batch_id, batches.c.status).where(
+        batches.c.interchange_control_number == int(answer.interchange_control_number)))).first()
+    if batch is None:
+        return  # not one of our 837P batches (e.g. a 276 file): the summary keeps what it said
+    noted = dict(interchange_ack=answer.status, interchange_note=answer.note_code or None)
+    if answer.rejected and batch.status in ("queued", "submitted"):
+        await _settle_batch(session, batch.batch_id, "rejected", f"TA1:{answer.note_code or 'R'}",
+                            last_error=f"TA1 {answer.note_code}: {answer.note}"[:500], **noted)
+    else:
+        await session.execute(update(batches).where(batches.c.batch_id == batch.batch_id).values(**noted))
 
 
 async def _acknowledge(clearinghouse: Clearinghouse, file_name: str) -> None:
@@ -679,7 +800,8 @@ async def inquire_claim_status(db: Database, clearinghouse: Clearinghouse, confi
             # the guide requires the patient's birth date (DMG) in a 276: a claim without one cannot be asked
             # about; it waits for its 277CA / 835 (nothing to correct here: the scrubber already let it go)
             askable = [(row, claim) for row in group
-                       if (claim := claim_from_document(row.document)).patient_person.birth_date is not None]
+                       if (claim := readable_claim(row, "inquiry")) is not None
+                       and claim.patient_person.birth_date is not None]
             if not askable:
                 continue
             icn = await next_control_number(session, "interchange")
