@@ -4,19 +4,14 @@ alone, then the service routed per payer (payer -> pas-fhir | x12-278) end to en
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import uvicorn
 from authorizations.adapters.utilization_review import (
     PasFhirUtilizationReview,
     ReviewUnavailable,
@@ -31,12 +26,9 @@ from authorizations.domain.x12_278 import AuthorizationRequest, RequestedService
 from authorizations.domain.x217_structure import validate_278
 from authorizations.entrypoints.api import AuthorizationRequestIn
 from authorizations.entrypoints.sandbox_payer import build_sandbox_payer_app
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from fastapi import FastAPI
 from rcm_shared.contracts import topics
+from rcm_shared.testing.clearinghouse import free_socket, serve_https, stop_https
 from rcm_shared.testing.fixtures import auth, running, settings_for
 from rcm_shared.testing.kafka import read_topic
 from rcm_shared.x12.envelope import ControlNumbers, InterchangeParties
@@ -52,32 +44,6 @@ REQUEST = AuthorizationRequest(
     services=(RequestedService("90837", 8),), start=TODAY, end=TODAY + timedelta(days=45), trace_number="PAS61",
 )
 PHI = ("SBX000061", "ROBIN", "EXAMPLE", "F331", "F33.1", "1988")
-
-
-def _self_signed(folder: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.now(UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
-                                                        x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                           critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
-    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return cert_path, key_path
-
-
-def _free_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
 
 
 @dataclass
@@ -105,22 +71,10 @@ class PayerSite:
 
 @pytest.fixture(scope="module")
 def payer_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PayerSite]:
-    cert, key = _self_signed(tmp_path_factory.mktemp("tls"))
     app = build_sandbox_payer_app(bearer_token=TOKEN)
-    sock = _free_socket()
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, ssl_certfile=str(cert), ssl_keyfile=str(key), log_level="warning",
-                                           lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the sandbox payer did not start"
-        time.sleep(0.01)
+    server, thread, sock, cert, port = serve_https(app, tmp_path_factory.mktemp("tls"))
     yield PayerSite(app, f"https://127.0.0.1:{port}", cert)
-    server.should_exit = True
-    thread.join(timeout=5)
-    sock.close()
+    stop_https(server, thread, sock)
 
 
 @pytest.fixture
@@ -182,7 +136,7 @@ async def test_pas_failures_are_unavailable_and_name_no_phi(payer: PayerSite, tm
     with pytest.raises(ReviewUnavailable) as untrusted:
         await payer.pas(verify=True).submit(REQUEST, control())  # the system trust store: self-signed is refused
     assert untrusted.value.error_code == "TransportError"
-    closed = _free_socket()
+    closed = free_socket()
     port = closed.getsockname()[1]
     closed.close()
     with pytest.raises(ReviewUnavailable) as unreachable:
