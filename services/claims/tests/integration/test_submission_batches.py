@@ -385,3 +385,35 @@ async def test_a_file_refused_for_good_does_not_hold_up_the_queue(databases, htt
         listed = await client.get("/v1/submission-batches", headers=auth("practice-a"))
         [batch] = listed.json()
         assert (batch["status"], batch["reason"]) == ("refused", "clearinghouse answered 413")
+
+
+def rejecting_999(group_control_number: int) -> str:
+    body = (f"GS*FA*CLEARINGHOUSE*RCMPLATFORM*20261130*0920*901*X*005010X231A1~ST*999*0001*005010X231A1~"
+            f"AK1*HC*{group_control_number}*005010X222A1~AK2*837*0001*005010X222A1~IK3*CLM*30**8~IK5*R*5~"
+            f"AK9*R*1*1*0~SE*7*0001~GE*1*901~IEA*1*000000900~")
+    return ISA + body
+
+
+async def test_a_999_rejecting_the_group_sends_its_claims_to_the_rejected_queue(databases, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    sandbox = SandboxClearinghouse(tmp_path / "clearinghouse", answer_like_a_payer=False)
+    app = build_app(settings_for(databases, "claims_999r"), clearinghouse=sandbox)
+    async with running(app):
+        db = app.state.db
+        await seed(db, 0, 2)
+        await seed(db, 100, 3, practice_id="practice-b")
+        assert len(await handlers.batch_ready_claims(db, submission(1000))) == 2
+        assert await handlers.send_queued_batches(db, sandbox) == 2
+        (tmp_path / "clearinghouse" / "inbound" / "999_B.x12").write_text(rejecting_999(2))
+
+        assert await handlers.collect_acknowledgments(db, sandbox) == 1
+        async with db.sessions() as session:
+            states = dict((await session.execute(select(batches.c.interchange_control_number,
+                                                        batches.c.status))).all())
+            by_status = dict((await session.execute(select(claims.c.practice_id + ":" + claims.c.status,
+                                                           func.count()).group_by(claims.c.practice_id,
+                                                                                  claims.c.status))).all())
+            reasons = set((await session.execute(select(claim_transitions.c.reason).where(
+                claim_transitions.c.to_status == "rejected"))).scalars())
+        assert states == {1: "submitted", 2: "rejected"}
+        assert by_status == {"practice-a:submitted": 2, "practice-b:rejected": 3}
+        assert reasons == {"999:5"}

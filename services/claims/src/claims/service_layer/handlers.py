@@ -717,12 +717,19 @@ async def collect_acknowledgments(db: Database, clearinghouse: Clearinghouse) ->
             elif kind == "999":
                 summary = {"groups": [g.to_dict() for g in read]}
                 for group in read:
-                    status = "accepted" if group.accepted else "rejected"
                     if not group.group_control_number.isdigit():
                         continue
-                    await session.execute(update(batches).where(
-                        batches.c.interchange_control_number == int(group.group_control_number),
-                        batches.c.status == "submitted").values(status=status))
+                    matching = batches.c.interchange_control_number == int(group.group_control_number)
+                    if group.accepted:
+                        await session.execute(update(batches).where(
+                            matching, batches.c.status == "submitted").values(status="accepted"))
+                        continue
+                    # the whole group was refused: none of its claims reached the payer, so they go to the
+                    # rejected queue (a correction resends each as a new original), not wait as submitted
+                    codes = [c for t in group.transactions for c in t.reason_codes] or [group.status]
+                    for batch_id in (await session.execute(select(batches.c.batch_id).where(
+                            matching, batches.c.status == "submitted"))).scalars().all():
+                        await _settle_batch(session, batch_id, "rejected", f"999:{codes[0]}")
             elif kind == "277":
                 summary = {"claims": [a.to_dict() for a in read]}
                 for answer in read:
