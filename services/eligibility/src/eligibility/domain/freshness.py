@@ -8,9 +8,11 @@ then the ``"*"`` default; each has ``effective_from`` / ``effective_to``). ``pol
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+
+from eligibility.domain.rule_fields import RuleFields, entries
 
 # CARCs meaning coverage was not what the last check said: 26/27 before/after coverage, 31 not a member,
 # 33 insured has no dependent coverage, 109 not covered by this payer, 177 eligibility not met, 200 expenses
@@ -89,26 +91,7 @@ class FreshnessPolicy:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> FreshnessPolicy:
-        def integer(key: str, default: int) -> int:
-            value = data.get(key, default)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise ValueError(f"freshness policy: {key} must be a non-negative integer")
-            return value
-
-        def flag(key: str, default: bool) -> bool:
-            value = data.get(key, default)
-            if not isinstance(value, bool):
-                raise ValueError(f"freshness policy: {key} must be true or false")
-            return value
-
-        def day(key: str) -> date | None:
-            value = data.get(key)
-            if value is None:
-                return None
-            if not isinstance(value, str):
-                raise ValueError(f"freshness policy: {key} must be an ISO date")
-            return date.fromisoformat(value)
-
+        fields = RuleFields(data, "freshness policy")
         reasons = data.get("eligibility_denial_reasons", list(DEFAULT_ELIGIBILITY_DENIALS))
         if not isinstance(reasons, list) or not all(isinstance(r, str) for r in reasons):
             raise ValueError("freshness policy: eligibility_denial_reasons must be a list of codes")
@@ -116,12 +99,13 @@ class FreshnessPolicy:
         if not isinstance(payer, str):
             raise ValueError("freshness policy: payer_id must be a string")
         return cls(
-            payer_id=payer, effective_from=day("effective_from") or date.min, effective_to=day("effective_to"),
-            max_age_days=integer("max_age_days", 30),
-            recheck_before_first_visit=flag("recheck_before_first_visit", True),
-            first_visit_window_days=integer("first_visit_window_days", 3),
-            recheck_on_eligibility_denial=flag("recheck_on_eligibility_denial", True),
-            recheck_at_new_benefit_year=flag("recheck_at_new_benefit_year", True),
+            payer_id=payer, effective_from=fields.day("effective_from") or date.min,
+            effective_to=fields.day("effective_to"),
+            max_age_days=fields.integer("max_age_days", 30),
+            recheck_before_first_visit=fields.flag("recheck_before_first_visit", True),
+            first_visit_window_days=fields.integer("first_visit_window_days", 3),
+            recheck_on_eligibility_denial=fields.flag("recheck_on_eligibility_denial", True),
+            recheck_at_new_benefit_year=fields.flag("recheck_at_new_benefit_year", True),
             eligibility_denial_reasons=frozenset(reasons),
         )
 
@@ -132,15 +116,7 @@ class FreshnessRules:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> FreshnessRules:
-        raw = data.get("policies")
-        if not isinstance(raw, Sequence) or isinstance(raw, str):
-            raise ValueError("freshness rules: policies must be a list")
-        policies = []
-        for item in raw:
-            if not isinstance(item, Mapping):
-                raise ValueError("freshness rules: each policy must be an object")
-            policies.append(FreshnessPolicy.from_dict(item))
-        return cls(tuple(policies))
+        return cls(tuple(FreshnessPolicy.from_dict(item) for item in entries(data, "policies", "freshness rules")))
 
     def policy_for(self, payer_id: str, day: date) -> FreshnessPolicy:
         """The payer's own policy in force on ``day``, else the default (``"*"``), else built-in defaults."""

@@ -13,12 +13,13 @@ Shipped defaults: ``rules/nightly_batch.json``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
 from eligibility.domain.freshness import CachedCheck, FreshnessRules, RefreshReason
 from eligibility.domain.payer_limits import PayerLimitRules
+from eligibility.domain.rule_fields import RuleFields, entries
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,32 +74,16 @@ class NightlyBatchSchedule:
             except ValueError:
                 raise ValueError(f"nightly batch: {key} must be a local time HH:MM") from None
 
-        def integer(key: str, default: int, minimum: int) -> int:
-            value = data.get(key, default)
-            if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-                raise ValueError(f"nightly batch: {key} must be an integer of at least {minimum}")
-            return value
-
-        def day(key: str) -> date | None:
-            value = data.get(key)
-            if value is None:
-                return None
-            if not isinstance(value, str):
-                raise ValueError(f"nightly batch: {key} must be an ISO date")
-            return date.fromisoformat(value)
-
+        fields = RuleFields(data, "nightly batch")
         zone = data.get("time_zone", "UTC")
         if not isinstance(zone, str) or not zone:
             raise ValueError("nightly batch: time_zone must be an IANA zone name such as America/New_York")
-        retries = data.get("send_retry_minutes", [5, 15, 30, 60])
-        if not isinstance(retries, list) or not all(
-                isinstance(m, int) and not isinstance(m, bool) and m > 0 for m in retries):
-            raise ValueError("nightly batch: send_retry_minutes must be a list of positive integers")
         return cls(
-            effective_from=day("effective_from") or date.min, effective_to=day("effective_to"),
-            run_at=clock("run_at", time(19, 0)), time_zone=zone, days_ahead=integer("days_ahead", 1, 0),
+            effective_from=fields.day("effective_from") or date.min, effective_to=fields.day("effective_to"),
+            run_at=clock("run_at", time(19, 0)), time_zone=zone, days_ahead=fields.integer("days_ahead", 1, 0),
             catch_up_until=clock("catch_up_until", time(6, 0)),
-            results_wait_hours=integer("results_wait_hours", 10, 1), send_retry_minutes=tuple(retries),
+            results_wait_hours=fields.integer("results_wait_hours", 10, 1),
+            send_retry_minutes=fields.minutes("send_retry_minutes", (5, 15, 30, 60)),
         )
 
 
@@ -108,15 +93,8 @@ class NightlyBatchRules:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> NightlyBatchRules:
-        raw = data.get("schedules")
-        if not isinstance(raw, Sequence) or isinstance(raw, str):
-            raise ValueError("nightly batch: schedules must be a list")
-        schedules = []
-        for item in raw:
-            if not isinstance(item, Mapping):
-                raise ValueError("nightly batch: each schedule must be an object")
-            schedules.append(NightlyBatchSchedule.from_dict(item))
-        return cls(tuple(schedules))
+        schedules = entries(data, "schedules", "nightly batch")
+        return cls(tuple(NightlyBatchSchedule.from_dict(item) for item in schedules))
 
     def in_force(self, day: date) -> NightlyBatchSchedule:
         for schedule in self.schedules:

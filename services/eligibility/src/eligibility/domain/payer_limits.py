@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from eligibility.domain.rule_fields import RuleFields, entries
+
 
 @dataclass(frozen=True, slots=True)
 class PayerLimits:
@@ -37,33 +39,17 @@ class PayerLimits:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> PayerLimits:
-        def integer(key: str, default: int, minimum: int = 0) -> int:
-            value = data.get(key, default)
-            if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-                raise ValueError(f"payer limits: {key} must be an integer of at least {minimum}")
-            return value
-
-        def day(key: str) -> date | None:
-            value = data.get(key)
-            if value is None:
-                return None
-            if not isinstance(value, str):
-                raise ValueError(f"payer limits: {key} must be an ISO date")
-            return date.fromisoformat(value)
-
+        fields = RuleFields(data, "payer limits")
         payer = data.get("payer_id", "*")
         if not isinstance(payer, str) or not payer:
             raise ValueError("payer limits: payer_id must be a payer id or *")
-        retries = data.get("retry_after_minutes", [5, 30, 120])
-        if not isinstance(retries, list) or not all(
-                isinstance(m, int) and not isinstance(m, bool) and m > 0 for m in retries):
-            raise ValueError("payer limits: retry_after_minutes must be a list of positive integers")
         return cls(
-            payer_id=payer, effective_from=day("effective_from") or date.min, effective_to=day("effective_to"),
-            realtime_per_minute=integer("realtime_per_minute", 20, 1),
-            batch_max_inquiries=integer("batch_max_inquiries", 2000, 1),
-            min_minutes_between_rechecks=integer("min_minutes_between_rechecks", 720),
-            retry_after_minutes=tuple(retries),
+            payer_id=payer, effective_from=fields.day("effective_from") or date.min,
+            effective_to=fields.day("effective_to"),
+            realtime_per_minute=fields.integer("realtime_per_minute", 20, 1),
+            batch_max_inquiries=fields.integer("batch_max_inquiries", 2000, 1),
+            min_minutes_between_rechecks=fields.integer("min_minutes_between_rechecks", 720),
+            retry_after_minutes=fields.minutes("retry_after_minutes", (5, 30, 120)),
         )
 
 
@@ -73,15 +59,7 @@ class PayerLimitRules:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> PayerLimitRules:
-        raw = data.get("limits")
-        if not isinstance(raw, Sequence) or isinstance(raw, str):
-            raise ValueError("payer limits: limits must be a list")
-        limits = []
-        for item in raw:
-            if not isinstance(item, Mapping):
-                raise ValueError("payer limits: each entry must be an object")
-            limits.append(PayerLimits.from_dict(item))
-        return cls(tuple(limits))
+        return cls(tuple(PayerLimits.from_dict(item) for item in entries(data, "limits", "payer limits")))
 
     def for_payer(self, payer_id: str, day: date) -> PayerLimits:
         """The payer's own limits in force on ``day``, else the default (``"*"``), else built-in defaults."""
