@@ -35,6 +35,7 @@ from rcm_shared.clearinghouse import FileContent
 from rcm_shared.contracts import ClaimStatusChangedV1, ClaimSubmittedV1
 from rcm_shared.db.bulk import insert_many
 from rcm_shared.db.database import Database
+from rcm_shared.http.errors import ProblemError
 from rcm_shared.testing.clearinghouse import HttpsSite
 from rcm_shared.testing.fixtures import auth, running
 from rcm_shared.testing.x12 import pyx12_errors
@@ -225,6 +226,11 @@ async def test_an_unreadable_claim_is_held_and_the_others_are_batched(databases,
         [item] = listed.json()["items"]
         assert item["claim_id"] == "claim-000150" and item["findings"][0]["code"] == "DOCUMENT_UNREADABLE"
         assert await handlers.batch_ready_claims(db, submission(1000)) == []  # nothing left, nothing stuck
+        # loaded on its own (GET, scrub, correct, void): a clear 409 problem, never a 500
+        async with db.sessions() as session:
+            with pytest.raises(ProblemError) as refused:
+                await handlers.load_claim(session, "practice-a", "claim-000150")
+        assert refused.value.status == 409 and "PCN" not in str(refused.value)
 
 
 async def _run_measured(db: Database, sandbox: SandboxClearinghouse) -> tuple[int, int]:

@@ -252,7 +252,10 @@ async def load_claim(session: AsyncSession, practice_id: str, claim_id: str) -> 
                                                       claims.c.practice_id == practice_id))).first()
     if row is None:
         return None
-    claim = claim_from_document(row.document)
+    claim = readable_claim(row, "load")
+    if claim is None:  # a damaged document: say so (409), never a 500; submission runs hold it with a finding
+        raise ProblemError(409, "claim-unreadable", "This claim's stored document cannot be read; rebuild the "
+                                                    "claim from its visit")
     return claim, row
 
 
