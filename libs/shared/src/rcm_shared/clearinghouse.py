@@ -42,7 +42,12 @@ Wanted = Callable[[str, bytes], bool]
 class MailboxUnavailable(Exception):
     """The mailbox could not be reached or refused the operation for now: try again later, lose nothing.
 
-    The message names the operation and the error type only (never credentials or file contents)."""
+    The message names the operation and the error type only (never credentials or file contents). ``status``
+    is the HTTP status when the clearinghouse answered with one (a caller may decide a refusal is final)."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -73,16 +78,29 @@ class ClearinghouseMailbox(Protocol):
         ...
 
 
-def _element(head: bytes, segment_id: str, index: int) -> str | None:
+def _segments_after_isa(head: bytes, count: int) -> list[list[str]]:
+    """The first ``count`` segments after the ISA, split into elements; [] for what does not start like X12."""
     text = head.removeprefix(b"\xef\xbb\xbf").decode("latin-1").lstrip(" \r\n\t")
     if not text.startswith("ISA") or len(text) < ISA_LENGTH:
-        return None
+        return []
     element, terminator = text[3], text[105]
-    for segment in text.split(terminator)[1:6]:
-        fields = segment.strip("\r\n").split(element)
+    if terminator == element:
+        return []
+    return [segment.strip("\r\n").split(element) for segment in text.split(terminator)[1:1 + count]]
+
+
+def _element(head: bytes, segment_id: str, index: int) -> str | None:
+    for fields in _segments_after_isa(head, 5):
         if fields[0] == segment_id and len(fields) > index:
             return fields[index]
     return None
+
+
+def is_interchange_acknowledgment(head: bytes) -> bool:
+    """A TA1 interchange acknowledgment: the segment right after the ISA is TA1 (standing alone it has no GS /
+    ST, so ``transaction_set_id`` does not see it)."""
+    first = _segments_after_isa(head, 1)
+    return bool(first) and first[0][0] == "TA1" and len(first[0]) > 1
 
 
 def transaction_set_id(head: bytes) -> str | None:
@@ -229,7 +247,7 @@ class HttpsMailbox:
         except httpx.HTTPError as exc:
             raise MailboxUnavailable(f"https upload failed: {type(exc).__name__}") from exc
         if r.status_code not in (200, 201):
-            raise MailboxUnavailable(f"clearinghouse answered {r.status_code}")
+            raise MailboxUnavailable(f"clearinghouse answered {r.status_code}", status=r.status_code)
         return r.status_code == 200
 
     async def pick_up(self, wanted: Wanted | None = None, *, skip: Collection[str] = (),
@@ -293,5 +311,5 @@ async def pieces(content: FileContent, size: int = 1 << 20) -> AsyncIterator[byt
 
 __all__ = [
     "ClearinghouseMailbox", "FileContent", "HttpsMailbox", "MailboxFile", "MailboxUnavailable", "SftpMailbox", "Wanted",
-    "implementation_of", "pieces", "transaction_set_id",
+    "implementation_of", "is_interchange_acknowledgment", "pieces", "transaction_set_id",
 ]

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from claims.adapters.clearinghouse import is_interchange_acknowledgment, ours, refusal_status
+from claims.adapters.clearinghouse import ours, refusal_status
 from claims.domain.acknowledgments import TA1_NOTES, read_ta1
 from hypothesis import given
 from hypothesis import strategies as st
-from rcm_shared.clearinghouse import MailboxUnavailable
+from rcm_shared.clearinghouse import MailboxUnavailable, is_interchange_acknowledgment
 from rcm_shared.x12 import X12SyntaxError
 
 ISA = "ISA*00*          *00*          *ZZ*CLEARINGHOUSE  *ZZ*RCMPLATFORM    *261130*0900*^*00501*000000777*0*T*:~"
@@ -88,4 +88,5 @@ def test_claims_takes_ta1s_from_the_mailbox_but_not_835s() -> None:
     ("sftp upload failed: TimeoutError", None),
 ])
 def test_only_a_refusal_of_the_file_itself_is_permanent(message: str, expected: int | None) -> None:
-    assert refusal_status(MailboxUnavailable(message)) == expected
+    status = int(message.rsplit(" ", 1)[1]) if message.startswith("clearinghouse answered") else None
+    assert refusal_status(MailboxUnavailable(message, status=status)) == expected

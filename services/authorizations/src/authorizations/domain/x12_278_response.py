@@ -16,7 +16,7 @@ next to our TRN01=2; HCR only per service (the event's action is then derived).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from rcm_shared.x12 import Segment, X12SyntaxError, detect_delimiters, iter_segments
@@ -31,7 +31,7 @@ from authorizations.domain.review import (
     keepable,
     overall_action,
 )
-from authorizations.domain.x12_278 import IMPLEMENTATION, AuthorizationRequest
+from authorizations.domain.x12_278 import IMPLEMENTATION, AuthorizationRequest, _date
 
 _BEFORE_EVENT = ("2000A", "2010A", "2010B", "2010C", "2010D")
 _EVENT_PROVIDERS = frozenset({"71", "72", "73", "AAJ", "DD", "DK", "DN", "FA", "G3", "P3", "QB", "QV", "SJ"})
@@ -133,15 +133,6 @@ class _Service:
     approved_units: int | None = None
     rejections: list[Rejection] = field(default_factory=list)
     dates: dict[str, tuple[date, date, bool]] = field(default_factory=dict)
-
-
-def _date(seg: Segment, raw: str) -> date:
-    try:
-        if len(raw) != 8 or not raw.isdigit():
-            raise ValueError(raw)
-        return datetime.strptime(raw, "%Y%m%d").date()
-    except ValueError:
-        raise X12SyntaxError("invalid date", segment_number=seg.number, segment_id=seg.id, element=3) from None
 
 
 def _period(seg: Segment) -> tuple[date, date]:

@@ -17,7 +17,6 @@ they come (a temporary name, renamed when complete), so a file of any size is ne
 
 from __future__ import annotations
 
-import re
 import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from rcm_shared.clearinghouse import (
     HttpsMailbox,
     MailboxUnavailable,
     SftpMailbox,
+    is_interchange_acknowledgment,
     pieces,
     transaction_set_id,
 )
@@ -57,32 +57,16 @@ ClearinghouseUnavailable = MailboxUnavailable
 # conflict, too large, unsupported type, unprocessable). 401 / 403 / 407 are not here on purpose: a bad key or
 # a revoked permission refuses every file alike, so it is an outage of ours, not a verdict on one batch.
 PERMANENT_REFUSALS = frozenset({400, 409, 413, 415, 422})
-_ANSWERED = re.compile(r"clearinghouse answered (\d{3})\b")
 
 
 def refusal_status(exc: MailboxUnavailable) -> int | None:
     """The HTTP status of a permanent refusal of one file, or None for an outage (retry later, in order).
 
-    ``HttpsMailbox`` raises ``MailboxUnavailable("clearinghouse answered <code>")`` for any other answer than
-    200 / 201; SFTP failures and network errors carry no status and are always outages."""
-    match = _ANSWERED.search(str(exc))
-    if match is None:
-        return None
-    status = int(match.group(1))
-    return status if status in PERMANENT_REFUSALS else None
+    SFTP failures and network errors carry no status and are always outages."""
+    return exc.status if exc.status in PERMANENT_REFUSALS else None
 
 
 CLAIMS_TRANSACTIONS = frozenset({"999", "277"})  # 999; 277CA (005010X214) and 277 (005010X212)
-
-
-def is_interchange_acknowledgment(head: bytes) -> bool:
-    """A TA1 interchange acknowledgment: the segment right after the ISA is TA1 (it has no GS / ST of its own
-    when it stands alone, so ``transaction_set_id`` does not see it)."""
-    text = head.removeprefix(b"\xef\xbb\xbf").decode("latin-1").lstrip(" \r\n\t")
-    if not text.startswith("ISA") or len(text) < 107:
-        return False
-    element, terminator = text[3], text[105]
-    return text[106:].lstrip("\r\n").startswith("TA1" + element) and terminator != element
 
 
 def ours(name: str, head: bytes) -> bool:

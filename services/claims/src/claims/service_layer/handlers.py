@@ -16,7 +16,7 @@ from importlib import resources
 from typing import Any
 
 from prometheus_client import Counter
-from rcm_shared.clearinghouse import HEAD_BYTES, implementation_of, transaction_set_id
+from rcm_shared.clearinghouse import HEAD_BYTES, implementation_of, is_interchange_acknowledgment, transaction_set_id
 from rcm_shared.contracts import (
     ClaimLineV1,
     ClaimPaymentPostedV1,
@@ -40,7 +40,6 @@ from claims.adapters.claim_document import claim_from_document, to_document
 from claims.adapters.clearinghouse import (
     Clearinghouse,
     ClearinghouseUnavailable,
-    is_interchange_acknowledgment,
     refusal_status,
 )
 from claims.adapters.front_office import AuthorizationAnswer, CoverageAnswer, FrontOffice

@@ -109,13 +109,7 @@ class _Kept(Generic[_T]):
         self.__doc__ = parse.__doc__
 
     def __get__(self, obj: Any, owner: Any = None) -> _T:
-        memo = obj._memo
-        if memo is None:
-            return self.parse(obj)
-        try:
-            value: _T = memo[self.name]
-        except KeyError:
-            value = memo[self.name] = self.parse(obj)
+        value = self.peek(obj)
         if isinstance(value, (list, dict)):
             return value.copy()  # type: ignore[return-value]
         return value
