@@ -176,6 +176,18 @@ def test_coding_findings_travel_to_the_scrub(scrubber: ClaimScrubber, build: Sim
     assert "INTERACTIVE_COMPLEXITY_NOT_BILLABLE" in {f.code for f in scrubber.scrub(c, facts())}
 
 
+def test_an_em_with_under_16_minutes_of_psychotherapy_is_scrubbed_clean_and_carries_the_em(
+        scrubber: ClaimScrubber, build: SimpleNamespace, coder: Any) -> None:
+    v = build.visit(build.visit().service_kind.__class__("em_with_psychotherapy"), 10, em_code="99213",
+                    rendering=build.clinician("NP"))
+    c = build.draft_claim(coder.code(v), v, claim_id="c-6", patient_control_number="P6", payer=build.PAYER,
+                          billing_provider=build.BILLING, subscriber=build.SUBSCRIBER, prior_authorization="A1")
+    c.record_scrub(scrubber.scrub(c, facts()))
+    assert c.status.value == "scrubbed", c.findings
+    assert [ln.procedure_code for ln in c.lines] == ["99213"]
+    assert [(f.code, f.severity) for f in c.findings] == [("PSYCHOTHERAPY_ADD_ON_UNDER_MINIMUM", Severity.WARNING)]
+
+
 def test_errors_hold_the_claim(scrubber: ClaimScrubber) -> None:
     c = claim(prior_authorization=None)
     c.record_scrub(scrubber.scrub(c, facts()))

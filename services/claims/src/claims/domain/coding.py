@@ -128,10 +128,23 @@ class ChargeCoder:
 
         def psychotherapy(with_em: bool, extra: tuple[RuleRef, ...] = ()) -> None:
             band = rs.psychotherapy_band(minutes)
+            minimum = rs.psychotherapy_bands[0].low
+            if band is None and with_em:
+                # CPT: psychotherapy under the minimum is not reported; the E/M is, alone. A warning, not a hold.
+                for d in drafts:
+                    if d.code in rs.em_codes:
+                        d.rules.append(RuleRef(rs.psychotherapy_short_add_on_rule_id, v))
+                findings.append(_finding(
+                    "PSYCHOTHERAPY_ADD_ON_UNDER_MINIMUM",
+                    f"{minutes} minutes of psychotherapy is under the {minimum}-minute minimum: the add-on is not "
+                    "reported; the E/M is billed alone.",
+                    "visit.psychotherapy_minutes", Severity.WARNING,
+                ))
+                return
             if band is None:
                 findings.append(_finding(
                     "PSYCHOTHERAPY_UNDER_MINIMUM",
-                    f"{minutes} minutes of psychotherapy is under the {rs.psychotherapy_bands[0].low}-minute "
+                    f"{minutes} minutes of psychotherapy is under the {minimum}-minute "
                     "minimum: not billable as psychotherapy.",
                     "visit.psychotherapy_minutes",
                 ))

@@ -135,6 +135,7 @@ class CodingRuleset:
     effective_from: date
     effective_to: date | None
     psychotherapy_bands: tuple[TimeBand, ...]
+    psychotherapy_short_add_on_rule_id: str  # an E/M whose psychotherapy is under the first band: reported alone
     crisis: CrisisRule
     family: FamilyRule
     untimed: Mapping[str, CodeRule]
@@ -341,6 +342,7 @@ def _coding_ruleset(raw: Mapping[str, Any], where: str) -> CodingRuleset:
         effective_from=_date(_req(raw, "effective_from", where), f"{where}.effective_from"),
         effective_to=_opt_date(raw.get("effective_to"), f"{where}.effective_to"),
         psychotherapy_bands=tuple(sorted(bands, key=lambda b: b.low)),
+        psychotherapy_short_add_on_rule_id=str(_req(psy, "short_add_on_rule", f"{where}.psychotherapy")),
         crisis=crisis,
         family=family,
         untimed=untimed,
