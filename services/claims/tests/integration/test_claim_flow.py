@@ -13,6 +13,7 @@ from claims.adapters.clearinghouse import SandboxClearinghouse
 from claims.adapters.front_office import AuthorizationAnswer, CoverageAnswer
 from claims.bootstrap import build_app
 from claims.config import ClaimsSettings
+from claims.domain.scrubbing import CredentialingDecision
 from claims.service_layer import handlers
 from rcm_shared.contracts import ClaimPaymentPostedV1, envelope_for, topics
 from rcm_shared.testing.fixtures import auth, running, settings_for
@@ -37,8 +38,11 @@ class FrontOfficeDouble:
                             cpt_code: str) -> AuthorizationAnswer:
         return AuthorizationAnswer(True, True, "AUTH-77", None)
 
-    async def credentialed(self, practice_id: str, npi: str, payer_id: str, on: date) -> bool | None:
-        return npi in self.credentialed_npis
+    async def credentialed(self, practice_id: str, npi: str, payer_id: str, on: date,
+                           credential: str = "") -> CredentialingDecision | None:
+        if npi in self.credentialed_npis:
+            return CredentialingDecision(True, "enrolled", npi)
+        return CredentialingDecision(False, "not_enrolled_with_payer")
 
 
 def visit(external_id: str, *, minutes: int = 53, npi: str = "1234567893", **extra: object) -> dict[str, object]:

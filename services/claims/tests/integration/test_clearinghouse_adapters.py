@@ -21,6 +21,7 @@ from claims.adapters.front_office import AuthorizationAnswer, CoverageAnswer
 from claims.adapters.orm import acknowledgments, batch_chunks, batches, claims, platform
 from claims.bootstrap import build_app
 from claims.config import ClaimsSettings
+from claims.domain.scrubbing import CredentialingDecision
 from claims.service_layer import handlers
 from rcm_shared.contracts import VisitCompletedV1
 from rcm_shared.contracts.envelope import EventEnvelope
@@ -150,8 +151,9 @@ class FrontOfficeDouble:
                             cpt_code: str) -> AuthorizationAnswer:
         return AuthorizationAnswer(True, True, "AUTH-77", None)
 
-    async def credentialed(self, practice_id: str, npi: str, payer_id: str, on: date) -> bool | None:
-        return True
+    async def credentialed(self, practice_id: str, npi: str, payer_id: str, on: date,
+                           credential: str = "") -> CredentialingDecision | None:
+        return CredentialingDecision(True, "enrolled", npi)
 
 
 class FlakyClearinghouse:

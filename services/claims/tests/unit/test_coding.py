@@ -269,13 +269,14 @@ def test_missing_fee_is_a_finding(coder: ChargeCoder, build: SimpleNamespace) ->
     assert "FEE_NOT_FOUND" in finding_codes(result)
 
 
-def test_supervisor_billing_when_payer_allows(coder: ChargeCoder, build: SimpleNamespace) -> None:
+def test_coding_leaves_supervisor_billing_to_the_credentialing_registry(coder: ChargeCoder,
+                                                                        build: SimpleNamespace) -> None:
     supervisor = build.clinician("LCSW", npi=build.SUPERVISOR_NPI, last="STONE")
     v = build.visit(K.PSYCHOTHERAPY, 53, rendering=build.clinician("LMSW"), supervising=supervisor)
-    assert coder.code(v).rendering == supervisor  # ACME allows it for LMSW
-    v2 = build.visit(K.PSYCHOTHERAPY, 53, payer_id="MEDICARE", rendering=build.clinician("LMSW"),
-                     supervising=supervisor)
-    assert coder.code(v2).rendering.credential == "LMSW"
+    claim = build.draft_claim(coder.code(v), v, claim_id="c-8", patient_control_number="P8", payer=build.PAYER,
+                              billing_provider=build.BILLING, subscriber=build.SUBSCRIBER)
+    assert (claim.rendering.credential, claim.supervising) == ("LMSW", supervisor), "as the visit names them"
+    assert claim.reported is None, "who the 837P names is decided at the scrub"
 
 
 def test_credential_modifier_from_payer_terms(coder: ChargeCoder, build: SimpleNamespace) -> None:

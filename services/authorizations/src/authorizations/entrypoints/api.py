@@ -174,12 +174,18 @@ async def post_supervision(body: SupervisionIn, principal: Writer, db: DatabaseD
 async def credentialing_check(principal: Reader, db: DatabaseDep,
                               npi: Annotated[str, Query(pattern=NPI)],
                               payer_id: Annotated[X12Text, Query(min_length=2, max_length=80)],
-                              date_of_service: date, plan: Annotated[Plain, Query(max_length=60)] = ""
+                              date_of_service: date, plan: Annotated[Plain, Query(max_length=60)] = "",
+                              credential: Annotated[str, Query(pattern=r"^[A-Za-z-]{1,20}$",
+                                                               description="the clinician's license (LMSW, LPC-A "
+                                                               "...): payers take supervisor billing for some "
+                                                               "only")] = ""
                               ) -> dict[str, Any]:
     async with db.sessions() as session:
         decision = await handlers.check_credentialing(session, principal.practice_id, npi, payer_id, plan,
-                                                      date_of_service)
-    return {"allowed": decision.allowed, "billing_npi": decision.billing_npi, "reason": decision.reason.value}
+                                                      date_of_service, credential)
+    # rendering_npi / supervising_npi: the NPIs the 837P must name in 2310B / 2310D (the claim reports these)
+    return {"allowed": decision.allowed, "billing_npi": decision.billing_npi, "reason": decision.reason.value,
+            "rendering_npi": decision.rendering_npi, "supervising_npi": decision.supervising_npi}
 
 
 

@@ -16,6 +16,7 @@ from importlib import resources
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import yaml
 from rcm_shared.contracts import AuthorizationChangedV1, EventEnvelope, VisitCompletedV1, VisitScheduledV1
 from rcm_shared.db import sequences
 from rcm_shared.db.database import Database
@@ -49,6 +50,7 @@ from authorizations.domain.credentialing import (
     Supervision,
     SupervisionPolicy,
 )
+from authorizations.domain.credentialing import supervision_policies as read_supervision_policies
 from authorizations.domain.kpi import EpisodeVisit, episodes_from_visits, uninterrupted_coverage
 from authorizations.domain.ledger import (
     AuthorizationLedger,
@@ -91,6 +93,13 @@ def renewal_rules() -> RenewalRules:
 @cache
 def cancellation_rules() -> CancellationRules:
     return CancellationRules.from_dict(_rules_text("cancellation.json"))
+
+
+@cache
+def payer_supervision_policies() -> tuple[SupervisionPolicy, ...]:
+    """The payers' supervisor-billing defaults (rules/supervision_policies.yaml); a practice's own come first."""
+    text = resources.files("authorizations.domain").joinpath("rules/supervision_policies.yaml").read_text()
+    return tuple(read_supervision_policies(yaml.safe_load(text)))
 
 
 @cache
@@ -284,7 +293,7 @@ async def authorization_for_visit(session: AsyncSession, practice_id: str, visit
 
 
 async def registry(session: AsyncSession, practice_id: str) -> CredentialingRegistry:
-    reg = CredentialingRegistry()
+    reg = CredentialingRegistry(payer_defaults=list(payer_supervision_policies()))
     for r in (await session.execute(select(enrollments).where(enrollments.c.practice_id == practice_id))).all():
         reg.enroll(Enrollment(r.npi, r.payer_id, r.plan, r.effective_from, r.effective_to))
     for r in (await session.execute(select(supervisions).where(supervisions.c.practice_id == practice_id))).all():
@@ -297,8 +306,8 @@ async def registry(session: AsyncSession, practice_id: str) -> CredentialingRegi
 
 
 async def check_credentialing(session: AsyncSession, practice_id: str, npi: str, payer_id: str, plan: str,
-                              dos: date) -> CredentialingDecision:
-    return (await registry(session, practice_id)).is_credentialed(npi, payer_id, plan, dos)
+                              dos: date, credential: str = "") -> CredentialingDecision:
+    return (await registry(session, practice_id)).is_credentialed(npi, payer_id, plan, dos, credential)
 
 
 async def add_enrollment(session: AsyncSession, practice_id: str, enrollment: Enrollment) -> None:

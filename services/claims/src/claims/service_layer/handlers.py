@@ -42,7 +42,7 @@ from claims.adapters.clearinghouse import (
     ClearinghouseUnavailable,
     refusal_status,
 )
-from claims.adapters.front_office import AuthorizationAnswer, CoverageAnswer, FrontOffice
+from claims.adapters.front_office import FrontOffice
 from claims.adapters.orm import (
     acknowledgments,
     batch_chunks,
@@ -77,7 +77,13 @@ from claims.domain.model import (
     Subscriber,
 )
 from claims.domain.rulebook import Rulebook
-from claims.domain.scrubbing import ClaimScrubber, EligibilityFact, ScrubFacts, claim_fingerprint
+from claims.domain.scrubbing import (
+    ClaimScrubber,
+    EligibilityFact,
+    ScrubFacts,
+    claim_fingerprint,
+    reported_providers,
+)
 from claims.domain.x12_837 import Interchange837P, InterchangeHeader, Receiver, Submitter
 
 SOURCE = "claims"
@@ -201,7 +207,7 @@ def _claim_columns(practice_id: str, claim: Claim, patient_id: str) -> dict[str,
         practice_id=practice_id, visit_id=claim.visit_id, patient_id=patient_id, payer_id=claim.payer.payer_id,
         patient_control_number=claim.patient_control_number, status=claim.status.value,
         frequency_code=claim.frequency_code, total_charge=claim.total_charge, date_of_service=claim.date_of_service,
-        rendering_npi=claim.rendering.npi, program=claim.program, fingerprint=claim_fingerprint(claim),
+        rendering_npi=claim.rendering_provider.npi, program=claim.program, fingerprint=claim_fingerprint(claim),
         payer_claim_number=claim.payer_claim_number, replaces_claim_id=claim.replaces_claim_id,
         document=to_document(claim), findings=[f.as_dict() for f in claim.findings], paid=claim.paid,
         patient_responsibility=claim.patient_responsibility, updated_at=utcnow())
@@ -264,25 +270,25 @@ async def scrub_facts(session: AsyncSession, front: FrontOffice, practice_id: st
     extra: list[Finding] = []
     payer_id = claim.payer.payer_id
     dos = claim.date_of_service
-    # Rendering, supervising and the billing group itself: each must be enrolled with the payer on the DOS.
-    npis = sorted({claim.rendering.npi, claim.billing_provider.npi,
-                   *([claim.supervising.npi] if claim.supervising else [])})
+    # The billing group must be enrolled itself. For the clinician who delivered the service the credentialing
+    # registry decides whether the claim may go out and under which NPIs (theirs, or a supervisor's): the 837P
+    # reports what it decided, nothing claims works out on its own.
+    clinician = claim.rendering
     code = claim.lines[0].procedure_code if claim.lines else ""
     # The questions are independent: ask them at once (each is a round trip to another service).
-    answers = await asyncio.gather(
-        *(front.credentialed(practice_id, npi, payer_id, dos) for npi in npis),
+    group, decision, coverage, auth = await asyncio.gather(
+        front.credentialed(practice_id, claim.billing_provider.npi, payer_id, dos),
+        front.credentialed(practice_id, clinician.npi, payer_id, dos, clinician.credential),
         front.coverage(practice_id, patient_id, payer_id, dos),
         front.authorization(practice_id, claim.visit_id, patient_id, payer_id, dos, code))
-    credentialed: list[bool | None] = list(answers[:len(npis)])  # type: ignore[arg-type]
-    coverage: CoverageAnswer = answers[-2]  # type: ignore[assignment]
-    auth: AuthorizationAnswer = answers[-1]  # type: ignore[assignment]
     enrolled: dict[str, bool] = {}
-    for npi, answer in zip(npis, credentialed, strict=True):
-        if answer is None:
-            extra.append(Finding("CREDENTIALING_UNAVAILABLE", Severity.ERROR,
-                                 "The credentialing registry did not answer; scrub again", "rendering.npi"))
-            answer = True  # the finding above already holds the claim; do not add a second, wrong one
-        enrolled[npi] = answer
+    if group is None or decision is None:
+        extra.append(Finding("CREDENTIALING_UNAVAILABLE", Severity.ERROR,
+                             "The credentialing registry did not answer; scrub again", "rendering.npi"))
+        # the finding above already holds the claim; do not add a second, wrong one
+        enrolled[claim.rendering_provider.npi] = True
+    enrolled[claim.billing_provider.npi] = group.allowed if group is not None else True
+    claim.report_providers(reported_providers(claim, decision) if decision is not None else None)
     eligibility: EligibilityFact | None = None
     if not coverage.known:
         extra.append(Finding("ELIGIBILITY_UNAVAILABLE", Severity.WARNING,
@@ -304,7 +310,7 @@ async def scrub_facts(session: AsyncSession, front: FrontOffice, practice_id: st
     facts = ScrubFacts(today=datetime.now(UTC).date(),
                        credentialing=lambda npi, _payer, _day: enrolled.get(npi, False),
                        eligibility=eligibility, authorization_required=auth.required if auth.known else None,
-                       submitted_fingerprints=fingerprints)
+                       submitted_fingerprints=fingerprints, rendering_decision=decision)
     return facts, extra, number
 
 
@@ -575,7 +581,7 @@ async def _mark_submitted(session: AsyncSession, practice_id: str, payer_id: str
             claim_id=claim.claim_id, visit_id=claim.visit_id, practice_id=practice_id, patient_id=patient_id,
             payer_id=payer_id, patient_control_number=claim.patient_control_number,
             frequency_code=claim.frequency_code, total_charge=claim.total_charge,
-            date_of_service=claim.date_of_service, rendering_npi=claim.rendering.npi, program=claim.program,
+            date_of_service=claim.date_of_service, rendering_npi=claim.rendering_provider.npi, program=claim.program,
             batch_id=batch_id, interchange_control_number=icn,
             lines=[ClaimLineV1(line_number=i, procedure_code=ln.procedure_code, modifiers=list(ln.modifiers),
                                units=ln.units, charge=ln.charge,
