@@ -43,7 +43,11 @@ class Clock(ABC):
 
     def today(self, zone: tzinfo | None = None) -> date:
         """The date it is now in ``zone`` (default: the practice's time zone)."""
-        return self.now().astimezone(zone or self.practice_zone).date()
+        return self.date_at(self.now(), zone)
+
+    def date_at(self, at: datetime, zone: tzinfo | None = None) -> date:
+        """The date it was at the instant ``at`` in ``zone`` (default: the practice's), e.g. a stored request time."""
+        return at.astimezone(zone or self.practice_zone).date()
 
 
 class SystemClock(Clock):

@@ -13,6 +13,7 @@ def test_today_is_the_practices_date_not_utcs() -> None:
     assert clock.today() == date(2026, 12, 2)
     assert clock.today(UTC) == date(2026, 12, 3)
     assert FixedClock(clock.now(), "Pacific/Auckland").today() == date(2026, 12, 3)
+    assert clock.date_at(datetime(2026, 3, 3, 2, 30, tzinfo=UTC)) == date(2026, 3, 2)
 
 
 def test_either_side_of_the_practices_midnight() -> None:
