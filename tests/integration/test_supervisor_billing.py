@@ -5,7 +5,7 @@ from the file the clearinghouse received and validated by pyx12."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +18,12 @@ from claims.adapters.front_office import HttpFrontOffice
 from claims.bootstrap import build_app as build_claims
 from claims.config import ClaimsSettings
 from claims.domain.x12_837_reader import read_837p
-from rcm_shared.testing.fixtures import auth, running, settings_for
+from rcm_shared.testing.fixtures import auth, fixed_clock, running, settings_for
 from rcm_shared.testing.kafka import eventually
 from rcm_shared.testing.x12 import pyx12_errors
 
 pytestmark = pytest.mark.integration
-DOS = date.today() - timedelta(days=3)
+DOS = fixed_clock().today() - timedelta(days=3)
 ADDRESS = {"line1": "100 MAIN ST", "city": "HARTFORD", "state": "CT", "postal_code": "06103"}
 GROUP_NPI = "1245319599"
 SUPERVISOR_NPI = "1003000126"  # LCSW, enrolled with every payer below
@@ -67,7 +67,8 @@ def visit(external_id: str, payer_id: str, credential: str, **coverage: Any) -> 
 
 async def test_a_supervised_clinician_is_billed_under_the_npis_the_registry_decides(
         broker, databases, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    authorizations = build_authorizations(settings_for(AuthorizationsSettings, databases.create("auth"), broker))
+    authorizations = build_authorizations(settings_for(AuthorizationsSettings, databases.create("auth"), broker),
+                                          clock=fixed_clock())
     settings = settings_for(ClaimsSettings, databases.create("claims"), broker, submission_interval_seconds=3600,
                             response_poll_seconds=3600,
                             service_urls={"authorizations": "http://authorizations", "eligibility": "http://eligibility"})
@@ -75,7 +76,7 @@ async def test_a_supervised_clinician_is_billed_under_the_npis_the_registry_deci
         "authorizations": httpx.ASGITransport(app=authorizations),
         "eligibility": httpx.MockTransport(active_coverage)}))
     clearinghouse = SandboxClearinghouse(tmp_path / "clearinghouse")
-    claims = build_claims(settings, clearinghouse=clearinghouse, front=front)
+    claims = build_claims(settings, clearinghouse=clearinghouse, front=front, clock=fixed_clock())
     async with running(authorizations) as registry, running(claims) as client:
         for npi in (GROUP_NPI, SUPERVISOR_NPI):
             for payer in ("ACME", "SBXBH", "SBXHP"):

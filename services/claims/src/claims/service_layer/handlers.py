@@ -9,7 +9,7 @@ import hashlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 from importlib import resources
@@ -17,6 +17,7 @@ from typing import Any
 
 from prometheus_client import Counter
 from rcm_shared.clearinghouse import HEAD_BYTES, implementation_of, is_interchange_acknowledgment, transaction_set_id
+from rcm_shared.clock import Clock
 from rcm_shared.contracts import (
     ClaimLineV1,
     ClaimPaymentPostedV1,
@@ -265,8 +266,9 @@ async def load_claim(session: AsyncSession, practice_id: str, claim_id: str) -> 
 
 
 async def scrub_facts(session: AsyncSession, front: FrontOffice, practice_id: str, patient_id: str,
-                      claim: Claim) -> tuple[ScrubFacts, list[Finding], str | None]:
-    """Gather what the scrubber needs from elsewhere; unanswerable questions become findings."""
+                      claim: Claim, *, today: date) -> tuple[ScrubFacts, list[Finding], str | None]:
+    """Gather what the scrubber needs from elsewhere; unanswerable questions become findings. ``today``: the
+    practice's date (filing limits count to it)."""
     extra: list[Finding] = []
     payer_id = claim.payer.payer_id
     dos = claim.date_of_service
@@ -307,7 +309,7 @@ async def scrub_facts(session: AsyncSession, front: FrontOffice, practice_id: st
         claims.c.practice_id == practice_id, claims.c.fingerprint == fingerprint, claims.c.claim_id != claim.claim_id,
         claims.c.status.notin_(["held", "rejected", "voided", "corrected", "draft", "closed"])).limit(1))).first()
     fingerprints = {fingerprint} if duplicate else set()
-    facts = ScrubFacts(today=datetime.now(UTC).date(),
+    facts = ScrubFacts(today=today,
                        credentialing=lambda npi, _payer, _day: enrolled.get(npi, False),
                        eligibility=eligibility, authorization_required=auth.required if auth.known else None,
                        submitted_fingerprints=fingerprints, rendering_decision=decision)
@@ -333,7 +335,7 @@ def _parties(doc: dict[str, Any]) -> tuple[PayerRef, BillingProvider, Subscriber
 
 
 async def build_claim_for_visit(session: AsyncSession, envelope: EventEnvelope, event: VisitCompletedV1, *,
-                                front: FrontOffice) -> None:
+                                front: FrontOffice, clock: Clock) -> None:
     """visit-completed (our own): an insured visit becomes a claim, scrubbed; errors hold it in the queue."""
     if event.billing_model != "insurance" or event.voided:
         return
@@ -349,24 +351,27 @@ async def build_claim_for_visit(session: AsyncSession, envelope: EventEnvelope, 
     claim = draft_claim(coding, visit, claim_id=claim_id, patient_control_number=_pcn(claim_id), payer=payer,
                         billing_provider=provider, subscriber=subscriber, patient=party,
                         prior_authorization=doc["coverage"].get("prior_authorization_number"))
-    await _scrub(session, front, event.practice_id, row.patient_id, claim)
+    await _scrub(session, front, event.practice_id, row.patient_id, claim, clock=clock)
     await save_claim(session, event.practice_id, claim, row.patient_id, new=True, causation=envelope)
 
 
-async def _scrub(session: AsyncSession, front: FrontOffice, practice_id: str, patient_id: str, claim: Claim) -> None:
-    facts, extra, auth_number = await scrub_facts(session, front, practice_id, patient_id, claim)
+async def _scrub(session: AsyncSession, front: FrontOffice, practice_id: str, patient_id: str, claim: Claim, *,
+                 clock: Clock) -> None:
+    facts, extra, auth_number = await scrub_facts(session, front, practice_id, patient_id, claim,
+                                                  today=clock.today())
     if auth_number and not claim.prior_authorization:
         claim.prior_authorization = auth_number
     findings = ClaimScrubber(rulebook()).scrub(claim, facts)
     claim.record_scrub([*findings, *extra])
 
 
-async def rescrub(session: AsyncSession, front: FrontOffice, practice_id: str, claim_id: str) -> Claim:
+async def rescrub(session: AsyncSession, front: FrontOffice, practice_id: str, claim_id: str, *,
+                  clock: Clock) -> Claim:
     loaded = await load_claim(session, practice_id, claim_id)
     if loaded is None:
         raise ProblemError(404, "not-found", "No such claim")
     claim, row = loaded
-    await _scrub(session, front, practice_id, row.patient_id, claim)
+    await _scrub(session, front, practice_id, row.patient_id, claim, clock=clock)
     await save_claim(session, practice_id, claim, row.patient_id, new=False)
     return claim
 
@@ -381,7 +386,7 @@ class ClaimCorrection:
 
 
 async def correct_claim(session: AsyncSession, front: FrontOffice, practice_id: str, claim_id: str,
-                        correction: ClaimCorrection) -> Claim:
+                        correction: ClaimCorrection, *, clock: Clock) -> Claim:
     """Correct and resubmit in one call: the replacement (frequency 7, REF*F8) is scrubbed at once."""
     loaded = await load_claim(session, practice_id, claim_id)
     if loaded is None:
@@ -413,7 +418,7 @@ async def correct_claim(session: AsyncSession, front: FrontOffice, practice_id: 
     replacement_id = new_id()
     replacement = claim.correct(replacement_id, _pcn(replacement_id), **changes)  # type: ignore[arg-type]
     await save_claim(session, practice_id, claim, row.patient_id, new=False)
-    await _scrub(session, front, practice_id, row.patient_id, replacement)
+    await _scrub(session, front, practice_id, row.patient_id, replacement, clock=clock)
     await save_claim(session, practice_id, replacement, row.patient_id, new=True)
     return replacement
 
@@ -446,7 +451,8 @@ class SubmissionSettings:
 SUBMISSION_PAGE = 500  # claims read, written and marked submitted together (the unit of memory)
 
 
-async def batch_ready_claims(db: Database, config: SubmissionSettings, *, page: int = SUBMISSION_PAGE) -> list[str]:
+async def batch_ready_claims(db: Database, config: SubmissionSettings, *, clock: Clock,
+                             page: int = SUBMISSION_PAGE) -> list[str]:
     """Scrubbed claims -> 837P files (one practice and payer each, at most ``config.max_claims_per_file``
     claims), queued; every file in its own transaction with its claims marked submitted and their events.
 
@@ -456,13 +462,14 @@ async def batch_ready_claims(db: Database, config: SubmissionSettings, *, page: 
     created: list[str] = []
     while True:
         async with db.transaction() as session:
-            batch_id = await _write_next_batch(session, config, page)
+            batch_id = await _write_next_batch(session, config, page, clock.now())
         if batch_id is None:
             return created
         created.append(batch_id)
 
 
-async def _write_next_batch(session: AsyncSession, config: SubmissionSettings, page: int) -> str | None:
+async def _write_next_batch(session: AsyncSession, config: SubmissionSettings, page: int,
+                            now: datetime) -> str | None:
     if session.get_bind().dialect.name == "postgresql":
         # One batcher at a time (the periodic job and an operator's "submit now" may meet): no claim is
         # batched twice and control numbers stay a gap-free sequence.
@@ -486,7 +493,7 @@ async def _write_next_batch(session: AsyncSession, config: SubmissionSettings, p
     batch_id = new_id()
     header = InterchangeHeader(
         sender_id=config.submitter_id, receiver_id=config.receiver_id, interchange_control_number=icn,
-        group_control_number=icn, created=datetime.now(UTC),
+        group_control_number=icn, created=now,
         submitter=Submitter("RCM PLATFORM", config.submitter_id, "BILLING OFFICE", "8005550199"),
         receiver=Receiver("CLEARINGHOUSE", config.receiver_id), usage_indicator=config.usage_indicator)
     interchange = Interchange837P(header)
@@ -507,7 +514,7 @@ async def _write_next_batch(session: AsyncSession, config: SubmissionSettings, p
         await session.execute(insert(batch_chunks).values(batch_id=batch_id, seq=seq,
                                                           content=text.encode("ascii", "replace")))
         seq += 1
-        await _mark_submitted(session, practice_id, payer_id, batch_id, f"{icn:09d}", pending)
+        await _mark_submitted(session, practice_id, payer_id, batch_id, f"{icn:09d}", pending, now)
         pending = []
     await session.execute(insert(batch_chunks).values(batch_id=batch_id, seq=seq,
                                                       content=interchange.close().encode("ascii")))
@@ -563,10 +570,10 @@ async def _hold_unreadable(session: AsyncSession, practice_id: str, claim_id: st
 
 
 async def _mark_submitted(session: AsyncSession, practice_id: str, payer_id: str, batch_id: str, icn: str,
-                          page: list[tuple[str, Claim]]) -> None:
+                          page: list[tuple[str, Claim]], now: datetime) -> None:
     """A page of claims -> submitted: one UPDATE (executemany), one insert of transitions and one of outbox
-    rows for the whole page, instead of five statements per claim."""
-    now = utcnow()
+    rows for the whole page, instead of five statements per claim. ``now``: submitted_at, from which status
+    inquiries count."""
     updates: list[dict[str, Any]] = []
     transitions: list[dict[str, Any]] = []
     events: list[tuple[Any, str]] = []
@@ -794,11 +801,11 @@ class StatusInquiryPolicy:
 
 
 async def inquire_claim_status(db: Database, clearinghouse: Clearinghouse, config: SubmissionSettings,
-                               policy: StatusInquiryPolicy, *, now: datetime | None = None) -> int:
+                               policy: StatusInquiryPolicy, *, clock: Clock) -> int:
     """276 for claims still without an answer: one file per payer; answers (277) arrive as responses."""
     from datetime import timedelta
 
-    now = now or datetime.now(UTC)
+    now = clock.now()
     async with db.transaction() as session:
         recent = select(status_inquiries.c.claim_id).where(
             status_inquiries.c.sent_at > now - timedelta(days=policy.every_days))
