@@ -5,6 +5,8 @@ from the file the clearinghouse received and validated by pyx12."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -65,18 +67,20 @@ def visit(external_id: str, payer_id: str, credential: str, **coverage: Any) -> 
     }
 
 
-async def test_a_supervised_clinician_is_billed_under_the_npis_the_registry_decides(
-        broker, databases, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+@asynccontextmanager
+async def claims_asking_the_registry(broker: Any, databases: Any, tmp_path: Path
+                                     ) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient, ByHost]]:
+    """Authorizations and claims running, claims asking the registry over HTTP: (registry, claims, claims' routes
+    to other services)."""
     authorizations = build_authorizations(settings_for(AuthorizationsSettings, databases.create("auth"), broker),
                                           clock=fixed_clock())
     settings = settings_for(ClaimsSettings, databases.create("claims"), broker, submission_interval_seconds=3600,
                             response_poll_seconds=3600,
                             service_urls={"authorizations": "http://authorizations", "eligibility": "http://eligibility"})
-    front = HttpFrontOffice(settings, transport=ByHost({
-        "authorizations": httpx.ASGITransport(app=authorizations),
-        "eligibility": httpx.MockTransport(active_coverage)}))
-    clearinghouse = SandboxClearinghouse(tmp_path / "clearinghouse")
-    claims = build_claims(settings, clearinghouse=clearinghouse, front=front, clock=fixed_clock())
+    routes = ByHost({"authorizations": httpx.ASGITransport(app=authorizations),
+                     "eligibility": httpx.MockTransport(active_coverage)})
+    claims = build_claims(settings, clearinghouse=SandboxClearinghouse(tmp_path / "clearinghouse"),
+                          front=HttpFrontOffice(settings, transport=routes), clock=fixed_clock())
     async with running(authorizations) as registry, running(claims) as client:
         for npi in (GROUP_NPI, SUPERVISOR_NPI):
             for payer in ("ACME", "SBXBH", "SBXHP"):
@@ -88,7 +92,12 @@ async def test_a_supervised_clinician_is_billed_under_the_npis_the_registry_deci
             "supervisee_npi": SUPERVISED_NPI, "supervisor_npi": SUPERVISOR_NPI, "effective_from": "2024-01-01",
             "payer_id": "SBXHP", "allows_supervisor_billing": True})
         assert supervision.status_code == 201, supervision.text
+        yield registry, client, routes
 
+
+async def test_a_supervised_clinician_is_billed_under_the_npis_the_registry_decides(
+        broker, databases, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    async with claims_asking_the_registry(broker, databases, tmp_path) as (_, client, _routes):
         # ACME (rules/supervision_policies.yaml in authorizations): LMSW billed under the supervisor as rendering.
         # SBXBH: the supervised clinician stays rendering (2310B), the supervisor goes in 2310D.
         # SBXHP, by the practice's policy: the supervisor as rendering (the registry used to allow this while claims
@@ -138,3 +147,25 @@ async def test_a_supervised_clinician_is_billed_under_the_npis_the_registry_deci
 
         scrubbed = (await client.get(f"/v1/claims/{built['ACME']['claim_id']}", headers=auth())).json()
         assert scrubbed["status"] == "submitted"
+
+
+async def test_a_claim_scrubbed_again_while_the_registry_is_down_is_held_for_that_alone(
+        broker, databases, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    async with claims_asking_the_registry(broker, databases, tmp_path) as (_, client, routes):
+        # billed under the supervisor (ACME), but held for a Z code as principal diagnosis
+        posted = await client.post("/v1/visits", json={**visit("S-9", "ACME", "LMSW"), "diagnoses": ["Z63.0"]},
+                                   headers=auth())
+        assert posted.status_code == 201, posted.text
+
+        async def held() -> dict[str, Any] | None:
+            items = (await client.get("/v1/claims", params={"status": "held"}, headers=auth())).json()["items"]
+            return items[0] if items else None
+
+        claim = await eventually(held, what="the claim held")
+        assert {f["code"] for f in claim["findings"] if f["severity"] == "error"} == {"PRINCIPAL_DIAGNOSIS_NOT_ALLOWED"}
+
+        routes.routes["authorizations"] = httpx.MockTransport(lambda request: httpx.Response(503))
+        again = await client.post(f"/v1/claims/{claim['claim_id']}/scrub", headers=auth())
+        assert again.status_code == 200, again.text
+        errors = {f["code"] for f in again.json()["findings"] if f["severity"] == "error"}
+        assert "CREDENTIALING_UNAVAILABLE" in errors and "PROVIDER_NOT_CREDENTIALED" not in errors, errors

@@ -283,6 +283,7 @@ async def scrub_facts(session: AsyncSession, front: FrontOffice, practice_id: st
         front.credentialed(practice_id, clinician.npi, payer_id, dos, clinician.credential),
         front.coverage(practice_id, patient_id, payer_id, dos),
         front.authorization(practice_id, claim.visit_id, patient_id, payer_id, dos, code))
+    claim.report_providers(reported_providers(claim, decision) if decision is not None else None)
     enrolled: dict[str, bool] = {}
     if group is None or decision is None:
         extra.append(Finding("CREDENTIALING_UNAVAILABLE", Severity.ERROR,
@@ -290,7 +291,6 @@ async def scrub_facts(session: AsyncSession, front: FrontOffice, practice_id: st
         # the finding above already holds the claim; do not add a second, wrong one
         enrolled[claim.rendering_provider.npi] = True
     enrolled[claim.billing_provider.npi] = group.allowed if group is not None else True
-    claim.report_providers(reported_providers(claim, decision) if decision is not None else None)
     eligibility: EligibilityFact | None = None
     if not coverage.known:
         extra.append(Finding("ELIGIBILITY_UNAVAILABLE", Severity.WARNING,
