@@ -32,6 +32,7 @@ from typing import Any
 import httpx
 from rcm_cli.platform import SERVICES, RunningPlatform, start_platform
 from rcm_shared.broker import free_port
+from rcm_shared.clock import SystemClock
 from rcm_shared.config import ServiceSettings
 from rcm_shared.http.auth import ALL_SCOPES, mint_token
 from rcm_shared.testing.databases import TestDatabases
@@ -281,7 +282,7 @@ async def _era(client: httpx.AsyncClient, url: str, era: bytes, result: Platform
 async def _drive(platform: RunningPlatform, result: PlatformResult, visits: int, concurrency: int,
                  era: bytes | None, timeouts: dict[str, float]) -> None:
     urls = platform.urls()
-    today = date.today()
+    today = SystemClock(ServiceSettings().practice_time_zone).today()  # the practice's date, as the services count it
     limits = httpx.Limits(max_connections=concurrency + 4, max_keepalive_connections=concurrency + 4)
     async with httpx.AsyncClient(headers=_headers(), timeout=timeouts["request"], limits=limits) as client:
         started = time.perf_counter()

@@ -18,6 +18,7 @@ from typing import Annotated, Any
 
 import httpx
 import typer
+from rcm_shared.clock import SystemClock
 from rcm_shared.config import ServiceSettings
 from rcm_shared.http.auth import ALL_SCOPES, mint_token
 from rich.console import Console
@@ -121,7 +122,8 @@ def demo(visits: Annotated[int, typer.Option(help="How many visits to send")] = 
     api = Platform({name: info["url"] for name, info in services.items()})
     clearinghouse = Path(str(state["clearinghouse_dir"]))
     rng = random.Random(seed)
-    today = date.today()
+    # the practice's date, as the services count it (at 21:00 in New York the machine may already be on tomorrow)
+    today = SystemClock(ServiceSettings().practice_time_zone).today()
 
     console.rule("1. Practice set-up: enrollments, authorizations, coverage checks")
     for npi in [c["npi"] for c in CLINICIANS] + [BILLING["npi"]]:

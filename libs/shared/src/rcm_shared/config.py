@@ -39,6 +39,8 @@ class ServiceSettings(BaseSettings):
     otel_exporter_endpoint: str | None = None
     log_level: str = "INFO"
     service_urls: dict[str, str] = Field(default_factory=dict)
+    # The practice's time zone: business dates ('today': filing limits, follow-ups, aging) are its dates.
+    practice_time_zone: str = "America/New_York"
 
     @property
     def is_sqlite(self) -> bool:

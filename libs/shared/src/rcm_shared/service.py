@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp
 
+from rcm_shared.clock import Clock, SystemClock
 from rcm_shared.config import ServiceSettings
 from rcm_shared.contracts.topics import all_topics_with_dead_letters
 from rcm_shared.db.database import Database
@@ -110,6 +111,7 @@ def create_service_app(
     routers: Sequence[APIRouter],
     domain_errors: Mapping[type[Exception], tuple[int, str]] | None = None,
     migrate_on_start: bool = True,
+    clock: Clock | None = None,
 ) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -128,6 +130,7 @@ def create_service_app(
     app.state.settings = settings
     app.state.runtime = runtime
     app.state.db = runtime.db
+    app.state.clock = clock or SystemClock(settings.practice_time_zone)  # routes: ClockDep
     install_error_handlers(app, domain_errors)
     app.add_middleware(_TelemetryMiddleware, service=settings.service_name)
     app.include_router(_health_router(settings, runtime))

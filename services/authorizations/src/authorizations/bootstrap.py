@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import yaml
 from fastapi import FastAPI
+from rcm_shared.clock import Clock, SystemClock
 from rcm_shared.config import ServiceSettings
 from rcm_shared.contracts import VisitCompletedV1, topics
 from rcm_shared.db.database import Database
@@ -31,10 +33,11 @@ from authorizations.service_layer import handlers
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
-def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
+def build_runtime(settings: ServiceSettings, clock: Clock) -> ServiceRuntime:
     db = Database(settings, metadata, platform)
     consumer = EventConsumer(settings, db.sessions, platform, name="unit-ledger", topics=[topics.VISIT_COMPLETED],
-                             handler=event_dispatcher({VisitCompletedV1: handlers.consume_for_visit}))
+                             handler=event_dispatcher({
+                                 VisitCompletedV1: partial(handlers.consume_for_visit, clock=clock)}))
     return ServiceRuntime(settings, db, MIGRATIONS, consumers=[consumer])
 
 
@@ -71,14 +74,15 @@ def build_utilization_review(settings: ServiceSettings, routes: ReviewRoutes) ->
 
 
 def build_app(settings: ServiceSettings | None = None,
-              utilization_review: UtilizationReview | None = None) -> FastAPI:
+              utilization_review: UtilizationReview | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or AuthorizationsSettings()
+    clock = clock or SystemClock(settings.practice_time_zone)
     app = create_service_app(
-        settings, build_runtime(settings), title="Prior authorizations and credentialing",
+        settings, build_runtime(settings, clock), title="Prior authorizations and credentialing",
         description="Authorizations and their unit ledger (consumed exactly once per visit), prior-authorization "
                     "requests (X12 278 or Da Vinci PAS, per payer), renewal work, and the credentialing registry "
                     "the claims scrubber asks.",
-        routers=[router])
+        routers=[router], clock=clock)
     routes = load_review_routes(settings)
     app.state.review_routes = routes
     app.state.utilization_review = utilization_review or build_utilization_review(settings, routes)

@@ -14,14 +14,13 @@ from authorizations.config import AuthorizationsSettings
 from authorizations.domain.review import ReviewResponse
 from authorizations.domain.x12_278_response import build_278_response
 from authorizations.entrypoints.api import AuthorizationRequestIn
-from authorizations.service_layer import handlers
 from rcm_shared.contracts import topics
-from rcm_shared.testing.fixtures import auth, running, settings_for
+from rcm_shared.testing.fixtures import TEST_INSTANT, auth, fixed_clock, running, settings_for
 from rcm_shared.testing.kafka import read_topic
 from rcm_shared.x12.envelope import ControlNumbers, InterchangeParties
 
 pytestmark = pytest.mark.integration
-TODAY = handlers.practice_today()
+TODAY = fixed_clock().today()  # the practice's date at the tests' instant
 BODY: dict[str, Any] = {
     "patient_id": "pt-80", "payer_id": "SBXHP", "payer_name": "SANDBOX HEALTH PLAN", "requester_npi": "1245319599",
     "requester_name": "RIVERSIDE COUNSELING", "member_id": "SBX000040", "subscriber_first_name": "CASEY",
@@ -39,7 +38,7 @@ def lookup(day: date, visit: str) -> dict[str, Any]:
 
 
 async def test_a_cancelled_certification_covers_nothing_after_it(broker, databases) -> None:  # type: ignore[no-untyped-def]
-    app = build_app(settings_for(AuthorizationsSettings, databases.create("auth"), broker))
+    app = build_app(settings_for(AuthorizationsSettings, databases.create("auth"), broker), clock=fixed_clock())
     async with running(app) as client:
         approved = (await client.post("/v1/authorization-requests", json=BODY, headers=auth())).json()
         assert approved["decision"] == "approved", approved
@@ -52,7 +51,7 @@ async def test_a_cancelled_certification_covers_nothing_after_it(broker, databas
         cancel = build_278_response(request, ReviewResponse(trace_number=approved["trace_number"],
                                                             trace_originator="9RCMPLATFM", action="C",
                                                             certification_number=number),
-                                    ControlNumbers(91, 91, 1, datetime.now(UTC)),
+                                    ControlNumbers(91, 91, 1, TEST_INSTANT),
                                     InterchangeParties("SBXUMO", "RCMPLATFORM"))
         posted = await client.post("/v1/authorization-responses", content=cancel, headers=X12)
         assert posted.status_code == 200, posted.text
@@ -78,14 +77,37 @@ async def test_a_cancelled_certification_covers_nothing_after_it(broker, databas
             ("status_changed", "approved"), ("status_changed", "cancelled")]
 
 
-async def test_a_pended_review_sent_on_a_new_york_evening_is_followed_up_from_that_day(broker, databases) -> None:  # type: ignore[no-untyped-def]
-    app = build_app(settings_for(AuthorizationsSettings, databases.create("auth"), broker))
-    body = {**BODY, "patient_id": "pt-81", "payer_id": "SBXUM", "services": [{"cpt_code": "90837", "units": 6}]}
-    evening = datetime(2026, 3, 3, 2, 30, tzinfo=UTC)  # 21:30 on 2 March in New York, already 3 March in UTC
-    async with running(app):
-        command = handlers.RequestAuthorization("practice-a", "pt-81",
-                                                AuthorizationRequestIn.model_validate(body).to_domain("TRACE81"))
-        outcome = await handlers.request_authorization(app.state.db, app.state.utilization_review,
-                                                       app.state.review_routes, command, now=evening)
-    assert outcome["decision"] == "pended"
-    assert outcome["follow_up_on"] == date(2026, 3, 2) + timedelta(days=3)  # SBXUM: 3 days (utilization_review.yaml)
+async def test_the_same_pended_review_either_side_of_the_practices_midnight(broker, databases) -> None:  # type: ignore[no-untyped-def]
+    # 23:59 on 2 December in New York is 04:59 on 3 December in UTC; two minutes later it is 3 December in New York
+    # and still 3 December in UTC: only the practice's date moves, and the follow-up dates move with it.
+    clock = fixed_clock(datetime(2026, 12, 3, 4, 59, tzinfo=UTC))
+    app = build_app(settings_for(AuthorizationsSettings, databases.create("auth"), broker), clock=clock)
+    body = {**BODY, "payer_id": "SBXUM", "services": [{"cpt_code": "90837", "units": 6}]}
+    async with running(app) as client:
+        before = (await client.post("/v1/authorization-requests", json={**body, "patient_id": "pt-81"},
+                                    headers=auth())).json()
+        clock.advance(timedelta(minutes=2))
+        after = (await client.post("/v1/authorization-requests", json={**body, "patient_id": "pt-82"},
+                                   headers=auth())).json()
+        assert (before["decision"], after["decision"]) == ("pended", "pended")
+        # SBXUM: follow up 3 days after the practice's date the request went out (utilization_review.yaml)
+        assert (before["follow_up_on"], after["follow_up_on"]) == ("2026-12-05", "2026-12-06")
+
+        async def overdue() -> dict[str, bool]:
+            queue = (await client.get("/v1/work-queue", headers=auth())).json()["pended_reviews"]
+            return {item["patient_id"]: item["overdue"] for item in queue}
+
+        clock.set(datetime(2026, 12, 6, 4, 59, tzinfo=UTC))  # 23:59 on 5 December in New York
+        assert await overdue() == {"pt-81": False, "pt-82": False}
+        clock.advance(timedelta(minutes=2))  # 6 December there (UTC's date has not changed)
+        assert await overdue() == {"pt-81": True, "pt-82": False}
+
+        # the payer's later answer counts from the practice's date the request went out, not the answer's
+        request = AuthorizationRequestIn.model_validate({**body, "patient_id": "pt-81"}).to_domain(
+            before["trace_number"])
+        pended_again = build_278_response(request, ReviewResponse(
+            trace_number=before["trace_number"], trace_originator="9RCMPLATFM", action="A4", reason_code="SBX03"),
+            ControlNumbers(92, 92, 1, clock.now()), InterchangeParties("SBXUMO", "RCMPLATFORM"))
+        answered = await client.post("/v1/authorization-responses", content=pended_again, headers=X12)
+        assert answered.status_code == 200, answered.text
+        assert (answered.json()["decision"], answered.json()["follow_up_on"]) == ("pended", "2026-12-05")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -16,12 +16,12 @@ from authorizations.config import AuthorizationsSettings
 from authorizations.domain.x12_278_response import build_278_response
 from authorizations.entrypoints.api import AuthorizationRequestIn
 from rcm_shared.contracts import topics
-from rcm_shared.testing.fixtures import auth, running, settings_for
+from rcm_shared.testing.fixtures import TEST_INSTANT, auth, fixed_clock, running, settings_for
 from rcm_shared.testing.kafka import read_topic
 from rcm_shared.x12.envelope import ControlNumbers, InterchangeParties
 
 pytestmark = pytest.mark.integration
-TODAY = date.today()
+TODAY = fixed_clock().today()  # the practice's date at the tests' instant
 BODY: dict[str, Any] = {
     "patient_id": "pt-40", "payer_id": "SBXHP", "payer_name": "SANDBOX HEALTH PLAN", "requester_npi": "1245319599",
     "requester_name": "RIVERSIDE COUNSELING", "member_id": "SBX000040", "subscriber_first_name": "CASEY",
@@ -35,7 +35,8 @@ PHI = ("SBX000040", "CASEY", "EXAMPLE", "1991-04-05", "F41.1", "F411")
 
 async def test_certified_denied_and_rejected_requests(broker, databases, caplog) -> None:  # type: ignore[no-untyped-def]
     caplog.set_level(logging.DEBUG)
-    app = build_app(settings_for(AuthorizationsSettings, databases.create("auth"), broker))
+    clock = fixed_clock()
+    app = build_app(settings_for(AuthorizationsSettings, databases.create("auth"), broker), clock=clock)
     async with running(app) as client:
         approved = await client.post("/v1/authorization-requests", json=BODY, headers=auth())
         assert approved.status_code == 201, approved.text
@@ -72,6 +73,7 @@ async def test_certified_denied_and_rejected_requests(broker, databases, caplog)
                 for w in work["rejected_requests"]] == [("pt-42", "rejected", ["member_id"]),
                                                         ("pt-43", "rejected", ["requester_npi"])]
         assert "sbx-40" not in json.dumps(work), "the refused value is not echoed"
+        clock.advance(timedelta(minutes=5))  # the biller corrects the member id and sends it again
         fixed = (await client.post("/v1/authorization-requests", headers=auth(), json={
             **BODY, "patient_id": "pt-42"})).json()
         assert fixed["decision"] == "approved"
@@ -89,7 +91,7 @@ async def test_certified_denied_and_rejected_requests(broker, databases, caplog)
 
 
 async def test_a_pended_review_waits_in_the_work_queue_until_the_payer_answers(broker, databases) -> None:  # type: ignore[no-untyped-def]
-    app = build_app(settings_for(AuthorizationsSettings, databases.create("auth"), broker))
+    app = build_app(settings_for(AuthorizationsSettings, databases.create("auth"), broker), clock=fixed_clock())
     body = {**BODY, "patient_id": "pt-50", "payer_id": "SBXUM", "services": [{"cpt_code": "90837", "units": 6}]}
     async with running(app) as client:
         pended = (await client.post("/v1/authorization-requests", json=body, headers=auth())).json()
@@ -104,7 +106,7 @@ async def test_a_pended_review_waits_in_the_work_queue_until_the_payer_answers(b
         # The payer's reviewer decides; its 278 response arrives later (e.g. from the clearinghouse mailbox).
         request = AuthorizationRequestIn.model_validate(body).to_domain(pended["trace_number"])
         final = load_sandbox_reviewer().final_review(request, "9RCMPLATFM")
-        answer_278 = build_278_response(request, final, ControlNumbers(90, 90, 1, datetime.now(UTC)),
+        answer_278 = build_278_response(request, final, ControlNumbers(90, 90, 1, TEST_INSTANT),
                                         InterchangeParties("SBXUMO", "RCMPLATFORM"))
         decided = await client.post("/v1/authorization-responses", content=answer_278, headers={
             **auth(), "Content-Type": "application/edi-x12"})

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -23,12 +23,12 @@ from authorizations.bootstrap import build_app
 from authorizations.config import AuthorizationsSettings
 from authorizations.domain.x12_278_response import build_278_response
 from authorizations.entrypoints.api import AuthorizationRequestIn
-from rcm_shared.testing.fixtures import auth, running, settings_for
+from rcm_shared.testing.fixtures import TEST_INSTANT, auth, fixed_clock, running, settings_for
 from rcm_shared.x12.envelope import ControlNumbers, InterchangeParties
 from sqlalchemy import select
 
 pytestmark = pytest.mark.integration
-TODAY = date.today()
+TODAY = fixed_clock().today()  # the practice's date at the tests' instant
 BODY: dict[str, Any] = {
     "patient_id": "pt-70", "payer_id": "SBXHP", "payer_name": "SANDBOX HEALTH PLAN", "requester_npi": "1245319599",
     "requester_name": "RIVERSIDE COUNSELING", "member_id": "SBX000070", "subscriber_first_name": "CASEY",
@@ -45,7 +45,7 @@ def x12_payer(spoil: Callable[[str], str]) -> X12HttpsUtilizationReview:
     reviewer = load_sandbox_reviewer()
 
     def answer(request: httpx.Request) -> httpx.Response:
-        text = reviewer.answer_278(request.content.decode(), ControlNumbers(7, 7, 1, datetime.now(UTC)),
+        text = reviewer.answer_278(request.content.decode(), ControlNumbers(7, 7, 1, TEST_INSTANT),
                                    InterchangeParties("SBXUMO", "RCMPLATFORM"))
         return httpx.Response(200, text=spoil(text))
 
@@ -61,7 +61,7 @@ def x12_payer(spoil: Callable[[str], str]) -> X12HttpsUtilizationReview:
 async def test_an_answer_that_cannot_be_kept_as_sent_is_still_recorded(
         broker, databases, spoil: Callable[[str], str], decision: str) -> None:  # type: ignore[no-untyped-def]
     app = build_app(settings_for(AuthorizationsSettings, databases.create("auth"), broker),
-                    utilization_review=x12_payer(spoil))
+                    utilization_review=x12_payer(spoil), clock=fixed_clock())
     async with running(app) as client:
         sent = await client.post("/v1/authorization-requests", json=BODY, headers=auth())
         assert sent.status_code == 201, sent.text
@@ -84,7 +84,8 @@ async def test_a_pas_answer_nested_past_the_parser_is_unreadable_not_a_500(broke
     deep = "[" * 200_000 + "]" * 200_000
     review = PasFhirUtilizationReview("https://payer.test/fhir", originator="9RCMPLATFM", transport=httpx.MockTransport(
         lambda request: httpx.Response(200, text=deep, headers={"Content-Type": "application/fhir+json"})))
-    app = build_app(settings_for(AuthorizationsSettings, databases.create("auth"), broker), utilization_review=review)
+    app = build_app(settings_for(AuthorizationsSettings, databases.create("auth"), broker), utilization_review=review,
+                    clock=fixed_clock())
     async with running(app) as client:
         sent = await client.post("/v1/authorization-requests", json=BODY, headers=auth())
         assert sent.status_code == 201, sent.text
@@ -100,12 +101,12 @@ async def pended_and_final(client: httpx.AsyncClient) -> tuple[dict[str, Any], s
     assert pended["decision"] == "pended", pended
     request = AuthorizationRequestIn.model_validate(body).to_domain(pended["trace_number"])
     final = load_sandbox_reviewer().final_review(request, "9RCMPLATFM")
-    return pended, build_278_response(request, final, ControlNumbers(90, 90, 1, datetime.now(UTC)),
+    return pended, build_278_response(request, final, ControlNumbers(90, 90, 1, TEST_INSTANT),
                                       InterchangeParties("SBXUMO", "RCMPLATFORM"))
 
 
 async def test_a_later_answer_that_cannot_be_kept_is_a_422(broker, databases) -> None:  # type: ignore[no-untyped-def]
-    app = build_app(settings_for(AuthorizationsSettings, databases.create("auth"), broker))
+    app = build_app(settings_for(AuthorizationsSettings, databases.create("auth"), broker), clock=fixed_clock())
     async with running(app) as client:
         pended, answer = await pended_and_final(client)
         for spoilt in (answer.replace("HCR*A6*", "HCR*ZZZ*"), answer.replace("HSD*VS*", "HSD*VS*1E+9", 1),
@@ -119,7 +120,7 @@ async def test_a_later_answer_that_cannot_be_kept_is_a_422(broker, databases) ->
 
 
 async def test_one_pended_review_takes_one_decision_when_its_answer_arrives_twice(broker, databases) -> None:  # type: ignore[no-untyped-def]
-    app = build_app(settings_for(AuthorizationsSettings, databases.create("auth"), broker))
+    app = build_app(settings_for(AuthorizationsSettings, databases.create("auth"), broker), clock=fixed_clock())
     async with running(app) as client:
         _, answer = await pended_and_final(client)
         both = await asyncio.gather(*[client.post("/v1/authorization-responses", content=answer, headers={
@@ -146,7 +147,8 @@ async def test_a_request_that_cannot_be_stored_or_sent_is_refused_naming_the_fie
         return httpx.Response(503)
 
     review = X12HttpsUtilizationReview("https://payer.test/x12/278", PARTIES, transport=httpx.MockTransport(payer))
-    app = build_app(settings_for(AuthorizationsSettings, databases.create("auth"), broker), utilization_review=review)
+    app = build_app(settings_for(AuthorizationsSettings, databases.create("auth"), broker), utilization_review=review,
+                    clock=fixed_clock())
     async with running(app) as client:
         refused = await client.post("/v1/authorization-requests", json={**BODY, **change}, headers=auth())
         assert refused.status_code == 422, refused.text
@@ -156,7 +158,7 @@ async def test_a_request_that_cannot_be_stored_or_sent_is_refused_naming_the_fie
 
 
 async def test_the_same_schedule_posted_at_once_is_recorded_not_a_500(broker, databases) -> None:  # type: ignore[no-untyped-def]
-    app = build_app(settings_for(AuthorizationsSettings, databases.create("auth"), broker))
+    app = build_app(settings_for(AuthorizationsSettings, databases.create("auth"), broker), clock=fixed_clock())
     week = {"visits": [{"visit_id": f"appt-{i}", "patient_id": f"pt-{i}", "payer_id": "SBXHP",
                         "service_date": (TODAY + timedelta(days=i % 7)).isoformat(), "cpt_code": "90837"}
                        for i in range(30)]}

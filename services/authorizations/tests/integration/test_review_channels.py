@@ -8,7 +8,7 @@ import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -29,13 +29,13 @@ from authorizations.entrypoints.sandbox_payer import build_sandbox_payer_app
 from fastapi import FastAPI
 from rcm_shared.contracts import topics
 from rcm_shared.testing.clearinghouse import free_socket, serve_https, stop_https
-from rcm_shared.testing.fixtures import auth, running, settings_for
+from rcm_shared.testing.fixtures import TEST_INSTANT, auth, fixed_clock, running, settings_for
 from rcm_shared.testing.kafka import read_topic
 from rcm_shared.x12.envelope import ControlNumbers, InterchangeParties
 
 pytestmark = pytest.mark.integration
 TOKEN = "sandbox-payer-token"
-TODAY = date.today()
+TODAY = fixed_clock().today()  # the practice's date at the tests' instant
 REQUEST = AuthorizationRequest(
     payer_id="SBXPAS", payer_name="SANDBOX PAS PLAN", requester_npi="1234567893", requester_name="CALM CLINIC",
     member_id="SBX000061", subscriber_last_name="EXAMPLE", subscriber_first_name="ROBIN",
@@ -84,7 +84,7 @@ def payer(payer_server: PayerSite) -> PayerSite:
 
 
 def control() -> ControlNumbers:
-    return ControlNumbers(41, 41, 1, datetime.now(UTC))
+    return ControlNumbers(41, 41, 1, TEST_INSTANT)
 
 
 # ------------------------------------------------------------------------------------------ PAS adapter
@@ -196,7 +196,7 @@ async def test_service_routes_each_payer_to_its_channel(payer: PayerSite, broker
     settings = settings_for(AuthorizationsSettings, databases.create("auth"), broker,
                             utilization_review_routes_file=str(_routes_file(tmp_path, payer.base_url)),
                             utilization_review_tokens={"*": TOKEN}, utilization_review_ca_bundle=str(payer.cert))
-    async with running(build_app(settings)) as client:
+    async with running(build_app(settings, clock=fixed_clock())) as client:
         by_pas = (await client.post("/v1/authorization-requests", json=body_for("SBXPAS", "pt-61"),
                                     headers=auth())).json()
         by_x12 = (await client.post("/v1/authorization-requests", json=body_for("SBXEDI", "pt-62"),
@@ -218,7 +218,7 @@ async def test_service_routes_each_payer_to_its_channel(payer: PayerSite, broker
         assert pended["follow_up_on"] == (TODAY + timedelta(days=5)).isoformat()
         request = AuthorizationRequestIn.model_validate(body_for("SBXUM", "pt-64")).to_domain(pended["trace_number"])
         final = build_pas_response(request, load_sandbox_reviewer().final_review(request, "9RCMPLATFM"),
-                                   created=datetime.now(UTC))
+                                   created=TEST_INSTANT)
         decided = await client.post("/v1/authorization-responses", content=json.dumps(final), headers={
             **auth(), "Content-Type": "application/fhir+json"})
         assert decided.status_code == 200, decided.text
@@ -232,7 +232,7 @@ async def test_service_routes_each_payer_to_its_channel(payer: PayerSite, broker
         down = settings_for(AuthorizationsSettings, databases.create("auth"), broker,
                             utilization_review_routes_file=str(_routes_file(tmp_path, payer.base_url)),
                             utilization_review_tokens={"*": "wrong"}, utilization_review_ca_bundle=str(payer.cert))
-    async with running(build_app(down)) as client:
+    async with running(build_app(down, clock=fixed_clock())) as client:
         refused = await client.post("/v1/authorization-requests", json=body_for("SBXPAS", "pt-65"), headers=auth())
         assert refused.status_code == 503 and refused.json()["error_code"] == "HTTP401"
         assert "SBX000061" not in refused.text

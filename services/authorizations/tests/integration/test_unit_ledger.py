@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from authorizations.bootstrap import build_app
 from authorizations.config import AuthorizationsSettings
 from rcm_shared.contracts import CodedService, VisitCompletedV1, envelope_for, topics
-from rcm_shared.testing.fixtures import auth, running, settings_for
+from rcm_shared.testing.fixtures import auth, fixed_clock, running, settings_for
 from rcm_shared.testing.kafka import eventually, publish_envelopes, read_topic
 
 pytestmark = pytest.mark.integration
-TODAY = date.today()
+TODAY = fixed_clock().today()  # the practice's date at the tests' instant
 
 
 def visit(visit_id: str, *, voided: bool = False, days_ago: int = 1, replaces: str | None = None):  # type: ignore[no-untyped-def]
@@ -25,7 +25,7 @@ def visit(visit_id: str, *, voided: bool = False, days_ago: int = 1, replaces: s
 
 
 async def test_units_consumed_once_despite_duplicates_and_reordering(broker, databases) -> None:  # type: ignore[no-untyped-def]
-    app = build_app(settings_for(AuthorizationsSettings, databases.create("auth"), broker))
+    app = build_app(settings_for(AuthorizationsSettings, databases.create("auth"), broker), clock=fixed_clock())
     async with running(app) as client:
         created = await client.post("/v1/authorizations", headers=auth(), json={
             "number": "AUTH-1", "patient_id": "pt-1", "payer_id": "SBXHP", "cpt_codes": ["90834", "90837"],
@@ -76,7 +76,7 @@ async def test_units_consumed_once_despite_duplicates_and_reordering(broker, dat
 
 
 async def test_credentialing_dates_and_supervisor_billing(broker, databases) -> None:  # type: ignore[no-untyped-def]
-    app = build_app(settings_for(AuthorizationsSettings, databases.create("auth"), broker))
+    app = build_app(settings_for(AuthorizationsSettings, databases.create("auth"), broker), clock=fixed_clock())
     async with running(app) as client:
         r = await client.post("/v1/credentialing/enrollments", headers=auth(), json={
             "npi": "1234567893", "payer_id": "SBXHP", "effective_from": "2026-01-01", "effective_to": "2026-06-30"})
@@ -95,7 +95,7 @@ async def test_credentialing_dates_and_supervisor_billing(broker, databases) -> 
 
 
 async def test_a_278_request_is_reviewed_and_its_authorization_recorded(broker, databases) -> None:  # type: ignore[no-untyped-def]
-    app = build_app(settings_for(AuthorizationsSettings, databases.create("auth"), broker))
+    app = build_app(settings_for(AuthorizationsSettings, databases.create("auth"), broker), clock=fixed_clock())
     async with running(app) as client:
         body = {"patient_id": "pt-7", "payer_id": "SBXHP", "payer_name": "SANDBOX HEALTH PLAN",
                 "requester_npi": "1245319599", "requester_name": "RIVERSIDE COUNSELING", "member_id": "SBX000004",

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from authorizations.domain.credentialing import CredentialingReason, CredentialingRegistry
+from authorizations.domain.credentialing import CredentialingReason, CredentialingRegistry, supervision_policies
 
 CLINICIAN = "1111111111"
 SUPERVISOR = "1222222222"
@@ -75,3 +75,64 @@ def test_bad_registry_data_is_refused() -> None:
     with pytest.raises(ValueError, match="allows_supervisor_billing"):
         CredentialingRegistry.from_dict({"supervision_policies": [
             {"payer_id": "X", "allows_supervisor_billing": "yes", "effective_from": "2025-01-01"}]})
+
+
+SUPERVISEE = "1444444444"
+
+
+def supervised_registry(*policies: dict[str, object], payer_defaults: list[dict[str, object]] | None = None
+                        ) -> CredentialingRegistry:
+    registry = CredentialingRegistry.from_dict({
+        "enrollments": [{"npi": SUPERVISOR, "payer_id": "ACME", "plan": "", "effective_from": "2025-01-01"}],
+        "supervisions": [{"supervisee_npi": SUPERVISEE, "supervisor_npi": SUPERVISOR, "effective_from": "2025-01-01"}],
+        "supervision_policies": list(policies),
+    })
+    registry.payer_defaults = supervision_policies({"supervision_policies": payer_defaults or []})
+    return registry
+
+
+def test_the_policy_says_which_npis_the_claim_names() -> None:
+    as_rendering = supervised_registry({"payer_id": "ACME", "allows_supervisor_billing": True,
+                                        "effective_from": "2025-01-01"})
+    decision = as_rendering.is_credentialed(SUPERVISEE, "ACME", "", date(2026, 3, 1), "LMSW")
+    assert (decision.allowed, decision.billing_npi, decision.rendering_npi, decision.supervising_npi) == (
+        True, SUPERVISOR, SUPERVISOR, None), "2310B is the supervisor, the supervisee is not named"
+    as_supervising = supervised_registry({"payer_id": "ACME", "allows_supervisor_billing": True,
+                                          "report_supervisor_as": "supervising", "effective_from": "2025-01-01"})
+    decision = as_supervising.is_credentialed(SUPERVISEE, "ACME", "", date(2026, 3, 1), "LMSW")
+    assert (decision.rendering_npi, decision.supervising_npi) == (SUPERVISEE, SUPERVISOR), "2310B + 2310D"
+    enrolled = as_supervising.is_credentialed(SUPERVISOR, "ACME", "", date(2026, 3, 1), "LCSW")
+    assert (enrolled.reason, enrolled.rendering_npi, enrolled.supervising_npi) == (
+        CredentialingReason.ENROLLED, SUPERVISOR, None)
+
+
+def test_supervisor_billing_only_for_the_credentials_the_payer_names() -> None:
+    registry = supervised_registry({"payer_id": "ACME", "allows_supervisor_billing": True,
+                                    "credentials": ["lmsw", "LPC-A"], "effective_from": "2025-01-01"})
+    assert registry.is_credentialed(SUPERVISEE, "ACME", "", date(2026, 3, 1), "LMSW").allowed
+    for credential in ("LMFT-A", ""):  # not listed, or not said: never a guess
+        refused = registry.is_credentialed(SUPERVISEE, "ACME", "", date(2026, 3, 1), credential)
+        assert (refused.allowed, refused.reason, refused.rendering_npi) == (
+            False, CredentialingReason.CREDENTIAL_NOT_BILLABLE_UNDER_SUPERVISOR, None)
+
+
+def test_the_practices_own_policy_comes_before_the_payer_default() -> None:
+    default = [{"payer_id": "ACME", "allows_supervisor_billing": True, "effective_from": "2023-01-01"}]
+    assert supervised_registry(payer_defaults=default).is_credentialed(
+        SUPERVISEE, "ACME", "", date(2026, 3, 1), "LMSW").allowed
+    refused_by_contract = supervised_registry(
+        {"payer_id": "ACME", "allows_supervisor_billing": False, "effective_from": "2025-01-01"},
+        payer_defaults=default)
+    assert not refused_by_contract.is_credentialed(SUPERVISEE, "ACME", "", date(2026, 3, 1), "LMSW").allowed
+
+
+def test_packaged_payer_defaults_are_read() -> None:
+    from authorizations.service_layer.handlers import payer_supervision_policies
+
+    acme = next(p for p in payer_supervision_policies() if p.payer_id == "ACME")
+    assert acme.allows_supervisor_billing and acme.credentials == {"LMSW", "LPC-A", "LMFT-A"}
+    assert acme.effective_from == date(2023, 1, 1) and acme.report_supervisor_as.value == "rendering"
+    with pytest.raises(ValueError, match="report_supervisor_as"):
+        supervision_policies({"supervision_policies": [{"payer_id": "X", "allows_supervisor_billing": True,
+                                                        "effective_from": "2025-01-01",
+                                                        "report_supervisor_as": "billing"}]})

@@ -6,6 +6,7 @@ from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI
+from rcm_shared.clock import Clock, SystemClock
 from rcm_shared.config import ServiceSettings
 from rcm_shared.contracts import ClaimPaymentPostedV1, VisitCompletedV1, topics
 from rcm_shared.db.database import Database
@@ -39,11 +40,13 @@ def build_clearinghouse(settings: ClaimsSettings) -> Clearinghouse:
     return SandboxClearinghouse(settings.clearinghouse_dir)
 
 
-def build_runtime(settings: ClaimsSettings, clearinghouse: Clearinghouse, front: FrontOffice) -> ServiceRuntime:
+def build_runtime(settings: ClaimsSettings, clearinghouse: Clearinghouse, front: FrontOffice,
+                  clock: Clock) -> ServiceRuntime:
     db = Database(settings, metadata, platform)
     builder = EventConsumer(settings, db.sessions, platform, name="claim-builder", topics=[topics.VISIT_COMPLETED],
                             handler=event_dispatcher({
-                                VisitCompletedV1: partial(handlers.build_claim_for_visit, front=front)}))
+                                VisitCompletedV1: partial(handlers.build_claim_for_visit, front=front,
+                                                          clock=clock)}))
     outcomes = EventConsumer(settings, db.sessions, platform, name="claim-outcomes",
                              topics=[topics.CLAIM_PAYMENT_POSTED],
                              handler=event_dispatcher({ClaimPaymentPostedV1: handlers.record_payment}))
@@ -51,7 +54,7 @@ def build_runtime(settings: ClaimsSettings, clearinghouse: Clearinghouse, front:
                                              settings.max_claims_per_file)
 
     async def submit() -> None:
-        await handlers.batch_ready_claims(db, submission)
+        await handlers.batch_ready_claims(db, submission, clock=clock)
         await handlers.send_queued_batches(db, clearinghouse)
 
     async def acknowledgments() -> None:
@@ -61,7 +64,7 @@ def build_runtime(settings: ClaimsSettings, clearinghouse: Clearinghouse, front:
                                                   settings.status_inquiry_every_days)
 
     async def status_inquiries() -> None:
-        await handlers.inquire_claim_status(db, clearinghouse, submission, inquiry_policy)
+        await handlers.inquire_claim_status(db, clearinghouse, submission, inquiry_policy, clock=clock)
 
     return ServiceRuntime(settings, db, MIGRATIONS, consumers=[builder, outcomes], periodic=[
         ("submit-claims", settings.submission_interval_seconds, submit),
@@ -71,23 +74,26 @@ def build_runtime(settings: ClaimsSettings, clearinghouse: Clearinghouse, front:
 
 async def migrate(settings: ServiceSettings) -> None:
     claims_settings = ClaimsSettings(**settings.model_dump())
-    runtime = build_runtime(claims_settings, build_clearinghouse(claims_settings), HttpFrontOffice(claims_settings))
+    runtime = build_runtime(claims_settings, build_clearinghouse(claims_settings), HttpFrontOffice(claims_settings),
+                            SystemClock(claims_settings.practice_time_zone))
     await runtime.migrate()
     await runtime.db.dispose()
 
 
 def build_app(settings: ServiceSettings | None = None, clearinghouse: Clearinghouse | None = None,
-              front: FrontOffice | None = None) -> FastAPI:
+              front: FrontOffice | None = None, clock: Clock | None = None) -> FastAPI:
     claims_settings = settings if isinstance(settings, ClaimsSettings) else ClaimsSettings(
         **(settings.model_dump() if settings else {}))
     clearinghouse = clearinghouse or build_clearinghouse(claims_settings)
     front = front or HttpFrontOffice(claims_settings)
+    clock = clock or SystemClock(claims_settings.practice_time_zone)
     app = create_service_app(
-        claims_settings, build_runtime(claims_settings, clearinghouse, front), title="Claims",
+        claims_settings, build_runtime(claims_settings, clearinghouse, front, clock), title="Claims",
         description="Charge capture and coding, clean-claim edits, 837P batches through the clearinghouse, "
                     "the claim's life cycle and work queues.",
         routers=[router],
-        domain_errors={IllegalClaimTransition: (409, "illegal-transition"), InvalidClaim: (422, "invalid-claim")})
+        domain_errors={IllegalClaimTransition: (409, "illegal-transition"), InvalidClaim: (422, "invalid-claim")},
+        clock=clock)
     app.state.clearinghouse = clearinghouse
     app.state.front_office = front
     app.state.submission = handlers.SubmissionSettings(claims_settings.submitter_id, claims_settings.receiver_id,

@@ -4,23 +4,25 @@ payment -> denial -> correction as a replacement (frequency 7)."""
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from claims.adapters.clearinghouse import SandboxClearinghouse
 from claims.adapters.front_office import AuthorizationAnswer, CoverageAnswer
 from claims.bootstrap import build_app
 from claims.config import ClaimsSettings
+from claims.domain.scrubbing import CredentialingDecision
 from claims.service_layer import handlers
 from rcm_shared.contracts import ClaimPaymentPostedV1, envelope_for, topics
-from rcm_shared.testing.fixtures import auth, running, settings_for
+from rcm_shared.testing.fixtures import auth, fixed_clock, running, settings_for
 from rcm_shared.testing.kafka import eventually, publish_envelopes, read_topic
 from rcm_shared.testing.x12 import pyx12_errors
 
 pytestmark = pytest.mark.integration
-DOS = date.today() - timedelta(days=3)
+DOS = fixed_clock().today() - timedelta(days=3)
 ADDRESS = {"line1": "100 MAIN ST", "city": "HARTFORD", "state": "CT", "postal_code": "06103"}
 
 
@@ -37,8 +39,11 @@ class FrontOfficeDouble:
                             cpt_code: str) -> AuthorizationAnswer:
         return AuthorizationAnswer(True, True, "AUTH-77", None)
 
-    async def credentialed(self, practice_id: str, npi: str, payer_id: str, on: date) -> bool | None:
-        return npi in self.credentialed_npis
+    async def credentialed(self, practice_id: str, npi: str, payer_id: str, on: date,
+                           credential: str = "") -> CredentialingDecision | None:
+        if npi in self.credentialed_npis:
+            return CredentialingDecision(True, "enrolled", npi)
+        return CredentialingDecision(False, "not_enrolled_with_payer")
 
 
 def visit(external_id: str, *, minutes: int = 53, npi: str = "1234567893", **extra: object) -> dict[str, object]:
@@ -60,7 +65,8 @@ async def test_visit_to_clean_837p_to_payment_and_correction(broker, databases, 
     settings = settings_for(ClaimsSettings, databases.create("claims"), broker, submission_interval_seconds=3600,
                             response_poll_seconds=3600)
     clearinghouse = SandboxClearinghouse(tmp_path / "clearinghouse")
-    app = build_app(settings, clearinghouse=clearinghouse, front=FrontOfficeDouble({"1234567893", "1245319599"}))
+    app = build_app(settings, clearinghouse=clearinghouse, front=FrontOfficeDouble({"1234567893", "1245319599"}),
+                    clock=fixed_clock())
     async with running(app) as client:
         posted = await client.post("/v1/visits", json=visit("E-1"), headers={**auth(), "Idempotency-Key": "k1"})
         assert posted.status_code == 201, posted.text
@@ -98,7 +104,8 @@ async def test_visit_to_clean_837p_to_payment_and_correction(broker, databases, 
 
         # No answer yet: a 276 asks the payer; the sandbox answers with a 277 (pending, in process).
         asked = await handlers.inquire_claim_status(
-            app.state.db, clearinghouse, app.state.submission, handlers.StatusInquiryPolicy(0, 7))
+            app.state.db, clearinghouse, app.state.submission, handlers.StatusInquiryPolicy(0, 7),
+            clock=app.state.clock)
         assert asked == 1
         assert await handlers.collect_acknowledgments(app.state.db, clearinghouse) == 2  # the 999 and the 277
         body = (await client.get(f"/v1/claims/{clean['claim_id']}", headers=auth())).json()
@@ -154,3 +161,35 @@ async def test_visit_to_clean_837p_to_payment_and_correction(broker, databases, 
         unknown_field = await client.post("/v1/visits", json={**visit("E-4"), "ssn": "1"}, headers=auth())
         assert unknown_field.status_code == 422
         assert unknown_field.json()["errors"][0]["field"] == "body.ssn"
+
+
+async def test_the_filing_limit_runs_out_at_the_practices_midnight_not_utcs(broker, databases, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # SBXHP files within 90 days (payers.yaml defaults). For a visit on 1 September the last day is 30 November:
+    # at 23:59 that day in New York (04:59 on 1 December in UTC) the claim still goes out; two minutes later it is
+    # 1 December in New York too, and the claim is held.
+    clock = fixed_clock(datetime(2026, 12, 1, 4, 59, tzinfo=UTC))
+    settings = settings_for(ClaimsSettings, databases.create("claims"), broker, submission_interval_seconds=3600,
+                            response_poll_seconds=3600)
+    app = build_app(settings, clearinghouse=SandboxClearinghouse(tmp_path / "clearinghouse"),
+                    front=FrontOfficeDouble({"1234567893", "1245319599"}), clock=clock)
+    last_day = {"date_of_service": "2026-09-01"}
+    async with running(app) as client:
+
+        async def claim_of(external_id: str, first_name: str) -> dict[str, Any] | None:
+            patient = {**visit(external_id)["patient"], "first_name": first_name}  # not a duplicate of the other
+            visit_id = (await client.post("/v1/visits", json=visit(external_id, patient=patient, **last_day),
+                                          headers=auth())).json()["visit_id"]
+
+            async def built() -> dict[str, Any] | None:
+                items = (await client.get("/v1/claims", params={"visit_id": visit_id}, headers=auth())).json()
+                return items["items"][0] if items["items"] else None
+
+            return await eventually(built, what=f"the claim of {external_id}")
+
+        before = await claim_of("E-before-midnight", "ALEX")
+        assert before is not None and before["status"] == "scrubbed", before
+        assert [f["code"] for f in before["findings"]] == ["TIMELY_FILING_NEAR"]
+        clock.advance(timedelta(minutes=2))
+        after = await claim_of("E-after-midnight", "SAM")
+        assert after is not None and after["status"] == "held"
+        assert [f["code"] for f in after["findings"]] == ["TIMELY_FILING_EXPIRED"]

@@ -21,13 +21,14 @@ from claims.adapters.front_office import AuthorizationAnswer, CoverageAnswer
 from claims.adapters.orm import acknowledgments, batch_chunks, batches, claims, platform
 from claims.bootstrap import build_app
 from claims.config import ClaimsSettings
+from claims.domain.scrubbing import CredentialingDecision
 from claims.service_layer import handlers
 from rcm_shared.contracts import VisitCompletedV1
 from rcm_shared.contracts.envelope import EventEnvelope
 from rcm_shared.contracts.registry import decode_payload
 from rcm_shared.db.types import utcnow
 from rcm_shared.testing.clearinghouse import API_KEY, PASSWORD, USER, HttpsSite, SftpSite
-from rcm_shared.testing.fixtures import auth, running
+from rcm_shared.testing.fixtures import auth, fixed_clock, running
 from sqlalchemy import insert, select
 
 pytestmark = pytest.mark.integration
@@ -150,8 +151,9 @@ class FrontOfficeDouble:
                             cpt_code: str) -> AuthorizationAnswer:
         return AuthorizationAnswer(True, True, "AUTH-77", None)
 
-    async def credentialed(self, practice_id: str, npi: str, payer_id: str, on: date) -> bool | None:
-        return True
+    async def credentialed(self, practice_id: str, npi: str, payer_id: str, on: date,
+                           credential: str = "") -> CredentialingDecision | None:
+        return CredentialingDecision(True, "enrolled", npi)
 
 
 class FlakyClearinghouse:
@@ -187,7 +189,7 @@ def _visit(external_id: str) -> dict[str, object]:
         "patient": {"first_name": "ALEX", "last_name": "SAMPLE", "birth_date": "1988-04-12", "gender": "F",
                     "address": address},
         "coverage": {"payer_id": "SBXHP", "payer_name": "SANDBOX HEALTH PLAN", "member_id": "SBX000001"},
-        "date_of_service": (date.today() - timedelta(days=3)).isoformat(), "service_kind": "psychotherapy",
+        "date_of_service": (fixed_clock().today() - timedelta(days=3)).isoformat(), "service_kind": "psychotherapy",
         "psychotherapy_minutes": 53, "diagnoses": ["F41.1"],
         "rendering": {"npi": "1234567893", "first_name": "JO", "last_name": "RIVERA", "credential": "LCSW"},
         "billing_provider": {"npi": "1245319599", "name": "RIVERSIDE COUNSELING", "tax_id": "123456789",
@@ -201,7 +203,7 @@ async def test_outage_keeps_batches_queued_then_sends_each_exactly_once(database
     sandbox = SandboxClearinghouse(tmp_path / "clearinghouse")
     flaky = FlakyClearinghouse(sandbox, ["down", "down", "down", "lost_reply"])
     front = FrontOfficeDouble()
-    app = build_app(settings, clearinghouse=flaky, front=front)
+    app = build_app(settings, clearinghouse=flaky, front=front, clock=fixed_clock())
     async with running(app) as client:
         db = app.state.db
         # Two practices -> two 837P batches. No broker here: the claim builder is driven from the outbox.
@@ -215,10 +217,10 @@ async def test_outage_keeps_batches_queued_then_sends_each_exactly_once(database
             envelope = EventEnvelope.from_bytes(raw)
             async with db.transaction() as session:
                 await handlers.build_claim_for_visit(session, envelope, decode_payload(envelope),  # type: ignore[arg-type]
-                                                     front=front)
+                                                     front=front, clock=app.state.clock)
         async with db.sessions() as session:
             assert (await session.execute(select(claims.c.status))).scalars().all() == ["scrubbed"] * 2
-        created = await handlers.batch_ready_claims(db, app.state.submission)
+        created = await handlers.batch_ready_claims(db, app.state.submission, clock=app.state.clock)
         assert len(created) == 2
 
         async def batch_states() -> list[tuple[str, str, int, str | None]]:

@@ -37,11 +37,12 @@ from rcm_shared.db.bulk import insert_many
 from rcm_shared.db.database import Database
 from rcm_shared.http.errors import ProblemError
 from rcm_shared.testing.clearinghouse import HttpsSite
-from rcm_shared.testing.fixtures import auth, running
+from rcm_shared.testing.fixtures import auth, fixed_clock, running
 from rcm_shared.testing.x12 import pyx12_errors
 from sqlalchemy import func, select, update
 
 pytestmark = pytest.mark.integration
+CLOCK = fixed_clock()  # the files' dates; nothing here moves it
 
 ADDRESS = Address("100 MAIN ST", "HARTFORD", "CT", "06103")
 BILLING = BillingProvider("RIVERSIDE COUNSELING", "1245319599", "123456789", ADDRESS, "261QM0801X")
@@ -96,7 +97,7 @@ async def test_files_are_capped_and_every_claim_is_submitted_once_with_its_event
         db = app.state.db
         await seed(db, 0, 1150)
         await seed(db, 5000, 40, practice_id="practice-b")
-        created = await handlers.batch_ready_claims(db, submission(500), page=120)
+        created = await handlers.batch_ready_claims(db, submission(500), clock=CLOCK, page=120)
         assert await handlers.send_queued_batches(db, sandbox) == len(created) == 4
 
         async with db.sessions() as session:
@@ -129,7 +130,7 @@ async def test_files_are_capped_and_every_claim_is_submitted_once_with_its_event
         small = (outbound / files[-1][1]).read_text()
         assert pyx12_errors(small) == []
 
-        assert await handlers.batch_ready_claims(db, submission(500)) == []  # nothing left to batch
+        assert await handlers.batch_ready_claims(db, submission(500), clock=CLOCK) == []  # nothing left to batch
 
 
 async def test_a_run_that_fails_half_way_leaves_no_half_file_and_no_claim_submitted(  # type: ignore[no-untyped-def]
@@ -147,14 +148,14 @@ async def test_a_run_that_fails_half_way_leaves_no_half_file_and_no_claim_submit
         real, pages = handlers._mark_submitted, []
 
         async def failing_on_third_page(*args: Any) -> None:
-            pages.append(len(args[-1]))
+            pages.append(len(args[-2]))  # the page (then the instant)
             if len(pages) == 3:
                 raise ConnectionResetError("connection lost")
             await real(*args)
 
         monkeypatch.setattr(handlers, "_mark_submitted", failing_on_third_page)
         with pytest.raises(ConnectionResetError):
-            await handlers.batch_ready_claims(db, submission(1000), page=100)
+            await handlers.batch_ready_claims(db, submission(1000), clock=CLOCK, page=100)
         assert pages == [100, 100, 100]
 
         async with db.sessions() as session:
@@ -168,7 +169,7 @@ async def test_a_run_that_fails_half_way_leaves_no_half_file_and_no_claim_submit
         assert list((tmp_path / "clearinghouse" / "outbound").iterdir()) == []
 
         monkeypatch.undo()  # back: the next run writes the whole file, under the same number
-        [batch_id] = await handlers.batch_ready_claims(db, submission(1000), page=100)
+        [batch_id] = await handlers.batch_ready_claims(db, submission(1000), clock=CLOCK, page=100)
         async with db.sessions() as session:
             batch = (await session.execute(select(batches).where(batches.c.batch_id == batch_id))).one()
             pieces = (await session.execute(select(batch_chunks.c.seq).where(
@@ -200,7 +201,7 @@ async def test_an_unreadable_claim_is_held_and_the_others_are_batched(databases,
                 document={"claim_id": "broken"}))
         before = handlers.UNREADABLE_CLAIMS.labels("batch")._value.get()
 
-        created = await handlers.batch_ready_claims(db, submission(1000), page=100)
+        created = await handlers.batch_ready_claims(db, submission(1000), clock=CLOCK, page=100)
         assert len(created) == 1 and await handlers.send_queued_batches(db, sandbox) == 1
 
         assert handlers.UNREADABLE_CLAIMS.labels("batch")._value.get() - before == 3
@@ -225,7 +226,7 @@ async def test_an_unreadable_claim_is_held_and_the_others_are_batched(databases,
         assert listed.status_code == 200, listed.text
         [item] = listed.json()["items"]
         assert item["claim_id"] == "claim-000150" and item["findings"][0]["code"] == "DOCUMENT_UNREADABLE"
-        assert await handlers.batch_ready_claims(db, submission(1000)) == []  # nothing left, nothing stuck
+        assert await handlers.batch_ready_claims(db, submission(1000), clock=CLOCK) == []  # nothing left, nothing stuck
         # loaded on its own (GET, scrub, correct, void): a clear 409 problem, never a 500
         async with db.sessions() as session:
             with pytest.raises(ProblemError) as refused:
@@ -237,7 +238,7 @@ async def _run_measured(db: Database, sandbox: SandboxClearinghouse) -> tuple[in
     tracemalloc.start()
     try:
         tracemalloc.reset_peak()
-        created = await handlers.batch_ready_claims(db, submission(100_000))
+        created = await handlers.batch_ready_claims(db, submission(100_000), clock=CLOCK)
         batch_peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.reset_peak()
         sent = await handlers.send_queued_batches(db, sandbox)
@@ -292,7 +293,7 @@ async def test_a_ta1_rejection_rejects_the_batch_and_returns_its_claims(database
         db = app.state.db
         await seed(db, 0, 3)
         await seed(db, 100, 2, practice_id="practice-b")
-        assert len(await handlers.batch_ready_claims(db, submission(1000))) == 2
+        assert len(await handlers.batch_ready_claims(db, submission(1000), clock=CLOCK)) == 2
         assert await handlers.send_queued_batches(db, sandbox) == 2
         inbound = tmp_path / "clearinghouse" / "inbound"
         (inbound / "TA1_0001.x12").write_text(ta1(1, "R", "024"))  # practice-a's interchange: rejected
@@ -355,7 +356,7 @@ async def test_a_file_refused_for_good_does_not_hold_up_the_queue(databases, htt
         db = app.state.db
         await seed(db, 0, 3)
         await seed(db, 100, 2, practice_id="practice-b")
-        assert len(await handlers.batch_ready_claims(db, submission(1000))) == 2
+        assert len(await handlers.batch_ready_claims(db, submission(1000), clock=CLOCK)) == 2
         async with db.sessions() as session:
             first, second = (await session.execute(select(batches.c.file_name).order_by(
                 batches.c.interchange_control_number))).scalars().all()
@@ -407,7 +408,7 @@ async def test_a_999_rejecting_the_group_sends_its_claims_to_the_rejected_queue(
         db = app.state.db
         await seed(db, 0, 2)
         await seed(db, 100, 3, practice_id="practice-b")
-        assert len(await handlers.batch_ready_claims(db, submission(1000))) == 2
+        assert len(await handlers.batch_ready_claims(db, submission(1000), clock=CLOCK)) == 2
         assert await handlers.send_queued_batches(db, sandbox) == 2
         (tmp_path / "clearinghouse" / "inbound" / "999_B.x12").write_text(rejecting_999(2))
 

@@ -197,6 +197,8 @@ def test_sandbox_277_answers_every_claim_under_its_patient() -> None:
     assert [a.payer_claim_number for a in answers][2] == "PAYER-9"
     assert {a.reason_codes for a in answers} == {("P1:20",)}
     segments = list(iter_segments(answer_276(build_276(asked, header()))))
+    stc_dates = {s.get(2) for s in segments if s.id == "STC"}
+    assert stc_dates == {header().created.strftime("%Y%m%d")}, "as of the day asked, never the machine's date"
     hls = [s.get(3) for s in segments if s.id == "HL"]
     assert hls == ["20", "21"] + [
         level for q in asked for level in (["19", "22", "23"] if q.patient else ["19", "22"])]

@@ -49,7 +49,22 @@ def test_psychotherapy_add_on_with_em_band_edges(coder: ChargeCoder, build: Simp
                                     rendering=build.clinician("MD")))
     expected = [("99213", 1)] + ([(addon, 1)] if addon else [])
     assert codes(result) == expected
-    assert ("PSYCHOTHERAPY_UNDER_MINIMUM" in finding_codes(result)) is (addon is None)
+    assert result.billable, "the E/M is billable whatever the psychotherapy time"
+    assert ("PSYCHOTHERAPY_ADD_ON_UNDER_MINIMUM" in finding_codes(result)) is (addon is None)
+    assert "PSYCHOTHERAPY_UNDER_MINIMUM" not in finding_codes(result)
+
+
+@pytest.mark.parametrize(("kind", "minutes"), [(K.EM_WITH_PSYCHOTHERAPY, 15), (K.EM_WITH_PSYCHOTHERAPY, 0),
+                                               (K.CRISIS, 12)])
+def test_short_psychotherapy_with_an_em_bills_the_em_alone_with_a_warning(
+        coder: ChargeCoder, build: SimpleNamespace, kind: ServiceKind, minutes: int) -> None:
+    result = coder.code(build.visit(kind, minutes, em_code="99214", rendering=build.clinician("NP")))
+    assert codes(result) == [("99214", 1)]
+    (finding,) = [f for f in result.findings if f.code == "PSYCHOTHERAPY_ADD_ON_UNDER_MINIMUM"]
+    assert (finding.severity.value, finding.field) == ("warning", "visit.psychotherapy_minutes")
+    assert not any(f.severity.value == "error" for f in result.findings) and result.billable
+    rules = [r.rule_id for r in result.lines[0].rules]
+    assert rules[0] == "EM" and "PSY-SHORT-ADDON" in rules, "the E/M line says which rule dropped the add-on"
 
 
 @pytest.mark.parametrize(
@@ -254,13 +269,14 @@ def test_missing_fee_is_a_finding(coder: ChargeCoder, build: SimpleNamespace) ->
     assert "FEE_NOT_FOUND" in finding_codes(result)
 
 
-def test_supervisor_billing_when_payer_allows(coder: ChargeCoder, build: SimpleNamespace) -> None:
+def test_coding_leaves_supervisor_billing_to_the_credentialing_registry(coder: ChargeCoder,
+                                                                        build: SimpleNamespace) -> None:
     supervisor = build.clinician("LCSW", npi=build.SUPERVISOR_NPI, last="STONE")
     v = build.visit(K.PSYCHOTHERAPY, 53, rendering=build.clinician("LMSW"), supervising=supervisor)
-    assert coder.code(v).rendering == supervisor  # ACME allows it for LMSW
-    v2 = build.visit(K.PSYCHOTHERAPY, 53, payer_id="MEDICARE", rendering=build.clinician("LMSW"),
-                     supervising=supervisor)
-    assert coder.code(v2).rendering.credential == "LMSW"
+    claim = build.draft_claim(coder.code(v), v, claim_id="c-8", patient_control_number="P8", payer=build.PAYER,
+                              billing_provider=build.BILLING, subscriber=build.SUBSCRIBER)
+    assert (claim.rendering.credential, claim.supervising) == ("LMSW", supervisor), "as the visit names them"
+    assert claim.reported is None, "who the 837P names is decided at the scrub"
 
 
 def test_credential_modifier_from_payer_terms(coder: ChargeCoder, build: SimpleNamespace) -> None:

@@ -13,12 +13,14 @@ from claims.domain.model import Address, ClaimLine, PatientParty, PayerRef, Pers
 from claims.domain.rulebook import Rulebook
 from claims.domain.scrubbing import (
     ClaimScrubber,
+    CredentialingDecision,
     CredentialingFacts,
     EligibilityFact,
     Enrollment,
     ScrubFacts,
     claim_fingerprint,
     npi_is_valid,
+    reported_providers,
 )
 
 from .conftest import ADDRESS, BILLING, BILLING_NPI, RENDERING_NPI, SUBSCRIBER, SUPERVISOR_NPI, claim, clinician
@@ -160,12 +162,45 @@ def test_duplicate_of_a_submitted_claim(scrubber: ClaimScrubber) -> None:
     assert claim_fingerprint(other_day) != claim_fingerprint(first)
 
 
-def test_supervisor_hint_when_payer_allows_supervisor_billing(scrubber: ClaimScrubber) -> None:
-    only_supervisor = CredentialingFacts((Enrollment(BILLING_NPI, "ACME", date(2020, 1, 1)),
-                                          Enrollment(SUPERVISOR_NPI, "ACME", date(2020, 1, 1))))
-    c = claim(supervising=clinician(npi=SUPERVISOR_NPI))
-    found = {f.code: f for f in scrubber.scrub(c, facts(credentialing=only_supervisor))}
-    assert "supervisor" in found["PROVIDER_NOT_CREDENTIALED"].message
+SUPERVISED = clinician("LMSW", npi="1679576722", last="NOVAK")
+SUPERVISOR = clinician("LCSW", npi=SUPERVISOR_NPI, last="STONE")
+
+
+@pytest.mark.parametrize(("decision", "rendering", "supervising"), [
+    (CredentialingDecision(True, "enrolled", "1679576722"), SUPERVISED, SUPERVISOR),
+    (CredentialingDecision(True, "billed_under_supervisor", SUPERVISOR_NPI), SUPERVISOR, None),
+    (CredentialingDecision(True, "billed_under_supervisor", "1679576722", SUPERVISOR_NPI), SUPERVISED, SUPERVISOR),
+])
+def test_the_claim_reports_the_providers_the_registry_decided(
+        scrubber: ClaimScrubber, decision: CredentialingDecision, rendering: Any, supervising: Any) -> None:
+    c = claim(rendering=SUPERVISED, supervising=SUPERVISOR)
+    c.report_providers(reported_providers(c, decision))
+    assert (c.rendering_provider, c.supervising_provider) == (rendering, supervising)
+    assert (c.rendering, c.supervising) == (SUPERVISED, SUPERVISOR), "the visit's clinicians stay on the claim"
+    assert scrubber.scrub(c, facts(rendering_decision=decision)) == ()
+
+
+def test_a_claim_naming_other_providers_than_decided_is_held(scrubber: ClaimScrubber) -> None:
+    under_supervisor = CredentialingDecision(True, "billed_under_supervisor", SUPERVISOR_NPI)
+    c = claim(rendering=SUPERVISED, supervising=SUPERVISOR)  # not reported as decided: would go out as the LMSW
+    assert [(f.code, f.field) for f in scrubber.scrub(c, facts(rendering_decision=under_supervisor))] == [
+        ("PROVIDERS_NOT_AS_DECIDED", "rendering.npi")]
+
+
+def test_a_supervisor_the_visit_does_not_name_holds_the_claim(scrubber: ClaimScrubber) -> None:
+    c = claim(rendering=SUPERVISED)  # the registry knows a supervisor the visit does not name: no name to send
+    decision = CredentialingDecision(True, "billed_under_supervisor", SUPERVISOR_NPI)
+    c.report_providers(reported_providers(c, decision))
+    assert c.reported is None
+    assert [f.code for f in scrubber.scrub(c, facts(rendering_decision=decision))] == ["SUPERVISOR_NOT_ON_CLAIM"]
+
+
+def test_not_billable_at_all_says_why(scrubber: ClaimScrubber) -> None:
+    c = claim(rendering=SUPERVISED, supervising=SUPERVISOR)
+    decision = CredentialingDecision(False, "credential_not_billable_under_supervisor")
+    c.report_providers(reported_providers(c, decision))
+    (found,) = scrubber.scrub(c, facts(rendering_decision=decision))
+    assert found.code == "PROVIDER_NOT_CREDENTIALED" and "credential_not_billable_under_supervisor" in found.message
 
 
 def test_coding_findings_travel_to_the_scrub(scrubber: ClaimScrubber, build: SimpleNamespace, coder: Any) -> None:
@@ -174,6 +209,18 @@ def test_coding_findings_travel_to_the_scrub(scrubber: ClaimScrubber, build: Sim
     c = build.draft_claim(result, v, claim_id="c-5", patient_control_number="P5", payer=build.PAYER,
                           billing_provider=build.BILLING, subscriber=build.SUBSCRIBER, prior_authorization="A1")
     assert "INTERACTIVE_COMPLEXITY_NOT_BILLABLE" in {f.code for f in scrubber.scrub(c, facts())}
+
+
+def test_an_em_with_under_16_minutes_of_psychotherapy_is_scrubbed_clean_and_carries_the_em(
+        scrubber: ClaimScrubber, build: SimpleNamespace, coder: Any) -> None:
+    v = build.visit(build.visit().service_kind.__class__("em_with_psychotherapy"), 10, em_code="99213",
+                    rendering=build.clinician("NP"))
+    c = build.draft_claim(coder.code(v), v, claim_id="c-6", patient_control_number="P6", payer=build.PAYER,
+                          billing_provider=build.BILLING, subscriber=build.SUBSCRIBER, prior_authorization="A1")
+    c.record_scrub(scrubber.scrub(c, facts()))
+    assert c.status.value == "scrubbed", c.findings
+    assert [ln.procedure_code for ln in c.lines] == ["99213"]
+    assert [(f.code, f.severity) for f in c.findings] == [("PSYCHOTHERAPY_ADD_ON_UNDER_MINIMUM", Severity.WARNING)]
 
 
 def test_errors_hold_the_claim(scrubber: ClaimScrubber) -> None:

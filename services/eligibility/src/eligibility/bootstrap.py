@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from rcm_shared.clock import Clock, SystemClock
 from rcm_shared.config import ServiceSettings
 from rcm_shared.contracts import DenialRaisedV1, VisitCompletedV1, VisitScheduledV1, topics
 from rcm_shared.db.database import Database
@@ -31,8 +32,11 @@ def interchange_parties(settings: ServiceSettings) -> InterchangeParties:
                               trace_originator="9RCMPLATFM")
 
 
-def build_runtime(settings: ServiceSettings, gateway: PayerGateway | None = None) -> ServiceRuntime:
-    """Without a gateway (the migrate command) there are no jobs: nothing is sent to a payer."""
+def build_runtime(settings: ServiceSettings, gateway: PayerGateway | None = None,
+                  clock: Clock | None = None) -> ServiceRuntime:
+    """Without a gateway (the migrate command) there are no jobs: nothing is sent to a payer. Every instant the
+    consumers and jobs decide with is ``clock.now()`` (the practice's dates come from it by the nightly rules)."""
+    clock = clock or SystemClock(settings.practice_time_zone)
     db = Database(settings, metadata, platform)
     alert_at = getattr(settings, "session_limit_alert_at_remaining", 3)
     consumer = EventConsumer(
@@ -40,17 +44,29 @@ def build_runtime(settings: ServiceSettings, gateway: PayerGateway | None = None
         handler=event_dispatcher({
             VisitCompletedV1: partial(handlers.record_completed_visit, alert_at_remaining=alert_at)}))
     denials = EventConsumer(settings, db.sessions, platform, name="eligibility-denials", topics=[topics.DENIAL_RAISED],
-                            handler=event_dispatcher({DenialRaisedV1: rechecks.note_eligibility_denial}))
+                            handler=event_dispatcher({DenialRaisedV1: partial(rechecks.note_eligibility_denial,
+                                                                              clock=clock)}))
     booked = EventConsumer(settings, db.sessions, platform, name="schedule", topics=[topics.VISIT_SCHEDULED],
-                           handler=event_dispatcher({VisitScheduledV1: schedule.record_scheduled_visit}))
+                           handler=event_dispatcher({VisitScheduledV1: partial(schedule.record_scheduled_visit,
+                                                                                clock=clock)}))
     periodic: list[tuple[str, float, Callable[[], Awaitable[Any]]]] = []
     if gateway is not None:
         parties = interchange_parties(settings)
+        batch_gateway = gateway if isinstance(gateway, BatchPayerGateway) else None
+
+        async def send_due_rechecks() -> None:
+            assert gateway is not None
+            await rechecks.send_due_rechecks(db, gateway, parties, now=clock.now())
+
+        async def nightly_batch_tick() -> None:
+            assert batch_gateway is not None
+            await batch_runs.nightly_batch_tick(db, batch_gateway, parties, now=clock.now())
+
         periodic.append(("eligibility-rechecks", float(getattr(settings, "recheck_poll_seconds", 5.0)),
-                         partial(rechecks.send_due_rechecks, db, gateway, parties)))
-        if isinstance(gateway, BatchPayerGateway) and getattr(settings, "nightly_batch_enabled", True):
+                         send_due_rechecks))
+        if batch_gateway is not None and getattr(settings, "nightly_batch_enabled", True):
             periodic.append(("nightly-eligibility-batch", float(getattr(settings, "nightly_batch_poll_seconds", 60.0)),
-                             partial(batch_runs.nightly_batch_tick, db, gateway, parties)))
+                             nightly_batch_tick))
     return ServiceRuntime(settings, db, MIGRATIONS, consumers=[consumer, denials, booked], periodic=periodic)
 
 
@@ -70,14 +86,16 @@ def build_gateway(settings: ServiceSettings) -> PayerGateway:
     raise ValueError(f"unknown payer_gateway {settings.payer_gateway!r} (sandbox | caqh-core)")
 
 
-def build_app(settings: ServiceSettings | None = None, gateway: PayerGateway | None = None) -> FastAPI:
+def build_app(settings: ServiceSettings | None = None, gateway: PayerGateway | None = None,
+              clock: Clock | None = None) -> FastAPI:
     settings = settings or EligibilitySettings()
     gateway = gateway or build_gateway(settings)
+    clock = clock or SystemClock(settings.practice_time_zone)
     app = create_service_app(
-        settings, build_runtime(settings, gateway), title="Eligibility and benefits",
+        settings, build_runtime(settings, gateway, clock), title="Eligibility and benefits",
         description="Coverage checks (X12 270/271) through a payer gateway, stored benefits snapshots, "
                     "session-limit tracking, the schedule, the nightly batch and automatic re-checks.",
-        routers=[router])
+        routers=[router], clock=clock)
     app.state.payer_gateway = gateway
     app.state.parties = interchange_parties(settings)
     return app

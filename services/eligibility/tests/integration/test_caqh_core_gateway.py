@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.parser import BytesParser
 from importlib import resources
@@ -37,7 +37,7 @@ from eligibility.domain.sandbox_payer import SandboxPayer, SandboxPlanTable
 from eligibility.domain.x12_270 import build_270
 from eligibility.domain.x12_271 import read_271
 from eligibility.service_layer import batch_runs, handlers, practice_day
-from rcm_shared.testing.fixtures import auth, running, settings_for
+from rcm_shared.testing.fixtures import TEST_INSTANT, auth, fixed_clock, running, settings_for
 from rcm_shared.x12.envelope import ControlNumbers, InterchangeParties
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -207,7 +207,8 @@ def core(core_server: CoreSite) -> CoreSite:
 def inquiry(member_id: str = "SBX000001", trace: str = "TRACE-CORE-1") -> str:
     request = EligibilityRequest(
         payer=PayerRef("SBXHP", "SANDBOX HEALTH PLAN"), provider=ProviderRef("1234567893", "CALM CLINIC"),
-        subscriber=Member("SAMPLE", "ALEX", None, member_id), service_date=date.today(), trace_number=trace)
+        subscriber=Member("SAMPLE", "ALEX", None, member_id), service_date=practice_day.today(TEST_INSTANT),
+        trace_number=trace)
     control = ControlNumbers(11, 11, 1, datetime.now(UTC))
     return build_270(request, control, InterchangeParties(SENDER, RECEIVER))
 
@@ -352,13 +353,13 @@ async def test_gateway_built_from_settings_talks_to_the_server(core: CoreSite) -
 
 
 async def test_the_nightly_run_goes_through_core_batch_mode(core: CoreSite, broker, databases) -> None:  # type: ignore[no-untyped-def]
-    schedule = handlers.nightly_batch_rules().in_force(datetime.now(UTC).date())
+    schedule = handlers.nightly_batch_rules().in_force(practice_day.today(TEST_INSTANT))
     zone = practice_day.zone(schedule.time_zone)
-    local = datetime.combine(datetime.now(zone).date(), schedule.run_at, tzinfo=zone) + timedelta(minutes=5)
+    local = datetime.combine(practice_day.today(TEST_INSTANT), schedule.run_at, tzinfo=zone) + timedelta(minutes=5)
     now, day = local.astimezone(UTC), local.date() + timedelta(days=schedule.days_ahead)
     settings = settings_for(EligibilitySettings, databases.create("elig"), broker, nightly_batch_enabled=False)
     gateway = core.client()
-    app = build_app(settings, gateway=gateway)
+    app = build_app(settings, gateway=gateway, clock=fixed_clock(now))
     members = {"pt-1": ("SBX000001", "1988-04-12"), "pt-2": ("SBX000004", "2001-11-11")}
     async with running(app) as http:
         booked = await http.post("/v1/schedule", headers=auth(), json={"visits": [

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 from decimal import Decimal
 
 import pytest
 from eligibility.bootstrap import build_app
 from eligibility.config import EligibilitySettings
+from eligibility.service_layer import practice_day
 from rcm_shared.contracts import CodedService, DenialRaisedV1, VisitCompletedV1, envelope_for, topics
-from rcm_shared.testing.fixtures import auth, running, settings_for
+from rcm_shared.testing.fixtures import TEST_INSTANT, auth, fixed_clock, running, settings_for
 from rcm_shared.testing.kafka import eventually, publish_envelopes, read_topic
 
 pytestmark = pytest.mark.integration
@@ -24,12 +24,13 @@ def check_body(member_id: str, patient_id: str, **extra: object) -> dict[str, ob
             "provider_npi": "1234567893", "provider_name": "RIVERSIDE COUNSELING",
             "subscriber": {"first_name": "ALEX", "last_name": "SAMPLE", "member_id": member_id,
                            "birth_date": BIRTH_DATES.get(member_id, "1990-01-01")},
-            "service_date": date.today().isoformat(), **extra}
+            "service_date": practice_day.today(TEST_INSTANT).isoformat(), **extra}
 
 
 async def test_round_trip_carve_out_and_session_limit(broker, databases) -> None:  # type: ignore[no-untyped-def]
     # Re-checks only at start-up: the advice after the denial below stays put (test_nightly_batch sends them).
-    app = build_app(settings_for(EligibilitySettings, databases.create("elig"), broker, recheck_poll_seconds=3600))
+    app = build_app(settings_for(EligibilitySettings, databases.create("elig"), broker, recheck_poll_seconds=3600),
+                    clock=fixed_clock())
     async with running(app) as client:
         active = await client.post("/v1/coverage-checks", json=check_body("SBX000001", "pt-1"), headers=auth())
         assert active.status_code == 201, active.text
@@ -55,7 +56,7 @@ async def test_round_trip_carve_out_and_session_limit(broker, databases) -> None
 
         visit = VisitCompletedV1(
             visit_id="v-1", practice_id="practice-a", patient_id="pt-4", billing_model="insurance",
-            payer_id="SBXHP", date_of_service=date.today(), rendering_npi="1234567893",
+            payer_id="SBXHP", date_of_service=practice_day.today(TEST_INSTANT), rendering_npi="1234567893",
             services=[CodedService(procedure_code="90837")])
         await publish_envelopes(broker.bootstrap, topics.VISIT_COMPLETED,
                                 [envelope_for(visit, source="claims", subject="v-1", practice_id="practice-a")])
@@ -92,7 +93,7 @@ async def test_round_trip_carve_out_and_session_limit(broker, databases) -> None
 
 
 async def test_bad_input_is_a_problem_naming_the_field(broker, databases) -> None:  # type: ignore[no-untyped-def]
-    app = build_app(settings_for(EligibilitySettings, databases.create("elig"), broker))
+    app = build_app(settings_for(EligibilitySettings, databases.create("elig"), broker), clock=fixed_clock())
     async with running(app) as client:
         bad = await client.post("/v1/coverage-checks", json=check_body("SBX000001", "pt-1", provider_npi="123"),
                                 headers=auth())
@@ -108,7 +109,8 @@ class GarbledPayer:
 
 
 async def test_a_malformed_271_is_a_clear_result_not_a_500(broker, databases) -> None:  # type: ignore[no-untyped-def]
-    app = build_app(settings_for(EligibilitySettings, databases.create("elig"), broker), gateway=GarbledPayer())
+    app = build_app(settings_for(EligibilitySettings, databases.create("elig"), broker), gateway=GarbledPayer(),
+                    clock=fixed_clock())
     async with running(app) as client:
         r = await client.post("/v1/coverage-checks", json=check_body("SBX000001", "pt-1"), headers=auth())
         assert r.status_code == 201

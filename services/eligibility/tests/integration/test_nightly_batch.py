@@ -19,7 +19,7 @@ from eligibility.config import EligibilitySettings
 from eligibility.service_layer import batch_runs, handlers, practice_day, rechecks
 from rcm_shared.contracts import DenialRaisedV1, envelope_for, topics
 from rcm_shared.db.database import Database
-from rcm_shared.testing.fixtures import auth, running, settings_for
+from rcm_shared.testing.fixtures import TEST_INSTANT, auth, fixed_clock, running, settings_for
 from rcm_shared.testing.kafka import eventually, publish_envelopes, read_topic
 
 pytestmark = pytest.mark.integration
@@ -46,9 +46,9 @@ class RecordingSandbox(SandboxPayerGateway):
 
 def evening() -> tuple[datetime, date]:
     """Half an hour after tonight's run time in the rules' time zone (as UTC), and the schedule date it runs for."""
-    schedule = handlers.nightly_batch_rules().in_force(datetime.now(UTC).date())
+    schedule = handlers.nightly_batch_rules().in_force(practice_day.today(TEST_INSTANT))
     zone = practice_day.zone(schedule.time_zone)
-    local = datetime.combine(datetime.now(zone).date(), schedule.run_at, tzinfo=zone) + timedelta(minutes=30)
+    local = datetime.combine(practice_day.today(TEST_INSTANT), schedule.run_at, tzinfo=zone) + timedelta(minutes=30)
     return local.astimezone(UTC), local.date() + timedelta(days=schedule.days_ahead)
 
 
@@ -75,7 +75,7 @@ def check_body(member_id: str, patient_id: str, day: date) -> dict[str, Any]:
 def app_for(broker: Any, databases: Any, gateway: SandboxPayerGateway) -> Any:
     settings = settings_for(EligibilitySettings, databases.create("elig"), broker, nightly_batch_enabled=False,
                             recheck_poll_seconds=0.2)
-    return build_app(settings, gateway=gateway)
+    return build_app(settings, gateway=gateway, clock=fixed_clock())
 
 
 async def test_schedule_nightly_run_snapshots_events_and_work_queue(broker, databases) -> None:  # type: ignore[no-untyped-def]
@@ -230,8 +230,8 @@ async def test_an_eligibility_denial_is_rechecked_automatically(broker, database
     gateway = RecordingSandbox()
     app = app_for(broker, databases, gateway)
     async with running(app) as client:
-        first = await client.post("/v1/coverage-checks", json=check_body("SBX000001", "pt-1", date.today()),
-                                  headers=auth())
+        first = await client.post("/v1/coverage-checks", headers=auth(),
+                                  json=check_body("SBX000001", "pt-1", practice_day.today(TEST_INSTANT)))
         assert first.status_code == 201
 
         def denial(denial_id: str, patient_id: str) -> Any:
@@ -273,5 +273,6 @@ async def test_an_eligibility_denial_is_rechecked_automatically(broker, database
             return item["recheck_reasons"] if item["recheck_needed"] else None
 
         assert "eligibility_denial" in await eventually(noted, what="the second denial noted")
-        assert await rechecks.send_due_rechecks(app.state.db, gateway, app.state.parties) == 0
+        assert await rechecks.send_due_rechecks(app.state.db, gateway, app.state.parties,
+                                                now=app.state.clock.now()) == 0
         assert len((await client.get("/v1/rechecks", headers=auth())).json()["items"]) == 1

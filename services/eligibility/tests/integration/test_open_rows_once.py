@@ -16,6 +16,7 @@ from eligibility.bootstrap import MIGRATIONS
 from eligibility.config import EligibilitySettings
 from eligibility.domain.work_queue import Attention, WorkItemKind
 from eligibility.service_layer import rechecks, work_queue
+from rcm_shared.clock import FixedClock
 from rcm_shared.contracts import DenialRaisedV1, EventEnvelope
 from rcm_shared.db.database import Database
 from rcm_shared.db.migrations import upgrade_to_head
@@ -99,7 +100,7 @@ async def test_a_denial_late_in_the_practices_evening_is_noted_on_the_practices_
         await session.execute(insert(snapshots).values(
             practice_id="practice-a", patient_id="pt-3", payer_id="SBXHP", check_id="chk-1", active=True,
             checked_on=date(2026, 2, 1), snapshot={}, updated_at=evening))
-        await rechecks.note_eligibility_denial(session, *denial("pt-3"), now=evening)
+        await rechecks.note_eligibility_denial(session, *denial("pt-3"), clock=FixedClock(evening))
     async with db.sessions() as session:
         noted = (await session.execute(select(snapshots.c.last_eligibility_denial_on).where(
             snapshots.c.patient_id == "pt-3"))).scalar_one()

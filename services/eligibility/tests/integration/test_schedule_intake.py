@@ -5,7 +5,7 @@ batch run only for a date the night would run."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -14,7 +14,7 @@ from eligibility.adapters.payer_gateway import SandboxPayerGateway
 from eligibility.bootstrap import build_app
 from eligibility.config import EligibilitySettings
 from eligibility.service_layer import handlers, practice_day
-from rcm_shared.testing.fixtures import auth, running, settings_for
+from rcm_shared.testing.fixtures import TEST_INSTANT, auth, fixed_clock, running, settings_for
 from sqlalchemy import func, select
 
 pytestmark = pytest.mark.integration
@@ -30,7 +30,7 @@ def visit(visit_id: str, patient_id: str, **insurance: Any) -> dict[str, Any]:
 
 def app_for(broker: Any, databases: Any) -> Any:
     settings = settings_for(EligibilitySettings, databases.create("elig"), broker, nightly_batch_enabled=False)
-    return build_app(settings, gateway=SandboxPayerGateway())
+    return build_app(settings, gateway=SandboxPayerGateway(), clock=fixed_clock())
 
 
 async def test_the_same_schedule_posted_at_once_is_recorded_once(broker, databases) -> None:  # type: ignore[no-untyped-def]
@@ -78,8 +78,8 @@ async def test_member_details_a_270_cannot_carry_are_refused_naming_the_field(
 
 async def test_a_batch_run_only_for_a_date_the_night_would_run(broker, databases) -> None:  # type: ignore[no-untyped-def]
     app = app_for(broker, databases)
-    schedule = handlers.nightly_batch_rules().in_force(datetime.now(UTC).date())
-    today = datetime.now(practice_day.zone(schedule.time_zone)).date()
+    schedule = handlers.nightly_batch_rules().in_force(practice_day.today(TEST_INSTANT))
+    today = practice_day.today(TEST_INSTANT)
     async with running(app) as client:
         for day in (today - timedelta(days=1), today + timedelta(days=schedule.days_ahead + 1), date.max):
             refused = await client.post("/v1/batch-runs", json={"schedule_date": day.isoformat()}, headers=auth())

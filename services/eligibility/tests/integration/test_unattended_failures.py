@@ -14,7 +14,7 @@ from eligibility.adapters.payer_gateway import SandboxPayerGateway
 from eligibility.bootstrap import build_app
 from eligibility.config import EligibilitySettings
 from eligibility.service_layer import batch_runs, handlers, practice_day, rechecks
-from rcm_shared.testing.fixtures import auth, running, settings_for
+from rcm_shared.testing.fixtures import TEST_INSTANT, auth, fixed_clock, running, settings_for
 from sqlalchemy import select
 
 pytestmark = pytest.mark.integration
@@ -25,7 +25,7 @@ def app_for(broker: Any, databases: Any, gateway: SandboxPayerGateway) -> Any:
     # The periodic jobs run once at start (nothing is due then); the tests drive them with a chosen clock.
     settings = settings_for(EligibilitySettings, databases.create("elig"), broker, nightly_batch_enabled=False,
                             recheck_poll_seconds=3600)
-    return build_app(settings, gateway=gateway)
+    return build_app(settings, gateway=gateway, clock=fixed_clock())
 
 
 def booked(patient_id: str, day: date) -> dict[str, Any]:
@@ -49,7 +49,7 @@ async def test_a_271_holding_a_nul_is_kept_not_a_500(broker, databases) -> None:
         member_id, born = SUBSCRIBERS["pt-1"]
         checked = await client.post("/v1/coverage-checks", headers=auth(), json={
             "patient_id": "pt-1", "payer_id": "SBXHP", "provider_npi": "1234567893", "provider_name": "RIVERSIDE",
-            "service_date": date.today().isoformat(),
+            "service_date": practice_day.today(TEST_INSTANT).isoformat(),
             "subscriber": {"first_name": "ALEX", "last_name": "SAMPLE", "member_id": member_id, "birth_date": born}})
         assert checked.status_code == 201, checked.text
         async with app.state.db.sessions() as session:
@@ -84,16 +84,16 @@ async def test_one_failing_recheck_neither_strands_the_others_nor_repeats_foreve
     gateway = FailsFor("SBX000001")
     app = app_for(broker, databases, gateway)
     db, parties = app.state.db, app.state.parties
-    now = datetime.now(UTC) + timedelta(days=1)  # due only on the test's clock, not the periodic job's
+    now = TEST_INSTANT + timedelta(days=1)  # due only on the test's clock, not the periodic job's
     async with running(app) as client:
         schedule = await client.post("/v1/schedule", headers=auth(), json={"visits": [
-            booked("pt-1", date.today()), booked("pt-2", date.today())]})
+            booked("pt-1", practice_day.today(TEST_INSTANT)), booked("pt-2", practice_day.today(TEST_INSTANT))]})
         assert schedule.status_code == 200, schedule.text
         async with db.transaction() as session:
             for patient_id, queued_at in (("pt-1", now - timedelta(seconds=2)), ("pt-2", now - timedelta(seconds=1))):
                 await rechecks.enqueue_recheck(session, practice_id="practice-a", patient_id=patient_id,
                                                payer_id="SBXHP", reason=rechecks.ELIGIBILITY_DENIAL,
-                                               service_date=date.today(), now=queued_at)
+                                               service_date=practice_day.today(TEST_INSTANT), now=queued_at)
 
         assert await rechecks.send_due_rechecks(db, gateway, parties, now=now) == 2
         by_patient = {r["patient_id"]: r for r in (await client.get("/v1/rechecks", headers=auth())).json()["items"]}
@@ -121,9 +121,9 @@ async def test_one_practice_s_unusable_batch_answer_does_not_hold_up_the_others(
     gateway = FailsFor("SBX000001")
     app = app_for(broker, databases, gateway)
     db, parties = app.state.db, app.state.parties
-    schedule = handlers.nightly_batch_rules().in_force(datetime.now(UTC).date())
+    schedule = handlers.nightly_batch_rules().in_force(practice_day.today(TEST_INSTANT))
     zone = practice_day.zone(schedule.time_zone)
-    local = datetime.combine(datetime.now(zone).date(), schedule.run_at, tzinfo=zone) + timedelta(minutes=30)
+    local = datetime.combine(practice_day.today(TEST_INSTANT), schedule.run_at, tzinfo=zone) + timedelta(minutes=30)
     now, day = local.astimezone(UTC), local.date() + timedelta(days=schedule.days_ahead)
     async with running(app) as client:
         for practice, patient in (("practice-a", "pt-1"), ("practice-b", "pt-2")):

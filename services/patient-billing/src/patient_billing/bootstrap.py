@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
+from rcm_shared.clock import Clock
 from rcm_shared.config import ServiceSettings
 from rcm_shared.contracts import PatientResponsibilityAssessedV1, VisitCompletedV1, topics
 from rcm_shared.db.database import Database
@@ -33,11 +34,12 @@ def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
     return ServiceRuntime(settings, db, MIGRATIONS, consumers=[consumer])
 
 
-def build_app(settings: ServiceSettings | None = None) -> FastAPI:
+def build_app(settings: ServiceSettings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or PatientBillingSettings()
     return create_service_app(
         settings, build_runtime(settings), title="Patient billing",
         description="Patient accounts: self-pay charges, patient responsibility from ERAs, payments, aging.",
         routers=[router],
         domain_errors={InvalidAmount: (422, "invalid-amount"), AccountNotFound: (404, "not-found")},
+        clock=clock,
     )

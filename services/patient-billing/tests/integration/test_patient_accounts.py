@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from patient_billing.bootstrap import build_app
 from patient_billing.config import PatientBillingSettings
 from rcm_shared.contracts import PatientResponsibilityAssessedV1, envelope_for, topics
-from rcm_shared.testing.fixtures import auth, running, settings_for
+from rcm_shared.testing.fixtures import auth, fixed_clock, running, settings_for
 from rcm_shared.testing.kafka import eventually, publish, publish_envelopes, read_topic
 
 pytestmark = pytest.mark.integration
@@ -25,7 +25,8 @@ def assessment(patient_id: str, total: str, assessment_id: str, practice: str = 
 
 async def test_responsibility_posts_once_and_announces_the_new_balance(broker, databases) -> None:  # type: ignore[no-untyped-def]
     settings = settings_for(PatientBillingSettings, databases.create("pb"), broker)
-    app = build_app(settings)
+    clock = fixed_clock(datetime(2026, 11, 1, 3, 59, tzinfo=UTC))  # 23:59 on 31 October in New York (EDT)
+    app = build_app(settings, clock=clock)
     async with running(app) as client:
         event = assessment("pat-100", "30.00", "asm-1")
         # The same event delivered twice (relay retry, rebalance): applied once.
@@ -41,12 +42,12 @@ async def test_responsibility_posts_once_and_announces_the_new_balance(broker, d
         assert len(changed) == 1, "one posting, one announcement"
         assert changed[0].key == body["account_id"].encode(), "keyed by the account id, never the patient id"
         assert len(body["entries"]) == 1
-        # Service date 2026-10-01: the open 30.00 sits in the bucket its age puts it in, and only there.
-        age = (date.today() - date(2026, 10, 1)).days
-        bucket = "0-30" if age <= 30 else "31-60" if age <= 60 else "61-90" if age <= 90 else "91-120" \
-            if age <= 120 else "120+"
-        assert Decimal(body["aging"][bucket]) == Decimal("30.00")
-        assert sum(Decimal(v) for v in body["aging"].values()) == Decimal("30.00")
+        # Service date 2026-10-01: on the practice's 31 October the open 30.00 is 30 days old, and only there.
+        assert {k: v for k, v in body["aging"].items() if Decimal(v)} == {"0-30": "30.00"}
+        # Two minutes later it is 1 November in New York (UTC's date did not change): 31 days old.
+        clock.advance(timedelta(minutes=2))
+        body = (await client.get("/v1/patients/pat-100/account", headers=auth())).json()
+        assert {k: v for k, v in body["aging"].items() if Decimal(v)} == {"31-60": "30.00"}
 
         # Another practice's token sees nothing of practice-a's patient.
         other = await client.get("/v1/patients/pat-100/account", headers=auth("practice-b"))

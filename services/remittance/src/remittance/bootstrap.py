@@ -6,6 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from rcm_shared.clearinghouse import ClearinghouseMailbox, HttpsMailbox, SftpMailbox
+from rcm_shared.clock import Clock
 from rcm_shared.config import ServiceSettings
 from rcm_shared.contracts import ClaimSubmittedV1, EraReceivedV1, topics
 from rcm_shared.db.database import Database
@@ -65,11 +66,11 @@ def era_sources(settings: ServiceSettings) -> list[tuple[str, EraSource]]:
     return sources
 
 
-def build_app(settings: ServiceSettings | None = None) -> FastAPI:
+def build_app(settings: ServiceSettings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings if isinstance(settings, RemittanceSettings) else RemittanceSettings(
         **(settings.model_dump() if settings else {}))
     return create_service_app(
         settings, build_runtime(settings), title="Remittance",
         description="835 ERAs: intake, streaming parse, balancing, exactly-once double-entry posting, "
                     "denial classification and routing, reports.",
-        routers=[router])
+        routers=[router], clock=clock)

@@ -1,4 +1,4 @@
-"""FastAPI dependencies every service uses: the Database and the request id."""
+"""FastAPI dependencies every service uses: the Database, the request id and the clock."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from rcm_shared.clock import Clock
 from rcm_shared.db.database import Database
 
 
@@ -19,5 +20,11 @@ def _request_id(request: Request) -> str | None:
     return str(value) if value else None
 
 
+def _clock(request: Request) -> Clock:
+    clock: Clock = request.app.state.clock
+    return clock
+
+
 DatabaseDep = Annotated[Database, Depends(_database)]
 RequestIdDep = Annotated[str | None, Depends(_request_id)]
+ClockDep = Annotated[Clock, Depends(_clock)]  # the composition root's clock: 'now' and the practice's 'today'

@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -13,6 +14,7 @@ import pytest
 from fastapi import FastAPI
 
 from rcm_shared.broker import EmbeddedBroker
+from rcm_shared.clock import FixedClock
 from rcm_shared.config import ServiceSettings
 from rcm_shared.http.auth import ALL_SCOPES, mint_token
 from rcm_shared.testing.databases import TestDatabases
@@ -43,6 +45,16 @@ def databases() -> Iterator[TestDatabases]:
     dbs = TestDatabases()
     yield dbs
     dbs.drop_all()
+
+
+# The instant the tests run at unless they say otherwise: 01:08 UTC, when UTC's date (a UTC machine's too) is already
+# tomorrow while the practice (America/New_York) is still in the evening before. Tests fix the instant and compute
+# their expectations from the same clock as the service, never from the machine's date.
+TEST_INSTANT = datetime(2026, 12, 3, 1, 8, tzinfo=UTC)
+
+
+def fixed_clock(at: datetime = TEST_INSTANT) -> FixedClock:
+    return FixedClock(at)
 
 
 def settings_for(cls: type[ServiceSettings], database_url: str, broker: EmbeddedBroker,

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, Field, model_validator
 from rcm_shared.http.audit import record_audit
 from rcm_shared.http.auth import Principal, require_scope
-from rcm_shared.http.deps import DatabaseDep, RequestIdDep
+from rcm_shared.http.deps import ClockDep, DatabaseDep, RequestIdDep
 from rcm_shared.http.errors import ProblemError
 from rcm_shared.http.idempotency import run_idempotent
 from rcm_shared.http.schemas import StrictModel
@@ -92,12 +92,12 @@ class SupervisionIn(StrictModel):
 
 @router.post("/authorizations", status_code=201, summary="Record (or update, by number) a prior authorization")
 async def post_authorization(body: AuthorizationIn, principal: Writer, db: DatabaseDep, request: Request,
-                             request_id: RequestIdDep) -> JSONResponse:
+                             request_id: RequestIdDep, clock: ClockDep) -> JSONResponse:
     command = handlers.RecordAuthorization(principal.practice_id, body.number, body.patient_id, body.payer_id,
                                            body.cpt_codes, body.approved_units, body.start, body.end, body.status)
 
     async def create(session):  # type: ignore[no-untyped-def]
-        view = await handlers.record_authorization(session, command)
+        view = await handlers.record_authorization(session, command, today=clock.today())
         await record_audit(session, platform, principal, service=SERVICE, action="write", object_type="authorization",
                            object_id=body.number, request_id=request_id)
         return 201, view
@@ -107,9 +107,9 @@ async def post_authorization(body: AuthorizationIn, principal: Writer, db: Datab
 
 @router.get("/patients/{patient_id}/authorizations", summary="A patient's authorizations with units left")
 async def patient_authorizations(patient_id: Annotated[str, Path(pattern=ID, max_length=64)], principal: Reader,
-                                 db: DatabaseDep, request_id: RequestIdDep) -> dict[str, Any]:
+                                 db: DatabaseDep, request_id: RequestIdDep, clock: ClockDep) -> dict[str, Any]:
     async with db.transaction() as session:
-        items = await handlers.list_for_patient(session, principal.practice_id, patient_id)
+        items = await handlers.list_for_patient(session, principal.practice_id, patient_id, today=clock.today())
         await record_audit(session, platform, principal, service=SERVICE, action="read", object_type="authorization",
                            object_id=patient_id, request_id=request_id)
     return {"patient_id": patient_id, "items": items}
@@ -130,10 +130,10 @@ async def lookup(principal: Reader, db: DatabaseDep, request_id: RequestIdDep,
 
 
 @router.get("/work-queue", summary="Missing authorizations and renewals due")
-async def work_queue(principal: Reader, db: DatabaseDep, request_id: RequestIdDep,
+async def work_queue(principal: Reader, db: DatabaseDep, request_id: RequestIdDep, clock: ClockDep,
                      today: date | None = None) -> dict[str, Any]:
     async with db.transaction() as session:
-        work = await handlers.open_work(session, principal.practice_id, today or handlers.practice_today())
+        work = await handlers.open_work(session, principal.practice_id, today or clock.today())
         await record_audit(session, platform, principal, service=SERVICE, action="list", object_type="authorization",
                            object_id="*", request_id=request_id)
     return work
@@ -174,12 +174,18 @@ async def post_supervision(body: SupervisionIn, principal: Writer, db: DatabaseD
 async def credentialing_check(principal: Reader, db: DatabaseDep,
                               npi: Annotated[str, Query(pattern=NPI)],
                               payer_id: Annotated[X12Text, Query(min_length=2, max_length=80)],
-                              date_of_service: date, plan: Annotated[Plain, Query(max_length=60)] = ""
+                              date_of_service: date, plan: Annotated[Plain, Query(max_length=60)] = "",
+                              credential: Annotated[str, Query(pattern=r"^[A-Za-z-]{1,20}$",
+                                                               description="the clinician's license (LMSW, LPC-A "
+                                                               "...): payers take supervisor billing for some "
+                                                               "only")] = ""
                               ) -> dict[str, Any]:
     async with db.sessions() as session:
         decision = await handlers.check_credentialing(session, principal.practice_id, npi, payer_id, plan,
-                                                      date_of_service)
-    return {"allowed": decision.allowed, "billing_npi": decision.billing_npi, "reason": decision.reason.value}
+                                                      date_of_service, credential)
+    # rendering_npi / supervising_npi: the NPIs the 837P must name in 2310B / 2310D (the claim reports these)
+    return {"allowed": decision.allowed, "billing_npi": decision.billing_npi, "reason": decision.reason.value,
+            "rendering_npi": decision.rendering_npi, "supervising_npi": decision.supervising_npi}
 
 
 
@@ -256,14 +262,14 @@ class AuthorizationRequestIn(StrictModel):
                          "work-queue item with the day to follow up) or rejected (a work-queue item naming the "
                          "fields to correct).")
 async def post_authorization_request(body: AuthorizationRequestIn, principal: Writer, db: DatabaseDep,
-                                     request: Request, request_id: RequestIdDep) -> JSONResponse:
+                                     request: Request, request_id: RequestIdDep, clock: ClockDep) -> JSONResponse:
     command = handlers.RequestAuthorization(principal.practice_id, body.patient_id,
                                             body.to_domain(uuid.uuid4().hex[:30].upper()))
 
     async def create(session):  # type: ignore[no-untyped-def]
         try:
             outcome = await handlers.request_authorization(db, request.app.state.utilization_review,
-                                                           request.app.state.review_routes, command)
+                                                           request.app.state.review_routes, command, clock=clock)
         except ReviewUnavailable as exc:
             raise ProblemError(503, "payer-unavailable", "The payer did not answer; try again later",
                                extra={"error_code": exc.error_code}) from exc
@@ -289,7 +295,7 @@ MAX_RESPONSE_BYTES = 5 * 1024 * 1024
              openapi_extra={"requestBody": {"content": {"application/edi-x12": {"schema": {"type": "string"}},
                                                         "application/fhir+json": {"schema": {"type": "object"}}}}})
 async def post_authorization_response(request: Request, principal: Writer, db: DatabaseDep,
-                                      request_id: RequestIdDep) -> dict[str, Any]:
+                                      request_id: RequestIdDep, clock: ClockDep) -> dict[str, Any]:
     media = request.headers.get("content-type", "")
     if media.startswith(("application/fhir+json", "application/json")):
         kind = "fhir"
@@ -306,7 +312,7 @@ async def post_authorization_response(request: Request, principal: Writer, db: D
         try:
             outcome = await handlers.receive_review_response(session, request.app.state.review_routes,
                                                              principal.practice_id, raw.decode("utf-8", "replace"),
-                                                             kind)
+                                                             kind, clock=clock)
         except X12SyntaxError as exc:
             raise ProblemError(422, "unreadable-response", "The 278 response cannot be read", extra={
                 "location": {k: v for k, v in exc.as_dict().items() if k != "message"}, "detail": exc.message}

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from rcm_shared.clock import SystemClock
 from rcm_shared.config import ServiceSettings
 from rcm_shared.service import run_cli
 
@@ -8,7 +9,7 @@ from authorizations.config import AuthorizationsSettings
 
 
 async def _migrate(settings: ServiceSettings) -> None:
-    runtime = build_runtime(settings)
+    runtime = build_runtime(settings, SystemClock(settings.practice_time_zone))
     await runtime.migrate()
     await runtime.db.dispose()
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, tzinfo
+from datetime import date, datetime
 from functools import cache
 from importlib import resources
 from typing import Any
-from zoneinfo import ZoneInfo
 
+import yaml
+from rcm_shared.clock import Clock
 from rcm_shared.contracts import AuthorizationChangedV1, EventEnvelope, VisitCompletedV1, VisitScheduledV1
 from rcm_shared.db import sequences
 from rcm_shared.db.database import Database
@@ -49,6 +50,7 @@ from authorizations.domain.credentialing import (
     Supervision,
     SupervisionPolicy,
 )
+from authorizations.domain.credentialing import supervision_policies as read_supervision_policies
 from authorizations.domain.kpi import EpisodeVisit, episodes_from_visits, uninterrupted_coverage
 from authorizations.domain.ledger import (
     AuthorizationLedger,
@@ -94,14 +96,10 @@ def cancellation_rules() -> CancellationRules:
 
 
 @cache
-def practice_time_zone() -> tzinfo:
-    return ZoneInfo(str(_rules_text("practice_calendar.json")["time_zone"]))
-
-
-def practice_today(now: datetime | None = None) -> date:
-    """'Today' for authorizations, the one place it is read: the practice's date (rules/practice_calendar.json,
-    America/New_York), not the server's or UTC's, which is already tomorrow on a New York evening."""
-    return (now or utcnow()).astimezone(practice_time_zone()).date()
+def payer_supervision_policies() -> tuple[SupervisionPolicy, ...]:
+    """The payers' supervisor-billing defaults (rules/supervision_policies.yaml); a practice's own come first."""
+    text = resources.files("authorizations.domain").joinpath("rules/supervision_policies.yaml").read_text()
+    return tuple(read_supervision_policies(yaml.safe_load(text)))
 
 
 def _authorization(row: Any) -> Authorization:
@@ -131,8 +129,9 @@ async def load_ledger(session: AsyncSession, practice_id: str, patient_id: str, 
 
 
 async def _reconcile(session: AsyncSession, practice_id: str, patient_id: str, payer_id: str,
-                     causation: EventEnvelope | None) -> None:
-    """Persist the ledger's allocation and findings for a group; announce what changed."""
+                     causation: EventEnvelope | None, *, today: date) -> None:
+    """Persist the ledger's allocation and findings for a group; announce what changed (statuses as of the
+    practice's ``today``)."""
     ledger = await load_ledger(session, practice_id, patient_id, payer_id)
     visit_ids = [r.visit_id for r in (await session.execute(select(ledger_visits.c.visit_id).where(
         ledger_visits.c.practice_id == practice_id, ledger_visits.c.patient_id == patient_id,
@@ -148,13 +147,13 @@ async def _reconcile(session: AsyncSession, practice_id: str, patient_id: str, p
             await session.execute(delete(consumptions).where(consumptions.c.practice_id == practice_id,
                                                              consumptions.c.visit_id == visit_id))
             await _announce(session, practice_id, patient_id, payer_id, ledger, number, numbers, visit_id,
-                            "unit_returned", causation)
+                            "unit_returned", causation, today)
     for visit_id, number in wanted.items():
         if stored.get(visit_id) != number:
             await session.execute(insert(consumptions).values(practice_id=practice_id, visit_id=visit_id,
                                                               authorization_number=number, consumed_at=utcnow()))
             await _announce(session, practice_id, patient_id, payer_id, ledger, number, numbers, visit_id,
-                            "unit_consumed", causation)
+                            "unit_consumed", causation, today)
     await session.execute(delete(missing).where(missing.c.practice_id == practice_id,
                                                 missing.c.visit_id.in_(visit_ids)))
     for finding in ledger.findings():
@@ -166,13 +165,13 @@ async def _reconcile(session: AsyncSession, practice_id: str, patient_id: str, p
 
 async def _announce(session: AsyncSession, practice_id: str, patient_id: str, payer_id: str,
                     ledger: AuthorizationLedger, number: str, ids: dict[str, str], visit_id: str, change: str,
-                    causation: EventEnvelope | None) -> None:
+                    causation: EventEnvelope | None, today: date) -> None:
     auth = ledger.authorization(number)
     authorization_id = ids.get(number, number)
     await stage_event(session, platform, AuthorizationChangedV1(
         authorization_id=authorization_id, practice_id=practice_id, patient_id=patient_id, payer_id=payer_id,
         visit_id=visit_id, change=change,
-        status=ledger.status_of(number, practice_today()).value, units_remaining=ledger.balance(number).remaining,
+        status=ledger.status_of(number, today).value, units_remaining=ledger.balance(number).remaining,
         end_date=auth.end), source=SOURCE, subject=authorization_id, practice_id=practice_id, causation=causation)
 
 
@@ -180,7 +179,8 @@ def _primary_code(event: VisitCompletedV1) -> str | None:
     return event.services[0].procedure_code if event.services else None
 
 
-async def consume_for_visit(session: AsyncSession, envelope: EventEnvelope, event: VisitCompletedV1) -> None:
+async def consume_for_visit(session: AsyncSession, envelope: EventEnvelope, event: VisitCompletedV1, *,
+                            clock: Clock) -> None:
     """A completed visit consumes one unit (once per visit id); a voided or replaced one gives it back."""
     code = _primary_code(event)
     if event.billing_model != "insurance" or event.payer_id is None or code is None:
@@ -203,7 +203,7 @@ async def consume_for_visit(session: AsyncSession, envelope: EventEnvelope, even
                                                                **{**values, "voided": True}))
         else:
             await session.execute(update(ledger_visits).where(replaced).values(voided=True))
-    await _reconcile(session, event.practice_id, event.patient_id, event.payer_id, envelope)
+    await _reconcile(session, event.practice_id, event.patient_id, event.payer_id, envelope, today=clock.today())
 
 
 @dataclass(frozen=True)
@@ -219,7 +219,8 @@ class RecordAuthorization:
     status: str
 
 
-async def record_authorization(session: AsyncSession, command: RecordAuthorization) -> dict[str, Any]:
+async def record_authorization(session: AsyncSession, command: RecordAuthorization, *, today: date
+                               ) -> dict[str, Any]:
     auth = Authorization(number=command.number, patient_id=command.patient_id, payer_id=command.payer_id,
                          cpt_codes=frozenset(command.cpt_codes), approved_units=command.approved_units,
                          start=command.start, end=command.end, status=AuthorizationStatus(command.status))
@@ -237,11 +238,13 @@ async def record_authorization(session: AsyncSession, command: RecordAuthorizati
         authorization_id = existing.authorization_id
         await session.execute(update(authorizations).where(key).values(**values))
     # A new or changed authorization may resolve missing-authorization findings: re-run the group.
-    await _reconcile(session, command.practice_id, auth.patient_id, auth.payer_id, None)
-    return await authorization_view(session, command.practice_id, auth.number) or {"authorization_id": authorization_id}
+    await _reconcile(session, command.practice_id, auth.patient_id, auth.payer_id, None, today=today)
+    return (await authorization_view(session, command.practice_id, auth.number, today=today)
+            or {"authorization_id": authorization_id})
 
 
-async def authorization_view(session: AsyncSession, practice_id: str, number: str) -> dict[str, Any] | None:
+async def authorization_view(session: AsyncSession, practice_id: str, number: str, *, today: date
+                             ) -> dict[str, Any] | None:
     row = (await session.execute(select(authorizations).where(authorizations.c.practice_id == practice_id,
                                                               authorizations.c.number == number))).first()
     if row is None:
@@ -258,14 +261,16 @@ async def authorization_view(session: AsyncSession, practice_id: str, number: st
     return {"authorization_id": row.authorization_id, "number": number, "patient_id": row.patient_id,
             "payer_id": row.payer_id, "cpt_codes": row.cpt_codes, "approved_units": balance.approved,
             "used_units": balance.used, "remaining_units": balance.remaining, "start": row.start_date,
-            "end": row.end_date, "status": ledger.status_of(number, practice_today()).value,
+            "end": row.end_date, "status": ledger.status_of(number, today).value,
             "cancelled_on": row.cancelled_on, "review": dict(review._mapping) if review is not None else None}
 
 
-async def list_for_patient(session: AsyncSession, practice_id: str, patient_id: str) -> list[dict[str, Any]]:
+async def list_for_patient(session: AsyncSession, practice_id: str, patient_id: str, *, today: date
+                           ) -> list[dict[str, Any]]:
     rows = (await session.execute(select(authorizations.c.number).where(
         authorizations.c.practice_id == practice_id, authorizations.c.patient_id == patient_id))).all()
-    return [v for r in rows if (v := await authorization_view(session, practice_id, r.number)) is not None]
+    return [v for r in rows
+            if (v := await authorization_view(session, practice_id, r.number, today=today)) is not None]
 
 
 async def authorization_for_visit(session: AsyncSession, practice_id: str, visit_id: str, patient_id: str,
@@ -284,7 +289,7 @@ async def authorization_for_visit(session: AsyncSession, practice_id: str, visit
 
 
 async def registry(session: AsyncSession, practice_id: str) -> CredentialingRegistry:
-    reg = CredentialingRegistry()
+    reg = CredentialingRegistry(payer_defaults=list(payer_supervision_policies()))
     for r in (await session.execute(select(enrollments).where(enrollments.c.practice_id == practice_id))).all():
         reg.enroll(Enrollment(r.npi, r.payer_id, r.plan, r.effective_from, r.effective_to))
     for r in (await session.execute(select(supervisions).where(supervisions.c.practice_id == practice_id))).all():
@@ -297,8 +302,8 @@ async def registry(session: AsyncSession, practice_id: str) -> CredentialingRegi
 
 
 async def check_credentialing(session: AsyncSession, practice_id: str, npi: str, payer_id: str, plan: str,
-                              dos: date) -> CredentialingDecision:
-    return (await registry(session, practice_id)).is_credentialed(npi, payer_id, plan, dos)
+                              dos: date, credential: str = "") -> CredentialingDecision:
+    return (await registry(session, practice_id)).is_credentialed(npi, payer_id, plan, dos, credential)
 
 
 async def add_enrollment(session: AsyncSession, practice_id: str, enrollment: Enrollment) -> None:
@@ -389,8 +394,8 @@ async def _cancel_certification(session: AsyncSession, practice_id: str, patient
     await session.execute(update(authorizations).where(
         authorizations.c.practice_id == practice_id, authorizations.c.number == row.number).values(
         status=AuthorizationStatus.CANCELLED.value, cancelled_on=today))
-    await _reconcile(session, practice_id, patient_id, payer_id, None)
-    view = await authorization_view(session, practice_id, row.number)
+    await _reconcile(session, practice_id, patient_id, payer_id, None, today=today)
+    view = await authorization_view(session, practice_id, row.number, today=today)
     assert view is not None
     await stage_event(session, platform, AuthorizationChangedV1(
         authorization_id=row.authorization_id, practice_id=practice_id, patient_id=patient_id, payer_id=payer_id,
@@ -400,7 +405,7 @@ async def _cancel_certification(session: AsyncSession, practice_id: str, patient
 
 
 async def request_authorization(db: Database, review: UtilizationReview, routes: ReviewRoutes,
-                                command: RequestAuthorization, *, now: datetime | None = None) -> dict[str, Any]:
+                                command: RequestAuthorization, *, clock: Clock) -> dict[str, Any]:
     """Send the request over the payer's channel (outside any transaction), then record what came back.
 
     Approved / modified / denied: the authorization is recorded and ``authorization-changed`` announced.
@@ -409,8 +414,8 @@ async def request_authorization(db: Database, review: UtilizationReview, routes:
     """
     async with db.transaction() as session:
         icn = await _next_control_number(session)
-    exchange = await review.submit(command.request, ControlNumbers(icn, icn, 1, datetime.now(UTC)))
-    now = now or utcnow()
+    exchange = await review.submit(command.request, ControlNumbers(icn, icn, 1, clock.now()))
+    now = clock.now()  # requested_at: follow-ups count from the practice's date of it
     async with db.transaction() as session:
         request_id = new_id()
         await session.execute(insert(authorization_requests).values(
@@ -420,7 +425,7 @@ async def request_authorization(db: Database, review: UtilizationReview, routes:
             requested_at=now))
         outcome = await _apply_review(session, routes, request_id, command.practice_id, command.patient_id,
                                       command.request, exchange.response, exchange.unreadable,
-                                      practice_today(now), today=practice_today(now))
+                                      clock.date_at(now), today=clock.date_at(now))
     return {**outcome, "channel": exchange.channel}
 
 
@@ -472,7 +477,8 @@ async def _apply_review(session: AsyncSession, routes: ReviewRoutes, request_id:
     if authorization is not None:
         view = await record_authorization(session, RecordAuthorization(
             practice_id, authorization.number, patient_id, payer_id, sorted(authorization.cpt_codes),
-            authorization.approved_units, authorization.start, authorization.end, authorization.status.value))
+            authorization.approved_units, authorization.start, authorization.end, authorization.status.value),
+            today=today)
         await stage_event(session, platform, AuthorizationChangedV1(
             authorization_id=view["authorization_id"], practice_id=practice_id, patient_id=patient_id,
             payer_id=payer_id, change="status_changed", status=view["status"],
@@ -491,7 +497,7 @@ def _stored_request(channel: str | None, body: str) -> AuthorizationRequest:
 
 
 async def receive_review_response(session: AsyncSession, routes: ReviewRoutes, practice_id: str, body: str,
-                                  media: str) -> dict[str, Any]:
+                                  media: str, *, clock: Clock) -> dict[str, Any]:
     """A payer's later answer to a pended review (an unsolicited 278 response, or a PAS response bundle),
     matched to the request by its trace number and applied like a first answer.
 
@@ -523,7 +529,7 @@ async def receive_review_response(session: AsyncSession, routes: ReviewRoutes, p
     await session.execute(update(authorization_requests).where(
         authorization_requests.c.request_id == row.request_id).values(response_body=storable(body)))
     outcome = await _apply_review(session, routes, row.request_id, practice_id, row.patient_id, request, response,
-                                  "", practice_today(row.requested_at), today=practice_today(),
+                                  "", clock.date_at(row.requested_at), today=clock.today(),
                                   reviewed_number=row.authorization_number)
     return {**outcome, "channel": row.channel}
 

@@ -11,6 +11,8 @@ import httpx
 from rcm_shared.config import ServiceSettings
 from rcm_shared.http.auth import mint_token
 
+from claims.domain.scrubbing import CredentialingDecision
+
 
 @dataclass(frozen=True)
 class CoverageAnswer:
@@ -34,7 +36,8 @@ class FrontOffice(Protocol):
     async def authorization(self, practice_id: str, visit_id: str, patient_id: str, payer_id: str, on: date,
                             cpt_code: str) -> AuthorizationAnswer: ...
 
-    async def credentialed(self, practice_id: str, npi: str, payer_id: str, on: date) -> bool | None: ...
+    async def credentialed(self, practice_id: str, npi: str, payer_id: str, on: date,
+                           credential: str = "") -> CredentialingDecision | None: ...
 
 
 class HttpFrontOffice:
@@ -88,12 +91,19 @@ class HttpFrontOffice:
         return AuthorizationAnswer(True, body.get("required"), body.get("authorization_number"),
                                    body.get("missing_reason"))
 
-    async def credentialed(self, practice_id: str, npi: str, payer_id: str, on: date) -> bool | None:
-        status, body = await self._get(f"{self.authorizations_url}/v1/credentialing/check", practice_id, {
-            "npi": npi, "payer_id": payer_id, "date_of_service": on.isoformat()})
-        if status != 200 or body is None:
+    async def credentialed(self, practice_id: str, npi: str, payer_id: str, on: date,
+                           credential: str = "") -> CredentialingDecision | None:
+        """The registry's whole decision: whether, and under which NPIs (2310B / 2310D) the claim may go out."""
+        params = {"npi": npi, "payer_id": payer_id, "date_of_service": on.isoformat()}
+        if credential:
+            params["credential"] = credential
+        status, body = await self._get(f"{self.authorizations_url}/v1/credentialing/check", practice_id, params)
+        if status != 200 or not isinstance(body, dict):
             return None
-        return bool(body.get("allowed"))
+        allowed = body.get("allowed") is True
+        return CredentialingDecision(allowed, str(body.get("reason") or ""),
+                                     body.get("rendering_npi") if allowed else None,
+                                     body.get("supervising_npi") if allowed else None)
 
     async def close(self) -> None:
         await self._client.aclose()

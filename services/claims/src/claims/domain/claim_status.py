@@ -107,10 +107,11 @@ def answer_276(text_276: str, *, status_code: str = "P1:20", status_date: date |
     """A payer's 277 (005010X212) for a 276: every claim asked about gets one STC (default P1:20, pending in
     process) under the same provider / subscriber / patient it was asked under (2000C-2000E), echoing the
     trace (TRN*2), the payer claim number (REF*1K), the patient control number (REF*EJ) and the service
-    dates. Used by the sandbox."""
+    dates. Used by the sandbox. ``status_date``: the STC date; by default the day the 276 was made (BHT04), so
+    the answer depends on the inquiry only, never on the machine's date."""
     from rcm_shared.x12 import iter_segments
 
-    day = (status_date or date.today()).strftime("%Y%m%d")
+    day = status_date.strftime("%Y%m%d") if status_date is not None else ""
     asked: list[dict[str, str]] = []
     payer, payer_id, receiver, receiver_id, control = "SANDBOX PAYER", "SANDBOX", "PROVIDER", "RCMPLATFORM", "1"
     provider = ("PROVIDER", "1245319599")
@@ -121,6 +122,9 @@ def answer_276(text_276: str, *, status_code: str = "P1:20", status_date: date |
         g = seg.get
         if seg.id == "ISA":
             control = g(13).lstrip("0") or "1"
+            day = day or f"20{g(9)}"  # YYMMDD; the BHT's CCYYMMDD below, when there is one, is the same day
+        elif seg.id == "BHT" and status_date is None:
+            day = g(4) or day
         elif seg.id == "HL":
             current = None
             if g(3) in ("19", "22"):

@@ -16,7 +16,6 @@ from claims.domain.model import (
     BillingProvider,
     Claim,
     ClaimLine,
-    Clinician,
     CompletedVisit,
     Finding,
     Modality,
@@ -43,12 +42,10 @@ def normalize_icd10(code: str) -> str:
 class CodingResult:
     lines: tuple[ClaimLine, ...]
     place_of_service: str
-    rendering: Clinician  # the clinician the claim names (the supervisor when the payer wants it)
     diagnoses: tuple[str, ...]
     findings: tuple[Finding, ...]
     ruleset_version: str
     payer_terms_version: str
-    rendering_rule: RuleRef | None = None
 
     @property
     def billable(self) -> bool:
@@ -86,7 +83,6 @@ class ChargeCoder:
             ))
 
         pos, modifiers, shared_rules = self._place_and_modifiers(visit, rs, terms, findings)
-        rendering, rendering_rule = self._rendering(visit, terms)
         diagnoses = tuple(normalize_icd10(d) for d in visit.diagnoses)
         pointers = tuple(range(1, min(len(diagnoses), rs.limits.max_pointers_per_line) + 1)) or (1,)
         lines: list[ClaimLine] = []
@@ -111,9 +107,8 @@ class ChargeCoder:
                 diagnosis_pointers=pointers, rules=tuple(rules),
             ))
         return CodingResult(
-            lines=tuple(lines), place_of_service=pos, rendering=rendering, diagnoses=diagnoses,
+            lines=tuple(lines), place_of_service=pos, diagnoses=diagnoses,
             findings=tuple(findings), ruleset_version=rs.version, payer_terms_version=terms.version,
-            rendering_rule=rendering_rule,
         )
 
     # ------------------------------------------------------------ procedures
@@ -128,10 +123,23 @@ class ChargeCoder:
 
         def psychotherapy(with_em: bool, extra: tuple[RuleRef, ...] = ()) -> None:
             band = rs.psychotherapy_band(minutes)
+            minimum = rs.psychotherapy_bands[0].low
+            if band is None and with_em:
+                # CPT: psychotherapy under the minimum is not reported; the E/M is, alone. A warning, not a hold.
+                for d in drafts:
+                    if d.code in rs.em_codes:
+                        d.rules.append(RuleRef(rs.psychotherapy_short_add_on_rule_id, v))
+                findings.append(_finding(
+                    "PSYCHOTHERAPY_ADD_ON_UNDER_MINIMUM",
+                    f"{minutes} minutes of psychotherapy is under the {minimum}-minute minimum: the add-on is not "
+                    "reported; the E/M is billed alone.",
+                    "visit.psychotherapy_minutes", Severity.WARNING,
+                ))
+                return
             if band is None:
                 findings.append(_finding(
                     "PSYCHOTHERAPY_UNDER_MINIMUM",
-                    f"{minutes} minutes of psychotherapy is under the {rs.psychotherapy_bands[0].low}-minute "
+                    f"{minutes} minutes of psychotherapy is under the {minimum}-minute "
                     "minimum: not billable as psychotherapy.",
                     "visit.psychotherapy_minutes",
                 ))
@@ -215,7 +223,7 @@ class ChargeCoder:
             return
         drafts.append(_Draft(ic.code, 1, [RuleRef(ic.rule_id, rs.version), RuleRef("IC-PAYER", terms.version)]))
 
-    # ------------------------------------------------------------ place of service, modifiers, rendering
+    # ------------------------------------------------------------ place of service, modifiers
 
     def _place_and_modifiers(
         self, visit: CompletedVisit, rs: CodingRuleset, terms: PayerTerms, findings: list[Finding]
@@ -245,15 +253,6 @@ class ChargeCoder:
             rules.append(RuleRef("CREDENTIAL-MOD", terms.version))
         return pos, tuple(modifiers), rules
 
-    def _rendering(self, visit: CompletedVisit, terms: PayerTerms) -> tuple[Clinician, RuleRef | None]:
-        if (
-            visit.supervising is not None
-            and terms.supervisor_billing_allowed
-            and visit.rendering.credential.upper() in terms.supervisor_billing_credentials
-        ):
-            return visit.supervising, RuleRef("SUPERVISOR-BILLING", terms.version)
-        return visit.rendering, None
-
 
 def _band_code(band: TimeBand, with_em: bool) -> str:
     if with_em and band.with_em:
@@ -275,12 +274,14 @@ def draft_claim(
     other_payer: OtherPayerAdjudication | None = None,
     at: datetime | None = None,
 ) -> Claim:
-    """A draft claim from a coding result; coding findings travel on the claim until the scrub."""
-    supervising = visit.supervising if visit.supervising != result.rendering else None
+    """A draft claim from a coding result; coding findings travel on the claim until the scrub.
+
+    The claim names the clinicians as the visit does; which of them the 837P reports as rendering and supervising
+    provider is decided at the scrub, by the credentialing registry (:meth:`Claim.report_providers`)."""
     claim = Claim.draft(
         at=at, claim_id=claim_id, patient_control_number=patient_control_number, payer=payer,
-        billing_provider=billing_provider, subscriber=subscriber, patient=patient, rendering=result.rendering,
-        supervising=supervising, date_of_service=visit.date_of_service, place_of_service=result.place_of_service,
+        billing_provider=billing_provider, subscriber=subscriber, patient=patient, rendering=visit.rendering,
+        supervising=visit.supervising, date_of_service=visit.date_of_service, place_of_service=result.place_of_service,
         diagnoses=result.diagnoses, lines=result.lines, prior_authorization=prior_authorization,
         other_payer=other_payer, visit_id=visit.visit_id, program=visit.program, coding_findings=result.findings,
     )

@@ -99,6 +99,20 @@ class Clinician:
 
 
 @dataclass(frozen=True, slots=True)
+class ReportedProviders:
+    """Who the 837P names as rendering (2310B) and supervising (2310D) provider, as the credentialing registry
+    decided for the date of service (``basis``: its reason, e.g. ``enrolled``, ``billed_under_supervisor``).
+
+    Usually the clinician who delivered the service and the supervisor the visit names; when the payer has not
+    enrolled that clinician but takes the claim under an enrolled supervisor, what the payer's rule says: the
+    supervisor as rendering provider, or the clinician with the supervisor in 2310D."""
+
+    rendering: Clinician
+    supervising: Clinician | None
+    basis: str
+
+
+@dataclass(frozen=True, slots=True)
 class CompletedVisit:
     """What the EHR tells us about a signed visit: the input of charge capture."""
 
@@ -274,6 +288,9 @@ class Claim:
     lines: tuple[ClaimLine, ...]
     patient: PatientParty | None = None  # None: the patient is the subscriber
     supervising: Clinician | None = None
+    # rendering / supervising above are the clinicians as the visit names them (who delivered the service, and
+    # their supervisor); ``reported`` is what the 837P names, decided at each scrub (None: not decided yet)
+    reported: ReportedProviders | None = None
     frequency_code: Literal["1", "7", "8"] = "1"
     payer_claim_number: str | None = None
     prior_authorization: str | None = None
@@ -315,6 +332,16 @@ class Claim:
         return self.subscriber.person if self.patient is None else self.patient.person
 
     @property
+    def rendering_provider(self) -> Clinician:
+        """2310B: as the credentialing registry decided, else the clinician who delivered the service."""
+        return self.reported.rendering if self.reported is not None else self.rendering
+
+    @property
+    def supervising_provider(self) -> Clinician | None:
+        """2310D: as the credentialing registry decided, else the supervisor the visit names."""
+        return self.reported.supervising if self.reported is not None else self.supervising
+
+    @property
     def has_errors(self) -> bool:
         return any(f.severity is Severity.ERROR for f in self.findings)
 
@@ -324,6 +351,11 @@ class Claim:
         return out
 
     # ------------------------------------------------------------ transitions
+
+    def report_providers(self, reported: ReportedProviders | None) -> None:
+        """Name the providers the 837P reports (before a scrub; None: undecided, the scrub holds the claim)."""
+        self._require(_SCRUBBABLE, "name the reported providers")
+        self.reported = reported
 
     def record_scrub(self, findings: Iterable[Finding], at: datetime | None = None) -> None:
         self._require(_SCRUBBABLE, "record a scrub")

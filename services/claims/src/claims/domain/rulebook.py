@@ -135,6 +135,7 @@ class CodingRuleset:
     effective_from: date
     effective_to: date | None
     psychotherapy_bands: tuple[TimeBand, ...]
+    psychotherapy_short_add_on_rule_id: str  # an E/M whose psychotherapy is under the first band: reported alone
     crisis: CrisisRule
     family: FamilyRule
     untimed: Mapping[str, CodeRule]
@@ -194,8 +195,6 @@ class PayerTerms:
     principal_dx_allowed_prefixes: tuple[str, ...]
     principal_dx_refused_prefixes: tuple[str, ...]
     requires_prior_authorization: bool
-    supervisor_billing_allowed: bool
-    supervisor_billing_credentials: frozenset[str]
     timely_filing_days: int
     timely_filing_warning_days: int
     claim_filing_indicator: str
@@ -341,6 +340,7 @@ def _coding_ruleset(raw: Mapping[str, Any], where: str) -> CodingRuleset:
         effective_from=_date(_req(raw, "effective_from", where), f"{where}.effective_from"),
         effective_to=_opt_date(raw.get("effective_to"), f"{where}.effective_to"),
         psychotherapy_bands=tuple(sorted(bands, key=lambda b: b.low)),
+        psychotherapy_short_add_on_rule_id=str(_req(psy, "short_add_on_rule", f"{where}.psychotherapy")),
         crisis=crisis,
         family=family,
         untimed=untimed,
@@ -362,7 +362,6 @@ def _coding_ruleset(raw: Mapping[str, Any], where: str) -> CodingRuleset:
 def _payer_terms(payer_id: str, name: str, raw: Mapping[str, Any], where: str) -> PayerTerms:
     tele = _req(raw, "telehealth", where)
     dx = _req(raw, "principal_diagnosis", where)
-    sup = _req(raw, "supervisor_billing", where)
     return PayerTerms(
         payer_id=payer_id,
         name=name,
@@ -379,8 +378,6 @@ def _payer_terms(payer_id: str, name: str, raw: Mapping[str, Any], where: str) -
         principal_dx_allowed_prefixes=tuple(str(p) for p in dx["allowed_prefixes"]),
         principal_dx_refused_prefixes=tuple(str(p) for p in dx["refused_prefixes"]),
         requires_prior_authorization=bool(raw["requires_prior_authorization"]),
-        supervisor_billing_allowed=bool(sup["allowed"]),
-        supervisor_billing_credentials=frozenset(str(c).upper() for c in sup["credentials"]),
         timely_filing_days=int(raw["timely_filing_days"]),
         timely_filing_warning_days=int(raw["timely_filing_warning_days"]),
         claim_filing_indicator=str(raw["claim_filing_indicator"]),

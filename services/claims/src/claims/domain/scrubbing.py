@@ -1,12 +1,18 @@
 """Clean-claim edits: ``ClaimScrubber(rulebook).scrub(claim, facts) -> tuple[Finding, ...]``.
 
 Pure: everything the edits need from other services arrives in :class:`ScrubFacts` (credentialing as a
-callable ``(npi, payer_id, day) -> bool``, eligibility, authorization requirement, fingerprints of claims
-already submitted, today's date). Errors hold a claim; warnings let it pass (``Claim.record_scrub``).
+callable ``(npi, payer_id, day) -> bool`` and the registry's :class:`CredentialingDecision` for the clinician who
+delivered the service, eligibility, authorization requirement, fingerprints of claims already submitted, the
+practice's date today). Errors hold a claim; warnings let it pass (``Claim.record_scrub``).
+
+Supervisor billing is not decided here: the credentialing registry (authorizations) decides who the 837P names
+(:func:`reported_providers` maps its NPIs onto the visit's clinicians, ``Claim.report_providers`` records it), and
+the scrub holds a claim whose reported providers are not what the registry decided.
 
 Finding codes (each names a field path a biller can fix)::
 
     NPI_INVALID EIN_INVALID BILLING_ADDRESS_PO_BOX PROVIDER_NOT_CREDENTIALED BILLING_PROVIDER_NOT_CREDENTIALED
+    SUPERVISOR_NOT_ON_CLAIM PROVIDERS_NOT_AS_DECIDED
     DIAGNOSIS_MISSING DIAGNOSIS_INVALID DIAGNOSIS_TOO_MANY PRINCIPAL_DIAGNOSIS_NOT_ALLOWED POINTER_INVALID
     LINES_MISSING LINES_TOO_MANY PROCEDURE_UNKNOWN MODIFIER_UNKNOWN TELEHEALTH_MODIFIER_WITHOUT_TELEHEALTH_POS
     TELEHEALTH_NOT_COVERED DIGITAL_EM_NOT_TELEHEALTH DIGITAL_EM_NOT_COVERED ADDON_WITHOUT_PRIMARY
@@ -25,7 +31,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from claims.domain.model import Claim, Finding, Severity
+from claims.domain.model import Claim, Finding, ReportedProviders, Severity
 from claims.domain.rulebook import Rulebook
 from claims.domain.x12_837 import clean
 
@@ -60,7 +66,7 @@ def claim_fingerprint(claim: Claim) -> str:
     """
     person = claim.patient_person
     parts = [
-        claim.billing_provider.npi, claim.rendering.npi, claim.payer.payer_id, claim.subscriber.member_id,
+        claim.billing_provider.npi, claim.rendering_provider.npi, claim.payer.payer_id, claim.subscriber.member_id,
         person.last_name.upper(), person.first_name.upper(), str(person.birth_date or ""),
         claim.date_of_service.isoformat(),
     ]
@@ -91,6 +97,37 @@ class CredentialingFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class CredentialingDecision:
+    """The credentialing registry's answer for the clinician who delivered the service: may the payer be billed,
+    why (``enrolled``, ``billed_under_supervisor``, ``not_enrolled_with_payer`` ...), and the NPIs the 837P must name
+    in 2310B (``rendering_npi``) and 2310D (``supervising_npi``, None: the visit's supervisor, if any, when the
+    clinician is the rendering provider; nobody when the supervisor is)."""
+
+    allowed: bool
+    reason: str
+    rendering_npi: str | None = None
+    supervising_npi: str | None = None
+
+
+def reported_providers(claim: Claim, decision: CredentialingDecision) -> ReportedProviders | None:
+    """The registry's decision as the clinicians the visit names; None when it does not allow the claim, or names
+    an NPI the visit does not (the 837P needs the provider's name, and a guess would bill the wrong person)."""
+    if not decision.allowed or decision.rendering_npi is None:
+        return None
+    named = {c.npi: c for c in (claim.rendering, claim.supervising) if c is not None}
+    rendering = named.get(decision.rendering_npi)
+    if rendering is None:
+        return None
+    if decision.supervising_npi is not None:
+        supervising = named.get(decision.supervising_npi)
+        if supervising is None:
+            return None
+    else:
+        supervising = claim.supervising if rendering == claim.rendering else None
+    return ReportedProviders(rendering, supervising, decision.reason)
+
+
+@dataclass(frozen=True, slots=True)
 class EligibilityFact:
     active: bool
     coverage_from: date | None = None
@@ -104,6 +141,9 @@ class ScrubFacts:
     eligibility: EligibilityFact | None = None  # None: no eligibility response on file
     authorization_required: bool | None = None  # None: the payer terms decide
     submitted_fingerprints: Collection[str] = field(default_factory=frozenset)
+    # the registry's decision for the clinician who delivered the service; None: only ``credentialing`` is known,
+    # and the rendering provider must be enrolled itself
+    rendering_decision: CredentialingDecision | None = None
 
 
 def _err(out: list[Finding], code: str, message: str, path: str) -> None:
@@ -217,8 +257,9 @@ class ClaimScrubber:
         dos = claim.date_of_service
         payer_id = claim.payer.payer_id
         bp = claim.billing_provider
-        for path, npi in (("billing_provider.npi", bp.npi), ("rendering.npi", claim.rendering.npi)) + (
-            (("supervising.npi", claim.supervising.npi),) if claim.supervising else ()
+        rendering, supervising = claim.rendering_provider, claim.supervising_provider
+        for path, npi in (("billing_provider.npi", bp.npi), ("rendering.npi", rendering.npi)) + (
+            (("supervising.npi", supervising.npi),) if supervising else ()
         ):
             if not npi_is_valid(npi):
                 _err(out, "NPI_INVALID", "The NPI fails its check digit (10 digits, Luhn over 80840).", path)
@@ -230,13 +271,25 @@ class ClaimScrubber:
         if not facts.credentialing(bp.npi, payer_id, dos):
             _err(out, "BILLING_PROVIDER_NOT_CREDENTIALED", "The billing provider is not enrolled with this payer "
                  "on the date of service.", "billing_provider.npi")
-        if not facts.credentialing(claim.rendering.npi, payer_id, dos):
-            message = "The rendering clinician is not credentialed with this payer on the date of service."
-            sup = claim.supervising
-            terms = self.rulebook.payer_terms(payer_id, dos)
-            if sup is not None and terms.supervisor_billing_allowed and facts.credentialing(sup.npi, payer_id, dos):
-                message += " The payer allows billing under the credentialed supervisor."
-            _err(out, "PROVIDER_NOT_CREDENTIALED", message, "rendering.npi")
+        decision = facts.rendering_decision
+        if decision is None:
+            if not facts.credentialing(rendering.npi, payer_id, dos):
+                _err(out, "PROVIDER_NOT_CREDENTIALED", "The rendering clinician is not credentialed with this payer "
+                     "on the date of service.", "rendering.npi")
+            return
+        if not decision.allowed:
+            _err(out, "PROVIDER_NOT_CREDENTIALED", "The rendering clinician is not credentialed with this payer on "
+                 f"the date of service, nor billable under a supervisor ({decision.reason}).", "rendering.npi")
+            return
+        expected = reported_providers(claim, decision)
+        if expected is None:
+            _err(out, "SUPERVISOR_NOT_ON_CLAIM", "The payer takes this visit only under a supervisor the visit does "
+                 "not name: record the visit's supervisor in the credentialing registry, or correct the visit's "
+                 "supervising clinician.", "supervising.npi")
+        elif (rendering, supervising) != (expected.rendering, expected.supervising):
+            # the last line before the 837P: never send other NPIs than the registry decided
+            _err(out, "PROVIDERS_NOT_AS_DECIDED", "The claim names other rendering / supervising providers than "
+                 "the credentialing registry decided for this payer and date: scrub it again.", "rendering.npi")
 
     def _parties(self, claim: Claim, out: list[Finding]) -> None:
         if len(clean(claim.subscriber.member_id)) < 2:  # as the 837P would carry it (NM109: 2-80 characters)

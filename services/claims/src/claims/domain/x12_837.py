@@ -324,11 +324,12 @@ class _Writer:
             # lower case in the free text: one upper() over the segments that carry it (their codes are upper
             # case already) instead of one per field
             text = text.upper()
-        rendering = claim.rendering
+        rendering = claim.rendering_provider  # the providers credentialing decided, not always the visit's
         if rendering.npi != claim.billing_provider.npi:
             text += self._last_rendering_text if rendering is self._last_rendering else self.rendering(rendering)
-        if claim.supervising is not None:
-            text += self._supervising.get(claim.supervising) or self.supervising(claim.supervising)
+        supervising = claim.supervising_provider
+        if supervising is not None:
+            text += self._supervising.get(supervising) or self.supervising(supervising)
         other = claim.other_payer
         adjudications: dict[int, str] | None = None
         if other is not None:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 from rcm_shared.http.audit import record_audit
 from rcm_shared.http.auth import Principal, require_scope
-from rcm_shared.http.deps import DatabaseDep, RequestIdDep
+from rcm_shared.http.deps import ClockDep, DatabaseDep, RequestIdDep
 from rcm_shared.http.errors import ProblemError
 from rcm_shared.http.idempotency import run_idempotent
 from rcm_shared.http.pagination import decode_cursor, encode_cursor
@@ -120,13 +120,13 @@ async def get_claim(claim_id: ClaimId, principal: Reader, db: DatabaseDep, reque
 @router.post("/claims/{claim_id}/corrections", status_code=201, response_model=ClaimOut, tags=["claims"],
              summary="Correct a rejected or denied claim and resubmit it (replacement, frequency 7)")
 async def correct(claim_id: ClaimId, body: CorrectionIn, principal: Writer, db: DatabaseDep, request: Request,
-                  request_id: RequestIdDep) -> JSONResponse:
+                  request_id: RequestIdDep, clock: ClockDep) -> JSONResponse:
     correction = handlers.ClaimCorrection(body.diagnoses, body.prior_authorization_number, body.member_id,
                                           body.rendering_npi, body.modifiers)
 
     async def create(session):  # type: ignore[no-untyped-def]
         replacement = await handlers.correct_claim(session, request.app.state.front_office, principal.practice_id,
-                                                   claim_id, correction)
+                                                   claim_id, correction, clock=clock)
         await record_audit(session, platform, principal, service=SERVICE, action="correct", object_type="claim",
                            object_id=claim_id, request_id=request_id)
         return 201, _claim_out(replacement, None)
@@ -150,9 +150,10 @@ async def void(claim_id: ClaimId, principal: Writer, db: DatabaseDep, request: R
 @router.post("/claims/{claim_id}/scrub", response_model=ClaimOut, tags=["claims"],
              summary="Run the edits again on a held claim (after fixing credentialing, eligibility ...)")
 async def scrub(claim_id: ClaimId, principal: Writer, db: DatabaseDep, request: Request,
-                request_id: RequestIdDep) -> ClaimOut:
+                request_id: RequestIdDep, clock: ClockDep) -> ClaimOut:
     async with db.transaction() as session:
-        claim = await handlers.rescrub(session, request.app.state.front_office, principal.practice_id, claim_id)
+        claim = await handlers.rescrub(session, request.app.state.front_office, principal.practice_id, claim_id,
+                                       clock=clock)
         await record_audit(session, platform, principal, service=SERVICE, action="scrub", object_type="claim",
                            object_id=claim_id, request_id=request_id)
     return _claim_out(claim, None)
@@ -160,8 +161,8 @@ async def scrub(claim_id: ClaimId, principal: Writer, db: DatabaseDep, request: 
 
 @router.post("/submission-batches", tags=["submission"],
              summary="Batch every clean claim into 837P files now and send them to the clearinghouse")
-async def submit_now(principal: Writer, db: DatabaseDep, request: Request) -> dict[str, Any]:
-    created = await handlers.batch_ready_claims(db, request.app.state.submission)
+async def submit_now(principal: Writer, db: DatabaseDep, request: Request, clock: ClockDep) -> dict[str, Any]:
+    created = await handlers.batch_ready_claims(db, request.app.state.submission, clock=clock)
     sent = await handlers.send_queued_batches(db, request.app.state.clearinghouse)
     return {"batches_created": len(created), "batches_sent": sent}
 

@@ -63,7 +63,10 @@ class Clinician(StrictModel):
     npi: str = Field(pattern=NPI_PATTERN, examples=["1234567893"])
     first_name: str = Field(min_length=1, max_length=35)
     last_name: str = Field(min_length=1, max_length=60)
-    credential: Literal["MD", "DO", "NP", "PA", "PhD", "PsyD", "LCSW", "LPC", "LMFT", "LMHC", "LPCC", "other"]
+    # Licensed, and pre-licensed under supervision (LMSW ... AMFT): payers decide whether a supervisor may bill for
+    # the latter (authorizations' credentialing registry), so the visit must be able to say which it is.
+    credential: Literal["MD", "DO", "NP", "PA", "PhD", "PsyD", "LCSW", "LPC", "LMFT", "LMHC", "LPCC",
+                        "LMSW", "LCSW-A", "LPC-A", "LAPC", "LMFT-A", "AMFT", "LMHC-A", "other"]
     taxonomy: str | None = Field(default=None, pattern=r"^[0-9A-Z]{10}$")
 
 

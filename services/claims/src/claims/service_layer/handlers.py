@@ -9,7 +9,7 @@ import hashlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 from importlib import resources
@@ -17,6 +17,7 @@ from typing import Any
 
 from prometheus_client import Counter
 from rcm_shared.clearinghouse import HEAD_BYTES, implementation_of, is_interchange_acknowledgment, transaction_set_id
+from rcm_shared.clock import Clock
 from rcm_shared.contracts import (
     ClaimLineV1,
     ClaimPaymentPostedV1,
@@ -42,7 +43,7 @@ from claims.adapters.clearinghouse import (
     ClearinghouseUnavailable,
     refusal_status,
 )
-from claims.adapters.front_office import AuthorizationAnswer, CoverageAnswer, FrontOffice
+from claims.adapters.front_office import FrontOffice
 from claims.adapters.orm import (
     acknowledgments,
     batch_chunks,
@@ -77,7 +78,13 @@ from claims.domain.model import (
     Subscriber,
 )
 from claims.domain.rulebook import Rulebook
-from claims.domain.scrubbing import ClaimScrubber, EligibilityFact, ScrubFacts, claim_fingerprint
+from claims.domain.scrubbing import (
+    ClaimScrubber,
+    EligibilityFact,
+    ScrubFacts,
+    claim_fingerprint,
+    reported_providers,
+)
 from claims.domain.x12_837 import Interchange837P, InterchangeHeader, Receiver, Submitter
 
 SOURCE = "claims"
@@ -201,7 +208,7 @@ def _claim_columns(practice_id: str, claim: Claim, patient_id: str) -> dict[str,
         practice_id=practice_id, visit_id=claim.visit_id, patient_id=patient_id, payer_id=claim.payer.payer_id,
         patient_control_number=claim.patient_control_number, status=claim.status.value,
         frequency_code=claim.frequency_code, total_charge=claim.total_charge, date_of_service=claim.date_of_service,
-        rendering_npi=claim.rendering.npi, program=claim.program, fingerprint=claim_fingerprint(claim),
+        rendering_npi=claim.rendering_provider.npi, program=claim.program, fingerprint=claim_fingerprint(claim),
         payer_claim_number=claim.payer_claim_number, replaces_claim_id=claim.replaces_claim_id,
         document=to_document(claim), findings=[f.as_dict() for f in claim.findings], paid=claim.paid,
         patient_responsibility=claim.patient_responsibility, updated_at=utcnow())
@@ -259,30 +266,31 @@ async def load_claim(session: AsyncSession, practice_id: str, claim_id: str) -> 
 
 
 async def scrub_facts(session: AsyncSession, front: FrontOffice, practice_id: str, patient_id: str,
-                      claim: Claim) -> tuple[ScrubFacts, list[Finding], str | None]:
-    """Gather what the scrubber needs from elsewhere; unanswerable questions become findings."""
+                      claim: Claim, *, today: date) -> tuple[ScrubFacts, list[Finding], str | None]:
+    """Gather what the scrubber needs from elsewhere; unanswerable questions become findings. ``today``: the
+    practice's date (filing limits count to it)."""
     extra: list[Finding] = []
     payer_id = claim.payer.payer_id
     dos = claim.date_of_service
-    # Rendering, supervising and the billing group itself: each must be enrolled with the payer on the DOS.
-    npis = sorted({claim.rendering.npi, claim.billing_provider.npi,
-                   *([claim.supervising.npi] if claim.supervising else [])})
+    # The billing group must be enrolled itself. For the clinician who delivered the service the credentialing
+    # registry decides whether the claim may go out and under which NPIs (theirs, or a supervisor's): the 837P
+    # reports what it decided, nothing claims works out on its own.
+    clinician = claim.rendering
     code = claim.lines[0].procedure_code if claim.lines else ""
     # The questions are independent: ask them at once (each is a round trip to another service).
-    answers = await asyncio.gather(
-        *(front.credentialed(practice_id, npi, payer_id, dos) for npi in npis),
+    group, decision, coverage, auth = await asyncio.gather(
+        front.credentialed(practice_id, claim.billing_provider.npi, payer_id, dos),
+        front.credentialed(practice_id, clinician.npi, payer_id, dos, clinician.credential),
         front.coverage(practice_id, patient_id, payer_id, dos),
         front.authorization(practice_id, claim.visit_id, patient_id, payer_id, dos, code))
-    credentialed: list[bool | None] = list(answers[:len(npis)])  # type: ignore[arg-type]
-    coverage: CoverageAnswer = answers[-2]  # type: ignore[assignment]
-    auth: AuthorizationAnswer = answers[-1]  # type: ignore[assignment]
+    claim.report_providers(reported_providers(claim, decision) if decision is not None else None)
     enrolled: dict[str, bool] = {}
-    for npi, answer in zip(npis, credentialed, strict=True):
-        if answer is None:
-            extra.append(Finding("CREDENTIALING_UNAVAILABLE", Severity.ERROR,
-                                 "The credentialing registry did not answer; scrub again", "rendering.npi"))
-            answer = True  # the finding above already holds the claim; do not add a second, wrong one
-        enrolled[npi] = answer
+    if group is None or decision is None:
+        extra.append(Finding("CREDENTIALING_UNAVAILABLE", Severity.ERROR,
+                             "The credentialing registry did not answer; scrub again", "rendering.npi"))
+        # the finding above already holds the claim; do not add a second, wrong one
+        enrolled[claim.rendering_provider.npi] = True
+    enrolled[claim.billing_provider.npi] = group.allowed if group is not None else True
     eligibility: EligibilityFact | None = None
     if not coverage.known:
         extra.append(Finding("ELIGIBILITY_UNAVAILABLE", Severity.WARNING,
@@ -301,10 +309,10 @@ async def scrub_facts(session: AsyncSession, front: FrontOffice, practice_id: st
         claims.c.practice_id == practice_id, claims.c.fingerprint == fingerprint, claims.c.claim_id != claim.claim_id,
         claims.c.status.notin_(["held", "rejected", "voided", "corrected", "draft", "closed"])).limit(1))).first()
     fingerprints = {fingerprint} if duplicate else set()
-    facts = ScrubFacts(today=datetime.now(UTC).date(),
+    facts = ScrubFacts(today=today,
                        credentialing=lambda npi, _payer, _day: enrolled.get(npi, False),
                        eligibility=eligibility, authorization_required=auth.required if auth.known else None,
-                       submitted_fingerprints=fingerprints)
+                       submitted_fingerprints=fingerprints, rendering_decision=decision)
     return facts, extra, number
 
 
@@ -327,7 +335,7 @@ def _parties(doc: dict[str, Any]) -> tuple[PayerRef, BillingProvider, Subscriber
 
 
 async def build_claim_for_visit(session: AsyncSession, envelope: EventEnvelope, event: VisitCompletedV1, *,
-                                front: FrontOffice) -> None:
+                                front: FrontOffice, clock: Clock) -> None:
     """visit-completed (our own): an insured visit becomes a claim, scrubbed; errors hold it in the queue."""
     if event.billing_model != "insurance" or event.voided:
         return
@@ -343,24 +351,27 @@ async def build_claim_for_visit(session: AsyncSession, envelope: EventEnvelope, 
     claim = draft_claim(coding, visit, claim_id=claim_id, patient_control_number=_pcn(claim_id), payer=payer,
                         billing_provider=provider, subscriber=subscriber, patient=party,
                         prior_authorization=doc["coverage"].get("prior_authorization_number"))
-    await _scrub(session, front, event.practice_id, row.patient_id, claim)
+    await _scrub(session, front, event.practice_id, row.patient_id, claim, clock=clock)
     await save_claim(session, event.practice_id, claim, row.patient_id, new=True, causation=envelope)
 
 
-async def _scrub(session: AsyncSession, front: FrontOffice, practice_id: str, patient_id: str, claim: Claim) -> None:
-    facts, extra, auth_number = await scrub_facts(session, front, practice_id, patient_id, claim)
+async def _scrub(session: AsyncSession, front: FrontOffice, practice_id: str, patient_id: str, claim: Claim, *,
+                 clock: Clock) -> None:
+    facts, extra, auth_number = await scrub_facts(session, front, practice_id, patient_id, claim,
+                                                  today=clock.today())
     if auth_number and not claim.prior_authorization:
         claim.prior_authorization = auth_number
     findings = ClaimScrubber(rulebook()).scrub(claim, facts)
     claim.record_scrub([*findings, *extra])
 
 
-async def rescrub(session: AsyncSession, front: FrontOffice, practice_id: str, claim_id: str) -> Claim:
+async def rescrub(session: AsyncSession, front: FrontOffice, practice_id: str, claim_id: str, *,
+                  clock: Clock) -> Claim:
     loaded = await load_claim(session, practice_id, claim_id)
     if loaded is None:
         raise ProblemError(404, "not-found", "No such claim")
     claim, row = loaded
-    await _scrub(session, front, practice_id, row.patient_id, claim)
+    await _scrub(session, front, practice_id, row.patient_id, claim, clock=clock)
     await save_claim(session, practice_id, claim, row.patient_id, new=False)
     return claim
 
@@ -375,7 +386,7 @@ class ClaimCorrection:
 
 
 async def correct_claim(session: AsyncSession, front: FrontOffice, practice_id: str, claim_id: str,
-                        correction: ClaimCorrection) -> Claim:
+                        correction: ClaimCorrection, *, clock: Clock) -> Claim:
     """Correct and resubmit in one call: the replacement (frequency 7, REF*F8) is scrubbed at once."""
     loaded = await load_claim(session, practice_id, claim_id)
     if loaded is None:
@@ -407,7 +418,7 @@ async def correct_claim(session: AsyncSession, front: FrontOffice, practice_id: 
     replacement_id = new_id()
     replacement = claim.correct(replacement_id, _pcn(replacement_id), **changes)  # type: ignore[arg-type]
     await save_claim(session, practice_id, claim, row.patient_id, new=False)
-    await _scrub(session, front, practice_id, row.patient_id, replacement)
+    await _scrub(session, front, practice_id, row.patient_id, replacement, clock=clock)
     await save_claim(session, practice_id, replacement, row.patient_id, new=True)
     return replacement
 
@@ -440,7 +451,8 @@ class SubmissionSettings:
 SUBMISSION_PAGE = 500  # claims read, written and marked submitted together (the unit of memory)
 
 
-async def batch_ready_claims(db: Database, config: SubmissionSettings, *, page: int = SUBMISSION_PAGE) -> list[str]:
+async def batch_ready_claims(db: Database, config: SubmissionSettings, *, clock: Clock,
+                             page: int = SUBMISSION_PAGE) -> list[str]:
     """Scrubbed claims -> 837P files (one practice and payer each, at most ``config.max_claims_per_file``
     claims), queued; every file in its own transaction with its claims marked submitted and their events.
 
@@ -450,13 +462,14 @@ async def batch_ready_claims(db: Database, config: SubmissionSettings, *, page: 
     created: list[str] = []
     while True:
         async with db.transaction() as session:
-            batch_id = await _write_next_batch(session, config, page)
+            batch_id = await _write_next_batch(session, config, page, clock.now())
         if batch_id is None:
             return created
         created.append(batch_id)
 
 
-async def _write_next_batch(session: AsyncSession, config: SubmissionSettings, page: int) -> str | None:
+async def _write_next_batch(session: AsyncSession, config: SubmissionSettings, page: int,
+                            now: datetime) -> str | None:
     if session.get_bind().dialect.name == "postgresql":
         # One batcher at a time (the periodic job and an operator's "submit now" may meet): no claim is
         # batched twice and control numbers stay a gap-free sequence.
@@ -480,7 +493,7 @@ async def _write_next_batch(session: AsyncSession, config: SubmissionSettings, p
     batch_id = new_id()
     header = InterchangeHeader(
         sender_id=config.submitter_id, receiver_id=config.receiver_id, interchange_control_number=icn,
-        group_control_number=icn, created=datetime.now(UTC),
+        group_control_number=icn, created=now,
         submitter=Submitter("RCM PLATFORM", config.submitter_id, "BILLING OFFICE", "8005550199"),
         receiver=Receiver("CLEARINGHOUSE", config.receiver_id), usage_indicator=config.usage_indicator)
     interchange = Interchange837P(header)
@@ -501,7 +514,7 @@ async def _write_next_batch(session: AsyncSession, config: SubmissionSettings, p
         await session.execute(insert(batch_chunks).values(batch_id=batch_id, seq=seq,
                                                           content=text.encode("ascii", "replace")))
         seq += 1
-        await _mark_submitted(session, practice_id, payer_id, batch_id, f"{icn:09d}", pending)
+        await _mark_submitted(session, practice_id, payer_id, batch_id, f"{icn:09d}", pending, now)
         pending = []
     await session.execute(insert(batch_chunks).values(batch_id=batch_id, seq=seq,
                                                       content=interchange.close().encode("ascii")))
@@ -557,10 +570,10 @@ async def _hold_unreadable(session: AsyncSession, practice_id: str, claim_id: st
 
 
 async def _mark_submitted(session: AsyncSession, practice_id: str, payer_id: str, batch_id: str, icn: str,
-                          page: list[tuple[str, Claim]]) -> None:
+                          page: list[tuple[str, Claim]], now: datetime) -> None:
     """A page of claims -> submitted: one UPDATE (executemany), one insert of transitions and one of outbox
-    rows for the whole page, instead of five statements per claim."""
-    now = utcnow()
+    rows for the whole page, instead of five statements per claim. ``now``: submitted_at, from which status
+    inquiries count."""
     updates: list[dict[str, Any]] = []
     transitions: list[dict[str, Any]] = []
     events: list[tuple[Any, str]] = []
@@ -575,7 +588,7 @@ async def _mark_submitted(session: AsyncSession, practice_id: str, payer_id: str
             claim_id=claim.claim_id, visit_id=claim.visit_id, practice_id=practice_id, patient_id=patient_id,
             payer_id=payer_id, patient_control_number=claim.patient_control_number,
             frequency_code=claim.frequency_code, total_charge=claim.total_charge,
-            date_of_service=claim.date_of_service, rendering_npi=claim.rendering.npi, program=claim.program,
+            date_of_service=claim.date_of_service, rendering_npi=claim.rendering_provider.npi, program=claim.program,
             batch_id=batch_id, interchange_control_number=icn,
             lines=[ClaimLineV1(line_number=i, procedure_code=ln.procedure_code, modifiers=list(ln.modifiers),
                                units=ln.units, charge=ln.charge,
@@ -788,11 +801,11 @@ class StatusInquiryPolicy:
 
 
 async def inquire_claim_status(db: Database, clearinghouse: Clearinghouse, config: SubmissionSettings,
-                               policy: StatusInquiryPolicy, *, now: datetime | None = None) -> int:
+                               policy: StatusInquiryPolicy, *, clock: Clock) -> int:
     """276 for claims still without an answer: one file per payer; answers (277) arrive as responses."""
     from datetime import timedelta
 
-    now = now or datetime.now(UTC)
+    now = clock.now()
     async with db.transaction() as session:
         recent = select(status_inquiries.c.claim_id).where(
             status_inquiries.c.sent_at > now - timedelta(days=policy.every_days))

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, Field
 from rcm_shared.http.audit import record_audit
 from rcm_shared.http.auth import Principal, require_scope
-from rcm_shared.http.deps import DatabaseDep, RequestIdDep
+from rcm_shared.http.deps import ClockDep, DatabaseDep, RequestIdDep
 from rcm_shared.http.errors import ProblemError
 from rcm_shared.http.idempotency import run_idempotent
 from rcm_shared.http.schemas import StrictModel
@@ -113,6 +113,7 @@ async def post_coverage_check(body: CoverageCheckIn, principal: Writer, db: Data
 
 @router.get("/patients/{patient_id}/coverage", summary="Stored benefits for a patient (what claims ask)")
 async def get_coverage(patient_id: PatientId, principal: Reader, db: DatabaseDep, request_id: RequestIdDep,
+                       clock: ClockDep,
                        payer_id: Annotated[X12Text | None, Query(max_length=80)] = None,
                        on: Annotated[date | None, Query(description="date of service to judge")] = None,
                        first_visit: Annotated[bool, Query(description="is this the patient's first visit")] = False,
@@ -123,7 +124,7 @@ async def get_coverage(patient_id: PatientId, principal: Reader, db: DatabaseDep
                            object_id=patient_id, outcome="success" if rows else "not_found", request_id=request_id)
     if not rows:
         raise ProblemError(404, "not-found", "No stored benefits for this patient")
-    today = practice_day.today()
+    today = practice_day.today(clock.now())
     items = [handlers.coverage_view(row, on, first_visit=first_visit, today=today) for row in rows]
     return {"patient_id": patient_id, "coverage": items}
 
@@ -194,11 +195,11 @@ def _entry(visit: ScheduledVisitIn) -> schedule.ScheduleEntry:
 @router.post("/schedule", summary="Booked visits from the EHR's schedule (feeds the nightly batch)",
              description="Upserts booked or cancelled visits, with the member details when given. A visit booked "
                          "after its date's nightly batch went out is re-checked at once if its benefits are stale.")
-async def post_schedule(body: ScheduleIn, principal: Writer, db: DatabaseDep, request_id: RequestIdDep
-                        ) -> dict[str, Any]:
+async def post_schedule(body: ScheduleIn, principal: Writer, db: DatabaseDep, request_id: RequestIdDep,
+                        clock: ClockDep) -> dict[str, Any]:
     async with db.transaction() as session:
         recorded = await schedule.record_schedule(session, principal.practice_id, [_entry(v) for v in body.visits],
-                                                  source="ehr")
+                                                  source="ehr", now=clock.now())
         await record_audit(session, platform, principal, service=SERVICE, action="write", object_type="schedule",
                            object_id="*", request_id=request_id)
     return {"recorded": recorded.recorded, "rechecks_queued": recorded.rechecks_queued}
@@ -225,12 +226,12 @@ def _batch_gateway(request: Request) -> BatchPayerGateway:
                          "it exists nothing new is sent (201 created, 200 existing). On an existing run a failed send "
                          "is retried now and the payer's answers are collected.")
 async def post_batch_run(principal: Writer, db: DatabaseDep, request: Request, request_id: RequestIdDep,
-                         body: BatchRunIn | None = None) -> JSONResponse:
+                         clock: ClockDep, body: BatchRunIn | None = None) -> JSONResponse:
     gateway = _batch_gateway(request)
     try:
         started = await batch_runs.trigger_batch_run(db, gateway, _parties(request), principal.practice_id,
                                                      body.schedule_date if body else None,
-                                                     triggered_by=principal.subject)
+                                                     triggered_by=principal.subject, now=clock.now())
     except batch_runs.ScheduleDateOutOfReach as exc:
         raise ProblemError(422, "validation", "Request is invalid", errors=[
             {"field": "body.schedule_date", "code": "out_of_range", "message": str(exc)}]) from exc

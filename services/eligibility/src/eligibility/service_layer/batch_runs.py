@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from rcm_shared.db.database import Database
-from rcm_shared.db.types import new_id, utcnow
+from rcm_shared.db.types import new_id
 from rcm_shared.observability import metrics
 from rcm_shared.x12.envelope import ControlNumbers, InterchangeParties
 from sqlalchemy import bindparam, insert, select, update
@@ -70,10 +70,9 @@ class RunStarted:
 
 
 async def nightly_batch_tick(db: Database, gateway: BatchPayerGateway, parties: InterchangeParties, *,
-                             now: datetime | None = None) -> None:
+                             now: datetime) -> None:
     """Start the runs that are due (every practice with visits on a due schedule date and no run yet), resend
     batches whose send failed, collect the answers of submitted ones."""
-    now = now or utcnow()
     schedule = schedule_in_force(now)
     for schedule_date in schedule.due_schedule_dates(local_now(now)):
         async with db.sessions() as session:
@@ -88,11 +87,10 @@ async def nightly_batch_tick(db: Database, gateway: BatchPayerGateway, parties: 
 
 
 async def trigger_batch_run(db: Database, gateway: BatchPayerGateway, parties: InterchangeParties, practice_id: str,
-                            schedule_date: date | None, *, triggered_by: str, now: datetime | None = None
+                            schedule_date: date | None, *, triggered_by: str, now: datetime
                             ) -> RunStarted:
     """An operator's 'run it now' (testing, catch-up): the same run the night would make, at most once per
     schedule date. On a run that exists it sends nothing new: it resends a failed send and collects answers."""
-    now = now or utcnow()
     local = local_now(now)
     latest = schedule_in_force(now).next_schedule_date(local)
     schedule_date = schedule_date or latest
@@ -115,10 +113,9 @@ async def trigger_batch_run(db: Database, gateway: BatchPayerGateway, parties: I
 
 async def start_batch_run(db: Database, gateway: BatchPayerGateway, parties: InterchangeParties, practice_id: str,
                           schedule_date: date, *, trigger: str, triggered_by: str | None = None,
-                          now: datetime | None = None) -> RunStarted:
+                          now: datetime) -> RunStarted:
     """Claim the run for (practice, schedule date), plan and store the batch in one transaction, then send it.
     When the run exists already nothing is planned or sent: the existing run is returned."""
-    now = now or utcnow()
     run_id = new_id()
     async with db.transaction() as session:
         try:
@@ -275,11 +272,10 @@ async def _submit(db: Database, gateway: BatchPayerGateway, run: Any, now: datet
     log.info("nightly batch submitted", extra={"run_id": run.run_id})
 
 
-async def resend_batches(db: Database, gateway: BatchPayerGateway, *, now: datetime | None = None,
+async def resend_batches(db: Database, gateway: BatchPayerGateway, *, now: datetime,
                          run_id: str | None = None, ignore_backoff: bool = False) -> int:
     """Resend batches whose send failed (once their backoff is over) or whose sender died mid-send (after the
     lease). Each is claimed with a compare-and-set on its status, so one replica resends it."""
-    now = now or utcnow()
     due_failed = batch_runs.c.status == SEND_FAILED
     if not ignore_backoff:
         due_failed = due_failed & (batch_runs.c.next_attempt_at <= now)
@@ -310,11 +306,10 @@ async def resend_batches(db: Database, gateway: BatchPayerGateway, *, now: datet
 # ------------------------------------------------------------------------------------------ answers
 
 
-async def collect_batch_results(db: Database, gateway: BatchPayerGateway, *, now: datetime | None = None,
+async def collect_batch_results(db: Database, gateway: BatchPayerGateway, *, now: datetime,
                                 run_id: str | None = None) -> int:
     """Ask the payer for the 271 file of every submitted batch; apply the ones that are ready. A batch the payer
     has not answered within ``results_wait_hours`` expires: its inquiries go to the work queue."""
-    now = now or utcnow()
     query = select(batch_runs.c.run_id, batch_runs.c.payload_id, batch_runs.c.submitted_at).where(
         batch_runs.c.status == SUBMITTED)
     if run_id is not None:

@@ -11,8 +11,6 @@ from datetime import UTC, date, datetime, tzinfo
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from rcm_shared.db.types import utcnow
-
 from eligibility.domain.nightly_batch import NightlyBatchSchedule
 from eligibility.service_layer import handlers
 
@@ -45,6 +43,6 @@ def local_now(now: datetime) -> datetime:
     return handlers.nightly_batch_rules().local_now(now, zone)
 
 
-def today(now: datetime | None = None) -> date:
-    """The practice's date at ``now`` (default: the current instant)."""
-    return local_now(now or utcnow()).date()
+def today(now: datetime) -> date:
+    """The practice's date at ``now`` (the composition root's clock says what now is)."""
+    return local_now(now).date()

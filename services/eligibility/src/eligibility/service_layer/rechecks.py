@@ -14,6 +14,7 @@ import logging
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from rcm_shared.clock import Clock
 from rcm_shared.contracts import DenialRaisedV1, EventEnvelope
 from rcm_shared.db.database import Database
 from rcm_shared.db.types import new_id, utcnow
@@ -55,7 +56,7 @@ async def enqueue_recheck(session: AsyncSession, *, practice_id: str, patient_id
     if (await session.execute(select(recheck_requests.c.request_id).where(
             member, recheck_requests.c.status.in_((PENDING, SENDING))).limit(1))).first():
         return None
-    window = handlers.payer_limit_rules().for_payer(payer_id, now.date()).min_minutes_between_rechecks
+    window = handlers.payer_limit_rules().for_payer(payer_id, practice_day.today(now)).min_minutes_between_rechecks
     if window and (await session.execute(select(recheck_requests.c.request_id).where(
             member, recheck_requests.c.sent_at >= now - timedelta(minutes=window)).limit(1))).first():
         return None
@@ -70,12 +71,12 @@ async def enqueue_recheck(session: AsyncSession, *, practice_id: str, patient_id
 
 
 async def note_eligibility_denial(session: AsyncSession, envelope: EventEnvelope, event: DenialRaisedV1, *,
-                                  now: datetime | None = None) -> None:
+                                  clock: Clock) -> None:
     """A claim denied for eligibility makes the stored benefits stale: note it (on the practice's date) and
     queue a re-check now."""
     if event.patient_id is None or event.payer_id is None:
         return
-    now = now or utcnow()
+    now = clock.now()
     today = practice_day.today(now)
     policy = handlers.freshness_rules().policy_for(event.payer_id, today)
     if event.category != "eligibility" and not any(policy.is_eligibility_denial(c) for c in event.reason_codes):
@@ -115,9 +116,8 @@ async def follow_carve_outs(session: AsyncSession, insurance: Any, result: Eligi
 
 
 async def send_due_rechecks(db: Database, gateway: PayerGateway, parties: InterchangeParties, *,
-                            now: datetime | None = None) -> int:
+                            now: datetime) -> int:
     """Send what is due, within each payer's rate; returns how many were sent."""
-    now = now or utcnow()
     claimed = await _claim_due(db, now)
     for request in claimed:
         try:
@@ -193,7 +193,8 @@ async def _send(db: Database, gateway: PayerGateway, parties: InterchangeParties
 
 async def _retry_or_give_up(db: Database, request: Any, now: datetime, code: str) -> None:
     """Send it again after the payer's retry delay; when the tries are used up, a person looks at it."""
-    delay = handlers.payer_limit_rules().for_payer(request.payer_id, now.date()).retry_delay(request.attempts)
+    delay = handlers.payer_limit_rules().for_payer(request.payer_id, practice_day.today(now)).retry_delay(
+        request.attempts)
     if delay is None:
         await _give_up(db, request, Attention(WorkItemKind.PAYER_UNAVAILABLE, NextAction.RETRY_LATER.value,
                                               detail=f"no answer after {request.attempts} tries ({code})"), code)

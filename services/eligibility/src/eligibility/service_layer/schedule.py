@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from rcm_shared.clock import Clock
 from rcm_shared.contracts import EventEnvelope, VisitScheduledV1
 from rcm_shared.db.types import utcnow
 from sqlalchemy import select, update
@@ -50,9 +51,8 @@ class ScheduleRecorded:
 
 
 async def record_schedule(session: AsyncSession, practice_id: str, entries: Sequence[ScheduleEntry], *,
-                          source: str, now: datetime | None = None) -> ScheduleRecorded:
+                          source: str, now: datetime) -> ScheduleRecorded:
     """Upsert booked (or cancelled) visits and the insurance given with them; check late bookings now."""
-    now = now or utcnow()
     await upsert_rows(session, scheduled_visits, ("practice_id", "visit_id"), [{
         "practice_id": practice_id, "visit_id": e.visit_id, "patient_id": e.patient_id, "payer_id": e.payer_id,
         "service_date": e.service_date, "cancelled": e.cancelled, "first_visit": e.first_visit, "source": source,
@@ -96,7 +96,8 @@ async def _check_late_bookings(session: AsyncSession, practice_id: str, entries:
     return queued
 
 
-async def record_scheduled_visit(session: AsyncSession, envelope: EventEnvelope, event: VisitScheduledV1) -> None:
+async def record_scheduled_visit(session: AsyncSession, envelope: EventEnvelope, event: VisitScheduledV1, *,
+                                 clock: Clock) -> None:
     """The ``visit-scheduled`` topic: the same intake, without member details (those come from coverage checks)."""
     if event.payer_id is None:  # self-pay: nothing to ask a payer; a visit moved to self-pay no longer needs it
         await session.execute(update(scheduled_visits).where(
@@ -106,4 +107,4 @@ async def record_scheduled_visit(session: AsyncSession, envelope: EventEnvelope,
     await record_schedule(session, event.practice_id, [ScheduleEntry(
         visit_id=event.visit_id, patient_id=event.patient_id, payer_id=event.payer_id,
         service_date=event.service_date, cancelled=event.cancelled, first_visit=event.first_visit)],
-        source="visit-scheduled")
+        source="visit-scheduled", now=clock.now())

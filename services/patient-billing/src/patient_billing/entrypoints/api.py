@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from rcm_shared.http.audit import record_audit
 from rcm_shared.http.auth import Principal, require_scope
-from rcm_shared.http.deps import DatabaseDep, RequestIdDep
+from rcm_shared.http.deps import ClockDep, DatabaseDep, RequestIdDep
 from rcm_shared.http.errors import ProblemError
 from rcm_shared.http.idempotency import run_idempotent
 from rcm_shared.http.pagination import decode_cursor, encode_cursor
@@ -66,10 +66,11 @@ class AccountPage(BaseModel):
     next_cursor: str | None
 
 
-def _account_out(account: PatientAccount) -> AccountOut:
+def _account_out(account: PatientAccount, today: date) -> AccountOut:
+    """``today``: the practice's date, from which the balance is aged."""
     return AccountOut(
         account_id=account.account_id, patient_id=account.patient_id, balance=account.balance,
-        aging=account.aging(date.today()),
+        aging=account.aging(today),
         entries=[EntryOut(entry_id=e.entry_id, kind=e.kind.value, amount=e.amount, signed_amount=e.signed_amount,
                           claim_id=e.claim_id, service_date=e.service_date, posted_at=e.posted_at)
                  for e in account.entries],
@@ -77,22 +78,22 @@ def _account_out(account: PatientAccount) -> AccountOut:
 
 
 @router.get("/patients/{patient_id}/account", response_model=AccountOut, summary="A patient's account")
-async def get_account(patient_id: PatientId, principal: Reader, db: DatabaseDep, request_id: RequestIdDep
-                      ) -> AccountOut:
+async def get_account(patient_id: PatientId, principal: Reader, db: DatabaseDep, request_id: RequestIdDep,
+                      clock: ClockDep) -> AccountOut:
     async with db.transaction() as session:
         account = await handlers.load_account(session, principal.practice_id, patient_id)
         await record_audit(session, platform, principal, service=SERVICE, action="read", object_type="patient_account",
                            object_id=patient_id, outcome="success" if account else "not_found", request_id=request_id)
     if account is None:
         raise ProblemError(404, "not-found", "No account for this patient")
-    return _account_out(account)
+    return _account_out(account, clock.today())
 
 
 @router.post("/patients/{patient_id}/payments", status_code=201, response_model=AccountOut,
              summary="Record a patient payment (card, cash, check, ACH, HSA)",
              description="Send an Idempotency-Key: a retried request records the payment once.")
 async def post_payment(patient_id: PatientId, body: PaymentIn, principal: Writer, db: DatabaseDep,
-                       request: Request, request_id: RequestIdDep) -> JSONResponse:
+                       request: Request, request_id: RequestIdDep, clock: ClockDep) -> JSONResponse:
     command = handlers.RecordPatientPayment(
         practice_id=principal.practice_id, patient_id=patient_id, amount=body.amount, method=body.method,
         reference=body.reference, payment_id=str(uuid.uuid4()))
@@ -101,7 +102,7 @@ async def post_payment(patient_id: PatientId, body: PaymentIn, principal: Writer
         account = await handlers.record_patient_payment(session, command)
         await record_audit(session, platform, principal, service=SERVICE, action="create",
                            object_type="patient_payment", object_id=patient_id, request_id=request_id)
-        return 201, _account_out(account)
+        return 201, _account_out(account, clock.today())
 
     return await run_idempotent(request, db, principal, "patient-payment", create)
 

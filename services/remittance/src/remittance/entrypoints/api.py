@@ -9,10 +9,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from rcm_shared.db.types import utcnow
 from rcm_shared.http.audit import record_audit
 from rcm_shared.http.auth import Principal, require_scope
-from rcm_shared.http.deps import DatabaseDep, RequestIdDep
+from rcm_shared.http.deps import ClockDep, DatabaseDep, RequestIdDep
 from rcm_shared.http.errors import ProblemError
 from rcm_shared.http.idempotency import run_idempotent
 from rcm_shared.http.pagination import decode_cursor
@@ -195,12 +194,12 @@ async def payment_report(principal: Reader, db: DatabaseDep) -> dict[str, Any]:
                         "payer settled so far, what remains, days since the claim was forwarded, `stale` past "
                         "the follow-up threshold (rules/posting.yaml), and settlement discrepancies. A remaining "
                         "below zero is an over-settlement (state `over`).")
-async def list_secondary_balances(principal: Reader, db: DatabaseDep, request_id: RequestIdDep,
+async def list_secondary_balances(principal: Reader, db: DatabaseDep, request_id: RequestIdDep, clock: ClockDep,
                                   limit: Annotated[int, Query(ge=1, le=500)] = 100, cursor: str | None = None
                                   ) -> dict[str, Any]:
     after = decode_cursor(cursor)
     async with db.transaction() as session:
-        page = await views.secondary_balances(session, principal.practice_id, as_of=utcnow(), limit=limit,
+        page = await views.secondary_balances(session, principal.practice_id, as_of=clock.now(), limit=limit,
                                               after=after)
         await record_audit(session, platform, principal, service=SERVICE, action="list",
                            object_type="secondary_balance", object_id="*", request_id=request_id)
@@ -208,6 +207,6 @@ async def list_secondary_balances(principal: Reader, db: DatabaseDep, request_id
 
 
 @router.get("/reports/secondary-balances", summary="Balances held for secondary payers, per crossover carrier")
-async def secondary_balance_report(principal: Reader, db: DatabaseDep) -> dict[str, Any]:
+async def secondary_balance_report(principal: Reader, db: DatabaseDep, clock: ClockDep) -> dict[str, Any]:
     async with db.sessions() as session:
-        return await views.secondary_balance_report(session, principal.practice_id, as_of=utcnow())
+        return await views.secondary_balance_report(session, principal.practice_id, as_of=clock.now())

@@ -1,0 +1,171 @@
+"""Supervisor billing over HTTP, claims and authorizations running on real PostgreSQL and the broker: the
+credentialing registry (authorizations) decides whether a clinician the payer has not enrolled may be billed under
+a supervisor and which NPIs the claim names; claims asks it over HTTP and its 837P names exactly those, read back
+from the file the clearinghouse received and validated by pyx12."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from authorizations.bootstrap import build_app as build_authorizations
+from authorizations.config import AuthorizationsSettings
+from claims.adapters.clearinghouse import SandboxClearinghouse
+from claims.adapters.front_office import HttpFrontOffice
+from claims.bootstrap import build_app as build_claims
+from claims.config import ClaimsSettings
+from claims.domain.x12_837_reader import read_837p
+from rcm_shared.testing.fixtures import auth, fixed_clock, running, settings_for
+from rcm_shared.testing.kafka import eventually
+from rcm_shared.testing.x12 import pyx12_errors
+
+pytestmark = pytest.mark.integration
+DOS = fixed_clock().today() - timedelta(days=3)
+ADDRESS = {"line1": "100 MAIN ST", "city": "HARTFORD", "state": "CT", "postal_code": "06103"}
+GROUP_NPI = "1245319599"
+SUPERVISOR_NPI = "1003000126"  # LCSW, enrolled with every payer below
+SUPERVISED_NPI = "1679576722"  # pre-licensed, under supervision, enrolled with none
+SUPERVISOR = {"npi": SUPERVISOR_NPI, "first_name": "DANA", "last_name": "STONE", "credential": "LCSW"}
+
+
+class ByHost(httpx.AsyncBaseTransport):
+    """Claims' calls to other services, each to its own app: authorizations for real, eligibility answered."""
+
+    def __init__(self, routes: dict[str, httpx.AsyncBaseTransport]) -> None:
+        self.routes = routes
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self.routes[request.url.host].handle_async_request(request)
+
+
+def active_coverage(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(200, json={"coverage": [{"active": True, "coverage_begin": "2020-01-01",
+                                                    "coverage_end": None}]})
+
+
+def claims_in(text: str) -> list[dict[str, Any]]:
+    return [c for g in read_837p(text)["groups"] for t in g["transactions"] for c in t["claims"]]
+
+
+def visit(external_id: str, payer_id: str, credential: str, **coverage: Any) -> dict[str, Any]:
+    return {
+        "external_visit_id": external_id, "patient_id": f"pt-{external_id}",
+        "patient": {"first_name": "ALEX", "last_name": "SAMPLE", "birth_date": "1988-04-12", "gender": "F",
+                    "address": ADDRESS},
+        "coverage": {"payer_id": payer_id, "payer_name": f"{payer_id} PLAN", "member_id": "MBR000001", **coverage},
+        "date_of_service": DOS.isoformat(), "service_kind": "psychotherapy", "psychotherapy_minutes": 53,
+        "diagnoses": ["F41.1"],
+        "rendering": {"npi": SUPERVISED_NPI, "first_name": "JO", "last_name": "NOVAK", "credential": credential},
+        "supervising": SUPERVISOR,
+        "billing_provider": {"npi": GROUP_NPI, "name": "RIVERSIDE COUNSELING", "tax_id": "123456789",
+                             "address": ADDRESS},
+    }
+
+
+@asynccontextmanager
+async def claims_asking_the_registry(broker: Any, databases: Any, tmp_path: Path
+                                     ) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient, ByHost]]:
+    """Authorizations and claims running, claims asking the registry over HTTP: (registry, claims, claims' routes
+    to other services)."""
+    authorizations = build_authorizations(settings_for(AuthorizationsSettings, databases.create("auth"), broker),
+                                          clock=fixed_clock())
+    settings = settings_for(ClaimsSettings, databases.create("claims"), broker, submission_interval_seconds=3600,
+                            response_poll_seconds=3600,
+                            service_urls={"authorizations": "http://authorizations", "eligibility": "http://eligibility"})
+    routes = ByHost({"authorizations": httpx.ASGITransport(app=authorizations),
+                     "eligibility": httpx.MockTransport(active_coverage)})
+    claims = build_claims(settings, clearinghouse=SandboxClearinghouse(tmp_path / "clearinghouse"),
+                          front=HttpFrontOffice(settings, transport=routes), clock=fixed_clock())
+    async with running(authorizations) as registry, running(claims) as client:
+        for npi in (GROUP_NPI, SUPERVISOR_NPI):
+            for payer in ("ACME", "SBXBH", "SBXHP"):
+                enrolled = await registry.post("/v1/credentialing/enrollments", headers=auth(), json={
+                    "npi": npi, "payer_id": payer, "effective_from": "2020-01-01"})
+                assert enrolled.status_code == 201, enrolled.text
+        # the supervision, and the practice's own policy for SBXHP (no payer default for it): supervisor billing
+        supervision = await registry.post("/v1/credentialing/supervisions", headers=auth(), json={
+            "supervisee_npi": SUPERVISED_NPI, "supervisor_npi": SUPERVISOR_NPI, "effective_from": "2024-01-01",
+            "payer_id": "SBXHP", "allows_supervisor_billing": True})
+        assert supervision.status_code == 201, supervision.text
+        yield registry, client, routes
+
+
+async def test_a_supervised_clinician_is_billed_under_the_npis_the_registry_decides(
+        broker, databases, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    async with claims_asking_the_registry(broker, databases, tmp_path) as (_, client, _routes):
+        # ACME (rules/supervision_policies.yaml in authorizations): LMSW billed under the supervisor as rendering.
+        # SBXBH: the supervised clinician stays rendering (2310B), the supervisor goes in 2310D.
+        # SBXHP, by the practice's policy: the supervisor as rendering (the registry used to allow this while claims
+        # sent the supervised clinician's NPI). ACME does not take an LCSW-A under supervision: held, never sent.
+        with_auth = {"prior_authorization_number": "A-9"}
+        cases = (("S-1", "ACME", "LMSW", {}), ("S-2", "SBXBH", "LMSW", with_auth), ("S-3", "ACME", "LCSW-A", {}),
+                 ("S-4", "SBXHP", "LMSW", with_auth))
+        for external_id, payer, credential, extra in cases:
+            posted = await client.post("/v1/visits", json=visit(external_id, payer, credential, **extra),
+                                       headers=auth())
+            assert posted.status_code == 201, posted.text
+
+        async def four_claims() -> dict[str, dict[str, Any]] | None:
+            items = (await client.get("/v1/claims", headers=auth())).json()["items"]
+            return {c["payer_id"] + ("-held" if c["status"] == "held" else ""): c for c in items} \
+                if len(items) == 4 else None
+
+        built = await eventually(four_claims, what="four claims built")
+        assert {k: v["status"] for k, v in built.items()} == {
+            "ACME": "scrubbed", "SBXBH": "scrubbed", "SBXHP": "scrubbed", "ACME-held": "held"}, built
+        held = built["ACME-held"]
+        assert [(f["code"], f["field"]) for f in held["findings"] if f["severity"] == "error"] == [
+            ("PROVIDER_NOT_CREDENTIALED", "rendering.npi")]
+        assert "credential_not_billable_under_supervisor" in held["findings"][0]["message"]
+
+        submitted = (await client.post("/v1/submission-batches", headers=auth())).json()
+        assert submitted == {"batches_created": 3, "batches_sent": 3}
+        sent = {path.name.split("_")[1]: path.read_text()
+                for path in (tmp_path / "clearinghouse" / "outbound").iterdir()}
+        for text in sent.values():
+            assert pyx12_errors(text) == []
+
+        (acme,) = claims_in(sent["ACME"])
+        assert acme["rendering"]["npi"] == SUPERVISOR_NPI and acme["rendering"]["last_name"] == "STONE"
+        assert acme["supervising"] is None
+        assert SUPERVISED_NPI not in sent["ACME"], "the clinician ACME has not enrolled is not on its claim"
+        assert "NM1*82*1*STONE*DANA****XX*1003000126~" in sent["ACME"]
+
+        (carve_out,) = claims_in(sent["SBXBH"])
+        assert carve_out["rendering"]["npi"] == SUPERVISED_NPI
+        assert carve_out["supervising"]["npi"] == SUPERVISOR_NPI
+        assert "NM1*DQ*1*STONE*DANA****XX*1003000126~" in sent["SBXBH"]
+
+        (practice_policy,) = claims_in(sent["SBXHP"])
+        assert (practice_policy["rendering"]["npi"], practice_policy["supervising"]) == (SUPERVISOR_NPI, None)
+        assert SUPERVISED_NPI not in sent["SBXHP"]
+
+        scrubbed = (await client.get(f"/v1/claims/{built['ACME']['claim_id']}", headers=auth())).json()
+        assert scrubbed["status"] == "submitted"
+
+
+async def test_a_claim_scrubbed_again_while_the_registry_is_down_is_held_for_that_alone(
+        broker, databases, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    async with claims_asking_the_registry(broker, databases, tmp_path) as (_, client, routes):
+        # billed under the supervisor (ACME), but held for a Z code as principal diagnosis
+        posted = await client.post("/v1/visits", json={**visit("S-9", "ACME", "LMSW"), "diagnoses": ["Z63.0"]},
+                                   headers=auth())
+        assert posted.status_code == 201, posted.text
+
+        async def held() -> dict[str, Any] | None:
+            items = (await client.get("/v1/claims", params={"status": "held"}, headers=auth())).json()["items"]
+            return items[0] if items else None
+
+        claim = await eventually(held, what="the claim held")
+        assert {f["code"] for f in claim["findings"] if f["severity"] == "error"} == {"PRINCIPAL_DIAGNOSIS_NOT_ALLOWED"}
+
+        routes.routes["authorizations"] = httpx.MockTransport(lambda request: httpx.Response(503))
+        again = await client.post(f"/v1/claims/{claim['claim_id']}/scrub", headers=auth())
+        assert again.status_code == 200, again.text
+        errors = {f["code"] for f in again.json()["findings"] if f["severity"] == "error"}
+        assert "CREDENTIALING_UNAVAILABLE" in errors and "PROVIDER_NOT_CREDENTIALED" not in errors, errors
