@@ -30,6 +30,7 @@ demo: setup
 
 lint: setup
 	$(PY) ruff check .
+	$(PY) lint-imports
 
 fmt: setup
 	$(PY) ruff check --fix .

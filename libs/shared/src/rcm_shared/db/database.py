@@ -30,6 +30,10 @@ class Database:
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         async with self.sessions() as session, session.begin():
             yield session
+        self.committed()
+
+    def committed(self) -> None:
+        """Tell the after-commit listeners that a transaction committed (for code that commits by itself)."""
         for callback in self._after_commit:
             callback()
 
