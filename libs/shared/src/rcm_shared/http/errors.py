@@ -29,6 +29,7 @@ class ProblemError(Exception):
         *,
         errors: list[dict[str, str]] | None = None,
         extra: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(detail or title)
         self.status = status
@@ -37,6 +38,7 @@ class ProblemError(Exception):
         self.detail = detail
         self.errors = errors or []
         self.extra = extra or {}
+        self.headers = headers
 
 
 def problem_response(
@@ -92,7 +94,7 @@ def install_error_handlers(app: FastAPI, domain_errors: Mapping[type[Exception],
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
         return problem_response(exc.status, exc.slug, exc.title, exc.detail, errors=exc.errors,
-                                extra=exc.extra)
+                                extra=exc.extra, headers=exc.headers)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
