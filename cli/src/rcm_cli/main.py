@@ -66,7 +66,7 @@ app.add_typer(issuer_app, name="issuer")
 
 @issuer_app.command("rotate-keys")
 def rotate_keys() -> None:
-    """Sign with a new key from now on; the previous one stays published while its tokens can live."""
+    """Sign with the published next key from now on; the previous one stays published while its tokens live."""
     from rcm_issuer.config import IssuerSettings
     from rcm_issuer.keys import rotate
 
@@ -82,10 +82,10 @@ def list_keys() -> None:
     from rcm_issuer.main import describe_keys
 
     table = Table(title="issuer keys")
-    for column in ("kid", "signing", "created", "published for (s)"):
+    for column in ("kid", "state", "created", "published for (s)"):
         table.add_column(column)
     for key in describe_keys(IssuerSettings(state_dir=VAR / "issuer")):
-        table.add_row(str(key["kid"]), "yes" if key["signing"] else "", str(key["created"]),
+        table.add_row(str(key["kid"]), str(key["state"]), str(key["created"]),
                       "" if key["published_for_seconds"] is None else str(key["published_for_seconds"]))
     console.print(table)
 

@@ -1,9 +1,11 @@
 """The issuer's signing keys, kept in one file under var/ (mode 0600): generated on first start, rotated by a
 command (`rcm issuer rotate-keys`) while the issuer runs.
 
-Rotation: the new key signs from now on; the key it replaces stays published in the JWKS for as long as a token
-it signed can live (so tokens in flight keep verifying), then it is dropped at the next rotation or start. The
-running issuer notices the file changed and reloads it; services fetch the JWKS again when they meet the new kid.
+The JWKS always publishes the next key before it signs anything: services that cached the key set (five
+minutes) already hold the key a rotation switches to, so no token is ever refused for an unknown kid, whatever
+their refetch rate limit. Rotation: the next key signs from now on, a new next key is published, and the key
+replaced stays published for as long as a token it signed can live, then it is dropped at a later rotation or
+start. The running issuer notices the file changed and reloads it.
 """
 
 from __future__ import annotations
@@ -24,15 +26,22 @@ ALGORITHM = "ES256"
 class StoredKey:
     key: ECKey
     created_at: float
+    activated_at: float | None  # None: published, not yet signing (the next key)
     superseded_at: float | None
 
     @property
     def kid(self) -> str:
         return str(self.key.kid)
 
+    @property
+    def state(self) -> str:
+        if self.superseded_at is not None:
+            return "retiring"
+        return "signing" if self.activated_at is not None else "next"
+
     def as_dict(self) -> dict[str, Any]:
         return {"jwk": self.key.as_dict(private=True), "created_at": self.created_at,
-                "superseded_at": self.superseded_at}
+                "activated_at": self.activated_at, "superseded_at": self.superseded_at}
 
 
 def _new_key() -> ECKey:
@@ -50,11 +59,14 @@ def _write(path: Path, keys: list[StoredKey]) -> None:
     os.replace(temporary, path)
 
 
+def _optional(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
 def _read(path: Path) -> list[StoredKey]:
     document = json.loads(path.read_text())
-    return [StoredKey(ECKey.import_key(entry["jwk"]), float(entry["created_at"]),
-                      None if entry.get("superseded_at") is None else float(entry["superseded_at"]))
-            for entry in document["keys"]]
+    return [StoredKey(ECKey.import_key(entry["jwk"]), float(entry["created_at"]), _optional(entry["activated_at"]),
+                      _optional(entry["superseded_at"])) for entry in document["keys"]]
 
 
 def _prune(keys: list[StoredKey], overlap_seconds: float, now: float) -> list[StoredKey]:
@@ -62,10 +74,11 @@ def _prune(keys: list[StoredKey], overlap_seconds: float, now: float) -> list[St
 
 
 def ensure_keys(path: Path, overlap_seconds: float, now: float | None = None) -> list[StoredKey]:
-    """The key file, created with one key if there is none; keys superseded long enough ago are dropped."""
+    """The key file, created with a signing key and a next key if there is none; keys superseded long enough ago
+    are dropped."""
     now = time.time() if now is None else now
     if not path.exists():
-        keys = [StoredKey(_new_key(), now, None)]
+        keys = [StoredKey(_new_key(), now, now, None), StoredKey(_new_key(), now, None, None)]
         _write(path, keys)
         return keys
     keys = _read(path)
@@ -76,15 +89,24 @@ def ensure_keys(path: Path, overlap_seconds: float, now: float | None = None) ->
 
 
 def rotate(path: Path, overlap_seconds: float, now: float | None = None) -> tuple[StoredKey, list[str]]:
-    """A new signing key; the previous one stays published for ``overlap_seconds``. Returns the new key and the
-    kids that are no longer published."""
+    """The next key signs from now on and a new next key is published; the key it replaces stays published for
+    ``overlap_seconds``. Returns the new signing key and the kids that are no longer published."""
     now = time.time() if now is None else now
     keys = _read(path) if path.exists() else ensure_keys(path, overlap_seconds, now)
-    superseded = [StoredKey(k.key, k.created_at, k.superseded_at or now) for k in keys]
-    kept = _prune(superseded, overlap_seconds, now)
-    new = StoredKey(_new_key(), now, None)
-    _write(path, [*kept, new])
-    return new, sorted({k.kid for k in keys} - {k.kid for k in kept})
+    rotated: list[StoredKey] = []
+    for k in keys:
+        if k.state == "signing":
+            rotated.append(StoredKey(k.key, k.created_at, k.activated_at, now))
+        elif k.state == "next":
+            rotated.append(StoredKey(k.key, k.created_at, now, None))
+        else:
+            rotated.append(k)
+    if not any(k.state == "signing" for k in rotated):  # no next key was published: promote a new one
+        rotated.append(StoredKey(_new_key(), now, now, None))
+    kept = [*_prune(rotated, overlap_seconds, now), StoredKey(_new_key(), now, None, None)]
+    _write(path, kept)
+    signing = next(k for k in kept if k.state == "signing")
+    return signing, sorted({k.kid for k in keys} - {k.kid for k in kept})
 
 
 class KeyRing:
@@ -109,8 +131,7 @@ class KeyRing:
 
     @property
     def signing_key(self) -> ECKey:
-        active = [k for k in self._fresh() if k.superseded_at is None]
-        return active[-1].key
+        return next(k for k in reversed(self._fresh()) if k.state == "signing").key
 
     def jwks(self) -> dict[str, Any]:
         now = time.time()

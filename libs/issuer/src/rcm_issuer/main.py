@@ -14,7 +14,7 @@ from rcm_issuer.keys import ensure_keys, rotate
 
 def describe_keys(settings: IssuerSettings) -> list[dict[str, object]]:
     now = time.time()
-    return [{"kid": k.kid, "signing": k.superseded_at is None,
+    return [{"kid": k.kid, "state": k.state,
              "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(k.created_at)),
              "published_for_seconds": None if k.superseded_at is None
              else max(0, int(settings.key_overlap_seconds - (now - k.superseded_at)))}

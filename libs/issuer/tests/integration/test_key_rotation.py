@@ -73,17 +73,30 @@ async def test_rotation_while_tokens_are_issued_and_verified_refuses_none(issuer
             refused += 1
     assert refused == 0
     assert len(kids) == 2, "the issuer signed with the new key right after the rotation"
-    assert keys.fetches == 2, "one fetch at start, one for the new kid"
+    assert keys.fetches == 1, "the key a rotation switches to was already published: nothing to refetch"
     published = (await asyncio.to_thread(httpx.get, f"{issuer.issuer}/jwks.json")).json()["keys"]
-    assert {k["kid"] for k in published} == kids, "old and new key overlap"
+    assert kids < {k["kid"] for k in published}, "old and new key overlap, and the next one is out already"
+
+
+async def test_a_service_that_missed_the_next_key_fetches_it_on_first_sight(issuer: IssuerSettings) -> None:
+    keys = RemoteJwks(issuer=issuer.issuer, cache_seconds=300, refetch_min_seconds=0)
+    service = TokenVerifier(keys, issuer=issuer.issuer, audience=issuer.audience)
+    await service.verify(await asyncio.to_thread(login, issuer))
+    rotate(issuer.keys_file, issuer.key_overlap_seconds)
+    rotate(issuer.keys_file, issuer.key_overlap_seconds)  # twice: the signing key is one the cache never saw
+    await service.verify(await asyncio.to_thread(login, issuer))
+    assert keys.fetches == 2
 
 
 def test_a_key_superseded_longer_than_a_token_lives_is_no_longer_published(tmp_path: Path) -> None:
     path = tmp_path / "keys.json"
-    first = ensure_keys(path, overlap_seconds=100, now=1000)[0]
+    first, upcoming = ensure_keys(path, overlap_seconds=100, now=1000)
+    assert (first.state, upcoming.state) == ("signing", "next")
     second, dropped = rotate(path, overlap_seconds=100, now=1050)
-    assert dropped == []
+    assert second.kid == upcoming.kid and dropped == []
     third, dropped = rotate(path, overlap_seconds=100, now=1200)
     assert dropped == [first.kid], "superseded at 1050, past the overlap at 1200"
-    assert [k.kid for k in ensure_keys(path, overlap_seconds=100, now=1201)] == [second.kid, third.kid]
+    kept = ensure_keys(path, overlap_seconds=100, now=1201)
+    assert [k.kid for k in kept][:2] == [second.kid, third.kid]
+    assert [k.state for k in kept] == ["retiring", "signing", "next"]
     assert oct(path.stat().st_mode & 0o777) == "0o600"

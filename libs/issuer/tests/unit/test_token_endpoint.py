@@ -49,8 +49,8 @@ async def test_discovery_names_the_keys_and_the_token_endpoint(issuer: httpx.Asy
     assert document["token_endpoint"] == f"{settings.issuer}/token"
     assert document["id_token_signing_alg_values_supported"] == ["ES256"]
     jwks = (await issuer.get("/jwks.json")).json()
-    assert len(jwks["keys"]) == 1
-    assert "d" not in jwks["keys"][0], "never the private part"
+    assert len(jwks["keys"]) == 2, "the signing key and the next one"
+    assert all("d" not in key for key in jwks["keys"]), "never the private part"
 
 
 async def test_a_service_client_gets_only_its_allowed_scopes_for_every_practice(
