@@ -118,7 +118,7 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
 
 async def test_validation_error_names_fields_and_never_echoes_input(client: httpx.AsyncClient) -> None:
     response = await client.post("/patients", json={"account_id": "acct-1", "amount": PHI_NAME,
-                                                    "visits": "ten", "patient_name": PHI_NAME})
+                                                    "visits": "ten", PHI_NAME: "x"})
     assert response.status_code == 422
     assert response.headers["content-type"].startswith(PROBLEM_JSON)
     body = response.json()
@@ -127,7 +127,7 @@ async def test_validation_error_names_fields_and_never_echoes_input(client: http
     fields = {e["field"]: e["code"] for e in body["errors"]}
     assert fields["body.amount"] == "decimal_parsing"
     assert fields["body.visits"] == "int_parsing"
-    assert fields["body.patient_name"] == "extra_forbidden"
+    assert fields["body.(unknown field)"] == "extra_forbidden", "a key the client invented is not repeated"
     assert PHI_NAME not in response.text
     assert "Margaret" not in response.text
     assert "ten" not in json.dumps([e["message"] for e in body["errors"]])
