@@ -74,8 +74,11 @@ class AuditEntry:
         principal, identity = state.get("principal"), state.get("identity")
         if principal is not None:
             actor, practice = principal.subject, principal.practice_id
-        elif identity is not None:  # verified, then refused for the practice it asked for
-            actor, practice = identity.subject, str(state.get("requested_practice", ""))
+        elif identity is not None:
+            # Verified, then refused for the practice it named: kept in the caller's own practice (never in the
+            # practice it tried, which would learn another tenant's user names), or none if it spans several.
+            own = [p for p in identity.practices if p != "*"]
+            actor, practice = identity.subject, own[0] if len(identity.practices) == 1 and own else ""
         else:
             actor, practice = ANONYMOUS, ""
         route, path_params = self.scope.get("route"), self.scope.get("path_params") or {}

@@ -128,8 +128,6 @@ async def authenticate(request: Request, credentials: HTTPAuthorizationCredentia
     identity = Identity.from_claims(verified.claims)
     # Known from here on, even if the request is refused below: the audit trail names who was turned away.
     request.state.identity = identity
-    if requested_practice is not None:
-        request.state.requested_practice = requested_practice
     practice = identity.practice_for(requested_practice)
     principal = Principal(identity.subject, practice, identity.scopes, identity.roles, identity.npi,
                           identity.client_id)
