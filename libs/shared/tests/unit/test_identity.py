@@ -196,3 +196,16 @@ async def test_discovery_naming_another_issuer_is_not_trusted() -> None:
 def test_a_jwks_holding_a_private_key_does_not_lend_it() -> None:
     private = json.dumps({"keys": [TEST_KEY.as_dict(private=True)]})
     assert StaticKeys(private)._keys == {}
+
+
+async def test_a_remembered_token_is_still_refused_once_it_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time as clock
+
+    check = TokenVerifier(StaticKeys(public_jwks()), issuer=ISSUER, audience=AUDIENCE, leeway_seconds=0)
+    now = clock.time()
+    short = token(exp=int(now) + 5)
+    await check.verify(short)
+    await check.verify(short)  # remembered: no second signature check needed
+    monkeypatch.setattr(clock, "time", lambda: now + 6)
+    with pytest.raises(InvalidToken, match="expired"):
+        await check.verify(short)

@@ -4,6 +4,7 @@ an expiry. What it refuses is said in a few fixed words, never with the token's 
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,11 @@ from rcm_shared.identity.keys import KeySource
 ASYMMETRIC = frozenset({"ES256", "ES384", "ES512", "EdDSA", "Ed25519", "RS256", "RS384", "RS512",
                         "PS256", "PS384", "PS512"})
 MAX_TOKEN_BYTES = 16 * 1024
+# A client sends the same token on many requests: its verified claims are kept for a minute (never past its
+# expiry), which spares a signature check (~0.1 ms) per request. A key withdrawn from the JWKS therefore stops
+# working within a minute, not at once.
+CACHE_SECONDS = 60.0
+CACHE_SIZE = 4096
 
 
 class InvalidToken(Exception):
@@ -45,8 +51,21 @@ class TokenVerifier:
         self.audience = audience
         self.algorithms = list(algorithms)
         self.leeway = leeway_seconds
+        self._verified: OrderedDict[str, tuple[float, VerifiedToken]] = OrderedDict()
 
     async def verify(self, token: str) -> VerifiedToken:
+        now = time.time()
+        cached = self._verified.get(token)
+        if cached is not None and now < cached[0]:
+            return cached[1]
+        verified = await self._verify(token)
+        expires = float(verified.claims["exp"]) + self.leeway
+        self._verified[token] = (min(expires, now + CACHE_SECONDS), verified)
+        while len(self._verified) > CACHE_SIZE:
+            self._verified.popitem(last=False)
+        return verified
+
+    async def _verify(self, token: str) -> VerifiedToken:
         if len(token) > MAX_TOKEN_BYTES:
             raise InvalidToken("token invalid")
         try:
