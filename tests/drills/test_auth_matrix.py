@@ -240,6 +240,9 @@ async def test_every_route_refuses_every_bad_caller_and_leaks_nothing(services: 
     probes = refused = empty = leaks = routes = 0
     failures: list[str] = []
     for service in services.values():
+        unguarded = [r.path for r in iter_route_contexts(service.app.routes)
+                     if (r.path or "").startswith("/v1") and not guarded(r)]
+        assert not unguarded, f"{service.name} serves {unguarded} without a token"
         for route in service.routes():
             assert route.path.startswith("/v1/"), route.path
             assert audit_spec(route) is not None or route.path == "/v1/audit-events", \

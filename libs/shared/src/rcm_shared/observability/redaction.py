@@ -2,8 +2,8 @@
 
 A pydantic error location is made of field names and list indexes, but an unknown key (``extra_forbidden``) or
 a key of a dict-typed field is the client's own text, and a client can put a patient's name there. Such a
-location element is replaced by ``(unknown field)``; field names our models declare are kept, so the reason
-still says which field to fix.
+location element is replaced by ``(unknown field)`` (unless it is a number of at most four digits); field
+names our models declare are kept, so the reason still says which field to fix.
 """
 
 from __future__ import annotations
@@ -57,8 +57,8 @@ def safe_location(loc: Sequence[Any], error_type: str, *, request: bool = False)
             keep = part in _REQUEST_PARTS
         elif request and index == 1 and out and out[0] in ("query", "path", "header", "cookie"):
             keep = True  # parameter names come from the route, never from the client
-        elif isinstance(loc[index], int):
-            keep = True  # a list index
+        elif isinstance(loc[index], int) or (part.isdigit() and len(part) <= 4):
+            keep = True  # a list index, or a small number keying a dict (a claim line): no identifier fits in 4 digits
         else:
             keep = part in known and not (last and error_type == "extra_forbidden")
         if not keep:
