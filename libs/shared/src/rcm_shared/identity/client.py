@@ -6,10 +6,19 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 import httpx
 
 from rcm_shared.identity.keys import discover_token_endpoint
+
+
+class TokenSource(Protocol):
+    """Where a caller gets the bearer token for its next call (ClientCredentials; a signed test token)."""
+
+    async def bearer(self) -> str: ...
+
+    def forget(self) -> None: ...
 
 
 class TokenUnavailable(Exception):

@@ -45,3 +45,18 @@ def claims_for(*, practice_id: str | None = "practice-a", scopes: list[str], sub
         claims["practice_id"] = practice_id
     claims.update(extra)
     return claims
+
+
+class ServiceToken:
+    """A service client's token signed with the test key (what the issuer's client-credentials grant gives)."""
+
+    def __init__(self, client_id: str, scopes: list[str] | tuple[str, ...]) -> None:
+        self.client_id = client_id
+        self.scopes = list(scopes)
+
+    async def bearer(self) -> str:
+        return sign(claims_for(practice_id=None, scopes=self.scopes, subject=self.client_id,
+                               client_id=self.client_id, practices=["*"]))
+
+    def forget(self) -> None:
+        pass

@@ -11,13 +11,13 @@ from typing import Any, Protocol
 import httpx
 from rcm_shared.config import ServiceSettings
 from rcm_shared.http.auth import PRACTICE_HEADER
-from rcm_shared.identity.client import ClientCredentials, TokenUnavailable
+from rcm_shared.identity.client import ClientCredentials, TokenSource, TokenUnavailable
+
+from claims.domain.scrubbing import CredentialingDecision
 
 log = logging.getLogger("claims.front_office")
 # What claims may ask of the others; the issuer's rules/clients.yaml allows this client these and no more.
 SCOPES = ("eligibility:read", "authorizations:read")
-
-from claims.domain.scrubbing import CredentialingDecision
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class HttpFrontOffice:
 
     def __init__(self, settings: ServiceSettings, *, timeout: float = 3.0,
                  transport: httpx.AsyncBaseTransport | None = None,
-                 credentials: ClientCredentials | None = None) -> None:
+                 credentials: TokenSource | None = None) -> None:
         self.settings = settings
         self.eligibility_url = settings.service_urls.get("eligibility", "http://127.0.0.1:8001")
         self.authorizations_url = settings.service_urls.get("authorizations", "http://127.0.0.1:8005")
