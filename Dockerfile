@@ -27,6 +27,7 @@ WORKDIR /app
 # resolve the workspace, but none of their sources.
 COPY pyproject.toml uv.lock ./
 COPY libs/shared/pyproject.toml libs/shared/pyproject.toml
+COPY libs/issuer/pyproject.toml libs/issuer/pyproject.toml
 COPY cli/pyproject.toml cli/pyproject.toml
 COPY services/eligibility/pyproject.toml services/eligibility/pyproject.toml
 COPY services/claims/pyproject.toml services/claims/pyproject.toml

@@ -36,7 +36,7 @@ fmt: setup
 	$(PY) ruff check --fix .
 
 typecheck: setup
-	$(PY) mypy libs/shared/src cli/src services/eligibility/src services/claims/src services/remittance/src \
+	$(PY) mypy libs/shared/src libs/issuer/src cli/src services/eligibility/src services/claims/src services/remittance/src \
 		services/patient-billing/src services/authorizations/src
 
 unit: setup

@@ -31,10 +31,10 @@ from typing import Any
 
 import httpx
 from rcm_cli.platform import SERVICES, RunningPlatform, start_platform
+from rcm_cli.tokens import request_token
 from rcm_shared.broker import free_port
 from rcm_shared.clock import SystemClock
 from rcm_shared.config import ServiceSettings
-from rcm_shared.http.auth import ALL_SCOPES, mint_token
 from rcm_shared.testing.databases import TestDatabases
 
 PRACTICE = "bench-practice"
@@ -119,11 +119,8 @@ def visit_body(n: int, people: list[dict[str, str]], today: date) -> dict[str, A
     }
 
 
-def _headers() -> dict[str, str]:
-    settings = ServiceSettings()
-    token = mint_token(secret=settings.jwt_secret.get_secret_value(), issuer=settings.jwt_issuer,
-                       audience=settings.jwt_audience, subject="rcm-bench", practice_id=PRACTICE,
-                       scopes=ALL_SCOPES, ttl_seconds=3600)
+def _headers(issuer: str) -> dict[str, str]:
+    token = request_token(issuer, practices=[PRACTICE], role="practice-owner", subject="rcm-bench")
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -284,7 +281,8 @@ async def _drive(platform: RunningPlatform, result: PlatformResult, visits: int,
     urls = platform.urls()
     today = SystemClock(ServiceSettings().practice_time_zone).today()  # the practice's date, as the services count it
     limits = httpx.Limits(max_connections=concurrency + 4, max_keepalive_connections=concurrency + 4)
-    async with httpx.AsyncClient(headers=_headers(), timeout=timeouts["request"], limits=limits) as client:
+    headers = _headers(platform.issuer_url)
+    async with httpx.AsyncClient(headers=headers, timeout=timeouts["request"], limits=limits) as client:
         started = time.perf_counter()
         people = patients(visits)
         result.patients = len(people)

@@ -249,8 +249,12 @@ def test_compose_service_urls_and_secrets(service: Service) -> None:
     env = _compose_service(service.name)["environment"]
     urls = json.loads(env["RCM_SERVICE_URLS"])
     assert urls == {s.name: f"http://{s.name}:{s.port()}" for s in SERVICES}
-    assert re.fullmatch(r"\$\{RCM_JWT_SECRET(:?[?-][^}]*)?\}", env["RCM_JWT_SECRET"]), \
-        "RCM_JWT_SECRET must come from the caller's environment, not a literal"
+    assert not any("JWT_SECRET" in k or "PRIVATE" in k for k in env), "services verify only: no signing key"
+    assert re.fullmatch(r"\$\{RCM_JWT_ISSUER(:?[?-][^}]*)?\}", env["RCM_JWT_ISSUER"]), \
+        "the issuer comes from the caller's environment (their OpenID Connect provider)"
+    if "RCM_CLIENT_SECRET" in env:
+        assert re.fullmatch(r"\$\{[A-Z_]+(:?[?-][^}]*)?\}", env["RCM_CLIENT_SECRET"]), \
+            "a client secret comes from the caller's environment, not a literal"
 
 
 def test_compose_sends_traces_to_the_collector() -> None:

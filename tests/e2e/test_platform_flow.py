@@ -1,5 +1,6 @@
-"""End to end, across processes: the five services as separate processes on real PostgreSQL and the real
-broker; `rcm demo` sends visits through, plays the payer, and the books must balance."""
+"""End to end, across processes: the token issuer and the five services as separate processes on real PostgreSQL
+and the real broker; `rcm demo` sends visits through, plays the payer, and the books must balance. Tokens come
+from the issuer (the services trust only its JWKS), and claims asks the others with its client credentials."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from rcm_cli import platform as embedded
 from rcm_cli.demo import PRACTICE, demo
 from rcm_shared.broker import EmbeddedBroker, free_port
 from rcm_shared.testing.databases import TestDatabases
-from rcm_shared.testing.fixtures import auth
+from rcm_shared.testing.fixtures import ISSUER_URL_ENV, auth
 
 pytestmark = pytest.mark.e2e
 
@@ -30,6 +31,7 @@ def running_platform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
     urls = {name: dbs.create(name) for name in embedded.SERVICES}
     monkeypatch.setenv("RCM_VAR_DIR", str(tmp_path))
     started = embedded.start_platform(tmp_path, ports=ports, database_urls=urls, broker=broker)
+    monkeypatch.setenv(ISSUER_URL_ENV, started.issuer_url)  # auth() asks the running issuer
     try:
         yield started
     finally:
@@ -38,8 +40,9 @@ def running_platform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
 
 
 def test_visits_to_posted_eras_and_patient_balances(running_platform: embedded.RunningPlatform) -> None:
-    pids = {p.pid for p in running_platform.processes.values()}
+    pids = {p.pid for name, p in running_platform.processes.items() if name in embedded.SERVICES}
     assert len(pids) == 5, "five services, five processes"
+    assert running_platform.processes[embedded.ISSUER].pid not in pids, "the issuer is a process of its own"
     demo(visits=16, seed=3)
 
     urls = running_platform.urls()

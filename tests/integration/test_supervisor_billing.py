@@ -16,11 +16,12 @@ import pytest
 from authorizations.bootstrap import build_app as build_authorizations
 from authorizations.config import AuthorizationsSettings
 from claims.adapters.clearinghouse import SandboxClearinghouse
-from claims.adapters.front_office import HttpFrontOffice
+from claims.adapters.front_office import SCOPES, HttpFrontOffice
 from claims.bootstrap import build_app as build_claims
 from claims.config import ClaimsSettings
 from claims.domain.x12_837_reader import read_837p
 from rcm_shared.testing.fixtures import auth, fixed_clock, running, settings_for
+from rcm_shared.testing.identity import ServiceToken
 from rcm_shared.testing.kafka import eventually
 from rcm_shared.testing.x12 import pyx12_errors
 
@@ -80,7 +81,8 @@ async def claims_asking_the_registry(broker: Any, databases: Any, tmp_path: Path
     routes = ByHost({"authorizations": httpx.ASGITransport(app=authorizations),
                      "eligibility": httpx.MockTransport(active_coverage)})
     claims = build_claims(settings, clearinghouse=SandboxClearinghouse(tmp_path / "clearinghouse"),
-                          front=HttpFrontOffice(settings, transport=routes), clock=fixed_clock())
+                          front=HttpFrontOffice(settings, transport=routes, credentials=ServiceToken("claims", SCOPES)),
+                          clock=fixed_clock())
     async with running(authorizations) as registry, running(claims) as client:
         for npi in (GROUP_NPI, SUPERVISOR_NPI):
             for payer in ("ACME", "SBXBH", "SBXHP"):

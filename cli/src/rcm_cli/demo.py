@@ -20,13 +20,13 @@ import httpx
 import typer
 from rcm_shared.clock import SystemClock
 from rcm_shared.config import ServiceSettings
-from rcm_shared.http.auth import ALL_SCOPES, mint_token
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
 from rcm_cli import platform as embedded
 from rcm_cli.payer import PayerRules, adjudicate, read_837_claims, write_835
+from rcm_cli.tokens import issuer_url, request_token
 
 console = Console()
 PRACTICE = "demo-practice"
@@ -83,11 +83,8 @@ def _self_pay_visit(n: int, dos: date) -> dict[str, Any]:
 
 
 class Platform:
-    def __init__(self, urls: dict[str, str]) -> None:
-        settings = ServiceSettings()
-        token = mint_token(secret=settings.jwt_secret.get_secret_value(), issuer=settings.jwt_issuer,
-                           audience=settings.jwt_audience, subject="rcm-demo", practice_id=PRACTICE,
-                           scopes=ALL_SCOPES)
+    def __init__(self, urls: dict[str, str], issuer: str) -> None:
+        token = request_token(issuer, practices=[PRACTICE], role="practice-owner", subject="rcm-demo")
         self.urls = urls
         self.client = httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=30)
 
@@ -119,7 +116,7 @@ def demo(visits: Annotated[int, typer.Option(help="How many visits to send")] = 
     state = embedded.load_state(embedded.VAR_DIR())
     services = state["services"]
     assert isinstance(services, dict)
-    api = Platform({name: info["url"] for name, info in services.items()})
+    api = Platform({name: info["url"] for name, info in services.items()}, issuer_url())
     clearinghouse = Path(str(state["clearinghouse_dir"]))
     rng = random.Random(seed)
     # the practice's date, as the services count it (at 21:00 in New York the machine may already be on tomorrow)

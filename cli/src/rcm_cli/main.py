@@ -6,12 +6,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rcm_shared.config import ServiceSettings
-from rcm_shared.http.auth import ALL_SCOPES, mint_token
 from rich.console import Console
 from rich.table import Table
 
 from rcm_cli import platform as embedded
+from rcm_cli.tokens import TokenRefused, issuer_url, request_token
 
 app = typer.Typer(help="Revenue-cycle platform for mental-health practices.", no_args_is_help=True)
 console = Console()
@@ -29,7 +28,8 @@ def up() -> None:
     for name, url in running.urls().items():
         table.add_row(name, url, f"{url}/docs", str(running.processes[name].pid))
     console.print(table)
-    console.print(f"broker: {running.broker.bootstrap} (PID {running.broker.process.pid})   data: {VAR}   "
+    console.print(f"issuer: {running.issuer_url} (PID {running.processes[embedded.ISSUER].pid})   "
+                  f"broker: {running.broker.bootstrap} (PID {running.broker.process.pid})   data: {VAR}   "
                   f"logs: {VAR / 'log'}")
     console.print("Try: [cyan]uv run rcm demo[/cyan] in another terminal;  a token: [cyan]uv run rcm token[/cyan]")
     console.print("Ctrl-C stops everything.")
@@ -43,16 +43,51 @@ def up() -> None:
 
 @app.command()
 def token(
-    practice: Annotated[str, typer.Option(help="Practice (tenant) the token is for")] = "demo-practice",
-    scope: Annotated[list[str] | None, typer.Option(help="Scopes; default: all")] = None,
+    practice: Annotated[list[str] | None, typer.Option(
+        help="Practice (tenant) the token is for; repeat for a billing-company operator")] = None,
+    scope: Annotated[list[str] | None, typer.Option(help="Scopes; default: all of the role's")] = None,
     subject: Annotated[str, typer.Option(help="Who the caller is")] = "dev-operator",
+    role: Annotated[str, typer.Option(help="Role (rules/roles.yaml of rcm-issuer)")] = "practice-owner",
+    npi: Annotated[str | None, typer.Option(help="The clinician's NPI (role clinician)")] = None,
     ttl: Annotated[int, typer.Option(help="Lifetime in seconds")] = 3600,
 ) -> None:
-    """Mint a development bearer token (signed with RCM_JWT_SECRET)."""
-    settings = ServiceSettings()
-    typer.echo(mint_token(secret=settings.jwt_secret.get_secret_value(), issuer=settings.jwt_issuer,
-                          audience=settings.jwt_audience, subject=subject, practice_id=practice,
-                          scopes=scope or ALL_SCOPES, ttl_seconds=ttl))
+    """A development bearer token, asked of the local issuer (development login)."""
+    try:
+        typer.echo(request_token(issuer_url(VAR), practices=practice or ["demo-practice"], role=role,
+                                 subject=subject, scopes=scope, ttl_seconds=ttl, npi=npi))
+    except TokenRefused as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+
+
+issuer_app = typer.Typer(help="The local token issuer: its signing keys.", no_args_is_help=True)
+app.add_typer(issuer_app, name="issuer")
+
+
+@issuer_app.command("rotate-keys")
+def rotate_keys() -> None:
+    """Sign with the published next key from now on; the previous one stays published while its tokens live."""
+    from rcm_issuer.config import IssuerSettings
+    from rcm_issuer.keys import rotate
+
+    settings = IssuerSettings(state_dir=VAR / "issuer")
+    new, dropped = rotate(settings.keys_file, settings.key_overlap_seconds)
+    console.print(f"signing with {new.kid}; no longer published: {', '.join(dropped) or 'none'}")
+
+
+@issuer_app.command("keys")
+def list_keys() -> None:
+    """The issuer's keys: which one signs, how long the others stay published."""
+    from rcm_issuer.config import IssuerSettings
+    from rcm_issuer.main import describe_keys
+
+    table = Table(title="issuer keys")
+    for column in ("kid", "state", "created", "published for (s)"):
+        table.add_column(column)
+    for key in describe_keys(IssuerSettings(state_dir=VAR / "issuer")):
+        table.add_row(str(key["kid"]), str(key["state"]), str(key["created"]),
+                      "" if key["published_for_seconds"] is None else str(key["published_for_seconds"]))
+    console.print(table)
 
 
 @app.command()
@@ -63,6 +98,9 @@ def status() -> None:
     state = embedded.load_state(VAR)
     services = state["services"]
     assert isinstance(services, dict)
+    issuer = state.get("issuer")
+    if isinstance(issuer, dict):
+        services = {embedded.ISSUER: issuer, **services}
     for name, info in services.items():
         try:
             r = httpx.get(f"{info['url']}/readyz", timeout=3)
@@ -82,10 +120,8 @@ def import_eras(
 
     import httpx
 
-    settings = ServiceSettings()
-    bearer = mint_token(secret=settings.jwt_secret.get_secret_value(), issuer=settings.jwt_issuer,
-                        audience=settings.jwt_audience, subject="rcm-import", practice_id=practice,
-                        scopes=["remittance:write"], ttl_seconds=600)
+    bearer = request_token(issuer_url(VAR), practices=[practice], role="biller", subject="rcm-import",
+                           scopes=["remittance:write"], ttl_seconds=600)
     files = [f for p in paths for f in (sorted(p.iterdir()) if p.is_dir() else [p]) if f.is_file()]
     with httpx.Client(timeout=120) as client:
         for file in files:

@@ -1,4 +1,5 @@
-"""The embedded platform: the broker and the five services as separate processes on fixed ports."""
+"""The embedded platform: the token issuer, the broker and the five services as separate processes on fixed
+ports. The issuer starts first; every service verifies tokens against its JWKS URL."""
 
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from rcm_shared.broker import EmbeddedBroker, stop_pid
+from rcm_issuer.client_secrets import ensure_client_secrets
+from rcm_issuer.config import IssuerSettings
+from rcm_issuer.policy import load_policy
+from rcm_shared.broker import EmbeddedBroker, free_port, stop_pid
 
 
 def VAR_DIR() -> Path:
@@ -26,6 +30,8 @@ SERVICES: dict[str, int] = {
     "patient-billing": 8004,
     "authorizations": 8005,
 }
+ISSUER = "issuer"
+ISSUER_PORT = 8010
 
 
 @dataclass
@@ -35,6 +41,7 @@ class RunningPlatform:
     processes: dict[str, subprocess.Popen[bytes]]
     ports: dict[str, int]
     database_urls: dict[str, str]
+    issuer_url: str = ""
 
     def urls(self) -> dict[str, str]:
         return {name: f"http://127.0.0.1:{port}" for name, port in self.ports.items()}
@@ -47,6 +54,7 @@ class RunningPlatform:
         self.state_file().write_text(json.dumps({
             "broker": self.broker.bootstrap, "broker_pid": self.broker.process.pid,
             "services": {n: {"url": u, "pid": self.processes[n].pid} for n, u in self.urls().items()},
+            "issuer": {"url": self.issuer_url, "pid": self.processes[ISSUER].pid},
             "clearinghouse_dir": str(self.root / "clearinghouse"),
         }, indent=2))
 
@@ -58,10 +66,42 @@ class RunningPlatform:
         self.state_file().unlink(missing_ok=True)
 
 
-def service_environment(name: str, root: Path, port: int, bootstrap: str, urls: dict[str, str],
-                        database_url: str | None = None) -> dict[str, str]:
+def issuer_environment(root: Path, port: int) -> dict[str, str]:
     env = dict(os.environ)
     env.update({
+        "RCM_ISSUER_HTTP_PORT": str(port),
+        "RCM_ISSUER_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "RCM_ISSUER_STATE_DIR": str(root / "issuer"),
+        "RCM_ISSUER_DEVELOPMENT_LOGIN": "true",
+    })
+    return env
+
+
+def issuer_url_of(root: Path) -> str:
+    """The issuer the platform under ``root`` started (a restarted service must trust the same one)."""
+    recorded = root / "issuer" / "url"
+    return recorded.read_text().strip() if recorded.exists() else f"http://127.0.0.1:{ISSUER_PORT}"
+
+
+def client_credentials(root: Path) -> dict[str, str]:
+    """The service clients' secrets (generated under var/issuer/ on first start), by client id."""
+    settings = IssuerSettings(state_dir=root / "issuer")
+    policy = load_policy(settings.roles_file, settings.clients_file)
+    return {c: s for c, s in ensure_client_secrets(settings.secrets_file, policy.clients).items()
+            if c in policy.clients}
+
+
+def service_environment(name: str, root: Path, port: int, bootstrap: str, urls: dict[str, str],
+                        database_url: str | None = None, issuer_url: str | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("RCM_JWKS", None)  # a test process's own trusted keys: the platform's services trust the issuer only
+    issuer = issuer_url or issuer_url_of(root)
+    secret = client_credentials(root).get(name)
+    if secret:
+        env.update({"RCM_CLIENT_ID": name, "RCM_CLIENT_SECRET": secret})
+    env.update({
+        "RCM_JWT_ISSUER": issuer,
+        "RCM_JWKS_URL": f"{issuer}/jwks.json",
         "RCM_SERVICE_NAME": name,
         "RCM_HTTP_PORT": str(port),
         "RCM_DATABASE_URL": database_url or f"sqlite+aiosqlite:///{root / (name + '.db')}",
@@ -80,16 +120,24 @@ def start_platform(root: Path, *, ports: dict[str, int] | None = None,
                    extra_env: dict[str, str] | None = None) -> RunningPlatform:
     root.mkdir(parents=True, exist_ok=True)
     (root / "log").mkdir(exist_ok=True)
+    issuer_port = ISSUER_PORT if ports is None else free_port()
     ports = ports or dict(SERVICES)
     broker = broker or EmbeddedBroker.start(log_path=root / "log" / "broker.log")
     urls = {n: f"http://127.0.0.1:{p}" for n, p in ports.items()}
     processes: dict[str, subprocess.Popen[bytes]] = {}
     databases = {name: (database_urls or {}).get(name) or f"sqlite+aiosqlite:///{root / (name + '.db')}"
                  for name in ports}
-    platform = RunningPlatform(root, broker, processes, ports, databases)
+    platform = RunningPlatform(root, broker, processes, ports, databases, f"http://127.0.0.1:{issuer_port}")
     try:
+        issuer_log = open(root / "log" / "issuer.log", "ab")  # noqa: SIM115 - owned by the child process
+        processes[ISSUER] = subprocess.Popen(
+            [sys.executable, "-m", "rcm_issuer.main", "serve"], env=issuer_environment(root, issuer_port),
+            stdout=issuer_log, stderr=subprocess.STDOUT, start_new_session=True)
+        wait_ready(platform, {ISSUER: platform.issuer_url})
+        (root / "issuer" / "url").write_text(platform.issuer_url)
         for name, port in ports.items():
-            env = service_environment(name, root, port, broker.bootstrap, urls, databases[name])
+            env = service_environment(name, root, port, broker.bootstrap, urls, databases[name],
+                                      platform.issuer_url)
             env.update(extra_env or {})
             log = open(root / "log" / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child process
             processes[name] = subprocess.Popen(
@@ -103,9 +151,9 @@ def start_platform(root: Path, *, ports: dict[str, int] | None = None,
     return platform
 
 
-def wait_ready(platform: RunningPlatform, timeout: float = 90.0) -> None:
+def wait_ready(platform: RunningPlatform, urls: dict[str, str] | None = None, timeout: float = 90.0) -> None:
     deadline = time.monotonic() + timeout
-    pending = dict(platform.urls())
+    pending = dict(urls or platform.urls())
     while pending and time.monotonic() < deadline:
         for name, url in list(pending.items()):
             process = platform.processes[name]

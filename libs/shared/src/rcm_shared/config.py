@@ -27,9 +27,21 @@ class ServiceSettings(BaseSettings):
     # Tansu holds a JoinGroup for half the session timeout: the embedded default and tests keep it short.
     kafka_session_timeout_ms: int = 10000
     kafka_replication_factor: int = 1
-    jwt_secret: SecretStr = SecretStr("dev-only-secret-change-me-0123456789abcdef")
-    jwt_issuer: str = "rcm-dev"
+    # Identity: services only verify tokens (docs/architecture.md, "Identity"). The issuer is an OpenID Connect
+    # provider in production and `rcm-issuer` in `make run`; its keys come from jwks_url, or from its discovery
+    # document when jwks_url is unset. jwks (a JWKS document trusted as given) is for tests and air-gapped sites.
+    jwt_issuer: str = "http://127.0.0.1:8010"
     jwt_audience: str = "rcm-platform"
+    jwt_algorithms: list[str] = Field(default_factory=lambda: ["ES256"])
+    jwt_leeway_seconds: int = 30
+    jwks_url: str | None = None
+    jwks: str | None = None
+    jwks_cache_seconds: float = 300.0
+    jwks_refetch_min_seconds: float = 5.0
+    # This service's own client credentials, for the calls it makes to other services (client-credentials grant).
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    token_url: str | None = None  # unset: the issuer's discovery document names it
     run_workers: bool = True
     consumer_group_prefix: str | None = None
     outbox_poll_seconds: float = 0.2

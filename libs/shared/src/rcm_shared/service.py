@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
@@ -27,6 +28,8 @@ from rcm_shared.config import ServiceSettings
 from rcm_shared.contracts.topics import all_topics_with_dead_letters
 from rcm_shared.db.database import Database
 from rcm_shared.db.migrations import upgrade_to_head
+from rcm_shared.http.audit import AuditMiddleware
+from rcm_shared.http.audit_trail import audit_router
 from rcm_shared.http.errors import install_error_handlers, problem_response
 from rcm_shared.messaging.consumer import EventConsumer
 from rcm_shared.messaging.kafka import ensure_topics
@@ -37,6 +40,7 @@ from rcm_shared.observability.tracing import configure_tracing, server_span
 
 log = logging.getLogger("rcm.service")
 MAX_BODY_BYTES = 64 * 1024 * 1024
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
 class ServiceRuntime:
@@ -132,10 +136,12 @@ def create_service_app(
     app.state.db = runtime.db
     app.state.clock = clock or SystemClock(settings.practice_time_zone)  # routes: ClockDep
     install_error_handlers(app, domain_errors)
-    app.add_middleware(_TelemetryMiddleware, service=settings.service_name)
+    app.add_middleware(AuditMiddleware, service=settings.service_name)
+    app.add_middleware(_TelemetryMiddleware, service=settings.service_name)  # outermost: the request id first
     app.include_router(_health_router(settings, runtime))
     for router in routers:
         app.include_router(router)
+    app.include_router(audit_router())
     return app
 
 
@@ -157,7 +163,9 @@ class _TelemetryMiddleware:
                                         f"bodies are limited to {MAX_BODY_BYTES} bytes")
             await response(scope, receive, send)
             return
-        request_id = headers.get("x-request-id") or str(uuid.uuid4())
+        # A client's request id is kept only if it is short and plain; otherwise ours (echoed either way).
+        given = headers.get("x-request-id", "")
+        request_id = given if REQUEST_ID.fullmatch(given) else str(uuid.uuid4())
         scope.setdefault("state", {})["request_id"] = request_id
         status_holder = {"status": 500}
 

@@ -62,5 +62,5 @@ def envelope_for(
 def decode_payload(envelope: EventEnvelope) -> EventPayload:
     model = REGISTRY.get((envelope.type, envelope.schema_version))
     if model is None:
-        raise UnknownEventType(f"no contract for {envelope.type} v{envelope.schema_version}")
+        raise UnknownEventType("no contract for this event type and schema version")
     return model.model_validate(envelope.data)

@@ -87,4 +87,6 @@ def add_platform_tables(metadata: MetaData) -> PlatformTables:
         Column("request_id", String(64), nullable=True),
     )
     Index("ix_audit_log_object", audit_log.c.object_type, audit_log.c.object_id)
+    # GET /v1/audit-events: one practice's trail, newest first, paged by id.
+    Index("ix_audit_log_practice", audit_log.c.practice_id, audit_log.c.id)
     return PlatformTables(outbox, inbox, idempotency_keys, audit_log)

@@ -11,6 +11,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from rcm_shared.observability.redaction import safe_location
+
 log = logging.getLogger("rcm.http")
 
 PROBLEM_JSON = "application/problem+json"
@@ -29,6 +31,7 @@ class ProblemError(Exception):
         *,
         errors: list[dict[str, str]] | None = None,
         extra: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(detail or title)
         self.status = status
@@ -37,6 +40,7 @@ class ProblemError(Exception):
         self.detail = detail
         self.errors = errors or []
         self.extra = extra or {}
+        self.headers = headers
 
 
 def problem_response(
@@ -56,13 +60,9 @@ def problem_response(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def _field(loc: tuple[Any, ...] | list[Any]) -> str:
-    return ".".join(str(p) for p in loc)
-
-
 _MESSAGES = {
     "missing": "is required",
-    "extra_forbidden": "is not a known field",
+    "extra_forbidden": "is not a known field (its name is not repeated)",
     "json_invalid": "is not valid JSON",
 }
 
@@ -70,9 +70,12 @@ _MESSAGES = {
 def validation_errors(errors: list[Any]) -> list[dict[str, str]]:
     out = []
     for err in errors:
-        msg = _MESSAGES.get(err.get("type", ""), err.get("msg", "is invalid"))
-        # pydantic's msg never contains the input value; "input" and "ctx" may, so they are dropped.
-        out.append({"field": _field(err.get("loc", ())), "code": err.get("type", "invalid"), "message": msg})
+        code = err.get("type", "invalid")
+        msg = _MESSAGES.get(code, err.get("msg", "is invalid"))
+        # pydantic's msg never contains the input value; "input" and "ctx" may, so they are dropped. The location
+        # keeps only field names our schemas declare: an unknown key is the client's text (a name, maybe).
+        field = ".".join(safe_location(err.get("loc", ()), code, request=True))
+        out.append({"field": field, "code": code, "message": msg})
     return out
 
 
@@ -92,7 +95,7 @@ def install_error_handlers(app: FastAPI, domain_errors: Mapping[type[Exception],
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
         return problem_response(exc.status, exc.slug, exc.title, exc.detail, errors=exc.errors,
-                                extra=exc.extra)
+                                extra=exc.extra, headers=exc.headers)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -1,5 +1,6 @@
 """Idempotency-Key on POSTs that create: same key + same body → the same response, one record;
-same key + another body → 422. The key row is written in the same transaction as the record."""
+same key + another body → 422. The key row and the request's audit row (rcm_shared.http.audit) are written in
+the same transaction as the record."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rcm_shared.db.database import Database
 from rcm_shared.db.types import utcnow
+from rcm_shared.http.audit import entry_for
 from rcm_shared.http.auth import Principal
 from rcm_shared.http.errors import ProblemError
 
@@ -49,6 +51,9 @@ async def run_idempotent(
     try:
         async with db.transaction() as session:
             status, result = await create(session)
+            audit = entry_for(request.scope)
+            if audit.tables is not None:
+                await audit.record_in(session, status)
             body = _body_json(result)
             if key is not None:
                 await session.execute(insert(table).values(

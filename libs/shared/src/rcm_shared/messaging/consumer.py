@@ -31,6 +31,7 @@ from rcm_shared.db.platform_tables import PlatformTables
 from rcm_shared.db.types import utcnow
 from rcm_shared.messaging.kafka import make_consumer, make_producer
 from rcm_shared.observability import metrics
+from rcm_shared.observability.redaction import safe_location
 from rcm_shared.observability.tracing import consume_span
 
 log = logging.getLogger("rcm.consumer")
@@ -259,10 +260,12 @@ class EventConsumer:
 def _reason(exc: BaseException) -> str:
     # Validation errors can echo input values (PHI): keep only locations and error types.
     if isinstance(exc, ValidationError):
-        parts = [f"{'.'.join(str(p) for p in e['loc'])}: {e['type']}" for e in exc.errors()[:10]]
+        parts = [f"{'.'.join(safe_location(e['loc'], e['type']))}: {e['type']}" for e in exc.errors()[:10]]
         return f"invalid payload: {'; '.join(parts)}"
+    if isinstance(exc, UnknownEventType):
+        return "UnknownEventType: unknown event type"  # the type is the sender's text: not repeated
     # Our own permanent errors are written without PHI; anything else (a database error quotes the row it
     # refused, a driver error the statement's values) is reduced to its type.
-    if isinstance(exc, PermanentEventError | UnknownEventType):
+    if isinstance(exc, PermanentEventError):
         return f"{type(exc).__name__}: {str(exc)[:300]}"
     return type(exc).__name__

@@ -16,8 +16,18 @@ from fastapi import FastAPI
 from rcm_shared.broker import EmbeddedBroker
 from rcm_shared.clock import FixedClock
 from rcm_shared.config import ServiceSettings
-from rcm_shared.http.auth import ALL_SCOPES, mint_token
+from rcm_shared.http.auth import ALL_SCOPES
+from rcm_shared.testing import identity
 from rcm_shared.testing.databases import TestDatabases
+
+# Set by an end-to-end harness that runs the real issuer: tests then ask it for tokens, as a client would.
+ISSUER_URL_ENV = "RCM_TEST_ISSUER_URL"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Every service built in this test process trusts the test key pair's public half (and nothing else).
+    # The platform's processes in end-to-end tests do not inherit it: they trust the issuer's JWKS URL.
+    os.environ["RCM_JWKS"] = identity.public_jwks()
 
 
 class ExternalBroker:
@@ -67,10 +77,22 @@ def settings_for(cls: type[ServiceSettings], database_url: str, broker: Embedded
 
 
 def token(practice_id: str = "practice-a", scopes: list[str] | None = None, subject: str = "test-user") -> str:
-    defaults = ServiceSettings()
-    return mint_token(secret=defaults.jwt_secret.get_secret_value(), issuer=defaults.jwt_issuer,
-                      audience=defaults.jwt_audience, subject=subject, practice_id=practice_id,
-                      scopes=scopes if scopes is not None else ALL_SCOPES)
+    """A bearer token for ``practice_id`` with ``scopes`` (default: every scope)."""
+    wanted = scopes if scopes is not None else ALL_SCOPES
+    issuer = os.environ.get(ISSUER_URL_ENV)
+    if issuer:
+        return issued_token(issuer, practice_id, wanted, subject)
+    return identity.sign(identity.claims_for(practice_id=practice_id, scopes=wanted, subject=subject))
+
+
+def issued_token(issuer: str, practice_id: str, scopes: list[str], subject: str) -> str:
+    """Ask a running issuer (development login, practice-owner role narrowed to ``scopes``)."""
+    response = httpx.post(f"{issuer}/token", data={
+        "grant_type": "urn:rcm:params:oauth:grant-type:development-login", "username": subject,
+        "role": "practice-owner", "practice": practice_id, "scope": " ".join(scopes)}, timeout=10)
+    response.raise_for_status()
+    issued: str = response.json()["access_token"]
+    return issued
 
 
 def auth(practice_id: str = "practice-a", scopes: list[str] | None = None) -> dict[str, str]:

@@ -9,15 +9,14 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, Field, model_validator
-from rcm_shared.http.audit import record_audit
+from rcm_shared.http.audit import AuditEntry, audited
 from rcm_shared.http.auth import Principal, require_scope
-from rcm_shared.http.deps import ClockDep, DatabaseDep, RequestIdDep
+from rcm_shared.http.deps import ClockDep, DatabaseDep
 from rcm_shared.http.errors import ProblemError
 from rcm_shared.http.idempotency import run_idempotent
 from rcm_shared.http.schemas import StrictModel
 from rcm_shared.x12 import X12SyntaxError
 
-from authorizations.adapters.orm import platform
 from authorizations.adapters.utilization_review import ReviewUnavailable
 from authorizations.domain.credentialing import Enrollment, Supervision, SupervisionPolicy
 from authorizations.domain.pas import PasFormatError
@@ -25,7 +24,6 @@ from authorizations.domain.review_routes import NoReviewRoute
 from authorizations.domain.x12_278 import AuthorizationRequest, Dependent, RequestedService
 from authorizations.service_layer import handlers
 
-SERVICE = "authorizations"
 router = APIRouter(prefix="/v1", tags=["authorizations"])
 Reader = Annotated[Principal, require_scope("authorizations:read")]
 Writer = Annotated[Principal, require_scope("authorizations:write")]
@@ -92,31 +90,30 @@ class SupervisionIn(StrictModel):
 
 @router.post("/authorizations", status_code=201, summary="Record (or update, by number) a prior authorization")
 async def post_authorization(body: AuthorizationIn, principal: Writer, db: DatabaseDep, request: Request,
-                             request_id: RequestIdDep, clock: ClockDep) -> JSONResponse:
+                             clock: ClockDep, audit: Annotated[AuditEntry, audited("authorization", "write")]
+                             ) -> JSONResponse:
     command = handlers.RecordAuthorization(principal.practice_id, body.number, body.patient_id, body.payer_id,
                                            body.cpt_codes, body.approved_units, body.start, body.end, body.status)
 
     async def create(session):  # type: ignore[no-untyped-def]
         view = await handlers.record_authorization(session, command, today=clock.today())
-        await record_audit(session, platform, principal, service=SERVICE, action="write", object_type="authorization",
-                           object_id=body.number, request_id=request_id)
+        audit.object_id = body.number
         return 201, view
 
     return await run_idempotent(request, db, principal, "authorization", create)
 
 
-@router.get("/patients/{patient_id}/authorizations", summary="A patient's authorizations with units left")
+@router.get("/patients/{patient_id}/authorizations", dependencies=[audited("authorization")],
+            summary="A patient's authorizations with units left")
 async def patient_authorizations(patient_id: Annotated[str, Path(pattern=ID, max_length=64)], principal: Reader,
-                                 db: DatabaseDep, request_id: RequestIdDep, clock: ClockDep) -> dict[str, Any]:
+                                 db: DatabaseDep, clock: ClockDep) -> dict[str, Any]:
     async with db.transaction() as session:
         items = await handlers.list_for_patient(session, principal.practice_id, patient_id, today=clock.today())
-        await record_audit(session, platform, principal, service=SERVICE, action="read", object_type="authorization",
-                           object_id=patient_id, request_id=request_id)
     return {"patient_id": patient_id, "items": items}
 
 
 @router.get("/authorization-lookup", summary="Which authorization covers a visit (asked by the claims scrubber)")
-async def lookup(principal: Reader, db: DatabaseDep, request_id: RequestIdDep,
+async def lookup(principal: Reader, db: DatabaseDep, audit: Annotated[AuditEntry, audited("authorization", "read")],
                  visit_id: Annotated[str, Query(pattern=ID, max_length=64)],
                  patient_id: Annotated[str, Query(pattern=ID, max_length=64)],
                  payer_id: Annotated[X12Text, Query(min_length=2, max_length=80)], date_of_service: date,
@@ -124,22 +121,20 @@ async def lookup(principal: Reader, db: DatabaseDep, request_id: RequestIdDep,
     async with db.transaction() as session:
         answer = await handlers.authorization_for_visit(session, principal.practice_id, visit_id, patient_id,
                                                         payer_id, date_of_service, cpt_code)
-        await record_audit(session, platform, principal, service=SERVICE, action="read",
-                           object_type="authorization", object_id=patient_id, request_id=request_id)
+        audit.object_id = patient_id
     return answer
 
 
-@router.get("/work-queue", summary="Missing authorizations and renewals due")
-async def work_queue(principal: Reader, db: DatabaseDep, request_id: RequestIdDep, clock: ClockDep,
+@router.get("/work-queue", dependencies=[audited("authorization")], summary="Missing authorizations and renewals due")
+async def work_queue(principal: Reader, db: DatabaseDep, clock: ClockDep,
                      today: date | None = None) -> dict[str, Any]:
     async with db.transaction() as session:
         work = await handlers.open_work(session, principal.practice_id, today or clock.today())
-        await record_audit(session, platform, principal, service=SERVICE, action="list", object_type="authorization",
-                           object_id="*", request_id=request_id)
     return work
 
 
-@router.post("/credentialing/enrollments", status_code=201, summary="Enroll a clinician with a payer / plan")
+@router.post("/credentialing/enrollments", status_code=201, dependencies=[audited("enrollment", "create")],
+             summary="Enroll a clinician with a payer / plan")
 async def post_enrollment(body: EnrollmentIn, principal: Writer, db: DatabaseDep, request: Request) -> JSONResponse:
     async def create(session):  # type: ignore[no-untyped-def]
         try:
@@ -153,7 +148,8 @@ async def post_enrollment(body: EnrollmentIn, principal: Writer, db: DatabaseDep
     return await run_idempotent(request, db, principal, "enrollment", create)
 
 
-@router.post("/credentialing/supervisions", status_code=201, summary="Record a supervision relationship")
+@router.post("/credentialing/supervisions", status_code=201, dependencies=[audited("supervision", "create")],
+             summary="Record a supervision relationship")
 async def post_supervision(body: SupervisionIn, principal: Writer, db: DatabaseDep, request: Request) -> JSONResponse:
     policy = (SupervisionPolicy(body.payer_id, body.allows_supervisor_billing, body.effective_from, body.effective_to)
               if body.payer_id and body.allows_supervisor_billing is not None else None)
@@ -170,7 +166,8 @@ async def post_supervision(body: SupervisionIn, principal: Writer, db: DatabaseD
     return await run_idempotent(request, db, principal, "supervision", create)
 
 
-@router.get("/credentialing/check", summary="Is this clinician credentialed with this payer on this date?")
+@router.get("/credentialing/check", dependencies=[audited("credentialing", "read")],
+            summary="Is this clinician credentialed with this payer on this date?")
 async def credentialing_check(principal: Reader, db: DatabaseDep,
                               npi: Annotated[str, Query(pattern=NPI)],
                               payer_id: Annotated[X12Text, Query(min_length=2, max_length=80)],
@@ -262,7 +259,9 @@ class AuthorizationRequestIn(StrictModel):
                          "work-queue item with the day to follow up) or rejected (a work-queue item naming the "
                          "fields to correct).")
 async def post_authorization_request(body: AuthorizationRequestIn, principal: Writer, db: DatabaseDep,
-                                     request: Request, request_id: RequestIdDep, clock: ClockDep) -> JSONResponse:
+                                     request: Request, clock: ClockDep,
+                                     audit: Annotated[AuditEntry, audited("authorization", "request")]
+                                     ) -> JSONResponse:
     command = handlers.RequestAuthorization(principal.practice_id, body.patient_id,
                                             body.to_domain(uuid.uuid4().hex[:30].upper()))
 
@@ -278,8 +277,7 @@ async def post_authorization_request(body: AuthorizationRequestIn, principal: Wr
                 {"field": "body.payer_id", "code": "no_route", "message": str(exc)}]) from exc
         except ValueError as exc:  # X12ValueError: names the segment and element, never the value
             raise ProblemError(422, "unsendable-request", "The request cannot be sent", str(exc)) from exc
-        await record_audit(session, platform, principal, service=SERVICE, action="request",
-                           object_type="authorization", object_id=body.patient_id, request_id=request_id)
+        audit.object_id = body.patient_id
         return 201, outcome
 
     return await run_idempotent(request, db, principal, "authorization-request", create)
@@ -294,8 +292,9 @@ MAX_RESPONSE_BYTES = 5 * 1024 * 1024
                          "recorded like a first answer.",
              openapi_extra={"requestBody": {"content": {"application/edi-x12": {"schema": {"type": "string"}},
                                                         "application/fhir+json": {"schema": {"type": "object"}}}}})
-async def post_authorization_response(request: Request, principal: Writer, db: DatabaseDep,
-                                      request_id: RequestIdDep, clock: ClockDep) -> dict[str, Any]:
+async def post_authorization_response(
+        request: Request, principal: Writer, db: DatabaseDep, clock: ClockDep,
+        audit: Annotated[AuditEntry, audited("authorization_request", "write")]) -> dict[str, Any]:
     media = request.headers.get("content-type", "")
     if media.startswith(("application/fhir+json", "application/json")):
         kind = "fhir"
@@ -323,9 +322,8 @@ async def post_authorization_response(request: Request, principal: Writer, db: D
             raise ProblemError(404, "not-found", "No authorization request answers to this trace number") from exc
         except handlers.ReviewConflict as exc:
             raise ProblemError(409, "review-decided", "The review is already decided", str(exc)) from exc
-        await record_audit(session, platform, principal, service=SERVICE, action="write",
-                           object_type="authorization_request", object_id=outcome["request_id"],
-                           request_id=request_id)
+        audit.object_id = outcome["request_id"]
+        await audit.record_in(session)
     return outcome
 
 
@@ -338,15 +336,20 @@ class ConcurrentReviewIn(StrictModel):
 
 
 @router.post("/concurrent-reviews", status_code=201, summary="Record a concurrent-review submission")
-async def post_concurrent_review(body: ConcurrentReviewIn, principal: Writer, db: DatabaseDep) -> dict[str, Any]:
+async def post_concurrent_review(body: ConcurrentReviewIn, principal: Writer, db: DatabaseDep,
+                                 audit: Annotated[AuditEntry, audited("concurrent_review", "create")]
+                                 ) -> dict[str, Any]:
+    audit.object_id = body.reference
     async with db.transaction() as session:
         created = await handlers.record_concurrent_review(session, principal.practice_id, body.reference,
                                                           body.authorization_number, body.submitted_on,
                                                           body.requested_units, body.requested_end)
+        await audit.record_in(session)
     return {"reference": body.reference, "recorded": created}
 
 
-@router.get("/reports/coverage", summary="KPI: authorized episodes with uninterrupted coverage (target 97 %)")
+@router.get("/reports/coverage", dependencies=[audited("coverage_report")],
+            summary="KPI: authorized episodes with uninterrupted coverage (target 97 %)")
 async def coverage_report(principal: Reader, db: DatabaseDep,
                           max_gap_days: Annotated[int, Query(ge=1, le=365)] = 45) -> dict[str, Any]:
     async with db.sessions() as session:
@@ -368,12 +371,11 @@ class ScheduleIn(StrictModel):
 
 
 @router.post("/schedule", summary="Booked visits from the EHR's schedule (feeds the exhaustion forecast)")
-async def post_schedule(body: ScheduleIn, principal: Writer, db: DatabaseDep, request_id: RequestIdDep
-                        ) -> dict[str, Any]:
+async def post_schedule(body: ScheduleIn, principal: Writer, db: DatabaseDep,
+                        audit: Annotated[AuditEntry, audited("schedule", "write")]) -> dict[str, Any]:
     async with db.transaction() as session:
         count = await handlers.record_schedule(session, principal.practice_id, [
             handlers.BookedVisit(v.visit_id, v.patient_id, v.payer_id, v.service_date, v.cpt_code, v.cancelled)
             for v in body.visits])
-        await record_audit(session, platform, principal, service=SERVICE, action="write", object_type="schedule",
-                           object_id="*", request_id=request_id)
+        await audit.record_in(session)
     return {"recorded": count}

@@ -3,15 +3,21 @@ credentialing). Answers that cannot be had are reported as unknown, never guesse
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
 
 import httpx
 from rcm_shared.config import ServiceSettings
-from rcm_shared.http.auth import mint_token
+from rcm_shared.http.auth import PRACTICE_HEADER
+from rcm_shared.identity.client import ClientCredentials, TokenSource, TokenUnavailable
 
 from claims.domain.scrubbing import CredentialingDecision
+
+log = logging.getLogger("claims.front_office")
+# What claims may ask of the others; the issuer's rules/clients.yaml allows this client these and no more.
+SCOPES = ("eligibility:read", "authorizations:read")
 
 
 @dataclass(frozen=True)
@@ -41,29 +47,40 @@ class FrontOffice(Protocol):
 
 
 class HttpFrontOffice:
-    """Calls eligibility and authorizations with a short-lived service token scoped to one practice.
-
-    (In production the token comes from the identity provider's client-credentials grant; the shared secret
-    is the embedded default's stand-in.)"""
+    """Calls eligibility and authorizations with this service's client-credentials token (only the scopes above,
+    for every practice), naming the claim's practice in X-Practice-Id on each request."""
 
     def __init__(self, settings: ServiceSettings, *, timeout: float = 3.0,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 transport: httpx.AsyncBaseTransport | None = None,
+                 credentials: TokenSource | None = None) -> None:
         self.settings = settings
         self.eligibility_url = settings.service_urls.get("eligibility", "http://127.0.0.1:8001")
         self.authorizations_url = settings.service_urls.get("authorizations", "http://127.0.0.1:8005")
         self._client = httpx.AsyncClient(timeout=timeout, transport=transport)
-
-    def _headers(self, practice_id: str) -> dict[str, str]:
-        token = mint_token(secret=self.settings.jwt_secret.get_secret_value(), issuer=self.settings.jwt_issuer,
-                           audience=self.settings.jwt_audience, subject="service:claims", practice_id=practice_id,
-                           scopes=["eligibility:read", "authorizations:read"], ttl_seconds=300)
-        return {"Authorization": f"Bearer {token}"}
+        if credentials is None and settings.client_id and settings.client_secret:
+            credentials = ClientCredentials(
+                issuer=settings.jwt_issuer, client_id=settings.client_id,
+                client_secret=settings.client_secret.get_secret_value(), scopes=SCOPES,
+                token_url=settings.token_url)
+        self._credentials = credentials
 
     async def _get(self, url: str, practice_id: str, params: dict[str, str]) -> tuple[int, Any]:
-        try:
-            r = await self._client.get(url, params=params, headers=self._headers(practice_id))
-        except httpx.HTTPError:
-            return 0, None
+        if self._credentials is None:
+            return 0, None  # no client credentials configured: every answer is unknown, never guessed
+        for attempt in (1, 2):
+            try:
+                headers = {"Authorization": f"Bearer {await self._credentials.bearer()}",
+                           PRACTICE_HEADER: practice_id}
+                r = await self._client.get(url, params=params, headers=headers)
+            except TokenUnavailable as exc:
+                log.warning("no service token", extra={"error": str(exc)})
+                return 0, None
+            except httpx.HTTPError:
+                return 0, None
+            if r.status_code == 401 and attempt == 1:
+                self._credentials.forget()  # revoked, or signed by a key the callee does not know yet
+                continue
+            break
         try:
             return r.status_code, r.json()
         except ValueError:

@@ -6,21 +6,20 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
-from rcm_shared.http.audit import record_audit
+from rcm_shared.http.audit import AuditEntry, audited
 from rcm_shared.http.auth import Principal, require_scope
-from rcm_shared.http.deps import ClockDep, DatabaseDep, RequestIdDep
+from rcm_shared.http.deps import ClockDep, DatabaseDep
 from rcm_shared.http.errors import ProblemError
 from rcm_shared.http.idempotency import run_idempotent
 from rcm_shared.http.pagination import decode_cursor, encode_cursor
 from sqlalchemy import func, select
 
 from claims.adapters.claim_document import to_document
-from claims.adapters.orm import batches, claim_transitions, claims, platform, status_inquiries
+from claims.adapters.orm import batches, claim_transitions, claims, status_inquiries
 from claims.domain.model import Claim
 from claims.entrypoints.schemas import BatchOut, ClaimOut, ClaimPage, CorrectionIn, VisitIn, VisitOut
 from claims.service_layer import handlers
 
-SERVICE = "claims"
 router = APIRouter(prefix="/v1")
 Reader = Annotated[Principal, require_scope("claims:read")]
 Writer = Annotated[Principal, require_scope("claims:write")]
@@ -56,13 +55,12 @@ def _stored_out(row: Any) -> ClaimOut:
                          "that chose it) and raises visit-completed. An insured visit becomes a scrubbed claim; "
                          "a self-pay visit is charged to the patient's account. Send an Idempotency-Key.")
 async def post_visit(body: VisitIn, principal: Writer, db: DatabaseDep, request: Request,
-                     request_id: RequestIdDep) -> JSONResponse:
+                     audit: Annotated[AuditEntry, audited("visit", "create")]) -> JSONResponse:
     document = body.model_dump(mode="json")
 
     async def create(session):  # type: ignore[no-untyped-def]
         recorded = await handlers.record_visit(session, principal.practice_id, document)
-        await record_audit(session, platform, principal, service=SERVICE, action="create", object_type="visit",
-                           object_id=recorded.visit_id, request_id=request_id)
+        audit.object_id = recorded.visit_id
         return 201, VisitOut(
             visit_id=recorded.visit_id, external_visit_id=body.external_visit_id, billing_model=body.billing_model,
             coded_services=[{**to_document(ln), "rule_id": ln.rule_id} for ln in recorded.coding.lines],
@@ -71,9 +69,9 @@ async def post_visit(body: VisitIn, principal: Writer, db: DatabaseDep, request:
     return await run_idempotent(request, db, principal, "visit", create)
 
 
-@router.get("/claims", response_model=ClaimPage, tags=["claims"],
+@router.get("/claims", response_model=ClaimPage, tags=["claims"], dependencies=[audited("claim")],
             summary="Claims by status: the work queues (held, rejected, denied ...)")
-async def list_claims(principal: Reader, db: DatabaseDep, request_id: RequestIdDep, status: str | None = None,
+async def list_claims(principal: Reader, db: DatabaseDep, status: str | None = None,
                       payer_id: str | None = None, visit_id: str | None = None,
                       limit: Annotated[int, Query(ge=1, le=500)] = 100, cursor: str | None = None) -> ClaimPage:
     after = decode_cursor(cursor)
@@ -88,16 +86,15 @@ async def list_claims(principal: Reader, db: DatabaseDep, request_id: RequestIdD
         query = query.where(claims.c.claim_id > str(after.get("claim_id", "")))
     async with db.transaction() as session:
         rows = (await session.execute(query.order_by(claims.c.claim_id).limit(limit + 1))).all()
-        await record_audit(session, platform, principal, service=SERVICE, action="list", object_type="claim",
-                           object_id="*", request_id=request_id)
     items = [_claim_out(claim, r) if (claim := handlers.readable_claim(r, "api")) is not None else _stored_out(r)
              for r in rows[:limit]]
     return ClaimPage(items=items, next_cursor=encode_cursor({"claim_id": items[-1].claim_id})
                      if len(rows) > limit else None)
 
 
-@router.get("/claims/{claim_id}", response_model=ClaimOut, tags=["claims"], summary="A claim, its findings and history")
-async def get_claim(claim_id: ClaimId, principal: Reader, db: DatabaseDep, request_id: RequestIdDep) -> ClaimOut:
+@router.get("/claims/{claim_id}", response_model=ClaimOut, tags=["claims"], dependencies=[audited("claim")],
+            summary="A claim, its findings and history")
+async def get_claim(claim_id: ClaimId, principal: Reader, db: DatabaseDep) -> ClaimOut:
     async with db.transaction() as session:
         loaded = await handlers.load_claim(session, principal.practice_id, claim_id)
         history = [dict(r._mapping) for r in (await session.execute(select(
@@ -108,8 +105,6 @@ async def get_claim(claim_id: ClaimId, principal: Reader, db: DatabaseDep, reque
             status_inquiries.c.trace_number, status_inquiries.c.sent_at, status_inquiries.c.answered_at,
             status_inquiries.c.status_codes).where(status_inquiries.c.claim_id == claim_id)
             .order_by(status_inquiries.c.sent_at))).all()]
-        await record_audit(session, platform, principal, service=SERVICE, action="read", object_type="claim",
-                           object_id=claim_id, outcome="success" if loaded else "not_found", request_id=request_id)
     if loaded is None:
         raise ProblemError(404, "not-found", "No such claim")
     out = _claim_out(loaded[0], loaded[1], history)
@@ -118,30 +113,27 @@ async def get_claim(claim_id: ClaimId, principal: Reader, db: DatabaseDep, reque
 
 
 @router.post("/claims/{claim_id}/corrections", status_code=201, response_model=ClaimOut, tags=["claims"],
+             dependencies=[audited("claim", "correct")],
              summary="Correct a rejected or denied claim and resubmit it (replacement, frequency 7)")
 async def correct(claim_id: ClaimId, body: CorrectionIn, principal: Writer, db: DatabaseDep, request: Request,
-                  request_id: RequestIdDep, clock: ClockDep) -> JSONResponse:
+                  clock: ClockDep) -> JSONResponse:
     correction = handlers.ClaimCorrection(body.diagnoses, body.prior_authorization_number, body.member_id,
                                           body.rendering_npi, body.modifiers)
 
     async def create(session):  # type: ignore[no-untyped-def]
         replacement = await handlers.correct_claim(session, request.app.state.front_office, principal.practice_id,
                                                    claim_id, correction, clock=clock)
-        await record_audit(session, platform, principal, service=SERVICE, action="correct", object_type="claim",
-                           object_id=claim_id, request_id=request_id)
         return 201, _claim_out(replacement, None)
 
     return await run_idempotent(request, db, principal, f"correction:{claim_id}", create)
 
 
 @router.post("/claims/{claim_id}/void", status_code=201, response_model=ClaimOut, tags=["claims"],
+             dependencies=[audited("claim", "void")],
              summary="Void a claim the payer adjudicated (frequency 8)")
-async def void(claim_id: ClaimId, principal: Writer, db: DatabaseDep, request: Request,
-               request_id: RequestIdDep) -> JSONResponse:
+async def void(claim_id: ClaimId, principal: Writer, db: DatabaseDep, request: Request) -> JSONResponse:
     async def create(session):  # type: ignore[no-untyped-def]
         voided = await handlers.void_claim(session, principal.practice_id, claim_id)
-        await record_audit(session, platform, principal, service=SERVICE, action="void", object_type="claim",
-                           object_id=claim_id, request_id=request_id)
         return 201, _claim_out(voided, None)
 
     return await run_idempotent(request, db, principal, f"void:{claim_id}", create)
@@ -150,16 +142,15 @@ async def void(claim_id: ClaimId, principal: Writer, db: DatabaseDep, request: R
 @router.post("/claims/{claim_id}/scrub", response_model=ClaimOut, tags=["claims"],
              summary="Run the edits again on a held claim (after fixing credentialing, eligibility ...)")
 async def scrub(claim_id: ClaimId, principal: Writer, db: DatabaseDep, request: Request,
-                request_id: RequestIdDep, clock: ClockDep) -> ClaimOut:
+                audit: Annotated[AuditEntry, audited("claim", "scrub")], clock: ClockDep) -> ClaimOut:
     async with db.transaction() as session:
         claim = await handlers.rescrub(session, request.app.state.front_office, principal.practice_id, claim_id,
                                        clock=clock)
-        await record_audit(session, platform, principal, service=SERVICE, action="scrub", object_type="claim",
-                           object_id=claim_id, request_id=request_id)
+        await audit.record_in(session)
     return _claim_out(claim, None)
 
 
-@router.post("/submission-batches", tags=["submission"],
+@router.post("/submission-batches", tags=["submission"], dependencies=[audited("submission_batch", "send")],
              summary="Batch every clean claim into 837P files now and send them to the clearinghouse")
 async def submit_now(principal: Writer, db: DatabaseDep, request: Request, clock: ClockDep) -> dict[str, Any]:
     created = await handlers.batch_ready_claims(db, request.app.state.submission, clock=clock)
@@ -168,6 +159,7 @@ async def submit_now(principal: Writer, db: DatabaseDep, request: Request, clock
 
 
 @router.get("/submission-batches", response_model=list[BatchOut], tags=["submission"],
+            dependencies=[audited("submission_batch")],
             summary="837P batches and their state (queued, submitted, accepted, rejected, refused)")
 async def list_batches(principal: Reader, db: DatabaseDep) -> list[BatchOut]:
     async with db.sessions() as session:
@@ -180,7 +172,8 @@ async def list_batches(principal: Reader, db: DatabaseDep) -> list[BatchOut]:
             for r in rows]
 
 
-@router.get("/reports/claims", tags=["reports"], summary="Clean-claim rate, claims by status, lag to submission")
+@router.get("/reports/claims", tags=["reports"], dependencies=[audited("claims_report")],
+            summary="Clean-claim rate, claims by status, lag to submission")
 async def claims_report(principal: Reader, db: DatabaseDep) -> dict[str, Any]:
     async with db.sessions() as session:
         by_status: dict[str, int] = dict((await session.execute(select(claims.c.status, func.count()).where(

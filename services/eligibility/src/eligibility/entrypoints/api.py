@@ -9,20 +9,18 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, Field
-from rcm_shared.http.audit import record_audit
+from rcm_shared.http.audit import AuditEntry, audited
 from rcm_shared.http.auth import Principal, require_scope
-from rcm_shared.http.deps import ClockDep, DatabaseDep, RequestIdDep
+from rcm_shared.http.deps import ClockDep, DatabaseDep
 from rcm_shared.http.errors import ProblemError
 from rcm_shared.http.idempotency import run_idempotent
 from rcm_shared.http.schemas import StrictModel
 from rcm_shared.x12.envelope import InterchangeParties
 
-from eligibility.adapters.orm import platform
 from eligibility.adapters.payer_gateway import BatchPayerGateway, PayerUnavailable
 from eligibility.domain.model import Member, PayerRef, ProviderRef
 from eligibility.service_layer import batch_runs, handlers, practice_day, rechecks, schedule, work_queue
 
-SERVICE = "eligibility"
 router = APIRouter(prefix="/v1", tags=["eligibility"])
 Reader = Annotated[Principal, require_scope("eligibility:read")]
 Writer = Annotated[Principal, require_scope("eligibility:write")]
@@ -86,7 +84,7 @@ def _parties(request: Request) -> InterchangeParties:
              description="Sends a 270, reads the 271, stores the benefits snapshot and raises eligibility-checked. "
                          "A mental-health carve-out is followed by a check to the named payer.")
 async def post_coverage_check(body: CoverageCheckIn, principal: Writer, db: DatabaseDep, request: Request,
-                              request_id: RequestIdDep) -> JSONResponse:
+                              audit: Annotated[AuditEntry, audited("coverage", "check")]) -> JSONResponse:
     command = handlers.CheckCoverage(
         practice_id=principal.practice_id, patient_id=body.patient_id,
         payer=PayerRef(body.payer_id, body.payer_name or body.payer_id),
@@ -94,6 +92,7 @@ async def post_coverage_check(body: CoverageCheckIn, principal: Writer, db: Data
         dependent=body.dependent.to_domain() if body.dependent else None, service_date=body.service_date,
         service_types=tuple(body.service_types) if body.service_types else None)
     gateway = request.app.state.payer_gateway
+    audit.object_id = body.patient_id
 
     async def create(session):  # type: ignore[no-untyped-def]
         try:
@@ -102,8 +101,6 @@ async def post_coverage_check(body: CoverageCheckIn, principal: Writer, db: Data
             raise ProblemError(503, "payer-unavailable", "The payer did not answer; try again later") from exc
         except ValueError as exc:  # the 270 could not be built from these values
             raise ProblemError(422, "unsendable-request", "The inquiry cannot be sent", str(exc)) from exc
-        await record_audit(session, platform, principal, service=SERVICE, action="check", object_type="coverage",
-                           object_id=body.patient_id, request_id=request_id)
         return 201, CoverageCheckOut(check_id=outcome.check_id, results=[r.to_dict() for r in outcome.results],
                                      follow_up_check_ids=outcome.follow_up_check_ids,
                                      unreadable_response=outcome.unreadable_response)
@@ -111,17 +108,15 @@ async def post_coverage_check(body: CoverageCheckIn, principal: Writer, db: Data
     return await run_idempotent(request, db, principal, "coverage-check", create)
 
 
-@router.get("/patients/{patient_id}/coverage", summary="Stored benefits for a patient (what claims ask)")
-async def get_coverage(patient_id: PatientId, principal: Reader, db: DatabaseDep, request_id: RequestIdDep,
-                       clock: ClockDep,
+@router.get("/patients/{patient_id}/coverage", dependencies=[audited("coverage")],
+            summary="Stored benefits for a patient (what claims ask)")
+async def get_coverage(patient_id: PatientId, principal: Reader, db: DatabaseDep, clock: ClockDep,
                        payer_id: Annotated[X12Text | None, Query(max_length=80)] = None,
                        on: Annotated[date | None, Query(description="date of service to judge")] = None,
                        first_visit: Annotated[bool, Query(description="is this the patient's first visit")] = False,
                        ) -> dict[str, Any]:
     async with db.transaction() as session:
         rows = await handlers.coverage_on(session, principal.practice_id, patient_id, payer_id)
-        await record_audit(session, platform, principal, service=SERVICE, action="read", object_type="coverage",
-                           object_id=patient_id, outcome="success" if rows else "not_found", request_id=request_id)
     if not rows:
         raise ProblemError(404, "not-found", "No stored benefits for this patient")
     today = practice_day.today(clock.now())
@@ -129,22 +124,19 @@ async def get_coverage(patient_id: PatientId, principal: Reader, db: DatabaseDep
     return {"patient_id": patient_id, "coverage": items}
 
 
-@router.get("/patients/{patient_id}/coverage-checks", summary="History of coverage checks for a patient")
-async def get_checks(patient_id: PatientId, principal: Reader, db: DatabaseDep, request_id: RequestIdDep
-                     ) -> dict[str, Any]:
+@router.get("/patients/{patient_id}/coverage-checks", dependencies=[audited("coverage_check")],
+            summary="History of coverage checks for a patient")
+async def get_checks(patient_id: PatientId, principal: Reader, db: DatabaseDep) -> dict[str, Any]:
     async with db.transaction() as session:
         rows = await handlers.checks_for(session, principal.practice_id, patient_id)
-        await record_audit(session, platform, principal, service=SERVICE, action="read",
-                           object_type="coverage_check", object_id=patient_id, request_id=request_id)
     return {"patient_id": patient_id, "checks": rows}
 
 
-@router.get("/session-limit-alerts", summary="Work queue: patients nearing or over their yearly session cap")
-async def get_session_alerts(principal: Reader, db: DatabaseDep, request_id: RequestIdDep) -> dict[str, Any]:
+@router.get("/session-limit-alerts", dependencies=[audited("session_limit_alert")],
+            summary="Work queue: patients nearing or over their yearly session cap")
+async def get_session_alerts(principal: Reader, db: DatabaseDep) -> dict[str, Any]:
     async with db.transaction() as session:
         rows = await handlers.open_session_alerts(session, principal.practice_id)
-        await record_audit(session, platform, principal, service=SERVICE, action="list",
-                           object_type="session_limit_alert", object_id="*", request_id=request_id)
     return {"items": rows}
 
 
@@ -195,13 +187,12 @@ def _entry(visit: ScheduledVisitIn) -> schedule.ScheduleEntry:
 @router.post("/schedule", summary="Booked visits from the EHR's schedule (feeds the nightly batch)",
              description="Upserts booked or cancelled visits, with the member details when given. A visit booked "
                          "after its date's nightly batch went out is re-checked at once if its benefits are stale.")
-async def post_schedule(body: ScheduleIn, principal: Writer, db: DatabaseDep, request_id: RequestIdDep,
-                        clock: ClockDep) -> dict[str, Any]:
+async def post_schedule(body: ScheduleIn, principal: Writer, db: DatabaseDep, clock: ClockDep,
+                        audit: Annotated[AuditEntry, audited("schedule", "write")]) -> dict[str, Any]:
     async with db.transaction() as session:
         recorded = await schedule.record_schedule(session, principal.practice_id, [_entry(v) for v in body.visits],
                                                   source="ehr", now=clock.now())
-        await record_audit(session, platform, principal, service=SERVICE, action="write", object_type="schedule",
-                           object_id="*", request_id=request_id)
+        await audit.record_in(session)
     return {"recorded": recorded.recorded, "rechecks_queued": recorded.rechecks_queued}
 
 
@@ -225,8 +216,9 @@ def _batch_gateway(request: Request) -> BatchPayerGateway:
              description="Makes the run the night would make for the practice and schedule date, at most once: if "
                          "it exists nothing new is sent (201 created, 200 existing). On an existing run a failed send "
                          "is retried now and the payer's answers are collected.")
-async def post_batch_run(principal: Writer, db: DatabaseDep, request: Request, request_id: RequestIdDep,
-                         clock: ClockDep, body: BatchRunIn | None = None) -> JSONResponse:
+async def post_batch_run(principal: Writer, db: DatabaseDep, request: Request, clock: ClockDep,
+                         audit: Annotated[AuditEntry, audited("batch_run", "run")],
+                         body: BatchRunIn | None = None) -> JSONResponse:
     gateway = _batch_gateway(request)
     try:
         started = await batch_runs.trigger_batch_run(db, gateway, _parties(request), principal.practice_id,
@@ -238,27 +230,24 @@ async def post_batch_run(principal: Writer, db: DatabaseDep, request: Request, r
     except practice_day.UnknownTimeZone as exc:
         raise ProblemError(503, "batch-misconfigured", "The nightly batch cannot tell the time here",
                            "the rules' time zone is unknown to this server") from exc
-    async with db.transaction() as session:
-        await record_audit(session, platform, principal, service=SERVICE, action="run", object_type="batch_run",
-                           object_id=str(started.run["run_id"]), request_id=request_id)
+    audit.object_id = str(started.run["run_id"])
     return JSONResponse(jsonable_encoder({"created": started.created, "run": started.run}),
                         status_code=201 if started.created else 200)
 
 
-@router.get("/batch-runs", summary="Nightly batch runs, newest schedule date first (status, counts, errors)")
+@router.get("/batch-runs", dependencies=[audited("batch_run")],
+            summary="Nightly batch runs, newest schedule date first (status, counts, errors)")
 async def get_batch_runs(principal: Reader, db: DatabaseDep) -> dict[str, Any]:
     async with db.sessions() as session:
         return {"items": await batch_runs.list_runs(session, principal.practice_id)}
 
 
-@router.get("/batch-runs/{run_id}", summary="One nightly batch run and its inquiries")
-async def get_batch_run(run_id: RecordId, principal: Reader, db: DatabaseDep, request_id: RequestIdDep
-                        ) -> dict[str, Any]:
+@router.get("/batch-runs/{run_id}", dependencies=[audited("batch_run")],
+            summary="One nightly batch run and its inquiries")
+async def get_batch_run(run_id: RecordId, principal: Reader, db: DatabaseDep) -> dict[str, Any]:
     async with db.transaction() as session:
         run = await batch_runs.get_run(session, principal.practice_id, run_id)
         inquiries = await batch_runs.run_inquiries(session, principal.practice_id, run_id) if run else []
-        await record_audit(session, platform, principal, service=SERVICE, action="read", object_type="batch_run",
-                           object_id=run_id, outcome="success" if run else "not_found", request_id=request_id)
     if run is None:
         raise ProblemError(404, "not-found", "No such batch run")
     return {"run": run, "inquiries": inquiries}
@@ -267,37 +256,35 @@ async def get_batch_run(run_id: RecordId, principal: Reader, db: DatabaseDep, re
 # ------------------------------------------------------------------------------------------ work queue, re-checks
 
 
-@router.get("/work-items", summary="Work queue: answers of unattended checks that need a person",
+@router.get("/work-items", dependencies=[audited("eligibility_work_item")],
+            summary="Work queue: answers of unattended checks that need a person",
             description="AAA rejections, inactive coverage, payer unavailable, no member details on file ... "
                         "one open item per patient, payer and kind (a repeat counts as an occurrence).")
-async def get_work_items(principal: Reader, db: DatabaseDep, request_id: RequestIdDep,
+async def get_work_items(principal: Reader, db: DatabaseDep,
                          status: Literal["open", "resolved"] = "open",
                          run_id: Annotated[str | None, Query(max_length=36, pattern=ID)] = None) -> dict[str, Any]:
     async with db.transaction() as session:
         items = await work_queue.list_work_items(session, principal.practice_id, status, run_id=run_id)
-        await record_audit(session, platform, principal, service=SERVICE, action="list",
-                           object_type="eligibility_work_item", object_id="*", request_id=request_id)
     return {"items": items}
 
 
 @router.post("/work-items/{item_id}/resolve", summary="Mark a work-queue item done")
-async def resolve_work_item(item_id: RecordId, principal: Writer, db: DatabaseDep, request_id: RequestIdDep
+async def resolve_work_item(item_id: RecordId, principal: Writer, db: DatabaseDep,
+                            audit: Annotated[AuditEntry, audited("eligibility_work_item", "resolve")]
                             ) -> dict[str, Any]:
     async with db.transaction() as session:
         item = await work_queue.resolve_work_item(session, principal.practice_id, item_id, principal.subject)
-        await record_audit(session, platform, principal, service=SERVICE, action="resolve",
-                           object_type="eligibility_work_item", object_id=item_id,
-                           outcome="success" if item else "not_found", request_id=request_id)
+        if item is not None:
+            await audit.record_in(session)
     if item is None:
         raise ProblemError(404, "not-found", "No such work item")
     return item
 
 
-@router.get("/rechecks", summary="Automatic re-checks: queued, sent, failed (after denials, carve-outs ...)")
-async def get_rechecks(principal: Reader, db: DatabaseDep, request_id: RequestIdDep,
+@router.get("/rechecks", dependencies=[audited("recheck")],
+            summary="Automatic re-checks: queued, sent, failed (after denials, carve-outs ...)")
+async def get_rechecks(principal: Reader, db: DatabaseDep,
                        status: Literal["pending", "sending", "done", "failed"] | None = None) -> dict[str, Any]:
     async with db.transaction() as session:
         items = await rechecks.list_rechecks(session, principal.practice_id, status)
-        await record_audit(session, platform, principal, service=SERVICE, action="list",
-                           object_type="recheck", object_id="*", request_id=request_id)
     return {"items": items}

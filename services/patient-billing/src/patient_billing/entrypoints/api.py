@@ -10,20 +10,19 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from rcm_shared.http.audit import record_audit
+from rcm_shared.http.audit import audited
 from rcm_shared.http.auth import Principal, require_scope
-from rcm_shared.http.deps import ClockDep, DatabaseDep, RequestIdDep
+from rcm_shared.http.deps import ClockDep, DatabaseDep
 from rcm_shared.http.errors import ProblemError
 from rcm_shared.http.idempotency import run_idempotent
 from rcm_shared.http.pagination import decode_cursor, encode_cursor
 from rcm_shared.http.schemas import PositiveMoney, StrictModel
 from sqlalchemy import select
 
-from patient_billing.adapters.orm import accounts, platform
+from patient_billing.adapters.orm import accounts
 from patient_billing.domain.model import PatientAccount
 from patient_billing.service_layer import handlers
 
-SERVICE = "patient-billing"
 router = APIRouter(prefix="/v1", tags=["patient accounts"])
 Reader = Annotated[Principal, require_scope("patient-billing:read")]
 Writer = Annotated[Principal, require_scope("patient-billing:write")]
@@ -77,38 +76,36 @@ def _account_out(account: PatientAccount, today: date) -> AccountOut:
     )
 
 
-@router.get("/patients/{patient_id}/account", response_model=AccountOut, summary="A patient's account")
-async def get_account(patient_id: PatientId, principal: Reader, db: DatabaseDep, request_id: RequestIdDep,
-                      clock: ClockDep) -> AccountOut:
+@router.get("/patients/{patient_id}/account", response_model=AccountOut, dependencies=[audited("patient_account")],
+            summary="A patient's account")
+async def get_account(patient_id: PatientId, principal: Reader, db: DatabaseDep, clock: ClockDep) -> AccountOut:
     async with db.transaction() as session:
         account = await handlers.load_account(session, principal.practice_id, patient_id)
-        await record_audit(session, platform, principal, service=SERVICE, action="read", object_type="patient_account",
-                           object_id=patient_id, outcome="success" if account else "not_found", request_id=request_id)
     if account is None:
         raise ProblemError(404, "not-found", "No account for this patient")
     return _account_out(account, clock.today())
 
 
 @router.post("/patients/{patient_id}/payments", status_code=201, response_model=AccountOut,
+             dependencies=[audited("patient_payment", "create")],
              summary="Record a patient payment (card, cash, check, ACH, HSA)",
              description="Send an Idempotency-Key: a retried request records the payment once.")
 async def post_payment(patient_id: PatientId, body: PaymentIn, principal: Writer, db: DatabaseDep,
-                       request: Request, request_id: RequestIdDep, clock: ClockDep) -> JSONResponse:
+                       request: Request, clock: ClockDep) -> JSONResponse:
     command = handlers.RecordPatientPayment(
         practice_id=principal.practice_id, patient_id=patient_id, amount=body.amount, method=body.method,
         reference=body.reference, payment_id=str(uuid.uuid4()))
 
     async def create(session):  # type: ignore[no-untyped-def]
         account = await handlers.record_patient_payment(session, command)
-        await record_audit(session, platform, principal, service=SERVICE, action="create",
-                           object_type="patient_payment", object_id=patient_id, request_id=request_id)
         return 201, _account_out(account, clock.today())
 
     return await run_idempotent(request, db, principal, "patient-payment", create)
 
 
-@router.get("/accounts", response_model=AccountPage, summary="Patient accounts with a balance (A/R)")
-async def list_accounts(principal: Reader, db: DatabaseDep, request_id: RequestIdDep,
+@router.get("/accounts", response_model=AccountPage, dependencies=[audited("patient_account")],
+            summary="Patient accounts with a balance (A/R)")
+async def list_accounts(principal: Reader, db: DatabaseDep,
                         min_balance: Annotated[Decimal, Query(ge=0)] = Decimal("0.01"),
                         limit: Annotated[int, Query(ge=1, le=500)] = 100,
                         cursor: str | None = None) -> AccountPage:
@@ -120,8 +117,6 @@ async def list_accounts(principal: Reader, db: DatabaseDep, request_id: RequestI
         query = query.where(accounts.c.account_id > str(after.get("account_id", "")))
     async with db.transaction() as session:
         rows = (await session.execute(query)).all()
-        await record_audit(session, platform, principal, service=SERVICE, action="list",
-                           object_type="patient_account", object_id="*", request_id=request_id)
     items = [AccountSummary(account_id=r.account_id, patient_id=r.patient_id, balance=r.balance,
                             updated_at=r.updated_at) for r in rows[:limit]]
     next_cursor = encode_cursor({"account_id": items[-1].account_id}) if len(rows) > limit else None

@@ -9,17 +9,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from rcm_shared.http.audit import record_audit
+from rcm_shared.http.audit import AuditEntry, audited
 from rcm_shared.http.auth import Principal, require_scope
-from rcm_shared.http.deps import ClockDep, DatabaseDep, RequestIdDep
+from rcm_shared.http.deps import ClockDep, DatabaseDep
 from rcm_shared.http.errors import ProblemError
 from rcm_shared.http.idempotency import run_idempotent
 from rcm_shared.http.pagination import decode_cursor
 
-from remittance.adapters.orm import platform
 from remittance.service_layer import handlers, views
 
-SERVICE = "remittance"
 router = APIRouter(prefix="/v1", tags=["remittance"])
 Reader = Annotated[Principal, require_scope("remittance:read")]
 Writer = Annotated[Principal, require_scope("remittance:write")]
@@ -56,7 +54,8 @@ async def _era_bytes(request: Request) -> tuple[bytes, str | None]:
                                                         "multipart/form-data": {"schema": {"type": "object",
                                                             "properties": {"file": {"type": "string",
                                                                                     "format": "binary"}}}}}}})
-async def post_era(request: Request, principal: Writer, db: DatabaseDep, request_id: RequestIdDep) -> JSONResponse:
+async def post_era(request: Request, principal: Writer, db: DatabaseDep,
+                   audit: Annotated[AuditEntry, audited("era", "create")]) -> JSONResponse:
     content, file_name = await _era_bytes(request)
     if not content.strip():
         raise ProblemError(422, "validation", "Request is invalid",
@@ -68,33 +67,32 @@ async def post_era(request: Request, principal: Writer, db: DatabaseDep, request
 
     async def create(session):  # type: ignore[no-untyped-def]
         intake = await handlers.receive_era(session, command)
-        await record_audit(session, platform, principal, service=SERVICE, action="create", object_type="era",
-                           object_id=intake.era_id, request_id=request_id)
+        audit.object_id = intake.era_id
         return (200 if intake.duplicate else 202), EraAccepted(era_id=intake.era_id, duplicate=intake.duplicate,
                                                                status=intake.status)
 
     return await run_idempotent(request, db, principal, "era", create, body_fingerprint=content)
 
 
-@router.get("/eras", summary="ERAs received, newest first (API, clearinghouse mailbox, bulk)")
+@router.get("/eras", dependencies=[audited("era")],
+            summary="ERAs received, newest first (API, clearinghouse mailbox, bulk)")
 async def list_eras(principal: Reader, db: DatabaseDep, limit: Annotated[int, Query(ge=1, le=500)] = 100
                     ) -> dict[str, Any]:
     async with db.sessions() as session:
         return {"items": await views.eras_received(session, principal.practice_id, limit)}
 
 
-@router.get("/eras/{era_id}", summary="An ERA's processing status and totals")
-async def get_era(era_id: str, principal: Reader, db: DatabaseDep, request_id: RequestIdDep) -> dict[str, Any]:
+@router.get("/eras/{era_id}", dependencies=[audited("era")], summary="An ERA's processing status and totals")
+async def get_era(era_id: str, principal: Reader, db: DatabaseDep) -> dict[str, Any]:
     async with db.transaction() as session:
         era = await views.era_detail(session, principal.practice_id, era_id)
-        await record_audit(session, platform, principal, service=SERVICE, action="read", object_type="era",
-                           object_id=era_id, outcome="success" if era else "not_found", request_id=request_id)
     if era is None:
         raise ProblemError(404, "not-found", "No such ERA")
     return era
 
 
-@router.get("/era-exceptions", summary="Work queue: ERAs or transactions that could not be posted")
+@router.get("/era-exceptions", dependencies=[audited("era_exception")],
+            summary="Work queue: ERAs or transactions that could not be posted")
 async def list_exceptions(principal: Reader, db: DatabaseDep, status: str = "open") -> dict[str, Any]:
     async with db.sessions() as session:
         return {"items": await views.era_exception_queue(session, principal.practice_id, status)}
@@ -119,8 +117,9 @@ class DenialOut(BaseModel):
     raised_at: datetime
 
 
-@router.get("/denials", summary="Work queue: classified denials by queue (senior, clinical liaison, billing)")
-async def list_denials(principal: Reader, db: DatabaseDep, request_id: RequestIdDep, queue: str | None = None,
+@router.get("/denials", dependencies=[audited("denial")],
+            summary="Work queue: classified denials by queue (senior, clinical liaison, billing)")
+async def list_denials(principal: Reader, db: DatabaseDep, queue: str | None = None,
                        category: str | None = None, status: str = "open",
                        limit: Annotated[int, Query(ge=1, le=500)] = 100, cursor: str | None = None
                        ) -> dict[str, Any]:
@@ -128,25 +127,26 @@ async def list_denials(principal: Reader, db: DatabaseDep, request_id: RequestId
     async with db.transaction() as session:
         page = await views.denial_queue(session, principal.practice_id, status=status, queue=queue,
                                         category=category, limit=limit, after=after)
-        await record_audit(session, platform, principal, service=SERVICE, action="list", object_type="denial",
-                           object_id="*", request_id=request_id)
     return {"items": [DenialOut(**item).model_dump(mode="json") for item in page.items],
             "next_cursor": page.next_cursor}
 
 
-@router.get("/unapplied-cash", summary="Work queue: payments that matched none of our claims")
+@router.get("/unapplied-cash", dependencies=[audited("unapplied_cash")],
+            summary="Work queue: payments that matched none of our claims")
 async def unapplied(principal: Reader, db: DatabaseDep) -> dict[str, Any]:
     async with db.sessions() as session:
         return {"items": await views.unapplied_cash(session, principal.practice_id)}
 
 
-@router.get("/ledger/trial-balance", summary="Balances per account; debits always equal credits")
+@router.get("/ledger/trial-balance", dependencies=[audited("ledger")],
+            summary="Balances per account; debits always equal credits")
 async def trial_balance(principal: Reader, db: DatabaseDep) -> dict[str, Any]:
     async with db.sessions() as session:
         return await views.trial_balance(session, principal.practice_id)
 
 
-@router.get("/reports/denials", summary="Denial counts and amounts by category, payer, CPT, clinician, program")
+@router.get("/reports/denials", dependencies=[audited("denial_report")],
+            summary="Denial counts and amounts by category, payer, CPT, clinician, program")
 async def denial_report(principal: Reader, db: DatabaseDep) -> dict[str, Any]:
     async with db.sessions() as session:
         return await views.denial_report(session, principal.practice_id)
@@ -156,7 +156,8 @@ async def denial_report(principal: Reader, db: DatabaseDep) -> dict[str, Any]:
              description="Each deposit whose reference is an ERA's TRN trace number and whose amount matches to the "
                          "cent is matched (Dr cash / Cr undeposited ERA). Returns what is unmatched on either side.",
              openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}}})
-async def post_deposits(request: Request, principal: Writer, db: DatabaseDep) -> dict[str, Any]:
+async def post_deposits(request: Request, principal: Writer, db: DatabaseDep,
+                        audit: Annotated[AuditEntry, audited("deposit", "import")]) -> dict[str, Any]:
     from remittance.domain.reconciliation import parse_deposit_csv
 
     if not request.headers.get("content-type", "").startswith(("text/csv", "text/plain")):
@@ -167,46 +168,51 @@ async def post_deposits(request: Request, principal: Writer, db: DatabaseDep) ->
         raise ProblemError(422, "validation", "Deposit file is invalid",
                            errors=[{"field": "body", "code": "csv", "message": str(exc)}]) from exc
     async with db.transaction() as session:
-        return await handlers.import_deposits(session, principal.practice_id, rows)
+        imported = await handlers.import_deposits(session, principal.practice_id, rows)
+        await audit.record_in(session)
+        return imported
 
 
-@router.get("/reconciliation", summary="EFT reconciliation: deposits and ERA payments not yet matched")
+@router.get("/reconciliation", dependencies=[audited("reconciliation")],
+            summary="EFT reconciliation: deposits and ERA payments not yet matched")
 async def get_reconciliation(principal: Reader, db: DatabaseDep) -> dict[str, Any]:
     async with db.transaction() as session:
         return await handlers.reconcile_deposits(session, principal.practice_id)
 
 
-@router.get("/underpayments", summary="Work queue: lines paid below the payer's contracted rate")
+@router.get("/underpayments", dependencies=[audited("underpayment")],
+            summary="Work queue: lines paid below the payer's contracted rate")
 async def list_underpayments(principal: Reader, db: DatabaseDep, status: str = "open") -> dict[str, Any]:
     async with db.sessions() as session:
         return {"items": await views.underpayment_queue(session, principal.practice_id, status)}
 
 
-@router.get("/reports/payments", summary="Days from submission to payment by payer; unmatched cash; ERA exceptions")
+@router.get("/reports/payments", dependencies=[audited("payment_report")],
+            summary="Days from submission to payment by payer; unmatched cash; ERA exceptions")
 async def payment_report(principal: Reader, db: DatabaseDep) -> dict[str, Any]:
     async with db.sessions() as session:
         return await views.payment_report(session, principal.practice_id)
 
 
-@router.get("/secondary-balances", summary="Work queue: balances held for a secondary payer (crossover claims)",
+@router.get("/secondary-balances", dependencies=[audited("secondary_balance")],
+            summary="Work queue: balances held for a secondary payer (crossover claims)",
             description="Each claim whose patient share a payer forwarded to the next payer (CLP02 19/20/21) and "
                         "that is not settled to the cent: the crossover carrier, what was held, what the next "
                         "payer settled so far, what remains, days since the claim was forwarded, `stale` past "
                         "the follow-up threshold (rules/posting.yaml), and settlement discrepancies. A remaining "
                         "below zero is an over-settlement (state `over`).")
-async def list_secondary_balances(principal: Reader, db: DatabaseDep, request_id: RequestIdDep, clock: ClockDep,
+async def list_secondary_balances(principal: Reader, db: DatabaseDep, clock: ClockDep,
                                   limit: Annotated[int, Query(ge=1, le=500)] = 100, cursor: str | None = None
                                   ) -> dict[str, Any]:
     after = decode_cursor(cursor)
     async with db.transaction() as session:
         page = await views.secondary_balances(session, principal.practice_id, as_of=clock.now(), limit=limit,
                                               after=after)
-        await record_audit(session, platform, principal, service=SERVICE, action="list",
-                           object_type="secondary_balance", object_id="*", request_id=request_id)
     return page.as_dict()
 
 
-@router.get("/reports/secondary-balances", summary="Balances held for secondary payers, per crossover carrier")
+@router.get("/reports/secondary-balances", dependencies=[audited("secondary_balance_report")],
+            summary="Balances held for secondary payers, per crossover carrier")
 async def secondary_balance_report(principal: Reader, db: DatabaseDep, clock: ClockDep) -> dict[str, Any]:
     async with db.sessions() as session:
         return await views.secondary_balance_report(session, principal.practice_id, as_of=clock.now())

@@ -1,0 +1,1 @@
+"""rcm-issuer: the platform's local token issuer (discovery, JWKS, client credentials, development login)."""
