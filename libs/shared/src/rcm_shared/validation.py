@@ -23,6 +23,8 @@ SERVICE_HORIZON = timedelta(days=2 * 366)
 
 # CPT (five digits; category II ends in F, category III in T, PLA in U) or HCPCS level II (a letter, four digits).
 PROCEDURE_CODE_PATTERN = r"^(?:[0-9]{4}[0-9FTU]|[A-V][0-9]{4})$"
+# ICD-10-CM: a letter, a digit, a character, then up to four more after an optional dot.
+DIAGNOSIS_CODE_PATTERN = r"^[A-Za-z][0-9][0-9A-Za-z](\.?[0-9A-Za-z]{1,4})?$"
 # X12 delimiters the writers declare (element, component, repetition, segment) and control characters: one in
 # an element would shift every element after it, or split the segment.
 X12_RESERVED = frozenset("*:^~") | frozenset(chr(c) for c in range(0x20)) | {"\x7f"}

@@ -35,6 +35,8 @@ DateOfService = Annotated[date, AfterValidator(v.check_date_of_service)]
 
 ProcedureCode = Annotated[str, Field(pattern=v.PROCEDURE_CODE_PATTERN, examples=["90837"],
                                      description="CPT (5 characters) or HCPCS level II (a letter and 4 digits)")]
+DiagnosisCode = Annotated[str, Field(pattern=v.DIAGNOSIS_CODE_PATTERN, examples=["F41.1"],
+                                     description="ICD-10-CM, with or without the dot")]
 # Text that goes into an X12 element as it is (ids, member ids, payer ids): delimiters are refused, never
 # dropped. Names may be cleaned by the writers instead; this type is for values that must arrive unaltered.
 X12Text = Annotated[str, AfterValidator(v.check_x12_text)]
