@@ -10,7 +10,6 @@ from pydantic import BaseModel, Field, model_validator
 from rcm_shared.http.schemas import (
     BirthDate,
     DateOfService,
-    DiagnosisCode,
     MemberId,
     PositiveMoney,
     StrictModel,
@@ -103,7 +102,9 @@ class VisitIn(StrictModel):
     modality: Modality = "in_person"
     patient_at_home: bool = False
     interactive_complexity: bool = False
-    diagnoses: list[DiagnosisCode] = Field(min_length=1, max_length=12, examples=[["F41.1", "F32.1"]])
+    # Not refused here: a visit whose diagnosis is not a billable ICD-10 code is kept, and its claim held with a
+    # finding a biller can correct (see test_claim_flow).
+    diagnoses: list[str] = Field(min_length=1, max_length=12, examples=[["F41.1", "F32.1"]])
     rendering: Clinician
     supervising: Clinician | None = None
     billing_provider: BillingProvider
@@ -154,7 +155,7 @@ class ClaimPage(BaseModel):
 class CorrectionIn(StrictModel):
     """Corrections to a rejected or denied claim; it goes out again as a replacement (frequency 7)."""
 
-    diagnoses: list[DiagnosisCode] | None = Field(default=None, min_length=1, max_length=12)
+    diagnoses: list[str] | None = Field(default=None, min_length=1, max_length=12)
     prior_authorization_number: X12Text | None = Field(default=None, max_length=50)
     member_id: MemberId | None = None
     rendering_npi: str | None = Field(default=None, pattern=NPI_PATTERN)
