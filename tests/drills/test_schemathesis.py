@@ -2,7 +2,8 @@
 
 Each service runs as its real app (migrations on a PostgreSQL database of its own, the broker up so /readyz is
 honest) on one event loop in a background thread; schemathesis generates requests from the app's own OpenAPI
-(bodies, query and path parameters, multipart and X12 bodies) and each is sent through the ASGI transport.
+(bodies, query and path parameters, multipart and X12 bodies), both valid and deliberately invalid (schemathesis'
+positive and negative modes), and each is sent through the ASGI transport.
 Workers (relay, consumers) are off: this drill is about what an HTTP request can do.
 
 Scale: ``RCM_DRILL_SCALE=full`` sends up to 1,000 examples per operation, ``make test`` up to 40 (fixed seed);
@@ -27,6 +28,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from rcm_shared.config import ServiceSettings
 from rcm_shared.testing.fixtures import auth, running, settings_for
+from schemathesis import GenerationMode
 
 pytestmark = [pytest.mark.integration, pytest.mark.drill]
 FULL = os.environ.get("RCM_DRILL_SCALE", "small") == "full"
@@ -157,8 +159,9 @@ def test_no_operation_answers_a_server_error(served: tuple[FastAPI, httpx.AsyncC
         @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=not FULL,
                   phases=[Phase.explicit, Phase.generate],  # no shrinking: each 5xx is reported as it came
                   suppress_health_check=list(HealthCheck))
-        @given(case=operation.as_strategy(), _=st.just(None))
-        def check(case: schemathesis.Case, _: None) -> None:
+        @given(case=st.one_of(operation.as_strategy(GenerationMode.POSITIVE),
+                              operation.as_strategy(GenerationMode.NEGATIVE)))
+        def check(case: schemathesis.Case) -> None:
             nonlocal examples
             kwargs = case.as_transport_kwargs(base_url="http://test", headers=token)
             request = _request(client, kwargs)

@@ -28,9 +28,9 @@ class Refused:
 
 
 async def assert_refused(client: httpx.AsyncClient, refused: Refused, headers: dict[str, str]) -> None:
-    extra_headers = refused.kwargs.pop("headers", {}) if "headers" in refused.kwargs else {}
-    response = await client.request(refused.method, refused.path, headers={**headers, **extra_headers},
-                                    **refused.kwargs)
+    kwargs = dict(refused.kwargs)  # the table is shared: never change it
+    extra_headers = kwargs.pop("headers", {})
+    response = await client.request(refused.method, refused.path, headers={**headers, **extra_headers}, **kwargs)
     assert response.status_code == refused.status, (refused.case, response.status_code, response.text)
     assert response.headers["content-type"].startswith(PROBLEM_JSON), refused.case
     named = [e.get("field", "") for e in response.json().get("errors", [])]
