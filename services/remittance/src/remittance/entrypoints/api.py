@@ -25,7 +25,8 @@ MAX_ERA_BYTES = 64 * 1024 * 1024
 # Work-queue filters: a status nobody writes is a 422 naming it, not an empty 200 that looks like "all clear".
 WorkStatus = Literal["open", "reversed"]
 ExceptionStatus = Literal["open"]
-# Queues and categories are data (rules/denials.yaml): their shape is checked here, their names by the rules.
+# Queues and categories are data (rules/denials.yaml) and change with it: only their shape is checked here (a
+# name no rule uses lists nothing).
 RuleName = Annotated[str | None, Query(max_length=60, pattern=r"^[a-z][a-z_]*$")]
 
 
