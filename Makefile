@@ -61,9 +61,10 @@ integration: setup
 e2e: setup
 	$(PY) pytest $(PYTEST_FLAGS) -m e2e tests/e2e
 
-# Every drill under tests/drills (whoever wrote it) at full scale; -s shows each DRILL line as it is printed.
+# Every drill under tests/drills (whoever wrote it) at full scale; tests/drills/conftest.py lists each drill's
+# DRILL line in the summary ("drill figures").
 drills: setup
-	RCM_DRILL_SCALE=full $(PY) pytest -q -s -p no:randomly --timeout=3600 tests/drills
+	RCM_DRILL_SCALE=full $(PY) pytest -q -p no:randomly --timeout=3600 tests/drills
 
 test: setup lint typecheck
 	$(PY) pytest $(PYTEST_FLAGS) -p no:randomly --durations=10

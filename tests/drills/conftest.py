@@ -1,9 +1,9 @@
 """The drills (issue 9): fault, replay, bad-input, auth and fuzz drills kept as tests.
 
 Scale: small in ``make test``; ``RCM_DRILL_SCALE=full`` (``make drills``) for the real counts. Each drill prints
-one line ``DRILL <name>: key=value ...``. ``make drills`` runs pytest with ``-s`` so the lines appear as they
-are printed; under ``make test`` (output captured) this file repeats every DRILL line of a passing or failing
-test in the terminal summary, so the figures are never lost.
+one line ``DRILL <name>: key=value ...`` with a plain ``print``. Output stays captured (the services' JSON logs
+would bury the figures); this file collects every DRILL line a test printed, passing or failing, in setup, call
+or teardown, and lists them in a "drill figures" section of the terminal summary.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 
 DRILL_SCALE = os.environ.get("RCM_DRILL_SCALE", "small")
 FULL = DRILL_SCALE == "full"
-_LINES: list[str] = []
+_LINES: dict[tuple[str, str], None] = {}  # (test, line), in the order printed; a dict drops repeats
 
 
 @pytest.fixture
@@ -30,14 +30,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if report.when != "call":
-        return
     for _, text in report.sections:
-        _LINES.extend(line for line in text.splitlines() if line.startswith("DRILL "))
+        for line in text.splitlines():
+            if line.startswith("DRILL "):
+                _LINES[(report.nodeid, line)] = None
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if _LINES:
         terminalreporter.section(f"drill figures (scale: {DRILL_SCALE})")
-        for line in _LINES:
+        for _, line in _LINES:
             terminalreporter.write_line(line)
