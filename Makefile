@@ -6,18 +6,25 @@ PY := $(UV) run --frozen
 SERVICE ?=
 PYTEST_FLAGS ?= -q
 
-.PHONY: help setup run demo test unit integration e2e lint fmt typecheck bench clean asyncapi
+.PHONY: help setup run demo status token test unit integration e2e drills lint fmt typecheck bench clean asyncapi
 
 help:
 	@echo "make run        bring the platform up on its embedded default (SQLite + embedded broker)"
 	@echo "make test       set up and run lint, type checks, unit, integration and end-to-end tests"
-	@echo "make demo       send a batch of visits through a running platform (rcm demo)"
+	@echo "make demo       send a batch of visits through a running platform (= ./rcm demo)"
+	@echo "make status     each process of the running platform: state, PID, restarts, readiness (= ./rcm status)"
+	@echo "make token      a development bearer token (= ./rcm token)"
 	@echo "make unit | integration | e2e   one layer of tests (SERVICE=claims to narrow)"
+	@echo "make drills     the issue-9 drills (tests/drills) at full scale, figures printed (RCM_DRILL_SCALE=full)"
 	@echo "make bench      throughput and memory benchmarks"
 	@echo "make lint | fmt | typecheck | clean"
 
+# uv is one static binary: a --user install touches nothing of the system's Python (hence
+# --break-system-packages where the distribution's Python refuses --user installs, PEP 668).
 $(UV):
-	python3 -m pip install --quiet --user "uv==0.13.9" || python3 -m pip install --quiet "uv==0.13.9"
+	python3 -m pip install --quiet --user "uv==0.13.9" 2>/dev/null \
+		|| python3 -m pip install --quiet --user --break-system-packages "uv==0.13.9" 2>/dev/null \
+		|| python3 -m pip install --quiet "uv==0.13.9"
 
 setup: $(UV)
 	@$(UV) sync --frozen --quiet
@@ -27,6 +34,12 @@ run: setup
 
 demo: setup
 	$(PY) rcm demo
+
+status: setup
+	$(PY) rcm status
+
+token: setup
+	@$(PY) rcm token
 
 lint: setup
 	$(PY) ruff check .
@@ -40,13 +53,18 @@ typecheck: setup
 		services/patient-billing/src services/authorizations/src
 
 unit: setup
-	$(PY) pytest $(PYTEST_FLAGS) -m "not integration and not e2e" $(if $(SERVICE),services/$(SERVICE)/tests,)
+	$(PY) pytest $(PYTEST_FLAGS) -m "not integration and not e2e and not drill" $(if $(SERVICE),services/$(SERVICE)/tests,)
 
 integration: setup
 	$(PY) pytest $(PYTEST_FLAGS) -m integration $(if $(SERVICE),services/$(SERVICE)/tests,)
 
 e2e: setup
 	$(PY) pytest $(PYTEST_FLAGS) -m e2e tests/e2e
+
+# Every drill under tests/drills (whoever wrote it) at full scale; tests/drills/conftest.py lists each drill's
+# DRILL line in the summary ("drill figures").
+drills: setup
+	RCM_DRILL_SCALE=full $(PY) pytest -q -p no:randomly --timeout=3600 tests/drills
 
 test: setup lint typecheck
 	$(PY) pytest $(PYTEST_FLAGS) -p no:randomly --durations=10

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -76,16 +74,9 @@ def test_a_killed_service_loses_nothing_and_applies_nothing_twice(
                        headers={**headers, "Idempotency-Key": f"pay-{n}"})
         assert r.status_code == 201
     os.kill(victim.pid, signal.SIGKILL)
-    victim.wait(timeout=10)
-    env = embedded.service_environment("patient-billing", running_platform.root,
-                                       running_platform.ports["patient-billing"],
-                                       running_platform.broker.bootstrap, urls,
-                                       running_platform.database_urls["patient-billing"])
-    log = open(running_platform.root / "log" / "patient-billing-restart.log", "ab")  # noqa: SIM115
-    running_platform.processes["patient-billing"] = subprocess.Popen(
-        [sys.executable, "-m", "patient_billing.entrypoints.main", "serve"], env=env, stdout=log,
-        stderr=subprocess.STDOUT, start_new_session=True)
-    embedded.wait_ready(running_platform)
+    # The supervisor notices and starts it again on the same port.
+    running_platform.wait_restarted("patient-billing")
+    assert running_platform.processes["patient-billing"].pid != victim.pid
     # Retried requests after the crash replay their stored answers; the account holds each payment once.
     for n, body in enumerate(payments):
         r = httpx.post(f"{urls['patient-billing']}/v1/patients/pt-k/payments", json=body,

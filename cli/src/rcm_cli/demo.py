@@ -113,7 +113,11 @@ def _wait(what: str, check: Any, timeout: float = 60.0) -> Any:
 def demo(visits: Annotated[int, typer.Option(help="How many visits to send")] = 24,
          seed: Annotated[int, typer.Option(help="Random seed")] = 7) -> None:
     """Send a realistic batch of visits through the running platform and play the payer."""
-    state = embedded.load_state(embedded.VAR_DIR())
+    try:
+        state = embedded.load_state(embedded.VAR_DIR())
+    except FileNotFoundError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
     services = state["services"]
     assert isinstance(services, dict)
     api = Platform({name: info["url"] for name, info in services.items()}, issuer_url())

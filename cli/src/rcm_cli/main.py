@@ -19,9 +19,11 @@ VAR = embedded.VAR_DIR()
 
 @app.command()
 def up() -> None:
-    """Bring the platform up on its embedded default (SQLite under var/, embedded broker); Ctrl-C stops it."""
-    console.print("[bold]Starting the embedded broker and five services...[/bold]")
-    running = embedded.start_platform(VAR)
+    """Bring the platform up on its embedded default (SQLite under var/, embedded broker), supervised: a process
+    that exits is restarted (see `rcm status`); Ctrl-C stops everything."""
+    console.print("[bold]Starting the token issuer, the embedded broker and five services...[/bold]")
+    running = embedded.start_platform(VAR, echo=lambda line: console.print(line, style="yellow", markup=False,
+                                                                             highlight=False))
     table = Table(title="Revenue-cycle platform (embedded)")
     for column in ("service", "URL", "API docs", "PID"):
         table.add_column(column)
@@ -31,7 +33,10 @@ def up() -> None:
     console.print(f"issuer: {running.issuer_url} (PID {running.processes[embedded.ISSUER].pid})   "
                   f"broker: {running.broker.bootstrap} (PID {running.broker.process.pid})   data: {VAR}   "
                   f"logs: {VAR / 'log'}")
-    console.print("Try: [cyan]uv run rcm demo[/cyan] in another terminal;  a token: [cyan]uv run rcm token[/cyan]")
+    console.print("Supervised: a process that exits is restarted with back-off (log: "
+                  f"{VAR / 'log' / 'supervisor.log'}).")
+    console.print("Try: [cyan]./rcm demo[/cyan] in another terminal;  a token: [cyan]./rcm token[/cyan];  "
+                  "health: [cyan]./rcm status[/cyan]")
     console.print("Ctrl-C stops everything.")
     try:
         embedded.wait_for_signal()
@@ -92,21 +97,30 @@ def list_keys() -> None:
 
 @app.command()
 def status() -> None:
-    """Health of a running embedded platform."""
-    import httpx
-
-    state = embedded.load_state(VAR)
-    services = state["services"]
-    assert isinstance(services, dict)
-    issuer = state.get("issuer")
-    if isinstance(issuer, dict):
-        services = {embedded.ISSUER: issuer, **services}
-    for name, info in services.items():
-        try:
-            r = httpx.get(f"{info['url']}/readyz", timeout=3)
-            console.print(f"{name:16} {info['url']:24} {r.json().get('status')}")
-        except httpx.HTTPError as exc:
-            console.print(f"{name:16} {info['url']:24} down ({type(exc).__name__})")
+    """Each process of a running embedded platform: state, PID, restarts, readiness. Exits 1 unless all ready."""
+    try:
+        state = embedded.load_state(VAR)
+    except FileNotFoundError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    processes = state.get("processes")
+    assert isinstance(processes, list)
+    supervisor = state.get("supervisor_pid")
+    if not (isinstance(supervisor, int) and embedded.pid_alive(supervisor)):
+        console.print(f"[red]the supervisor (rcm up, PID {supervisor}) is not running: this state is stale[/red]")
+        raise typer.Exit(1)
+    table = Table(title=f"Embedded platform (supervisor PID {supervisor})")
+    for column in ("process", "state", "PID", "restarts", "ready", "address"):
+        table.add_column(column)
+    all_ready = True
+    for info in processes:
+        ready = embedded.readiness(info)
+        all_ready = all_ready and ready == "ready"
+        table.add_row(info["name"], info["state"], str(info["pid"] or "-"), str(info["restarts"]),
+                      ready if ready == "ready" else f"[red]{ready}[/red]", info["url"] or "")
+    console.print(table)
+    if not all_ready:
+        raise typer.Exit(1)
 
 
 @app.command("import-eras")

@@ -1,22 +1,32 @@
 """The embedded platform: the token issuer, the broker and the five services as separate processes on fixed
-ports. The issuer starts first; every service verifies tokens against its JWKS URL."""
+ports, supervised. Every service verifies tokens against the issuer's JWKS URL.
+
+What starts, in order, is the list :func:`platform_processes` returns: one :class:`ProcessSpec` per process
+(the issuer and the broker first, as gates; then each service). To run one more process, add its spec there;
+the supervisor starts, watches and restarts it like the others.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 from rcm_issuer.client_secrets import ensure_client_secrets
 from rcm_issuer.config import IssuerSettings
 from rcm_issuer.policy import load_policy
-from rcm_shared.broker import EmbeddedBroker, free_port, stop_pid
+from rcm_shared.broker import EmbeddedBroker, broker_binary, free_port
+
+from rcm_cli.supervisor import ProcessSpec, Supervised, Supervisor
 
 
 def VAR_DIR() -> Path:
@@ -30,6 +40,7 @@ SERVICES: dict[str, int] = {
     "patient-billing": 8004,
     "authorizations": 8005,
 }
+BROKER = "broker"
 ISSUER = "issuer"
 ISSUER_PORT = 8010
 
@@ -38,10 +49,11 @@ ISSUER_PORT = 8010
 class RunningPlatform:
     root: Path
     broker: EmbeddedBroker
-    processes: dict[str, subprocess.Popen[bytes]]
+    processes: dict[str, subprocess.Popen[bytes]]  # name -> the process running it now (replaced on a restart)
     ports: dict[str, int]
     database_urls: dict[str, str]
     issuer_url: str = ""
+    supervisor: Supervisor = field(default_factory=Supervisor)
 
     def urls(self) -> dict[str, str]:
         return {name: f"http://127.0.0.1:{port}" for name, port in self.ports.items()}
@@ -51,18 +63,27 @@ class RunningPlatform:
 
     def write_state(self) -> None:
         self.state_file().parent.mkdir(parents=True, exist_ok=True)
-        self.state_file().write_text(json.dumps({
+        temporary = self.state_file().with_suffix(".tmp")
+        temporary.write_text(json.dumps({
             "broker": self.broker.bootstrap, "broker_pid": self.broker.process.pid,
+            "supervisor_pid": os.getpid(),
             "services": {n: {"url": u, "pid": self.processes[n].pid} for n, u in self.urls().items()},
             "issuer": {"url": self.issuer_url, "pid": self.processes[ISSUER].pid},
+            "processes": self.supervisor.snapshot(),
             "clearinghouse_dir": str(self.root / "clearinghouse"),
         }, indent=2))
+        temporary.replace(self.state_file())  # rcm status never reads half a file
+
+    def restarts(self, name: str) -> int:
+        return self.supervisor.entries[name].restarts
+
+    def wait_restarted(self, name: str, restarts: int = 1, timeout: float = 60.0) -> None:
+        """Wait until the supervisor has restarted ``name`` ``restarts`` times in all and the platform is ready."""
+        self.supervisor.wait_for(lambda: self.restarts(name) >= restarts, timeout, f"{name} restarted")
+        wait_ready(self, timeout)
 
     def stop(self) -> None:
-        for process in self.processes.values():
-            if process.poll() is None:
-                stop_pid(process.pid, timeout=10)
-        self.broker.stop()
+        self.supervisor.stop()
         self.state_file().unlink(missing_ok=True)
 
 
@@ -115,58 +136,146 @@ def service_environment(name: str, root: Path, port: int, bootstrap: str, urls: 
     return env
 
 
+def _port_open(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _http_ready(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/readyz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def broker_process(root: Path, port: int) -> ProcessSpec:
+    """The embedded broker on a fixed port: a restart listens where the services already point."""
+    url = f"tcp://127.0.0.1:{port}"
+    return ProcessSpec(BROKER, [broker_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url],
+                       root / "log" / "broker.log", ready=lambda: _port_open(port), url=f"127.0.0.1:{port}",
+                       kind="broker", gate=True, stop_timeout=5.0)
+
+
+def issuer_process(root: Path, port: int) -> ProcessSpec:
+    """The local token issuer; a gate: services fetch its keys (JWKS) and their client tokens from it."""
+    url = f"http://127.0.0.1:{port}"
+    return ProcessSpec(ISSUER, [sys.executable, "-m", "rcm_issuer.main", "serve"], root / "log" / "issuer.log",
+                       ready=lambda: _http_ready(url), env=issuer_environment(root, port), url=url,
+                       ready_url=f"{url}/readyz", kind="issuer", gate=True)
+
+
+def service_process(name: str, root: Path, port: int, env: dict[str, str]) -> ProcessSpec:
+    url = f"http://127.0.0.1:{port}"
+    return ProcessSpec(name, [sys.executable, "-m", f"{name.replace('-', '_')}.entrypoints.main", "serve"],
+                       root / "log" / f"{name}.log", ready=lambda: _http_ready(url), env=env, url=url,
+                       ready_url=f"{url}/readyz")
+
+
+def platform_processes(root: Path, issuer_port: int, broker_port: int, ports: dict[str, int],
+                       databases: dict[str, str], extra_env: dict[str, str] | None = None) -> list[ProcessSpec]:
+    """Everything ``rcm up`` runs, in start order. The issuer and the broker are gates: the services start once
+    both answer."""
+    bootstrap = f"127.0.0.1:{broker_port}"
+    issuer_url = f"http://127.0.0.1:{issuer_port}"
+    urls = {n: f"http://127.0.0.1:{p}" for n, p in ports.items()}
+    specs = [issuer_process(root, issuer_port), broker_process(root, broker_port)]
+    for name, port in ports.items():
+        env = service_environment(name, root, port, bootstrap, urls, databases[name], issuer_url)
+        env.update(extra_env or {})
+        specs.append(service_process(name, root, port, env))
+    return specs
+
+
 def start_platform(root: Path, *, ports: dict[str, int] | None = None,
                    database_urls: dict[str, str] | None = None, broker: EmbeddedBroker | None = None,
-                   extra_env: dict[str, str] | None = None) -> RunningPlatform:
+                   extra_env: dict[str, str] | None = None,
+                   echo: Callable[[str], None] | None = None) -> RunningPlatform:
+    """Start the issuer, the broker and the services under a supervisor that restarts whatever exits.
+
+    ``broker``: a broker the caller started; it is adopted (supervised, restarted on its port, stopped with the
+    platform). Do not restart a process of a running platform by hand: kill it, then
+    :meth:`RunningPlatform.wait_restarted`."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "log").mkdir(exist_ok=True)
+    (root / "issuer").mkdir(exist_ok=True)
     issuer_port = ISSUER_PORT if ports is None else free_port()
+    issuer_url = f"http://127.0.0.1:{issuer_port}"
+    (root / "issuer" / "url").write_text(issuer_url)  # a service started by hand later trusts the same issuer
     ports = ports or dict(SERVICES)
-    broker = broker or EmbeddedBroker.start(log_path=root / "log" / "broker.log")
-    urls = {n: f"http://127.0.0.1:{p}" for n, p in ports.items()}
-    processes: dict[str, subprocess.Popen[bytes]] = {}
+    broker_port = broker.port if broker is not None else free_port()
     databases = {name: (database_urls or {}).get(name) or f"sqlite+aiosqlite:///{root / (name + '.db')}"
                  for name in ports}
-    platform = RunningPlatform(root, broker, processes, ports, databases, f"http://127.0.0.1:{issuer_port}")
+    started: list[RunningPlatform] = []  # set once everything is up: state is written from then on
+
+    def changed() -> None:
+        if started:
+            started[0].write_state()
+
+    supervisor = Supervisor(on_change=changed, log_path=root / "log" / "supervisor.log", echo=echo)
+    for spec in platform_processes(root, issuer_port, broker_port, ports, databases, extra_env):
+        supervisor.add(spec)
+    if broker is not None:
+        supervisor.adopt(BROKER, broker.process)
     try:
-        issuer_log = open(root / "log" / "issuer.log", "ab")  # noqa: SIM115 - owned by the child process
-        processes[ISSUER] = subprocess.Popen(
-            [sys.executable, "-m", "rcm_issuer.main", "serve"], env=issuer_environment(root, issuer_port),
-            stdout=issuer_log, stderr=subprocess.STDOUT, start_new_session=True)
-        wait_ready(platform, {ISSUER: platform.issuer_url})
-        (root / "issuer" / "url").write_text(platform.issuer_url)
-        for name, port in ports.items():
-            env = service_environment(name, root, port, broker.bootstrap, urls, databases[name],
-                                      platform.issuer_url)
-            env.update(extra_env or {})
-            log = open(root / "log" / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child process
-            processes[name] = subprocess.Popen(
-                [sys.executable, "-m", f"{name.replace('-', '_')}.entrypoints.main", "serve"],
-                env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        wait_ready(platform)
+        supervisor.start_all()
     except BaseException:
-        platform.stop()
+        supervisor.stop()
         raise
+    running = {name: entry.process for name, entry in supervisor.entries.items() if entry.process is not None}
+    running_broker = broker or EmbeddedBroker(broker_port, running[BROKER], root / "log" / "broker.log")
+    processes = {name: running[name] for name in (ISSUER, *ports)}
+    platform = RunningPlatform(root, running_broker, processes, ports, databases, issuer_url, supervisor)
+
+    def follow(name: str, entry: Supervised) -> None:
+        # RunningPlatform.processes and .broker always name the process running now.
+        if entry.process is None:
+            return
+        if name == BROKER:
+            platform.broker.process = entry.process
+        elif name in processes:
+            processes[name] = entry.process
+
+    supervisor.on_restart(follow)
+    started.append(platform)
     platform.write_state()
+    supervisor.watch()
     return platform
 
 
-def wait_ready(platform: RunningPlatform, urls: dict[str, str] | None = None, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    pending = dict(urls or platform.urls())
-    while pending and time.monotonic() < deadline:
-        for name, url in list(pending.items()):
-            process = platform.processes[name]
-            if process.poll() is not None:
-                raise RuntimeError(f"{name} exited with code {process.returncode}; see {platform.root}/log/{name}.log")
-            try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    pending.pop(name)
-            except httpx.HTTPError:
-                pass
-        time.sleep(0.2)
-    if pending:
-        raise RuntimeError(f"not ready in time: {', '.join(pending)}")
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def readiness(process: dict[str, Any]) -> str:
+    """What `rcm status` shows for one process of the state file: ready, or why not."""
+    ready_url = process.get("ready_url")
+    if not ready_url:  # a plain listener (the broker): its port accepts connections
+        _, _, port = str(process.get("url") or "").rpartition(":")
+        return "ready" if port.isdigit() and _port_open(int(port)) else "not listening"
+    try:
+        response = httpx.get(ready_url, timeout=3)
+    except httpx.HTTPError as exc:
+        return f"down ({type(exc).__name__})"
+    if response.status_code == 200:
+        return "ready"
+    checks = response.json().get("checks", {}) if response.headers.get("content-type", "").startswith(
+        "application/json") else {}
+    failing = [name for name, value in checks.items() if value != "ok"]
+    return f"not ready ({', '.join(failing) or response.status_code})"
+
+
+def wait_ready(platform: RunningPlatform, timeout: float = 90.0) -> None:
+    """Every supervised process answers ready (services: /readyz 200, which includes the broker)."""
+    platform.supervisor.wait_ready(timeout)
 
 
 def wait_for_signal() -> None:
@@ -184,6 +293,6 @@ def wait_for_signal() -> None:
 def load_state(root: Path) -> dict[str, object]:
     path = root / "run" / "platform.json"
     if not path.exists():
-        raise FileNotFoundError("the platform is not running here: start it with `make run`")
+        raise FileNotFoundError(f"the platform is not running here ({root}): start it with `make run`")
     state: dict[str, object] = json.loads(path.read_text())
     return state

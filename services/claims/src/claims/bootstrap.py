@@ -22,7 +22,7 @@ from claims.adapters.clearinghouse import (
 from claims.adapters.front_office import FrontOffice, HttpFrontOffice
 from claims.adapters.orm import metadata, platform
 from claims.config import ClaimsSettings
-from claims.domain.exceptions import IllegalClaimTransition, InvalidClaim
+from claims.domain.exceptions import IllegalClaimTransition, InvalidClaim, RulesetNotFound
 from claims.entrypoints.api import router
 from claims.service_layer import handlers
 
@@ -92,7 +92,8 @@ def build_app(settings: ServiceSettings | None = None, clearinghouse: Clearingho
         description="Charge capture and coding, clean-claim edits, 837P batches through the clearinghouse, "
                     "the claim's life cycle and work queues.",
         routers=[router],
-        domain_errors={IllegalClaimTransition: (409, "illegal-transition"), InvalidClaim: (422, "invalid-claim")},
+        domain_errors={IllegalClaimTransition: (409, "illegal-transition"), InvalidClaim: (422, "invalid-claim"),
+                       RulesetNotFound: (422, "no-rules-for-date")},
         clock=clock)
     app.state.clearinghouse = clearinghouse
     app.state.front_office = front

@@ -149,3 +149,12 @@ def test_read_277_status() -> None:
     assert (denied.trace_number, denied.patient_control_number, denied.reason_codes) == ("T2", "PCN0002", ("F2:88",))
     assert not denied.accepted
     assert date(2024, 3, 18).strftime("%Y%m%d") == paid.status_date
+
+
+@pytest.mark.parametrize("amount", ["1e400", "NaN", "Infinity", "1,00", "12a"])
+def test_an_unreadable_277ca_amount_is_a_syntax_error_naming_the_element(amount: str) -> None:
+    # Found by the X12 fuzz drill: Decimal() raised InvalidOperation, which callers did not expect.
+    text = ACK_277CA.replace("STC*A2:20:PR*20240307*WQ*200~", f"STC*A2:20:PR*20240307*WQ*{amount}~")
+    with pytest.raises(X12SyntaxError) as caught:
+        read_277ca(text)
+    assert (caught.value.segment_id, caught.value.element) == ("STC", 4)

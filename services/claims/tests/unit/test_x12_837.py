@@ -23,7 +23,7 @@ from claims.domain.x12_837_reader import iter_837p_claims, read_837p
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rcm_shared.testing.x12 import pyx12_errors
-from rcm_shared.x12 import iter_segments
+from rcm_shared.x12 import X12SyntaxError, iter_segments
 
 from .conftest import ADDRESS, BILLING, CHILD, SUBSCRIBER, claim, clinician, header, secondary_claim
 
@@ -322,3 +322,13 @@ def test_accented_names_go_out_as_ascii() -> None:
     text = write_837p([claim(subscriber=replace(SUBSCRIBER, person=person))], header())
     assert "NM1*IL*1*MUNOZ-STRAUSS*JOSE****MI*W123456789~" in text
     assert text.isascii() and pyx12_errors(text) == []
+
+
+@pytest.mark.parametrize(("old", "new", "segment_id"), [("LX*1~", "LX*one~", "LX"), ("LX*1~", "LX*~", "LX")])
+def test_an_837p_line_number_that_is_not_a_number_is_a_syntax_error(old: str, new: str, segment_id: str) -> None:
+    # Found by the X12 fuzz drill: int() raised a bare ValueError.
+    text = write_837p([claim()], header()).replace(old, new, 1)
+    assert new in text
+    with pytest.raises(X12SyntaxError) as caught:
+        read_837p(text)
+    assert caught.value.segment_id == segment_id

@@ -4,7 +4,7 @@ Newest first, filtered by object, actor, action, outcome and time, paged by curs
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
@@ -14,7 +14,7 @@ from rcm_shared.http.audit import audited
 from rcm_shared.http.auth import Principal, require_scope
 from rcm_shared.http.deps import DatabaseDep
 from rcm_shared.http.errors import ProblemError
-from rcm_shared.http.pagination import decode_cursor, encode_cursor
+from rcm_shared.http.pagination import cursor_after, encode_cursor
 
 Text = Annotated[str | None, Query(max_length=120, pattern=r"^[A-Za-z0-9_.:*@+-]+$")]
 
@@ -42,11 +42,12 @@ def audit_router() -> APIRouter:
                 summary="The practice's audit trail: who read or changed what, and who was refused")
     async def audit_events(
         principal: Annotated[Principal, require_scope("audit:read")], db: DatabaseDep,
+        after: Annotated[dict[str, Any] | None, cursor_after("before_id")],
         object_type: Text = None, object_id: Text = None, actor: Text = None, action: Text = None,
         outcome: Text = None,
         since: Annotated[datetime | None, Query(description="from this instant (inclusive)")] = None,
         until: Annotated[datetime | None, Query(description="before this instant")] = None,
-        limit: Annotated[int, Query(ge=1, le=500)] = 100, cursor: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
     ) -> AuditPage:
         log = db.tables.audit_log
         query = select(log).where(log.c.practice_id == principal.practice_id)
@@ -58,7 +59,6 @@ def audit_router() -> APIRouter:
             query = query.where(log.c.at >= since)
         if until is not None:
             query = query.where(log.c.at < until)
-        after = decode_cursor(cursor)
         if after is not None:
             before_id = after.get("before_id")
             if not isinstance(before_id, int) or isinstance(before_id, bool):

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rcm_shared.observability.redaction import safe_location
 
@@ -115,10 +116,40 @@ def install_error_handlers(app: FastAPI, domain_errors: Mapping[type[Exception],
             return _domain
         app.add_exception_handler(exc_type, _make(status, slug))
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        # The raw path can hold ids of patients: log the route template only.
-        route = getattr(request.scope.get("route"), "path", "unmatched")
-        log.error("unhandled error", extra={"error_type": type(exc).__name__, "route": route})
-        return problem_response(500, "internal", "Internal error",
-                                "The request could not be completed; nothing was changed.",)
+    app.add_middleware(UnexpectedErrorMiddleware)
+
+
+class UnexpectedErrorMiddleware:
+    """An unexpected exception becomes a 500 problem, and the request ends there.
+
+    Not ``app.exception_handler(Exception)``: Starlette runs that handler in its outermost middleware and then
+    re-raises, and uvicorn answers an exception raised after the response started by closing the connection,
+    so every 500 also dropped the client's keep-alive connection (and logged a traceback that can quote
+    values). Here the exception is answered and not re-raised; the connection stays usable."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            # The raw path can hold ids of patients: log the route template only.
+            route = getattr(scope.get("route"), "path", "unmatched")
+            log.error("unhandled error", extra={"error_type": type(exc).__name__, "route": route})
+            if started:  # half a response is out: only closing the connection can tell the client
+                raise
+            response = problem_response(500, "internal", "Internal error",
+                                        "The request could not be completed; nothing was changed.")
+            await response(scope, receive, send)

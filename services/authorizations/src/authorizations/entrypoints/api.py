@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import Field, model_validator
 from rcm_shared.http.audit import AuditEntry, audited
 from rcm_shared.http.auth import Principal, require_scope
 from rcm_shared.http.deps import ClockDep, DatabaseDep
 from rcm_shared.http.errors import ProblemError
 from rcm_shared.http.idempotency import run_idempotent
-from rcm_shared.http.schemas import StrictModel
+from rcm_shared.http.schemas import (
+    BirthDate,
+    DateOfService,
+    DiagnosisCode,
+    MemberId,
+    PlainText,
+    PlausibleDate,
+    ProcedureCode,
+    StrictModel,
+    X12Text,
+)
 from rcm_shared.x12 import X12SyntaxError
 
 from authorizations.adapters.utilization_review import ReviewUnavailable
@@ -29,38 +38,14 @@ Reader = Annotated[Principal, require_scope("authorizations:read")]
 Writer = Annotated[Principal, require_scope("authorizations:write")]
 ID = r"^[A-Za-z0-9_.:-]+$"
 NPI = r"^[12][0-9]{9}$"
-ICD10 = r"^[A-Za-z][0-9][0-9A-Za-z](\.?[0-9A-Za-z]{1,4})?$"
-_CONTROL = frozenset(chr(c) for c in range(0x20)) | {"\x7f"}
-_X12_DELIMITERS = frozenset("*:^~")
-
-
-def _plain(value: str) -> str:
-    # A control character (NUL) cannot even be stored: refused naming the field, not a 500 after the payer call.
-    if any(ch in _CONTROL for ch in value):
-        raise ValueError("must not hold control characters")
-    return value
-
-
-def _x12(value: str) -> str:
-    # Sent in a 278 element on the sandbox and x12-278 channels, where a delimiter would shift the elements after it.
-    if any(ch in _X12_DELIMITERS for ch in _plain(value)):
-        raise ValueError("must not hold X12 delimiters (* : ^ ~)")
-    return value
-
-
-Plain = Annotated[str, AfterValidator(_plain)]
-X12Text = Annotated[str, AfterValidator(_x12)]
-
-
 class AuthorizationIn(StrictModel):
     number: str = Field(min_length=1, max_length=50, pattern=ID, examples=["AUTH-2026-0001"])
     patient_id: str = Field(min_length=1, max_length=64, pattern=ID)
     payer_id: X12Text = Field(min_length=2, max_length=80, examples=["SBXHP"])
-    cpt_codes: list[Annotated[Plain, Field(min_length=1, max_length=10)]] = Field(
-        min_length=1, max_length=30, examples=[["90834", "90837"]])
+    cpt_codes: list[ProcedureCode] = Field(min_length=1, max_length=30, examples=[["90834", "90837"]])
     approved_units: int = Field(ge=0, le=1000)
-    start: date
-    end: date
+    start: DateOfService
+    end: DateOfService
     status: Literal["requested", "approved", "denied"] = "approved"
 
     @model_validator(mode="after")
@@ -73,16 +58,16 @@ class AuthorizationIn(StrictModel):
 class EnrollmentIn(StrictModel):
     npi: str = Field(pattern=NPI)
     payer_id: X12Text = Field(min_length=2, max_length=80)
-    plan: Plain = Field(default="", max_length=60, description="empty: every plan of the payer")
-    effective_from: date
-    effective_to: date | None = None
+    plan: PlainText = Field(default="", max_length=60, description="empty: every plan of the payer")
+    effective_from: PlausibleDate
+    effective_to: PlausibleDate | None = None
 
 
 class SupervisionIn(StrictModel):
     supervisee_npi: str = Field(pattern=NPI)
     supervisor_npi: str = Field(pattern=NPI)
-    effective_from: date
-    effective_to: date | None = None
+    effective_from: PlausibleDate
+    effective_to: PlausibleDate | None = None
     payer_id: X12Text | None = Field(default=None, max_length=80,
                                      description="with allows_supervisor_billing: that payer's policy")
     allows_supervisor_billing: bool | None = None
@@ -116,8 +101,8 @@ async def patient_authorizations(patient_id: Annotated[str, Path(pattern=ID, max
 async def lookup(principal: Reader, db: DatabaseDep, audit: Annotated[AuditEntry, audited("authorization", "read")],
                  visit_id: Annotated[str, Query(pattern=ID, max_length=64)],
                  patient_id: Annotated[str, Query(pattern=ID, max_length=64)],
-                 payer_id: Annotated[X12Text, Query(min_length=2, max_length=80)], date_of_service: date,
-                 cpt_code: Annotated[str, Query(pattern=r"^[0-9]{4}[0-9A-Z]$")]) -> dict[str, Any]:
+                 payer_id: Annotated[X12Text, Query(min_length=2, max_length=80)], date_of_service: DateOfService,
+                 cpt_code: Annotated[ProcedureCode, Query()]) -> dict[str, Any]:
     async with db.transaction() as session:
         answer = await handlers.authorization_for_visit(session, principal.practice_id, visit_id, patient_id,
                                                         payer_id, date_of_service, cpt_code)
@@ -127,7 +112,7 @@ async def lookup(principal: Reader, db: DatabaseDep, audit: Annotated[AuditEntry
 
 @router.get("/work-queue", dependencies=[audited("authorization")], summary="Missing authorizations and renewals due")
 async def work_queue(principal: Reader, db: DatabaseDep, clock: ClockDep,
-                     today: date | None = None) -> dict[str, Any]:
+                     today: PlausibleDate | None = None) -> dict[str, Any]:
     async with db.transaction() as session:
         work = await handlers.open_work(session, principal.practice_id, today or clock.today())
     return work
@@ -171,7 +156,7 @@ async def post_supervision(body: SupervisionIn, principal: Writer, db: DatabaseD
 async def credentialing_check(principal: Reader, db: DatabaseDep,
                               npi: Annotated[str, Query(pattern=NPI)],
                               payer_id: Annotated[X12Text, Query(min_length=2, max_length=80)],
-                              date_of_service: date, plan: Annotated[Plain, Query(max_length=60)] = "",
+                              date_of_service: DateOfService, plan: Annotated[PlainText, Query(max_length=60)] = "",
                               credential: Annotated[str, Query(pattern=r"^[A-Za-z-]{1,20}$",
                                                                description="the clinician's license (LMSW, LPC-A "
                                                                "...): payers take supervisor billing for some "
@@ -187,7 +172,7 @@ async def credentialing_check(principal: Reader, db: DatabaseDep,
 
 
 class RequestedServiceIn(StrictModel):
-    cpt_code: str = Field(pattern=r"^[0-9]{4}[0-9A-Z]$", examples=["90837"])
+    cpt_code: ProcedureCode
     units: int = Field(ge=1, le=500)
 
 
@@ -196,7 +181,7 @@ class DependentIn(StrictModel):
 
     first_name: X12Text = Field(min_length=1, max_length=35)
     last_name: X12Text = Field(min_length=1, max_length=60)
-    birth_date: date | None = None
+    birth_date: BirthDate | None = None
     gender: Literal["F", "M", "U"] | None = None
     relationship: Literal["01", "19", "34"] = Field(default="19", description="01 spouse, 19 child, 34 other adult")
 
@@ -209,19 +194,19 @@ class AuthorizationRequestIn(StrictModel):
     payer_name: X12Text = Field(min_length=1, max_length=60)
     requester_npi: str = Field(pattern=NPI)
     requester_name: X12Text = Field(min_length=1, max_length=60)
-    member_id: X12Text = Field(min_length=1, max_length=80)
+    member_id: MemberId
     subscriber_first_name: X12Text = Field(min_length=1, max_length=35)
     subscriber_last_name: X12Text = Field(min_length=1, max_length=60)
-    subscriber_birth_date: date | None = None
+    subscriber_birth_date: BirthDate | None = None
     subscriber_gender: Literal["F", "M", "U"] | None = None
     dependent: DependentIn | None = None
     rendering_npi: str = Field(pattern=NPI)
     rendering_first_name: X12Text = Field(min_length=1, max_length=35)
     rendering_last_name: X12Text = Field(min_length=1, max_length=60)
-    diagnoses: list[Annotated[str, Field(pattern=ICD10)]] = Field(min_length=1, max_length=12, examples=[["F41.1"]])
+    diagnoses: list[DiagnosisCode] = Field(min_length=1, max_length=12, examples=[["F41.1"]])
     services: list[RequestedServiceIn] = Field(min_length=1, max_length=20)
-    start: date
-    end: date
+    start: DateOfService
+    end: DateOfService
     certification_type: Literal["I", "R", "4", "S"] = Field(
         default="I", description="I initial, R renewal, 4 extension, S revision (UM02)")
     previous_authorization_number: str | None = Field(
@@ -330,9 +315,9 @@ async def post_authorization_response(
 class ConcurrentReviewIn(StrictModel):
     reference: str = Field(min_length=1, max_length=60, pattern=ID)
     authorization_number: str = Field(min_length=1, max_length=50, pattern=ID)
-    submitted_on: date
+    submitted_on: PlausibleDate
     requested_units: int = Field(ge=1, le=1000)
-    requested_end: date
+    requested_end: DateOfService
 
 
 @router.post("/concurrent-reviews", status_code=201, summary="Record a concurrent-review submission")
@@ -361,8 +346,8 @@ class BookedVisitIn(StrictModel):
     visit_id: str = Field(min_length=1, max_length=64, pattern=ID, description="the EHR's appointment id")
     patient_id: str = Field(min_length=1, max_length=64, pattern=ID)
     payer_id: X12Text = Field(min_length=2, max_length=80)
-    service_date: date
-    cpt_code: str = Field(pattern=r"^[0-9]{4}[0-9A-Z]$")
+    service_date: DateOfService
+    cpt_code: ProcedureCode
     cancelled: bool = False
 
 

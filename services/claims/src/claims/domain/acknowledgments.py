@@ -13,6 +13,7 @@ All results have ``to_dict()`` for JSON. Malformed input raises ``rcm_shared.x12
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
@@ -301,8 +302,16 @@ def _status_codes(seg: Segment, component: str) -> list[ClaimStatusCode]:
     return codes
 
 
-def _decimal(raw: str) -> Decimal | None:
-    return Decimal(raw) if raw else None
+_AMOUNT = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")  # X12 type R: no exponent, no NaN
+
+
+def _decimal(seg: Segment, index: int) -> Decimal | None:
+    raw = seg.get(index)
+    if not raw:
+        return None
+    if _AMOUNT.fullmatch(raw) is None or len(raw) > 18:  # R is at most 18 characters
+        raise X12SyntaxError("amount is not a number", segment_number=seg.number, segment_id=seg.id, element=index)
+    return Decimal(raw)
 
 
 def _read_277(text: str, expect_version: str | None) -> list[ClaimAcknowledgment]:
@@ -352,8 +361,8 @@ def _read_277(text: str, expect_version: str | None) -> list[ClaimAcknowledgment
             else:
                 current["statuses"].extend(codes)
                 current["status_date"] = seg.get(2)
-                current["total_charge"] = _decimal(seg.get(4))
-                current["paid"] = _decimal(seg.get(5))
+                current["total_charge"] = _decimal(seg, 4)
+                current["paid"] = _decimal(seg, 5)
         elif sid == "REF" and line is None:
             qualifier = seg.get(1)
             if qualifier == "1K":

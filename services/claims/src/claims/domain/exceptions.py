@@ -20,6 +20,8 @@ class IllegalClaimTransition(ClaimsDomainError):
 class RulesetNotFound(ClaimsDomainError):
     """No coding ruleset, payer terms or fee schedule is in force on the date asked for."""
 
+    field = "date_of_service"  # a visit before the first ruleset cannot be coded: the date is what to fix
+
 
 class InvalidRules(ClaimsDomainError):
     """A rules document does not have the shape the loader expects (names the path of the bad field)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rcm_shared.x12 import X12SyntaxError, detect_delimiters, iter_segments
+from rcm_shared.x12 import Segment, X12SyntaxError, detect_delimiters, iter_segments
 
 
 def _person_from_nm1(elements: list[str]) -> dict[str, Any]:
@@ -17,6 +17,14 @@ def _person_from_nm1(elements: list[str]) -> dict[str, Any]:
         return elements[i] if i < len(elements) else ""
 
     return {"last_name": get(3), "first_name": get(4), "middle_name": get(5), "id": get(9)}
+
+
+def _number(seg: Segment, index: int, text: str | None = None) -> int:
+    """An N0 element (LX01 line number, SV107 pointer) as an int, or the syntax error that says where."""
+    raw = seg.get(index) if text is None else text
+    if not raw.isdigit() or not raw.isascii() or len(raw) > 6:
+        raise X12SyntaxError("expected a whole number", segment_number=seg.number, segment_id=seg.id, element=index)
+    return int(raw)
 
 
 def read_837p(text: str) -> dict[str, Any]:
@@ -152,7 +160,7 @@ def read_837p(text: str) -> dict[str, Any]:
         elif sid == "AMT" and other is not None and g(1) == "D":
             other["paid"] = g(2)
         elif sid == "LX":
-            line = {"line_number": int(g(1))}
+            line = {"line_number": _number(seg, 1)}
             claim["lines"].append(line)
             line_adj = None
         elif sid == "SV1" and line is not None:
@@ -160,7 +168,7 @@ def read_837p(text: str) -> dict[str, Any]:
             line.update({
                 "procedure_code": proc[1] if len(proc) > 1 else "", "modifiers": [m for m in proc[2:] if m],
                 "charge": g(2), "units": g(4), "place_of_service": g(5) or None,
-                "diagnosis_pointers": [int(p) for p in g(7).split(component) if p],
+                "diagnosis_pointers": [_number(seg, 7, p) for p in g(7).split(component) if p],
             })
         elif sid == "SVD" and line is not None:
             proc = g(3).split(component)

@@ -11,19 +11,28 @@ from rcm_shared.http.auth import Principal, require_scope
 from rcm_shared.http.deps import ClockDep, DatabaseDep
 from rcm_shared.http.errors import ProblemError
 from rcm_shared.http.idempotency import run_idempotent
-from rcm_shared.http.pagination import decode_cursor, encode_cursor
+from rcm_shared.http.pagination import cursor_after, encode_cursor
 from sqlalchemy import func, select
 
 from claims.adapters.claim_document import to_document
 from claims.adapters.orm import batches, claim_transitions, claims, status_inquiries
-from claims.domain.model import Claim
-from claims.entrypoints.schemas import BatchOut, ClaimOut, ClaimPage, CorrectionIn, VisitIn, VisitOut
+from claims.domain.model import Claim, ClaimStatus
+from claims.entrypoints.schemas import (
+    PAYER_ID_PATTERN,
+    BatchOut,
+    ClaimOut,
+    ClaimPage,
+    CorrectionIn,
+    VisitIn,
+    VisitOut,
+)
 from claims.service_layer import handlers
 
 router = APIRouter(prefix="/v1")
 Reader = Annotated[Principal, require_scope("claims:read")]
 Writer = Annotated[Principal, require_scope("claims:write")]
 ClaimId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")]
+AfterClaim = Annotated[dict[str, Any] | None, cursor_after("claim_id")]
 
 
 def _claim_out(claim: Claim, row: Any, history: list[dict[str, Any]] | None = None) -> ClaimOut:
@@ -71,19 +80,19 @@ async def post_visit(body: VisitIn, principal: Writer, db: DatabaseDep, request:
 
 @router.get("/claims", response_model=ClaimPage, tags=["claims"], dependencies=[audited("claim")],
             summary="Claims by status: the work queues (held, rejected, denied ...)")
-async def list_claims(principal: Reader, db: DatabaseDep, status: str | None = None,
-                      payer_id: str | None = None, visit_id: str | None = None,
-                      limit: Annotated[int, Query(ge=1, le=500)] = 100, cursor: str | None = None) -> ClaimPage:
-    after = decode_cursor(cursor)
+async def list_claims(principal: Reader, db: DatabaseDep, after: AfterClaim, status: ClaimStatus | None = None,
+                      payer_id: Annotated[str | None, Query(max_length=40, pattern=PAYER_ID_PATTERN)] = None,
+                      visit_id: Annotated[str | None, Query(max_length=36, pattern=r"^[A-Za-z0-9_.:-]+$")] = None,
+                      limit: Annotated[int, Query(ge=1, le=500)] = 100) -> ClaimPage:
     query = select(claims).where(claims.c.practice_id == principal.practice_id)
     if status:
-        query = query.where(claims.c.status == status)
+        query = query.where(claims.c.status == status.value)
     if payer_id:
         query = query.where(claims.c.payer_id == payer_id)
     if visit_id:
         query = query.where(claims.c.visit_id == visit_id)
     if after:
-        query = query.where(claims.c.claim_id > str(after.get("claim_id", "")))
+        query = query.where(claims.c.claim_id > str(after["claim_id"]))
     async with db.transaction() as session:
         rows = (await session.execute(query.order_by(claims.c.claim_id).limit(limit + 1))).all()
     items = [_claim_out(claim, r) if (claim := handlers.readable_claim(r, "api")) is not None else _stored_out(r)

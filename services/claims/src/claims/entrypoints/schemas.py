@@ -7,7 +7,14 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
-from rcm_shared.http.schemas import PositiveMoney, StrictModel
+from rcm_shared.http.schemas import (
+    BirthDate,
+    DateOfService,
+    MemberId,
+    PositiveMoney,
+    StrictModel,
+    X12Text,
+)
 
 ServiceKind = Literal[
     "intake_eval", "intake_eval_medical", "psychotherapy", "crisis", "family_without_patient",
@@ -35,7 +42,7 @@ class Address(StrictModel):
 class Person(StrictModel):
     first_name: str = Field(min_length=1, max_length=35, examples=["ALEX"])
     last_name: str = Field(min_length=1, max_length=60, examples=["SAMPLE"])
-    birth_date: date = Field(examples=["1988-04-12"])
+    birth_date: BirthDate = Field(examples=["1988-04-12"])
     gender: Literal["F", "M", "U"] = "U"
     address: Address
 
@@ -44,13 +51,13 @@ class Coverage(StrictModel):
     # 40: as long as the visits / claims / batches columns (a longer one was a database error, a 500)
     payer_id: str = Field(min_length=2, max_length=40, pattern=PAYER_ID_PATTERN, examples=["SBXHP"])
     payer_name: str = Field(min_length=1, max_length=60, examples=["SANDBOX HEALTH PLAN"])
-    member_id: str = Field(min_length=2, max_length=80, examples=["SBX000001"])  # NM109: 2-80
-    group_number: str | None = Field(default=None, max_length=50)
+    member_id: MemberId  # NM109: 2-80, delimiters refused (they were silently dropped from the 837P)
+    group_number: X12Text | None = Field(default=None, max_length=50)
     relationship: Relationship = "self"
     subscriber: Person | None = Field(default=None, description="Required when relationship is not self")
     filing_indicator: str = Field(default="CI", pattern=r"^[0-9A-Z]{2}$",
                                   description="SBR09 claim filing indicator")
-    prior_authorization_number: str | None = Field(default=None, max_length=50)
+    prior_authorization_number: X12Text | None = Field(default=None, max_length=50)
 
     @model_validator(mode="after")
     def _subscriber_when_dependent(self) -> Coverage:
@@ -87,7 +94,7 @@ class VisitIn(StrictModel):
     patient: Person
     billing_model: Literal["insurance", "self_pay"] = "insurance"
     coverage: Coverage | None = None
-    date_of_service: date
+    date_of_service: DateOfService
     service_kind: ServiceKind
     psychotherapy_minutes: int | None = Field(default=None, ge=0, le=600)
     em_code: str | None = Field(default=None, pattern=r"^992(0[2-5]|1[1-5])$", examples=["99213"])
@@ -95,6 +102,8 @@ class VisitIn(StrictModel):
     modality: Modality = "in_person"
     patient_at_home: bool = False
     interactive_complexity: bool = False
+    # Not refused here: a visit whose diagnosis is not a billable ICD-10 code is kept, and its claim held with a
+    # finding a biller can correct (see test_claim_flow).
     diagnoses: list[str] = Field(min_length=1, max_length=12, examples=[["F41.1", "F32.1"]])
     rendering: Clinician
     supervising: Clinician | None = None
@@ -147,8 +156,8 @@ class CorrectionIn(StrictModel):
     """Corrections to a rejected or denied claim; it goes out again as a replacement (frequency 7)."""
 
     diagnoses: list[str] | None = Field(default=None, min_length=1, max_length=12)
-    prior_authorization_number: str | None = Field(default=None, max_length=50)
-    member_id: str | None = Field(default=None, min_length=2, max_length=80)
+    prior_authorization_number: X12Text | None = Field(default=None, max_length=50)
+    member_id: MemberId | None = None
     rendering_npi: str | None = Field(default=None, pattern=NPI_PATTERN)
     modifiers: dict[int, Modifiers] | None = Field(default=None, description="line number -> modifiers")
     note: str | None = Field(default=None, max_length=200)

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import BaseModel, Field
 from rcm_shared.http.audit import AuditEntry, audited
 from rcm_shared.http.auth import Principal, require_scope
 from rcm_shared.http.deps import ClockDep, DatabaseDep
 from rcm_shared.http.errors import ProblemError
 from rcm_shared.http.idempotency import run_idempotent
-from rcm_shared.http.schemas import StrictModel
+from rcm_shared.http.schemas import BirthDate, DateOfService, PlausibleDate, StrictModel, X12Text
 from rcm_shared.x12.envelope import InterchangeParties
 
 from eligibility.adapters.payer_gateway import BatchPayerGateway, PayerUnavailable
@@ -28,24 +27,10 @@ ID = r"^[A-Za-z0-9_.:-]+$"
 PatientId = Annotated[str, Path(min_length=1, max_length=64, pattern=ID)]
 RecordId = Annotated[str, Path(min_length=1, max_length=36, pattern=ID)]
 ServiceType = Literal["30", "MH", "A4", "A6", "A8", "AI", "98"]
-_NOT_IN_X12 = frozenset("*:^~") | {chr(c) for c in range(0x20)} | {"\x7f"}
-
-
-def _x12_text(value: str) -> str:
-    # What goes into a 270 element: a delimiter would shift the elements after it, a control character (NUL)
-    # cannot even be stored. Refused here, naming the field, not at send time (for the schedule: in the night).
-    if any(ch in _NOT_IN_X12 for ch in value):
-        raise ValueError("must not hold X12 delimiters (* : ^ ~) or control characters")
-    return value
-
-
-X12Text = Annotated[str, AfterValidator(_x12_text)]
-
-
 class MemberIn(StrictModel):
     first_name: X12Text = Field(min_length=1, max_length=35, examples=["ALEX"])
     last_name: X12Text = Field(min_length=1, max_length=60, examples=["SAMPLE"])
-    birth_date: date | None = Field(default=None, examples=["1988-04-12"])
+    birth_date: BirthDate | None = Field(default=None, examples=["1988-04-12"])
     member_id: X12Text = Field(default="", max_length=80, examples=["SBX000001"])
     gender: Literal["F", "M", "U", ""] = ""
 
@@ -62,7 +47,7 @@ class CoverageCheckIn(StrictModel):
     provider_name: X12Text = Field(min_length=1, max_length=60, examples=["RIVERSIDE COUNSELING"])
     subscriber: MemberIn
     dependent: MemberIn | None = None
-    service_date: date
+    service_date: DateOfService
     service_types: list[ServiceType] | None = None
 
 
@@ -112,7 +97,7 @@ async def post_coverage_check(body: CoverageCheckIn, principal: Writer, db: Data
             summary="Stored benefits for a patient (what claims ask)")
 async def get_coverage(patient_id: PatientId, principal: Reader, db: DatabaseDep, clock: ClockDep,
                        payer_id: Annotated[X12Text | None, Query(max_length=80)] = None,
-                       on: Annotated[date | None, Query(description="date of service to judge")] = None,
+                       on: Annotated[PlausibleDate | None, Query(description="date of service to judge")] = None,
                        first_visit: Annotated[bool, Query(description="is this the patient's first visit")] = False,
                        ) -> dict[str, Any]:
     async with db.transaction() as session:
@@ -161,7 +146,7 @@ class ScheduledVisitIn(StrictModel):
     visit_id: str = Field(min_length=1, max_length=64, pattern=ID, description="the EHR's appointment id")
     patient_id: str = Field(min_length=1, max_length=64, pattern=ID)
     payer_id: X12Text = Field(min_length=2, max_length=80)
-    service_date: date
+    service_date: DateOfService
     cancelled: bool = False
     first_visit: bool | None = Field(default=None, description="the patient's first visit with this payer; "
                                      "left out: worked out from the visits this service has seen")
@@ -200,7 +185,7 @@ async def post_schedule(body: ScheduleIn, principal: Writer, db: DatabaseDep, cl
 
 
 class BatchRunIn(StrictModel):
-    schedule_date: date | None = Field(default=None, description="the visits' date, from today to the next "
+    schedule_date: PlausibleDate | None = Field(default=None, description="the visits' date, from today to the next "
                                        "schedule date; left out: the next schedule date (tomorrow's, by the rules' "
                                        "time zone)")
 

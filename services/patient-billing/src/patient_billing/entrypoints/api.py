@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
@@ -15,8 +15,8 @@ from rcm_shared.http.auth import Principal, require_scope
 from rcm_shared.http.deps import ClockDep, DatabaseDep
 from rcm_shared.http.errors import ProblemError
 from rcm_shared.http.idempotency import run_idempotent
-from rcm_shared.http.pagination import decode_cursor, encode_cursor
-from rcm_shared.http.schemas import PositiveMoney, StrictModel
+from rcm_shared.http.pagination import cursor_after, encode_cursor
+from rcm_shared.http.schemas import NonNegativeMoney, PlainText, PositiveMoney, StrictModel
 from sqlalchemy import select
 
 from patient_billing.adapters.orm import accounts
@@ -50,7 +50,7 @@ class AccountOut(BaseModel):
 class PaymentIn(StrictModel):
     amount: PositiveMoney
     method: Literal["card", "cash", "check", "ach", "hsa"] = Field(examples=["card"])
-    reference: str | None = Field(default=None, max_length=80, examples=["pi_3Nx..."])
+    reference: PlainText | None = Field(default=None, max_length=80, examples=["pi_3Nx..."])
 
 
 class AccountSummary(BaseModel):
@@ -106,15 +106,14 @@ async def post_payment(patient_id: PatientId, body: PaymentIn, principal: Writer
 @router.get("/accounts", response_model=AccountPage, dependencies=[audited("patient_account")],
             summary="Patient accounts with a balance (A/R)")
 async def list_accounts(principal: Reader, db: DatabaseDep,
-                        min_balance: Annotated[Decimal, Query(ge=0)] = Decimal("0.01"),
-                        limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                        cursor: str | None = None) -> AccountPage:
-    after = decode_cursor(cursor)
+                        after: Annotated[dict[str, Any] | None, cursor_after("account_id")],
+                        min_balance: Annotated[NonNegativeMoney, Query()] = Decimal("0.01"),
+                        limit: Annotated[int, Query(ge=1, le=500)] = 100) -> AccountPage:
     query = (select(accounts).where(accounts.c.practice_id == principal.practice_id,
                                     accounts.c.balance >= int(min_balance * 100))
              .order_by(accounts.c.account_id).limit(limit + 1))
     if after:
-        query = query.where(accounts.c.account_id > str(after.get("account_id", "")))
+        query = query.where(accounts.c.account_id > str(after["account_id"]))
     async with db.transaction() as session:
         rows = (await session.execute(query)).all()
     items = [AccountSummary(account_id=r.account_id, patient_id=r.patient_id, balance=r.balance,

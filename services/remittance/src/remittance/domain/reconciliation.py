@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from rcm_shared.validation import check_no_control_characters, check_not_formula, check_plausible_date, parse_money
+
 
 @dataclass(frozen=True, slots=True)
 class Deposit:
@@ -56,8 +58,13 @@ def reconcile(deposits: Iterable[Deposit], payments: Iterable[EraPayment]) -> Re
     return Reconciliation(tuple(matched), tuple(unmatched), left)
 
 
+MAX_REFERENCE_LENGTH = 80  # the bank_deposits.reference column
+
+
 def parse_deposit_csv(text: str) -> list[tuple[str, Decimal, date]]:
-    """``reference,amount,date`` lines (a header line is allowed); errors name the line, never the data."""
+    """``reference,amount,date`` lines (a header line is allowed); errors name the line and the column, never
+    the data. Refused: a reference a spreadsheet would run as a formula (it is shown back in reconciliation),
+    an amount that is not a positive decimal (no exponent, two decimals at most), a date that cannot be real."""
     rows: list[tuple[str, Decimal, date]] = []
     for number, line in enumerate(text.splitlines(), start=1):
         cells = [c.strip() for c in line.split(",")]
@@ -65,12 +72,22 @@ def parse_deposit_csv(text: str) -> list[tuple[str, Decimal, date]]:
             continue
         if len(cells) != 3:
             raise ValueError(f"line {number}: expected reference,amount,date")
+        reference, amount_text, date_text = cells
+        if not 0 < len(reference) <= MAX_REFERENCE_LENGTH:
+            raise ValueError(f"line {number}: reference must be 1 to {MAX_REFERENCE_LENGTH} characters")
         try:
-            amount = Decimal(cells[1])
-            day = date.fromisoformat(cells[2])
-        except (ArithmeticError, ValueError) as exc:
-            raise ValueError(f"line {number}: amount or date is invalid") from exc
-        if amount != amount.quantize(Decimal("0.01")):
-            raise ValueError(f"line {number}: amount has more than two decimals")
-        rows.append((cells[0], amount, day))
+            check_not_formula(check_no_control_characters(reference))
+        except ValueError as exc:
+            raise ValueError(f"line {number}: reference {exc}") from exc
+        try:
+            amount = parse_money(amount_text)
+        except ValueError as exc:
+            raise ValueError(f"line {number}: amount {exc}") from exc
+        if amount <= 0:
+            raise ValueError(f"line {number}: amount must be more than zero (a bank deposit)")
+        try:
+            day = check_plausible_date(date.fromisoformat(date_text))
+        except ValueError as exc:
+            raise ValueError(f"line {number}: date must be a real date (YYYY-MM-DD, 1900 to 2099)") from exc
+        rows.append((reference, amount, day))
     return rows

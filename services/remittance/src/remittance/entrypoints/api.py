@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
@@ -14,7 +14,7 @@ from rcm_shared.http.auth import Principal, require_scope
 from rcm_shared.http.deps import ClockDep, DatabaseDep
 from rcm_shared.http.errors import ProblemError
 from rcm_shared.http.idempotency import run_idempotent
-from rcm_shared.http.pagination import decode_cursor
+from rcm_shared.http.pagination import cursor_after
 
 from remittance.service_layer import handlers, views
 
@@ -22,6 +22,12 @@ router = APIRouter(prefix="/v1", tags=["remittance"])
 Reader = Annotated[Principal, require_scope("remittance:read")]
 Writer = Annotated[Principal, require_scope("remittance:write")]
 MAX_ERA_BYTES = 64 * 1024 * 1024
+# Work-queue filters: a status nobody writes is a 422 naming it, not an empty 200 that looks like "all clear".
+WorkStatus = Literal["open", "reversed"]
+ExceptionStatus = Literal["open"]
+# Queues and categories are data (rules/denials.yaml) and change with it: only their shape is checked here (a
+# name no rule uses lists nothing).
+RuleName = Annotated[str | None, Query(max_length=60, pattern=r"^[a-z][a-z_]*$")]
 
 
 class EraAccepted(BaseModel):
@@ -93,7 +99,7 @@ async def get_era(era_id: str, principal: Reader, db: DatabaseDep) -> dict[str, 
 
 @router.get("/era-exceptions", dependencies=[audited("era_exception")],
             summary="Work queue: ERAs or transactions that could not be posted")
-async def list_exceptions(principal: Reader, db: DatabaseDep, status: str = "open") -> dict[str, Any]:
+async def list_exceptions(principal: Reader, db: DatabaseDep, status: ExceptionStatus = "open") -> dict[str, Any]:
     async with db.sessions() as session:
         return {"items": await views.era_exception_queue(session, principal.practice_id, status)}
 
@@ -119,11 +125,10 @@ class DenialOut(BaseModel):
 
 @router.get("/denials", dependencies=[audited("denial")],
             summary="Work queue: classified denials by queue (senior, clinical liaison, billing)")
-async def list_denials(principal: Reader, db: DatabaseDep, queue: str | None = None,
-                       category: str | None = None, status: str = "open",
-                       limit: Annotated[int, Query(ge=1, le=500)] = 100, cursor: str | None = None
-                       ) -> dict[str, Any]:
-    after = decode_cursor(cursor)
+async def list_denials(principal: Reader, db: DatabaseDep,
+                       after: Annotated[dict[str, Any] | None, cursor_after("denial_id")], queue: RuleName = None,
+                       category: RuleName = None, status: WorkStatus = "open",
+                       limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict[str, Any]:
     async with db.transaction() as session:
         page = await views.denial_queue(session, principal.practice_id, status=status, queue=queue,
                                         category=category, limit=limit, after=after)
@@ -182,7 +187,7 @@ async def get_reconciliation(principal: Reader, db: DatabaseDep) -> dict[str, An
 
 @router.get("/underpayments", dependencies=[audited("underpayment")],
             summary="Work queue: lines paid below the payer's contracted rate")
-async def list_underpayments(principal: Reader, db: DatabaseDep, status: str = "open") -> dict[str, Any]:
+async def list_underpayments(principal: Reader, db: DatabaseDep, status: WorkStatus = "open") -> dict[str, Any]:
     async with db.sessions() as session:
         return {"items": await views.underpayment_queue(session, principal.practice_id, status)}
 
@@ -202,9 +207,8 @@ async def payment_report(principal: Reader, db: DatabaseDep) -> dict[str, Any]:
                         "the follow-up threshold (rules/posting.yaml), and settlement discrepancies. A remaining "
                         "below zero is an over-settlement (state `over`).")
 async def list_secondary_balances(principal: Reader, db: DatabaseDep, clock: ClockDep,
-                                  limit: Annotated[int, Query(ge=1, le=500)] = 100, cursor: str | None = None
-                                  ) -> dict[str, Any]:
-    after = decode_cursor(cursor)
+                                  after: Annotated[dict[str, Any] | None, cursor_after("claim_id")],
+                                  limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict[str, Any]:
     async with db.transaction() as session:
         page = await views.secondary_balances(session, principal.practice_id, as_of=clock.now(), limit=limit,
                                               after=after)
