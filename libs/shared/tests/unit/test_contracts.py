@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import types
 import typing
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
@@ -51,6 +51,8 @@ def sample_value(name: str, annotation: Any) -> Any:
     if annotation is Decimal:
         # Ten digits after the point and a large magnitude: a float would lose one of them.
         return Decimal("12345678901234.1000000001")
+    if annotation is datetime:
+        return datetime(2026, 2, 28, 13, 45, 7, 123456, tzinfo=UTC)
     if annotation is date:
         return date(2026, 2, 28)
     if annotation is str:

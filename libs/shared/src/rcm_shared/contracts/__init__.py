@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from rcm_shared.contracts.authorizations import AuthorizationChangedV1, VisitScheduledV1
+from rcm_shared.contracts.authorizations import (
+    AuthorizationChangedV1,
+    ProviderCredentialingV1,
+    VisitAuthorizationDeterminedV1,
+    VisitScheduledV1,
+)
 from rcm_shared.contracts.base import EventPayload
 from rcm_shared.contracts.claims import (
     ClaimLineV1,
@@ -37,7 +42,9 @@ __all__ = [
     "EventPayload",
     "PatientBalanceChangedV1",
     "PatientResponsibilityAssessedV1",
+    "ProviderCredentialingV1",
     "UnknownEventType",
+    "VisitAuthorizationDeterminedV1",
     "VisitCompletedV1",
     "VisitScheduledV1",
     "decode_payload",

@@ -40,6 +40,12 @@ class VisitCompletedV1(EventPayload):
     self_pay_charge: Decimal | None = None
     replaces_visit_id: str | None = None
     voided: bool = False
+    # Additive (2026-12-02): who else is on the visit, so the services that decide about clinicians
+    # (credentialing, supervisor billing) need not ask claims.
+    rendering_credential: str | None = None
+    supervising_npi: str | None = None
+    supervising_credential: str | None = None
+    billing_npi: str | None = None
 
 
 class ClaimLineV1(BaseModel):

@@ -26,3 +26,7 @@ class EligibilityCheckedV1(EventPayload):
     visits_remaining: int | None = None
     carve_out_payer_id: str | None = None
     session_limit_alert: bool = False
+    # Additive (2026-12-02): the coverage period the payer stated, so a reader can decide "active on a date of
+    # service" from the snapshot alone (claims' scrubber projection).
+    coverage_from: date | None = None
+    coverage_to: date | None = None

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from rcm_shared.contracts.authorizations import AuthorizationChangedV1, VisitScheduledV1
+from rcm_shared.contracts.authorizations import (
+    AuthorizationChangedV1,
+    VisitAuthorizationDeterminedV1,
+    VisitScheduledV1,
+)
 from rcm_shared.contracts.base import EventPayload
 from rcm_shared.contracts.claims import ClaimStatusChangedV1, ClaimSubmittedV1, VisitCompletedV1
 from rcm_shared.contracts.eligibility import EligibilityCheckedV1
@@ -27,6 +31,7 @@ _MODELS: tuple[type[EventPayload], ...] = (
     EligibilityCheckedV1,
     AuthorizationChangedV1,
     VisitScheduledV1,
+    VisitAuthorizationDeterminedV1,
 )
 
 REGISTRY: dict[tuple[str, int], type[EventPayload]] = {(m.event_type, m.schema_version): m for m in _MODELS}

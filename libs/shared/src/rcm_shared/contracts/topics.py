@@ -13,6 +13,7 @@ PATIENT_BALANCE_CHANGED = "patient-balance-changed"
 ELIGIBILITY_CHECKED = "eligibility-checked"
 AUTHORIZATION_CHANGED = "authorization-changed"
 VISIT_SCHEDULED = "visit-scheduled"
+VISIT_AUTHORIZATION_DETERMINED = "visit-authorization-determined"
 
 ALL_TOPICS: tuple[str, ...] = (
     VISIT_COMPLETED,
@@ -26,6 +27,7 @@ ALL_TOPICS: tuple[str, ...] = (
     ELIGIBILITY_CHECKED,
     AUTHORIZATION_CHANGED,
     VISIT_SCHEDULED,
+    VISIT_AUTHORIZATION_DETERMINED,
 )
 
 
