@@ -44,11 +44,14 @@ from rcm_shared.db.types import new_id, new_ids, utcnow
 from rcm_shared.messaging import PermanentEventError, stage_event, stage_events
 from rcm_shared.observability import metrics
 from rcm_shared.x12 import X12SyntaxError
-from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, exists, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from remittance.adapters.era_mailbox import EraSource
 from remittance.adapters.orm import (
+    claim_keys,
     claim_postings,
     denials,
     deposits,
@@ -168,6 +171,7 @@ async def receive_era(session: AsyncSession, command: ReceiveEra) -> EraIntake:
 
 async def remember_submitted_claim(session: AsyncSession, envelope: EventEnvelope, event: ClaimSubmittedV1) -> None:
     """Keep a local copy of what we billed (to match CLPs) and book the charge: Dr payer A/R, Cr charges."""
+    await lock_claim_keys(session, event.practice_id, [event.patient_control_number])  # before reading: see there
     existing = (await session.execute(select(submitted_claims.c.claim_id).where(
         submitted_claims.c.claim_id == event.claim_id))).first()
     lines = [{"line_number": ln.line_number, "procedure_code": ln.procedure_code, "modifiers": ln.modifiers,
@@ -185,6 +189,30 @@ async def remember_submitted_claim(session: AsyncSession, envelope: EventEnvelop
     await session.execute(insert(submitted_claims).values(claim_id=event.claim_id, **values))
     await _write_entries(session, event.practice_id, None, [posting_rules().charge(_facts(event.claim_id, values))])
     await _apply_waiting_payments(session, envelope, event.practice_id, event.patient_control_number)
+
+
+async def lock_claim_keys(session: AsyncSession, practice_id: str, patient_control_numbers: Iterable[str]) -> None:
+    """Take the claim keys (practice, patient control number) for the rest of the transaction, waiting for any
+    transaction that holds one of them.
+
+    The claim-copy consumer and ERA posting run in separate transactions; without this, each could read
+    before the other committed (write skew): the ERA finds no copy and posts unapplied cash, the copy finds no
+    unapplied cash, and the payment waits for ever. Everything that matches 835 money to a claim copy takes
+    the keys first, then reads; PostgreSQL (READ COMMITTED) gives each later statement a snapshot that
+    includes whatever the holder committed. Keys go in sorted order, so two large ERAs cannot deadlock each
+    other on them. The upsert locks the row on PostgreSQL; on SQLite every transaction already holds the
+    database's write lock (BEGIN IMMEDIATE), and the same statement is a cheap write."""
+    keys = sorted(set(patient_control_numbers))
+    if not keys:
+        return
+    upsert = (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(claim_keys)
+    statement = upsert.on_conflict_do_update(index_elements=[claim_keys.c.practice_id,
+                                                             claim_keys.c.patient_control_number],
+                                             set_={"touched_at": upsert.excluded.touched_at})
+    now = utcnow()
+    for start in range(0, len(keys), CHUNK):
+        await session.execute(statement, [{"practice_id": practice_id, "patient_control_number": key,
+                                           "touched_at": now} for key in keys[start:start + CHUNK]])
 
 
 def _facts(claim_id: str, row: Any) -> ClaimFacts:
@@ -236,7 +264,7 @@ class _Batch:
     touched: set[str] = field(default_factory=set)
     pending: asyncio.Task[None] | None = None
 
-    async def send(self, session: AsyncSession, practice_id: str, causation: EventEnvelope) -> None:
+    async def send(self, session: AsyncSession, practice_id: str, causation: EventEnvelope | None) -> None:
         """Start writing everything collected so far (after the previous write finished)."""
         await self.settle()
         tables = [(claim_postings, self.postings), (journal, self.journal), (denials, self.denials),
@@ -261,14 +289,14 @@ class _Batch:
             if not quiet:
                 raise
 
-    async def flush(self, session: AsyncSession, practice_id: str, causation: EventEnvelope) -> None:
+    async def flush(self, session: AsyncSession, practice_id: str, causation: EventEnvelope | None) -> None:
         """Write everything collected and wait for it."""
         await self.send(session, practice_id, causation)
         await self.settle()
 
 
 async def _write(session: AsyncSession, tables: list[tuple[Table, list[dict[str, Any]]]],
-                 events: list[tuple[EventPayload, str]], practice_id: str, causation: EventEnvelope) -> None:
+                 events: list[tuple[EventPayload, str]], practice_id: str, causation: EventEnvelope | None) -> None:
     for table, rows in tables:
         await insert_many(session, table, rows)
     await stage_events(session, platform, events, source=SOURCE, practice_id=practice_id, causation=causation)
@@ -381,6 +409,8 @@ async def _post_transaction(session: AsyncSession, event: EraReceivedV1, envelop
             "trace_number": header.trace_number, "payer_id": payer_id, "first_payment_id": duplicate.payment_id})
         return {"duplicates": 1}
     payment_id = _next_id()
+    # The claims this payment is for, taken before their copies and postings are read (see lock_claim_keys).
+    await lock_claim_keys(session, event.practice_id, [c.patient_control_number for c in tx.claims])
     await session.execute(insert(era_payments).values(
         payment_id=payment_id, era_id=event.era_id, practice_id=event.practice_id, payer_id=payer_id,
         trace_number=header.trace_number, total_paid=header.total_paid, method=header.payment_method or "NON",
@@ -440,7 +470,7 @@ class _PostingRun:
     practice_id: str
     payment_id: str
     payer_id: str
-    envelope: EventEnvelope
+    envelope: EventEnvelope | None  # None: a periodic job, caused by no event
     now: datetime
 
 
@@ -658,10 +688,10 @@ def _flag_underpayments(run: _PostingRun, posting_id: str, claim: ClaimPayment, 
         batch.counts["underpayment"] += 1
 
 
-async def _apply_waiting_payments(session: AsyncSession, envelope: EventEnvelope, practice_id: str,
+async def _apply_waiting_payments(session: AsyncSession, envelope: EventEnvelope | None, practice_id: str,
                                   patient_control_number: str) -> None:
     """A claim copy arrived after its ERA (topics are not ordered with each other): move the unapplied cash
-    onto the claim and post it as it would have been."""
+    onto the claim and post it as it would have been. The caller holds the claim key (lock_claim_keys)."""
     waiting = (await session.execute(select(claim_postings).where(
         claim_postings.c.practice_id == practice_id, claim_postings.c.unapplied == 1,
         claim_postings.c.patient_control_number == patient_control_number))).all()
@@ -690,6 +720,27 @@ async def _apply_waiting_payments(session: AsyncSession, envelope: EventEnvelope
             await batch.flush(session, practice_id, envelope)
         finally:
             await batch.settle(quiet=True)
+
+
+async def apply_waiting_payments(session: AsyncSession, limit: int = 200) -> int:
+    """Sweep: post unapplied cash whose claim copy is here now; returns the claim keys applied.
+
+    The claim key serializes the claim-copy consumer and ERA posting, so a copy and its payment always meet
+    as they arrive. This is the safety net behind that, with a bounded delay (``unapplied_rematch_seconds``):
+    payments left waiting by a version without the key, or by any path not foreseen."""
+    waiting = (await session.execute(select(claim_postings.c.practice_id, claim_postings.c.patient_control_number)
+                                     .where(claim_postings.c.unapplied == 1, exists().where(
+                                         submitted_claims.c.practice_id == claim_postings.c.practice_id,
+                                         submitted_claims.c.patient_control_number
+                                         == claim_postings.c.patient_control_number))
+                                     .distinct().limit(limit))).all()
+    for practice_id, patient_control_number in sorted(waiting):
+        await lock_claim_keys(session, practice_id, [patient_control_number])
+        await _apply_waiting_payments(session, None, practice_id, patient_control_number)  # reads again, locked
+    if waiting:
+        metrics.BUSINESS_EVENTS.labels(SOURCE, "unapplied_rematched_by_sweep").inc(len(waiting))
+        log.warning("unapplied cash matched by the sweep", extra={"claim_keys": len(waiting)})
+    return len(waiting)
 
 
 async def _denial_watch(session: AsyncSession, practice_id: str, dates_of_service: list[date]) -> DenialPatternWatch:
