@@ -157,7 +157,8 @@ async def payment_report(session: AsyncSession, practice_id: str) -> dict[str, A
     rows = (await session.execute(select(submitted_claims.c.payer_id, submitted_claims.c.submitted_at,
                                          claim_postings.c.posted_at).join(
         claim_postings, claim_postings.c.claim_id == submitted_claims.c.claim_id).where(
-        submitted_claims.c.practice_id == practice_id, claim_postings.c.paid > 0))).all()
+        submitted_claims.c.practice_id == practice_id, claim_postings.c.paid > 0,
+        claim_postings.c.unapplied == 0))).all()  # not money held as a duplicate payment
     unapplied = (await session.execute(select(func.count(), func.sum(claim_postings.c.paid)).where(
         claim_postings.c.practice_id == practice_id, claim_postings.c.unapplied == 1))).one()
     exceptions: dict[str, int] = dict((await session.execute(select(era_exceptions.c.kind, func.count()).where(
