@@ -153,7 +153,7 @@ async def test_reversals_reissues_other_payers_and_corrected_claims_still_post(b
     app = build_app(settings_for(RemittanceSettings, databases.create("rem"), broker))
     async with running(app) as client:
         await copies_stored(client, broker, copy("c-1", "PCN-1"), copy("c-2", "PCN-2"))
-        await post(client, era("TRACE0001", paid("PCN-1", "112"), paid("PCN-2", "112")))
+        first = await post(client, era("TRACE0001", paid("PCN-1", "112"), paid("PCN-2", "112")))
 
         # The payer takes back c-1's payment and re-issues it with the same amounts and claim number.
         body = await post(client, era("TRACE0002", paid("PCN-1", "112", sign=-1, status="22"),
@@ -172,3 +172,7 @@ async def test_reversals_reissues_other_payers_and_corrected_claims_still_post(b
         outcomes = sorted((r.key.decode(), json.loads(r.value)["data"]["outcome"]) for r in posted)
         assert outcomes == [("c-1", "paid"), ("c-1", "paid"), ("c-1", "reversed"), ("c-1r", "paid"),
                             ("c-2", "paid"), ("c-2", "paid")]
+        [reversal] = [json.loads(r.value) for r in posted if json.loads(r.value)["data"]["outcome"] == "reversed"]
+        assert reversal["schema_version"] == 2
+        original = next(p["posting_id"] for p in first["postings"] if p["claim_id"] == "c-1")
+        assert (reversal["data"]["trace_number"], reversal["data"]["reverses_posting_id"]) == ("TRACE0002", original)

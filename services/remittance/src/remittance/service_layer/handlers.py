@@ -30,7 +30,7 @@ from typing import Any, Literal
 import yaml
 from rcm_shared.clearinghouse import MailboxUnavailable
 from rcm_shared.contracts import (
-    ClaimPaymentPostedV1,
+    ClaimPaymentPostedV2,
     ClaimSubmittedV1,
     DenialRaisedV1,
     EraReceivedV1,
@@ -448,7 +448,8 @@ async def _post_transaction(session: AsyncSession, event: EraReceivedV1, envelop
         payment_date=header.payment_date, claim_count=len(tx.claims), posted_at=utcnow()))
     ours_by_pcn = await _our_claims(session, event.practice_id, [c.patient_control_number for c in tx.claims])
     batch = _Batch()
-    posting = _PostingRun(event.era_id, event.practice_id, payment_id, payer_id, envelope, utcnow())
+    posting = _PostingRun(event.era_id, event.practice_id, payment_id, payer_id, envelope, utcnow(),
+                          header.trace_number)
     try:
         done = await _post_claims(session, posting, [(c, ours_by_pcn.get(c.patient_control_number))
                                                      for c in tx.claims], batch)
@@ -502,8 +503,17 @@ class _PostingRun:
     practice_id: str
     payment_id: str
     payer_id: str
-    envelope: EventEnvelope | None  # None: a periodic job, caused by no event
+    envelope: EventEnvelope | None  # None: a periodic job or a person, caused by no event
     now: datetime
+    trace_number: str | None  # TRN02 of the 835 payment
+
+
+async def _payment_run(session: AsyncSession, era_id: str, practice_id: str, payment_id: str,
+                       envelope: EventEnvelope | None) -> _PostingRun:
+    """The run of a payment posted earlier (a late claim copy, a person's decision)."""
+    payment = (await session.execute(select(era_payments.c.payer_id, era_payments.c.trace_number).where(
+        era_payments.c.payment_id == payment_id))).one()
+    return _PostingRun(era_id, practice_id, payment_id, payment.payer_id, envelope, utcnow(), payment.trace_number)
 
 
 async def _held_for_next_payer(session: AsyncSession, practice_id: str, claim_ids: list[str]) -> dict[str, Decimal]:
@@ -694,17 +704,18 @@ def _post_unapplied(run: _PostingRun, claim: ClaimPayment, batch: _Batch) -> Non
 
 
 def _stage_claim_events(run: _PostingRun, claim: ClaimPayment, ours: Any, posting_id: str, result: ClaimPosting,
-                        batch: _Batch) -> None:
+                        batch: _Batch, reverses: str | None = None) -> None:
     # model_construct (here and for denials): every field is given, from values already typed and checked
     # (Decimal amounts to the cent, ids, codes from the parsed 835), so validating thousands of payloads
     # again per ERA changes nothing; the integration tests read the staged events back through the contracts.
     assert result.outcome != "held_duplicate", "a held duplicate tells the claim nothing"
-    batch.events.append((ClaimPaymentPostedV1.model_construct(
+    batch.events.append((ClaimPaymentPostedV2.model_construct(
         posting_id=posting_id, era_id=run.era_id, claim_id=ours.claim_id, practice_id=run.practice_id,
         outcome=result.outcome if result.outcome != "unapplied" else "paid",
         claim_status_code=claim.status_code, charge=_c(claim.charge), paid=_c(claim.paid),
         patient_responsibility=_c(result.patient_responsibility.total),
         contractual_adjustment=_c(result.contractual_adjustment), payer_claim_number=claim.payer_claim_number or None,
+        trace_number=run.trace_number or None, reverses_posting_id=reverses,
     ), ours.claim_id))
     billed = result.patient_billed
     if billed.total != 0:  # held for the next payer: nothing to the patient yet; a reversal sends it negative
@@ -753,7 +764,7 @@ async def _post_reversal(session: AsyncSession, run: _PostingRun, claim: ClaimPa
     posting_id = _next_id()
     batch.postings.append(_posting_row(run, claim, result, posting_id, 0, {"reverses": posted.posting_id}))
     batch.journal.extend(_journal_rows(run.practice_id, posting_id, result.entries, run.now))
-    _stage_claim_events(run, claim, ours, posting_id, result, batch)
+    _stage_claim_events(run, claim, ours, posting_id, result, batch, reverses=posted.posting_id)
     await session.execute(update(claim_postings).where(claim_postings.c.posting_id == posted.posting_id)
                           .values(reversed_by_posting_id=posting_id))
     await session.execute(update(denials).where(
@@ -799,8 +810,6 @@ async def _apply_waiting_payments(session: AsyncSession, envelope: EventEnvelope
     ours = await _our_claim(session, practice_id, patient_control_number)
     for posting in waiting:
         content = (await session.execute(select(eras.c.content).where(eras.c.era_id == posting.era_id))).scalar_one()
-        payer_id = (await session.execute(select(era_payments.c.payer_id).where(
-            era_payments.c.payment_id == posting.payment_id))).scalar_one()
         payment = next((r for r in iter_remittance(content, strict=True) if isinstance(r, ClaimPayment)
                         and r.patient_control_number == patient_control_number
                         and r.status_code == posting.claim_status_code and r.paid == posting.paid), None)
@@ -814,8 +823,8 @@ async def _apply_waiting_payments(session: AsyncSession, envelope: EventEnvelope
                               .values(unapplied=2))  # 2: resolved by a later match
         batch = _Batch()
         try:
-            await _post_claims(session, _PostingRun(posting.era_id, practice_id, posting.payment_id, payer_id,
-                                                    envelope, utcnow()), [(payment, ours)], batch)
+            run = await _payment_run(session, posting.era_id, practice_id, posting.payment_id, envelope)
+            await _post_claims(session, run, [(payment, ours)], batch)
             await batch.flush(session, practice_id, envelope)
         finally:
             await batch.settle(quiet=True)
@@ -899,15 +908,13 @@ async def _apply_held_payment(session: AsyncSession, held: Any, ours: Any) -> st
     posting's id."""
     where = held.detail["clp"]
     content = (await session.execute(select(eras.c.content).where(eras.c.era_id == held.era_id))).scalar_one()
-    payer_id = (await session.execute(select(era_payments.c.payer_id).where(
-        era_payments.c.payment_id == held.payment_id))).scalar_one()
     payment = next(r for r in iter_remittance(content, strict=True) if isinstance(r, ClaimPayment)
                    and r.transaction_control_number == where["transaction_control_number"]
                    and r.ordinal == where["claim_ordinal"])
     batch = _Batch()
     try:
-        await _post_claims(session, _PostingRun(held.era_id, held.practice_id, held.payment_id, payer_id, None,
-                                                utcnow()), [(payment, ours)], batch, hold_duplicates=False)
+        run = await _payment_run(session, held.era_id, held.practice_id, held.payment_id, None)
+        await _post_claims(session, run, [(payment, ours)], batch, hold_duplicates=False)
         posting_id: str = batch.postings[-1]["posting_id"]  # one claim: its row is still in the batch
         await batch.flush(session, held.practice_id, None)
     finally:
