@@ -15,7 +15,14 @@ from rcm_shared.testing.fixtures import auth, running, settings_for
 from rcm_shared.testing.kafka import eventually, publish_envelopes, read_topic
 from remittance.bootstrap import build_app
 from remittance.config import RemittanceSettings
-from remittance.domain.era_writer import DraftAdjustment, DraftClaim, DraftLine, DraftTransaction, write_835
+from remittance.domain.era_writer import (
+    DraftAdjustment,
+    DraftClaim,
+    DraftLine,
+    DraftProviderAdjustment,
+    DraftTransaction,
+    write_835,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -176,3 +183,30 @@ async def test_reversals_reissues_other_payers_and_corrected_claims_still_post(b
         assert reversal["schema_version"] == 2
         original = next(p["posting_id"] for p in first["postings"] if p["claim_id"] == "c-1")
         assert (reversal["data"]["trace_number"], reversal["data"]["reverses_posting_id"]) == ("TRACE0002", original)
+
+
+async def test_a_resent_payment_holds_its_provider_adjustments_with_its_claims(broker, databases) -> None:  # type: ignore[no-untyped-def]
+    app = build_app(settings_for(RemittanceSettings, databases.create("rem"), broker))
+    async with running(app) as client:
+        await copies_stored(client, broker, copy("c-1", "PCN-1"))
+        plbs = (DraftProviderAdjustment("L6", D("-5.00"), "INTEREST"), DraftProviderAdjustment("WO", D("12.00"), "P-9"))
+
+        def payment(trace: str, icn: int) -> bytes:
+            return write_835([[DraftTransaction(claims=(paid("PCN-1", "112"),), provider_adjustments=plbs,
+                                                trace_number=trace, payer_name=PRIMARY[0], payer_id=PRIMARY[1])]],
+                             interchange_control_number=icn).encode()
+
+        await post(client, payment("TRACE0001", 1))
+        books = await balances(client)
+        assert (books["undeposited_era"], books["interest_income"], books["plb_recovery"]) == ("105.00", "-5.00",
+                                                                                             "12.00")
+        await post(client, payment("TRACE0002", 2), expect="exception")
+        after = await balances(client)
+        assert after == {**books, "undeposited_era": "210.00", "overpayment_suspense": "-105.00"}, \
+            "the whole repeated payment (BPR02 = 112 + 5 - 12) is held; interest and recovery are not booked twice"
+        queue = {e["kind"]: e for e in (await client.get("/v1/era-exceptions", headers=auth())).json()["items"]}
+        assert sorted(queue) == ["duplicate_claim_payment", "duplicate_provider_adjustments"]
+        assert queue["duplicate_provider_adjustments"]["detail"]["amount"] == "7.00"
+        await resolve(client, queue["duplicate_claim_payment"]["exception_id"], "not_received")
+        await resolve(client, queue["duplicate_provider_adjustments"]["exception_id"], "not_received")
+        assert await balances(client) == books, "nothing arrived twice: the books are as after the first payment"

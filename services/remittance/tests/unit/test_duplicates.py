@@ -18,7 +18,7 @@ from remittance.domain.duplicates import (
 )
 from remittance.domain.era_reader import read_remittances
 from remittance.domain.era_writer import DraftAdjustment, DraftClaim, DraftLine, DraftTransaction, write_835
-from remittance.domain.model import ClaimPayment
+from remittance.domain.model import ClaimPayment, ProviderAdjustment
 from remittance.domain.posting import (
     ACCOUNTS,
     CASH,
@@ -151,3 +151,13 @@ def test_a_held_duplicate_moves_only_the_cash_into_suspense_and_a_decision_relea
     ledger.apply(release)
     assert ledger.balance(OVERPAYMENT_SUSPENSE) == 0 and ledger.balance(CASH) == D("-112")
     assert ledger.total_debits == ledger.total_credits
+
+
+def test_the_plbs_of_a_repeated_payment_are_held_so_the_hold_carries_exactly_bpr02() -> None:
+    plbs = [ProviderAdjustment("1245319599", None, "L6", "", D("-5.00")),
+            ProviderAdjustment("1245319599", None, "WO", "P-9", D("12.00"))]
+    posting = RemittancePosting()
+    ledger = Ledger()
+    ledger.apply_all(posting.hold_duplicate(payment(), "claim-1", OVERPAYMENT_SUSPENSE).entries)
+    ledger.apply_all(posting.hold_provider_adjustments(plbs, "TRACE2", OVERPAYMENT_SUSPENSE))
+    assert ledger.balances() == {UNDEPOSITED_ERA: D("105.00"), OVERPAYMENT_SUSPENSE: D("-105.00")}

@@ -8,6 +8,7 @@ Public API::
             -> ClaimPosting
         .reverse(reversal: ClaimPayment, original: PostedClaim) -> ClaimPosting
         .hold_duplicate(payment: ClaimPayment, claim_id, hold_account) -> ClaimPosting  # Dr undeposited / Cr hold
+        .hold_provider_adjustments(adjustments, trace_number, hold_account) -> list[JournalEntry]
         .release_hold(amount, reference, claim_id, hold_account, to_account) -> JournalEntry | None
         .post_provider_adjustments(adjustments, trace_number) -> list[JournalEntry]
         .deposit(amount, trace_number) -> JournalEntry                  # Dr cash / Cr undeposited_era
@@ -436,6 +437,15 @@ class RemittancePosting:
         return ClaimPosting(claim_id, "held_duplicate", (entry,) if entry else (), PatientResponsibility(), ZERO,
                             tuple((line.ordinal, None) for line in payment.lines), ("repeats a standing posting",),
                             basis="duplicate_held")
+
+    @staticmethod
+    def hold_provider_adjustments(adjustments: Iterable[ProviderAdjustment], trace_number: str,
+                                  hold_account: str) -> list[JournalEntry]:
+        """The PLBs of a payment whose every claim was held as a duplicate: held with them (Dr ``hold_account`` /
+        Cr undeposited_era for a recovery, the other way for interest), so the hold carries exactly BPR02."""
+        entries = (transfer("provider_adjustment_held", trace_number, hold_account, UNDEPOSITED_ERA, plb.amount,
+                            None, plb.reason, f"PLB {plb.reason} of a repeated payment") for plb in adjustments)
+        return [entry for entry in entries if entry is not None]
 
     @staticmethod
     def release_hold(amount: Decimal, reference: str, claim_id: str | None, hold_account: str,

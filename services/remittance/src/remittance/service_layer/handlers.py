@@ -81,7 +81,14 @@ from remittance.domain.duplicates import (
     load_duplicate_payments,
 )
 from remittance.domain.era_reader import iter_remittance
-from remittance.domain.model import REVERSAL_STATUS, ZERO, ClaimPayment, RemittanceHeader, RemittanceSummary
+from remittance.domain.model import (
+    REVERSAL_STATUS,
+    ZERO,
+    ClaimPayment,
+    ProviderAdjustment,
+    RemittanceHeader,
+    RemittanceSummary,
+)
 from remittance.domain.posting import (
     ACCOUNTS,
     SECONDARY_PAYER_AR,
@@ -453,7 +460,9 @@ async def _post_transaction(session: AsyncSession, event: EraReceivedV1, envelop
     try:
         done = await _post_claims(session, posting, [(c, ours_by_pcn.get(c.patient_control_number))
                                                      for c in tx.claims], batch)
-        if summary.provider_adjustments:
+        if summary.provider_adjustments and done.held and done.held == len(tx.claims):
+            _hold_provider_adjustments(posting, header, summary.provider_adjustments, batch)
+        elif summary.provider_adjustments:
             batch.journal.extend(_journal_rows(event.practice_id, None, posting_rules().post_provider_adjustments(
                 summary.provider_adjustments, header.trace_number), posting.now))
         await batch.flush(session, event.practice_id, envelope)
@@ -462,6 +471,24 @@ async def _post_transaction(session: AsyncSession, event: EraReceivedV1, envelop
     matched = sum(1 for c in tx.claims if c.patient_control_number in ours_by_pcn)
     return {"claims_posted": matched - done.held, "claims_unapplied": len(tx.claims) - matched,
             "denials": done.raised, "duplicate_claim_payments": done.held}
+
+
+def _hold_provider_adjustments(run: _PostingRun, header: RemittanceHeader, adjustments: list[ProviderAdjustment],
+                               batch: _Batch) -> None:
+    """A payment whose every claim repeats one already posted is a repeated payment as a whole: its PLBs are held
+    with its claims (the hold then carries exactly BPR02), not booked to their accounts a second time."""
+    rules = duplicate_rules_on(duplicate_payment_rules(), header.payment_date)
+    batch.journal.extend(_journal_rows(run.practice_id, None, posting_rules().hold_provider_adjustments(
+        adjustments, header.trace_number, rules.hold_account), run.now))
+    batch.exceptions.append(dict(
+        exception_id=_next_id(), era_id=run.era_id, practice_id=run.practice_id,
+        kind="duplicate_provider_adjustments", status="open", raised_at=run.now, detail={
+            "payment_id": run.payment_id, "trace_number": header.trace_number, "payer_id": run.payer_id,
+            "held_in": rules.hold_account, "amount": str(_c(sum((a.amount for a in adjustments), ZERO))),
+            "adjustments": [{"provider_identifier": a.provider_identifier, "reason": a.reason,
+                             "reference": a.reference, "amount": str(_c(a.amount))} for a in adjustments],
+            "decisions": list(rules.decisions)}))
+    batch.counts["duplicate_provider_adjustments_held"] += 1
 
 
 def _among(column: Any, values: list[str]) -> Any:
@@ -861,45 +888,62 @@ class ResolveDuplicatePayment:
 
 
 async def resolve_duplicate_payment(session: AsyncSession, command: ResolveDuplicatePayment) -> dict[str, Any]:
-    """A person's decision on a claim payment held as a duplicate (``duplicate_payments`` in rules/posting.yaml).
+    """A person's decision on money held as a duplicate payment (``duplicate_payments`` in rules/posting.yaml):
+    a claim payment (``duplicate_claim_payment``) or the PLBs of a payment whose every claim was a repeat
+    (``duplicate_provider_adjustments``).
 
     ``refunded`` / ``recouped`` / ``not_received`` (or whatever the rules name): the hold is released to the
     decision's account (cash, plb_recovery, undeposited_era) and the claim is left as it is. ``apply``: it was
-    not a duplicate after all; the hold goes back to undeposited_era and the payment is posted to the claim
-    as any payment would be (events to claims and patient billing included). Settled once: a second decision
-    on the same exception is a 409."""
+    not a duplicate after all; the hold goes back to undeposited_era and the payment (or the PLBs) is posted
+    as any would be (for a claim: with its events to claims and patient billing). Settled once: a second
+    decision on the same exception is a 409."""
     row = (await session.execute(select(era_exceptions).where(
         era_exceptions.c.exception_id == command.exception_id,
         era_exceptions.c.practice_id == command.practice_id))).first()
     if row is None:
         raise ProblemError(404, "not-found", "No such ERA exception")
-    if row.kind != "duplicate_claim_payment":
-        raise ProblemError(409, "not-a-duplicate-payment", "Only a duplicate claim payment is settled this way")
-    held = (await session.execute(select(claim_postings).where(
-        claim_postings.c.posting_id == row.detail["posting_id"]))).one()
-    ours = await _our_claim(session, command.practice_id, held.patient_control_number)
+    if row.kind not in ("duplicate_claim_payment", "duplicate_provider_adjustments"):
+        raise ProblemError(409, "not-a-duplicate-payment", "Only money held as a duplicate payment is settled here")
+    held = ours = None
+    if row.kind == "duplicate_claim_payment":
+        held = (await session.execute(select(claim_postings).where(
+            claim_postings.c.posting_id == row.detail["posting_id"]))).one()
+        ours = await _our_claim(session, command.practice_id, held.patient_control_number)
     rules = duplicate_rules_on(duplicate_payment_rules(), ours.date_of_service if ours is not None else None)
     if command.decision not in rules.decisions:
         raise ProblemError(422, "validation", "Request is invalid", errors=[{
             "field": "body.decision", "code": "enum", "message": f"must be one of {', '.join(rules.decisions)}"}])
-    await lock_claim_keys(session, command.practice_id, [held.patient_control_number])
+    if held is not None:
+        await lock_claim_keys(session, command.practice_id, [held.patient_control_number])
     settled = await session.execute(update(era_exceptions).where(
         era_exceptions.c.exception_id == row.exception_id, era_exceptions.c.status == "open").values(status="resolved"))
     if settled.rowcount != 1:  # type: ignore[attr-defined]
         raise ProblemError(409, "already-resolved", "This exception was already settled")
-    held_in = held.detail.get("held_in", rules.hold_account)  # where it was held then, whatever the rules say now
+    held_in = row.detail.get("held_in", rules.hold_account)  # where it was held then, whatever the rules say now
     to_account = UNDEPOSITED_ERA if command.decision == APPLY else rules.resolutions[command.decision]
-    release = posting_rules().release_hold(held.paid, held.payer_claim_number or held.patient_control_number,
-                                           held.claim_id, held_in, to_account)
-    await _write_entries(session, command.practice_id, held.posting_id, [release] if release else [])
-    await session.execute(update(claim_postings).where(claim_postings.c.posting_id == held.posting_id).values(
-        unapplied=HOLD_SETTLED, detail={**held.detail, "settled": command.decision}))
-    posted_as = await _apply_held_payment(session, held, ours) if command.decision == APPLY else None
+    posted_as = None
+    if held is not None:
+        release = posting_rules().release_hold(held.paid, held.payer_claim_number or held.patient_control_number,
+                                               held.claim_id, held_in, to_account)
+        await _write_entries(session, command.practice_id, held.posting_id, [release] if release else [])
+        await session.execute(update(claim_postings).where(claim_postings.c.posting_id == held.posting_id).values(
+            unapplied=HOLD_SETTLED, detail={**held.detail, "settled": command.decision}))
+        posted_as = await _apply_held_payment(session, held, ours) if command.decision == APPLY else None
+    else:  # PLBs: the hold is their negated total (a recovery reduced the payment, so it was debited)
+        trace = row.detail["trace_number"]
+        adjustments = [ProviderAdjustment(a["provider_identifier"], None, a["reason"], a["reference"],
+                                          Decimal(a["amount"])) for a in row.detail["adjustments"]]
+        release = posting_rules().release_hold(-sum((a.amount for a in adjustments), ZERO), trace, None, held_in,
+                                               to_account)
+        entries = [release] if release else []
+        if command.decision == APPLY:
+            entries += posting_rules().post_provider_adjustments(adjustments, trace)
+        await _write_entries(session, command.practice_id, None, entries)
     resolution = {"decision": command.decision, "released_to": to_account, "by": command.resolved_by,
                   "at": utcnow().isoformat(), "note": command.note, "posting_id": posted_as}
     await session.execute(update(era_exceptions).where(era_exceptions.c.exception_id == row.exception_id).values(
         detail={**row.detail, "resolution": resolution}))
-    metrics.BUSINESS_EVENTS.labels(SOURCE, f"duplicate_claim_payment_{command.decision}").inc()
+    metrics.BUSINESS_EVENTS.labels(SOURCE, f"{row.kind}_{command.decision}").inc()
     return {"exception_id": row.exception_id, "status": "resolved", **resolution}
 
 
