@@ -232,9 +232,10 @@ async def lock_claim_keys(session: AsyncSession, practice_id: str, patient_contr
     before the other committed (write skew): the ERA finds no copy and posts unapplied cash, the copy finds no
     unapplied cash, and the payment waits for ever. Everything that matches 835 money to a claim copy takes
     the keys first, then reads; PostgreSQL (READ COMMITTED) gives each later statement a snapshot that
-    includes whatever the holder committed. Keys go in sorted order, so two large ERAs cannot deadlock each
-    other on them. The upsert locks the row on PostgreSQL; on SQLite every transaction already holds the
-    database's write lock (BEGIN IMMEDIATE), and the same statement is a cheap write."""
+    includes whatever the holder committed. The keys of one call go in sorted order; a deadlock with a
+    transaction that took its keys in another order (a consumer poll of many claim copies) is broken by
+    PostgreSQL and the event retried alone (docs/decisions.md). The upsert locks the row on PostgreSQL; on SQLite
+    every transaction already holds the database's write lock (BEGIN IMMEDIATE), and it is a cheap write."""
     keys = sorted(set(patient_control_numbers))
     if not keys:
         return

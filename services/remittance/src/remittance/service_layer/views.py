@@ -77,7 +77,8 @@ async def era_detail(session: AsyncSession, practice_id: str, era_id: str) -> di
     return {**dict(row._mapping), "postings": [
         {"posting_id": p.posting_id, "claim_id": p.claim_id, "patient_control_number": p.patient_control_number,
          "claim_status_code": p.claim_status_code, "charge": p.charge, "paid": p.paid,
-         "patient_responsibility": p.patient_responsibility, "unapplied": bool(p.unapplied), **p.detail}
+         "patient_responsibility": p.patient_responsibility, "unapplied": p.unapplied in (1, 2),
+         "held_as_duplicate": p.unapplied in (3, 4), **p.detail}
         for p in postings]}
 
 
