@@ -1,8 +1,8 @@
 """claim_keys: the per-claim-key lock rows that serialize matching money to claim copies, and an index on the
 payments still waiting for their claim copy (read by every claim copy and by the sweeper).
 
-Revision ID: 20261202_053713
-Revises: 20261130_180332
+Revision ID: 20261202_063126
+Revises: 20261202_054602
 Create Date: 2026-12-02 05:37:13.911213
 """
 from collections.abc import Sequence
@@ -13,8 +13,8 @@ from alembic import op
 import rcm_shared.db.types
 
 
-revision: str = '20261202_053713'
-down_revision: str | None = '20261130_180332'
+revision: str = '20261202_063126'
+down_revision: str | None = '20261202_054602'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
