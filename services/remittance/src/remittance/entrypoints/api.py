@@ -15,6 +15,7 @@ from rcm_shared.http.deps import ClockDep, DatabaseDep
 from rcm_shared.http.errors import ProblemError
 from rcm_shared.http.idempotency import run_idempotent
 from rcm_shared.http.pagination import cursor_after
+from rcm_shared.http.schemas import PlainText, StrictModel
 
 from remittance.service_layer import handlers, views
 
@@ -24,7 +25,7 @@ Writer = Annotated[Principal, require_scope("remittance:write")]
 MAX_ERA_BYTES = 64 * 1024 * 1024
 # Work-queue filters: a status nobody writes is a 422 naming it, not an empty 200 that looks like "all clear".
 WorkStatus = Literal["open", "reversed"]
-ExceptionStatus = Literal["open"]
+ExceptionStatus = Literal["open", "resolved"]  # resolved: a duplicate payment a person settled
 # Queues and categories are data (rules/denials.yaml) and change with it: only their shape is checked here (a
 # name no rule uses lists nothing).
 RuleName = Annotated[str | None, Query(max_length=60, pattern=r"^[a-z][a-z_]*$")]
@@ -104,10 +105,12 @@ async def list_exceptions(principal: Reader, db: DatabaseDep, status: ExceptionS
         return {"items": await views.era_exception_queue(session, principal.practice_id, status)}
 
 
-class DuplicateDecision(BaseModel):
+class DuplicateDecision(StrictModel):
+    # The decisions are data (rules/posting.yaml): the shape is checked here, the name by the handler (422).
     decision: str = Field(min_length=1, max_length=40, pattern=r"^[a-z_]+$",
                           description="refunded, recouped, not_received (rules/posting.yaml) or apply")
-    note: str | None = Field(default=None, max_length=500, description="Why, for the next person (kept, never logged)")
+    note: PlainText | None = Field(default=None, max_length=500,
+                                   description="Why, for the next person (kept, never logged)")
 
 
 @router.post("/era-exceptions/{exception_id}/resolution", dependencies=[audited("era_exception", "resolve")],
