@@ -8,7 +8,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from rcm_shared.clock import Clock, SystemClock
 from rcm_shared.config import ServiceSettings
-from rcm_shared.contracts import ClaimPaymentPostedV1, VisitCompletedV1, topics
+from rcm_shared.contracts import ClaimPaymentPostedV1, ClaimPaymentPostedV2, VisitCompletedV1, topics
 from rcm_shared.db.database import Database
 from rcm_shared.messaging import EventConsumer, event_dispatcher
 from rcm_shared.service import ServiceRuntime, create_service_app
@@ -49,7 +49,8 @@ def build_runtime(settings: ClaimsSettings, clearinghouse: Clearinghouse, front:
                                                           clock=clock)}))
     outcomes = EventConsumer(settings, db.sessions, platform, name="claim-outcomes",
                              topics=[topics.CLAIM_PAYMENT_POSTED],
-                             handler=event_dispatcher({ClaimPaymentPostedV1: handlers.record_payment}))
+                             handler=event_dispatcher({ClaimPaymentPostedV1: handlers.record_payment,
+                                                       ClaimPaymentPostedV2: handlers.record_payment}))
     submission = handlers.SubmissionSettings(settings.submitter_id, settings.receiver_id, settings.usage_indicator,
                                              settings.max_claims_per_file)
 

@@ -120,6 +120,72 @@ def test_appeal_then_paid() -> None:
     assert c.status.value == "paid"
 
 
+def reverse(c: Claim, posting_id: str = "rev-1", paid: str = "-120", patient: str = "-30") -> bool:
+    return c.record_reversal(Decimal(paid), Decimal(patient), posting_id=posting_id, era_id="era-2",
+                             trace_number="EFT0002", at=AT)
+
+
+def test_a_reversed_payment_reopens_the_claim_and_says_why() -> None:
+    c = accepted()
+    c.record_adjudication(Decimal("120"), Decimal("30"), at=AT)
+    assert reverse(c) is True
+    assert c.status is ClaimStatus.REVERSED, "not paid any more: back in a biller's queue"
+    assert (c.paid, c.patient_responsibility) == (Decimal("0.00"), Decimal("0.00"))
+    event = c.events[-1]
+    assert isinstance(event, ev.ClaimPaymentReversed)
+    assert (event.previous_status, event.status) == ("paid", "reversed")
+    assert event.reason_codes == ("payment_reversed", "era:era-2", "trace:EFT0002")
+    assert (event.paid, event.posting_id) == (Decimal("-120.00"), "rev-1")
+
+
+def test_the_same_reversal_twice_changes_nothing_the_second_time() -> None:
+    c = accepted()
+    c.record_adjudication(Decimal("120"), Decimal("30"), at=AT)
+    reverse(c)
+    before = len(c.events)
+    assert reverse(c) is False
+    assert len(c.events) == before and c.paid == Decimal("0.00")
+
+
+def test_the_payers_reissue_after_a_reversal_settles_the_claim_again() -> None:
+    c = accepted()
+    c.record_adjudication(Decimal("120"), Decimal("30"), at=AT)
+    reverse(c)
+    c.record_adjudication(Decimal("130"), Decimal("20"), at=AT)
+    assert c.status is ClaimStatus.PAID and c.paid == Decimal("130.00")
+
+
+@pytest.mark.parametrize("next_step", ["correct", "appeal", "void", "close"])
+def test_a_biller_can_work_a_reversed_claim(next_step: str) -> None:
+    c = accepted("PAYER-9")
+    c.record_adjudication(Decimal("120"), Decimal("30"), at=AT)
+    reverse(c)
+    if next_step == "correct":
+        c.correct("c-2", "PCN2")
+    elif next_step == "appeal":
+        c.appeal("APL")
+    elif next_step == "void":
+        c.void("c-3", "PCN3")
+    else:
+        c.close()
+    assert c.status is not ClaimStatus.REVERSED
+
+
+def test_a_reversal_of_a_claim_already_replaced_keeps_it_corrected_and_records_the_reversal() -> None:
+    c = accepted("PAYER-9")
+    c.record_adjudication(Decimal("120"), Decimal("30"), at=AT)
+    c.correct("c-2", "PCN2", at=AT)
+    reverse(c)
+    assert c.status is ClaimStatus.CORRECTED
+    assert isinstance(c.events[-1], ev.ClaimPaymentReversed) and c.events[-1].previous_status == "corrected"
+
+
+def test_a_reversal_of_a_settled_and_closed_claim_reopens_it() -> None:
+    c = at_status("closed")
+    reverse(c, paid="-10", patient="0")
+    assert c.status is ClaimStatus.REVERSED
+
+
 ILLEGAL = [
     ("draft", lambda c: c.mark_submitted("b", "1")),
     ("draft", lambda c: c.accept()),
@@ -135,6 +201,8 @@ ILLEGAL = [
     ("closed", lambda c: c.correct("x", "y")),
     ("closed", lambda c: c.close()),
     ("voided", lambda c: c.void("x", "y")),
+    ("draft", reverse),
+    ("held", reverse),
 ]
 
 

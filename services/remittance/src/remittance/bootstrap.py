@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -30,7 +31,7 @@ def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
                                 handler=event_dispatcher({ClaimSubmittedV1: handlers.remember_submitted_claim}))
     posting = EventConsumer(settings, db.sessions, platform, name="era-posting", topics=[topics.ERA_RECEIVED],
                             handler=event_dispatcher({EraReceivedV1: handlers.post_era}))
-    periodic = []
+    periodic: list[tuple[str, float, Callable[[], Awaitable[None]]]] = []
     every = float(getattr(settings, "era_pickup_seconds", 5.0))
     for name, source in era_sources(settings):
 
@@ -38,6 +39,13 @@ def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
             await handlers.pick_up_eras(db, source)
 
         periodic.append((name, every, pick_up))
+
+    async def rematch_unapplied() -> None:
+        async with db.transaction() as session:
+            await handlers.apply_waiting_payments(session)
+
+    periodic.append(("unapplied-rematch", float(getattr(settings, "unapplied_rematch_seconds", 60.0)),
+                     rematch_unapplied))
     return ServiceRuntime(settings, db, MIGRATIONS, consumers=[claims_copy, posting], periodic=periodic)
 
 

@@ -15,6 +15,9 @@ class RemittanceSettings(ServiceSettings):
     # The clearinghouse's ERA mailbox: one folder per practice (<dir>/<practice_id>/*.835 or *.x12).
     era_pickup_dir: Path | None = None
     era_pickup_seconds: float = 5.0
+    # How often unapplied cash is matched again against claim copies that arrived (the safety net behind the
+    # claim-key lock): the longest a payment can wait in unapplied cash once its claim copy is here.
+    unapplied_rematch_seconds: float = 60.0
     # A real clearinghouse mailbox, as well or instead: one per practice (the submitter's mailbox). Only 835s are
     # taken from it; the 999s and 277s beside them belong to claims.
     era_clearinghouse: Literal["sftp", "https"] | None = None

@@ -22,6 +22,7 @@ from rcm_shared.contracts.patient_billing import PatientBalanceChangedV1
 from rcm_shared.contracts.registry import REGISTRY, UnknownEventType, decode_payload, envelope_for
 from rcm_shared.contracts.remittance import (
     ClaimPaymentPostedV1,
+    ClaimPaymentPostedV2,
     DenialRaisedV1,
     EraReceivedV1,
     PatientResponsibilityAssessedV1,
@@ -32,6 +33,7 @@ __all__ = [
     "AuthorizationChangedV1",
     "ClaimLineV1",
     "ClaimPaymentPostedV1",
+    "ClaimPaymentPostedV2",
     "ClaimStatusChangedV1",
     "ClaimSubmittedV1",
     "CodedService",

@@ -14,6 +14,7 @@ from rcm_shared.contracts.envelope import EventEnvelope
 from rcm_shared.contracts.patient_billing import PatientBalanceChangedV1
 from rcm_shared.contracts.remittance import (
     ClaimPaymentPostedV1,
+    ClaimPaymentPostedV2,
     DenialRaisedV1,
     EraReceivedV1,
     PatientResponsibilityAssessedV1,
@@ -25,6 +26,7 @@ _MODELS: tuple[type[EventPayload], ...] = (
     ClaimStatusChangedV1,
     EraReceivedV1,
     ClaimPaymentPostedV1,
+    ClaimPaymentPostedV2,
     DenialRaisedV1,
     PatientResponsibilityAssessedV1,
     PatientBalanceChangedV1,

@@ -42,6 +42,18 @@ class ClaimPaymentPostedV1(EventPayload):
     payer_claim_number: str | None = None
 
 
+class ClaimPaymentPostedV2(ClaimPaymentPostedV1):
+    """v1 plus where the money came from and, for a reversal, what it takes back: enough for the claim's
+    history to say why it moved. Remittance publishes v2; consumers read v1 and v2 (deploy them first)."""
+
+    schema_version = 2
+    summary = ("An 835 claim payment was posted against a claim (paid, partly paid, denied or reversed), with "
+               "the payment's trace number and, for a reversal, the posting it takes back.")
+
+    trace_number: str | None = None  # TRN02 of the 835 payment (EFT / check trace): a payer's reference, not PHI
+    reverses_posting_id: str | None = None  # outcome reversed: the posting taken back (None: none of ours found)
+
+
 class DenialRaisedV1(EventPayload):
     event_type = "denial.raised"
     topic = topics.DENIAL_RAISED

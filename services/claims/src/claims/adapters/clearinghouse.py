@@ -17,7 +17,9 @@ they come (a temporary name, renamed when complete), so a file of any size is ne
 
 from __future__ import annotations
 
+import os
 import ssl
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -118,11 +120,13 @@ class SandboxClearinghouse:
         target = self.outbound / file_name
         if target.exists():
             return SubmissionReceipt(file_name, True, datetime.now(UTC))
-        tmp = target.with_suffix(".part")
+        # A name of its own per sender: the periodic submission job and POST /v1/submission-batches may send the
+        # same batch at once, and a shared name let one truncate and rename the other's half-written file.
+        tmp = target.with_name(f"{target.name}.{uuid.uuid4().hex}.part")
         with tmp.open("wb") as file:
             async for piece in pieces(content):
                 file.write(piece)
-        tmp.rename(target)  # atomic: a reader never sees half a file
+        os.replace(tmp, target)  # atomic: a reader never sees half a file; the same batch twice is the same bytes
         if self.answer_like_a_payer:
             with target.open("rb") as file:
                 head = file.read(300).decode("ascii", errors="replace")

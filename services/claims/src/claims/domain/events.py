@@ -61,6 +61,19 @@ class ClaimAdjudicated(ClaimEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ClaimPaymentReversed(ClaimEvent):
+    """The payer took back a payment (CLP02 22): ``paid`` and ``patient_responsibility`` are what it reversed
+    (negative); ``reason_codes`` carry it into the claim's history (payment_reversed, era:<id>, trace:<TRN02>)."""
+
+    paid: Decimal
+    patient_responsibility: Decimal
+    reason_codes: tuple[str, ...] = ()
+    posting_id: str
+    era_id: str
+    trace_number: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ClaimCorrected(ClaimEvent):
     replacement_claim_id: str
 

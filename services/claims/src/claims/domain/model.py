@@ -6,11 +6,13 @@
     held -> scrubbed | held             (record_scrub again after a fix)
     scrubbed -> submitted               (mark_submitted, in an 837P batch)
     submitted -> accepted | rejected    (999 / 277CA)
-    submitted | accepted | appealed -> paid | partially_paid | denied   (record_adjudication, from the 835)
-    rejected | denied | partially_paid | paid -> corrected   (correct: returns the replacement claim)
-    denied | partially_paid -> appealed
-    accepted | paid | partially_paid | denied -> voided      (void: returns the void claim, frequency 8)
-    anything settled (and draft / held / rejected) -> closed
+    submitted | accepted | appealed | reversed -> paid | partially_paid | denied   (record_adjudication, 835)
+    submitted .. closed -> reversed      (record_reversal: the payer took its payment back, CLP02 22; a claim
+                                          already corrected or voided keeps its status, the reversal recorded)
+    rejected | denied | partially_paid | paid | reversed -> corrected   (correct: returns the replacement claim)
+    denied | partially_paid | reversed -> appealed
+    accepted | paid | partially_paid | denied | reversed -> voided      (void: returns the void claim, frequency 8)
+    anything settled (and draft / held / rejected / reversed) -> closed
 
 An illegal move raises :class:`IllegalClaimTransition`; every legal one records a past-tense event.
 """
@@ -253,6 +255,7 @@ class ClaimStatus(StrEnum):
     PAID = "paid"
     PARTIALLY_PAID = "partially_paid"
     DENIED = "denied"
+    REVERSED = "reversed"  # the payer took its payment back: open again, in the biller's reversed queue
     CORRECTED = "corrected"
     APPEALED = "appealed"
     VOIDED = "voided"
@@ -261,11 +264,17 @@ class ClaimStatus(StrEnum):
 
 S = ClaimStatus
 _SCRUBBABLE = {S.DRAFT, S.SCRUBBED, S.HELD}
-_ADJUDICABLE = {S.SUBMITTED, S.ACCEPTED, S.APPEALED}
-_CORRECTABLE = {S.REJECTED, S.DENIED, S.PARTIALLY_PAID, S.PAID}
-_APPEALABLE = {S.DENIED, S.PARTIALLY_PAID}
-_VOIDABLE = {S.ACCEPTED, S.PAID, S.PARTIALLY_PAID, S.DENIED}
-_CLOSABLE = {S.DRAFT, S.HELD, S.REJECTED, S.PAID, S.PARTIALLY_PAID, S.DENIED, S.CORRECTED, S.APPEALED, S.VOIDED}
+_ADJUDICABLE = {S.SUBMITTED, S.ACCEPTED, S.APPEALED, S.REVERSED}  # reversed: the payer's re-issue
+_CORRECTABLE = {S.REJECTED, S.DENIED, S.PARTIALLY_PAID, S.PAID, S.REVERSED}
+_APPEALABLE = {S.DENIED, S.PARTIALLY_PAID, S.REVERSED}
+_VOIDABLE = {S.ACCEPTED, S.PAID, S.PARTIALLY_PAID, S.DENIED, S.REVERSED}
+_CLOSABLE = {S.DRAFT, S.HELD, S.REJECTED, S.PAID, S.PARTIALLY_PAID, S.DENIED, S.CORRECTED, S.APPEALED, S.VOIDED,
+             S.REVERSED}
+# A payer can take back a payment on any claim it has seen. One already replaced (corrected) or voided keeps its
+# status (its successor carries the work); any other reopens as reversed.
+_REVERSIBLE = {S.SUBMITTED, S.ACCEPTED, S.PAID, S.PARTIALLY_PAID, S.DENIED, S.APPEALED, S.REVERSED, S.CLOSED,
+               S.CORRECTED, S.VOIDED}
+_KEEPS_STATUS_WHEN_REVERSED = {S.CORRECTED, S.VOIDED}
 
 
 def _now(at: datetime | None) -> datetime:
@@ -303,6 +312,7 @@ class Claim:
     coding_findings: tuple[Finding, ...] = ()  # from charge capture; the scrubber repeats them
     paid: Decimal = ZERO
     patient_responsibility: Decimal = ZERO
+    reversal_postings: tuple[str, ...] = ()  # remittance postings that reversed a payment: each applied once
     events: list[ev.ClaimEvent] = field(default_factory=list, repr=False)
 
     @classmethod
@@ -411,6 +421,33 @@ class Claim:
             reason_codes=tuple(reason_codes),
         )
 
+    def record_reversal(
+        self,
+        paid: Decimal,
+        patient_responsibility: Decimal = ZERO,
+        *,
+        posting_id: str,
+        era_id: str,
+        trace_number: str | None = None,
+        at: datetime | None = None,
+    ) -> bool:
+        """From an 835 CLP02 22: the payer took back a payment (``paid`` and ``patient_responsibility`` are the
+        negative amounts it reverses). The claim reopens as ``reversed`` (a corrected or voided claim keeps its
+        status) and its history says why: the reversal, the ERA and the payment's trace number. A reversal
+        posting already applied changes nothing (returns False)."""
+        self._require(_REVERSIBLE, "record a reversal")
+        if posting_id in self.reversal_postings:
+            return False
+        self.paid = to_cents(self.paid + paid)
+        self.patient_responsibility = to_cents(self.patient_responsibility + patient_responsibility)
+        self.reversal_postings = (*self.reversal_postings, posting_id)
+        target = self.status if self.status in _KEEPS_STATUS_WHEN_REVERSED else S.REVERSED
+        reasons = ("payment_reversed", f"era:{era_id}", *((f"trace:{trace_number}",) if trace_number else ()))
+        self._record(ev.ClaimPaymentReversed, target, at, paid=to_cents(paid),
+                     patient_responsibility=to_cents(patient_responsibility), reason_codes=reasons,
+                     posting_id=posting_id, era_id=era_id, trace_number=trace_number)
+        return True
+
     def correct(
         self, replacement_claim_id: str, patient_control_number: str, at: datetime | None = None,
         **changes: object,
@@ -466,7 +503,7 @@ class Claim:
             self, claim_id=claim_id, patient_control_number=pcn, frequency_code=frequency,
             payer_claim_number=self.payer_claim_number if frequency != "1" else None,
             replaces_claim_id=self.claim_id, status=S.DRAFT, findings=(), coding_findings=(), paid=ZERO,
-            patient_responsibility=ZERO, events=[], **changes,  # type: ignore[arg-type]
+            patient_responsibility=ZERO, reversal_postings=(), events=[], **changes,  # type: ignore[arg-type]
         )
         base._record(ev.ClaimDrafted, S.DRAFT, at, frequency_code=frequency, replaces_claim_id=self.claim_id)
         return base

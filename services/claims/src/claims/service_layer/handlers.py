@@ -21,6 +21,7 @@ from rcm_shared.clock import Clock
 from rcm_shared.contracts import (
     ClaimLineV1,
     ClaimPaymentPostedV1,
+    ClaimPaymentPostedV2,
     ClaimStatusChangedV1,
     ClaimSubmittedV1,
     CodedService,
@@ -32,7 +33,7 @@ from rcm_shared.db.bulk import insert_many
 from rcm_shared.db.database import Database
 from rcm_shared.db.types import new_id, utcnow
 from rcm_shared.http.errors import ProblemError
-from rcm_shared.messaging import stage_event, stage_events
+from rcm_shared.messaging import PermanentEventError, stage_event, stage_events
 from rcm_shared.observability import metrics
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -59,7 +60,7 @@ from claims.domain import events as ev
 from claims.domain.acknowledgments import InterchangeAcknowledgment, read_277ca, read_999, read_ta1
 from claims.domain.claim_status import StatusInquiry, build_276, read_277
 from claims.domain.coding import ChargeCoder, CodingResult, draft_claim, normalize_icd10
-from claims.domain.exceptions import ClaimsDomainError
+from claims.domain.exceptions import ClaimsDomainError, IllegalClaimTransition
 from claims.domain.model import (
     Address,
     BillingProvider,
@@ -849,14 +850,21 @@ async def inquire_claim_status(db: Database, clearinghouse: Clearinghouse, confi
 
 
 async def record_payment(session: AsyncSession, envelope: EventEnvelope, event: ClaimPaymentPostedV1) -> None:
-    """claim-payment-posted: the claim moves to paid, partially paid or denied (a reversal reopens it)."""
+    """claim-payment-posted (v1 and v2): the claim moves to paid, partially paid or denied; a reversal reopens
+    it in the reversed work queue, its history naming the reversal, the ERA and (v2) the trace number."""
     loaded = await load_claim(session, event.practice_id, event.claim_id)
     if loaded is None:
         return
     claim, row = loaded
     if event.outcome == "reversed":
-        claim.paid = claim.paid + event.paid  # the reversal carries negative amounts
-        await save_claim(session, event.practice_id, claim, row.patient_id, new=False, causation=envelope)
+        try:
+            changed = claim.record_reversal(  # the reversal carries negative amounts
+                event.paid, event.patient_responsibility, posting_id=event.posting_id, era_id=event.era_id,
+                trace_number=event.trace_number if isinstance(event, ClaimPaymentPostedV2) else None)
+        except IllegalClaimTransition:
+            raise PermanentEventError("a payment reversal for a claim the payer never received") from None
+        if changed:
+            await save_claim(session, event.practice_id, claim, row.patient_id, new=False, causation=envelope)
         return
     if claim.status is ClaimStatus.SUBMITTED and event.payer_claim_number:
         claim.accept(event.payer_claim_number)  # the 835 is the acceptance when no 277CA came first

@@ -78,6 +78,21 @@ claim_postings = Table(
     # Set on a posting a CLP02 22 took back, so it is reversed once and a re-issue posts as new.
     Column("reversed_by_posting_id", String(36), nullable=True),
 )
+# Payments waiting for their claim copy: looked up by every claim copy that arrives and by the sweeper.
+Index("ix_claim_postings_waiting", claim_postings.c.practice_id, claim_postings.c.patient_control_number,
+      postgresql_where=claim_postings.c.unapplied == 1, sqlite_where=claim_postings.c.unapplied == 1)
+
+# One row per claim key (practice, patient control number), written (and so row-locked) first by every
+# transaction that matches 835 money to a claim copy or reads what the other side wrote: the claim-copy
+# consumer, ERA posting, the unapplied-cash sweeper and the resolution of a duplicate payment. What each
+# reads after taking the key includes everything the others committed, so an ERA and its claim copy handled
+# at the same moment always meet, and the same payment posted twice at once is seen as a duplicate.
+claim_keys = Table(
+    "claim_keys", metadata,
+    Column("practice_id", String(64), primary_key=True),
+    Column("patient_control_number", String(38), primary_key=True),
+    Column("touched_at", UtcDateTime, nullable=False),
+)
 
 journal = Table(
     "journal_lines", metadata,

@@ -7,6 +7,9 @@ Public API::
         .post_claim(payment: ClaimPayment, facts: ClaimFacts | None, *, held_for_this_payer=0, as_of=None)
             -> ClaimPosting
         .reverse(reversal: ClaimPayment, original: PostedClaim) -> ClaimPosting
+        .hold_duplicate(payment: ClaimPayment, claim_id, hold_account) -> ClaimPosting  # Dr undeposited / Cr hold
+        .hold_provider_adjustments(adjustments, trace_number, hold_account) -> list[JournalEntry]
+        .release_hold(amount, reference, claim_id, hold_account, to_account) -> JournalEntry | None
         .post_provider_adjustments(adjustments, trace_number) -> list[JournalEntry]
         .deposit(amount, trace_number) -> JournalEntry                  # Dr cash / Cr undeposited_era
     Ledger().apply(entry); .balance(account, claim_id=None); .balances(); .total_debits; .total_credits
@@ -19,7 +22,11 @@ Posting rules (per claim payment matched to our claim):
 * CO adjustments: Dr contractual_writeoff / Cr payer_ar;
 * PR adjustments: Dr patient_ar / Cr payer_ar, split deductible / coinsurance / copay / other by CARC 1 / 2 / 3;
 * OA and PI adjustments: Dr other_adjustment / Cr payer_ar;
-* an unmatched claim payment: Dr undeposited_era / Cr unapplied_cash (its adjustments wait for a match).
+* an unmatched claim payment: Dr undeposited_era / Cr unapplied_cash (its adjustments wait for a match);
+* a payment that repeats one already posted to the claim (domain/duplicates.py): Dr undeposited_era / Cr the
+  hold account (overpayment_suspense), nothing else: the cash is where the bank will show it, the claim and
+  the patient are untouched, and the hold is released by a person's decision (refunded, recouped, not
+  received, or applied to the claim after all).
 
 Coordination of benefits (billing primer section 5; which statuses and reasons mean what is data,
 ``coordination`` in rules/posting.yaml):
@@ -64,19 +71,23 @@ PLB_RECOVERY = "plb_recovery"
 GROSS_CHARGES = "gross_charges"
 # What the next payer (secondary / tertiary) is expected to pay after the payer before it forwarded the claim.
 SECONDARY_PAYER_AR = "secondary_payer_ar"
+# Money received for a claim payment already posted (a duplicate payment): owed back to the payer or applied
+# by a person's decision, never to the claim by itself.
+OVERPAYMENT_SUSPENSE = "overpayment_suspense"
 
 ACCOUNTS = frozenset({PAYER_AR, PATIENT_AR, UNDEPOSITED_ERA, CASH, CONTRACTUAL_WRITEOFF, OTHER_ADJUSTMENT,
-                      UNAPPLIED_CASH, INTEREST_INCOME, PLB_RECOVERY, GROSS_CHARGES, SECONDARY_PAYER_AR})
+                      UNAPPLIED_CASH, INTEREST_INCOME, PLB_RECOVERY, GROSS_CHARGES, SECONDARY_PAYER_AR,
+                      OVERPAYMENT_SUSPENSE})
 
 # Used when no rules file is given; rules/posting.yaml holds the same mapping as data.
 DEFAULT_PLB_ACCOUNTS: dict[str, str] = {"L6": INTEREST_INCOME, "*": PLB_RECOVERY}
 
 PATIENT_SHARE_BY_CARC = {"1": "deductible", "2": "coinsurance", "3": "copay"}
 
-Outcome = Literal["paid", "partially_paid", "denied", "reversed", "unapplied"]
+Outcome = Literal["paid", "partially_paid", "denied", "reversed", "unapplied", "held_duplicate"]
 # primary: against what we billed the payer; crossover_settlement: against what the payer before forwarded;
-# reversal: the original posting's entries reversed.
-Basis = Literal["primary", "crossover_settlement", "reversal", "unapplied"]
+# reversal: the original posting's entries reversed; duplicate_held: the money held, nothing posted.
+Basis = Literal["primary", "crossover_settlement", "reversal", "unapplied", "duplicate_held"]
 
 
 class PostingError(ValueError):
@@ -416,6 +427,32 @@ class RemittancePosting:
             -_net(original.entries, CONTRACTUAL_WRITEOFF), tuple((line.ordinal, None) for line in reversal.lines),
             tuple(discrepancies), patient_billed=_negated(original.patient_billed),
             held_for_next_payer=-_net(original.entries, SECONDARY_PAYER_AR), basis="reversal")
+
+    def hold_duplicate(self, payment: ClaimPayment, claim_id: str, hold_account: str) -> ClaimPosting:
+        """A payment that repeats one already posted to ``claim_id``: its money is held (Dr undeposited_era /
+        Cr ``hold_account``), its adjustments are not booked again and nothing is billed to the patient."""
+        reference = payment.payer_claim_number or payment.patient_control_number
+        entry = transfer("duplicate_payment_held", reference, UNDEPOSITED_ERA, hold_account, payment.paid, claim_id,
+                         payment.status_code, "repeats a payment already posted to the claim")
+        return ClaimPosting(claim_id, "held_duplicate", (entry,) if entry else (), PatientResponsibility(), ZERO,
+                            tuple((line.ordinal, None) for line in payment.lines), ("repeats a standing posting",),
+                            basis="duplicate_held")
+
+    @staticmethod
+    def hold_provider_adjustments(adjustments: Iterable[ProviderAdjustment], trace_number: str,
+                                  hold_account: str) -> list[JournalEntry]:
+        """The PLBs of a payment whose every claim was held as a duplicate: held with them (Dr ``hold_account`` /
+        Cr undeposited_era for a recovery, the other way for interest), so the hold carries exactly BPR02."""
+        entries = (transfer("provider_adjustment_held", trace_number, hold_account, UNDEPOSITED_ERA, plb.amount,
+                            None, plb.reason, f"PLB {plb.reason} of a repeated payment") for plb in adjustments)
+        return [entry for entry in entries if entry is not None]
+
+    @staticmethod
+    def release_hold(amount: Decimal, reference: str, claim_id: str | None, hold_account: str,
+                     to_account: str) -> JournalEntry | None:
+        """A person's decision on a held duplicate: Dr ``hold_account`` / Cr ``to_account`` (cash when refunded,
+        plb_recovery when the payer recouped it, undeposited_era when it never arrived or is applied)."""
+        return transfer("duplicate_payment_released", reference, hold_account, to_account, amount, claim_id)
 
     @staticmethod
     def _adjustment_entry(adjustment: Adjustment, reference: str, claim_id: str, source: str = PAYER_AR,

@@ -6,15 +6,16 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from rcm_shared.http.audit import AuditEntry, audited
 from rcm_shared.http.auth import Principal, require_scope
 from rcm_shared.http.deps import ClockDep, DatabaseDep
 from rcm_shared.http.errors import ProblemError
 from rcm_shared.http.idempotency import run_idempotent
 from rcm_shared.http.pagination import cursor_after
+from rcm_shared.http.schemas import PlainText, StrictModel
 
 from remittance.service_layer import handlers, views
 
@@ -24,7 +25,7 @@ Writer = Annotated[Principal, require_scope("remittance:write")]
 MAX_ERA_BYTES = 64 * 1024 * 1024
 # Work-queue filters: a status nobody writes is a 422 naming it, not an empty 200 that looks like "all clear".
 WorkStatus = Literal["open", "reversed"]
-ExceptionStatus = Literal["open"]
+ExceptionStatus = Literal["open", "resolved"]  # resolved: a duplicate payment a person settled
 # Queues and categories are data (rules/denials.yaml) and change with it: only their shape is checked here (a
 # name no rule uses lists nothing).
 RuleName = Annotated[str | None, Query(max_length=60, pattern=r"^[a-z][a-z_]*$")]
@@ -102,6 +103,29 @@ async def get_era(era_id: str, principal: Reader, db: DatabaseDep) -> dict[str, 
 async def list_exceptions(principal: Reader, db: DatabaseDep, status: ExceptionStatus = "open") -> dict[str, Any]:
     async with db.sessions() as session:
         return {"items": await views.era_exception_queue(session, principal.practice_id, status)}
+
+
+class DuplicateDecision(StrictModel):
+    # The decisions are data (rules/posting.yaml): the shape is checked here, the name by the handler (422).
+    decision: str = Field(min_length=1, max_length=40, pattern=r"^[a-z_]+$",
+                          description="refunded, recouped, not_received (rules/posting.yaml) or apply")
+    note: PlainText | None = Field(default=None, max_length=500,
+                                   description="Why, for the next person (kept, never logged)")
+
+
+@router.post("/era-exceptions/{exception_id}/resolution", dependencies=[audited("era_exception", "resolve")],
+             summary="Settle a claim payment held as a duplicate (kind duplicate_claim_payment)",
+             description="The money waits in overpayment_suspense until a person decides. refunded: sent back to "
+                         "the payer (Cr cash); recouped: the payer withheld it from a later payment (Cr "
+                         "plb_recovery); not_received: no second payment reached the bank (Cr undeposited_era); "
+                         "apply: not a duplicate after all, posted to the claim like any payment. Once only: a "
+                         "second decision is a 409.")
+async def resolve_era_exception(exception_id: Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")],
+                                body: DuplicateDecision, principal: Writer, db: DatabaseDep) -> dict[str, Any]:
+    command = handlers.ResolveDuplicatePayment(principal.practice_id, exception_id, body.decision,
+                                               principal.subject, body.note)
+    async with db.transaction() as session:
+        return await handlers.resolve_duplicate_payment(session, command)
 
 
 class DenialOut(BaseModel):

@@ -30,7 +30,7 @@ from typing import Any, Literal
 import yaml
 from rcm_shared.clearinghouse import MailboxUnavailable
 from rcm_shared.contracts import (
-    ClaimPaymentPostedV1,
+    ClaimPaymentPostedV2,
     ClaimSubmittedV1,
     DenialRaisedV1,
     EraReceivedV1,
@@ -41,14 +41,18 @@ from rcm_shared.contracts.base import EventPayload
 from rcm_shared.db.bulk import insert_many
 from rcm_shared.db.database import Database
 from rcm_shared.db.types import new_id, new_ids, utcnow
+from rcm_shared.http.errors import ProblemError
 from rcm_shared.messaging import PermanentEventError, stage_event, stage_events
 from rcm_shared.observability import metrics
 from rcm_shared.x12 import X12SyntaxError
-from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, exists, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from remittance.adapters.era_mailbox import EraSource
 from remittance.adapters.orm import (
+    claim_keys,
     claim_postings,
     denials,
     deposits,
@@ -68,9 +72,25 @@ from remittance.domain.denials import (
     DenialRules,
     UnderpaymentCheck,
 )
+from remittance.domain.duplicates import (
+    APPLY,
+    Adjudication,
+    DuplicatePaymentRules,
+    DuplicateWatch,
+    duplicate_rules_on,
+    load_duplicate_payments,
+)
 from remittance.domain.era_reader import iter_remittance
-from remittance.domain.model import REVERSAL_STATUS, ZERO, ClaimPayment, RemittanceHeader, RemittanceSummary
+from remittance.domain.model import (
+    REVERSAL_STATUS,
+    ZERO,
+    ClaimPayment,
+    ProviderAdjustment,
+    RemittanceHeader,
+    RemittanceSummary,
+)
 from remittance.domain.posting import (
+    ACCOUNTS,
     SECONDARY_PAYER_AR,
     UNAPPLIED_CASH,
     UNDEPOSITED_ERA,
@@ -92,6 +112,10 @@ SOURCE = "remittance"
 log = logging.getLogger("rcm.remittance")
 CENT = Decimal("0.01")
 CHUNK = 1000  # ids per IN (...) lookup
+# claim_postings.unapplied: 0 posted to its claim; 1 unapplied cash waiting for a claim copy; 2 unapplied cash
+# posted later (a new posting row carries it); 3 held as a duplicate payment; 4 a held duplicate a person settled.
+HELD_DUPLICATE = 3
+HOLD_SETTLED = 4
 SEND_EVERY = 1000  # claims: their rows are written while the next ones are posted
 YIELD_EVERY = 25  # claims between turns of the event loop while a write is in progress
 
@@ -128,9 +152,21 @@ def denial_classifier() -> DenialClassifier:
 
 
 @cache
+def _posting_data() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load(
+        resources.files("remittance.domain").joinpath("rules/posting.yaml").read_text())
+    return data
+
+
+@cache
 def posting_rules() -> RemittancePosting:
-    data = yaml.safe_load(resources.files("remittance.domain").joinpath("rules/posting.yaml").read_text())
+    data = _posting_data()
     return RemittancePosting(load_plb_accounts(data), load_coordination(data))
+
+
+@cache
+def duplicate_payment_rules() -> tuple[DuplicatePaymentRules, ...]:
+    return load_duplicate_payments(_posting_data(), ACCOUNTS)
 
 
 @dataclass(frozen=True)
@@ -168,6 +204,7 @@ async def receive_era(session: AsyncSession, command: ReceiveEra) -> EraIntake:
 
 async def remember_submitted_claim(session: AsyncSession, envelope: EventEnvelope, event: ClaimSubmittedV1) -> None:
     """Keep a local copy of what we billed (to match CLPs) and book the charge: Dr payer A/R, Cr charges."""
+    await lock_claim_keys(session, event.practice_id, [event.patient_control_number])  # before reading: see there
     existing = (await session.execute(select(submitted_claims.c.claim_id).where(
         submitted_claims.c.claim_id == event.claim_id))).first()
     lines = [{"line_number": ln.line_number, "procedure_code": ln.procedure_code, "modifiers": ln.modifiers,
@@ -185,6 +222,31 @@ async def remember_submitted_claim(session: AsyncSession, envelope: EventEnvelop
     await session.execute(insert(submitted_claims).values(claim_id=event.claim_id, **values))
     await _write_entries(session, event.practice_id, None, [posting_rules().charge(_facts(event.claim_id, values))])
     await _apply_waiting_payments(session, envelope, event.practice_id, event.patient_control_number)
+
+
+async def lock_claim_keys(session: AsyncSession, practice_id: str, patient_control_numbers: Iterable[str]) -> None:
+    """Take the claim keys (practice, patient control number) for the rest of the transaction, waiting for any
+    transaction that holds one of them.
+
+    The claim-copy consumer and ERA posting run in separate transactions; without this, each could read
+    before the other committed (write skew): the ERA finds no copy and posts unapplied cash, the copy finds no
+    unapplied cash, and the payment waits for ever. Everything that matches 835 money to a claim copy takes
+    the keys first, then reads; PostgreSQL (READ COMMITTED) gives each later statement a snapshot that
+    includes whatever the holder committed. The keys of one call go in sorted order; a deadlock with a
+    transaction that took its keys in another order (a consumer poll of many claim copies) is broken by
+    PostgreSQL and the event retried alone (docs/decisions.md). The upsert locks the row on PostgreSQL; on SQLite
+    every transaction already holds the database's write lock (BEGIN IMMEDIATE), and it is a cheap write."""
+    keys = sorted(set(patient_control_numbers))
+    if not keys:
+        return
+    upsert = (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(claim_keys)
+    statement = upsert.on_conflict_do_update(index_elements=[claim_keys.c.practice_id,
+                                                             claim_keys.c.patient_control_number],
+                                             set_={"touched_at": upsert.excluded.touched_at})
+    now = utcnow()
+    for start in range(0, len(keys), CHUNK):
+        await session.execute(statement, [{"practice_id": practice_id, "patient_control_number": key,
+                                           "touched_at": now} for key in keys[start:start + CHUNK]])
 
 
 def _facts(claim_id: str, row: Any) -> ClaimFacts:
@@ -231,18 +293,20 @@ class _Batch:
     journal: list[dict[str, Any]] = field(default_factory=list)
     denials: list[dict[str, Any]] = field(default_factory=list)
     underpayments: list[dict[str, Any]] = field(default_factory=list)
+    exceptions: list[dict[str, Any]] = field(default_factory=list)
     events: list[tuple[EventPayload, str]] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
     touched: set[str] = field(default_factory=set)
     pending: asyncio.Task[None] | None = None
 
-    async def send(self, session: AsyncSession, practice_id: str, causation: EventEnvelope) -> None:
+    async def send(self, session: AsyncSession, practice_id: str, causation: EventEnvelope | None) -> None:
         """Start writing everything collected so far (after the previous write finished)."""
         await self.settle()
         tables = [(claim_postings, self.postings), (journal, self.journal), (denials, self.denials),
-                  (underpayments, self.underpayments)]
+                  (underpayments, self.underpayments), (era_exceptions, self.exceptions)]
         events = self.events
-        self.postings, self.journal, self.denials, self.underpayments, self.events = [], [], [], [], []
+        self.postings, self.journal, self.denials, self.underpayments, self.exceptions, self.events = \
+            [], [], [], [], [], []
         for name, count in self.counts.items():
             metrics.BUSINESS_EVENTS.labels(SOURCE, name).inc(count)
         self.counts.clear()
@@ -261,14 +325,14 @@ class _Batch:
             if not quiet:
                 raise
 
-    async def flush(self, session: AsyncSession, practice_id: str, causation: EventEnvelope) -> None:
+    async def flush(self, session: AsyncSession, practice_id: str, causation: EventEnvelope | None) -> None:
         """Write everything collected and wait for it."""
         await self.send(session, practice_id, causation)
         await self.settle()
 
 
 async def _write(session: AsyncSession, tables: list[tuple[Table, list[dict[str, Any]]]],
-                 events: list[tuple[EventPayload, str]], practice_id: str, causation: EventEnvelope) -> None:
+                 events: list[tuple[EventPayload, str]], practice_id: str, causation: EventEnvelope | None) -> None:
     for table, rows in tables:
         await insert_many(session, table, rows)
     await stage_events(session, platform, events, source=SOURCE, practice_id=practice_id, causation=causation)
@@ -320,7 +384,7 @@ async def _post_era(session: AsyncSession, envelope: EventEnvelope, event: EraRe
     if row.status != "received":
         return  # already processed (aggregate guard behind the inbox)
     summary: dict[str, Any] = {"transactions": 0, "claims_posted": 0, "claims_unapplied": 0, "denials": 0,
-                               "exceptions": 0, "duplicates": 0, "total_paid": "0.00"}
+                               "exceptions": 0, "duplicates": 0, "duplicate_claim_payments": 0, "total_paid": "0.00"}
     total_paid = Decimal("0")
     current: _Transaction | None = None
     try:
@@ -336,7 +400,8 @@ async def _post_era(session: AsyncSession, envelope: EventEnvelope, event: EraRe
                 outcome = await _post_transaction(session, event, envelope, current, record)
                 for key, value in outcome.items():
                     summary[key] = summary.get(key, 0) + value
-                if outcome.get("claims_posted") or outcome.get("claims_unapplied"):
+                if outcome.get("claims_posted") or outcome.get("claims_unapplied") or \
+                        outcome.get("duplicate_claim_payments"):
                     total_paid += current.header.total_paid
                 current = None
     except X12SyntaxError as exc:
@@ -345,7 +410,9 @@ async def _post_era(session: AsyncSession, envelope: EventEnvelope, event: EraRe
             status="exception", processed_at=utcnow(), summary={"error": exc.as_dict()}))
         return
     summary["total_paid"] = str(total_paid)
-    status = "posted" if not summary["exceptions"] else ("exception" if not summary["claims_posted"] else "partial")
+    # Claims held as duplicate payments wait for a person like an exception does.
+    waiting = summary["exceptions"] + summary["duplicate_claim_payments"]
+    status = "posted" if not waiting else ("exception" if not summary["claims_posted"] else "partial")
     if summary["duplicates"] and not summary["claims_posted"] and not summary["exceptions"]:
         status = "duplicate"
     await session.execute(update(eras).where(eras.c.era_id == event.era_id).values(
@@ -381,24 +448,48 @@ async def _post_transaction(session: AsyncSession, event: EraReceivedV1, envelop
             "trace_number": header.trace_number, "payer_id": payer_id, "first_payment_id": duplicate.payment_id})
         return {"duplicates": 1}
     payment_id = _next_id()
+    # The claims this payment is for, taken before their copies and postings are read (see lock_claim_keys).
+    await lock_claim_keys(session, event.practice_id, [c.patient_control_number for c in tx.claims])
     await session.execute(insert(era_payments).values(
         payment_id=payment_id, era_id=event.era_id, practice_id=event.practice_id, payer_id=payer_id,
         trace_number=header.trace_number, total_paid=header.total_paid, method=header.payment_method or "NON",
         payment_date=header.payment_date, claim_count=len(tx.claims), posted_at=utcnow()))
     ours_by_pcn = await _our_claims(session, event.practice_id, [c.patient_control_number for c in tx.claims])
     batch = _Batch()
-    posting = _PostingRun(event.era_id, event.practice_id, payment_id, payer_id, envelope, utcnow())
+    posting = _PostingRun(event.era_id, event.practice_id, payment_id, payer_id, envelope, utcnow(),
+                          header.trace_number)
     try:
-        raised = await _post_claims(session, posting, [(c, ours_by_pcn.get(c.patient_control_number))
-                                                       for c in tx.claims], batch)
-        if summary.provider_adjustments:
+        done = await _post_claims(session, posting, [(c, ours_by_pcn.get(c.patient_control_number))
+                                                     for c in tx.claims], batch)
+        if summary.provider_adjustments and done.held and done.held == len(tx.claims):
+            _hold_provider_adjustments(posting, header, summary.provider_adjustments, batch)
+        elif summary.provider_adjustments:
             batch.journal.extend(_journal_rows(event.practice_id, None, posting_rules().post_provider_adjustments(
                 summary.provider_adjustments, header.trace_number), posting.now))
         await batch.flush(session, event.practice_id, envelope)
     finally:
         await batch.settle(quiet=True)  # never leave a write running on the connection
-    posted = sum(1 for c in tx.claims if c.patient_control_number in ours_by_pcn)
-    return {"claims_posted": posted, "claims_unapplied": len(tx.claims) - posted, "denials": raised}
+    matched = sum(1 for c in tx.claims if c.patient_control_number in ours_by_pcn)
+    return {"claims_posted": matched - done.held, "claims_unapplied": len(tx.claims) - matched,
+            "denials": done.raised, "duplicate_claim_payments": done.held}
+
+
+def _hold_provider_adjustments(run: _PostingRun, header: RemittanceHeader, adjustments: list[ProviderAdjustment],
+                               batch: _Batch) -> None:
+    """A payment whose every claim repeats one already posted is a repeated payment as a whole: its PLBs are held
+    with its claims (the hold then carries exactly BPR02), not booked to their accounts a second time."""
+    rules = duplicate_rules_on(duplicate_payment_rules(), header.payment_date)
+    batch.journal.extend(_journal_rows(run.practice_id, None, posting_rules().hold_provider_adjustments(
+        adjustments, header.trace_number, rules.hold_account), run.now))
+    batch.exceptions.append(dict(
+        exception_id=_next_id(), era_id=run.era_id, practice_id=run.practice_id,
+        kind="duplicate_provider_adjustments", status="open", raised_at=run.now, detail={
+            "payment_id": run.payment_id, "trace_number": header.trace_number, "payer_id": run.payer_id,
+            "held_in": rules.hold_account, "amount": str(_c(sum((a.amount for a in adjustments), ZERO))),
+            "adjustments": [{"provider_identifier": a.provider_identifier, "reason": a.reason,
+                             "reference": a.reference, "amount": str(_c(a.amount))} for a in adjustments],
+            "decisions": list(rules.decisions)}))
+    batch.counts["duplicate_provider_adjustments_held"] += 1
 
 
 def _among(column: Any, values: list[str]) -> Any:
@@ -440,8 +531,17 @@ class _PostingRun:
     practice_id: str
     payment_id: str
     payer_id: str
-    envelope: EventEnvelope
+    envelope: EventEnvelope | None  # None: a periodic job or a person, caused by no event
     now: datetime
+    trace_number: str | None  # TRN02 of the 835 payment
+
+
+async def _payment_run(session: AsyncSession, era_id: str, practice_id: str, payment_id: str,
+                       envelope: EventEnvelope | None) -> _PostingRun:
+    """The run of a payment posted earlier (a late claim copy, a person's decision)."""
+    payment = (await session.execute(select(era_payments.c.payer_id, era_payments.c.trace_number).where(
+        era_payments.c.payment_id == payment_id))).one()
+    return _PostingRun(era_id, practice_id, payment_id, payment.payer_id, envelope, utcnow(), payment.trace_number)
 
 
 async def _held_for_next_payer(session: AsyncSession, practice_id: str, claim_ids: list[str]) -> dict[str, Decimal]:
@@ -457,6 +557,13 @@ async def _held_for_next_payer(session: AsyncSession, practice_id: str, claim_id
     return held
 
 
+def _standing(practice_id: str, claim_ids: list[str]) -> tuple[Any, ...]:
+    """Postings that stand on these claims: matched (not unapplied, not held), not reversals, not reversed."""
+    p = claim_postings.c
+    return (p.practice_id == practice_id, _among(p.claim_id, claim_ids), p.unapplied == 0,
+            p.claim_status_code != REVERSAL_STATUS, p.reversed_by_posting_id.is_(None))
+
+
 async def _reversible_postings(session: AsyncSession, practice_id: str,
                                claim_ids: list[str]) -> dict[str, list[tuple[PostedClaim, Any]]]:
     """The claims' postings a reversal may reverse (matched, not reversals, not reversed yet), newest first,
@@ -465,9 +572,7 @@ async def _reversible_postings(session: AsyncSession, practice_id: str,
     unique = sorted(set(claim_ids))
     for start in range(0, len(unique), CHUNK):
         rows = (await session.execute(select(claim_postings).where(
-            claim_postings.c.practice_id == practice_id, _among(claim_postings.c.claim_id, unique[start:start + CHUNK]),
-            claim_postings.c.unapplied == 0, claim_postings.c.claim_status_code != REVERSAL_STATUS,
-            claim_postings.c.reversed_by_posting_id.is_(None)).order_by(claim_postings.c.posted_at.desc()))).all()
+            *_standing(practice_id, unique[start:start + CHUNK])).order_by(claim_postings.c.posted_at.desc()))).all()
         if not rows:
             continue
         entries: dict[str, dict[str, list[JournalLine]]] = defaultdict(lambda: defaultdict(list))
@@ -499,12 +604,38 @@ def _pick_original(reversal: ClaimPayment, candidates: list[tuple[PostedClaim, A
     return same_amounts[0] if same_amounts else None
 
 
+async def _standing_postings(session: AsyncSession, practice_id: str,
+                             claim_ids: list[str]) -> dict[str, list[tuple[str, Adjudication]]]:
+    """The claims' postings that stand (matched, not reversals, not reversed), as a duplicate is judged."""
+    found: dict[str, list[tuple[str, Adjudication]]] = {}
+    unique = sorted(set(claim_ids))
+    p = claim_postings.c
+    for start in range(0, len(unique), CHUNK):
+        for row in (await session.execute(select(
+                p.posting_id, p.claim_id, p.claim_status_code, p.payer_claim_number, p.charge, p.paid,
+                p.patient_responsibility, p.detail, era_payments.c.payer_id)
+                .join(era_payments, era_payments.c.payment_id == p.payment_id)
+                .where(*_standing(practice_id, unique[start:start + CHUNK])))).all():
+            lines = Adjudication.lines_from_data((row.detail or {}).get("adjudicated_lines"))
+            found.setdefault(row.claim_id, []).append((row.posting_id, Adjudication(
+                row.payer_id, row.claim_status_code, row.payer_claim_number, row.charge, row.paid,
+                row.patient_responsibility, lines)))
+    return found
+
+
+@dataclass
+class _Posted:
+    raised: int = 0  # denials
+    held: int = 0  # claim payments held as duplicates
+
+
 async def _post_claims(session: AsyncSession, run: _PostingRun, pairs: list[tuple[ClaimPayment, Any]],
-                       batch: _Batch) -> int:
-    """Post a transaction's CLPs (each with our claim copy or None) into ``batch``; returns denials raised.
+                       batch: _Batch, *, hold_duplicates: bool = True) -> _Posted:
+    """Post a transaction's CLPs (each with our claim copy or None) into ``batch``.
 
     The state a claim's posting reads (balances forwarded to the next payer, postings a reversal takes back,
-    the denial history for pattern alerts) is read once for the whole transaction, not per claim."""
+    postings a duplicate would repeat, the denial history for pattern alerts) is read once for the whole
+    transaction, not per claim. ``hold_duplicates`` False: a person decided this payment is not a duplicate."""
     rules = posting_rules()
     coordination_statuses = frozenset().union(*(b.next_payer_statuses for b in rules.coordination))
     matched = [(claim, ours) for claim, ours in pairs if ours is not None]
@@ -514,7 +645,9 @@ async def _post_claims(session: AsyncSession, run: _PostingRun, pairs: list[tupl
         ours.claim_id for claim, ours in matched if claim.is_reversal])
     watch = await _denial_watch(session, run.practice_id, [ours.date_of_service for claim, ours in matched
                                                             if not claim.is_reversal])
-    raised = 0
+    standing = DuplicateWatch(duplicate_payment_rules(), await _standing_postings(
+        session, run.practice_id, [ours.claim_id for claim, ours in matched]) if hold_duplicates else None)
+    posted = _Posted()
     for done, (claim, ours) in enumerate(pairs, 1):
         if not done % SEND_EVERY:
             await batch.send(session, run.practice_id, run.envelope)
@@ -534,10 +667,40 @@ async def _post_claims(session: AsyncSession, run: _PostingRun, pairs: list[tupl
             original = _pick_original(claim, originals.get(claim_id, []))
             if original is not None:
                 originals[claim_id].remove(original)
+                standing.reversed(claim_id, original[0].posting_id)
                 await _post_reversal(session, run, claim, ours, original, batch)
                 continue
-        raised += _post_matched(run, claim, ours, held.get(claim_id, ZERO), watch, batch)
-    return raised
+        adjudication = Adjudication.of(claim, run.payer_id)
+        repeats = standing.duplicate_of(claim_id, adjudication, ours.date_of_service) if hold_duplicates else None
+        if repeats is not None:
+            _hold_duplicate(run, claim, ours, repeats, batch)
+            posted.held += 1
+            continue
+        posting_id, raised = _post_matched(run, claim, ours, held.get(claim_id, ZERO), watch, adjudication, batch)
+        if not claim.is_reversal:
+            standing.posted(claim_id, posting_id, adjudication)
+        posted.raised += raised
+    return posted
+
+
+def _hold_duplicate(run: _PostingRun, claim: ClaimPayment, ours: Any, repeats: str, batch: _Batch) -> None:
+    """A payment the claim already holds a standing posting for: the money is held, the claim and the patient
+    are untouched, and one exception asks a person to decide (see resolve_duplicate_payment)."""
+    rules = duplicate_rules_on(duplicate_payment_rules(), ours.date_of_service)
+    result = posting_rules().hold_duplicate(claim, ours.claim_id, rules.hold_account)
+    posting_id, exception_id = _next_id(), _next_id()
+    where = {"transaction_control_number": claim.transaction_control_number, "claim_ordinal": claim.ordinal}
+    batch.postings.append(_posting_row(run, claim, result, posting_id, HELD_DUPLICATE, {
+        "duplicate_of": repeats, "exception_id": exception_id, "held_in": rules.hold_account, "clp": where}))
+    batch.journal.extend(_journal_rows(run.practice_id, posting_id, result.entries, run.now))
+    batch.exceptions.append(dict(
+        exception_id=exception_id, era_id=run.era_id, practice_id=run.practice_id, kind="duplicate_claim_payment",
+        status="open", raised_at=run.now, detail={
+            "posting_id": posting_id, "duplicate_of": repeats, "claim_id": ours.claim_id,
+            "patient_control_number": claim.patient_control_number, "claim_status_code": claim.status_code,
+            "payer_claim_number": claim.payer_claim_number or None, "payer_id": run.payer_id,
+            "paid": str(_c(claim.paid)), "held_in": rules.hold_account, "decisions": list(rules.decisions)}))
+    batch.counts["duplicate_claim_payment_held"] += 1
 
 
 def _posting_row(run: _PostingRun, claim: ClaimPayment, result: ClaimPosting, posting_id: str,
@@ -569,16 +732,18 @@ def _post_unapplied(run: _PostingRun, claim: ClaimPayment, batch: _Batch) -> Non
 
 
 def _stage_claim_events(run: _PostingRun, claim: ClaimPayment, ours: Any, posting_id: str, result: ClaimPosting,
-                        batch: _Batch) -> None:
+                        batch: _Batch, reverses: str | None = None) -> None:
     # model_construct (here and for denials): every field is given, from values already typed and checked
     # (Decimal amounts to the cent, ids, codes from the parsed 835), so validating thousands of payloads
     # again per ERA changes nothing; the integration tests read the staged events back through the contracts.
-    batch.events.append((ClaimPaymentPostedV1.model_construct(
+    assert result.outcome != "held_duplicate", "a held duplicate tells the claim nothing"
+    batch.events.append((ClaimPaymentPostedV2.model_construct(
         posting_id=posting_id, era_id=run.era_id, claim_id=ours.claim_id, practice_id=run.practice_id,
         outcome=result.outcome if result.outcome != "unapplied" else "paid",
         claim_status_code=claim.status_code, charge=_c(claim.charge), paid=_c(claim.paid),
         patient_responsibility=_c(result.patient_responsibility.total),
         contractual_adjustment=_c(result.contractual_adjustment), payer_claim_number=claim.payer_claim_number or None,
+        trace_number=run.trace_number or None, reverses_posting_id=reverses,
     ), ours.claim_id))
     billed = result.patient_billed
     if billed.total != 0:  # held for the next payer: nothing to the patient yet; a reversal sends it negative
@@ -590,8 +755,9 @@ def _stage_claim_events(run: _PostingRun, claim: ClaimPayment, ours: Any, postin
 
 
 def _post_matched(run: _PostingRun, claim: ClaimPayment, ours: Any, held: Decimal, watch: DenialPatternWatch,
-                  batch: _Batch) -> int:
-    """Post one CLP to our claim: journal, posting row, events, underpayments, denials. Returns denials."""
+                  adjudication: Adjudication, batch: _Batch) -> tuple[str, int]:
+    """Post one CLP to our claim: journal, posting row, events, underpayments, denials. Returns the posting
+    id and the denials raised."""
     result = posting_rules().post_claim(claim, _facts(ours.claim_id, ours), held_for_this_payer=held,
                                         as_of=ours.date_of_service)
     posting_id = _next_id()
@@ -604,14 +770,16 @@ def _post_matched(run: _PostingRun, claim: ClaimPayment, ours: Any, held: Decima
         extra["forwarded_to"] = {"name": crossover.last_name, "identifier": crossover.identifier}
     if claim.is_reversal:  # no posting of ours to take back: the negated amounts go through the rules
         extra["reverses"] = None
+    else:  # what a later payment is compared with, to tell a duplicate (domain/duplicates.py)
+        extra["adjudicated_lines"] = adjudication.lines_as_data()
     batch.postings.append(_posting_row(run, claim, result, posting_id, 0, extra))
     batch.journal.extend(_journal_rows(run.practice_id, posting_id, result.entries, run.now))
     _stage_claim_events(run, claim, ours, posting_id, result, batch)
     if claim.is_reversal:
-        return 0
+        return posting_id, 0
     if result.basis == "primary":  # a next payer's allowed amount is not comparable with our contract
         _flag_underpayments(run, posting_id, claim, ours, batch)
-    return _raise_denials(run, posting_id, claim, ours, watch, batch)
+    return posting_id, _raise_denials(run, posting_id, claim, ours, watch, batch)
 
 
 async def _post_reversal(session: AsyncSession, run: _PostingRun, claim: ClaimPayment, ours: Any,
@@ -624,7 +792,7 @@ async def _post_reversal(session: AsyncSession, run: _PostingRun, claim: ClaimPa
     posting_id = _next_id()
     batch.postings.append(_posting_row(run, claim, result, posting_id, 0, {"reverses": posted.posting_id}))
     batch.journal.extend(_journal_rows(run.practice_id, posting_id, result.entries, run.now))
-    _stage_claim_events(run, claim, ours, posting_id, result, batch)
+    _stage_claim_events(run, claim, ours, posting_id, result, batch, reverses=posted.posting_id)
     await session.execute(update(claim_postings).where(claim_postings.c.posting_id == posted.posting_id)
                           .values(reversed_by_posting_id=posting_id))
     await session.execute(update(denials).where(
@@ -658,10 +826,10 @@ def _flag_underpayments(run: _PostingRun, posting_id: str, claim: ClaimPayment, 
         batch.counts["underpayment"] += 1
 
 
-async def _apply_waiting_payments(session: AsyncSession, envelope: EventEnvelope, practice_id: str,
+async def _apply_waiting_payments(session: AsyncSession, envelope: EventEnvelope | None, practice_id: str,
                                   patient_control_number: str) -> None:
     """A claim copy arrived after its ERA (topics are not ordered with each other): move the unapplied cash
-    onto the claim and post it as it would have been."""
+    onto the claim and post it as it would have been. The caller holds the claim key (lock_claim_keys)."""
     waiting = (await session.execute(select(claim_postings).where(
         claim_postings.c.practice_id == practice_id, claim_postings.c.unapplied == 1,
         claim_postings.c.patient_control_number == patient_control_number))).all()
@@ -670,8 +838,6 @@ async def _apply_waiting_payments(session: AsyncSession, envelope: EventEnvelope
     ours = await _our_claim(session, practice_id, patient_control_number)
     for posting in waiting:
         content = (await session.execute(select(eras.c.content).where(eras.c.era_id == posting.era_id))).scalar_one()
-        payer_id = (await session.execute(select(era_payments.c.payer_id).where(
-            era_payments.c.payment_id == posting.payment_id))).scalar_one()
         payment = next((r for r in iter_remittance(content, strict=True) if isinstance(r, ClaimPayment)
                         and r.patient_control_number == patient_control_number
                         and r.status_code == posting.claim_status_code and r.paid == posting.paid), None)
@@ -685,11 +851,120 @@ async def _apply_waiting_payments(session: AsyncSession, envelope: EventEnvelope
                               .values(unapplied=2))  # 2: resolved by a later match
         batch = _Batch()
         try:
-            await _post_claims(session, _PostingRun(posting.era_id, practice_id, posting.payment_id, payer_id,
-                                                    envelope, utcnow()), [(payment, ours)], batch)
+            run = await _payment_run(session, posting.era_id, practice_id, posting.payment_id, envelope)
+            await _post_claims(session, run, [(payment, ours)], batch)
             await batch.flush(session, practice_id, envelope)
         finally:
             await batch.settle(quiet=True)
+
+
+async def apply_waiting_payments(session: AsyncSession, limit: int = 200) -> int:
+    """Sweep: post unapplied cash whose claim copy is here now; returns the claim keys applied.
+
+    The claim key serializes the claim-copy consumer and ERA posting, so a copy and its payment always meet
+    as they arrive. This is the safety net behind that, with a bounded delay (``unapplied_rematch_seconds``):
+    payments left waiting by a version without the key, or by any path not foreseen."""
+    waiting = (await session.execute(select(claim_postings.c.practice_id, claim_postings.c.patient_control_number)
+                                     .where(claim_postings.c.unapplied == 1, exists().where(
+                                         submitted_claims.c.practice_id == claim_postings.c.practice_id,
+                                         submitted_claims.c.patient_control_number
+                                         == claim_postings.c.patient_control_number))
+                                     .distinct().limit(limit))).all()
+    for practice_id, patient_control_number in sorted(waiting):
+        await lock_claim_keys(session, practice_id, [patient_control_number])
+        await _apply_waiting_payments(session, None, practice_id, patient_control_number)  # reads again, locked
+    if waiting:
+        metrics.BUSINESS_EVENTS.labels(SOURCE, "unapplied_rematched_by_sweep").inc(len(waiting))
+        log.warning("unapplied cash matched by the sweep", extra={"claim_keys": len(waiting)})
+    return len(waiting)
+
+
+@dataclass(frozen=True)
+class ResolveDuplicatePayment:
+    practice_id: str
+    exception_id: str
+    decision: str
+    resolved_by: str
+    note: str | None = None
+
+
+async def resolve_duplicate_payment(session: AsyncSession, command: ResolveDuplicatePayment) -> dict[str, Any]:
+    """A person's decision on money held as a duplicate payment (``duplicate_payments`` in rules/posting.yaml):
+    a claim payment (``duplicate_claim_payment``) or the PLBs of a payment whose every claim was a repeat
+    (``duplicate_provider_adjustments``).
+
+    ``refunded`` / ``recouped`` / ``not_received`` (or whatever the rules name): the hold is released to the
+    decision's account (cash, plb_recovery, undeposited_era) and the claim is left as it is. ``apply``: it was
+    not a duplicate after all; the hold goes back to undeposited_era and the payment (or the PLBs) is posted
+    as any would be (for a claim: with its events to claims and patient billing). Settled once: a second
+    decision on the same exception is a 409."""
+    row = (await session.execute(select(era_exceptions).where(
+        era_exceptions.c.exception_id == command.exception_id,
+        era_exceptions.c.practice_id == command.practice_id))).first()
+    if row is None:
+        raise ProblemError(404, "not-found", "No such ERA exception")
+    if row.kind not in ("duplicate_claim_payment", "duplicate_provider_adjustments"):
+        raise ProblemError(409, "not-a-duplicate-payment", "Only money held as a duplicate payment is settled here")
+    held = ours = None
+    if row.kind == "duplicate_claim_payment":
+        held = (await session.execute(select(claim_postings).where(
+            claim_postings.c.posting_id == row.detail["posting_id"]))).one()
+        ours = await _our_claim(session, command.practice_id, held.patient_control_number)
+    rules = duplicate_rules_on(duplicate_payment_rules(), ours.date_of_service if ours is not None else None)
+    if command.decision not in rules.decisions:
+        raise ProblemError(422, "validation", "Request is invalid", errors=[{
+            "field": "body.decision", "code": "enum", "message": f"must be one of {', '.join(rules.decisions)}"}])
+    if held is not None:
+        await lock_claim_keys(session, command.practice_id, [held.patient_control_number])
+    settled = await session.execute(update(era_exceptions).where(
+        era_exceptions.c.exception_id == row.exception_id, era_exceptions.c.status == "open").values(status="resolved"))
+    if settled.rowcount != 1:  # type: ignore[attr-defined]
+        raise ProblemError(409, "already-resolved", "This exception was already settled")
+    held_in = row.detail.get("held_in", rules.hold_account)  # where it was held then, whatever the rules say now
+    to_account = UNDEPOSITED_ERA if command.decision == APPLY else rules.resolutions[command.decision]
+    posted_as = None
+    if held is not None:
+        release = posting_rules().release_hold(held.paid, held.payer_claim_number or held.patient_control_number,
+                                               held.claim_id, held_in, to_account)
+        await _write_entries(session, command.practice_id, held.posting_id, [release] if release else [])
+        await session.execute(update(claim_postings).where(claim_postings.c.posting_id == held.posting_id).values(
+            unapplied=HOLD_SETTLED, detail={**held.detail, "settled": command.decision}))
+        posted_as = await _apply_held_payment(session, held, ours) if command.decision == APPLY else None
+    else:  # PLBs: the hold is their negated total (a recovery reduced the payment, so it was debited)
+        trace = row.detail["trace_number"]
+        adjustments = [ProviderAdjustment(a["provider_identifier"], None, a["reason"], a["reference"],
+                                          Decimal(a["amount"])) for a in row.detail["adjustments"]]
+        release = posting_rules().release_hold(-sum((a.amount for a in adjustments), ZERO), trace, None, held_in,
+                                               to_account)
+        entries = [release] if release else []
+        if command.decision == APPLY:
+            entries += posting_rules().post_provider_adjustments(adjustments, trace)
+        await _write_entries(session, command.practice_id, None, entries)
+    resolution = {"decision": command.decision, "released_to": to_account, "by": command.resolved_by,
+                  "at": utcnow().isoformat(), "note": command.note, "posting_id": posted_as}
+    await session.execute(update(era_exceptions).where(era_exceptions.c.exception_id == row.exception_id).values(
+        detail={**row.detail, "resolution": resolution}))
+    metrics.BUSINESS_EVENTS.labels(SOURCE, f"{row.kind}_{command.decision}").inc()
+    return {"exception_id": row.exception_id, "status": "resolved", **resolution}
+
+
+async def _apply_held_payment(session: AsyncSession, held: Any, ours: Any) -> str:
+    """Post a held payment to its claim after all (the CLP read again from the stored 835). Returns the new
+    posting's id."""
+    where = held.detail["clp"]
+    content = (await session.execute(select(eras.c.content).where(eras.c.era_id == held.era_id))).scalar_one()
+    payment = next(r for r in iter_remittance(content, strict=True) if isinstance(r, ClaimPayment)
+                   and r.transaction_control_number == where["transaction_control_number"]
+                   and r.ordinal == where["claim_ordinal"])
+    batch = _Batch()
+    try:
+        run = await _payment_run(session, held.era_id, held.practice_id, held.payment_id, None)
+        await _post_claims(session, run, [(payment, ours)], batch, hold_duplicates=False)
+        posting_id: str = batch.postings[-1]["posting_id"]  # one claim: its row is still in the batch
+        await batch.flush(session, held.practice_id, None)
+    finally:
+        await batch.settle(quiet=True)
+    return posting_id
 
 
 async def _denial_watch(session: AsyncSession, practice_id: str, dates_of_service: list[date]) -> DenialPatternWatch:

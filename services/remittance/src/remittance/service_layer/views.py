@@ -77,7 +77,8 @@ async def era_detail(session: AsyncSession, practice_id: str, era_id: str) -> di
     return {**dict(row._mapping), "postings": [
         {"posting_id": p.posting_id, "claim_id": p.claim_id, "patient_control_number": p.patient_control_number,
          "claim_status_code": p.claim_status_code, "charge": p.charge, "paid": p.paid,
-         "patient_responsibility": p.patient_responsibility, "unapplied": bool(p.unapplied), **p.detail}
+         "patient_responsibility": p.patient_responsibility, "unapplied": p.unapplied in (1, 2),
+         "held_as_duplicate": p.unapplied in (3, 4), **p.detail}
         for p in postings]}
 
 
@@ -157,7 +158,8 @@ async def payment_report(session: AsyncSession, practice_id: str) -> dict[str, A
     rows = (await session.execute(select(submitted_claims.c.payer_id, submitted_claims.c.submitted_at,
                                          claim_postings.c.posted_at).join(
         claim_postings, claim_postings.c.claim_id == submitted_claims.c.claim_id).where(
-        submitted_claims.c.practice_id == practice_id, claim_postings.c.paid > 0))).all()
+        submitted_claims.c.practice_id == practice_id, claim_postings.c.paid > 0,
+        claim_postings.c.unapplied == 0))).all()  # not money held as a duplicate payment
     unapplied = (await session.execute(select(func.count(), func.sum(claim_postings.c.paid)).where(
         claim_postings.c.practice_id == practice_id, claim_postings.c.unapplied == 1))).one()
     exceptions: dict[str, int] = dict((await session.execute(select(era_exceptions.c.kind, func.count()).where(
