@@ -427,16 +427,6 @@ class BatchRunStatus(enum.StrEnum):
     FAILED = "failed"  # the payer never took the batch
 
 
-_RUN_MOVES: dict[BatchRunStatus, frozenset[BatchRunStatus]] = {
-    BatchRunStatus.PLANNED: frozenset({BatchRunStatus.SENDING, BatchRunStatus.EMPTY}),
-    # a sender that died mid-send leaves the run sending: after the lease it is sent again
-    BatchRunStatus.SENDING: frozenset({BatchRunStatus.SUBMITTED, BatchRunStatus.SEND_FAILED, BatchRunStatus.FAILED,
-                                       BatchRunStatus.SENDING}),
-    BatchRunStatus.SEND_FAILED: frozenset({BatchRunStatus.SENDING}),
-    BatchRunStatus.SUBMITTED: frozenset({BatchRunStatus.COMPLETED, BatchRunStatus.EXPIRED}),
-}
-
-
 class InquiryStatus(enum.StrEnum):
     PENDING = "pending"
     ANSWERED = "answered"
@@ -509,8 +499,8 @@ class BatchRun(Aggregate):
               triggered_by: str | None, now: datetime) -> BatchRun:
         return cls(run_id, practice_id, schedule_date, trigger, triggered_by, BatchRunStatus.PLANNED, now)
 
-    def _move(self, to: BatchRunStatus) -> None:
-        if to not in _RUN_MOVES.get(self.status, frozenset()):
+    def _move(self, allowed: Iterable[BatchRunStatus], to: BatchRunStatus) -> None:
+        if self.status not in allowed:
             raise IllegalBatchRunMove(self.status.value, to.value)
         self.status = to
 
@@ -522,24 +512,25 @@ class BatchRun(Aggregate):
     def ready_to_send(self, inquiries: Sequence[BatchInquiry], counts: RunCounts, *, payload_id: str,
                       interchange_control_number: int, request_x12: str, now: datetime) -> None:
         """Planned: the batch file is written and its PayloadID chosen (a resend carries the same one)."""
-        self._move(BatchRunStatus.SENDING)
+        self._move((BatchRunStatus.PLANNED,), BatchRunStatus.SENDING)
         self._count(counts)
         self.inquiries = list(inquiries)
         self.payload_id, self.interchange_control_number = payload_id, interchange_control_number
         self.request_x12, self.send_started_at = request_x12, now
 
     def nothing_to_send(self, counts: RunCounts, now: datetime) -> None:
-        self._move(BatchRunStatus.EMPTY)
+        self._move((BatchRunStatus.PLANNED,), BatchRunStatus.EMPTY)
         self._count(counts)
         self.completed_at = now
 
     def resend(self, now: datetime) -> None:
-        """Hand the same batch over again: after a failed send's wait, or after a sender died mid-send."""
-        self._move(BatchRunStatus.SENDING)
+        """Hand the same batch over again: after a failed send's wait, or after a sender died mid-send (the run is
+        still sending when its lease ran out)."""
+        self._move((BatchRunStatus.SEND_FAILED, BatchRunStatus.SENDING), BatchRunStatus.SENDING)
         self.send_started_at = now
 
     def submitted(self, now: datetime) -> None:
-        self._move(BatchRunStatus.SUBMITTED)
+        self._move((BatchRunStatus.SENDING,), BatchRunStatus.SUBMITTED)
         self.attempts += 1
         self.submitted_at, self.last_error, self.next_attempt_at = now, None, None
 
@@ -549,17 +540,17 @@ class BatchRun(Aggregate):
         self.attempts += 1
         self.last_error = error[:200]
         if retry_after is not None:
-            self._move(BatchRunStatus.SEND_FAILED)
+            self._move((BatchRunStatus.SENDING,), BatchRunStatus.SEND_FAILED)
             self.next_attempt_at = now + retry_after
             return []
-        self._move(BatchRunStatus.FAILED)
+        self._move((BatchRunStatus.SENDING,), BatchRunStatus.FAILED)
         self.completed_at = now
         return self._unanswered()
 
     def complete(self, checks: Mapping[str, str], response_x12: str, now: datetime) -> list[BatchInquiry]:
         """The payer's answers are in: ``checks`` maps each answered inquiry's trace number to its check. The
         inquiries the answer says nothing about are returned, unanswered, for the work queue."""
-        self._move(BatchRunStatus.COMPLETED)
+        self._move((BatchRunStatus.SUBMITTED,), BatchRunStatus.COMPLETED)
         for inquiry in self.pending():
             if inquiry.trace_number in checks:
                 inquiry.status, inquiry.check_id = InquiryStatus.ANSWERED, checks[inquiry.trace_number]
@@ -568,7 +559,7 @@ class BatchRun(Aggregate):
 
     def expire(self, reason: str, now: datetime) -> list[BatchInquiry]:
         """No usable answer within the payer's results window: its inquiries go to the work queue."""
-        self._move(BatchRunStatus.EXPIRED)
+        self._move((BatchRunStatus.SUBMITTED,), BatchRunStatus.EXPIRED)
         self.completed_at, self.last_error = now, reason[:200]
         return self._unanswered()
 
