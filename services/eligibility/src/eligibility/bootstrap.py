@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from rcm_shared.clock import Clock, SystemClock
 from rcm_shared.contracts import topics
 from rcm_shared.db.database import Database
+from rcm_shared.messaging import EventConsumer, batch_dispatcher
 from rcm_shared.rules import load_rules
 from rcm_shared.service import ServiceRuntime, create_service_app
 from rcm_shared.x12.envelope import InterchangeParties
@@ -35,7 +36,6 @@ from eligibility.domain.rulebook import EligibilityRules
 from eligibility.domain.session_limits import SessionLimitRules
 from eligibility.domain.telehealth import TelehealthPhrases
 from eligibility.entrypoints.api import router
-from eligibility.entrypoints.consumers import BatchEventConsumer
 from eligibility.entrypoints.dependencies import EligibilityServices
 from eligibility.sandbox.gateway import SandboxPayerGateway
 from eligibility.sandbox.payer import SandboxPlanTable
@@ -112,14 +112,14 @@ def build_services(settings: EligibilitySettings, *, gateway: PayerGateway | Non
 def build_runtime(services: EligibilityServices) -> ServiceRuntime:
     """The consumers (the message map, a poll at a time) and the periodic jobs. Every instant they decide with is
     ``clock.now()``; the practice's dates follow from it by the nightly batch rules."""
-    settings, uows, clock, payer, rules = (services.settings, services.uows, services.clock, services.payer,
-                                           services.rules)
-    handlers = message_map(rules, clock)
+    settings, db, uows, clock, payer, rules = (services.settings, services.db, services.uows, services.clock,
+                                               services.payer, services.rules)
+    handler = batch_dispatcher(message_map(uows, rules, clock))
     consumers = [
-        BatchEventConsumer(settings, services.db, uows, name="session-limits", topics=[topics.VISIT_COMPLETED],
-                           handlers=handlers),
-        BatchEventConsumer(settings, services.db, uows, name="eligibility-denials", topics=[topics.DENIAL_RAISED],
-                           handlers=handlers),
+        EventConsumer(settings, db.sessions, platform, name="session-limits", topics=[topics.VISIT_COMPLETED],
+                      batch_handler=handler),
+        EventConsumer(settings, db.sessions, platform, name="eligibility-denials", topics=[topics.DENIAL_RAISED],
+                      batch_handler=handler),
     ]
 
     async def send_due_rechecks() -> None:
@@ -132,7 +132,7 @@ def build_runtime(services: EligibilityServices) -> ServiceRuntime:
         ("eligibility-rechecks", settings.recheck_poll_seconds, send_due_rechecks)]
     if isinstance(payer.gateway, BatchPayerGateway) and settings.nightly_batch_enabled:
         periodic.append(("nightly-eligibility-batch", settings.nightly_batch_poll_seconds, nightly_batch_tick))
-    return ServiceRuntime(settings, services.db, MIGRATIONS, consumers=consumers, periodic=periodic)
+    return ServiceRuntime(settings, db, MIGRATIONS, consumers=consumers, periodic=periodic)
 
 
 def migration_runtime(settings: EligibilitySettings) -> ServiceRuntime:

@@ -31,7 +31,7 @@ def completed(visit_id: str, day_offset: int, practice_id: str = "practice-a") -
 
 
 async def test_a_poll_is_counted_once_and_a_poison_event_does_not_stop_it(broker, databases, caplog) -> None:  # type: ignore[no-untyped-def]
-    caplog.set_level(logging.INFO, logger="eligibility.entrypoints.consumers")
+    caplog.set_level(logging.INFO, logger="rcm.consumer")
     settings = settings_for(EligibilitySettings, databases.create("elig"), broker, nightly_batch_enabled=False,
                             recheck_poll_seconds=3600)
     app = build_app(settings, gateway=sandbox(), clock=fixed_clock())
@@ -52,7 +52,7 @@ async def test_a_poll_is_counted_once_and_a_poison_event_does_not_stop_it(broker
             return n if n == expected else None
 
         await eventually(lambda: counted(40), what="every visit counted")
-        assert "applying one by one" not in caplog.text, "the polls were applied as batches"
+        assert "applying its events one by one" not in caplog.text, "the polls were applied as batches"
 
         poison = completed("v-poison", 0, practice_id="practice-b")  # payload says b, envelope says a
         await publish_envelopes(broker.bootstrap, topics.VISIT_COMPLETED, [poison, completed("v-40", 0)])
