@@ -23,7 +23,7 @@ from rcm_shared.clock import FixedClock
 from rcm_shared.contracts import CodedService, EventEnvelope, VisitCompletedV1, envelope_for, topics
 from rcm_shared.messaging import EventConsumer
 from rcm_shared.service import ServiceRuntime
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from .conftest import sandbox
 
@@ -107,3 +107,20 @@ async def test_a_batch_that_fails_is_applied_one_by_one_each_event_once(services
     assert await counted(services) == 3
     (alert,) = [e for e in await outbox(services) if e["data"]["session_limit_alert"]]
     assert alert["causation_id"] == polled[1][0].id, "the second visit left 3 of 5: it caused the alert"
+
+
+@pytest.mark.parametrize("size", [40, 400])
+async def test_a_poll_costs_the_same_statements_whatever_its_size(services: EligibilityServices, size: int) -> None:
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement.split(maxsplit=1)[0])
+
+    event.listen(services.db.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        await visits_consumer(services).handle_records([record(f"v-{n}", n % 300)[1] for n in range(size)])
+    finally:
+        event.remove(services.db.engine.sync_engine, "before_cursor_execute", count)
+    assert await counted(services) == size
+    # inbox read and write, the visits, the benefits, stored visits and alerts, the alerts raised, the outbox
+    assert len(statements) <= 10, statements  # the same for 40 or 400 visits
