@@ -98,8 +98,8 @@ def _readers() -> dict[str, tuple[Callable[[str], object], str]]:
     from claims.domain.acknowledgments import read_277ca, read_999, read_ta1
     from claims.domain.claim_status import read_277
     from claims.domain.x12_837_reader import read_837p
-    from eligibility.domain.x12_270 import read_270
-    from eligibility.domain.x12_271 import read_271
+    from eligibility.edi.x12_270 import read_270
+    from eligibility.edi.x12_271 import read_271
     from remittance.domain.era_reader import iter_remittance, read_remittances
 
     return {

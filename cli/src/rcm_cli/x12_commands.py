@@ -63,11 +63,12 @@ def read_any(text: str) -> dict[str, Any]:
         acks = read_277ca(text) if kind.endswith("X214") else read_277(text)
         return {"transaction": "277CA" if kind.endswith("X214") else "277", "claims": [a.to_dict() for a in acks]}
     if kind == "271":
-        from eligibility.domain.x12_271 import read_271
+        from eligibility.domain.coverage import assess_all
+        from eligibility.edi.x12_271 import read_271
 
-        return {"transaction": "271", "results": [r.to_dict() for r in read_271(text)]}
+        return {"transaction": "271", "results": [r.to_dict() for r in assess_all(read_271(text))]}
     if kind == "270":
-        from eligibility.domain.x12_270 import read_270
+        from eligibility.edi.x12_270 import read_270
 
         return {"transaction": "270", "inquiries": [_jsonable(i) for i in read_270(text)]}
     if kind == "278":

@@ -12,7 +12,7 @@ import asyncio
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -158,11 +158,26 @@ async def create_tables(settings: ServiceSettings) -> None:
     await db.dispose()
 
 
+@dataclass
+class BatchLedger:
+    """The same ledger taking a poll at a time (``batch_handler``): records the size of every batch it was given."""
+
+    ledger: Ledger
+    batches: list[int] = field(default_factory=list)
+
+    async def __call__(self, session: AsyncSession, items: Sequence[tuple[EventEnvelope, EventPayload]]) -> None:
+        self.batches.append(len(items))
+        for envelope, payload in items:
+            await self.ledger(session, envelope, payload)
+
+
 def build_board(settings: ServiceSettings, *, topic: str | None = None, ledger: Ledger | None = None,
-                consumer_class: type[EventConsumer] = EventConsumer) -> Board:
+                consumer_class: type[EventConsumer] = EventConsumer, batch: BatchLedger | None = None) -> Board:
     db = Database(settings, METADATA, PLATFORM)
     consumer = None
-    if topic is not None and ledger is not None:
+    if topic is not None and batch is not None:
+        consumer = consumer_class(settings, db.sessions, PLATFORM, name="ledger", topics=[topic], batch_handler=batch)
+    elif topic is not None and ledger is not None:
         consumer = consumer_class(settings, db.sessions, PLATFORM, name="ledger", topics=[topic], handler=ledger)
     runtime = ServiceRuntime(settings, db, Path("unused-migrations"), consumers=[consumer] if consumer else [])
     return Board(settings, db, runtime, consumer)
@@ -416,6 +431,43 @@ async def test_failures_retry_in_key_order_and_poison_goes_to_the_dead_letter_to
     assert headers["dlq-attempts"] == str(settings.consumer_max_attempts).encode()
     assert headers["dlq-consumer"] == board.group_id.encode()
     assert headers["dlq-original-topic"] == topic.encode()
+
+
+async def test_a_batch_consumer_takes_a_poll_at_once_and_a_bad_batch_one_event_at_a_time(
+    broker: EmbeddedBroker, databases: TestDatabases
+) -> None:
+    settings = await fresh_settings(databases, broker, "batches")
+    topic = await consumer_topic(settings)
+    practice = f"practice-{uuid.uuid4().hex[:8]}"
+    good = [status_event(practice, f"claim-{n}", "paid") for n in range(20)]
+    batch = BatchLedger(Ledger(practice))
+    board = build_board(settings, topic=topic, batch=batch)
+    # Published before the consumer starts (one with a duplicate inside the poll): the first poll holds them all.
+    await publish_envelopes(broker.bootstrap, topic, [*good[:10], good[3], *good[10:]])
+    async with serving(board):
+        async def applied() -> bool:
+            return len(await board.rows()) >= 20
+
+        await eventually(applied, what="the poll applied")
+        assert batch.batches == [20], "one call for the whole poll, the duplicate left out"
+        assert sorted(row[0] for row in await board.rows()) == sorted(e.id for e in good), "each once"
+        assert consumed(board, topic, "processed") == 20 and consumed(board, topic, "duplicate") == 1
+
+        # A poll holding a poison event: the batch is rolled back whole, then applied event by event.
+        poison = status_event(practice, "claim-p", "paid")
+        later = [status_event(practice, f"claim-{n}", "closed") for n in range(3)]
+        batch.ledger.poison.add(poison.id)
+        await board.runtime.stop()
+        await publish_envelopes(broker.bootstrap, topic, [later[0], poison, *later[1:], good[0]])
+        board = build_board(settings, topic=topic, batch=batch)
+    async with serving(board):
+        dead = await collect(broker.bootstrap, dead_letter_topic(topic), lambda r: True, lambda found: len(found) >= 1)
+        await eventually(lambda: board.rows(APPLIED.c.event_id == later[2].id), what="the later events applied")
+        assert sorted(row[0] for row in await board.rows(APPLIED.c.status == "closed")) == sorted(e.id for e in later)
+        assert [row[0] for row in await board.rows(APPLIED.c.event_id == good[0].id)] == [good[0].id], "once"
+        assert dead[0].value == poison.to_bytes()
+        assert batch.batches[:2] == [20, 4], "the second poll (less its duplicate) was offered whole first"
+        assert set(batch.batches[2:]) == {1}, "then one event at a time"
 
 
 class DropsConnectionAfterCommit(EventConsumer):

@@ -79,6 +79,7 @@ class PatientIn(BaseModel):
 
 class LedgerLocked(Exception):
     field = "account_id"
+    problem_extra = {"retry_after_seconds": 30}
 
 
 def problem_app() -> FastAPI:
@@ -172,6 +173,7 @@ async def test_http_and_domain_errors_are_problems(client: httpx.AsyncClient) ->
     assert locked.status_code == 409
     assert locked.json()["errors"] == [{"field": "account_id", "code": "ledger-locked",
                                         "message": "account is being closed"}]
+    assert locked.json()["retry_after_seconds"] == 30, "what the exception adds for the caller"
 
 
 async def test_scope_guard_answers_401_and_403_as_problems(client: httpx.AsyncClient) -> None:

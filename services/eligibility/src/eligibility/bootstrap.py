@@ -1,78 +1,92 @@
-"""Composition root of eligibility: database, payer gateway, consumers and periodic jobs."""
+"""Composition root of eligibility, the only wiring point: settings, the database, the rules files, the clock, the
+payer gateway, units of work, the message map and its consumers, the periodic jobs, the FastAPI app. Tests call
+the same functions with their own clock, gateway or rules."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
 from rcm_shared.clock import Clock, SystemClock
-from rcm_shared.config import ServiceSettings
-from rcm_shared.contracts import DenialRaisedV1, VisitCompletedV1, VisitScheduledV1, topics
+from rcm_shared.contracts import topics
 from rcm_shared.db.database import Database
-from rcm_shared.messaging import EventConsumer, event_dispatcher
+from rcm_shared.messaging import EventConsumer, batch_dispatcher
+from rcm_shared.rules import load_rules
 from rcm_shared.service import ServiceRuntime, create_service_app
 from rcm_shared.x12.envelope import InterchangeParties
 
 from eligibility.adapters.caqh_core import CaqhCoreGateway
 from eligibility.adapters.orm import metadata, platform
-from eligibility.adapters.payer_gateway import BatchPayerGateway, PayerGateway, SandboxPayerGateway
+from eligibility.adapters.payer_gateway import BatchPayerGateway, PayerGateway
 from eligibility.config import EligibilitySettings
+from eligibility.domain.exceptions import (
+    BatchModeUnsupported,
+    IllegalMove,
+    NotFound,
+    PayerDidNotAnswer,
+    ScheduleDateOutOfReach,
+    UnsendableInquiry,
+)
+from eligibility.domain.freshness import FreshnessRules
+from eligibility.domain.nightly_batch import NightlyBatchRules
+from eligibility.domain.payer_limits import PayerLimitRules
+from eligibility.domain.rulebook import EligibilityRules
+from eligibility.domain.session_limits import SessionLimitRules
+from eligibility.domain.telehealth import TelehealthPhrases
 from eligibility.entrypoints.api import router
-from eligibility.service_layer import batch_runs, handlers, rechecks, schedule
+from eligibility.entrypoints.dependencies import EligibilityServices
+from eligibility.sandbox.gateway import SandboxPayerGateway
+from eligibility.sandbox.payer import SandboxPlanTable
+from eligibility.service_layer import nightly_runs, rechecks
+from eligibility.service_layer.coverage_checks import PayerLink
+from eligibility.service_layer.handlers import message_map
+from eligibility.service_layer.practice_day import check_time_zones
+from eligibility.service_layer.unit_of_work import units_of_work
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
+# Every domain refusal, as the problem+json a client gets (a subclass takes its base's status).
+DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
+    NotFound: (404, "not-found"),
+    PayerDidNotAnswer: (503, "payer-unavailable"),
+    UnsendableInquiry: (422, "unsendable-request"),
+    ScheduleDateOutOfReach: (422, "out-of-range"),
+    BatchModeUnsupported: (409, "batch-unsupported"),
+    IllegalMove: (409, "illegal-move"),
+}
 
-def interchange_parties(settings: ServiceSettings) -> InterchangeParties:
-    return InterchangeParties(sender_id=getattr(settings, "submitter_id", "RCMPLATFORM"),
-                              receiver_id=getattr(settings, "receiver_id", "CLEARINGHOUSE"),
+
+def load_rulebook(override_dir: Path | str | None = None) -> EligibilityRules:
+    """Every rules file of ``domain/rules`` (or a deployment's override of it, ``RCM_RULES_DIR``), checked now: a
+    bad file stops the start with its name and the field."""
+    def rules(name: str) -> Any:
+        return load_rules("eligibility.domain", name, override_dir=override_dir)
+
+    nightly_batch = NightlyBatchRules.from_rules(rules("nightly_batch.yaml"))
+    check_time_zones(nightly_batch)
+    return EligibilityRules(
+        freshness=FreshnessRules.from_rules(rules("freshness.yaml")),
+        payer_limits=PayerLimitRules.from_rules(rules("payer_limits.yaml")),
+        nightly_batch=nightly_batch,
+        session_limits=SessionLimitRules.from_rules(rules("session_limits.yaml")),
+        telehealth=TelehealthPhrases.from_rules(rules("telehealth_phrases.yaml")))
+
+
+def sandbox_plan_table(override_dir: Path | str | None = None) -> SandboxPlanTable:
+    return SandboxPlanTable.from_rules(load_rules("eligibility.sandbox", "sandbox_payer.yaml",
+                                                  override_dir=override_dir))
+
+
+def interchange_parties(settings: EligibilitySettings) -> InterchangeParties:
+    return InterchangeParties(sender_id=settings.submitter_id, receiver_id=settings.receiver_id,
                               trace_originator="9RCMPLATFM")
 
 
-def build_runtime(settings: ServiceSettings, gateway: PayerGateway | None = None,
-                  clock: Clock | None = None) -> ServiceRuntime:
-    """Without a gateway (the migrate command) there are no jobs: nothing is sent to a payer. Every instant the
-    consumers and jobs decide with is ``clock.now()`` (the practice's dates come from it by the nightly rules)."""
-    clock = clock or SystemClock(settings.practice_time_zone)
-    db = Database(settings, metadata, platform)
-    alert_at = getattr(settings, "session_limit_alert_at_remaining", 3)
-    consumer = EventConsumer(
-        settings, db.sessions, platform, name="session-limits", topics=[topics.VISIT_COMPLETED],
-        handler=event_dispatcher({
-            VisitCompletedV1: partial(handlers.record_completed_visit, alert_at_remaining=alert_at)}))
-    denials = EventConsumer(settings, db.sessions, platform, name="eligibility-denials", topics=[topics.DENIAL_RAISED],
-                            handler=event_dispatcher({DenialRaisedV1: partial(rechecks.note_eligibility_denial,
-                                                                              clock=clock)}))
-    booked = EventConsumer(settings, db.sessions, platform, name="schedule", topics=[topics.VISIT_SCHEDULED],
-                           handler=event_dispatcher({VisitScheduledV1: partial(schedule.record_scheduled_visit,
-                                                                                clock=clock)}))
-    periodic: list[tuple[str, float, Callable[[], Awaitable[Any]]]] = []
-    if gateway is not None:
-        parties = interchange_parties(settings)
-        batch_gateway = gateway if isinstance(gateway, BatchPayerGateway) else None
-
-        async def send_due_rechecks() -> None:
-            assert gateway is not None
-            await rechecks.send_due_rechecks(db, gateway, parties, now=clock.now())
-
-        async def nightly_batch_tick() -> None:
-            assert batch_gateway is not None
-            await batch_runs.nightly_batch_tick(db, batch_gateway, parties, now=clock.now())
-
-        periodic.append(("eligibility-rechecks", float(getattr(settings, "recheck_poll_seconds", 5.0)),
-                         send_due_rechecks))
-        if batch_gateway is not None and getattr(settings, "nightly_batch_enabled", True):
-            periodic.append(("nightly-eligibility-batch", float(getattr(settings, "nightly_batch_poll_seconds", 60.0)),
-                             nightly_batch_tick))
-    return ServiceRuntime(settings, db, MIGRATIONS, consumers=[consumer, denials, booked], periodic=periodic)
-
-
-def build_gateway(settings: ServiceSettings) -> PayerGateway:
-    if not isinstance(settings, EligibilitySettings) or settings.payer_gateway == "sandbox":
-        return SandboxPayerGateway()
+def build_gateway(settings: EligibilitySettings) -> PayerGateway:
+    if settings.payer_gateway == "sandbox":
+        return SandboxPayerGateway(sandbox_plan_table())
     if settings.payer_gateway == "caqh-core":
         secret = settings.payer_gateway_password
         token = settings.payer_gateway_bearer_token
@@ -86,16 +100,54 @@ def build_gateway(settings: ServiceSettings) -> PayerGateway:
     raise ValueError(f"unknown payer_gateway {settings.payer_gateway!r} (sandbox | caqh-core)")
 
 
-def build_app(settings: ServiceSettings | None = None, gateway: PayerGateway | None = None,
-              clock: Clock | None = None) -> FastAPI:
+def build_services(settings: EligibilitySettings, *, gateway: PayerGateway | None = None, clock: Clock | None = None,
+                   rules: EligibilityRules | None = None) -> EligibilityServices:
+    db = Database(settings, metadata, platform)
+    return EligibilityServices(
+        settings=settings, db=db, clock=clock or SystemClock(settings.practice_time_zone),
+        rules=rules or load_rulebook(), uows=units_of_work(db),
+        payer=PayerLink(gateway or build_gateway(settings), interchange_parties(settings)))
+
+
+def build_runtime(services: EligibilityServices) -> ServiceRuntime:
+    """The consumers (the message map, a poll at a time) and the periodic jobs. Every instant they decide with is
+    ``clock.now()``; the practice's dates follow from it by the nightly batch rules."""
+    settings, db, uows, clock, payer, rules = (services.settings, services.db, services.uows, services.clock,
+                                               services.payer, services.rules)
+    handler = batch_dispatcher(message_map(uows, rules, clock))
+    consumers = [
+        EventConsumer(settings, db.sessions, platform, name="session-limits", topics=[topics.VISIT_COMPLETED],
+                      batch_handler=handler),
+        EventConsumer(settings, db.sessions, platform, name="eligibility-denials", topics=[topics.DENIAL_RAISED],
+                      batch_handler=handler),
+    ]
+
+    async def send_due_rechecks() -> None:
+        await rechecks.send_due_rechecks(uows, payer, rules, now=clock.now())
+
+    async def nightly_batch_tick() -> None:
+        await nightly_runs.nightly_batch_tick(uows, payer, rules, now=clock.now())
+
+    periodic: list[tuple[str, float, Callable[[], Awaitable[Any]]]] = [
+        ("eligibility-rechecks", settings.recheck_poll_seconds, send_due_rechecks)]
+    if isinstance(payer.gateway, BatchPayerGateway) and settings.nightly_batch_enabled:
+        periodic.append(("nightly-eligibility-batch", settings.nightly_batch_poll_seconds, nightly_batch_tick))
+    return ServiceRuntime(settings, db, MIGRATIONS, consumers=consumers, periodic=periodic)
+
+
+def migration_runtime(settings: EligibilitySettings) -> ServiceRuntime:
+    """The database alone (``rcm-eligibility migrate``): no consumers, no jobs, nothing sent to a payer."""
+    return ServiceRuntime(settings, Database(settings, metadata, platform), MIGRATIONS)
+
+
+def build_app(settings: EligibilitySettings | None = None, gateway: PayerGateway | None = None,
+              clock: Clock | None = None, rules: EligibilityRules | None = None) -> FastAPI:
     settings = settings or EligibilitySettings()
-    gateway = gateway or build_gateway(settings)
-    clock = clock or SystemClock(settings.practice_time_zone)
+    services = build_services(settings, gateway=gateway, clock=clock, rules=rules)
     app = create_service_app(
-        settings, build_runtime(settings, gateway, clock), title="Eligibility and benefits",
+        settings, build_runtime(services), title="Eligibility and benefits",
         description="Coverage checks (X12 270/271) through a payer gateway, stored benefits snapshots, "
                     "session-limit tracking, the schedule, the nightly batch and automatic re-checks.",
-        routers=[router], clock=clock)
-    app.state.payer_gateway = gateway
-    app.state.parties = interchange_parties(settings)
+        routers=[router], domain_errors=DOMAIN_ERRORS, clock=services.clock)
+    app.state.services = services
     return app

@@ -5,6 +5,9 @@ from rcm_shared.config import ServiceSettings
 
 
 class EligibilitySettings(ServiceSettings):
+    """How this deployment runs (ports, database, the payer connection, job cadence). Business numbers (when the
+    batch runs, rates, thresholds) are rules files (``domain/rules/*.yaml``), not settings."""
+
     service_name: str = "eligibility"
     http_port: int = 8001
     database_url: str = "sqlite+aiosqlite:///var/eligibility.db"
@@ -21,10 +24,9 @@ class EligibilitySettings(ServiceSettings):
     payer_gateway_ca_bundle: str | None = None  # a CA file for a partner's private certificate authority
     submitter_id: str = "RCMPLATFORM"
     receiver_id: str = "CLEARINGHOUSE"
-    session_limit_alert_at_remaining: int = 3
-    # The nightly batch job wakes this often to see whether a run is due (when: rules/nightly_batch.json).
+    # The nightly batch job wakes this often to see whether a run is due (when: rules/nightly_batch.yaml).
     nightly_batch_enabled: bool = True
     nightly_batch_poll_seconds: float = 60.0
     # Queued automatic re-checks (eligibility denials, carve-outs, late bookings) go out this often, within each
-    # payer's rate (rules/payer_limits.json).
+    # payer's rate (rules/payer_limits.yaml).
     recheck_poll_seconds: float = 5.0

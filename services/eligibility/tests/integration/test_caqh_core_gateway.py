@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import email.policy
 import hashlib
-import json
 import logging
 import socket
 import threading
@@ -17,32 +16,35 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.parser import BytesParser
-from importlib import resources
 
 import pytest
 import uvicorn
 from eligibility.adapters.caqh_core import CaqhCoreGateway
-from eligibility.adapters.payer_gateway import PayerUnavailable
-from eligibility.bootstrap import build_app, build_gateway
+from eligibility.bootstrap import build_app, build_gateway, sandbox_plan_table
 from eligibility.config import EligibilitySettings
-from eligibility.domain.model import (
+from eligibility.domain.benefits import (
     EligibilityRequest,
+    EligibilityResult,
     Member,
     NextAction,
     PayerRef,
     ProviderRef,
     ResultStatus,
 )
-from eligibility.domain.sandbox_payer import SandboxPayer, SandboxPlanTable
-from eligibility.domain.x12_270 import build_270
-from eligibility.domain.x12_271 import read_271
-from eligibility.service_layer import batch_runs, handlers, practice_day
-from rcm_shared.testing.fixtures import TEST_INSTANT, auth, fixed_clock, running, settings_for
+from eligibility.domain.coverage import assess_all
+from eligibility.domain.exceptions import PayerUnavailable
+from eligibility.edi.x12_270 import build_270
+from eligibility.edi.x12_271 import read_271
+from eligibility.sandbox.payer import SandboxPayer
+from eligibility.service_layer import nightly_runs
+from rcm_shared.testing.fixtures import auth, fixed_clock, running, settings_for
 from rcm_shared.x12.envelope import ControlNumbers, InterchangeParties
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+
+from .conftest import evening, services_of, today
 
 pytestmark = pytest.mark.integration
 
@@ -76,8 +78,7 @@ class CoreEndpoint:
     """One CORE URL. Batch results become ready only when ``release_batches`` runs (the payer's night)."""
 
     def __init__(self) -> None:
-        raw = resources.files("eligibility.domain").joinpath("rules/sandbox_payer.json").read_text()
-        self.payer = SandboxPayer(SandboxPlanTable.from_dict(json.loads(raw)))
+        self.payer = SandboxPayer(sandbox_plan_table())
         self.received: list[dict[str, str]] = []
         self.pending: dict[str, str] = {}
         self.results: dict[str, str] = {}
@@ -204,10 +205,14 @@ def core(core_server: CoreSite) -> CoreSite:
     return core_server
 
 
+def decided(answer: str) -> list[EligibilityResult]:
+    return assess_all(read_271(answer))
+
+
 def inquiry(member_id: str = "SBX000001", trace: str = "TRACE-CORE-1") -> str:
     request = EligibilityRequest(
         payer=PayerRef("SBXHP", "SANDBOX HEALTH PLAN"), provider=ProviderRef("1234567893", "CALM CLINIC"),
-        subscriber=Member("SAMPLE", "ALEX", None, member_id), service_date=practice_day.today(TEST_INSTANT),
+        subscriber=Member("SAMPLE", "ALEX", None, member_id), service_date=today(),
         trace_number=trace)
     control = ControlNumbers(11, 11, 1, datetime.now(UTC))
     return build_270(request, control, InterchangeParties(SENDER, RECEIVER))
@@ -221,7 +226,7 @@ async def test_real_time_round_trip_reads_an_active_member(core: CoreSite, caplo
 
     answer = await core.client().exchange(request_270)
 
-    (result,) = read_271(answer)
+    (result,) = decided(answer)
     assert result.status is ResultStatus.ACTIVE and result.next_action is NextAction.NONE
     assert result.trace_number == "TRACE-CORE-1" and result.member_id == "SBX000001"
     (sent,) = core.endpoint.received
@@ -243,7 +248,7 @@ async def test_each_exchange_has_its_own_payload_id(core: CoreSite) -> None:
 
 async def test_bearer_token_authenticates_without_password_fields(core: CoreSite) -> None:
     answer = await core.client(username=None, password=None, bearer_token=TOKEN).exchange(inquiry())
-    assert read_271(answer)[0].status is ResultStatus.ACTIVE
+    assert decided(answer)[0].status is ResultStatus.ACTIVE
     assert "UserName" not in core.endpoint.received[0] and "Password" not in core.endpoint.received[0]
 
 
@@ -311,7 +316,7 @@ async def test_batch_submit_then_retrieve_after_the_payer_processed_it(core: Cor
     answer = await client.retrieve_batch(payload_id)
 
     assert answer is not None
-    (result,) = read_271(answer)
+    (result,) = decided(answer)
     assert result.status is ResultStatus.ACTIVE and result.trace_number == "NIGHT-1"
     retrieval = core.endpoint.received[-1]
     assert (retrieval["PayloadType"], retrieval["PayloadID"]) == ("X12_005010_Request_Batch_Results_271", payload_id)
@@ -348,15 +353,12 @@ async def test_gateway_built_from_settings_talks_to_the_server(core: CoreSite) -
         payer_gateway="caqh-core", payer_gateway_url=core.url, payer_gateway_username=USER,
         payer_gateway_password=PASSWORD,
         payer_gateway_sender_id=SENDER, payer_gateway_receiver_id=RECEIVER, payer_gateway_timeout_seconds=5.0))
-    assert read_271(await gateway.exchange(inquiry()))[0].status is ResultStatus.ACTIVE
+    assert decided(await gateway.exchange(inquiry()))[0].status is ResultStatus.ACTIVE
 
 
 
 async def test_the_nightly_run_goes_through_core_batch_mode(core: CoreSite, broker, databases) -> None:  # type: ignore[no-untyped-def]
-    schedule = handlers.nightly_batch_rules().in_force(practice_day.today(TEST_INSTANT))
-    zone = practice_day.zone(schedule.time_zone)
-    local = datetime.combine(practice_day.today(TEST_INSTANT), schedule.run_at, tzinfo=zone) + timedelta(minutes=5)
-    now, day = local.astimezone(UTC), local.date() + timedelta(days=schedule.days_ahead)
+    now, day = evening(timedelta(minutes=5))
     settings = settings_for(EligibilitySettings, databases.create("elig"), broker, nightly_batch_enabled=False)
     gateway = core.client()
     app = build_app(settings, gateway=gateway, clock=fixed_clock(now))
@@ -369,19 +371,21 @@ async def test_the_nightly_run_goes_through_core_batch_mode(core: CoreSite, brok
                            "subscriber": {"first_name": "ALEX", "last_name": "SAMPLE", "member_id": member,
                                           "birth_date": born}}} for patient, (member, born) in members.items()]})
         assert booked.status_code == 200, booked.text
-        db, parties = app.state.db, app.state.parties
+        services = services_of(app)
 
-        await batch_runs.nightly_batch_tick(db, gateway, parties, now=now)
+        await nightly_runs.nightly_batch_tick(services.uows, services.payer, services.rules, now=now)
         (run,) = (await http.get("/v1/batch-runs", headers=auth())).json()["items"]
         assert run["status"] == "submitted"
         (payload_id, x12), = core.endpoint.pending.items()
         assert payload_id == run["payload_id"] and x12.count("ST*270*") == 2
 
-        await batch_runs.nightly_batch_tick(db, gateway, parties, now=now + timedelta(minutes=10))
+        await nightly_runs.nightly_batch_tick(services.uows, services.payer, services.rules,
+                                              now=now + timedelta(minutes=10))
         assert (await http.get("/v1/batch-runs", headers=auth())).json()["items"][0]["status"] == "submitted"
 
         core.endpoint.release_batches()  # the payer's night
-        await batch_runs.nightly_batch_tick(db, gateway, parties, now=now + timedelta(minutes=20))
+        await nightly_runs.nightly_batch_tick(services.uows, services.payer, services.rules,
+                                              now=now + timedelta(minutes=20))
         (run,) = (await http.get("/v1/batch-runs", headers=auth())).json()["items"]
         assert run["status"] == "completed"
         batches = [f for f in core.endpoint.received if f["PayloadType"] == "X12_270_Request_005010X279A1"]

@@ -8,10 +8,11 @@ from decimal import Decimal
 import pytest
 from eligibility.bootstrap import build_app
 from eligibility.config import EligibilitySettings
-from eligibility.service_layer import practice_day
 from rcm_shared.contracts import CodedService, DenialRaisedV1, VisitCompletedV1, envelope_for, topics
-from rcm_shared.testing.fixtures import TEST_INSTANT, auth, fixed_clock, running, settings_for
+from rcm_shared.testing.fixtures import auth, fixed_clock, running, settings_for
 from rcm_shared.testing.kafka import eventually, publish_envelopes, read_topic
+
+from .conftest import today
 
 pytestmark = pytest.mark.integration
 
@@ -24,7 +25,7 @@ def check_body(member_id: str, patient_id: str, **extra: object) -> dict[str, ob
             "provider_npi": "1234567893", "provider_name": "RIVERSIDE COUNSELING",
             "subscriber": {"first_name": "ALEX", "last_name": "SAMPLE", "member_id": member_id,
                            "birth_date": BIRTH_DATES.get(member_id, "1990-01-01")},
-            "service_date": practice_day.today(TEST_INSTANT).isoformat(), **extra}
+            "service_date": today().isoformat(), **extra}
 
 
 async def test_round_trip_carve_out_and_session_limit(broker, databases) -> None:  # type: ignore[no-untyped-def]
@@ -56,7 +57,7 @@ async def test_round_trip_carve_out_and_session_limit(broker, databases) -> None
 
         visit = VisitCompletedV1(
             visit_id="v-1", practice_id="practice-a", patient_id="pt-4", billing_model="insurance",
-            payer_id="SBXHP", date_of_service=practice_day.today(TEST_INSTANT), rendering_npi="1234567893",
+            payer_id="SBXHP", date_of_service=today(), rendering_npi="1234567893",
             services=[CodedService(procedure_code="90837")])
         await publish_envelopes(broker.bootstrap, topics.VISIT_COMPLETED,
                                 [envelope_for(visit, source="claims", subject="v-1", practice_id="practice-a")])

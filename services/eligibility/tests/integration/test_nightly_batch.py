@@ -7,20 +7,24 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from eligibility.adapters.orm import metadata, platform
-from eligibility.adapters.payer_gateway import PayerUnavailable, SandboxPayerGateway
-from eligibility.bootstrap import build_app
+from eligibility.bootstrap import build_app, sandbox_plan_table
 from eligibility.config import EligibilitySettings
-from eligibility.service_layer import batch_runs, handlers, practice_day, rechecks
+from eligibility.domain.exceptions import PayerUnavailable
+from eligibility.sandbox.gateway import SandboxPayerGateway
+from eligibility.service_layer import nightly_runs, rechecks
+from eligibility.service_layer.unit_of_work import units_of_work
 from rcm_shared.contracts import DenialRaisedV1, envelope_for, topics
 from rcm_shared.db.database import Database
-from rcm_shared.testing.fixtures import TEST_INSTANT, auth, fixed_clock, running, settings_for
+from rcm_shared.testing.fixtures import auth, fixed_clock, running, settings_for
 from rcm_shared.testing.kafka import eventually, publish_envelopes, read_topic
+
+from .conftest import evening, services_of, today
 
 pytestmark = pytest.mark.integration
 
@@ -32,7 +36,7 @@ class RecordingSandbox(SandboxPayerGateway):
     """The sandbox payer, keeping every batch handed to it; the first ``refuse`` hand-overs fail as an outage."""
 
     def __init__(self, refuse: int = 0) -> None:
-        super().__init__()
+        super().__init__(sandbox_plan_table())
         self.submitted: list[tuple[str | None, str]] = []
         self.refuse = refuse
 
@@ -42,14 +46,6 @@ class RecordingSandbox(SandboxPayerGateway):
             self.refuse -= 1
             raise PayerUnavailable("clearinghouse down", error_code="HTTP503")
         return await super().submit_batch(request_270, payload_id)
-
-
-def evening() -> tuple[datetime, date]:
-    """Half an hour after tonight's run time in the rules' time zone (as UTC), and the schedule date it runs for."""
-    schedule = handlers.nightly_batch_rules().in_force(practice_day.today(TEST_INSTANT))
-    zone = practice_day.zone(schedule.time_zone)
-    local = datetime.combine(practice_day.today(TEST_INSTANT), schedule.run_at, tzinfo=zone) + timedelta(minutes=30)
-    return local.astimezone(UTC), local.date() + timedelta(days=schedule.days_ahead)
 
 
 def insurance(member_id: str) -> dict[str, Any]:
@@ -100,8 +96,8 @@ async def test_schedule_nightly_run_snapshots_events_and_work_queue(broker, data
         assert schedule.status_code == 200, schedule.text
         assert schedule.json() == {"recorded": 9, "rechecks_queued": 0}
 
-        db, parties = app.state.db, app.state.parties
-        await batch_runs.nightly_batch_tick(db, gateway, parties, now=now)
+        services = services_of(app)
+        await nightly_runs.nightly_batch_tick(services.uows, services.payer, services.rules, now=now)
 
         assert len(gateway.submitted) == 1, "one batch for the practice's night"
         assert gateway.submitted[0][1].count("ST*270*") == 5
@@ -147,7 +143,8 @@ async def test_schedule_nightly_run_snapshots_events_and_work_queue(broker, data
         assert by_check[inquiries["pt-inactive"]["check_id"]]["active"] is False
 
         # The same night again (the job's next tick, a restart, an operator): nothing more is sent.
-        await batch_runs.nightly_batch_tick(db, gateway, parties, now=now + timedelta(hours=2))
+        await nightly_runs.nightly_batch_tick(services.uows, services.payer, services.rules,
+                                              now=now + timedelta(hours=2))
         again = await client.post("/v1/batch-runs", json={"schedule_date": day.isoformat()}, headers=auth())
         assert again.status_code == 200, again.text
         assert again.json()["created"] is False and again.json()["run"]["run_id"] == run["run_id"]
@@ -158,10 +155,11 @@ async def test_schedule_nightly_run_snapshots_events_and_work_queue(broker, data
         other = await client.post("/v1/schedule", headers=auth("practice-b"),
                                   json={"visits": [booked("b-1", "pt-b", day, "SBX000001")]})
         assert other.status_code == 200
-        replica = Database(app.state.settings, metadata, platform)
+        replica = Database(services.settings, metadata, platform)
         try:
-            await asyncio.gather(batch_runs.nightly_batch_tick(db, gateway, parties, now=now),
-                                 batch_runs.nightly_batch_tick(replica, gateway, parties, now=now))
+            await asyncio.gather(
+                nightly_runs.nightly_batch_tick(services.uows, services.payer, services.rules, now=now),
+                nightly_runs.nightly_batch_tick(units_of_work(replica), services.payer, services.rules, now=now))
         finally:
             await replica.dispose()
         assert len(gateway.submitted) == 2
@@ -195,12 +193,13 @@ async def test_a_refused_batch_is_resent_with_its_payload_id(broker, databases) 
     now, day = evening()
     async with running(app) as client:
         await client.post("/v1/schedule", headers=auth(), json={"visits": [booked("a-1", "pt-1", day, "SBX000001")]})
-        db, parties = app.state.db, app.state.parties
-        await batch_runs.nightly_batch_tick(db, gateway, parties, now=now)
+        services = services_of(app)
+        await nightly_runs.nightly_batch_tick(services.uows, services.payer, services.rules, now=now)
         (run,) = (await client.get("/v1/batch-runs", headers=auth())).json()["items"]
         assert (run["status"], run["attempts"], run["last_error"]) == ("send_failed", 1, "HTTP503")
 
-        await batch_runs.nightly_batch_tick(db, gateway, parties, now=now + timedelta(minutes=1))
+        await nightly_runs.nightly_batch_tick(services.uows, services.payer, services.rules,
+                                              now=now + timedelta(minutes=1))
         assert len(gateway.submitted) == 1, "the backoff (rules) is respected"
 
         caught_up = await client.post("/v1/batch-runs", json={"schedule_date": day.isoformat()}, headers=auth())
@@ -231,7 +230,7 @@ async def test_an_eligibility_denial_is_rechecked_automatically(broker, database
     app = app_for(broker, databases, gateway)
     async with running(app) as client:
         first = await client.post("/v1/coverage-checks", headers=auth(),
-                                  json=check_body("SBX000001", "pt-1", practice_day.today(TEST_INSTANT)))
+                                  json=check_body("SBX000001", "pt-1", today()))
         assert first.status_code == 201
 
         def denial(denial_id: str, patient_id: str) -> Any:
@@ -273,6 +272,7 @@ async def test_an_eligibility_denial_is_rechecked_automatically(broker, database
             return item["recheck_reasons"] if item["recheck_needed"] else None
 
         assert "eligibility_denial" in await eventually(noted, what="the second denial noted")
-        assert await rechecks.send_due_rechecks(app.state.db, gateway, app.state.parties,
-                                                now=app.state.clock.now()) == 0
+        services = services_of(app)
+        assert await rechecks.send_due_rechecks(services.uows, services.payer, services.rules,
+                                                now=services.clock.now()) == 0
         assert len((await client.get("/v1/rechecks", headers=auth())).json()["items"]) == 1

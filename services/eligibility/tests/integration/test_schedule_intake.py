@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 from eligibility.adapters.orm import insurance_on_file, scheduled_visits
-from eligibility.adapters.payer_gateway import SandboxPayerGateway
 from eligibility.bootstrap import build_app
 from eligibility.config import EligibilitySettings
-from eligibility.service_layer import handlers, practice_day
-from rcm_shared.testing.fixtures import TEST_INSTANT, auth, fixed_clock, running, settings_for
+from rcm_shared.testing.fixtures import auth, fixed_clock, running, settings_for
 from sqlalchemy import func, select
+
+from .conftest import RULES, sandbox, services_of, today
 
 pytestmark = pytest.mark.integration
 
@@ -30,7 +30,7 @@ def visit(visit_id: str, patient_id: str, **insurance: Any) -> dict[str, Any]:
 
 def app_for(broker: Any, databases: Any) -> Any:
     settings = settings_for(EligibilitySettings, databases.create("elig"), broker, nightly_batch_enabled=False)
-    return build_app(settings, gateway=SandboxPayerGateway(), clock=fixed_clock())
+    return build_app(settings, gateway=sandbox(), clock=fixed_clock())
 
 
 async def test_the_same_schedule_posted_at_once_is_recorded_once(broker, databases) -> None:  # type: ignore[no-untyped-def]
@@ -44,7 +44,7 @@ async def test_the_same_schedule_posted_at_once_is_recorded_once(broker, databas
             "provider_name": "RIVERSIDE COUNSELING", "service_date": "2026-12-01",
             "subscriber": visit("x", "pt-0")["insurance"]["subscriber"]}) for _ in range(3)])
         assert [c.status_code for c in coverage] == [201] * 3, [c.text for c in coverage]
-        async with app.state.db.sessions() as session:
+        async with services_of(app).db.sessions() as session:
             assert (await session.execute(select(func.count()).select_from(scheduled_visits))).scalar() == 40
             assert (await session.execute(select(func.count()).select_from(insurance_on_file))).scalar() == 40
 
@@ -78,15 +78,14 @@ async def test_member_details_a_270_cannot_carry_are_refused_naming_the_field(
 
 async def test_a_batch_run_only_for_a_date_the_night_would_run(broker, databases) -> None:  # type: ignore[no-untyped-def]
     app = app_for(broker, databases)
-    schedule = handlers.nightly_batch_rules().in_force(practice_day.today(TEST_INSTANT))
-    today = practice_day.today(TEST_INSTANT)
+    schedule = RULES.nightly_batch.in_force(today())
     async with running(app) as client:
-        for day in (today - timedelta(days=1), today + timedelta(days=schedule.days_ahead + 1), date.max):
+        for day in (today() - timedelta(days=1), today() + timedelta(days=schedule.days_ahead + 1), date.max):
             refused = await client.post("/v1/batch-runs", json={"schedule_date": day.isoformat()}, headers=auth())
             assert refused.status_code == 422, refused.text
             assert [e["field"] for e in refused.json()["errors"]] == ["body.schedule_date"]
         assert (await client.get("/v1/batch-runs", headers=auth())).json()["items"] == [], "no run was claimed"
-        for day in (today, today + timedelta(days=schedule.days_ahead)):
+        for day in (today(), today() + timedelta(days=schedule.days_ahead)):
             ran = await client.post("/v1/batch-runs", json={"schedule_date": day.isoformat()}, headers=auth())
             assert ran.status_code == 201, ran.text
 

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-import json
 from datetime import date
-from pathlib import Path
 
-import eligibility.domain as domain_package
 import pytest
 from eligibility.domain.freshness import CachedCheck, FreshnessPolicy, FreshnessRules, RefreshReason
+from rcm_shared.rules import RulesError
+
+from .conftest import rules_file, shipped_rules
 
 POLICY = FreshnessPolicy(max_age_days=30, first_visit_window_days=3)
 
@@ -47,13 +47,16 @@ def test_new_benefit_year_and_coverage_end() -> None:
 
 
 def test_shipped_rules_pick_payer_policy_by_effective_date() -> None:
-    path = Path(domain_package.__file__).parent / "rules" / "freshness.json"
-    rules = FreshnessRules.from_dict(json.loads(path.read_text()))
+    rules = shipped_rules().freshness
     assert rules.policy_for("SBXHP", date(2025, 6, 1)).max_age_days == 14
     assert rules.policy_for("SBXHP", date(2024, 6, 1)).max_age_days == 30  # before the payer rule took effect
     assert rules.policy_for("OTHER", date(2025, 6, 1)).max_age_days == 30
 
 
 def test_bad_policy_data_is_refused() -> None:
-    with pytest.raises(ValueError, match="max_age_days"):
-        FreshnessPolicy.from_dict({"max_age_days": -1})
+    with pytest.raises(RulesError, match=r"freshness.yaml: policies\[0\].max_age_days: must be an integer"):
+        FreshnessRules.from_rules(rules_file("freshness.yaml", {"policies": [
+            {"effective_from": "2026-01-01", "max_age_days": -1}]}))
+    with pytest.raises(RulesError, match=r"policies\[0\].eligibility_denial_reasons: must be a list of codes"):
+        FreshnessRules.from_rules(rules_file("freshness.yaml", {"policies": [
+            {"effective_from": "2026-01-01", "eligibility_denial_reasons": [27]}]}))

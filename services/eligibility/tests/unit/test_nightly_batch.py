@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
+import re
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import eligibility.domain as domain_package
 import pytest
 from eligibility.domain.freshness import CachedCheck, FreshnessPolicy, FreshnessRules, RefreshReason
 from eligibility.domain.nightly_batch import (
@@ -20,8 +18,10 @@ from eligibility.domain.nightly_batch import (
 from eligibility.domain.payer_limits import PayerLimitRules, PayerLimits
 from hypothesis import given
 from hypothesis import strategies as st
+from rcm_shared.rules import RulesError
 
-RULES = Path(domain_package.__file__).parent / "rules"
+from .conftest import rules_file, shipped_rules
+
 VISIT_DAY = date(2026, 3, 3)
 FRESHNESS = FreshnessRules((FreshnessPolicy(max_age_days=30, first_visit_window_days=3),))
 NO_CAP = PayerLimitRules(())
@@ -69,23 +69,26 @@ def test_send_retries_then_give_up() -> None:
 
 
 def test_shipped_rules_load_and_pick_by_effective_date() -> None:
-    rules = NightlyBatchRules.from_dict(json.loads((RULES / "nightly_batch.json").read_text()))
+    rules = shipped_rules().nightly_batch
     schedule = rules.in_force(date(2026, 3, 2))
     assert schedule.days_ahead == 1 and schedule.run_at < time(23, 59)
     assert schedule.time_zone
     assert rules.in_force(date(2020, 1, 1)) == NightlyBatchSchedule()  # nothing in force: built-in defaults
 
 
-@pytest.mark.parametrize("bad", [
-    {"schedules": "nightly"},
-    {"schedules": [{"run_at": "7pm"}]},
-    {"schedules": [{"days_ahead": -1}]},
-    {"schedules": [{"send_retry_minutes": [5, 0]}]},
-    {"schedules": [{"time_zone": ""}]},
+@pytest.mark.parametrize(("bad", "where"), [
+    ({"schedules": "nightly"}, "schedules: must be a list"),
+    ({"schedules": [{"effective_from": "2026-01-01", "run_at": "7pm"}]}, "schedules[0].run_at"),
+    ({"schedules": [{"effective_from": "2026-01-01", "run_at": 1140}]}, "schedules[0].run_at"),  # YAML's 19:00
+    ({"schedules": [{"effective_from": "2026-01-01", "days_ahead": -1}]}, "schedules[0].days_ahead"),
+    ({"schedules": [{"effective_from": "2026-01-01", "send_retry_minutes": [5, 0]}]},
+     "schedules[0].send_retry_minutes"),
+    ({"schedules": [{"effective_from": "2026-01-01", "time_zone": ""}]}, "schedules[0].time_zone"),
+    ({"schedules": [{"run_at": "19:00"}]}, "schedules[0].effective_from: is required"),
 ])
-def test_bad_schedule_data_is_refused(bad: dict[str, object]) -> None:
-    with pytest.raises(ValueError, match="nightly batch"):
-        NightlyBatchRules.from_dict(bad)
+def test_bad_schedule_data_is_refused_naming_the_file_and_field(bad: dict[str, object], where: str) -> None:
+    with pytest.raises(RulesError, match=f"nightly_batch.yaml: {re.escape(where)}"):
+        NightlyBatchRules.from_rules(rules_file("nightly_batch.yaml", bad))
 
 
 # ------------------------------------------------------------------------------------------ who
@@ -192,9 +195,9 @@ def zone_of(name: str) -> tzinfo:
 
 def test_the_schedule_in_force_follows_the_practice_date_not_the_utc_date() -> None:
     # 01:30 UTC on 3 March is 20:30 on 2 March in New York: the schedule of 2 March is still the one in force.
-    rules = NightlyBatchRules.from_dict({"schedules": [
+    rules = NightlyBatchRules.from_rules(rules_file("nightly_batch.yaml", {"schedules": [
         {"effective_from": "2026-01-01", "effective_to": "2026-03-02", "run_at": "19:00", "time_zone": NEW_YORK},
-        {"effective_from": "2026-03-03", "run_at": "21:00", "time_zone": NEW_YORK}]})
+        {"effective_from": "2026-03-03", "run_at": "21:00", "time_zone": NEW_YORK}]}))
     just_after_utc_midnight = datetime(2026, 3, 3, 1, 30, tzinfo=UTC)
     schedule = rules.in_force_at(just_after_utc_midnight, zone_of)
     assert schedule.run_at == time(19, 0)

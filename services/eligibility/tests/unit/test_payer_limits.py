@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import json
+import re
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
-import eligibility.domain as domain_package
 import pytest
 from eligibility.domain.payer_limits import PayerLimitRules, PayerLimits, QueuedRecheck, pick_rechecks
 from hypothesis import given
 from hypothesis import strategies as st
+from rcm_shared.rules import RulesError
 
-RULES = Path(domain_package.__file__).parent / "rules"
+from .conftest import rules_file, shipped_rules
+
 NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 LIMITS = PayerLimitRules((PayerLimits(payer_id="*", realtime_per_minute=2),
                           PayerLimits(payer_id="BIG", realtime_per_minute=5)))
@@ -59,7 +59,7 @@ def test_retries_then_give_up() -> None:
 
 
 def test_shipped_limits_pick_payer_then_default_by_effective_date() -> None:
-    rules = PayerLimitRules.from_dict(json.loads((RULES / "payer_limits.json").read_text()))
+    rules = shipped_rules().payer_limits
     sandbox = rules.for_payer("SBXHP", date(2026, 3, 2))
     other = rules.for_payer("ANYONE", date(2026, 3, 2))
     assert sandbox.payer_id == "SBXHP" and other.payer_id == "*"
@@ -67,13 +67,14 @@ def test_shipped_limits_pick_payer_then_default_by_effective_date() -> None:
     assert PayerLimitRules(()).for_payer("X", date(2026, 1, 1)) == PayerLimits()
 
 
-@pytest.mark.parametrize("bad", [
-    {"limits": {}},
-    {"limits": [{"realtime_per_minute": 0}]},
-    {"limits": [{"batch_max_inquiries": "500"}]},
-    {"limits": [{"retry_after_minutes": [0]}]},
-    {"limits": [{"payer_id": ""}]},
+@pytest.mark.parametrize(("bad", "where"), [
+    ({"limits": {}}, "limits: must be a list"),
+    ({"limits": [{"effective_from": "2026-01-01", "realtime_per_minute": 0}]}, "limits[0].realtime_per_minute"),
+    ({"limits": [{"effective_from": "2026-01-01", "batch_max_inquiries": "500"}]}, "limits[0].batch_max_inquiries"),
+    ({"limits": [{"effective_from": "2026-01-01", "retry_after_minutes": [0]}]}, "limits[0].retry_after_minutes"),
+    ({"limits": [{"effective_from": "2026-01-01", "payer_id": ""}]}, "limits[0].payer_id"),
+    ({"limits": [{"effective_from": "2026-13-01"}]}, "limits[0].effective_from: must be a date"),
 ])
-def test_bad_limits_are_refused(bad: dict[str, object]) -> None:
-    with pytest.raises(ValueError, match="payer limits"):
-        PayerLimitRules.from_dict(bad)
+def test_bad_limits_are_refused_naming_the_file_and_field(bad: dict[str, object], where: str) -> None:
+    with pytest.raises(RulesError, match=f"payer_limits.yaml: {re.escape(where)}"):
+        PayerLimitRules.from_rules(rules_file("payer_limits.yaml", bad))

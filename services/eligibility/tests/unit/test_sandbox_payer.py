@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime
 from decimal import Decimal
-from pathlib import Path
 
-import eligibility.domain as domain_package
 import pytest
-from eligibility.domain.model import (
+from eligibility.domain.benefits import (
     EligibilityRequest,
     EligibilityResult,
     Member,
@@ -18,18 +15,18 @@ from eligibility.domain.model import (
     ProviderRef,
     ResultStatus,
 )
-from eligibility.domain.sandbox_payer import SandboxDataError, SandboxPayer, SandboxPlanTable
-from eligibility.domain.x12_270 import build_270, build_270_batch, build_270_transaction
-from eligibility.domain.x12_271 import read_271
+from eligibility.edi.x12_270 import build_270, build_270_batch, build_270_transaction
+from eligibility.sandbox.payer import SandboxDataError, SandboxPayer, SandboxPlanTable
 from rcm_shared.x12.envelope import ControlNumbers, InterchangeParties
 
-RULES = Path(domain_package.__file__).parent / "rules"
+from .conftest import decided, shipped_plan_table
+
 CONTROL = ControlNumbers(5, 5, 5, datetime(2026, 3, 2, 10, 0))
 
 
 @pytest.fixture(scope="module")
 def payer() -> SandboxPayer:
-    return SandboxPayer(SandboxPlanTable.from_dict(json.loads((RULES / "sandbox_payer.json").read_text())))
+    return SandboxPayer(shipped_plan_table())
 
 
 def ask(payer: SandboxPayer, member_id: str, dependent: Member | None = None,
@@ -39,7 +36,7 @@ def ask(payer: SandboxPayer, member_id: str, dependent: Member | None = None,
         subscriber=Member("SAMPLE", "ALEX", birth_date, member_id), service_date=date(2026, 3, 2),
         trace_number=f"T-{member_id}", dependent=dependent,
     )
-    (result,) = read_271(payer.answer(build_270(request, CONTROL, InterchangeParties("CLINIC", "SBXHP")), CONTROL))
+    (result,) = decided(payer.answer(build_270(request, CONTROL, InterchangeParties("CLINIC", "SBXHP")), CONTROL))
     assert result.trace_number == f"T-{member_id}"
     return result
 
@@ -133,7 +130,7 @@ def test_sandbox_answers_x12sdk_generated_270s(payer: SandboxPayer) -> None:
 
     text = generate_270(seed=4, members=6, dependent_rate=0.5)
     traces = [line.split("*")[2] for line in text.replace("\n", "").split("~") if line.startswith("TRN*")]
-    results = read_271(payer.answer(text, CONTROL))
+    results = decided(payer.answer(text, CONTROL))
     assert [r.trace_number for r in results] == traces
     assert all(r.status is ResultStatus.REJECTED and r.rejections[0].code == "72" for r in results)  # foreign ids
 
@@ -147,7 +144,7 @@ def test_a_batch_gets_one_answer_per_inquiry_in_order(payer: SandboxPayer) -> No
         CONTROL.created_at, parties) for i, member_id in enumerate(members, 1)]
     answer = payer.answer(build_270_batch(transactions, CONTROL, parties), CONTROL)
     assert answer.count("ST*271*") == len(members)
-    results = read_271(answer)
+    results = decided(answer)
     assert [r.trace_number for r in results] == [f"T-{m}" for m in members]
     assert [r.status for r in results] == [ResultStatus.ACTIVE, ResultStatus.REJECTED, ResultStatus.INACTIVE,
                                            ResultStatus.ACTIVE]

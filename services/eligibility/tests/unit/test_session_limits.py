@@ -27,7 +27,7 @@ def test_alert_once_when_remaining_falls_to_threshold() -> None:
 
 
 def test_void_gives_the_session_back_and_survives_reordering() -> None:
-    tracker = SessionLimitTracker(limit=10)
+    tracker = SessionLimitTracker(limit=10, alert_at_remaining=3)
     tracker.void_visit("late")  # the void arrives before the completion
     assert tracker.record_visit("late", date(2026, 3, 1)) == []
     tracker.record_visit("v1", date(2026, 3, 2))
@@ -36,7 +36,7 @@ def test_void_gives_the_session_back_and_survives_reordering() -> None:
 
 
 def test_plan_year_starting_in_july() -> None:
-    tracker = SessionLimitTracker(limit=10, year_start_month=7)
+    tracker = SessionLimitTracker(limit=10, alert_at_remaining=3, year_start_month=7)
     tracker.record_visit("a", date(2026, 6, 30))
     tracker.record_visit("b", date(2026, 7, 1))
     assert tracker.used(date(2026, 7, 15)) == 1 and tracker.benefit_year_start(date(2026, 6, 30)) == date(2025, 7, 1)
@@ -59,7 +59,7 @@ def test_order_of_events_does_not_change_the_count(events: list[tuple[str, int, 
     ops = [(vid, void) for vid, _, void in events]
 
     def run(sequence: list[tuple[str, bool]]) -> int:
-        tracker = SessionLimitTracker(limit=50)
+        tracker = SessionLimitTracker(limit=50, alert_at_remaining=3)
         for vid, void in sequence:
             tracker.void_visit(vid) if void else tracker.record_visit(vid, dates[vid])
         return tracker.used(date(2026, 6, 1))

@@ -2,28 +2,25 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime
-from pathlib import Path
 
-import eligibility.domain as domain_package
 import pytest
-from eligibility.domain.model import EligibilityRequest, EligibilityResult, Member, PayerRef, ProviderRef
-from eligibility.domain.sandbox_payer import SandboxPayer, SandboxPlanTable
+from eligibility.domain.benefits import EligibilityRequest, EligibilityResult, Member, PayerRef, ProviderRef
 from eligibility.domain.work_queue import WorkItemKind, attention_for
-from eligibility.domain.x12_270 import build_270
-from eligibility.domain.x12_271 import read_271
+from eligibility.edi.x12_270 import build_270
+from eligibility.sandbox.payer import SandboxPayer
 from rcm_shared.x12.envelope import ControlNumbers, InterchangeParties
 
-RULES = Path(domain_package.__file__).parent / "rules"
+from .conftest import decided, shipped_plan_table
+
 CONTROL = ControlNumbers(9, 9, 1, datetime(2026, 3, 2, 10, 0))
-PAYER = SandboxPayer(SandboxPlanTable.from_dict(json.loads((RULES / "sandbox_payer.json").read_text())))
+PAYER = SandboxPayer(shipped_plan_table())
 
 
 def answer(member_id: str) -> EligibilityResult:
     request = EligibilityRequest(PayerRef("SBXHP", "SANDBOX HEALTH PLAN"), ProviderRef("1234567893", "CLINIC"),
                                  Member("SAMPLE", "ALEX", None, member_id), date(2026, 3, 2), f"T{member_id}")
-    (result,) = read_271(PAYER.answer(build_270(request, CONTROL, InterchangeParties("CLINIC", "SBXHP")), CONTROL))
+    (result,) = decided(PAYER.answer(build_270(request, CONTROL, InterchangeParties("CLINIC", "SBXHP")), CONTROL))
     return result
 
 

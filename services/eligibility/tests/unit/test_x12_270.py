@@ -12,13 +12,13 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
-from eligibility.domain.model import (
+from eligibility.domain.benefits import (
     EligibilityRequest,
     Member,
     PayerRef,
     ProviderRef,
 )
-from eligibility.domain.x12_270 import build_270, build_270_batch, build_270_transaction, read_270
+from eligibility.edi.x12_270 import build_270, build_270_batch, build_270_transaction, read_270
 from rcm_shared.x12.envelope import ControlNumbers, InterchangeParties
 from rcm_shared.x12.writer import X12ValueError
 

@@ -6,11 +6,14 @@ import json
 from decimal import Decimal
 
 import pytest
-from eligibility.domain.model import CoverageStatus, EligibilityResult, NextAction, ResultStatus
-from eligibility.domain.x12_271 import TelehealthPhrases, read_271
+from eligibility.domain.benefits import CoverageStatus, EligibilityResult, NextAction, ResultStatus
+from eligibility.domain.telehealth import TelehealthPhrases
+from eligibility.edi.x12_271 import read_271
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rcm_shared.x12 import X12SyntaxError
+
+from .conftest import decided, rules_file
 
 ISA = "ISA*00*          *00*          *ZZ*PAYERSENDER    *ZZ*CLINICRECV     *260301*0930*^*00501*000000042*0*T*:"
 HEADER = (
@@ -37,7 +40,7 @@ def subscriber(*benefits: str, trace: str = "TRACE1", aaa: str | None = None) ->
 
 
 def only(text: str) -> EligibilityResult:
-    results = read_271(text)
+    results = decided(text)
     assert len(results) == 1
     return results[0]
 
@@ -184,8 +187,9 @@ def test_telehealth_from_iii_place_of_service() -> None:
 def test_telehealth_from_message_phrases_is_configurable() -> None:
     text = interchange_271(*HEADER, *subscriber("EB*1**MH", "MSG*Virtual visits covered at office copay"))
     assert only(text).snapshot.telehealth_covered is True  # type: ignore[union-attr]
-    custom = TelehealthPhrases.from_dict({"covered": ["VIDEO OK"], "not_covered": []})
-    assert read_271(text, custom)[0].snapshot.telehealth_covered is None  # type: ignore[union-attr]
+    custom = TelehealthPhrases.from_rules(rules_file("telehealth_phrases.yaml", {"covered": ["VIDEO OK"],
+                                                                               "not_covered": []}))
+    assert decided(text, custom)[0].snapshot.telehealth_covered is None  # type: ignore[union-attr]
     negative = interchange_271(*HEADER, *subscriber("EB*1**MH", "MSG*TELEHEALTH NOT COVERED"))
     assert only(negative).snapshot.telehealth_covered is False  # type: ignore[union-attr]
 
@@ -234,7 +238,7 @@ def generated_271s() -> list[str]:
 
 def test_x12sdk_271_files_read_one_result_per_patient(generated_271s: list[str]) -> None:
     for text in generated_271s:
-        results = read_271(text)
+        results = decided(text)
         dependents = text.count("*23*")  # HL level code 23 (dependent) occurs only in HL segments here
         subscribers_alone = sum(
             1 for line in text.replace("\n", "").split("~") if line.startswith("HL*") and line.endswith("*22*0")
@@ -279,7 +283,7 @@ def test_mutated_271_raises_only_x12_syntax_error(edits: list[tuple[int, int, st
         position = min(position, len(text))
         text = text[:position] + insert + text[position + delete:]
     try:
-        for result in read_271(text):
+        for result in decided(text):
             json.dumps(result.to_dict())
     except X12SyntaxError:
         pass

@@ -6,7 +6,6 @@ from rcm_shared.contracts.authorizations import (
     AuthorizationChangedV1,
     ProviderCredentialingV1,
     VisitAuthorizationDeterminedV1,
-    VisitScheduledV1,
 )
 from rcm_shared.contracts.base import EventPayload
 from rcm_shared.contracts.claims import (
@@ -16,7 +15,7 @@ from rcm_shared.contracts.claims import (
     CodedService,
     VisitCompletedV1,
 )
-from rcm_shared.contracts.eligibility import EligibilityCheckedV1
+from rcm_shared.contracts.eligibility import EligibilityCheckedV1, VisitScheduledV1
 from rcm_shared.contracts.envelope import EventEnvelope
 from rcm_shared.contracts.patient_billing import PatientBalanceChangedV1
 from rcm_shared.contracts.registry import REGISTRY, UnknownEventType, decode_payload, envelope_for

@@ -27,22 +27,6 @@ class AuthorizationChangedV1(EventPayload):
     end_date: date | None = None
 
 
-class VisitScheduledV1(EventPayload):
-    event_type = "visit.scheduled"
-    topic = topics.VISIT_SCHEDULED
-    summary = ("A visit was booked, moved or cancelled on the practice's schedule (the EHR's appointment); "
-               "keyed by the appointment id.")
-
-    visit_id: str  # the EHR's appointment id (also the key: never PHI)
-    practice_id: str
-    patient_id: str
-    payer_id: str | None = None  # None: self-pay, nothing to check with a payer
-    service_date: date
-    cpt_code: str | None = None
-    cancelled: bool = False
-    first_visit: bool | None = None  # None: the EHR does not say; consumers may work it out
-
-
 class ProviderCredentialingV1(BaseModel):
     """Whether one NPI of a visit may be billed to the payer on the date of service, and under whom."""
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 from rcm_shared.contracts.authorizations import (
     AuthorizationChangedV1,
     VisitAuthorizationDeterminedV1,
-    VisitScheduledV1,
 )
 from rcm_shared.contracts.base import EventPayload
 from rcm_shared.contracts.claims import ClaimStatusChangedV1, ClaimSubmittedV1, VisitCompletedV1
-from rcm_shared.contracts.eligibility import EligibilityCheckedV1
+from rcm_shared.contracts.eligibility import EligibilityCheckedV1, VisitScheduledV1
 from rcm_shared.contracts.envelope import EventEnvelope
 from rcm_shared.contracts.patient_billing import PatientBalanceChangedV1
 from rcm_shared.contracts.remittance import (

@@ -112,7 +112,10 @@ def install_error_handlers(app: FastAPI, domain_errors: Mapping[type[Exception],
             async def _domain(request: Request, exc: Exception) -> JSONResponse:
                 field = getattr(exc, "field", None)
                 errors = [{"field": field, "code": slug, "message": str(exc)}] if field else None
-                return problem_response(status, slug, str(exc), errors=errors)
+                # e.g. a code the caller can act on; never input values (the exception's author sees to it)
+                extra = getattr(exc, "problem_extra", None)
+                return problem_response(status, slug, str(exc), errors=errors,
+                                        extra=extra if isinstance(extra, dict) else None)
             return _domain
         app.add_exception_handler(exc_type, _make(status, slug))
 

@@ -8,13 +8,18 @@ Order of work for one poll:
    still fails (or can never succeed: undecodable, unknown type, invalid payload) is published to
    ``<topic>.dlq`` with the reason before its offset is committed.
 4. Offsets are committed only after every event of the poll is either committed or dead-lettered.
+
+A consumer built with a ``batch_handler`` instead of a ``handler`` first offers the whole poll (its new events,
+in order, with their inbox rows) to that handler in one transaction, so the handler can read and write in
+bulk; if the batch fails, nothing of it is kept and the poll is applied one event at a time as above (the
+handler called with a batch of one), so one bad event still fails alone and goes to the dead-letter topic.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
@@ -32,11 +37,13 @@ from rcm_shared.db.types import utcnow
 from rcm_shared.messaging.kafka import make_consumer, make_producer
 from rcm_shared.observability import metrics
 from rcm_shared.observability.redaction import safe_location
-from rcm_shared.observability.tracing import consume_span
+from rcm_shared.observability.tracing import consume_batch_span, consume_span
 
 log = logging.getLogger("rcm.consumer")
 
 EventHandler = Callable[[AsyncSession, EventEnvelope, EventPayload], Awaitable[None]]
+#: A poll's new events of one consumer, in the order they arrived, applied together in the caller's transaction.
+BatchHandler = Callable[[AsyncSession, Sequence[tuple[EventEnvelope, EventPayload]]], Awaitable[None]]
 
 
 class PermanentEventError(Exception):
@@ -59,14 +66,24 @@ class EventConsumer:
         *,
         name: str,
         topics: list[str],
-        handler: EventHandler,
+        handler: EventHandler | None = None,
+        batch_handler: BatchHandler | None = None,
     ) -> None:
+        if (handler is None) == (batch_handler is None):
+            raise ValueError("give a consumer either a handler or a batch_handler")
         self._settings = settings
         self._sessions = sessions
         self._tables = tables
         self.name = name
         self._group_id = f"{settings.consumer_group_prefix or settings.service_name}.{name}"
         self._topics = topics
+        self._batch_handler = batch_handler
+        if batch_handler is not None:
+            async def one_at_a_time(session: AsyncSession, envelope: EventEnvelope, payload: EventPayload) -> None:
+                await batch_handler(session, [(envelope, payload)])
+
+            handler = one_at_a_time
+        assert handler is not None
         self._handler = handler
         self._commit_listeners: list[Callable[[], None]] = []
         self._consumer: AIOKafkaConsumer | None = None
@@ -164,6 +181,8 @@ class EventConsumer:
                 await self._dead_letter(record, f"undecodable event: {_reason(exc)}", attempts=1)
                 continue
             decoded.append(_Decoded(record, envelope, payload))
+        if self._batch_handler is not None and len(decoded) > 1 and await self._apply_batch(decoded):
+            return
 
         retry: list[_Decoded] = []
         failed_keys: set[tuple[str, bytes | None]] = set()
@@ -184,6 +203,39 @@ class EventConsumer:
                     retry.append(item)
         for item in retry:
             await self._apply_with_retries(item)
+
+    async def _apply_batch(self, decoded: list[_Decoded]) -> bool:
+        """The whole poll in one call of the batch handler, in one transaction; False (nothing kept) if it failed."""
+        assert self._batch_handler is not None
+        inbox = self._tables.inbox
+        try:
+            async with self._sessions() as session, session.begin():
+                seen = set((await session.scalars(select(inbox.c.event_id).where(
+                    inbox.c.consumer == self._group_id,
+                    inbox.c.event_id.in_({item.envelope.id for item in decoded})))).all())
+                fresh: list[_Decoded] = []
+                for item in decoded:
+                    if item.envelope.id not in seen:
+                        seen.add(item.envelope.id)  # twice in one poll: the second is a duplicate too
+                        fresh.append(item)
+                if fresh:
+                    now = utcnow()
+                    await session.execute(insert(inbox), [{
+                        "consumer": self._group_id, "event_id": item.envelope.id, "event_type": item.envelope.type,
+                        "topic": item.record.topic, "partition": item.record.partition,
+                        "offset": item.record.offset, "processed_at": now} for item in fresh])
+                    with consume_batch_span(fresh[0].record.topic, [i.envelope for i in fresh], self._group_id):
+                        await self._batch_handler(session, [(item.envelope, item.payload) for item in fresh])
+        except Exception as exc:
+            log.info("batch failed; applying its events one by one", extra={
+                "consumer": self._group_id, "events": len(decoded), "error": type(exc).__name__})
+            return False
+        fresh_ids = {id(item) for item in fresh}
+        for item in decoded:
+            outcome = "processed" if id(item) in fresh_ids else "duplicate"
+            metrics.EVENTS_CONSUMED.labels(self._settings.service_name, self._group_id, item.record.topic,
+                                           outcome).inc()
+        return True
 
     async def _apply(self, session: AsyncSession, item: _Decoded) -> None:
         inbox = self._tables.inbox

@@ -64,3 +64,19 @@ def consume_span(topic: str, envelope: EventEnvelope, consumer: str) -> Iterator
         span.set_attribute("messaging.consumer.group.name", consumer)
         span.set_attribute("rcm.event_type", envelope.type)
         yield span
+
+
+@contextmanager
+def consume_batch_span(topic: str, envelopes: list[EventEnvelope], consumer: str) -> Iterator[Span]:
+    """One span for a poll's events applied together, linked to each event's own trace."""
+    links = []
+    for envelope in envelopes:
+        if envelope.traceparent:
+            context = trace.get_current_span(propagate.extract({"traceparent": envelope.traceparent}))
+            links.append(trace.Link(context.get_span_context()))
+    with tracer().start_as_current_span(f"consume {topic}", kind=SpanKind.CONSUMER, links=links) as span:
+        span.set_attribute("messaging.system", "kafka")
+        span.set_attribute("messaging.destination.name", topic)
+        span.set_attribute("messaging.batch.message_count", len(envelopes))
+        span.set_attribute("messaging.consumer.group.name", consumer)
+        yield span

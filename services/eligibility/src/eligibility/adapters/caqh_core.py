@@ -29,7 +29,7 @@ from email.parser import BytesParser
 
 import httpx
 
-from eligibility.adapters.payer_gateway import PayerUnavailable
+from eligibility.domain.exceptions import PayerUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -96,7 +96,7 @@ insurance_on_file = Table(
     Column("updated_at", UtcDateTime, nullable=False),
 )
 
-# Local copy of the practice's schedule (from POST /v1/schedule or the visit-scheduled topic).
+# The practice's schedule: eligibility is its one home (POST /v1/schedule); changes go out on visit-scheduled.
 scheduled_visits = Table(
     "scheduled_visits", metadata,
     Column("practice_id", String(64), primary_key=True),
@@ -106,13 +106,14 @@ scheduled_visits = Table(
     Column("service_date", Date, nullable=False),
     Column("cancelled", Boolean, nullable=False),
     Column("first_visit", Boolean, nullable=True),
+    Column("cpt_code", String(5), nullable=True),  # what the EHR booked, when it says (authorizations' forecasts)
     Column("source", String(20), nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
 )
 Index("ix_scheduled_visits_date", scheduled_visits.c.service_date, scheduled_visits.c.practice_id)
 
 # One row per practice and schedule date: the unique key is what makes the nightly batch go out once, whichever
-# replica or operator asks first. status: sending, send_failed, submitted, completed, empty, expired, failed.
+# replica or operator asks first. status: domain.model.BatchRunStatus (planned is never committed).
 batch_runs = Table(
     "batch_runs", metadata,
     Column("run_id", String(36), primary_key=True),

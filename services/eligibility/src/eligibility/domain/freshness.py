@@ -1,16 +1,17 @@
 """When must a cached benefits snapshot be checked again with the payer?
 
-``FreshnessRules.from_dict(data).policy_for(payer_id, day)`` picks the policy in force (payer-specific first,
+``FreshnessRules.from_rules(rules).policy_for(payer_id, day)`` picks the policy in force (payer-specific first,
 then the ``"*"`` default; each has ``effective_from`` / ``effective_to``). ``policy.decide(...)`` answers with a
-``FreshnessDecision`` listing every reason to refresh. Shipped defaults: ``rules/freshness.json``.
+``FreshnessDecision`` listing every reason to refresh. Shipped: ``rules/freshness.yaml``.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+
+from rcm_shared.rules import RulesFile
 
 from eligibility.domain.rule_fields import RuleFields, entries
 
@@ -90,33 +91,28 @@ class FreshnessPolicy:
         return FreshnessDecision(bool(reasons), tuple(reasons))
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, object]) -> FreshnessPolicy:
-        fields = RuleFields(data, "freshness policy")
-        reasons = data.get("eligibility_denial_reasons", list(DEFAULT_ELIGIBILITY_DENIALS))
-        if not isinstance(reasons, list) or not all(isinstance(r, str) for r in reasons):
-            raise ValueError("freshness policy: eligibility_denial_reasons must be a list of codes")
-        payer = data.get("payer_id", "*")
-        if not isinstance(payer, str):
-            raise ValueError("freshness policy: payer_id must be a string")
+    def from_fields(cls, fields: RuleFields) -> FreshnessPolicy:
+        start, end = fields.effective()
         return cls(
-            payer_id=payer, effective_from=fields.day("effective_from") or date.min,
-            effective_to=fields.day("effective_to"),
+            payer_id=fields.text("payer_id", "*"), effective_from=start, effective_to=end,
             max_age_days=fields.integer("max_age_days", 30),
             recheck_before_first_visit=fields.flag("recheck_before_first_visit", True),
             first_visit_window_days=fields.integer("first_visit_window_days", 3),
             recheck_on_eligibility_denial=fields.flag("recheck_on_eligibility_denial", True),
             recheck_at_new_benefit_year=fields.flag("recheck_at_new_benefit_year", True),
-            eligibility_denial_reasons=frozenset(reasons),
+            eligibility_denial_reasons=frozenset(fields.codes("eligibility_denial_reasons",
+                                                              DEFAULT_ELIGIBILITY_DENIALS)),
         )
 
 
 @dataclass(frozen=True, slots=True)
 class FreshnessRules:
     policies: tuple[FreshnessPolicy, ...]
+    version: str = "built-in"
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, object]) -> FreshnessRules:
-        return cls(tuple(FreshnessPolicy.from_dict(item) for item in entries(data, "policies", "freshness rules")))
+    def from_rules(cls, rules: RulesFile) -> FreshnessRules:
+        return cls(tuple(FreshnessPolicy.from_fields(item) for item in entries(rules, "policies")), rules.version)
 
     def policy_for(self, payer_id: str, day: date) -> FreshnessPolicy:
         """The payer's own policy in force on ``day``, else the default (``"*"``), else built-in defaults."""

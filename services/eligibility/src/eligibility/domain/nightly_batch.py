@@ -1,6 +1,6 @@
 """The night before the schedule: which scheduled patients need a new 270, sent as one batch.
 
-* ``NightlyBatchRules.from_dict(data).in_force(day)`` gives the ``NightlyBatchSchedule`` (local run time, time
+* ``NightlyBatchRules.from_rules(rules).in_force(day)`` gives the ``NightlyBatchSchedule`` (local run time, time
   zone, how many days ahead, how long to wait for the payer's batch results, send retries), with effective dates.
   ``schedule.due_schedule_dates(local_now)`` says which schedule dates' runs should exist by now.
 * ``plan_batch(visits, records, freshness, limits)`` decides, per patient and payer on the schedule, whether the
@@ -8,7 +8,7 @@
   (no member details on file) or, above the payer's batch cap, go out later as rate-limited real-time re-checks.
 
 Pure: the caller passes local time, the schedule and what is stored; nothing here reads a clock or a database.
-Shipped defaults: ``rules/nightly_batch.json``.
+Shipped: ``rules/nightly_batch.yaml``.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
+
+from rcm_shared.rules import RulesFile
 
 from eligibility.domain.freshness import CachedCheck, FreshnessRules, RefreshReason
 from eligibility.domain.payer_limits import PayerLimitRules
@@ -62,26 +64,23 @@ class NightlyBatchSchedule:
         return timedelta(minutes=self.send_retry_minutes[attempts - 1])
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, object]) -> NightlyBatchSchedule:
-        def clock(key: str, default: time) -> time:
-            value = data.get(key)
+    def from_fields(cls, fields: RuleFields) -> NightlyBatchSchedule:
+        def local_time(key: str, default: time) -> time:
+            value = fields.data.get(key)
             if value is None:
                 return default
-            if not isinstance(value, str):
-                raise ValueError(f"nightly batch: {key} must be a local time HH:MM")
             try:
-                return time.fromisoformat(value)
+                if isinstance(value, str) and len(value) == 5:
+                    return time.fromisoformat(value)
             except ValueError:
-                raise ValueError(f"nightly batch: {key} must be a local time HH:MM") from None
+                pass
+            raise fields.fail(key, 'a local time "HH:MM" (quoted)')
 
-        fields = RuleFields(data, "nightly batch")
-        zone = data.get("time_zone", "UTC")
-        if not isinstance(zone, str) or not zone:
-            raise ValueError("nightly batch: time_zone must be an IANA zone name such as America/New_York")
+        start, end = fields.effective()
         return cls(
-            effective_from=fields.day("effective_from") or date.min, effective_to=fields.day("effective_to"),
-            run_at=clock("run_at", time(19, 0)), time_zone=zone, days_ahead=fields.integer("days_ahead", 1, 0),
-            catch_up_until=clock("catch_up_until", time(6, 0)),
+            effective_from=start, effective_to=end, run_at=local_time("run_at", time(19, 0)),
+            time_zone=fields.text("time_zone", "UTC"), days_ahead=fields.integer("days_ahead", 1, 0),
+            catch_up_until=local_time("catch_up_until", time(6, 0)),
             results_wait_hours=fields.integer("results_wait_hours", 10, 1),
             send_retry_minutes=fields.minutes("send_retry_minutes", (5, 15, 30, 60)),
         )
@@ -90,11 +89,16 @@ class NightlyBatchSchedule:
 @dataclass(frozen=True, slots=True)
 class NightlyBatchRules:
     schedules: tuple[NightlyBatchSchedule, ...]
+    version: str = "built-in"
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, object]) -> NightlyBatchRules:
-        schedules = entries(data, "schedules", "nightly batch")
-        return cls(tuple(NightlyBatchSchedule.from_dict(item) for item in schedules))
+    def from_rules(cls, rules: RulesFile) -> NightlyBatchRules:
+        return cls(tuple(NightlyBatchSchedule.from_fields(item) for item in entries(rules, "schedules")),
+                   rules.version)
+
+    def time_zones(self) -> set[str]:
+        """Every zone the schedules name (checked against the tz database at start-up)."""
+        return {schedule.time_zone for schedule in self.schedules}
 
     def in_force(self, day: date) -> NightlyBatchSchedule:
         for schedule in self.schedules:

@@ -1,8 +1,8 @@
 """How hard we may lean on a payer: real-time re-checks per minute, inquiries per nightly batch, retries.
 
-``PayerLimitRules.from_dict(data).for_payer(payer_id, day)`` picks the limits in force (payer-specific first,
+``PayerLimitRules.from_rules(rules).for_payer(payer_id, day)`` picks the limits in force (payer-specific first,
 then the ``"*"`` default; each with ``effective_from`` / ``effective_to``). ``pick_rechecks(...)`` chooses which
-queued re-checks may go out now without exceeding any payer's rate. Shipped defaults: ``rules/payer_limits.json``.
+queued re-checks may go out now without exceeding any payer's rate. Shipped: ``rules/payer_limits.yaml``.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+
+from rcm_shared.rules import RulesFile
 
 from eligibility.domain.rule_fields import RuleFields, entries
 
@@ -38,14 +40,10 @@ class PayerLimits:
         return timedelta(minutes=self.retry_after_minutes[attempts - 1])
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, object]) -> PayerLimits:
-        fields = RuleFields(data, "payer limits")
-        payer = data.get("payer_id", "*")
-        if not isinstance(payer, str) or not payer:
-            raise ValueError("payer limits: payer_id must be a payer id or *")
+    def from_fields(cls, fields: RuleFields) -> PayerLimits:
+        start, end = fields.effective()
         return cls(
-            payer_id=payer, effective_from=fields.day("effective_from") or date.min,
-            effective_to=fields.day("effective_to"),
+            payer_id=fields.text("payer_id", "*"), effective_from=start, effective_to=end,
             realtime_per_minute=fields.integer("realtime_per_minute", 20, 1),
             batch_max_inquiries=fields.integer("batch_max_inquiries", 2000, 1),
             min_minutes_between_rechecks=fields.integer("min_minutes_between_rechecks", 720),
@@ -56,10 +54,11 @@ class PayerLimits:
 @dataclass(frozen=True, slots=True)
 class PayerLimitRules:
     limits: tuple[PayerLimits, ...]
+    version: str = "built-in"
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, object]) -> PayerLimitRules:
-        return cls(tuple(PayerLimits.from_dict(item) for item in entries(data, "limits", "payer limits")))
+    def from_rules(cls, rules: RulesFile) -> PayerLimitRules:
+        return cls(tuple(PayerLimits.from_fields(item) for item in entries(rules, "limits")), rules.version)
 
     def for_payer(self, payer_id: str, day: date) -> PayerLimits:
         """The payer's own limits in force on ``day``, else the default (``"*"``), else built-in defaults."""

@@ -6,6 +6,9 @@ completed visit (a repeat of the same visit id is a no-op; a repeat with another
 Both return the alerts newly raised (``SessionLimitAlert``), each at most once per benefit year and kind.
 ``reconcile_with_payer(remaining, as_of)`` takes the 271's 'visits remaining' into account: the tracker then
 reports the more conservative of its own count and the payer's figure minus our visits after ``as_of``.
+
+``SessionLimitRules.from_rules(rules).alert_at_remaining(payer_id, day)``: how many visits before the cap a patient
+goes on the work queue (``rules/session_limits.yaml``; payer-specific first, then ``"*"``).
 """
 
 from __future__ import annotations
@@ -13,6 +16,53 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import date
+
+from rcm_shared.rules import RulesError, RulesFile
+
+from eligibility.domain.rule_fields import entries
+
+
+@dataclass(frozen=True, slots=True)
+class AlertThreshold:
+    payer_id: str
+    effective_from: date
+    effective_to: date | None
+    alert_at_remaining: int
+
+    def in_force(self, day: date) -> bool:
+        return self.effective_from <= day and (self.effective_to is None or day <= self.effective_to)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionLimitRules:
+    """Thresholds by payer and date. There is always an answer: the file must hold an open-ended ``"*"`` entry,
+    and a date before every entry takes the oldest ``"*"`` one (a visit is never left without a warning)."""
+
+    thresholds: tuple[AlertThreshold, ...]
+    version: str = "built-in"
+
+    def __post_init__(self) -> None:
+        if not any(t.payer_id == "*" and t.effective_to is None for t in self.thresholds):
+            raise ValueError("session limits need an open-ended \"*\" threshold")
+
+    @classmethod
+    def from_rules(cls, rules: RulesFile) -> SessionLimitRules:
+        thresholds = []
+        for item in entries(rules, "thresholds"):
+            start, end = item.effective()
+            thresholds.append(AlertThreshold(item.text("payer_id", "*"), start, end,
+                                             item.integer("alert_at_remaining", -1, 0)))  # required: no default
+        if not any(t.payer_id == "*" and t.effective_to is None for t in thresholds):
+            raise RulesError(rules.name, "thresholds", 'must hold an entry for payer "*" with no effective_to')
+        return cls(tuple(thresholds), rules.version)
+
+    def alert_at_remaining(self, payer_id: str, day: date) -> int:
+        for wanted in (payer_id, "*"):
+            for threshold in self.thresholds:
+                if threshold.payer_id == wanted and threshold.in_force(day):
+                    return threshold.alert_at_remaining
+        oldest = min((t for t in self.thresholds if t.payer_id == "*"), key=lambda t: t.effective_from)
+        return oldest.alert_at_remaining
 
 
 class AlertKind(enum.StrEnum):
@@ -33,7 +83,7 @@ class SessionLimitAlert:
 @dataclass
 class SessionLimitTracker:
     limit: int
-    alert_at_remaining: int = 3
+    alert_at_remaining: int
     year_start_month: int = 1  # a plan year that starts on 1 July: month=7, day=1
     year_start_day: int = 1
     _visits: dict[str, date] = field(default_factory=dict)

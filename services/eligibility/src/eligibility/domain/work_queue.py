@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from eligibility.domain.model import EligibilityResult, NextAction, ResultStatus
+from eligibility.domain.benefits import EligibilityResult, NextAction, ResultStatus
 
 
 class WorkItemKind(enum.StrEnum):
@@ -49,3 +49,16 @@ def attention_for(result: EligibilityResult | None) -> Attention | None:
                          "coverage is not active on the date asked")
     return Attention(WorkItemKind.NO_CLEAR_ANSWER, result.next_action.value, codes,
                      detail or "the payer said neither active nor inactive")
+
+
+NO_INSURANCE = Attention(WorkItemKind.NO_INSURANCE_ON_FILE, "check_coverage",
+                         detail="a re-check is due but no member details are on file: run a coverage check")
+
+
+def unsendable(where: str) -> Attention:
+    """The member details on file cannot be written into a 270 (``where``: the segment and element)."""
+    return Attention(WorkItemKind.UNSENDABLE_REQUEST, NextAction.CORRECT_AND_RESEND.value, detail=where[:200])
+
+
+def payer_unavailable(detail: str) -> Attention:
+    return Attention(WorkItemKind.PAYER_UNAVAILABLE, NextAction.RETRY_LATER.value, detail=detail)

@@ -1,21 +1,28 @@
-"""AAA reject reason codes (X12 element 901) and follow-up action codes (element 889) as used in 271s.
+"""X12 code lists every reader shares, once: what a code means in the standard, never what a service does about it.
 
-These are the standard's code meanings, not payer rules; what we *do* with a category is in ``next_action_for``.
+* AAA03 reject reasons (element 901), sent in 271 and 278 responses (and PAS errors) when a request could not be
+  processed: ``reject_reason(code) -> (description, category)``. The category groups the codes by what has to be
+  fixed (the member id, the provider, the dates ...), so a service can route them without listing codes.
+* AAA04 follow-up actions (element 889): ``follow_up_action(code) -> (description, category)``; the category says
+  whether the request may be sent again (``correct``, ``resubmit``), later (``wait``) or not at all
+  (``do_not_resubmit``).
+
+An unknown code stays readable (``Reject reason 9Z``, category ``other``) instead of failing a reader: payers send
+codes from later releases. What a service then does (eligibility's next action, authorizations' field to fix)
+lives in that service's domain.
 """
 
 from __future__ import annotations
 
-from eligibility.domain.model import NextAction
-
-# category names group codes by what the front desk has to fix
-PAYER_UNAVAILABLE = "payer_unavailable"
+# Reject reason categories: what the sender has to look at.
+PAYER_UNAVAILABLE = "payer_unavailable"  # nothing wrong with the request: the payer could not answer now
 MEMBER_ID = "member_id"
 MEMBER_NOT_FOUND = "member_not_found"
-MEMBER_DATA = "member_data"
-PROVIDER = "provider"
-PROVIDER_NOT_ELIGIBLE = "provider_not_eligible"
+MEMBER_DATA = "member_data"  # name, birth date, gender
+PROVIDER = "provider"  # the provider's identification, name, address ... as sent
+PROVIDER_NOT_ELIGIBLE = "provider_not_eligible"  # the provider as such (network, enrollment, access)
 DATES = "dates"
-REQUEST_DATA = "request_data"
+REQUEST_DATA = "request_data"  # the service, codes or other application data of the request
 OTHER = "other"
 
 REJECT_REASONS: dict[str, tuple[str, str]] = {
@@ -76,47 +83,30 @@ REJECT_REASONS: dict[str, tuple[str, str]] = {
     "T4": ("Payer name or identifier missing", REQUEST_DATA),
 }
 
-FOLLOW_UP_ACTIONS: dict[str, str] = {
-    "C": "Please correct and resubmit",
-    "N": "Resubmission not allowed",
-    "P": "Please resubmit original transaction",
-    "R": "Resubmission allowed",
-    "S": "Do not resubmit; inquiry initiated to a third party",
-    "W": "Please wait 30 days and resubmit",
-    "X": "Please wait 10 days and resubmit",
-    "Y": "Do not resubmit; we will hand deliver the response",
-}
+# Follow-up action categories: may the request go again, and when.
+CORRECT = "correct"  # fix what the reject reason names, then send again
+RESUBMIT = "resubmit"  # may be sent again as it is
+WAIT = "wait"  # send again later
+DO_NOT_RESUBMIT = "do_not_resubmit"
+NONE = "none"  # no follow-up action given
 
-_DO_NOT_RESUBMIT = frozenset({"N", "S", "Y"})
-_WAIT = frozenset({"P", "W", "X"})
-
-_BY_CATEGORY: dict[str, NextAction] = {
-    PAYER_UNAVAILABLE: NextAction.RETRY_LATER,
-    MEMBER_ID: NextAction.CORRECT_AND_RESEND,
-    MEMBER_NOT_FOUND: NextAction.CORRECT_AND_RESEND,
-    MEMBER_DATA: NextAction.CORRECT_AND_RESEND,
-    PROVIDER: NextAction.CORRECT_AND_RESEND,
-    PROVIDER_NOT_ELIGIBLE: NextAction.CONTACT_PAYER,
-    DATES: NextAction.CORRECT_AND_RESEND,
-    REQUEST_DATA: NextAction.CORRECT_AND_RESEND,
-    OTHER: NextAction.CONTACT_PAYER,
+FOLLOW_UP_ACTIONS: dict[str, tuple[str, str]] = {
+    "C": ("Please correct and resubmit", CORRECT),
+    "N": ("Resubmission not allowed", DO_NOT_RESUBMIT),
+    "P": ("Please resubmit original transaction", WAIT),
+    "R": ("Resubmission allowed", RESUBMIT),
+    "S": ("Do not resubmit; inquiry initiated to a third party", DO_NOT_RESUBMIT),
+    "W": ("Please wait 30 days and resubmit", WAIT),
+    "X": ("Please wait 10 days and resubmit", WAIT),
+    "Y": ("Do not resubmit; we will hand deliver or mail the response", DO_NOT_RESUBMIT),
 }
 
 
-def describe(code: str) -> tuple[str, str]:
-    """(description, category) for an AAA03 code; unknown codes stay readable instead of failing."""
+def reject_reason(code: str) -> tuple[str, str]:
+    """(description, category) of an AAA03 reject reason; an unknown code is named, in category ``other``."""
     return REJECT_REASONS.get(code, (f"Reject reason {code}", OTHER))
 
 
-def is_retryable(category: str, follow_up_code: str) -> bool:
-    if follow_up_code in _DO_NOT_RESUBMIT:
-        return False
-    return category == PAYER_UNAVAILABLE or follow_up_code in _WAIT
-
-
-def next_action_for(category: str, follow_up_code: str) -> NextAction:
-    if follow_up_code in _DO_NOT_RESUBMIT:
-        return NextAction.CONTACT_PAYER
-    if category == PAYER_UNAVAILABLE or follow_up_code in _WAIT:
-        return NextAction.RETRY_LATER
-    return _BY_CATEGORY.get(category, NextAction.CONTACT_PAYER)
+def follow_up_action(code: str) -> tuple[str, str]:
+    """(description, category) of an AAA04 follow-up action; none given (or unknown) is ``("", "none")``."""
+    return FOLLOW_UP_ACTIONS.get(code, ("", NONE))

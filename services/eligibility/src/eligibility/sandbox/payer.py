@@ -1,8 +1,8 @@
 """A sandbox payer: answers a 270 with a 271 computed from a benefits plan table given as data.
 
-``SandboxPayer(SandboxPlanTable.from_dict(data)).answer(text_270, control)`` is a pure function of its inputs,
-so ``make run`` and tests get a realistic payer without a network. The shipped table
-(``eligibility/domain/rules/sandbox_payer.json``, read by the adapter) has an active member, an inactive member,
+``SandboxPayer(SandboxPlanTable.from_rules(load_rules("eligibility.sandbox", "sandbox_payer.yaml"))).answer(
+text_270, control)`` is a pure function of its inputs, so ``make run`` and tests get a realistic payer without a
+network. The shipped table (``eligibility/sandbox/rules/sandbox_payer.yaml``) has an active member, an inactive member,
 a behavioral-health carve-out plan, a plan with 20 visits a year nearly used up, and ids that trigger AAA
 rejections: an unknown member gives AAA 75, a malformed member id AAA 72, and ``unavailable_member_ids``
 AAA 42 (payer unable to respond now).
@@ -19,15 +19,14 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from rcm_shared.rules import RulesFile
 from rcm_shared.x12 import iter_segments
+from rcm_shared.x12.dates import d8, tm
 from rcm_shared.x12.envelope import ControlNumbers, InterchangeParties
 from rcm_shared.x12.writer import Repeated, TransactionWriter, envelope
 
-from eligibility.domain.model import (
-    Member,
-    cents,
-)
-from eligibility.domain.x12_270 import ReceivedInquiry, read_270
+from eligibility.domain.benefits import Member, cents
+from eligibility.edi.x12_270 import ReceivedInquiry, read_270
 
 IMPLEMENTATION = "005010X279A1"
 _MENTAL_HEALTH_DETAIL = ("MH", "A4", "A6", "A8", "AI", "98")
@@ -46,11 +45,14 @@ def _dec(raw: object, name: str) -> Decimal | None:
 
 
 def _day(raw: object, name: str) -> date | None:
-    if raw is None:
-        return None
+    if raw is None or isinstance(raw, date):
+        return raw
     if not isinstance(raw, str):
         raise SandboxDataError(f"{name} must be an ISO date")
-    return date.fromisoformat(raw)
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise SandboxDataError(f"{name} must be an ISO date") from None
 
 
 def _int(raw: object, name: str) -> int | None:
@@ -144,6 +146,10 @@ class SandboxPlanTable:
     unavailable_member_ids: frozenset[str] = frozenset()
 
     @classmethod
+    def from_rules(cls, rules: RulesFile) -> SandboxPlanTable:
+        return cls.from_dict(rules.data)
+
+    @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> SandboxPlanTable:
         payer = _map(data.get("payer"), "payer")
         plans: dict[str, SandboxPlan] = {}
@@ -231,10 +237,6 @@ def _amount(value: Decimal) -> str:
     return format(cents(value), "f")
 
 
-def _d8(value: date) -> str:
-    return value.strftime("%Y%m%d")
-
-
 class SandboxPayer:
     """Answers 270 inquiries from a ``SandboxPlanTable``; deterministic for the same inputs."""
 
@@ -262,7 +264,7 @@ class SandboxPayer:
                      ) -> list[str]:
         tx = TransactionWriter("271", control_number, IMPLEMENTATION)
         created = control.created_at
-        tx.segment("BHT", "0022", "11", inquiries[0].bht_reference, _d8(created.date()), created.strftime("%H%M"))
+        tx.segment("BHT", "0022", "11", inquiries[0].bht_reference, d8(created), tm(created))
         tx.segment("HL", "1", "", "20", "1")
         tx.segment("NM1", "PR", "2", self.table.payer_name, "", "", "", "", "PI", self.table.payer_id)
         hl = 1
@@ -303,7 +305,7 @@ class SandboxPayer:
             tx.segment("REF", "6P", plan.group_number, plan.group_name)
         if dependent is None:
             if subscriber.birth_date is not None:
-                tx.segment("DMG", "D8", _d8(subscriber.birth_date), subscriber.gender)
+                tx.segment("DMG", "D8", d8(subscriber.birth_date), subscriber.gender)
             self._benefits(tx, member, plan, request.service_date, request.service_types)
             return hl
         hl += 1
@@ -318,7 +320,7 @@ class SandboxPayer:
             tx.segment("AAA", "N", "", "67", "C")
             return hl
         if dependent.birth_date is not None:
-            tx.segment("DMG", "D8", _d8(dependent.birth_date), dependent.gender)
+            tx.segment("DMG", "D8", d8(dependent.birth_date), dependent.gender)
         self._benefits(tx, member, plan, request.service_date, request.service_types)
         return hl
 
@@ -336,9 +338,9 @@ class SandboxPayer:
 
     def _benefits(self, tx: TransactionWriter, member: SandboxMember, plan: SandboxPlan, service_date: date,
                   service_types: tuple[str, ...]) -> None:
-        tx.segment("DTP", "346", "D8", _d8(member.coverage_begin))
+        tx.segment("DTP", "346", "D8", d8(member.coverage_begin))
         if member.coverage_end is not None:
-            tx.segment("DTP", "347", "D8", _d8(member.coverage_end))
+            tx.segment("DTP", "347", "D8", d8(member.coverage_end))
         if not member.active_on(service_date):
             tx.segment("EB", "6", "IND", "30")
             return

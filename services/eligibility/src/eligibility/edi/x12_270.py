@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from rcm_shared.x12 import Segment, X12SyntaxError, detect_delimiters, iter_segments
+from rcm_shared.x12.dates import d8, read_d8, tm
 from rcm_shared.x12.envelope import ControlNumbers, InterchangeParties
 from rcm_shared.x12.writer import TransactionWriter, X12ValueError, envelope
 
-from eligibility.domain.model import (
+from eligibility.domain.benefits import (
     EligibilityRequest,
     Member,
     PayerRef,
@@ -23,10 +24,6 @@ from eligibility.domain.model import (
 )
 
 IMPLEMENTATION = "005010X279A1"
-
-
-def _d8(value: date) -> str:
-    return value.strftime("%Y%m%d")
 
 
 def _check_request(request: EligibilityRequest) -> None:
@@ -50,7 +47,7 @@ def _person(tx: TransactionWriter, loop_entity: str, member: Member, with_id: bo
         "MI" if with_id and member.member_id else "", member.member_id if with_id else "",
     )
     if member.birth_date is not None:  # DMG01/02 are required whenever DMG is sent
-        tx.segment("DMG", "D8", _d8(member.birth_date), member.gender)
+        tx.segment("DMG", "D8", d8(member.birth_date), member.gender)
 
 
 def build_270_transaction(request: EligibilityRequest, control_number: str, created: datetime,
@@ -58,7 +55,7 @@ def build_270_transaction(request: EligibilityRequest, control_number: str, crea
     """The segments (ST..SE) of one 270 transaction asking about ``request``; BHT03 is its trace number."""
     _check_request(request)
     tx = TransactionWriter("270", control_number, IMPLEMENTATION)
-    tx.segment("BHT", "0022", "13", request.trace_number, created.strftime("%Y%m%d"), created.strftime("%H%M"))
+    tx.segment("BHT", "0022", "13", request.trace_number, d8(created), tm(created))
     tx.segment("HL", "1", "", "20", "1")
     tx.segment("NM1", "PR", "2", request.payer.name, "", "", "", "", "PI", request.payer.payer_id)
     tx.segment("HL", "2", "1", "21", "1")
@@ -73,14 +70,14 @@ def build_270_transaction(request: EligibilityRequest, control_number: str, crea
         tx.segment("TRN", "1", request.trace_number, parties.trace_originator)
     _person(tx, "IL", request.subscriber, with_id=True)
     if request.dependent is None:
-        tx.segment("DTP", "291", "D8", _d8(request.service_date))
+        tx.segment("DTP", "291", "D8", d8(request.service_date))
         for code in request.service_types:
             tx.segment("EQ", code)
     else:
         tx.segment("HL", "4", "3", "23", "0")
         tx.segment("TRN", "1", request.trace_number, parties.trace_originator)
         _person(tx, "03", request.dependent, with_id=False)
-        tx.segment("DTP", "291", "D8", _d8(request.service_date))
+        tx.segment("DTP", "291", "D8", d8(request.service_date))
         for code in request.service_types:
             tx.segment("EQ", code)
     return tx.close()
@@ -119,13 +116,7 @@ class ReceivedInquiry:
 
 
 def _segment_date(seg: Segment, index: int) -> date:
-    raw = seg.get(index)
-    try:
-        if len(raw) != 8 or not raw.isdigit():
-            raise ValueError(raw)
-        return datetime.strptime(raw, "%Y%m%d").date()
-    except ValueError:
-        raise X12SyntaxError("invalid date", segment_number=seg.number, segment_id=seg.id, element=index) from None
+    return read_d8(seg.get(index), segment_number=seg.number, segment_id=seg.id, element=index)
 
 
 def _member(nm1: Segment, dmg: Segment | None) -> Member:

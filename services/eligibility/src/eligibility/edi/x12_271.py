@@ -1,10 +1,12 @@
-"""Read X12 271 eligibility responses (005010X279A1) into ``EligibilityResult`` values.
+"""Read X12 271 eligibility responses (005010X279A1) into ``PayerAnswer`` values: what the payer said, not what we
+make of it (that is ``domain.coverage.assess``).
 
-``read_271(text)`` returns one result per patient loop: each 2000D dependent, and each 2000C subscriber that has
-no dependent loop under it. When the payer rejects the whole inquiry at the payer or provider level (AAA in
-2000A/2100A/2100B) and sends no subscriber loop, one REJECTED result carries those rejections (its trace is
-BHT03, which our 270 fills with the trace number). Anything that is not a well-formed 271 raises
-``rcm_shared.x12.X12SyntaxError`` and nothing else.
+``read_271(text, phrases)`` returns one answer per patient loop: each 2000D dependent, and each 2000C subscriber
+that has no dependent loop under it. When the payer rejects the whole inquiry at the payer or provider level (AAA
+in 2000A/2100A/2100B) and sends no subscriber loop, one answer carries those rejections (its trace is BHT03,
+which our 270 fills with the trace number). AAA codes are read with the kernel's code tables
+(``rcm_shared.x12.code_tables``). Anything that is not a well-formed 271 raises ``rcm_shared.x12.X12SyntaxError``
+and nothing else.
 
 Conventions the reader relies on (document them to trading partners):
 
@@ -18,38 +20,38 @@ Conventions the reader relies on (document them to trading partners):
   service) says the benefit applies to telehealth: covered when EB01 is an active or cost-share code, not
   covered when EB01 is ``I``. Without III, MSG free text is matched against ``TelehealthPhrases`` (data).
 * Carve-out: EB01 ``R`` (other payer) or ``U`` (contact entity) with a 2120 NM1 entity (PR, P5, Y2 ...) becomes a
-  ``CarveOut`` and the result's next action is ``check_other_payer``.
+  ``CarveOut`` on the snapshot.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 
 from rcm_shared.x12 import Segment, X12SyntaxError, detect_delimiters, iter_segments
+from rcm_shared.x12.code_tables import follow_up_action, reject_reason
+from rcm_shared.x12.dates import read_period
 
-from eligibility.domain import aaa_codes
-from eligibility.domain.model import (
+from eligibility.domain.benefits import (
     TELEHEALTH_PLACES_OF_SERVICE,
     Accumulator,
     BenefitsSnapshot,
     CarveOut,
     CoverageStatus,
-    EligibilityResult,
     Network,
     NetworkBenefits,
-    NextAction,
+    PayerAnswer,
     PayerRef,
     PlanInfo,
     Rejection,
-    ResultStatus,
     ServiceBenefits,
     VisitLimit,
     cents,
 )
+from eligibility.domain.telehealth import TelehealthPhrases
 
 ACTIVE_CODES = frozenset({"1", "2", "3", "4", "5"})
 INACTIVE_CODES = frozenset({"6", "7", "8"})
@@ -57,35 +59,6 @@ COST_SHARE_CODES = frozenset({"A", "B", "C", "F", "G"})
 CARVE_OUT_CODES = frozenset({"R", "U"})
 REMAINING_PERIODS = frozenset({"29", "33"})
 _NUMBER = re.compile(r"^-?(\d+\.?\d*|\.\d+)$")
-
-
-@dataclass(frozen=True, slots=True)
-class TelehealthPhrases:
-    """MSG phrases (upper case, matched as substrings) that state telehealth coverage; loaded from data."""
-
-    covered: tuple[str, ...] = ("TELEHEALTH COVERED", "TELEMEDICINE COVERED", "VIRTUAL VISITS COVERED")
-    not_covered: tuple[str, ...] = (
-        "TELEHEALTH NOT COVERED", "TELEMEDICINE NOT COVERED", "VIRTUAL VISITS NOT COVERED",
-    )
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, object]) -> TelehealthPhrases:
-        def phrases(key: str) -> tuple[str, ...]:
-            raw = data.get(key, [])
-            if not isinstance(raw, list) or not all(isinstance(p, str) for p in raw):
-                raise ValueError(f"telehealth phrases: {key} must be a list of strings")
-            return tuple(p.upper() for p in raw)
-
-        return cls(covered=phrases("covered"), not_covered=phrases("not_covered"))
-
-    def verdict(self, message: str) -> bool | None:
-        text = message.upper()
-        # "not covered" phrases contain "covered" ones' words, so test them first
-        if any(p in text for p in self.not_covered):
-            return False
-        if any(p in text for p in self.covered):
-            return True
-        return None
 
 
 # --------------------------------------------------------------------------------------------- raw loops
@@ -154,26 +127,9 @@ def _quantity(seg: Segment, index: int) -> int | None:
     return int(value)
 
 
-def _date(seg: Segment, raw: str, index: int) -> date:
-    try:
-        if len(raw) != 8 or not raw.isdigit():
-            raise ValueError(raw)
-        return datetime.strptime(raw, "%Y%m%d").date()
-    except ValueError:
-        raise X12SyntaxError("invalid date", segment_number=seg.number, segment_id=seg.id, element=index) from None
-
-
 def _period(seg: Segment) -> tuple[date, date | None]:
     """DTP with D8 (one date) or RD8 (a range)."""
-    fmt, raw = seg.get(2), seg.get(3)
-    if fmt == "D8":
-        return _date(seg, raw, 3), None
-    if fmt == "RD8":
-        start, sep, end = raw.partition("-")
-        if not sep:
-            raise X12SyntaxError("RD8 needs a range", segment_number=seg.number, segment_id="DTP", element=3)
-        return _date(seg, start, 3), _date(seg, end, 3)
-    raise X12SyntaxError("unsupported date format qualifier", segment_number=seg.number, segment_id="DTP", element=2)
+    return read_period(seg.get(2), seg.get(3), segment_number=seg.number, segment_id=seg.id, element=3)
 
 
 def _require(seg: Segment, index: int) -> str:
@@ -347,11 +303,10 @@ def _phone(per: Segment) -> str:
 def _rejection(seg: Segment, level: str) -> Rejection:
     code = _require(seg, 3)
     follow = seg.get(4)
-    description, category = aaa_codes.describe(code)
+    description, category = reject_reason(code)
     return Rejection(
         code=code, level=level, description=description, category=category, follow_up_code=follow,
-        follow_up=aaa_codes.FOLLOW_UP_ACTIONS.get(follow, ""), valid_request=seg.get(1) == "Y",
-        retryable=aaa_codes.is_retryable(category, follow),
+        follow_up=follow_up_action(follow)[0], valid_request=seg.get(1) == "Y",
     )
 
 
@@ -551,26 +506,7 @@ def _trace(loop: _Loop, fallback: str) -> str:
     return loop.trns[0].get(2) if loop.trns else fallback
 
 
-def _decide(snapshot: BenefitsSnapshot | None, rejections: list[Rejection]) -> tuple[ResultStatus, NextAction]:
-    blocking = [r for r in rejections if r.level != "benefit"]
-    if snapshot is not None and snapshot.carve_outs and snapshot.coverage_status != CoverageStatus.INACTIVE:
-        status = ResultStatus.ACTIVE if snapshot.coverage_status == CoverageStatus.ACTIVE else ResultStatus.UNKNOWN
-        return status, NextAction.CHECK_OTHER_PAYER
-    if blocking and (snapshot is None or snapshot.coverage_status == CoverageStatus.UNKNOWN):
-        first = blocking[0]
-        return ResultStatus.REJECTED, aaa_codes.next_action_for(first.category, first.follow_up_code)
-    if snapshot is None:
-        return ResultStatus.UNKNOWN, NextAction.CONTACT_PAYER
-    if snapshot.coverage_status == CoverageStatus.ACTIVE:
-        return ResultStatus.ACTIVE, NextAction.NONE
-    if snapshot.coverage_status == CoverageStatus.INACTIVE:
-        if snapshot.carve_outs:
-            return ResultStatus.INACTIVE, NextAction.CHECK_OTHER_PAYER
-        return ResultStatus.INACTIVE, NextAction.COLLECT_NEW_COVERAGE
-    return ResultStatus.UNKNOWN, NextAction.CONTACT_PAYER
-
-
-def _results(tx: _Transaction, repetition: str, phrases: TelehealthPhrases) -> list[EligibilityResult]:
+def _answers(tx: _Transaction, repetition: str, phrases: TelehealthPhrases) -> list[PayerAnswer]:
     payer: PayerRef | None = None
     provider_npi = ""
     upper: list[Rejection] = []
@@ -588,42 +524,39 @@ def _results(tx: _Transaction, repetition: str, phrases: TelehealthPhrases) -> l
         tx.loops[h] for h in tx.order
         if tx.loops[h].level == "23" or (tx.loops[h].level == "22" and not tx.loops[h].children)
     ]
-    results: list[EligibilityResult] = []
+    answers: list[PayerAnswer] = []
     for loop in patients:
         parent = tx.loops[loop.parent] if loop.level == "23" else None
         snapshot, rejections = _snapshot(loop, parent, repetition, phrases)
         own = [_rejection(a, _LEVEL_NAMES[loop.level]) for a in loop.aaa]
         if parent is not None:
             own = [_rejection(a, "subscriber") for a in parent.aaa] + own
-        all_rejections = upper + own + rejections
-        status, action = _decide(snapshot, all_rejections)
         subscriber = parent if parent is not None else loop
-        results.append(EligibilityResult(
-            status=status, next_action=action,
+        answers.append(PayerAnswer(
             trace_number=_trace(loop, _trace(parent, tx.bht_reference) if parent else tx.bht_reference),
             payer=payer, provider_npi=provider_npi,
             member_id=subscriber.nm1.get(9) if subscriber.nm1 is not None else "",
-            is_dependent=loop.level == "23", rejections=tuple(all_rejections), snapshot=snapshot,
+            is_dependent=loop.level == "23", rejections=tuple(upper + own + rejections), snapshot=snapshot,
             transaction_control=tx.control,
         ))
     if not patients:
-        status, action = _decide(None, upper)
-        results.append(EligibilityResult(
-            status=status, next_action=action, trace_number=tx.bht_reference, payer=payer,
-            provider_npi=provider_npi, rejections=tuple(upper), transaction_control=tx.control,
+        answers.append(PayerAnswer(
+            trace_number=tx.bht_reference, payer=payer, provider_npi=provider_npi, rejections=tuple(upper),
+            transaction_control=tx.control,
         ))
-    return results
+    return answers
 
 
-def read_271(text: str, phrases: TelehealthPhrases | None = None) -> list[EligibilityResult]:
-    """Parse a 271 interchange (one or more ST..SE) into one ``EligibilityResult`` per patient loop."""
+def read_271(text: str, phrases: TelehealthPhrases | None = None) -> list[PayerAnswer]:
+    """Parse a 271 interchange (one or more ST..SE) into one ``PayerAnswer`` per patient loop. ``phrases``: the
+    MSG texts that state telehealth coverage (rules/telehealth_phrases.yaml; built-in defaults when omitted)."""
     if not isinstance(text, str):
         raise X12SyntaxError("271 input must be text")
     delimiters = detect_delimiters(text)
     segments = list(iter_segments(text))
     phrases = phrases or TelehealthPhrases()
-    results: list[EligibilityResult] = []
+    answers: list[PayerAnswer] = []
     for body, st in _split_transactions(segments):
         tx = _parse_transaction(body, st, delimiters.repetition)
-        results.extend(_results(tx, delimiters.repetition, phrases))
-    return results
+        answers.extend(_answers(tx, delimiters.repetition, phrases))
+    return answers
