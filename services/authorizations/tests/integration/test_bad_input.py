@@ -50,9 +50,6 @@ CASES = [
             kwargs={"params": {**LOOKUP, "date_of_service": "2999-01-01"}}),
     Refused("an enrollment from year 1", "POST", "/v1/credentialing/enrollments", "body.effective_from",
             kwargs={"json": {"npi": "1234567893", "payer_id": "SBXHP", "effective_from": "0001-01-01"}}),
-    Refused("a booked visit with a bad code", "POST", "/v1/schedule", "body.visits.0.cpt_code",
-            kwargs={"json": {"visits": [{"visit_id": "v1", "patient_id": "pt-bad", "payer_id": "SBXHP",
-                                         "service_date": "2026-12-10", "cpt_code": "90837;"}]}}),
 ]
 
 

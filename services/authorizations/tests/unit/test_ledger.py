@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import random
 from datetime import date, timedelta
-from pathlib import Path
 
-import authorizations.domain as domain_package
+from authorizations.bootstrap import load_rulebook
 from authorizations.domain.ledger import (
     AuthorizationExhausted,
     AuthorizationLedger,
@@ -106,12 +104,14 @@ def test_missing_authorization_reasons_and_payer_rules() -> None:
 
 
 def test_shipped_payer_rules_load() -> None:
-    path = Path(domain_package.__file__).parent / "rules" / "payer_authorization_rules.json"
-    rules = PayerAuthorizationRules.from_dict(json.loads(path.read_text()))
+    rules = load_rulebook().ledger.requirements
     assert rules.requires("SBXHP", "90837", date(2026, 1, 1))
     assert not rules.requires("SBXHP", "90791", date(2026, 1, 1))
     assert not rules.requires("SBXHP", "90837", date(2023, 12, 31))
     assert not rules.requires("ANY", "90837", date(2026, 1, 1))
+    # the one home of prior-authorization requirements holds what claims' payers.yaml used to say about ACME
+    assert rules.requires("ACME", "90837", date(2026, 1, 1)) and rules.requires("ACME", "90791", date(2023, 1, 1))
+    assert not rules.requires("ACME", "90837", date(2022, 12, 31))
 
 
 # ------------------------------------------------------------------------------------------------ properties

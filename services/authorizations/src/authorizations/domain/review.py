@@ -14,7 +14,8 @@ import enum
 from dataclasses import dataclass
 from datetime import date
 
-from authorizations.domain.model import Authorization, AuthorizationStatus
+from authorizations.domain.model import Authorization, AuthorizationRequest, AuthorizationStatus, RequestDecision
+from authorizations.domain.review_routes import ReviewRoutes
 
 
 class ReviewStatus(enum.StrEnum):
@@ -273,6 +274,51 @@ def authorization_from(response: ReviewResponse, requested: RequestedCare, patie
     return Authorization(number=number, patient_id=patient_id, payer_id=payer_id, cpt_codes=codes,
                          approved_units=units, start=start, end=max(end, start),
                          status=AuthorizationStatus.APPROVED)
+
+
+@dataclass(frozen=True, slots=True)
+class InterpretedAnswer:
+    """What a payer's answer to one request means for us, channel-neutral: the review's new state, the words and
+    codes to keep, the authorization it gives the ledger (certified or denied) and, for a cancellation, the numbers
+    it may name (HCR02, the REF*BB it revises, the request's own REF*BB, what the review certified before)."""
+
+    decision: RequestDecision
+    action_code: str | None = None
+    reason_code: str | None = None
+    reason: str | None = None
+    certification_number: str | None = None
+    administrative_reference: str | None = None
+    rejections: tuple[dict[str, object], ...] = ()
+    follow_up_on: date | None = None
+    authorization: Authorization | None = None
+    cancels: tuple[str, ...] = ()
+
+
+def interpret_answer(response: ReviewResponse | None, unreadable: str, request: AuthorizationRequest,
+                     patient_id: str, routes: ReviewRoutes, sent_on: date, reviewed_number: str | None = None
+                     ) -> InterpretedAnswer:
+    """``response`` read from the payer's answer (None: ``unreadable`` says why); ``sent_on``: the practice's date
+    the request went out (follow-ups count from it); ``reviewed_number``: what this review certified before."""
+    if response is not None and response.trace_number != request.trace_number:
+        response, unreadable = None, "the answer names another request's trace number"
+    if response is None:
+        return InterpretedAnswer(RequestDecision.UNREADABLE, reason=unreadable[:200] or None)
+    status = response.status
+    payer_id = request.payer_id
+    requested = RequestedCare(frozenset(s.cpt_code for s in request.services), request.total_units, request.start,
+                              request.end)
+    cancels: tuple[str, ...] = ()
+    if status is ReviewStatus.CANCELLED:
+        cancels = tuple(n for n in (response.certification_number, response.previous_authorization_number,
+                                    request.previous_authorization_number, reviewed_number or "") if n)
+    return InterpretedAnswer(
+        decision=RequestDecision(status.value), action_code=response.action or None,
+        reason_code=response.reason_code or None, reason=routes.reason_text(payer_id, response.reason_code) or None,
+        certification_number=response.certification_number or None,
+        administrative_reference=response.administrative_reference or None,
+        rejections=tuple(r.to_dict() for r in response.all_rejections),
+        follow_up_on=routes.follow_up_on(payer_id, sent_on) if status is ReviewStatus.PENDED else None,
+        authorization=authorization_from(response, requested, patient_id, payer_id), cancels=cancels)
 
 
 def npi_is_valid(npi: str) -> bool:

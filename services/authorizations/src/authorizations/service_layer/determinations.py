@@ -1,0 +1,81 @@
+"""Deciding visits' answers (``visit-authorization-determined``) after a change: the use cases of the ledger, the
+credentialing registry and the reviews call these with what they changed; an answer that did not change is not
+announced again."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from datetime import date, datetime
+
+from authorizations.domain.credentialing import CredentialingRegistry
+from authorizations.domain.determination import VisitDetermination, determine
+from authorizations.domain.ledger import AppliedVisit, AuthorizationAnswer, Group, UnitLedger
+from authorizations.domain.rulebook import Rulebook
+from authorizations.service_layer.unit_of_work import AuthorizationsUnitOfWork
+
+
+def open_visits(ledger: UnitLedger, groups: Iterable[Group], since: date) -> list[str]:
+    """The live visits of ``groups`` whose answers still follow later facts (dates of service from ``since``)."""
+    return [v.visit_id for v in ledger.live_visits(groups) if v.facts.service_date >= since]
+
+
+async def decide_visits(uow: AuthorizationsUnitOfWork, ledger: UnitLedger, visit_ids: Iterable[str], *,
+                        rules: Rulebook, at: datetime, registry: CredentialingRegistry | None = None) -> int:
+    """Decide the answers of these visits of ``ledger`` (live ones naming their clinicians); announce the new or
+    changed ones. Returns how many were announced."""
+    visits = [v for i in dict.fromkeys(visit_ids)
+              if (v := ledger.visit(i)) is not None and not v.voided and v.providers is not None]
+    if not visits:
+        return 0
+    if registry is None:
+        registry = await uow.registries.get(ledger.practice_id, rules.supervision_defaults)
+    held = await uow.determinations.get_many(ledger.practice_id, [v.visit_id for v in visits])
+    changed: list[VisitDetermination] = []
+    for visit in visits:
+        authorization = ledger.answer_for(visit.visit_id)
+        determination = held[visit.visit_id]
+        answer = determine(visit, authorization, registry)
+        if determination.decide(answer, units_remaining=authorization.units_remaining, at=at,
+                                rules_version=rules.determination_version):
+            changed.append(determination)
+    await _keep(uow, changed, at)
+    return len(changed)
+
+
+async def redecide_clinicians(uow: AuthorizationsUnitOfWork, practice_id: str, registry: CredentialingRegistry,
+                              npis: Collection[str], *, payer_id: str | None, rules: Rulebook, today: date,
+                              at: datetime) -> int:
+    """The registry changed for ``npis`` (with ``payer_id``, or any payer): re-decide the clinicians of the open
+    visits naming them. Their authorization part stands (nothing about units changed), so the ledger is not
+    loaded; only visits already answered are re-answered."""
+    since = rules.determinations.open_since(today)
+    visits: list[AppliedVisit] = [v for v in await uow.ledgers.visits_naming(practice_id, npis, since=since,
+                                                                             payer_id=payer_id)
+                                  if v.providers is not None]
+    if not visits:
+        return 0
+    held = await uow.determinations.get_many(practice_id, [v.visit_id for v in visits])
+    numbers = {d.answer.authorization_number for d in held.values()
+               if d.answer is not None and d.answer.authorization_number}
+    remaining = await uow.ledgers.units_remaining(practice_id, numbers)
+    changed: list[VisitDetermination] = []
+    for visit in visits:
+        determination = held[visit.visit_id]
+        before = determination.answer
+        if before is None:
+            continue  # never answered: its visit event will be
+        authorization = AuthorizationAnswer(before.authorization_required, before.authorization_id,
+                                            before.authorization_number, before.missing_reason,
+                                            remaining.get(before.authorization_number or ""))
+        answer = determine(visit, authorization, registry)
+        if determination.decide(answer, units_remaining=authorization.units_remaining, at=at,
+                                rules_version=rules.determination_version):
+            changed.append(determination)
+    await _keep(uow, changed, at)
+    return len(changed)
+
+
+async def _keep(uow: AuthorizationsUnitOfWork, changed: list[VisitDetermination], at: datetime) -> None:
+    if changed:
+        await uow.determinations.save(changed, at)
+        uow.add(*changed)
