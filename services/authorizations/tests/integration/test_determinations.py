@@ -32,7 +32,8 @@ def completed(visit_id: str, *, patient: str = "pt-1", payer: str | None = "SBXH
         visit_id=visit_id, practice_id="practice-a", patient_id=patient,
         billing_model="insurance" if payer else "self_pay", payer_id=payer,
         date_of_service=TODAY - timedelta(days=days_ago), rendering_npi=CLINICIAN, billing_npi=GROUP,
-        services=[CodedService(procedure_code="90837")], voided=voided, **{"rendering_credential": "LCSW", **clinicians})
+        services=[CodedService(procedure_code="90837")], voided=voided,
+        **{"rendering_credential": "LCSW", **clinicians})
     return envelope_for(payload, source="claims", subject=visit_id, practice_id="practice-a")
 
 

@@ -13,7 +13,6 @@ from authorizations.domain.review import (
     CERTIFIED_ACTIONS as CERTIFIED,
 )
 from authorizations.domain.review import (
-    REJECT_REASONS,
     Rejection,
     ReviewResponse,
     ServiceOutcome,
@@ -26,6 +25,7 @@ from authorizations.edi.x217_structure import validate_278
 from authorizations.sandbox.reviewer import ReviewRule, SandboxReviewer, SandboxRules, ValidationRule
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from rcm_shared.x12.code_tables import REJECT_REASONS
 from rcm_shared.x12.envelope import ControlNumbers, InterchangeParties
 
 PARTIES = InterchangeParties("RCMPLATFORM", "SBXUMO")
