@@ -7,6 +7,9 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from datetime import date, datetime
 
+from rcm_shared.observability import metrics
+
+from authorizations.adapters.event_mapper import SOURCE
 from authorizations.domain.credentialing import CredentialingRegistry
 from authorizations.domain.determination import VisitDetermination, determine
 from authorizations.domain.ledger import AppliedVisit, AuthorizationAnswer, Group, UnitLedger
@@ -79,3 +82,6 @@ async def _keep(uow: AuthorizationsUnitOfWork, changed: list[VisitDetermination]
     if changed:
         await uow.determinations.save(changed, at)
         uow.add(*changed)
+        first = sum(1 for d in changed if d.sequence == 1)
+        metrics.BUSINESS_EVENTS.labels(SOURCE, "visit_answered").inc(first)
+        metrics.BUSINESS_EVENTS.labels(SOURCE, "visit_answer_changed").inc(len(changed) - first)
