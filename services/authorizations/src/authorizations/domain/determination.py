@@ -22,6 +22,7 @@ from typing import Any
 from rcm_shared.rules import RulesError, effective_span
 
 from authorizations.domain.credentialing import CredentialingRegistry
+from authorizations.domain.effective import in_force_on
 from authorizations.domain.events import ProviderDecided, VisitAuthorizationDetermined
 from authorizations.domain.ledger import AppliedVisit, AuthorizationAnswer
 
@@ -140,9 +141,7 @@ class DeterminationRules:
 
     def open_since(self, today: date) -> date:
         """The earliest date of service whose answer still follows later facts, as of ``today``."""
-        window = max((w for w in self.windows if w.effective_from <= today
-                      and (w.effective_to is None or today <= w.effective_to)),
-                     key=lambda w: w.effective_from, default=None)
+        window = in_force_on(self.windows, today)
         if window is None:
             raise LookupError("no re-announcement window in force (rules/determinations.yaml)")
         return today - timedelta(days=window.within_days)

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 
-@dataclass(frozen=True, slots=True)
-class AuthorizationUnitConsumed:
-    """A visit took one unit of an authorization (``status`` and ``units_remaining`` as of the settlement)."""
+@dataclass(frozen=True)
+class UnitMoved:
+    """A visit's unit of an authorization moved (``status`` and ``units_remaining`` as of the settlement)."""
 
     practice_id: str
     authorization_id: str
@@ -23,19 +23,14 @@ class AuthorizationUnitConsumed:
     end_date: date
 
 
-@dataclass(frozen=True, slots=True)
-class AuthorizationUnitReturned:
+@dataclass(frozen=True)
+class AuthorizationUnitConsumed(UnitMoved):
+    """A visit took one unit of an authorization."""
+
+
+@dataclass(frozen=True)
+class AuthorizationUnitReturned(UnitMoved):
     """A visit gave its unit back (voided, corrected, moved to another authorization, or past a cancellation)."""
-
-    practice_id: str
-    authorization_id: str
-    number: str
-    patient_id: str
-    payer_id: str
-    visit_id: str
-    status: str
-    units_remaining: int
-    end_date: date
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from typing import Any
 
 from rcm_shared.rules import RulesError, effective_span
 
+from authorizations.domain.effective import in_force_on
 from authorizations.domain.model import Authorization
 
 
@@ -128,9 +129,7 @@ class CoverageKpiRules:
     goals: tuple[CoverageGoal, ...]
 
     def goal_on(self, day: date) -> CoverageGoal:
-        in_force = [g for g in self.goals
-                    if g.effective_from <= day and (g.effective_to is None or day <= g.effective_to)]
-        goal = max(in_force, key=lambda g: g.effective_from, default=None)
+        goal = in_force_on(self.goals, day)
         if goal is None:
             raise LookupError("no coverage goal in force (rules/coverage_kpi.yaml)")
         return goal

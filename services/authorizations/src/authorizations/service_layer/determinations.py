@@ -23,26 +23,17 @@ def open_visits(ledger: UnitLedger, groups: Iterable[Group], since: date) -> lis
 
 
 async def decide_visits(uow: AuthorizationsUnitOfWork, ledger: UnitLedger, visit_ids: Iterable[str], *,
-                        rules: Rulebook, at: datetime, registry: CredentialingRegistry | None = None) -> int:
+                        rules: Rulebook, at: datetime) -> int:
     """Decide the answers of these visits of ``ledger`` (live ones naming their clinicians); announce the new or
     changed ones. Returns how many were announced."""
     visits = [v for i in dict.fromkeys(visit_ids)
               if (v := ledger.visit(i)) is not None and not v.voided and v.providers is not None]
     if not visits:
         return 0
-    if registry is None:
-        registry = await uow.registries.get(ledger.practice_id, rules.supervision_defaults)
+    registry = await uow.registries.get(ledger.practice_id, rules.supervision_defaults)
     held = await uow.determinations.get_many(ledger.practice_id, [v.visit_id for v in visits])
-    changed: list[VisitDetermination] = []
-    for visit in visits:
-        authorization = ledger.answer_for(visit.visit_id)
-        determination = held[visit.visit_id]
-        answer = determine(visit, authorization, registry)
-        if determination.decide(answer, units_remaining=authorization.units_remaining, at=at,
-                                rules_version=rules.determination_version):
-            changed.append(determination)
-    await _keep(uow, changed, at)
-    return len(changed)
+    answers = [(visit, held[visit.visit_id], ledger.answer_for(visit.visit_id)) for visit in visits]
+    return await _decide(uow, answers, registry, rules=rules, at=at)
 
 
 async def redecide_clinicians(uow: AuthorizationsUnitOfWork, practice_id: str, registry: CredentialingRegistry,
@@ -61,27 +52,28 @@ async def redecide_clinicians(uow: AuthorizationsUnitOfWork, practice_id: str, r
     numbers = {d.answer.authorization_number for d in held.values()
                if d.answer is not None and d.answer.authorization_number}
     remaining = await uow.ledgers.units_remaining(practice_id, numbers)
-    changed: list[VisitDetermination] = []
+    answers = []
     for visit in visits:
-        determination = held[visit.visit_id]
-        before = determination.answer
+        before = held[visit.visit_id].answer
         if before is None:
             continue  # never answered: its visit event will be
-        authorization = AuthorizationAnswer(before.authorization_required, before.authorization_id,
-                                            before.authorization_number, before.missing_reason,
-                                            remaining.get(before.authorization_number or ""))
-        answer = determine(visit, authorization, registry)
-        if determination.decide(answer, units_remaining=authorization.units_remaining, at=at,
-                                rules_version=rules.determination_version):
-            changed.append(determination)
-    await _keep(uow, changed, at)
-    return len(changed)
+        answers.append((visit, held[visit.visit_id], AuthorizationAnswer(
+            before.authorization_required, before.authorization_id, before.authorization_number,
+            before.missing_reason, remaining.get(before.authorization_number or ""))))
+    return await _decide(uow, answers, registry, rules=rules, at=at)
 
 
-async def _keep(uow: AuthorizationsUnitOfWork, changed: list[VisitDetermination], at: datetime) -> None:
+async def _decide(uow: AuthorizationsUnitOfWork,
+                  answers: list[tuple[AppliedVisit, VisitDetermination, AuthorizationAnswer]],
+                  registry: CredentialingRegistry, *, rules: Rulebook, at: datetime) -> int:
+    """Each visit's answer from its authorization part and the registry; keep and announce the changed ones."""
+    changed = [determination for visit, determination, authorization in answers if determination.decide(
+        determine(visit, authorization, registry), units_remaining=authorization.units_remaining, at=at,
+        rules_version=rules.determination_version)]
     if changed:
         await uow.determinations.save(changed, at)
         uow.add(*changed)
         first = sum(1 for d in changed if d.sequence == 1)
         metrics.BUSINESS_EVENTS.labels(SOURCE, "visit_answered").inc(first)
         metrics.BUSINESS_EVENTS.labels(SOURCE, "visit_answer_changed").inc(len(changed) - first)
+    return len(changed)
