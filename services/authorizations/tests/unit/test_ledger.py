@@ -189,3 +189,20 @@ def test_change_events_replay_to_the_same_balances(events: list[VisitEvent]) -> 
         elif isinstance(change, UnitReleased):
             assert held.pop(change.visit_id) == change.authorization_number
     assert held == ledger.allocations()
+
+
+@settings(max_examples=200, deadline=None)
+@given(histories())
+def test_restoring_the_stored_state_at_once_gives_the_same_ledger(events: list[VisitEvent]) -> None:
+    """The unit of work loads a ledger in bulk (``restore``): it must be the ledger the events built one by one."""
+    built = _state(events)[3]
+    assert isinstance(built, AuthorizationLedger)
+    stored = [(v, revision, facts, False) for v, (revision, facts) in built._visits.items()]
+    stored += [(v, 1, VisitFacts("P1", "PAY", date(2026, 1, 1), "90834"), True) for v in built._voided]
+    restored = AuthorizationLedger(rules=REQUIRED)
+    restored.restore(reversed(AUTHS), reversed(stored))
+    assert restored.allocations() == built.allocations() and restored.findings() == built.findings()
+    assert restored.balances() == built.balances()
+    restored.apply(VisitCompleted("late", 1, VisitFacts("P1", "PAY", date(2026, 1, 15), "90837")))
+    built.apply(VisitCompleted("late", 1, VisitFacts("P1", "PAY", date(2026, 1, 15), "90837")))
+    assert restored.allocations() == built.allocations(), "and it goes on changing as the other would"

@@ -205,6 +205,12 @@ class AuthorizationLedger:
     _voided: set[str] = field(default_factory=set)
     _allocation: dict[str, str] = field(default_factory=dict)  # visit id -> authorization number
     _findings: dict[str, MissingAuthorization] = field(default_factory=dict)
+    # Indexes, so a change costs the size of its groups, not of the whole ledger: authorization numbers and live
+    # visit ids per group, visits holding each authorization's units, visits with a finding per group.
+    _group_auths: dict[_Group, set[str]] = field(default_factory=dict)
+    _group_visits: dict[_Group, set[str]] = field(default_factory=dict)
+    _holders: dict[str, set[str]] = field(default_factory=dict)
+    _group_findings: dict[_Group, set[str]] = field(default_factory=dict)
 
     # -- commands
 
@@ -214,7 +220,7 @@ class AuthorizationLedger:
         previous = self._authorizations.get(authorization.number)
         if previous is not None:
             groups.add((previous.patient_id, previous.payer_id))
-        self._authorizations[authorization.number] = authorization
+        self._put_authorization(authorization)
         return self._reallocate(groups)
 
     def apply(self, event: VisitEvent) -> list[LedgerChange]:
@@ -225,14 +231,15 @@ class AuthorizationLedger:
             groups.add((known[1].patient_id, known[1].payer_id))
         if isinstance(event, VisitVoided):
             self._voided.add(visit_id)
-            self._visits.pop(visit_id, None)
+            self._drop_visit(visit_id)
         elif visit_id in self._voided:
             return []  # tombstone: a void is final, whatever arrives after it
         else:
             candidate = (event.revision, event.facts)
             if known is not None and candidate <= known:
                 return []  # duplicate or older revision
-            self._visits[visit_id] = candidate
+            self._drop_visit(visit_id)
+            self._put_visit(visit_id, candidate)
             groups.add((event.facts.patient_id, event.facts.payer_id))
         return self._reallocate(groups)
 
@@ -241,6 +248,47 @@ class AuthorizationLedger:
         for event in events:
             changes.extend(self.apply(event))
         return changes
+
+    def restore(self, authorizations: Iterable[Authorization],
+                visits: Iterable[tuple[str, int, VisitFacts, bool]]) -> None:
+        """Load stored authorizations and visits (id, revision, facts, voided) at once, allocating each group once:
+        the same state as adding and applying them one by one, without reallocating after each."""
+        groups: set[_Group] = set()
+        for authorization in authorizations:
+            previous = self._authorizations.get(authorization.number)
+            if previous is not None:
+                groups.add((previous.patient_id, previous.payer_id))
+            self._put_authorization(authorization)
+            groups.add((authorization.patient_id, authorization.payer_id))
+        for visit_id, revision, facts, voided in visits:
+            known = self._visits.get(visit_id)
+            if known is not None:
+                groups.add((known[1].patient_id, known[1].payer_id))
+            if voided:
+                self._voided.add(visit_id)
+                self._drop_visit(visit_id)
+            elif visit_id not in self._voided and (known is None or (revision, facts) > known):
+                self._drop_visit(visit_id)
+                self._put_visit(visit_id, (revision, facts))
+                groups.add((facts.patient_id, facts.payer_id))
+        self._reallocate(groups)
+
+    def _put_authorization(self, authorization: Authorization) -> None:
+        previous = self._authorizations.get(authorization.number)
+        if previous is not None:
+            self._group_auths.get((previous.patient_id, previous.payer_id), set()).discard(authorization.number)
+        self._authorizations[authorization.number] = authorization
+        self._group_auths.setdefault((authorization.patient_id, authorization.payer_id), set()).add(
+            authorization.number)
+
+    def _put_visit(self, visit_id: str, candidate: tuple[int, VisitFacts]) -> None:
+        self._visits[visit_id] = candidate
+        self._group_visits.setdefault((candidate[1].patient_id, candidate[1].payer_id), set()).add(visit_id)
+
+    def _drop_visit(self, visit_id: str) -> None:
+        known = self._visits.pop(visit_id, None)
+        if known is not None:
+            self._group_visits.get((known[1].patient_id, known[1].payer_id), set()).discard(visit_id)
 
     # -- queries
 
@@ -259,9 +307,12 @@ class AuthorizationLedger:
     def findings(self) -> list[MissingAuthorization]:
         return sorted(self._findings.values(), key=lambda f: (f.service_date, f.visit_id))
 
+    def finding_of(self, visit_id: str) -> MissingAuthorization | None:
+        return self._findings.get(visit_id)
+
     def balance(self, number: str) -> AuthorizationBalance:
-        used = sum(1 for n in self._allocation.values() if n == number)
-        return AuthorizationBalance(approved=self._authorizations[number].approved_units, used=used)
+        return AuthorizationBalance(approved=self._authorizations[number].approved_units,
+                                    used=len(self._holders.get(number, ())))
 
     def balances(self) -> dict[str, AuthorizationBalance]:
         return {number: self.balance(number) for number in self._authorizations}
@@ -283,19 +334,16 @@ class AuthorizationLedger:
         return changes
 
     def _reallocate_group(self, group: _Group) -> list[LedgerChange]:
-        auths = sorted(
-            (a for a in self._authorizations.values() if (a.patient_id, a.payer_id) == group),
-            key=lambda a: (a.end, a.start, a.number),
-        )
-        visits = sorted(
-            ((facts.service_date, visit_id, facts) for visit_id, (_, facts) in self._visits.items()
-             if (facts.patient_id, facts.payer_id) == group),
-        )
+        auths = sorted((self._authorizations[n] for n in self._group_auths.get(group, ())),
+                       key=lambda a: (a.end, a.start, a.number))
+        visits = sorted((self._visits[v][1].service_date, v, self._visits[v][1])
+                        for v in self._group_visits.get(group, ()))
         numbers = {a.number for a in auths}
         visit_ids = {visit_id for _, visit_id, _ in visits}
         # what this group held before: visits now in it, and visits (maybe moved away) holding its units
-        before_alloc = {v: n for v, n in self._allocation.items() if n in numbers or v in visit_ids}
-        before_findings = {v: f for v, f in self._findings.items() if (f.patient_id, f.payer_id) == group}
+        before_alloc = {v: n for n in numbers for v in self._holders.get(n, ())}
+        before_alloc.update({v: self._allocation[v] for v in visit_ids if v in self._allocation})
+        before_findings = {v: self._findings[v] for v in self._group_findings.get(group, ()) if v in self._findings}
         used = {a.number: 0 for a in auths}
         after_alloc: dict[str, str] = {}
         after_findings: dict[str, MissingAuthorization] = {}
@@ -311,11 +359,19 @@ class AuthorizationLedger:
                     visit_id, facts.patient_id, facts.payer_id, facts.service_date, facts.cpt_code, reason,
                 )
         for visit_id in before_alloc:
-            self._allocation.pop(visit_id, None)
+            held = self._allocation.pop(visit_id, None)
+            if held is not None:
+                self._holders.get(held, set()).discard(visit_id)
         for visit_id in before_findings:
-            self._findings.pop(visit_id, None)
-        self._allocation.update(after_alloc)
-        self._findings.update(after_findings)
+            gone = self._findings.pop(visit_id, None)
+            if gone is not None:
+                self._group_findings.get((gone.patient_id, gone.payer_id), set()).discard(visit_id)
+        for visit_id, number in after_alloc.items():
+            self._allocation[visit_id] = number
+            self._holders.setdefault(number, set()).add(visit_id)
+        for visit_id, finding in after_findings.items():
+            self._findings[visit_id] = finding
+            self._group_findings.setdefault(group, set()).add(visit_id)
         return self._diff(before_alloc, after_alloc, before_findings, after_findings, auths)
 
     @staticmethod
@@ -437,12 +493,17 @@ class UnitLedger:
         self._engine = AuthorizationLedger(rules=rules.requirements)
         self._ids: dict[str, str] = {}
         self._visits: dict[str, AppliedVisit] = {}
+        covering = []
         for stored in authorizations:
             self._ids[stored.authorization.number] = stored.authorization_id
-            self._engine.add_authorization(self._covering(stored.authorization))
+            covering.append(self._covering(stored.authorization))
             self.groups.add((stored.authorization.patient_id, stored.authorization.payer_id))
+        loaded = []
         for visit in visits:
-            self._load_visit(visit)
+            self._visits[visit.visit_id] = visit
+            self.groups.add((visit.facts.patient_id, visit.facts.payer_id))
+            loaded.append((visit.visit_id, visit.revision, visit.facts, visit.voided))
+        self._engine.restore(covering, loaded)
         # What the units were last stored (and announced) as: settle() announces the difference.
         self._announced: dict[str, str] = dict(allocation if allocation is not None else self._engine.allocations())
         self._status_changes: list[str] = []
@@ -601,7 +662,7 @@ class UnitLedger:
         """Which authorization covers this (applied, live) visit, or why none does; whether one is required."""
         facts = self._visits[visit_id].facts
         number = self._engine.allocation_of(visit_id)
-        finding = next((f for f in self._engine.findings() if f.visit_id == visit_id), None)
+        finding = self._engine.finding_of(visit_id)
         return AuthorizationAnswer(
             required=self.rules.requirements.requires(facts.payer_id, facts.cpt_code, facts.service_date),
             authorization_id=self._ids.get(number) if number else None, number=number,
