@@ -506,6 +506,9 @@ class UnitLedger:
         self._engine.restore(covering, loaded)
         # What the units were last stored (and announced) as: settle() announces the difference.
         self._announced: dict[str, str] = dict(allocation if allocation is not None else self._engine.allocations())
+        self._reasons: dict[str, MissingReason] = self._missing_reasons()
+        #: visits whose authorization answer (unit or missing reason) the settled changes moved: the ones to answer
+        self.changed_answers: set[str] = set()
         self._status_changes: list[str] = []
         self.changed_authorizations: set[str] = set()
         self.changed_visits: set[str] = set()
@@ -609,7 +612,15 @@ class UnitLedger:
                 self.practice_id, self._ids[number], number, auth.patient_id, auth.payer_id,
                 self.status_of(number, today).value, self.balance(number).remaining, auth.end))
         self._status_changes.clear()
-        self._announced = current
+        reasons = self._missing_reasons()
+        self.changed_answers |= {v for v in self._announced.keys() | current.keys()
+                                 if self._announced.get(v) != current.get(v)}
+        self.changed_answers |= {v for v in self._reasons.keys() | reasons.keys()
+                                 if self._reasons.get(v) != reasons.get(v)}
+        self._announced, self._reasons = current, reasons
+
+    def _missing_reasons(self) -> dict[str, MissingReason]:
+        return {f.visit_id: f.reason for f in self._engine.findings()}
 
     def _unit_fields(self, number: str, visit_id: str, today: date) -> tuple[Any, ...]:
         auth = self._engine.authorization(number)

@@ -12,14 +12,14 @@ from rcm_shared.observability import metrics
 from authorizations.adapters.event_mapper import SOURCE
 from authorizations.domain.credentialing import CredentialingRegistry
 from authorizations.domain.determination import VisitDetermination, determine
-from authorizations.domain.ledger import AppliedVisit, AuthorizationAnswer, Group, UnitLedger
+from authorizations.domain.ledger import AppliedVisit, AuthorizationAnswer, UnitLedger
 from authorizations.domain.rulebook import Rulebook
 from authorizations.service_layer.unit_of_work import AuthorizationsUnitOfWork
 
 
-def open_visits(ledger: UnitLedger, groups: Iterable[Group], since: date) -> list[str]:
-    """The live visits of ``groups`` whose answers still follow later facts (dates of service from ``since``)."""
-    return [v.visit_id for v in ledger.live_visits(groups) if v.facts.service_date >= since]
+def open_visits(ledger: UnitLedger, visit_ids: Iterable[str], since: date) -> list[str]:
+    """Those of ``visit_ids`` whose answers still follow later facts (dates of service from ``since``)."""
+    return [i for i in sorted(visit_ids) if (v := ledger.visit(i)) is not None and v.facts.service_date >= since]
 
 
 async def decide_visits(uow: AuthorizationsUnitOfWork, ledger: UnitLedger, visit_ids: Iterable[str], *,

@@ -110,7 +110,6 @@ async def _record(uow: AuthorizationsUnitOfWork, request: PriorAuthorizationRequ
         group = (request.patient_id, request.payer_id)
         numbers = [*answer.cancels, *([answer.authorization.number] if answer.authorization else [])]
         ledger = await uow.ledgers.get(request.practice_id, {group}, rules.ledger, numbers=numbers)
-        touched = {group} | {(a.patient_id, a.payer_id) for a in ledger.authorizations() if a.number in numbers}
         if answer.decision is RequestDecision.CANCELLED:
             cancelled = ledger.certification_named(answer.cancels, *group)
             if cancelled is not None and ledger.cancel(cancelled, today):
@@ -118,7 +117,7 @@ async def _record(uow: AuthorizationsUnitOfWork, request: PriorAuthorizationRequ
         if answer.authorization is not None:
             ledger.record(answer.authorization, new_id=new_id(), decided_by_payer=True)
             shown = answer.authorization.number
-        await settle(uow, ledger, touched, rules=rules, today=today, at=at)
+        await settle(uow, ledger, rules=rules, today=today, at=at)
     number = (answer.authorization.number if answer.authorization is not None
               else cancelled or answer.certification_number or answer.administrative_reference)
     request.record_answer(answer.decision, at=at, body=body, action_code=answer.action_code,
