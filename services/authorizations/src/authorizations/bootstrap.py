@@ -36,7 +36,13 @@ from authorizations.config import AuthorizationsSettings
 from authorizations.domain.cancellation import CancellationRules
 from authorizations.domain.credentialing import supervision_policies
 from authorizations.domain.determination import DeterminationRules
-from authorizations.domain.exceptions import InvalidRegistryEntry, NoReviewRoute, ReviewConflict, UnknownTrace
+from authorizations.domain.exceptions import (
+    InvalidRegistryEntry,
+    NoReviewRoute,
+    ReviewConflict,
+    RulesNotInForce,
+    UnknownTrace,
+)
 from authorizations.domain.kpi import CoverageKpiRules
 from authorizations.domain.ledger import LedgerRules, PayerAuthorizationRules
 from authorizations.domain.renewals import RenewalRules
@@ -59,6 +65,7 @@ DOMAIN_ERRORS: Mapping[type[Exception], tuple[int, str]] = {
     UnknownTrace: (404, "not-found"),
     ReviewConflict: (409, "review-decided"),
     NoReviewRoute: (422, "no-review-route"),
+    RulesNotInForce: (422, "rules-not-in-force"),
     X12ValueError: (422, "unsendable-request"),  # names the segment and element, never the value
     X12SyntaxError: (422, "unreadable-response"),
     PasFormatError: (422, "unreadable-response"),

@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
+import pytest
 from authorizations.bootstrap import load_rulebook
 from authorizations.domain.kpi import EpisodeVisit, episodes_from_visits, uninterrupted_coverage
 from authorizations.domain.ledger import AuthorizationLedger, VisitCompleted
@@ -102,3 +103,11 @@ def test_uninterrupted_coverage_kpi() -> None:
     assert kpi.rate == Decimal("50.00") and kpi.interrupted_episode_ids == ("P2:PAY:b0",)
     assert uninterrupted_coverage(episodes, auths, {"a3"}).uninterrupted_episodes == 0
     assert uninterrupted_coverage([], auths).rate is None
+
+
+def test_no_thresholds_in_force_is_said_not_guessed() -> None:
+    from authorizations.domain.exceptions import RulesNotInForce
+
+    rules = load_rulebook().renewal
+    with pytest.raises(RulesNotInForce):
+        rules.for_payer("SBXHP", date(2019, 12, 31))

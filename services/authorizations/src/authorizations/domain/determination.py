@@ -24,6 +24,7 @@ from rcm_shared.rules import RulesError, effective_span
 from authorizations.domain.credentialing import CredentialingRegistry
 from authorizations.domain.effective import in_force_on
 from authorizations.domain.events import ProviderDecided, VisitAuthorizationDetermined
+from authorizations.domain.exceptions import RulesNotInForce
 from authorizations.domain.ledger import AppliedVisit, AuthorizationAnswer
 
 
@@ -143,7 +144,7 @@ class DeterminationRules:
         """The earliest date of service whose answer still follows later facts, as of ``today``."""
         window = in_force_on(self.windows, today)
         if window is None:
-            raise LookupError("no re-announcement window in force (rules/determinations.yaml)")
+            raise RulesNotInForce("no re-announcement window is in force on this day (rules/determinations.yaml)")
         return today - timedelta(days=window.within_days)
 
     @classmethod

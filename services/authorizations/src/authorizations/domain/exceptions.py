@@ -35,3 +35,10 @@ class NoReviewRoute(AuthorizationsError, LookupError):
     """No utilization-review route names this payer on this date (and there is no "*" route)."""
 
     field = "payer_id"
+
+
+class RulesNotInForce(AuthorizationsError, LookupError):
+    """No rules file entry is in force on the day asked about (e.g. a work queue read for a day before the
+    practice's renewal thresholds begin): nothing can be decided for it."""
+
+    field = "today"

@@ -18,6 +18,7 @@ from typing import Any
 from rcm_shared.rules import RulesError, effective_span
 
 from authorizations.domain.effective import in_force_on
+from authorizations.domain.exceptions import RulesNotInForce
 from authorizations.domain.model import Authorization
 
 
@@ -131,7 +132,7 @@ class CoverageKpiRules:
     def goal_on(self, day: date) -> CoverageGoal:
         goal = in_force_on(self.goals, day)
         if goal is None:
-            raise LookupError("no coverage goal in force (rules/coverage_kpi.yaml)")
+            raise RulesNotInForce("no coverage goal is in force on this day (rules/coverage_kpi.yaml)")
         return goal
 
     @classmethod

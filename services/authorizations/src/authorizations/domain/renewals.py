@@ -20,6 +20,7 @@ from typing import Protocol
 
 from rcm_shared.rules import RulesError, effective_span
 
+from authorizations.domain.exceptions import RulesNotInForce
 from authorizations.domain.ledger import AuthorizationBalance
 from authorizations.domain.model import Authorization
 
@@ -132,7 +133,7 @@ class RenewalRules:
             for item in self.thresholds:
                 if item.payer_id == wanted and item.in_force(day):
                     return item
-        raise LookupError("no renewal thresholds in force for this payer (rules/renewal.yaml needs a \"*\" entry)")
+        raise RulesNotInForce("no renewal thresholds are in force on this day (rules/renewal.yaml)")
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object], file: str = "renewal.yaml") -> RenewalRules:
