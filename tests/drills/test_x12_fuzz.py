@@ -45,7 +45,7 @@ ACK_277CA = ISA + (
 
 
 def _authorization_request() -> Any:
-    from authorizations.domain.x12_278 import AuthorizationRequest, RequestedService
+    from authorizations.domain.model import AuthorizationRequest, RequestedService
 
     return AuthorizationRequest(
         payer_id="SBXHP", payer_name="SANDBOX HEALTH PLAN", requester_npi="1234567893", requester_name="CALM CLINIC",
@@ -59,8 +59,8 @@ def _authorization_request() -> Any:
 def seeds() -> dict[str, str]:
     """One real file per transaction, made by the same code (or generator) the platform meets in practice."""
     from authorizations.domain.review import ReviewResponse, ServiceOutcome
-    from authorizations.domain.x12_278 import build_278
-    from authorizations.domain.x12_278_response import build_278_response
+    from authorizations.edi.x12_278 import build_278
+    from authorizations.edi.x12_278_response import build_278_response
     from claims.domain.acknowledgments import build_999_for
     from claims.domain.claim_status import answer_276
     from rcm_shared.x12.envelope import ControlNumbers, InterchangeParties
@@ -93,8 +93,8 @@ def _chunks(text: str, size: int = 7) -> Iterator[str]:
 
 def _readers() -> dict[str, tuple[Callable[[str], object], str]]:
     """reader name -> (read the text, the seed it is fed)."""
-    from authorizations.domain.x12_278 import read_278
-    from authorizations.domain.x12_278_response import read_278_response
+    from authorizations.edi.x12_278 import read_278
+    from authorizations.edi.x12_278_response import read_278_response
     from claims.domain.acknowledgments import read_277ca, read_999, read_ta1
     from claims.domain.claim_status import read_277
     from claims.domain.x12_837_reader import read_837p

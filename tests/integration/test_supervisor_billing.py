@@ -104,9 +104,10 @@ async def test_a_supervised_clinician_is_billed_under_the_npis_the_registry_deci
         # SBXBH: the supervised clinician stays rendering (2310B), the supervisor goes in 2310D.
         # SBXHP, by the practice's policy: the supervisor as rendering (the registry used to allow this while claims
         # sent the supervised clinician's NPI). ACME does not take an LCSW-A under supervision: held, never sent.
+        # ACME requires a prior authorization (authorizations' rules, its one home since issue 10): each visit has one.
         with_auth = {"prior_authorization_number": "A-9"}
-        cases = (("S-1", "ACME", "LMSW", {}), ("S-2", "SBXBH", "LMSW", with_auth), ("S-3", "ACME", "LCSW-A", {}),
-                 ("S-4", "SBXHP", "LMSW", with_auth))
+        cases = (("S-1", "ACME", "LMSW", with_auth), ("S-2", "SBXBH", "LMSW", with_auth),
+                 ("S-3", "ACME", "LCSW-A", with_auth), ("S-4", "SBXHP", "LMSW", with_auth))
         for external_id, payer, credential, extra in cases:
             posted = await client.post("/v1/visits", json=visit(external_id, payer, credential, **extra),
                                        headers=auth())
@@ -155,8 +156,8 @@ async def test_a_claim_scrubbed_again_while_the_registry_is_down_is_held_for_tha
         broker, databases, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     async with claims_asking_the_registry(broker, databases, tmp_path) as (_, client, routes):
         # billed under the supervisor (ACME), but held for a Z code as principal diagnosis
-        posted = await client.post("/v1/visits", json={**visit("S-9", "ACME", "LMSW"), "diagnoses": ["Z63.0"]},
-                                   headers=auth())
+        posted = await client.post("/v1/visits", json={**visit("S-9", "ACME", "LMSW", prior_authorization_number="A-9"),
+                                                       "diagnoses": ["Z63.0"]}, headers=auth())
         assert posted.status_code == 201, posted.text
 
         async def held() -> dict[str, Any] | None:

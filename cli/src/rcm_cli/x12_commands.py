@@ -72,8 +72,8 @@ def read_any(text: str) -> dict[str, Any]:
 
         return {"transaction": "270", "inquiries": [_jsonable(i) for i in read_270(text)]}
     if kind == "278":
-        from authorizations.domain.x12_278 import read_278
-        from authorizations.domain.x12_278_response import read_278_response, transaction_purpose
+        from authorizations.edi.x12_278 import read_278
+        from authorizations.edi.x12_278_response import read_278_response, transaction_purpose
 
         if transaction_purpose(text) == "request":
             return {"transaction": "278", "purpose": "request", "request": _jsonable(read_278(text))}
@@ -109,7 +109,7 @@ def validate_text(text: str) -> list[dict[str, Any]]:
         problems.append({"source": "rcm", **exc.as_dict()})
     if not problems and transaction_type(text) == "278":
         # pyx12 4.0.0 has no 005010X217 map: our structural validator of the implementation guide stands in.
-        from authorizations.domain.x217_structure import validate_278
+        from authorizations.edi.x217_structure import validate_278
 
         return [{"source": "rcm-005010X217", "segment_number": i.segment_number, "segment_id": i.segment_id,
                  "element": i.element, "loop": i.loop, "message": i.message} for i in validate_278(text)]

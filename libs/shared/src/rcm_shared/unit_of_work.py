@@ -83,6 +83,7 @@ class UnitOfWork:
         self._session = session
         self.causation = causation
         self._aggregates: list[RecordsEvents] = []
+        self._added: set[int] = set()
         self._announcements: list[Announcement] = []
         if session is not None:
             self.bind(session)
@@ -101,7 +102,8 @@ class UnitOfWork:
     def add(self, *aggregates: RecordsEvents) -> None:
         """Collect these aggregates' recorded events when the unit of work commits."""
         for aggregate in aggregates:
-            if not any(aggregate is known for known in self._aggregates):
+            if id(aggregate) not in self._added:  # by identity; the list keeps each alive, so ids stay unique
+                self._added.add(id(aggregate))
                 self._aggregates.append(aggregate)
 
     def announce(self, payload: EventPayload, subject: str) -> None:

@@ -1,3 +1,5 @@
+"""Settings of the authorizations service (RCM_* environment). Business numbers live in rules files, not here."""
+
 from __future__ import annotations
 
 from pydantic import Field, SecretStr
@@ -8,9 +10,9 @@ class AuthorizationsSettings(ServiceSettings):
     service_name: str = "authorizations"
     http_port: int = 8005
     database_url: str = "sqlite+aiosqlite:///var/authorizations.db"
-    # Prior-authorization channels per payer (sandbox | x12-278 | pas-fhir): a YAML shaped like the packaged
-    # domain/rules/utilization_review.yaml; unset: the packaged file (every payer to the sandbox).
-    utilization_review_routes_file: str | None = None
+    # A folder of rules files replacing the packaged ones of the same name (RCM_RULES_DIR), e.g. this deployment's
+    # utilization_review.yaml (which payer goes over which channel); unset: the packaged rules.
+    rules_dir: str | None = None
     # Bearer tokens for the x12-278 / pas-fhir endpoints, by payer id ("*": any payer), e.g. '{"*": "..."}'.
     utilization_review_tokens: dict[str, SecretStr] = Field(default_factory=dict)
     utilization_review_ca_bundle: str | None = None  # a partner's private certificate authority

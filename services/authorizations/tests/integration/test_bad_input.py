@@ -50,9 +50,6 @@ CASES = [
             kwargs={"params": {**LOOKUP, "date_of_service": "2999-01-01"}}),
     Refused("an enrollment from year 1", "POST", "/v1/credentialing/enrollments", "body.effective_from",
             kwargs={"json": {"npi": "1234567893", "payer_id": "SBXHP", "effective_from": "0001-01-01"}}),
-    Refused("a booked visit with a bad code", "POST", "/v1/schedule", "body.visits.0.cpt_code",
-            kwargs={"json": {"visits": [{"visit_id": "v1", "patient_id": "pt-bad", "payer_id": "SBXHP",
-                                         "service_date": "2026-12-10", "cpt_code": "90837;"}]}}),
 ]
 
 
@@ -63,3 +60,16 @@ async def test_bad_input_is_refused_naming_the_field_and_stores_nothing(broker, 
             await assert_refused(client, case, auth())
         listed = (await client.get("/v1/patients/pt-bad/authorizations", headers=auth())).json()["items"]
         assert listed == []
+
+
+async def test_a_work_queue_for_a_day_before_any_renewal_rule_is_a_422_naming_the_day(broker, databases) -> None:  # type: ignore[no-untyped-def]
+    # found by the schemathesis drill: with an authorization on file, a day before rules/renewal.yaml begins was a 500
+    settings = settings_for(AuthorizationsSettings, databases.create("auth"), broker, run_workers=False)
+    async with running(build_app(settings)) as client:
+        created = await client.post("/v1/authorizations", headers=auth(), json=AUTHORIZATION)
+        assert created.status_code == 201, created.text
+        refused = await client.get("/v1/work-queue", headers=auth(), params={"today": "1901-01-01"})
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["type"].endswith("/rules-not-in-force")
+        assert [e["field"] for e in refused.json()["errors"]] == ["today"]
+        assert (await client.get("/v1/work-queue", headers=auth())).status_code == 200

@@ -10,11 +10,10 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from authorizations.adapters.utilization_review import load_sandbox_reviewer
-from authorizations.bootstrap import build_app
+from authorizations.bootstrap import build_app, load_sandbox_reviewer
 from authorizations.config import AuthorizationsSettings
-from authorizations.domain.x12_278_response import build_278_response
-from authorizations.entrypoints.api import AuthorizationRequestIn
+from authorizations.edi.x12_278_response import build_278_response
+from authorizations.entrypoints.schemas import AuthorizationRequestIn
 from rcm_shared.contracts import topics
 from rcm_shared.testing.fixtures import TEST_INSTANT, auth, fixed_clock, running, settings_for
 from rcm_shared.testing.kafka import read_topic

@@ -1,8 +1,7 @@
 """Payer answers and request bodies that do not fit what authorizations keeps, on real PostgreSQL: after the payer
 has been asked, a bad answer is recorded as unreadable (a work item), never a 500 that loses the request; a posted
 answer that cannot be kept is a 422; input that cannot be stored or sent is refused naming the field; one pended
-review takes one decision even when its answer arrives twice at once; the same schedule posted twice at once is
-recorded, not a 500."""
+review takes one decision even when its answer arrives twice at once."""
 
 from __future__ import annotations
 
@@ -14,15 +13,11 @@ from typing import Any
 import httpx
 import pytest
 from authorizations.adapters.orm import authorization_requests
-from authorizations.adapters.utilization_review import (
-    PasFhirUtilizationReview,
-    X12HttpsUtilizationReview,
-    load_sandbox_reviewer,
-)
-from authorizations.bootstrap import build_app
+from authorizations.adapters.utilization_review import PasFhirUtilizationReview, X12HttpsUtilizationReview
+from authorizations.bootstrap import build_app, load_sandbox_reviewer
 from authorizations.config import AuthorizationsSettings
-from authorizations.domain.x12_278_response import build_278_response
-from authorizations.entrypoints.api import AuthorizationRequestIn
+from authorizations.edi.x12_278_response import build_278_response
+from authorizations.entrypoints.schemas import AuthorizationRequestIn
 from rcm_shared.testing.fixtures import TEST_INSTANT, auth, fixed_clock, running, settings_for
 from rcm_shared.x12.envelope import ControlNumbers, InterchangeParties
 from sqlalchemy import select
@@ -156,12 +151,3 @@ async def test_a_request_that_cannot_be_stored_or_sent_is_refused_naming_the_fie
         assert "CASEY" not in refused.text and "EXAMPLE" not in refused.text
     assert calls == [], "nothing reached the payer"
 
-
-async def test_the_same_schedule_posted_at_once_is_recorded_not_a_500(broker, databases) -> None:  # type: ignore[no-untyped-def]
-    app = build_app(settings_for(AuthorizationsSettings, databases.create("auth"), broker), clock=fixed_clock())
-    week = {"visits": [{"visit_id": f"appt-{i}", "patient_id": f"pt-{i}", "payer_id": "SBXHP",
-                        "service_date": (TODAY + timedelta(days=i % 7)).isoformat(), "cpt_code": "90837"}
-                       for i in range(30)]}
-    async with running(app) as client:
-        posted = await asyncio.gather(*[client.post("/v1/schedule", json=week, headers=auth()) for _ in range(4)])
-        assert [p.status_code for p in posted] == [200] * 4, [p.text for p in posted]

@@ -16,16 +16,16 @@ from authorizations.adapters.utilization_review import (
     PasFhirUtilizationReview,
     ReviewUnavailable,
     X12HttpsUtilizationReview,
-    load_sandbox_reviewer,
 )
-from authorizations.bootstrap import build_app
+from authorizations.bootstrap import build_app, load_sandbox_reviewer
 from authorizations.config import AuthorizationsSettings
-from authorizations.domain.pas import PROFILE_CLAIM, build_pas_response, read_pas_request
+from authorizations.domain.model import AuthorizationRequest, RequestedService
 from authorizations.domain.review import ReviewStatus
-from authorizations.domain.x12_278 import AuthorizationRequest, RequestedService, read_278
-from authorizations.domain.x217_structure import validate_278
-from authorizations.entrypoints.api import AuthorizationRequestIn
-from authorizations.entrypoints.sandbox_payer import build_sandbox_payer_app
+from authorizations.edi.pas import PROFILE_CLAIM, build_pas_response, read_pas_request
+from authorizations.edi.x12_278 import read_278
+from authorizations.edi.x217_structure import validate_278
+from authorizations.entrypoints.schemas import AuthorizationRequestIn
+from authorizations.sandbox.payer_app import build_sandbox_payer_app
 from fastapi import FastAPI
 from rcm_shared.contracts import topics
 from rcm_shared.testing.clearinghouse import free_socket, serve_https, stop_https
@@ -71,7 +71,7 @@ class PayerSite:
 
 @pytest.fixture(scope="module")
 def payer_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PayerSite]:
-    app = build_sandbox_payer_app(bearer_token=TOKEN)
+    app = build_sandbox_payer_app(load_sandbox_reviewer(), bearer_token=TOKEN)
     server, thread, sock, cert, port = serve_https(app, tmp_path_factory.mktemp("tls"))
     yield PayerSite(app, f"https://127.0.0.1:{port}", cert)
     stop_https(server, thread, sock)
@@ -167,8 +167,11 @@ async def test_x12_278_over_https_round_trip(payer: PayerSite) -> None:
 
 
 def _routes_file(folder: Path, base_url: str) -> Path:
-    path = folder / "routes.yaml"
+    """This deployment's own utilization_review.yaml, in its rules folder (RCM_RULES_DIR)."""
+    path = folder / "utilization_review.yaml"
     path.write_text(f"""
+version: "test-1"
+decides: which channel carries each payer's prior-authorization requests (this test's deployment)
 routes:
   - {{payer_id: "*", channel: sandbox}}
   - {{payer_id: SBXPAS, channel: pas-fhir, endpoint: "{base_url}/fhir"}}
@@ -194,7 +197,7 @@ def body_for(payer_id: str, patient_id: str) -> dict[str, object]:
 async def test_service_routes_each_payer_to_its_channel(payer: PayerSite, broker, databases,  # type: ignore[no-untyped-def]
                                                         tmp_path: Path) -> None:
     settings = settings_for(AuthorizationsSettings, databases.create("auth"), broker,
-                            utilization_review_routes_file=str(_routes_file(tmp_path, payer.base_url)),
+                            rules_dir=str(_routes_file(tmp_path, payer.base_url).parent),
                             utilization_review_tokens={"*": TOKEN}, utilization_review_ca_bundle=str(payer.cert))
     async with running(build_app(settings, clock=fixed_clock())) as client:
         by_pas = (await client.post("/v1/authorization-requests", json=body_for("SBXPAS", "pt-61"),
@@ -230,7 +233,7 @@ async def test_service_routes_each_payer_to_its_channel(payer: PayerSite, broker
 
         payer.app.state.received.clear()
         down = settings_for(AuthorizationsSettings, databases.create("auth"), broker,
-                            utilization_review_routes_file=str(_routes_file(tmp_path, payer.base_url)),
+                            rules_dir=str(_routes_file(tmp_path, payer.base_url).parent),
                             utilization_review_tokens={"*": "wrong"}, utilization_review_ca_bundle=str(payer.cert))
     async with running(build_app(down, clock=fixed_clock())) as client:
         refused = await client.post("/v1/authorization-requests", json=body_for("SBXPAS", "pt-65"), headers=auth())

@@ -8,12 +8,18 @@ from datetime import timedelta
 import pytest
 from authorizations.bootstrap import build_app
 from authorizations.config import AuthorizationsSettings
-from rcm_shared.contracts import CodedService, VisitCompletedV1, envelope_for, topics
+from rcm_shared.contracts import CodedService, EventEnvelope, VisitCompletedV1, VisitScheduledV1, envelope_for, topics
 from rcm_shared.testing.fixtures import auth, fixed_clock, running, settings_for
 from rcm_shared.testing.kafka import eventually, publish_envelopes, read_topic
 
 pytestmark = pytest.mark.integration
 TODAY = fixed_clock().today()  # the practice's date at the tests' instant
+
+
+def booking(appointment: str, days_ahead: int, *, cancelled: bool = False) -> EventEnvelope:
+    payload = VisitScheduledV1(visit_id=appointment, practice_id="practice-a", patient_id="pt-1", payer_id="SBXHP",
+                               service_date=TODAY + timedelta(days=days_ahead), cpt_code="90837", cancelled=cancelled)
+    return envelope_for(payload, source="eligibility", subject=appointment, practice_id="practice-a")
 
 
 def visit(visit_id: str, *, voided: bool = False, days_ago: int = 1, replaces: str | None = None):  # type: ignore[no-untyped-def]
@@ -46,19 +52,27 @@ async def test_units_consumed_once_despite_duplicates_and_reordering(broker, dat
         work = (await client.get("/v1/work-queue", headers=auth())).json()
         assert [t["authorization_number"] for t in work["renewals_due"]] == ["AUTH-1"], \
             "ending within 14 days with 2 units left: a renewal task"
-        booked = [{"visit_id": f"appt-{n}", "patient_id": "pt-1", "payer_id": "SBXHP", "cpt_code": "90837",
-                   "service_date": (TODAY + timedelta(days=n)).isoformat()} for n in (2, 4, 6)]
-        assert (await client.post("/v1/schedule", json={"visits": booked}, headers=auth())).status_code == 200
-        work = (await client.get("/v1/work-queue", headers=auth())).json()
-        assert "schedule_exceeds_units" in work["renewals_due"][0]["triggers"], "3 booked, 2 units left"
-        # the schedule is announced for eligibility's nightly batch: re-posting it announces only what changed
-        booked[1]["cancelled"] = True
-        assert (await client.post("/v1/schedule", json={"visits": booked}, headers=auth())).status_code == 200
-        announced = [json.loads(r.value) for r in await read_topic(  # asks for one more than expected
-            broker.bootstrap, topics.VISIT_SCHEDULED, expect=5, timeout=5)]
-        assert sorted((a["subject"], a["data"]["cancelled"]) for a in announced) == [
-            ("appt-2", False), ("appt-4", False), ("appt-4", True), ("appt-6", False)]
-        assert all(a["data"]["payer_id"] == "SBXHP" and a["practice_id"] == "practice-a" for a in announced)
+        # The schedule is eligibility's: it arrives here as visit-scheduled, into a copy the forecast reads.
+        booked = [booking(f"appt-{n}", n) for n in (2, 4, 6)]
+        await publish_envelopes(broker.bootstrap, topics.VISIT_SCHEDULED, booked)
+
+        async def forecast() -> list[str] | None:
+            work = (await client.get("/v1/work-queue", headers=auth())).json()
+            triggers = work["renewals_due"][0]["triggers"]
+            return triggers if "schedule_exceeds_units" in triggers else None
+
+        assert await eventually(forecast, what="3 booked, 2 units left")
+        # a booking cancelled later (a later event for the same appointment) leaves the forecast
+        await publish_envelopes(broker.bootstrap, topics.VISIT_SCHEDULED, [booking("appt-4", 4, cancelled=True)])
+
+        async def fits() -> list[str] | None:
+            work = (await client.get("/v1/work-queue", headers=auth())).json()
+            triggers = work["renewals_due"][0]["triggers"]
+            return triggers if "schedule_exceeds_units" not in triggers else None
+
+        assert await eventually(fits, what="2 booked, 2 units left")
+        assert (await client.post("/v1/schedule", json={}, headers=auth())).status_code in (404, 405), \
+            "the schedule has one home: eligibility"
 
         changes = await read_topic(broker.bootstrap, topics.AUTHORIZATION_CHANGED, expect=2)
         consumed = {json.loads(r.value)["data"]["visit_id"] for r in changes

@@ -8,30 +8,24 @@ import json
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
-from authorizations.domain.pas import build_pas_request, build_pas_response, read_pas_request, read_pas_response
+from authorizations.domain.model import AuthorizationRequest, Dependent, RequestedService
 from authorizations.domain.review import (
     CERTIFIED_ACTIONS as CERTIFIED,
 )
 from authorizations.domain.review import (
-    REJECT_REASONS,
     Rejection,
     ReviewResponse,
     ServiceOutcome,
     overall_action,
 )
-from authorizations.domain.sandbox_reviewer import ReviewRule, SandboxReviewer, SandboxRules, ValidationRule
-from authorizations.domain.x12_278 import (
-    AuthorizationRequest,
-    Dependent,
-    RequestedService,
-    build_278,
-    read_278,
-    trace_originator_of,
-)
-from authorizations.domain.x12_278_response import build_278_response, read_278_response
-from authorizations.domain.x217_structure import validate_278
+from authorizations.edi.pas import build_pas_request, build_pas_response, read_pas_request, read_pas_response
+from authorizations.edi.x12_278 import build_278, read_278, trace_originator_of
+from authorizations.edi.x12_278_response import build_278_response, read_278_response
+from authorizations.edi.x217_structure import validate_278
+from authorizations.sandbox.reviewer import ReviewRule, SandboxReviewer, SandboxRules, ValidationRule
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from rcm_shared.x12.code_tables import REJECT_REASONS
 from rcm_shared.x12.envelope import ControlNumbers, InterchangeParties
 
 PARTIES = InterchangeParties("RCMPLATFORM", "SBXUMO")

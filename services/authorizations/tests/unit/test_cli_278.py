@@ -7,9 +7,10 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from authorizations.domain.model import AuthorizationRequest, Dependent, RequestedService
 from authorizations.domain.review import Rejection, ReviewResponse
-from authorizations.domain.x12_278 import AuthorizationRequest, Dependent, RequestedService, build_278
-from authorizations.domain.x12_278_response import build_278_response
+from authorizations.edi.x12_278 import build_278
+from authorizations.edi.x12_278_response import build_278_response
 from rcm_cli.x12_commands import app
 from rcm_shared.x12.envelope import ControlNumbers, InterchangeParties
 from typer.testing import CliRunner

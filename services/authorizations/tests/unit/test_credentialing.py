@@ -127,9 +127,9 @@ def test_the_practices_own_policy_comes_before_the_payer_default() -> None:
 
 
 def test_packaged_payer_defaults_are_read() -> None:
-    from authorizations.service_layer.handlers import payer_supervision_policies
+    from authorizations.bootstrap import load_rulebook
 
-    acme = next(p for p in payer_supervision_policies() if p.payer_id == "ACME")
+    acme = next(p for p in load_rulebook().supervision_defaults if p.payer_id == "ACME")
     assert acme.allows_supervisor_billing and acme.credentials == {"LMSW", "LPC-A", "LMFT-A"}
     assert acme.effective_from == date(2023, 1, 1) and acme.report_supervisor_as.value == "rendering"
     with pytest.raises(ValueError, match="report_supervisor_as"):

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import random
 from datetime import date, timedelta
-from pathlib import Path
 
-import authorizations.domain as domain_package
+from authorizations.bootstrap import load_rulebook
 from authorizations.domain.ledger import (
     AuthorizationExhausted,
     AuthorizationLedger,
@@ -106,12 +104,14 @@ def test_missing_authorization_reasons_and_payer_rules() -> None:
 
 
 def test_shipped_payer_rules_load() -> None:
-    path = Path(domain_package.__file__).parent / "rules" / "payer_authorization_rules.json"
-    rules = PayerAuthorizationRules.from_dict(json.loads(path.read_text()))
+    rules = load_rulebook().ledger.requirements
     assert rules.requires("SBXHP", "90837", date(2026, 1, 1))
     assert not rules.requires("SBXHP", "90791", date(2026, 1, 1))
     assert not rules.requires("SBXHP", "90837", date(2023, 12, 31))
     assert not rules.requires("ANY", "90837", date(2026, 1, 1))
+    # the one home of prior-authorization requirements holds what claims' payers.yaml used to say about ACME
+    assert rules.requires("ACME", "90837", date(2026, 1, 1)) and rules.requires("ACME", "90791", date(2023, 1, 1))
+    assert not rules.requires("ACME", "90837", date(2022, 12, 31))
 
 
 # ------------------------------------------------------------------------------------------------ properties
@@ -189,3 +189,20 @@ def test_change_events_replay_to_the_same_balances(events: list[VisitEvent]) -> 
         elif isinstance(change, UnitReleased):
             assert held.pop(change.visit_id) == change.authorization_number
     assert held == ledger.allocations()
+
+
+@settings(max_examples=200, deadline=None)
+@given(histories())
+def test_restoring_the_stored_state_at_once_gives_the_same_ledger(events: list[VisitEvent]) -> None:
+    """The unit of work loads a ledger in bulk (``restore``): it must be the ledger the events built one by one."""
+    built = _state(events)[3]
+    assert isinstance(built, AuthorizationLedger)
+    stored = [(v, revision, facts, False) for v, (revision, facts) in built._visits.items()]
+    stored += [(v, 1, VisitFacts("P1", "PAY", date(2026, 1, 1), "90834"), True) for v in built._voided]
+    restored = AuthorizationLedger(rules=REQUIRED)
+    restored.restore(reversed(AUTHS), reversed(stored))
+    assert restored.allocations() == built.allocations() and restored.findings() == built.findings()
+    assert restored.balances() == built.balances()
+    restored.apply(VisitCompleted("late", 1, VisitFacts("P1", "PAY", date(2026, 1, 15), "90837")))
+    built.apply(VisitCompleted("late", 1, VisitFacts("P1", "PAY", date(2026, 1, 15), "90837")))
+    assert restored.allocations() == built.allocations(), "and it goes on changing as the other would"

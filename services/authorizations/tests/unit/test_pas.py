@@ -9,7 +9,9 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-from authorizations.domain.pas import (
+from authorizations.domain.model import AuthorizationRequest, Dependent, RequestedService
+from authorizations.domain.review import Rejection, ReviewResponse, ReviewStatus, ServiceOutcome
+from authorizations.edi.pas import (
     EXT_REVIEW_ACTION,
     PROFILE_CLAIM,
     PROFILE_REQUEST_BUNDLE,
@@ -21,8 +23,6 @@ from authorizations.domain.pas import (
     read_pas_request,
     read_pas_response,
 )
-from authorizations.domain.review import Rejection, ReviewResponse, ReviewStatus, ServiceOutcome
-from authorizations.domain.x12_278 import AuthorizationRequest, Dependent, RequestedService
 
 CREATED = datetime(2026, 3, 2, 10, 30, tzinfo=UTC)
 REQUEST = AuthorizationRequest(

@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-import json
 from datetime import date, timedelta
 from decimal import Decimal
-from pathlib import Path
 
-import authorizations.domain as domain_package
+import pytest
+from authorizations.bootstrap import load_rulebook
 from authorizations.domain.kpi import EpisodeVisit, episodes_from_visits, uninterrupted_coverage
 from authorizations.domain.ledger import AuthorizationLedger, VisitCompleted
 from authorizations.domain.model import Authorization, AuthorizationStatus, VisitFacts
@@ -81,8 +80,7 @@ def test_pending_review_or_successor_suppresses_the_task() -> None:
 
 
 def test_shipped_renewal_rules_by_payer() -> None:
-    path = Path(domain_package.__file__).parent / "rules" / "renewal.json"
-    rules = RenewalRules.from_dict(json.loads(path.read_text()))
+    rules = load_rulebook().renewal
     assert rules.for_payer("SBXBH", date(2026, 1, 1)).days_before_end == 21
     assert rules.for_payer("OTHER", date(2026, 1, 1)).days_before_end == 14
 
@@ -105,3 +103,11 @@ def test_uninterrupted_coverage_kpi() -> None:
     assert kpi.rate == Decimal("50.00") and kpi.interrupted_episode_ids == ("P2:PAY:b0",)
     assert uninterrupted_coverage(episodes, auths, {"a3"}).uninterrupted_episodes == 0
     assert uninterrupted_coverage([], auths).rate is None
+
+
+def test_no_thresholds_in_force_is_said_not_guessed() -> None:
+    from authorizations.domain.exceptions import RulesNotInForce
+
+    rules = load_rulebook().renewal
+    with pytest.raises(RulesNotInForce):
+        rules.for_payer("SBXHP", date(2019, 12, 31))

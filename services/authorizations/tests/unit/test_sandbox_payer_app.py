@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from authorizations.entrypoints.sandbox_payer import build_sandbox_payer_app
+from authorizations.bootstrap import load_sandbox_reviewer
+from authorizations.sandbox.payer_app import build_sandbox_payer_app
 
 
 @pytest.mark.parametrize(("path", "media", "body"), [
@@ -13,7 +14,7 @@ from authorizations.entrypoints.sandbox_payer import build_sandbox_payer_app
     ("/x12/278", "application/edi-x12", "not an interchange"),
 ])
 async def test_unreadable_requests_are_a_400(path: str, media: str, body: str) -> None:
-    transport = httpx.ASGITransport(app=build_sandbox_payer_app(), raise_app_exceptions=False)
+    transport = httpx.ASGITransport(app=build_sandbox_payer_app(load_sandbox_reviewer()), raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as client:
         answer = await client.post(path, content=body, headers={"Content-Type": media})
     assert answer.status_code == 400, answer.text

@@ -2,22 +2,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, datetime
-from pathlib import Path
 
-import authorizations.domain as domain_package
 import pytest
-import yaml
+from authorizations.bootstrap import load_sandbox_reviewer
+from authorizations.domain.model import AuthorizationRequest, Dependent, RequestedService
 from authorizations.domain.review import ReviewStatus
-from authorizations.domain.sandbox_reviewer import RuleError, SandboxReviewer, SandboxRules
-from authorizations.domain.x12_278 import (
-    AuthorizationRequest,
-    Dependent,
-    RequestedService,
-    build_278,
-    read_278,
-    trace_originator_of,
-)
-from authorizations.domain.x12_278_response import read_278_response
+from authorizations.edi.x12_278 import build_278, read_278, trace_originator_of
+from authorizations.edi.x12_278_response import read_278_response
+from authorizations.sandbox.reviewer import RuleError, SandboxReviewer, SandboxRules
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rcm_shared.x12 import X12SyntaxError
@@ -100,8 +92,7 @@ def test_read_278_refuses_garbage_with_syntax_error(text: str) -> None:
 
 @pytest.fixture(scope="module")
 def reviewer() -> SandboxReviewer:
-    path = Path(domain_package.__file__).parent / "rules" / "sandbox_reviewer.yaml"
-    return SandboxReviewer(SandboxRules.from_dict(yaml.safe_load(path.read_text())))
+    return load_sandbox_reviewer()
 
 
 def test_reviewer_certifies_within_limits(reviewer: SandboxReviewer) -> None:

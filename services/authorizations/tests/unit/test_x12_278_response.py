@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import pytest
+from authorizations.domain.model import AuthorizationRequest, RequestedService
 from authorizations.domain.review import Rejection, ReviewResponse, ReviewStatus, ServiceOutcome
-from authorizations.domain.x12_278 import AuthorizationRequest, RequestedService
-from authorizations.domain.x12_278_response import build_278_response, read_278_response, transaction_purpose
-from authorizations.domain.x217_structure import validate_278
+from authorizations.edi.x12_278_response import build_278_response, read_278_response, transaction_purpose
+from authorizations.edi.x217_structure import validate_278
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rcm_shared.x12 import X12SyntaxError
@@ -127,7 +127,7 @@ def test_certification_dates_win_over_the_event_and_service_dates() -> None:
     (("SV1*HC:90837**UN*12~", ""), "no SV1"),
     (("HSD*VS*10.0", "HSD*VS*ten"), "HSD02 is not a number"),
     (("HSD*VS*10.0", "HSD*VS*-1"), "whole, non-negative"),
-    (("DTP*036*D8*20260531", "DTP*036*D8*20260631"), "invalid date"),
+    (("DTP*036*D8*20260531", "DTP*036*D8*20260631"), "not a CCYYMMDD date"),
     (("HL*5*4*SS*0", "HL*5*4*XX*0"), "unknown HL level code"),
     # What we keep must fit what we keep it in: past the X12 element size, a control character, or a count no
     # certification carries is an unreadable answer, not a failed write after the payer has decided.

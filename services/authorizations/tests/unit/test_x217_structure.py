@@ -8,10 +8,11 @@ from dataclasses import replace
 from datetime import date, datetime
 
 import pytest
+from authorizations.domain.model import AuthorizationRequest, Dependent, RequestedService
 from authorizations.domain.review import Rejection, ReviewResponse, ServiceOutcome
-from authorizations.domain.x12_278 import AuthorizationRequest, Dependent, RequestedService, build_278
-from authorizations.domain.x12_278_response import build_278_response
-from authorizations.domain.x217_structure import validate_278
+from authorizations.edi.x12_278 import build_278
+from authorizations.edi.x12_278_response import build_278_response
+from authorizations.edi.x217_structure import validate_278
 from rcm_shared.x12.envelope import ControlNumbers, InterchangeParties
 
 CONTROL = ControlNumbers(12, 12, 1, datetime(2026, 3, 2, 10, 30))

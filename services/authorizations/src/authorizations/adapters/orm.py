@@ -28,7 +28,8 @@ authorizations = Table(
 Index("ix_authorizations_group", authorizations.c.practice_id, authorizations.c.patient_id,
       authorizations.c.payer_id)
 
-# Every visit event seen, per visit (the ledger is recomputed from these: order of arrival does not matter).
+# Every visit event seen, per visit (the ledger is recomputed from these: order of arrival does not matter), with
+# the clinicians it names (credentialing decides about them; null for visits applied before events named them).
 ledger_visits = Table(
     "ledger_visits", metadata,
     Column("practice_id", String(64), primary_key=True),
@@ -39,8 +40,27 @@ ledger_visits = Table(
     Column("cpt_code", String(10), nullable=False),
     Column("revision", Integer, nullable=False),
     Column("voided", Boolean, nullable=False),
+    Column("rendering_npi", String(10), nullable=True),
+    Column("rendering_credential", String(20), nullable=True),
+    Column("supervising_npi", String(10), nullable=True),
+    Column("supervising_credential", String(20), nullable=True),
+    Column("billing_npi", String(10), nullable=True),
 )
 Index("ix_ledger_visits_group", ledger_visits.c.practice_id, ledger_visits.c.patient_id, ledger_visits.c.payer_id)
+# a registry change re-decides the visits of one payer since a date of service
+Index("ix_ledger_visits_payer_day", ledger_visits.c.practice_id, ledger_visits.c.payer_id,
+      ledger_visits.c.service_date)
+
+# The answer announced last for each visit (visit-authorization-determined): its sequence, and what it said, so a
+# later fact re-announces a visit only when its answer changes.
+visit_determinations = Table(
+    "visit_determinations", metadata,
+    Column("practice_id", String(64), primary_key=True),
+    Column("visit_id", String(36), primary_key=True),
+    Column("sequence", Integer, nullable=False),
+    Column("answer", JSON, nullable=False),
+    Column("determined_at", UtcDateTime, nullable=False),
+)
 
 consumptions = Table(
     "unit_consumptions", metadata,
@@ -134,14 +154,17 @@ concurrent_reviews = Table(
 
 control_numbers = control_number_table(metadata)
 
-# The EHR's schedule: what is booked, so exhaustion can be forecast before it happens.
-scheduled_visits = Table(
-    "scheduled_visits", metadata,
+# A local, read-only copy of the practice's schedule, as eligibility (its owner) announces it on visit-scheduled:
+# what is booked, so exhaustion can be forecast before it happens. Keyed by the EHR's appointment id.
+booked_visits = Table(
+    "booked_visits", metadata,
     Column("practice_id", String(64), primary_key=True),
     Column("visit_id", String(64), primary_key=True),
     Column("patient_id", String(64), nullable=False),
-    Column("payer_id", String(80), nullable=False),
+    Column("payer_id", String(80), nullable=True),  # null: booked as self-pay
     Column("service_date", Date, nullable=False),
-    Column("cpt_code", String(10), nullable=False),
+    Column("cpt_code", String(10), nullable=True),
     Column("cancelled", Boolean, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),  # when the copy last took an event for it
 )
+Index("ix_booked_visits_day", booked_visits.c.practice_id, booked_visits.c.service_date)

@@ -1,8 +1,8 @@
 """Where prior-authorization requests go: the payer's utilization-management review, over one of three channels
 chosen per payer by data (``rules/utilization_review.yaml``):
 
-- ``sandbox``: the in-process sandbox payer (``domain/sandbox_reviewer.py``): our 278 request in, its 278
-  response out, read by the same reader as a real answer;
+- ``sandbox``: the in-process sandbox payer (``sandbox/reviewer.py``): our 278 request in, its 278 response out,
+  read by the same reader as a real answer;
 - ``x12-278``: the 278 request POSTed over HTTPS (``application/edi-x12``) to a clearinghouse or payer
   real-time endpoint that answers with the 278 response;
 - ``pas-fhir``: Da Vinci PAS, the request Bundle POSTed to ``<endpoint>/Claim/$submit`` (``application/fhir+json``)
@@ -20,24 +20,27 @@ import logging
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import resources
 from typing import Protocol
 
 import httpx
-import yaml
 from rcm_shared.x12 import X12SyntaxError
 from rcm_shared.x12.envelope import ControlNumbers, InterchangeParties
 
-from authorizations.domain.pas import PasFormatError, build_pas_request, operation_outcome_issues, read_pas_response
+from authorizations.domain.model import AuthorizationRequest
 from authorizations.domain.review import Rejection, ReviewResponse
 from authorizations.domain.review_routes import ReviewRoutes, Route
-from authorizations.domain.sandbox_reviewer import SandboxReviewer, SandboxRules
-from authorizations.domain.x12_278 import AuthorizationRequest, build_278
-from authorizations.domain.x12_278_response import read_278_response
+from authorizations.edi.pas import (
+    FHIR_JSON,
+    PasFormatError,
+    build_pas_request,
+    operation_outcome_issues,
+    read_pas_response,
+)
+from authorizations.edi.x12_278 import X12_MEDIA, build_278
+from authorizations.edi.x12_278_response import read_278_response
+from authorizations.sandbox.reviewer import SandboxReviewer
 
 log = logging.getLogger(__name__)
-FHIR_JSON = "application/fhir+json"
-X12_MEDIA = "application/edi-x12"
 
 
 class ReviewUnavailable(Exception):
@@ -47,6 +50,11 @@ class ReviewUnavailable(Exception):
     def __init__(self, message: str, *, error_code: str = "") -> None:
         super().__init__(message)
         self.error_code = error_code
+
+    @property
+    def problem_extra(self) -> dict[str, str]:
+        """Added to the 503 problem: what the payer's endpoint answered (a status or transport code)."""
+        return {"error_code": self.error_code}
 
 
 @dataclass(frozen=True)
@@ -190,10 +198,3 @@ class RoutedUtilizationReview:
             self._connections[key] = self._connect(route)
         return await self._connections[key].submit(request, control)
 
-
-def packaged_rules(name: str) -> str:
-    return resources.files("authorizations.domain").joinpath(f"rules/{name}").read_text(encoding="utf-8")
-
-
-def load_sandbox_reviewer() -> SandboxReviewer:
-    return SandboxReviewer(SandboxRules.from_dict(yaml.safe_load(packaged_rules("sandbox_reviewer.yaml"))))

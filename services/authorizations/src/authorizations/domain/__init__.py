@@ -1,17 +1,14 @@
-"""Authorizations domain: pure Python, no I/O. What the adapters call:
+"""Authorizations domain: the rules, pure Python, no I/O.
 
-* ``ledger.AuthorizationLedger(rules=PayerAuthorizationRules.from_dict(data))``: ``add_authorization(auth)``,
-  ``apply(VisitCompleted | VisitCorrected | VisitVoided) -> list[LedgerChange]``, ``balance(number)``,
-  ``allocation_of(visit_id)``, ``findings()`` (``MissingAuthorization``), ``status_of(number, today)``.
-* ``renewals.forecast_exhaustion(ledger, number, scheduled, today)``,
-  ``renewals.renewal_tasks(ledger, scheduled, today, RenewalRules.from_dict(data), reviews)``,
-  ``renewals.ConcurrentReviewLog`` (record / decide concurrent-review submissions).
-* ``kpi.uninterrupted_coverage(episodes, authorizations, visits_missing_authorization) -> CoverageKpi``,
-  ``kpi.episodes_from_visits(visits, max_gap_days)``.
-* ``x12_278.build_278(request, control, parties) -> str`` (005010X217 request), ``x12_278.read_278(text)``.
-* ``sandbox_reviewer.SandboxReviewer(ReviewRules.from_dict(data)).review(text_278) -> ReviewDecision``.
-* ``credentialing.CredentialingRegistry.from_dict(data).is_credentialed(npi, payer_id, plan, dos)``.
+* ``model``: ``Authorization``; ``AuthorizationRequest`` (what we ask a payer); ``PriorAuthorizationRequest``, the
+  aggregate of one request and its review's life.
+* ``ledger``: ``AuthorizationLedger`` (which visit consumes which unit, whatever the order events arrive in) and
+  ``UnitLedger``, the aggregate over the (patient, payer) groups a change touches; the payers' requirements.
+* ``credentialing``: ``CredentialingRegistry`` (enrollments, supervision, supervisor billing by payer policy).
+* ``determination``: a visit's answer (authorization + credentialing) and ``VisitDetermination``.
+* ``review`` / ``review_routes``: what a payer's answer means; which channel carries a payer's requests.
+* ``renewals``, ``cancellation``, ``kpi``: renewal tasks and forecasts, what a cancellation leaves, the coverage KPI.
+* ``commands``, ``events``, ``exceptions``, ``rulebook``.
 
-Data shipped in ``authorizations/domain/rules/`` (read by adapters, parsed by the ``from_dict`` loaders):
-``payer_authorization_rules.json``, ``renewal.json``, ``sandbox_reviewer.json``.
+Rules files in ``rules/`` (YAML, each with ``version`` and ``decides``) are read by ``bootstrap.load_rulebook``.
 """

@@ -2,7 +2,7 @@
 
 Visits delivered before the cancellation keep their units; after it the authorization covers nothing. Whether the
 day the cancellation arrives is still covered is the payer's rule, with effective dates
-(``rules/cancellation.json``): the most specific payer wins, then the latest ``effective_from``.
+(``rules/cancellation.yaml``): the most specific payer wins, then the latest ``effective_from``.
 Pure: the caller passes the practice's date of the cancellation.
 """
 
@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
+
+from rcm_shared.rules import RulesError, effective_span
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,20 +38,18 @@ class CancellationRules:
         return cancelled_on if rule.covers_cancellation_day else cancelled_on - timedelta(days=1)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, object]) -> CancellationRules:
+    def from_dict(cls, data: Mapping[str, object], file: str = "cancellation.yaml") -> CancellationRules:
         raw = data.get("rules")
         if not isinstance(raw, list):
-            raise ValueError("cancellation rules: rules must be a list")
+            raise RulesError(file, "rules", "must be a list")
         out = []
         for i, item in enumerate(raw):
+            where = f"rules[{i}]"
             if not isinstance(item, Mapping):
-                raise ValueError(f"cancellation rules: rules[{i}] must be an object")
+                raise RulesError(file, where, "must be a mapping")
             payer, covers = item.get("payer_id"), item.get("covers_cancellation_day")
-            start, end = item.get("effective_from"), item.get("effective_to")
             if not isinstance(payer, str) or not isinstance(covers, bool):
-                raise ValueError(f"cancellation rules: rules[{i}] needs payer_id and covers_cancellation_day")
-            if not isinstance(start, str) or not (end is None or isinstance(end, str)):
-                raise ValueError(f"cancellation rules: rules[{i}] needs ISO effective dates")
-            out.append(CancellationRule(payer, covers, date.fromisoformat(start),
-                                        date.fromisoformat(end) if end else None))
+                raise RulesError(file, where, "needs payer_id and covers_cancellation_day (true or false)")
+            start, end = effective_span(item, file=file, where=where)
+            out.append(CancellationRule(payer, covers, start, end))
         return cls(tuple(out))

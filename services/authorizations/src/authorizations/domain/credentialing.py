@@ -30,6 +30,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
+from authorizations.domain.exceptions import InvalidRegistryEntry
+
 
 def _in_force(start: date, end: date | None, day: date) -> bool:
     return start <= day and (end is None or day <= end)
@@ -111,13 +113,13 @@ class CredentialingRegistry:
 
     def enroll(self, enrollment: Enrollment) -> None:
         if enrollment.effective_to is not None and enrollment.effective_to < enrollment.effective_from:
-            raise ValueError("enrollment ends before it starts")
+            raise InvalidRegistryEntry("the enrollment ends before it starts", field="effective_to")
         if enrollment not in self.enrollments:
             self.enrollments.append(enrollment)
 
     def supervise(self, supervision: Supervision) -> None:
         if supervision.supervisee_npi == supervision.supervisor_npi:
-            raise ValueError("a clinician cannot supervise themselves")
+            raise InvalidRegistryEntry("a clinician cannot supervise themselves", field="supervisor_npi")
         if supervision not in self.supervisions:
             self.supervisions.append(supervision)
 

@@ -1,4 +1,5 @@
-"""KPI: share of authorized episodes with uninterrupted coverage (target the practices steer by: 97 % or more).
+"""KPI: share of authorized episodes with uninterrupted coverage (the target the practices steer by, and what counts as
+one episode, are data: ``rules/coverage_kpi.yaml``).
 
 An episode of care is a patient's run of visits with one payer (``episodes_from_visits`` cuts a new episode
 after ``max_gap_days`` without a visit). It is *authorized* when at least one approved authorization for that
@@ -8,11 +9,16 @@ every day from its first to its last visit and no visit of it had a ``MissingAut
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
+from typing import Any
 
+from rcm_shared.rules import RulesError, effective_span
+
+from authorizations.domain.effective import in_force_on
+from authorizations.domain.exceptions import RulesNotInForce
 from authorizations.domain.model import Authorization
 
 
@@ -109,3 +115,45 @@ def uninterrupted_coverage(
         else:
             interrupted.append(episode.episode_id)
     return CoverageKpi(authorized, uninterrupted, tuple(interrupted))
+
+
+@dataclass(frozen=True, slots=True)
+class CoverageGoal:
+    effective_from: date
+    effective_to: date | None
+    episode_gap_days: int  # a new episode after this many days without a visit
+    target_percent: Decimal  # the share of authorized episodes to keep uninterrupted
+
+
+@dataclass(frozen=True, slots=True)
+class CoverageKpiRules:
+    goals: tuple[CoverageGoal, ...]
+
+    def goal_on(self, day: date) -> CoverageGoal:
+        goal = in_force_on(self.goals, day)
+        if goal is None:
+            raise RulesNotInForce("no coverage goal is in force on this day (rules/coverage_kpi.yaml)")
+        return goal
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], file: str = "coverage_kpi.yaml") -> CoverageKpiRules:
+        entries = data.get("coverage")
+        if not isinstance(entries, list) or not entries:
+            raise RulesError(file, "coverage", "must be a non-empty list")
+        goals = []
+        for i, entry in enumerate(entries):
+            where = f"coverage[{i}]"
+            if not isinstance(entry, Mapping):
+                raise RulesError(file, where, "must be a mapping")
+            gap = entry.get("episode_gap_days")
+            if not isinstance(gap, int) or isinstance(gap, bool) or gap < 1:
+                raise RulesError(file, f"{where}.episode_gap_days", "must be a whole number of days, at least 1")
+            try:
+                target = Decimal(str(entry.get("target_percent")))
+            except InvalidOperation:
+                raise RulesError(file, f"{where}.target_percent", "must be a percentage like \"97.00\"") from None
+            if not target.is_finite() or not Decimal(0) <= target <= Decimal(100):
+                raise RulesError(file, f"{where}.target_percent", "must be between 0 and 100")
+            start, end = effective_span(entry, file=file, where=where)
+            goals.append(CoverageGoal(start, end, gap, target.quantize(Decimal("0.01"))))
+        return cls(tuple(goals))

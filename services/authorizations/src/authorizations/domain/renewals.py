@@ -3,7 +3,7 @@
 * ``forecast_exhaustion(ledger, number, scheduled, today) -> ExhaustionForecast``: walks the scheduled visits
   that match the authorization and says when its units run out, or that it ends first.
 * ``RenewalRules.from_dict(data).for_payer(payer_id, day) -> RenewalThresholds`` (data: days before the end date,
-  units remaining, payer review turnaround; effective-dated, ``"*"`` default). Shipped: ``rules/renewal.json``.
+  units remaining, payer review turnaround; effective-dated, ``"*"`` default). Shipped: ``rules/renewal.yaml``.
 * ``renewal_tasks(ledger, scheduled, today, rules, reviews) -> list[RenewalTask]``: one task per authorization that
   crosses a threshold, unless a successor authorization already continues coverage or a concurrent review is
   pending for it.
@@ -16,9 +16,40 @@ import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
+from typing import Protocol
 
-from authorizations.domain.ledger import AuthorizationLedger
+from rcm_shared.rules import RulesError, effective_span
+
+from authorizations.domain.exceptions import RulesNotInForce
+from authorizations.domain.ledger import AuthorizationBalance
 from authorizations.domain.model import Authorization
+
+
+class Balances(Protocol):
+    """Authorizations and their units used: the ledger itself, or what it stored (``StoredBalances``)."""
+
+    def authorizations(self) -> list[Authorization]: ...
+
+    def authorization(self, number: str) -> Authorization: ...
+
+    def balance(self, number: str) -> AuthorizationBalance: ...
+
+
+@dataclass(frozen=True)
+class StoredBalances:
+    """Authorizations with the units the ledger stored as used (the work queue reads these, not the visits)."""
+
+    by_number: Mapping[str, Authorization]
+    used: Mapping[str, int]
+
+    def authorizations(self) -> list[Authorization]:
+        return list(self.by_number.values())
+
+    def authorization(self, number: str) -> Authorization:
+        return self.by_number[number]
+
+    def balance(self, number: str) -> AuthorizationBalance:
+        return AuthorizationBalance(self.by_number[number].approved_units, self.used.get(number, 0))
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +82,7 @@ def _matches(auth: Authorization, visit: ScheduledVisit) -> bool:
 
 
 def forecast_exhaustion(
-    ledger: AuthorizationLedger, number: str, scheduled: Sequence[ScheduledVisit], today: date
+    ledger: Balances, number: str, scheduled: Sequence[ScheduledVisit], today: date
 ) -> ExhaustionForecast:
     auth = ledger.authorization(number)
     remaining = max(0, ledger.balance(number).remaining)
@@ -80,12 +111,14 @@ def forecast_exhaustion(
 
 @dataclass(frozen=True, slots=True)
 class RenewalThresholds:
+    """When a renewal is due (``rules/renewal.yaml``): the numbers are the payer's, never defaults in code."""
+
+    days_before_end: int
+    units_remaining_at_most: int
+    review_turnaround_days: int
     payer_id: str = "*"
     effective_from: date = date.min
     effective_to: date | None = None
-    days_before_end: int = 14
-    units_remaining_at_most: int = 3
-    review_turnaround_days: int = 5
 
     def in_force(self, day: date) -> bool:
         return self.effective_from <= day and (self.effective_to is None or day <= self.effective_to)
@@ -100,30 +133,31 @@ class RenewalRules:
             for item in self.thresholds:
                 if item.payer_id == wanted and item.in_force(day):
                     return item
-        return RenewalThresholds()
+        raise RulesNotInForce("no renewal thresholds are in force on this day (rules/renewal.yaml)")
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, object]) -> RenewalRules:
+    def from_dict(cls, data: Mapping[str, object], file: str = "renewal.yaml") -> RenewalRules:
         raw = data.get("thresholds")
         if not isinstance(raw, list):
-            raise ValueError("renewal rules: thresholds must be a list")
+            raise RulesError(file, "thresholds", "must be a list")
         out = []
         for i, item in enumerate(raw):
+            where = f"thresholds[{i}]"
             if not isinstance(item, Mapping):
-                raise ValueError(f"renewal rules: thresholds[{i}] must be an object")
+                raise RulesError(file, where, "must be a mapping")
             values: dict[str, int] = {}
             for key in ("days_before_end", "units_remaining_at_most", "review_turnaround_days"):
-                value = item.get(key, getattr(RenewalThresholds(), key))
+                value = item.get(key)
                 if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                    raise ValueError(f"renewal rules: thresholds[{i}].{key} must be a non-negative integer")
+                    raise RulesError(file, f"{where}.{key}", "must be a non-negative whole number")
                 values[key] = value
-            payer, start, end = item.get("payer_id", "*"), item.get("effective_from"), item.get("effective_to")
-            if not isinstance(payer, str) or not isinstance(start, str) or not (end is None or isinstance(end, str)):
-                raise ValueError(f"renewal rules: thresholds[{i}] needs payer_id and ISO effective dates")
-            out.append(RenewalThresholds(
-                payer_id=payer, effective_from=date.fromisoformat(start),
-                effective_to=date.fromisoformat(end) if end else None, **values,
-            ))
+            payer = item.get("payer_id")
+            if not isinstance(payer, str) or not payer:
+                raise RulesError(file, f"{where}.payer_id", "is required (\"*\": every payer)")
+            start, end = effective_span(item, file=file, where=where)
+            out.append(RenewalThresholds(payer_id=payer, effective_from=start, effective_to=end, **values))
+        if not any(t.payer_id == "*" for t in out):
+            raise RulesError(file, "thresholds", "needs an entry for payer \"*\" (every other payer)")
         return cls(tuple(out))
 
 
@@ -191,7 +225,7 @@ class RenewalTask:
     triggers: tuple[RenewalTrigger, ...]
 
 
-def _has_successor(ledger: AuthorizationLedger, auth: Authorization) -> bool:
+def _has_successor(ledger: Balances, auth: Authorization) -> bool:
     for other in ledger.authorizations():
         if (
             other.number != auth.number and other.usable
@@ -204,7 +238,7 @@ def _has_successor(ledger: AuthorizationLedger, auth: Authorization) -> bool:
 
 
 def renewal_tasks(
-    ledger: AuthorizationLedger, scheduled: Sequence[ScheduledVisit], today: date, rules: RenewalRules,
+    ledger: Balances, scheduled: Sequence[ScheduledVisit], today: date, rules: RenewalRules,
     reviews: ConcurrentReviewLog | None = None,
 ) -> list[RenewalTask]:
     tasks: list[RenewalTask] = []

@@ -4,8 +4,8 @@ channel (X12 278 response or a Da Vinci PAS ClaimResponse): one ``ReviewResponse
 Both channels speak X12 code lists: the action code (element 306, HCR01 / PAS ``reviewActionCode``), the
 review decision reason (886, HCR03 / PAS ``reasonCode``), request-validation reject reasons (901, AAA03 / PAS
 ``ClaimResponse.error.code``) and follow-up actions (889, AAA04 / PAS ``followupAction``). The meanings below
-are the standard's code meanings, not payer rules; what a payer's own HCR03 codes mean is data
-(``rules/utilization_review.yaml``).
+are the standard's code meanings, not payer rules, read from the kernel's one table
+(``rcm_shared.x12.code_tables``); what a payer's own HCR03 codes mean is data (``rules/utilization_review.yaml``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,10 @@ import enum
 from dataclasses import dataclass
 from datetime import date
 
-from authorizations.domain.model import Authorization, AuthorizationStatus
+from rcm_shared.x12.code_tables import PAYER_UNAVAILABLE, follow_up_action, reject_reason
+
+from authorizations.domain.model import Authorization, AuthorizationRequest, AuthorizationStatus, RequestDecision
+from authorizations.domain.review_routes import ReviewRoutes
 
 
 class ReviewStatus(enum.StrEnum):
@@ -58,60 +61,6 @@ def keepable(value: str, field: str) -> bool:
     return len(value) <= SIZES[field] and value.isprintable()
 
 
-# AAA03 reject reasons (element 901) that 278 responses use, with what the front desk has to fix.
-REJECT_REASONS: dict[str, str] = {
-    "04": "Authorized quantity exceeded",
-    "15": "Required application data missing",
-    "33": "Input errors",
-    "35": "Out of network",
-    "41": "Authorization/access restrictions",
-    "42": "Unable to respond at current time",
-    "43": "Invalid/missing provider identification",
-    "44": "Invalid/missing provider name",
-    "45": "Invalid/missing provider specialty",
-    "46": "Invalid/missing provider phone number",
-    "47": "Invalid/missing provider state",
-    "49": "Provider is not primary care physician",
-    "51": "Provider not on file",
-    "52": "Service dates not within provider plan enrollment",
-    "56": "Inappropriate date",
-    "57": "Invalid/missing date(s) of service",
-    "58": "Invalid/missing date-of-birth",
-    "60": "Date of birth follows date(s) of service",
-    "61": "Date of death precedes date(s) of service",
-    "62": "Date of service not within allowable inquiry period",
-    "64": "Invalid/missing patient ID",
-    "65": "Invalid/missing patient name",
-    "66": "Invalid/missing patient gender code",
-    "67": "Patient not found",
-    "68": "Duplicate patient ID number",
-    "71": "Patient birth date does not match that for the patient on the database",
-    "72": "Invalid/missing subscriber/insured ID",
-    "73": "Invalid/missing subscriber/insured name",
-    "74": "Invalid/missing subscriber/insured gender code",
-    "75": "Subscriber/insured not found",
-    "76": "Duplicate subscriber/insured ID number",
-    "77": "Subscriber found, patient not found",
-    "79": "Invalid participant identification",
-    "80": "No response received - transaction terminated",
-    "97": "Invalid or missing provider address",
-    "AF": "Invalid/missing diagnosis code(s)",
-    "AG": "Invalid/missing procedure code(s)",
-    "AO": "Additional patient condition information required",
-    "MA": "Missing authorization",
-    "T4": "Payer name or identifier missing",
-}
-FOLLOW_UP_ACTIONS: dict[str, str] = {
-    "C": "Please correct and resubmit",
-    "N": "Resubmission not allowed",
-    "P": "Please resubmit original transaction",
-    "R": "Resubmission allowed",
-    "S": "Do not resubmit; inquiry initiated to a third party",
-    "W": "Please wait 30 days and resubmit",
-    "X": "Please wait 10 days and resubmit",
-    "Y": "Do not resubmit; we will hand deliver or mail the response",
-}
-
 # Which 278 loop an AAA sits in says whose data is wrong (the request's party), and the code says what.
 PARTY_OF_LOOP: dict[str, str] = {
     "2000A": "payer", "2010A": "payer", "2010B": "requester", "2010C": "subscriber", "2010D": "patient",
@@ -151,7 +100,7 @@ class Rejection:
 
     @property
     def reason(self) -> str:
-        return REJECT_REASONS.get(self.reason_code, f"Reject reason {self.reason_code}")
+        return reject_reason(self.reason_code)[0]
 
     @property
     def fix(self) -> str | None:
@@ -160,13 +109,14 @@ class Rejection:
 
     @property
     def retry_later(self) -> bool:
-        return self.reason_code in ("42", "80")
+        """Nothing in the request is wrong: the payer could not answer now (42, 80)."""
+        return reject_reason(self.reason_code)[1] == PAYER_UNAVAILABLE
 
     def to_dict(self) -> dict[str, object]:
         """For the work queue: codes and field names only, never the values that were refused (PHI)."""
         return {"party": self.party, "loop": self.loop, "reason_code": self.reason_code, "reason": self.reason,
                 "fix": self.fix, "follow_up": self.follow_up,
-                "follow_up_action": FOLLOW_UP_ACTIONS.get(self.follow_up, ""), "retry_later": self.retry_later}
+                "follow_up_action": follow_up_action(self.follow_up)[0], "retry_later": self.retry_later}
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,6 +223,51 @@ def authorization_from(response: ReviewResponse, requested: RequestedCare, patie
     return Authorization(number=number, patient_id=patient_id, payer_id=payer_id, cpt_codes=codes,
                          approved_units=units, start=start, end=max(end, start),
                          status=AuthorizationStatus.APPROVED)
+
+
+@dataclass(frozen=True, slots=True)
+class InterpretedAnswer:
+    """What a payer's answer to one request means for us, channel-neutral: the review's new state, the words and
+    codes to keep, the authorization it gives the ledger (certified or denied) and, for a cancellation, the numbers
+    it may name (HCR02, the REF*BB it revises, the request's own REF*BB, what the review certified before)."""
+
+    decision: RequestDecision
+    action_code: str | None = None
+    reason_code: str | None = None
+    reason: str | None = None
+    certification_number: str | None = None
+    administrative_reference: str | None = None
+    rejections: tuple[dict[str, object], ...] = ()
+    follow_up_on: date | None = None
+    authorization: Authorization | None = None
+    cancels: tuple[str, ...] = ()
+
+
+def interpret_answer(response: ReviewResponse | None, unreadable: str, request: AuthorizationRequest,
+                     patient_id: str, routes: ReviewRoutes, sent_on: date, reviewed_number: str | None = None
+                     ) -> InterpretedAnswer:
+    """``response`` read from the payer's answer (None: ``unreadable`` says why); ``sent_on``: the practice's date
+    the request went out (follow-ups count from it); ``reviewed_number``: what this review certified before."""
+    if response is not None and response.trace_number != request.trace_number:
+        response, unreadable = None, "the answer names another request's trace number"
+    if response is None:
+        return InterpretedAnswer(RequestDecision.UNREADABLE, reason=unreadable[:200] or None)
+    status = response.status
+    payer_id = request.payer_id
+    requested = RequestedCare(frozenset(s.cpt_code for s in request.services), request.total_units, request.start,
+                              request.end)
+    cancels: tuple[str, ...] = ()
+    if status is ReviewStatus.CANCELLED:
+        cancels = tuple(n for n in (response.certification_number, response.previous_authorization_number,
+                                    request.previous_authorization_number, reviewed_number or "") if n)
+    return InterpretedAnswer(
+        decision=RequestDecision(status.value), action_code=response.action or None,
+        reason_code=response.reason_code or None, reason=routes.reason_text(payer_id, response.reason_code) or None,
+        certification_number=response.certification_number or None,
+        administrative_reference=response.administrative_reference or None,
+        rejections=tuple(r.to_dict() for r in response.all_rejections),
+        follow_up_on=routes.follow_up_on(payer_id, sent_on) if status is ReviewStatus.PENDED else None,
+        authorization=authorization_from(response, requested, patient_id, payer_id), cancels=cancels)
 
 
 def npi_is_valid(npi: str) -> bool:

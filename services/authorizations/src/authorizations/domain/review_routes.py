@@ -9,15 +9,13 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, TypeVar
 
+from authorizations.domain.exceptions import NoReviewRoute
+
 CHANNELS = ("sandbox", "x12-278", "pas-fhir")
 
 
 class RoutesError(ValueError):
     """The routes data is malformed (names the entry and field)."""
-
-
-class NoReviewRoute(LookupError):
-    """No route names this payer on this date (and there is no "*" route)."""
 
 
 @dataclass(frozen=True, slots=True)

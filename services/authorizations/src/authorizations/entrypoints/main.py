@@ -1,21 +1,30 @@
+"""The authorizations process: ``rcm-authorizations serve | migrate``."""
+
 from __future__ import annotations
 
+from fastapi import FastAPI
 from rcm_shared.clock import SystemClock
 from rcm_shared.config import ServiceSettings
 from rcm_shared.service import run_cli
 
-from authorizations.bootstrap import build_app, build_runtime
+from authorizations.bootstrap import build_app, build_runtime, build_services
 from authorizations.config import AuthorizationsSettings
 
 
+def _app(settings: ServiceSettings) -> FastAPI:
+    assert isinstance(settings, AuthorizationsSettings)
+    return build_app(settings)
+
+
 async def _migrate(settings: ServiceSettings) -> None:
-    runtime = build_runtime(settings, SystemClock(settings.practice_time_zone))
+    assert isinstance(settings, AuthorizationsSettings)
+    runtime = build_runtime(build_services(settings, SystemClock(settings.practice_time_zone)))
     await runtime.migrate()
     await runtime.db.dispose()
 
 
 def main() -> None:
-    run_cli(build_app, AuthorizationsSettings(), _migrate)
+    run_cli(_app, AuthorizationsSettings(), _migrate)
 
 
 if __name__ == "__main__":

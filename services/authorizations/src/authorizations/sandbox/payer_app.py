@@ -5,7 +5,7 @@
 - ``POST /x12/278``: a real-time 278, the request interchange in (``application/edi-x12``), the 278 response out.
 
 With ``bearer_token`` set, both ask for it (401 otherwise). Run locally with
-``uvicorn --factory authorizations.entrypoints.sandbox_payer:build_sandbox_payer_app``; the adapter tests start
+``uvicorn --factory authorizations.sandbox.payer_app:build_sandbox_payer_app``; the adapter tests start
 it on a free port over TLS.
 """
 
@@ -14,16 +14,15 @@ from __future__ import annotations
 import itertools
 import json
 from collections import deque
-from datetime import UTC, datetime
 
+from authorizations.edi.pas import FHIR_JSON, PasFormatError
+from authorizations.edi.x12_278 import X12_MEDIA
+from authorizations.sandbox.reviewer import SandboxReviewer
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from rcm_shared.clock import Clock, SystemClock
 from rcm_shared.x12 import X12SyntaxError
 from rcm_shared.x12.envelope import ControlNumbers, InterchangeParties
-
-from authorizations.adapters.utilization_review import FHIR_JSON, X12_MEDIA, load_sandbox_reviewer
-from authorizations.domain.pas import PasFormatError
-from authorizations.domain.sandbox_reviewer import SandboxReviewer
 
 
 def _outcome(status: int, code: str, diagnostics: str) -> JSONResponse:
@@ -31,9 +30,9 @@ def _outcome(status: int, code: str, diagnostics: str) -> JSONResponse:
         {"severity": "error", "code": code, "diagnostics": diagnostics}]}, status_code=status, media_type=FHIR_JSON)
 
 
-def build_sandbox_payer_app(reviewer: SandboxReviewer | None = None, *, bearer_token: str | None = None,
-                            payer_id: str = "SBXUMO") -> FastAPI:
-    reviewer = reviewer or load_sandbox_reviewer()
+def build_sandbox_payer_app(reviewer: SandboxReviewer, *, bearer_token: str | None = None,
+                            payer_id: str = "SBXUMO", clock: Clock | None = None) -> FastAPI:
+    clock = clock or SystemClock()  # the interchange's own date and time stamps
     app = FastAPI(title="Sandbox payer: utilization review (X12 278, Da Vinci PAS)")
     # What arrived (media type and body), newest last: the tests look at it; bounded for long local runs.
     app.state.received = deque(maxlen=100)
@@ -53,7 +52,7 @@ def build_sandbox_payer_app(reviewer: SandboxReviewer | None = None, *, bearer_t
         if not media.startswith((FHIR_JSON, "application/json")):
             return _outcome(415, "not-supported", "send application/fhir+json")
         try:
-            answer = reviewer.answer_pas(json.loads(body), datetime.now(UTC))
+            answer = reviewer.answer_pas(json.loads(body), clock.now())
         except (ValueError, RecursionError) as exc:  # PasFormatError, JSON that is not JSON (or nested past parsing)
             reason = str(exc) if isinstance(exc, PasFormatError) else "the body is not JSON"
             return _outcome(400, "invalid", reason)
@@ -69,7 +68,7 @@ def build_sandbox_payer_app(reviewer: SandboxReviewer | None = None, *, bearer_t
         n = next(control)
         try:
             answer = reviewer.answer_278(body.decode("utf-8", errors="replace"),
-                                         ControlNumbers(n, n, 1, datetime.now(UTC)), parties)
+                                         ControlNumbers(n, n, 1, clock.now()), parties)
         except ValueError as exc:  # X12SyntaxError; X12ValueError when a read value cannot be written back
             reason = str(exc) if isinstance(exc, X12SyntaxError) else "the answer cannot carry a value of the request"
             return Response(f"278 request unreadable: {reason}", status_code=400, media_type="text/plain")

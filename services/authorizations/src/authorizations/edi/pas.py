@@ -21,8 +21,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_serializer
-
+from authorizations.domain.model import AuthorizationRequest, Dependent, RequestedService
 from authorizations.domain.review import (
     CERTIFIED_ACTIONS,
     MAX_UNITS,
@@ -32,8 +31,9 @@ from authorizations.domain.review import (
     keepable,
     overall_action,
 )
-from authorizations.domain.x12_278 import AuthorizationRequest, Dependent, RequestedService
+from pydantic import BaseModel, ConfigDict, ValidationError, field_serializer
 
+FHIR_JSON = "application/fhir+json"  # the media type PAS bundles travel as
 PAS = "http://hl7.org/fhir/us/davinci-pas"
 SD = f"{PAS}/StructureDefinition"
 PROFILE_REQUEST_BUNDLE = f"{SD}/profile-pas-request-bundle"

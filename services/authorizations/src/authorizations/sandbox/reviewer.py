@@ -24,9 +24,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from rcm_shared.x12.envelope import ControlNumbers, InterchangeParties
-
-from authorizations.domain.pas import build_pas_response, read_pas_request
+from authorizations.domain.model import AuthorizationRequest
 from authorizations.domain.review import (
     CERTIFIED_ACTIONS,
     Rejection,
@@ -35,8 +33,10 @@ from authorizations.domain.review import (
     npi_is_valid,
     overall_action,
 )
-from authorizations.domain.x12_278 import AuthorizationRequest, read_278, trace_originator_of
-from authorizations.domain.x12_278_response import build_278_response
+from authorizations.edi.pas import build_pas_response, read_pas_request
+from authorizations.edi.x12_278 import read_278, trace_originator_of
+from authorizations.edi.x12_278_response import build_278_response
+from rcm_shared.x12.envelope import ControlNumbers, InterchangeParties
 
 DECISIONS = ("certify", "pend", "deny")
 PARTY_LOOPS = {"payer": "2010A", "requester": "2010B", "subscriber": "2010C", "rendering_provider": "2010EA"}

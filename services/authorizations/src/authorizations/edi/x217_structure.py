@@ -29,11 +29,10 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime
-
-from rcm_shared.x12 import Delimiters, Segment, X12SyntaxError, detect_delimiters, iter_segments
 
 from authorizations.domain.review import npi_is_valid
+from rcm_shared.x12 import Delimiters, Segment, X12SyntaxError, detect_delimiters, iter_segments
+from rcm_shared.x12.dates import parse_d8
 
 IMPLEMENTATION = "005010X217"
 
@@ -118,10 +117,8 @@ class _Checker:
 
 
 def _is_date(raw: str) -> bool:
-    if len(raw) != 8 or not raw.isdigit():
-        return False
     try:
-        datetime.strptime(raw, "%Y%m%d")
+        parse_d8(raw)
     except ValueError:
         return False
     return True
@@ -487,8 +484,7 @@ def _dtp(c: _Checker, loop: str, seg: Segment) -> None:
         start, sep, end = raw.partition("-")
         if not sep or not _is_date(start) or not _is_date(end):
             c.add(seg, loop, "DTP03 must be CCYYMMDD-CCYYMMDD", 3)
-        elif date.fromisoformat(f"{end[:4]}-{end[4:6]}-{end[6:]}") < date.fromisoformat(
-                f"{start[:4]}-{start[4:6]}-{start[6:]}"):
+        elif parse_d8(end) < parse_d8(start):
             c.add(seg, loop, "DTP03 range ends before it starts", 3)
     else:
         c.add(seg, loop, "DTP02 must be D8 or RD8", 2)

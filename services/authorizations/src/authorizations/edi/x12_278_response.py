@@ -19,10 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from rcm_shared.x12 import Segment, X12SyntaxError, detect_delimiters, iter_segments
-from rcm_shared.x12.envelope import ControlNumbers, InterchangeParties
-from rcm_shared.x12.writer import Composite, TransactionWriter, envelope
-
+from authorizations.domain.model import AuthorizationRequest
 from authorizations.domain.review import (
     MAX_UNITS,
     Rejection,
@@ -31,18 +28,14 @@ from authorizations.domain.review import (
     keepable,
     overall_action,
 )
-from authorizations.domain.x12_278 import IMPLEMENTATION, AuthorizationRequest, _date
+from authorizations.edi.x12_278 import IMPLEMENTATION, read_date
+from rcm_shared.x12 import Segment, X12SyntaxError, detect_delimiters, iter_segments
+from rcm_shared.x12.dates import d8, rd8, read_rd8, tm
+from rcm_shared.x12.envelope import ControlNumbers, InterchangeParties
+from rcm_shared.x12.writer import Composite, TransactionWriter, envelope
 
 _BEFORE_EVENT = ("2000A", "2010A", "2010B", "2010C", "2010D")
 _EVENT_PROVIDERS = frozenset({"71", "72", "73", "AAJ", "DD", "DK", "DN", "FA", "G3", "P3", "QB", "QV", "SJ"})
-
-
-def _d8(value: date) -> str:
-    return value.strftime("%Y%m%d")
-
-
-def _span(start: date, end: date) -> str:
-    return f"{_d8(start)}-{_d8(end)}"
 
 
 def _aaa(tx: TransactionWriter, rejections: tuple[Rejection, ...], loop: str) -> None:
@@ -58,7 +51,7 @@ def build_278_response(request: AuthorizationRequest, response: ReviewResponse, 
     created = control.created_at
     rejections = response.rejections
     stops = any(r.loop in _BEFORE_EVENT for r in rejections)
-    tx.segment("BHT", "0007", "11", request.trace_number, _d8(created.date()), created.strftime("%H%M"))
+    tx.segment("BHT", "0007", "11", request.trace_number, d8(created.date()), tm(created))
     tx.segment("HL", "1", "", "20", "1")
     _aaa(tx, rejections, "2000A")
     tx.segment("NM1", "X3", "2", request.payer_name, "", "", "", "", "PI", request.payer_id)
@@ -71,7 +64,7 @@ def build_278_response(request: AuthorizationRequest, response: ReviewResponse, 
                request.member_id)
     _aaa(tx, rejections, "2010C")
     if request.subscriber_birth_date is not None:
-        tx.segment("DMG", "D8", _d8(request.subscriber_birth_date), request.subscriber_gender)
+        tx.segment("DMG", "D8", d8(request.subscriber_birth_date), request.subscriber_gender)
     parent = 3
     if request.dependent is not None:
         patient = request.dependent
@@ -79,7 +72,7 @@ def build_278_response(request: AuthorizationRequest, response: ReviewResponse, 
         tx.segment("NM1", "QC", "1", patient.last_name, patient.first_name)
         _aaa(tx, rejections, "2010D")
         if patient.birth_date is not None:
-            tx.segment("DMG", "D8", _d8(patient.birth_date), patient.gender)
+            tx.segment("DMG", "D8", d8(patient.birth_date), patient.gender)
         tx.segment("INS", "N", patient.relationship)
         parent = 4
     if not stops:
@@ -101,7 +94,7 @@ def _event(tx: TransactionWriter, request: AuthorizationRequest, response: Revie
     if response.administrative_reference:
         tx.segment("REF", "NT", response.administrative_reference)
     if response.start is not None and response.end is not None:
-        tx.segment("DTP", "AAH", "RD8", _span(response.start, response.end))
+        tx.segment("DTP", "AAH", "RD8", rd8(response.start, response.end))
     if response.approved_units is not None:
         tx.segment("HSD", "VS", str(response.approved_units))
     tx.segment("NM1", "SJ", "1", request.rendering_last_name, request.rendering_first_name, "", "", "", "XX",
@@ -114,7 +107,7 @@ def _event(tx: TransactionWriter, request: AuthorizationRequest, response: Revie
         if service.action:
             tx.segment("HCR", service.action, service.certification_number, service.reason_code)
         if service.start is not None and service.end is not None:  # the certified service period
-            tx.segment("DTP", "472", "RD8", _span(service.start, service.end))
+            tx.segment("DTP", "472", "RD8", rd8(service.start, service.end))
         tx.segment("SV1", Composite(("HC", service.cpt_code)), "", "UN", str(service.requested_units))
         if service.approved_units is not None:
             tx.segment("HSD", "VS", str(service.approved_units))
@@ -138,11 +131,8 @@ class _Service:
 def _period(seg: Segment) -> tuple[date, date]:
     raw = seg.get(3)
     if seg.get(2) == "RD8":
-        start, sep, end = raw.partition("-")
-        if not sep:
-            raise X12SyntaxError("RD8 needs a range", segment_number=seg.number, segment_id="DTP", element=3)
-        return _date(seg, start), _date(seg, end)
-    day = _date(seg, raw)
+        return read_rd8(raw, segment_number=seg.number, segment_id=seg.id, element=3)
+    day = read_date(seg, raw)
     return day, day
 
 

@@ -11,68 +11,17 @@ per CPT: UM*HS*<cert type>, DTP*472*RD8, SV1*HC:<cpt>**UN*<units>.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
+from authorizations.domain.model import AuthorizationRequest, Dependent, RequestedService
 from rcm_shared.x12 import Segment, X12SyntaxError, detect_delimiters, iter_segments
+from rcm_shared.x12.dates import d8, rd8, read_d8, tm
 from rcm_shared.x12.envelope import ControlNumbers, InterchangeParties
 from rcm_shared.x12.writer import Composite, TransactionWriter, X12ValueError, envelope
 
 IMPLEMENTATION = "005010X217"
+X12_MEDIA = "application/edi-x12"  # the media type an X12 interchange travels as over HTTPS
 CERTIFICATION_TYPES = frozenset({"I", "R", "4", "S", "3"})  # initial, renewal, extension, revision, cancel
-
-
-@dataclass(frozen=True, slots=True)
-class RequestedService:
-    cpt_code: str
-    units: int
-
-
-@dataclass(frozen=True, slots=True)
-class Dependent:
-    """The patient when they are not the subscriber (2000D), e.g. a child on a parent's plan."""
-
-    last_name: str
-    first_name: str
-    birth_date: date | None = None
-    gender: str = ""
-    relationship: str = "19"  # INS02: 19 child, 01 spouse, 34 other adult ...
-
-
-@dataclass(frozen=True, slots=True)
-class AuthorizationRequest:
-    """What we ask the payer (utilization management organisation) to approve."""
-
-    payer_id: str
-    payer_name: str
-    requester_npi: str
-    requester_name: str
-    member_id: str
-    subscriber_last_name: str
-    subscriber_first_name: str
-    subscriber_birth_date: date | None
-    rendering_npi: str
-    rendering_last_name: str
-    rendering_first_name: str
-    diagnosis_codes: tuple[str, ...]  # ICD-10-CM without the dot, principal first
-    services: tuple[RequestedService, ...]
-    start: date
-    end: date
-    trace_number: str
-    service_type: str = "MH"
-    place_of_service: str = "11"
-    certification_type: str = "I"
-    subscriber_gender: str = ""
-    dependent: Dependent | None = None
-    previous_authorization_number: str = ""  # REF*BB: the certification an extension (4) or revision (S) is for
-
-    @property
-    def total_units(self) -> int:
-        return sum(s.units for s in self.services)
-
-
-def _d8(value: date) -> str:
-    return value.strftime("%Y%m%d")
 
 
 def _check(request: AuthorizationRequest) -> None:
@@ -103,8 +52,8 @@ def build_278(request: AuthorizationRequest, control: ControlNumbers, parties: I
     _check(request)
     tx = TransactionWriter("278", f"{control.transaction:04d}", IMPLEMENTATION)
     created = control.created_at
-    span = f"{_d8(request.start)}-{_d8(request.end)}"
-    tx.segment("BHT", "0007", "13", request.trace_number, _d8(created.date()), created.strftime("%H%M"))
+    span = rd8(request.start, request.end)
+    tx.segment("BHT", "0007", "13", request.trace_number, d8(created.date()), tm(created))
     tx.segment("HL", "1", "", "20", "1")
     tx.segment("NM1", "X3", "2", request.payer_name, "", "", "", "", "PI", request.payer_id)
     tx.segment("HL", "2", "1", "21", "1")
@@ -113,14 +62,14 @@ def build_278(request: AuthorizationRequest, control: ControlNumbers, parties: I
     tx.segment("NM1", "IL", "1", request.subscriber_last_name, request.subscriber_first_name, "", "", "", "MI",
                request.member_id)
     if request.subscriber_birth_date is not None:
-        tx.segment("DMG", "D8", _d8(request.subscriber_birth_date), request.subscriber_gender)
+        tx.segment("DMG", "D8", d8(request.subscriber_birth_date), request.subscriber_gender)
     event_parent = 3
     if request.dependent is not None:
         patient = request.dependent
         tx.segment("HL", "4", "3", "23", "1")
         tx.segment("NM1", "QC", "1", patient.last_name, patient.first_name)
         if patient.birth_date is not None:
-            tx.segment("DMG", "D8", _d8(patient.birth_date), patient.gender)
+            tx.segment("DMG", "D8", d8(patient.birth_date), patient.gender)
         tx.segment("INS", "N", patient.relationship)
         event_parent = 4
     event = event_parent + 1
@@ -147,13 +96,9 @@ def build_278(request: AuthorizationRequest, control: ControlNumbers, parties: I
 # ------------------------------------------------------------------------------------------------ reading
 
 
-def _date(seg: Segment, raw: str) -> date:
-    try:
-        if len(raw) != 8 or not raw.isdigit():
-            raise ValueError(raw)
-        return datetime.strptime(raw, "%Y%m%d").date()
-    except ValueError:
-        raise X12SyntaxError("invalid date", segment_number=seg.number, segment_id=seg.id, element=3) from None
+def read_date(seg: Segment, raw: str, element: int = 3) -> date:
+    """A CCYYMMDD element of ``seg`` (DMG02, DTP03): ``X12SyntaxError`` saying where, never the value."""
+    return read_d8(raw, segment_number=seg.number, segment_id=seg.id, element=element)
 
 
 def read_278(text: str) -> AuthorizationRequest:
@@ -190,9 +135,9 @@ def read_278(text: str) -> AuthorizationRequest:
                 values.update(rendering_last_name=seg.get(3), rendering_first_name=seg.get(4),
                               rendering_npi=seg.get(9))
         elif sid == "DMG" and level == "22":
-            values.update(subscriber_birth_date=_date(seg, seg.get(2)), subscriber_gender=seg.get(3))
+            values.update(subscriber_birth_date=read_date(seg, seg.get(2), 2), subscriber_gender=seg.get(3))
         elif sid == "DMG" and level == "23":
-            dependent.update(birth_date=_date(seg, seg.get(2)), gender=seg.get(3))
+            dependent.update(birth_date=read_date(seg, seg.get(2), 2), gender=seg.get(3))
         elif sid == "INS" and level == "23":
             dependent["relationship"] = seg.get(2)
         elif sid == "UM" and level == "EV":
@@ -202,7 +147,7 @@ def read_278(text: str) -> AuthorizationRequest:
             values["previous_authorization_number"] = seg.get(2)
         elif sid == "DTP" and seg.get(1) == "AAH":
             start, _, end = seg.get(3).partition("-")
-            values.update(start=_date(seg, start), end=_date(seg, end or start))
+            values.update(start=read_date(seg, start), end=read_date(seg, end or start))
         elif sid == "HI":
             for element in seg.elements[1:]:
                 parts = element.split(delimiters.component)
