@@ -18,6 +18,7 @@ from rcm_shared.contracts.remittance import (
     EraReceivedV1,
     PatientResponsibilityAssessedV1,
 )
+from rcm_shared.contracts.work_items import WorkItemOpenedV1, WorkItemResolvedV1
 
 _MODELS: tuple[type[EventPayload], ...] = (
     VisitCompletedV1,
@@ -33,6 +34,8 @@ _MODELS: tuple[type[EventPayload], ...] = (
     AuthorizationChangedV1,
     VisitScheduledV1,
     VisitAuthorizationDeterminedV1,
+    WorkItemOpenedV1,
+    WorkItemResolvedV1,
 )
 
 REGISTRY: dict[tuple[str, int], type[EventPayload]] = {(m.event_type, m.schema_version): m for m in _MODELS}

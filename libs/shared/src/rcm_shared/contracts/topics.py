@@ -14,6 +14,8 @@ ELIGIBILITY_CHECKED = "eligibility-checked"
 AUTHORIZATION_CHANGED = "authorization-changed"
 VISIT_SCHEDULED = "visit-scheduled"
 VISIT_AUTHORIZATION_DETERMINED = "visit-authorization-determined"
+WORK_ITEM_OPENED = "work-item-opened"
+WORK_ITEM_RESOLVED = "work-item-resolved"
 
 ALL_TOPICS: tuple[str, ...] = (
     VISIT_COMPLETED,
@@ -28,6 +30,8 @@ ALL_TOPICS: tuple[str, ...] = (
     AUTHORIZATION_CHANGED,
     VISIT_SCHEDULED,
     VISIT_AUTHORIZATION_DETERMINED,
+    WORK_ITEM_OPENED,
+    WORK_ITEM_RESOLVED,
 )
 
 

@@ -1,0 +1,1 @@
+"""One work-item shape for every service's queues: workflow (pure), tables, repository, API, announcements."""
