@@ -21,7 +21,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from rcm_cli import platform as embedded
 from rcm_cli.demo import demo
 from rcm_shared.broker import EmbeddedBroker, free_port
@@ -110,7 +110,7 @@ async def replay_every_topic(bootstrap: str, times: int) -> dict[str, int]:
             reader.assign(tps)
             await reader.seek_to_beginning(*tps)
             ends = await reader.end_offsets(tps)
-            records = []
+            records: list[ConsumerRecord[bytes, bytes]] = []
             pending = {tp for tp in tps if ends[tp] > 0}
             while pending:
                 batch = await reader.getmany(*pending, timeout_ms=500)
