@@ -6,7 +6,7 @@ PY := $(UV) run --frozen
 SERVICE ?=
 PYTEST_FLAGS ?= -q
 
-.PHONY: help setup run demo status token test unit integration e2e drills lint fmt typecheck bench clean asyncapi
+.PHONY: help setup run demo status token test unit integration e2e drills lint fmt typecheck bench clean asyncapi contracts
 
 help:
 	@echo "make run        bring the platform up on its embedded default (SQLite + embedded broker)"
@@ -17,6 +17,7 @@ help:
 	@echo "make unit | integration | e2e   one layer of tests (SERVICE=claims to narrow)"
 	@echo "make drills     the issue-9 drills (tests/drills) at full scale, figures printed (RCM_DRILL_SCALE=full)"
 	@echo "make bench      throughput and memory benchmarks"
+	@echo "make contracts  record new event contract versions (make lint refuses changes that break consumers)"
 	@echo "make lint | fmt | typecheck | clean"
 
 # uv is one static binary: a --user install touches nothing of the system's Python (hence
@@ -44,6 +45,7 @@ token: setup
 lint: setup
 	$(PY) ruff check .
 	$(PY) lint-imports
+	$(PY) python -m rcm_shared.contracts.compatibility
 
 fmt: setup
 	$(PY) ruff check --fix .
@@ -71,6 +73,11 @@ test: setup lint typecheck
 
 bench: setup
 	$(PY) python bench/run.py
+
+# Record newly published contract versions (libs/shared/.../contracts/published.json); `make lint` refuses a change
+# that would break a consumer of a recorded one.
+contracts: setup asyncapi
+	$(PY) python -m rcm_shared.contracts.compatibility --record
 
 asyncapi: setup
 	$(PY) python -c "from rcm_shared.contracts.asyncapi import render_asyncapi; open('docs/asyncapi.yaml','w').write(render_asyncapi())"
