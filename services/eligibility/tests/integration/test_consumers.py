@@ -88,7 +88,7 @@ async def test_a_poll_is_counted_in_one_call_and_a_redelivery_is_a_no_op(service
     await visits_consumer(services).handle_records(polled)
     assert calls == [4], "the inbox has every one of them"
     alerts = [e for e in await outbox(services) if e["data"]["session_limit_alert"]]
-    assert [(a["data"]["visits_remaining"], a["causation_id"]) for a in alerts] == [(3, None)], \
+    assert [(a["data"]["visits_remaining"], a.get("causationid")) for a in alerts] == [(3, None)], \
         "announced once; a poll of many names no single cause"
 
 
@@ -106,7 +106,7 @@ async def test_a_batch_that_fails_is_applied_one_by_one_each_event_once(services
     await visits_consumer(services).handle_records([r for _, r in polled])
     assert await counted(services) == 3
     (alert,) = [e for e in await outbox(services) if e["data"]["session_limit_alert"]]
-    assert alert["causation_id"] == polled[1][0].id, "the second visit left 3 of 5: it caused the alert"
+    assert alert["causationid"] == polled[1][0].id, "the second visit left 3 of 5: it caused the alert"
 
 
 @pytest.mark.parametrize("size", [40, 400])

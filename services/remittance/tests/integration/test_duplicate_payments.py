@@ -180,7 +180,7 @@ async def test_reversals_reissues_other_payers_and_corrected_claims_still_post(b
         assert outcomes == [("c-1", "paid"), ("c-1", "paid"), ("c-1", "reversed"), ("c-1r", "paid"),
                             ("c-2", "paid"), ("c-2", "paid")]
         [reversal] = [json.loads(r.value) for r in posted if json.loads(r.value)["data"]["outcome"] == "reversed"]
-        assert reversal["schema_version"] == 2
+        assert reversal["schemaversion"] == 2
         original = next(p["posting_id"] for p in first["postings"] if p["claim_id"] == "c-1")
         assert (reversal["data"]["trace_number"], reversal["data"]["reverses_posting_id"]) == ("TRACE0002", original)
 

@@ -6,15 +6,26 @@ from typing import Any
 
 import yaml
 
-from rcm_shared.contracts.envelope import EventEnvelope
+from rcm_shared.contracts.envelope import CLOUDEVENTS_CONTENT_TYPE, EventEnvelope
 from rcm_shared.contracts.registry import REGISTRY
 from rcm_shared.contracts.topics import ALL_TOPICS, dead_letter_topic
+
+
+KAFKA_HEADERS: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "content-type": {"const": CLOUDEVENTS_CONTENT_TYPE},
+        "event-type": {"type": "string", "description": "the CloudEvent's type again, for routing without parsing"},
+        "traceparent": {"type": "string", "description": "W3C trace context (also the traceparent extension)"},
+    },
+}
 
 
 def build_asyncapi() -> dict[str, Any]:
     channels: dict[str, Any] = {}
     messages: dict[str, Any] = {}
-    schemas: dict[str, Any] = {"EventEnvelope": _schema(EventEnvelope.model_json_schema())}
+    schemas: dict[str, Any] = {"CloudEvent": _schema(EventEnvelope.model_json_schema(mode="serialization")),
+                               "KafkaHeaders": KAFKA_HEADERS}
     for topic in ALL_TOPICS:
         refs = []
         for (event_type, version), model in sorted(REGISTRY.items()):
@@ -26,11 +37,17 @@ def build_asyncapi() -> dict[str, Any]:
                 "name": event_type,
                 "title": f"{event_type} v{version}",
                 "summary": model.summary,
-                "contentType": "application/json",
-                "headers": {"$ref": "#/components/schemas/EventEnvelope"},
-                "payload": {"$ref": f"#/components/schemas/{name}"},
+                "contentType": CLOUDEVENTS_CONTENT_TYPE,
+                "headers": {"$ref": "#/components/schemas/KafkaHeaders"},
+                # Structured mode: the value is the CloudEvent; this event's payload is its `data`.
+                "payload": {"allOf": [
+                    {"$ref": "#/components/schemas/CloudEvent"},
+                    {"type": "object", "properties": {
+                        "type": {"const": event_type}, "schemaversion": {"const": version},
+                        "data": {"$ref": f"#/components/schemas/{name}"}}}]},
+                "bindings": {"kafka": {"key": {"type": "string", "description": "the CloudEvent's subject: the "
+                                               "aggregate id (never PHI)"}, "bindingVersion": "0.5.0"}},
                 "x-schema-version": version,
-                "x-kafka-key": "envelope.subject (aggregate id, never PHI)",
             }
             refs.append({"$ref": f"#/components/messages/{name}"})
         channels[topic] = {"address": topic, "messages": {r["$ref"].rsplit("/", 1)[1]: r for r in refs}}
@@ -44,10 +61,12 @@ def build_asyncapi() -> dict[str, Any]:
         "info": {
             "title": "Mental-health revenue-cycle platform events",
             "version": "1.0.0",
-            "description": "Every integration event travels in one CloudEvents-style envelope; the payload is "
-            "in envelope.data. Generated from libs/shared/src/rcm_shared/contracts; do not edit by hand.",
+            "description": "Every message follows the CloudEvents 1.0 Kafka protocol binding in structured mode: "
+            "the value is the event in the CloudEvents JSON format (content-type application/cloudevents+json), the "
+            "key is its subject. Extensions: schemaversion, practiceid, correlationid, causationid, traceparent. The "
+            "payload is the event's data. Generated from libs/shared/src/rcm_shared/contracts; do not edit by hand.",
         },
-        "defaultContentType": "application/json",
+        "defaultContentType": CLOUDEVENTS_CONTENT_TYPE,
         "channels": channels,
         "components": {"messages": messages, "schemas": schemas},
     }

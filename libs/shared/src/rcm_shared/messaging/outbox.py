@@ -9,7 +9,7 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rcm_shared.contracts.base import EventPayload
-from rcm_shared.contracts.envelope import EventEnvelope
+from rcm_shared.contracts.envelope import CLOUDEVENTS_CONTENT_TYPE, EventEnvelope
 from rcm_shared.contracts.registry import envelope_for
 from rcm_shared.db.bulk import insert_many
 from rcm_shared.db.platform_tables import PlatformTables
@@ -44,7 +44,8 @@ async def stage_event(
             message_key=subject,
             event_type=envelope.type,
             payload=envelope.to_bytes(),
-            headers={"traceparent": envelope.traceparent or "", "event-type": envelope.type},
+            headers={"content-type": CLOUDEVENTS_CONTENT_TYPE, "traceparent": envelope.traceparent or "",
+                     "event-type": envelope.type},
             created_at=utcnow(),
             attempts=0,
         )
@@ -74,19 +75,25 @@ async def stage_events(
     correlation_id = (causation.correlation_id or causation.id) if causation else None
     causation_id = causation.id if causation else None
     traceparent = current_traceparent() or (causation.traceparent if causation else None)
-    headers = {"traceparent": traceparent or ""}
+    headers = {"content-type": CLOUDEVENTS_CONTENT_TYPE, "traceparent": traceparent or ""}
     now = utcnow()
-    # The envelope fields every event of this call shares, as EventEnvelope serializes them (field order).
-    shared = (b',"source":' + to_json(source) + b',"time":' + to_json(now))
-    tail = (b',"practice_id":' + to_json(practice_id) + b',"correlation_id":' + to_json(correlation_id)
-            + b',"causation_id":' + to_json(causation_id) + b',"traceparent":' + to_json(traceparent) + b',"data":')
+    # The attributes every event of this call shares, as EventEnvelope serializes them (its field order, the
+    # CloudEvents names, absent when None).
+    shared = b',"source":' + to_json(source)
+    after_subject = b',"time":' + to_json(now) + b',"datacontenttype":"application/json","schemaversion":'
+    tail = b',"practiceid":' + to_json(practice_id)
+    for name, value in (("correlationid", correlation_id), ("causationid", causation_id),
+                        ("traceparent", traceparent)):
+        if value is not None:
+            tail += b',"' + name.encode() + b'":' + to_json(value)
+    tail += b',"data":'
     pairs = list(events)
     ids = new_ids(len(pairs))
     rows: list[dict[str, object]] = []
     for (payload, subject), event_id in zip(pairs, ids, strict=True):
         event_type = payload.event_type
-        body = b"".join((b'{"id":', to_json(event_id), b',"type":', to_json(event_type), b',"schema_version":',
-                         to_json(payload.schema_version), shared, b',"subject":', to_json(subject), tail,
+        body = b"".join((b'{"specversion":"1.0","id":', to_json(event_id), b',"type":', to_json(event_type), shared,
+                         b',"subject":', to_json(subject), after_subject, to_json(payload.schema_version), tail,
                          payload.model_dump_json().encode(), b"}"))
         rows.append({"event_id": event_id, "topic": payload.topic, "message_key": subject, "event_type": event_type,
                      "payload": body, "headers": {**headers, "event-type": event_type}, "created_at": now,
