@@ -10,7 +10,6 @@ from rcm_shared.contracts.envelope import CLOUDEVENTS_CONTENT_TYPE, EventEnvelop
 from rcm_shared.contracts.registry import REGISTRY
 from rcm_shared.contracts.topics import ALL_TOPICS, dead_letter_topic
 
-
 KAFKA_HEADERS: dict[str, Any] = {
     "type": "object",
     "properties": {
