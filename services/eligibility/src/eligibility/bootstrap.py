@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from rcm_shared.clock import Clock, SystemClock
 from rcm_shared.contracts import topics
 from rcm_shared.db.database import Database
+from rcm_shared.fhir.api import install_fhir_errors
 from rcm_shared.messaging import EventConsumer, batch_dispatcher
 from rcm_shared.rules import load_rules
 from rcm_shared.service import ServiceRuntime, create_service_app
@@ -37,6 +38,7 @@ from eligibility.domain.session_limits import SessionLimitRules
 from eligibility.domain.telehealth import TelehealthPhrases
 from eligibility.entrypoints.api import router
 from eligibility.entrypoints.dependencies import EligibilityServices
+from eligibility.entrypoints.fhir import router as fhir_router
 from eligibility.sandbox.gateway import SandboxPayerGateway
 from eligibility.sandbox.payer import SandboxPlanTable
 from eligibility.service_layer import nightly_runs, rechecks
@@ -148,6 +150,7 @@ def build_app(settings: EligibilitySettings | None = None, gateway: PayerGateway
         settings, build_runtime(services), title="Eligibility and benefits",
         description="Coverage checks (X12 270/271) through a payer gateway, stored benefits snapshots, "
                     "session-limit tracking, the schedule, the nightly batch and automatic re-checks.",
-        routers=[router], domain_errors=DOMAIN_ERRORS, clock=services.clock)
+        routers=[router, fhir_router], domain_errors=DOMAIN_ERRORS, clock=services.clock)
+    install_fhir_errors(app)
     app.state.services = services
     return app

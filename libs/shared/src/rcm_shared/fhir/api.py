@@ -1,0 +1,212 @@
+"""The plumbing every service's FHIR routes share.
+
+Resources are built as dicts by each service's codec (``edi/fhir.py``) and validated here through
+``fhir.resources`` (the R4B models: R4B is a technical correction of R4 whose Coverage, CoverageEligibilityResponse,
+Claim, ClaimResponse, ExplanationOfBenefit, PaymentReconciliation, Account and Invoice are R4's), so nothing leaves
+that a FHIR client would refuse. Searches accept only the parameters a route declares: an unknown or malformed one
+is a 400 with an OperationOutcome naming it (FHIR lets a server ignore unknown parameters; an integrator who
+misspells ``patient`` and gets every coverage back is worse served). Errors here are OperationOutcomes, never
+problem+json, and never echo the value sent.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from enum import Enum
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from fhir.resources.R4B import get_fhir_model_class
+
+FHIR_JSON = "application/fhir+json"
+MAX_COUNT = 200
+_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+_DATE = re.compile(r"^(eq|ne|gt|lt|ge|le)?(\d{4}-\d{2}-\d{2})$")
+
+
+class FhirError(Exception):
+    """An OperationOutcome answer: HTTP status, issue code (invalid, not-found, not-supported...), diagnostics."""
+
+    def __init__(self, status: int, code: str, diagnostics: str, *, expression: str | None = None) -> None:
+        super().__init__(diagnostics)
+        self.status = status
+        self.code = code
+        self.diagnostics = diagnostics
+        self.expression = expression
+
+    def outcome(self) -> dict[str, Any]:
+        issue: dict[str, Any] = {"severity": "error", "code": self.code, "diagnostics": self.diagnostics}
+        if self.expression:
+            issue["expression"] = [self.expression]
+        return validated({"resourceType": "OperationOutcome", "issue": [issue]})
+
+
+def install_fhir_errors(app: FastAPI) -> None:
+    async def handler(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, FhirError)
+        return JSONResponse(exc.outcome(), status_code=exc.status, media_type=FHIR_JSON)
+
+    app.add_exception_handler(FhirError, handler)
+
+
+def validated(resource: dict[str, Any]) -> dict[str, Any]:
+    """The resource as a FHIR client receives it, after ``fhir.resources`` accepted it (ValueError if not)."""
+    model = get_fhir_model_class(resource["resourceType"])
+    parsed = model.model_validate(resource)
+    out: dict[str, Any] = json.loads(parsed.model_dump_json(exclude_none=True))
+    return out
+
+
+def fhir_response(resource: dict[str, Any], status: int = 200) -> JSONResponse:
+    return JSONResponse(validated(resource), status_code=status, media_type=FHIR_JSON)
+
+
+def resource_id(value: str) -> str:
+    """A path id, as FHIR allows it ([A-Za-z0-9-.]{1,64}); anything else is not found (and not echoed)."""
+    if not _ID.match(value):
+        raise FhirError(404, "not-found", "no such resource")
+    return value
+
+
+class Kind(Enum):
+    TOKEN = "token"  # status=active
+    REFERENCE = "reference"  # patient=Patient/123 or patient=123
+    DATE = "date"  # created=ge2026-01-01&created=lt2026-02-01
+
+
+@dataclass(frozen=True)
+class DateRange:
+    lower: date | None = None  # inclusive
+    upper: date | None = None  # inclusive
+
+    def contains(self, day: date) -> bool:
+        return (self.lower is None or day >= self.lower) and (self.upper is None or day <= self.upper)
+
+
+@dataclass
+class Search:
+    values: dict[str, Any] = field(default_factory=dict)
+    count: int = 50
+    offset: int = 0
+
+    def get(self, name: str) -> Any:
+        return self.values.get(name)
+
+
+def parse_search(request: Request, spec: Mapping[str, Kind], *, allowed_tokens: Mapping[str, Sequence[str]]
+                 | None = None, reference_type: str = "Patient") -> Search:
+    """The route's search parameters, strictly: each known, well formed, at most once (dates: a range)."""
+    search = Search()
+    seen: set[str] = set()
+    for name, value in request.query_params.multi_items():
+        if name == "_count":
+            if not value.isdigit() or not 1 <= int(value) <= MAX_COUNT:
+                raise _bad(name, f"_count must be 1..{MAX_COUNT}")
+            search.count = int(value)
+            continue
+        if name == "_page":
+            search.offset = _page_offset(value)
+            continue
+        kind = spec.get(name)
+        if kind is None:
+            raise FhirError(400, "not-supported", f"unknown search parameter; supported: "
+                            f"{', '.join(sorted([*spec, '_count']))}", expression=name if _safe(name) else None)
+        if kind is Kind.DATE:
+            search.values[name] = _date_range(name, value, search.values.get(name) or DateRange())
+            continue
+        if name in seen:
+            raise _bad(name, "given more than once")
+        seen.add(name)
+        if kind is Kind.REFERENCE:
+            ref = value.removeprefix(f"{reference_type}/")
+            if not _ID.match(ref):
+                raise _bad(name, f"not a {reference_type} reference")
+            search.values[name] = ref
+        else:
+            allowed = (allowed_tokens or {}).get(name)
+            if allowed is not None and value not in allowed:
+                raise _bad(name, f"one of {', '.join(allowed)}")
+            if not _ID.match(value):
+                raise _bad(name, "not a token")
+            search.values[name] = value
+    return search
+
+
+def searchset(request: Request, resources: list[dict[str, Any]], search: Search, *, more: bool,
+              total: int | None = None) -> JSONResponse:
+    """A searchset Bundle of ``resources`` with self and (when ``more``) next links that keep the search."""
+    base = str(request.base_url).rstrip("/")
+    path = request.url.path
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "_page"]
+
+    def link(offset: int) -> str:
+        query = params + ([("_page", _page_token(offset))] if offset else [])
+        return f"{base}{path}" + (f"?{urlencode(query)}" if query else "")
+
+    links = [{"relation": "self", "url": link(search.offset)}]
+    if more:
+        links.append({"relation": "next", "url": link(search.offset + search.count)})
+    if search.offset:
+        links.append({"relation": "previous", "url": link(max(0, search.offset - search.count))})
+    type_path = path.rsplit("/", 1)[0] if path.count("/") > 3 else path
+    bundle: dict[str, Any] = {
+        "resourceType": "Bundle", "type": "searchset", "link": links,
+        "entry": [{"fullUrl": f"{base}{type_path}/{r['id']}", "resource": r, "search": {"mode": "match"}}
+                  for r in resources]}
+    if total is not None:
+        bundle["total"] = total
+    return fhir_response(bundle)
+
+
+def _page_token(offset: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"o": offset}).encode()).decode().rstrip("=")
+
+
+def _page_offset(token: str) -> int:
+    try:
+        value = json.loads(base64.urlsafe_b64decode((token + "=" * (-len(token) % 4)).encode("ascii")))
+    except (ValueError, UnicodeError, binascii.Error) as exc:
+        raise _bad("_page", "use the next link of a previous page") from exc
+    offset = value.get("o") if isinstance(value, dict) else None
+    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+        raise _bad("_page", "use the next link of a previous page")
+    return offset
+
+
+def _date_range(name: str, value: str, current: DateRange) -> DateRange:
+    match = _DATE.match(value)
+    if match is None:
+        raise _bad(name, "a date as [eq|gt|lt|ge|le]YYYY-MM-DD")
+    prefix, text = match.group(1) or "eq", match.group(2)
+    try:
+        day = date.fromisoformat(text)
+    except ValueError as exc:
+        raise _bad(name, "not a calendar date") from exc
+    lower, upper = current.lower, current.upper
+    if prefix == "ne":
+        raise FhirError(400, "not-supported", "the ne prefix is not supported", expression=name)
+    if prefix in ("eq", "ge"):
+        lower = max(lower, day) if lower else day
+    if prefix == "gt":
+        lower = max(lower, date.fromordinal(day.toordinal() + 1)) if lower else date.fromordinal(day.toordinal() + 1)
+    if prefix in ("eq", "le"):
+        upper = min(upper, day) if upper else day
+    if prefix == "lt":
+        upper = min(upper, date.fromordinal(day.toordinal() - 1)) if upper else date.fromordinal(day.toordinal() - 1)
+    return DateRange(lower, upper)
+
+
+def _safe(name: str) -> bool:
+    return bool(re.fullmatch(r"[A-Za-z_:.\-]{1,40}", name))
+
+
+def _bad(name: str, message: str) -> FhirError:
+    return FhirError(400, "invalid", f"search parameter {name}: {message}", expression=name)
