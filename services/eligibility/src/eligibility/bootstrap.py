@@ -38,6 +38,7 @@ from eligibility.domain.session_limits import SessionLimitRules
 from eligibility.domain.telehealth import TelehealthPhrases
 from eligibility.entrypoints.api import router
 from eligibility.entrypoints.dependencies import EligibilityServices
+from eligibility.entrypoints.fhir import capabilities
 from eligibility.entrypoints.fhir import router as fhir_router
 from eligibility.sandbox.gateway import SandboxPayerGateway
 from eligibility.sandbox.payer import SandboxPlanTable
@@ -150,7 +151,7 @@ def build_app(settings: EligibilitySettings | None = None, gateway: PayerGateway
         settings, build_runtime(services), title="Eligibility and benefits",
         description="Coverage checks (X12 270/271) through a payer gateway, stored benefits snapshots, "
                     "session-limit tracking, the schedule, the nightly batch and automatic re-checks.",
-        routers=[router, fhir_router], domain_errors=DOMAIN_ERRORS, clock=services.clock)
+        routers=[router, fhir_router, capabilities], domain_errors=DOMAIN_ERRORS, clock=services.clock)
     install_fhir_errors(app)
     app.state.services = services
     return app

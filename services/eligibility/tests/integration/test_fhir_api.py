@@ -81,6 +81,11 @@ async def test_coverage_and_eligibility_responses_as_fhir(broker, databases) -> 
         missing = await client.get("/fhir/r4/Coverage/pt-1.NOPE", headers=auth())
         assert missing.status_code == 404 and missing.json()["resourceType"] == "OperationOutcome"
 
+        capability = await client.get("/fhir/r4/metadata")
+        assert capability.status_code == 200
+        assert {r["type"] for r in capability.json()["rest"][0]["resource"]} == {"Coverage",
+                                                                                "CoverageEligibilityResponse"}
+
         # another practice sees nothing; no token, no data; reads are audited
         other = await client.get("/fhir/r4/Coverage/pt-4.SBXHP", headers=auth("practice-b"))
         assert other.status_code == 404

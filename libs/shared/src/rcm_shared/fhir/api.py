@@ -210,3 +210,28 @@ def _safe(name: str) -> bool:
 
 def _bad(name: str, message: str) -> FhirError:
     return FhirError(400, "invalid", f"search parameter {name}: {message}", expression=name)
+
+
+def capability_router(*, service: str, resources: Mapping[str, Mapping[str, Kind]]) -> Any:
+    """``GET /fhir/r4/metadata``: the CapabilityStatement of what this service serves (no patient data, so no token,
+    as FHIR clients expect when they discover a server)."""
+    from fastapi import APIRouter  # local: only services that serve FHIR build this router
+
+    router = APIRouter(prefix="/fhir/r4", tags=["FHIR R4"])
+    kinds = {Kind.TOKEN: "token", Kind.REFERENCE: "reference", Kind.DATE: "date"}
+
+    @router.get("/metadata", summary="CapabilityStatement: the FHIR resources and searches this service serves")
+    async def metadata(request: Request) -> JSONResponse:
+        return fhir_response({
+            "resourceType": "CapabilityStatement", "status": "active", "date": "2026-12-02", "kind": "instance",
+            "fhirVersion": "4.0.1", "format": ["json"],
+            "software": {"name": f"rcm-{service}"},
+            "implementation": {"description": f"{service}: read-only FHIR view",
+                               "url": str(request.base_url).rstrip("/") + "/fhir/r4"},
+            "rest": [{"mode": "server", "security": {"description": "Bearer token (OAuth2 client credentials or "
+                                                                    "user login) with the service's read scope"},
+                      "resource": [{"type": name, "interaction": [{"code": "read"}, {"code": "search-type"}],
+                                    "searchParam": [{"name": p, "type": kinds[k]} for p, k in params.items()]}
+                                   for name, params in resources.items()]}]})
+
+    return router

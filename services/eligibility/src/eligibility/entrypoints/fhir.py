@@ -8,7 +8,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from rcm_shared.fhir.api import FhirError, Kind, fhir_response, parse_search, resource_id, searchset
+from rcm_shared.fhir.api import (
+    FhirError,
+    Kind,
+    capability_router,
+    fhir_response,
+    parse_search,
+    resource_id,
+    searchset,
+)
 from rcm_shared.http.audit import AuditEntry, audited
 from rcm_shared.http.auth import Principal, require_scope
 
@@ -18,13 +26,16 @@ from eligibility.service_layer import fhir_views
 router = APIRouter(prefix="/fhir/r4", tags=["FHIR R4"])
 Reader = Annotated[Principal, require_scope("eligibility:read")]
 NOT_FOUND = FhirError(404, "not-found", "no such resource in this practice")
+COVERAGE_SEARCH = {"patient": Kind.REFERENCE, "beneficiary": Kind.REFERENCE, "status": Kind.TOKEN}
+RESPONSE_SEARCH = {"patient": Kind.REFERENCE, "created": Kind.DATE, "outcome": Kind.TOKEN}
+capabilities = capability_router(service="eligibility", resources={"Coverage": COVERAGE_SEARCH,
+                                                                   "CoverageEligibilityResponse": RESPONSE_SEARCH})
 
 
 @router.get("/Coverage", summary="Search Coverage (US Core Coverage): patient / beneficiary, status",
             dependencies=[audited("coverage", "list")])
 async def search_coverage(request: Request, principal: Reader, services: ServicesDep) -> JSONResponse:
-    search = parse_search(request, {"patient": Kind.REFERENCE, "beneficiary": Kind.REFERENCE, "status": Kind.TOKEN},
-                          allowed_tokens={"status": ("active", "cancelled")})
+    search = parse_search(request, COVERAGE_SEARCH, allowed_tokens={"status": ("active", "cancelled")})
     found, more = await fhir_views.coverages(services.db, principal.practice_id,
                                              patient_id=search.get("patient") or search.get("beneficiary"),
                                              status=search.get("status"), offset=search.offset, limit=search.count)
@@ -44,8 +55,7 @@ async def read_coverage(coverage_id: str, principal: Reader, services: ServicesD
 @router.get("/CoverageEligibilityResponse", dependencies=[audited("coverage_check", "list")],
             summary="Search CoverageEligibilityResponse (one per 270/271 exchange): patient, created, outcome")
 async def search_eligibility_responses(request: Request, principal: Reader, services: ServicesDep) -> JSONResponse:
-    search = parse_search(request, {"patient": Kind.REFERENCE, "created": Kind.DATE, "outcome": Kind.TOKEN},
-                          allowed_tokens={"outcome": ("complete", "error")})
+    search = parse_search(request, RESPONSE_SEARCH, allowed_tokens={"outcome": ("complete", "error")})
     found, more = await fhir_views.eligibility_responses(
         services.db, principal.practice_id, patient_id=search.get("patient"), created=search.get("created"),
         outcome=search.get("outcome"), offset=search.offset, limit=search.count)
