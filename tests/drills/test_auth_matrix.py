@@ -101,12 +101,14 @@ async def seed_practice_a(services: dict[str, Service]) -> set[str]:
         "approved_units": 7, "start": (TODAY - timedelta(days=30)).isoformat(),
         "end": (TODAY + timedelta(days=30)).isoformat()}))
     au.seeded["patient_id"] = "pa-drill-2"
-    await ok(await el.client.post("/v1/coverage-checks", headers=auth(A), json={
+    checked = await ok(await el.client.post("/v1/coverage-checks", headers=auth(A), json={
         "patient_id": "pa-drill-3", "payer_id": "SBXHP", "payer_name": "SANDBOX HEALTH PLAN",
         "provider_npi": "1245319599", "provider_name": "RIVERSIDE COUNSELING GROUP",
         "subscriber": {"first_name": "ALEX", "last_name": "SAMPLE", "member_id": "SBX000001",
                        "birth_date": "1988-04-12"}, "service_date": (TODAY - timedelta(days=3)).isoformat()}))
     el.seeded["patient_id"] = "pa-drill-3"
+    el.seeded["check_id"] = checked["check_id"]  # FHIR CoverageEligibilityResponse/{check_id}
+    el.seeded["coverage_id"] = "pa-drill-3.SBXHP"  # FHIR Coverage/{coverage_id}
     run = await el.client.post("/v1/batch-runs", headers=auth(A), json={})
     if run.status_code in (200, 201):
         el.seeded["run_id"] = str(run.json()["run"]["run_id"])
@@ -241,10 +243,11 @@ async def test_every_route_refuses_every_bad_caller_and_leaks_nothing(services: 
     failures: list[str] = []
     for service in services.values():
         unguarded = [r.path for r in iter_route_contexts(service.app.routes)
-                     if (r.path or "").startswith("/v1") and not guarded(r)]
+                     if (r.path or "").startswith(("/v1", "/fhir/r4/")) and not guarded(r)
+                     and r.path != "/fhir/r4/metadata"]  # the CapabilityStatement: no data, discovered without a token
         assert not unguarded, f"{service.name} serves {unguarded} without a token"
         for route in service.routes():
-            assert route.path.startswith("/v1/"), route.path
+            assert route.path.startswith(("/v1/", "/fhir/r4/")), route.path
             assert audit_spec(route) is not None or route.path == "/v1/audit-events", \
                 f"{service.name} {route.path} does not say what it touches (audited(...))"
             routes += 1
