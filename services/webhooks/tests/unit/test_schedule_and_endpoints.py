@@ -23,6 +23,8 @@ def test_the_schedule_spans_about_three_days_with_growing_waits() -> None:
     waits = list(SCHEDULE.retry_after)
     assert waits[0] == timedelta(seconds=5) and waits == sorted(waits), "exponential-ish backoff, never shrinking"
     assert SCHEDULE.max_attempts == len(waits) + 1
+    assert SCHEDULE.disable_after_failing_for <= SCHEDULE.total_span, \
+        "a delivery failing to its last attempt disables its endpoint"
 
 
 def test_a_delivery_failing_every_time_is_retried_on_schedule_then_given_up() -> None:
