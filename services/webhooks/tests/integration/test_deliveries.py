@@ -260,3 +260,34 @@ async def _attempts(client: httpx.AsyncClient, endpoint_id: str, index: int, at_
 async def _has_delivery(client: httpx.AsyncClient, endpoint_id: str, index: int, status: str) -> bool:
     log = await _log(client, endpoint_id)
     return len(log) > index and log[index]["status"] == status
+
+
+async def test_a_restart_loses_nothing_and_an_attempt_cut_short_is_sent_again(broker, databases) -> None:  # type: ignore[no-untyped-def]
+    from webhooks.service_layer import delivery
+
+    settings = _settings(databases, broker, "webhooks_restart")
+    clock = FixedClock(datetime.now(UTC).replace(microsecond=0))
+    async with receivers() as received:
+        first = build_app(settings.model_copy(update={"run_workers": False}), clock=clock)
+        async with running(first) as client:
+            endpoint = await _register(client, received.url("healthy"), ["*"])
+            queued = []
+            for _ in range(2):
+                answer = await client.post(f"/v1/webhook-endpoints/{endpoint['endpoint_id']}/test", headers=auth())
+                queued.append(answer.json()["event_id"])
+            # a worker claims the first one and dies before sending it: its lease stands
+            worker = first.state.worker
+            leased = await delivery.claim_due(worker.uows, now=clock.now(), lease_for=worker.lease_for, limit=1)
+            assert len(leased) == 1
+        assert not received.seen["healthy"]
+
+        second = build_app(settings, clock=clock)
+        async with running(second) as client:
+            log = await _log(client, endpoint["endpoint_id"])
+            assert [d["status"] for d in log] == ["pending", "pending"]
+            assert await second.state.worker.tick() == 0, "leased, and the next one waits behind it"
+            assert not received.seen["healthy"]
+            clock.advance(second.state.worker.lease_for)
+            await eventually(lambda: _has_delivery(client, endpoint["endpoint_id"], 1, "delivered"),
+                             what="delivered after the restart")
+        assert [r.headers["webhook-id"] for r in received.seen["healthy"]] == queued, "in order, each once"
