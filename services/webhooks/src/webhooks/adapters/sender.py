@@ -13,10 +13,15 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import httpx
+from prometheus_client import Counter, Histogram
 
 from webhooks.domain.destinations import IPAddress, literal_address
 
 MAX_ANSWER_BYTES = 16 * 1024
+#: Labels: outcome kinds only (never an endpoint, a URL or a practice).
+ATTEMPTS = Counter("rcm_webhook_attempts_total", "Webhook delivery attempts by outcome", ["outcome"])
+LATENCY = Histogram("rcm_webhook_attempt_seconds", "Webhook delivery attempt latency",
+                    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20))
 
 
 @dataclass(frozen=True)
@@ -40,7 +45,7 @@ class HttpSender:
             verify=verify, headers={"user-agent": user_agent}, trust_env=False)
         self._overall = timeout_seconds
 
-    async def send(self, url: str, body: bytes, headers: Mapping[str, str]) -> SendResult:
+    async def _send(self, url: str, body: bytes, headers: Mapping[str, str]) -> SendResult:
         started = time.perf_counter()
         status: int | None = None
         try:
@@ -65,6 +70,12 @@ class HttpSender:
         elif not 200 <= status < 300:
             error = "status"
         return SendResult(status, _ms(started), error)
+
+    async def send(self, url: str, body: bytes, headers: Mapping[str, str]) -> SendResult:
+        result = await self._send(url, body, headers)
+        ATTEMPTS.labels(result.error or "delivered").inc()
+        LATENCY.observe(result.latency_ms / 1000)
+        return result
 
     async def close(self) -> None:
         await self._client.aclose()
