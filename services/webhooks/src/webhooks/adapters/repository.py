@@ -154,13 +154,21 @@ class SqlDeliveryRepository:
             ids.append(int(result.scalar_one()))
         return ids
 
-    async def queued(self, *, limit: int) -> list[Queued]:
-        """The oldest pending deliveries of enabled endpoints (at most ``limit``), each with its line."""
+    async def due_heads(self, now: datetime, *, limit: int) -> list[Queued]:
+        """Pending deliveries of enabled endpoints that are due, not leased, and the oldest pending one of their
+        (endpoint, subject) line (so a long line held by a failing receiver never crowds out the others)."""
+        earlier = deliveries.alias("earlier")
         rows = await self.session.execute(
             select(deliveries.c.delivery_id, deliveries.c.endpoint_id, deliveries.c.subject,
                    deliveries.c.next_attempt_at, deliveries.c.leased_until)
             .join(endpoints, endpoints.c.endpoint_id == deliveries.c.endpoint_id)
-            .where(deliveries.c.status == "pending", endpoints.c.status == "enabled")
+            .where(deliveries.c.status == "pending", endpoints.c.status == "enabled",
+                   deliveries.c.next_attempt_at <= now,
+                   deliveries.c.leased_until.is_(None) | (deliveries.c.leased_until <= now),
+                   ~select(earlier.c.delivery_id).where(
+                       earlier.c.status == "pending", earlier.c.endpoint_id == deliveries.c.endpoint_id,
+                       earlier.c.subject == deliveries.c.subject,
+                       earlier.c.delivery_id < deliveries.c.delivery_id).exists())
             .order_by(deliveries.c.delivery_id).limit(limit))
         return [Queued(r.delivery_id, r.endpoint_id, r.subject, r.next_attempt_at, r.leased_until) for r in rows]
 

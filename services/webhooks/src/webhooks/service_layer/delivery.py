@@ -23,8 +23,6 @@ from webhooks.service_layer.endpoints import check_destination
 from webhooks.service_layer.unit_of_work import UnitsOfWork
 
 log = logging.getLogger("rcm.webhooks")
-#: How many pending deliveries one claim looks at (the oldest first).
-CLAIM_WINDOW = 2000
 
 
 @dataclass(frozen=True)
@@ -40,7 +38,8 @@ class Attempt:
 
 async def claim_due(uows: UnitsOfWork, *, now: datetime, lease_for: timedelta, limit: int) -> list[int]:
     async with uows() as uow:
-        heads = due_heads(await uow.deliveries.queued(limit=CLAIM_WINDOW), now)[:limit]
+        # the SQL finds the heads of the lines; the domain's rule is applied again to what it found
+        heads = due_heads(await uow.deliveries.due_heads(now, limit=limit), now)
         return await uow.deliveries.lease([h.delivery_id for h in heads], now, now + lease_for)
 
 
