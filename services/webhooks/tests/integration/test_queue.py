@@ -47,3 +47,49 @@ async def test_long_held_lines_do_not_crowd_out_the_others(broker, databases) ->
         assert again == [], "leased: no second worker gets them"
     finally:
         await runtime.db.dispose()
+
+
+async def test_phi_travels_only_to_an_https_endpoint_that_asked_while_its_practice_opts_in(broker, databases) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from rcm_shared.clock import FixedClock
+    from webhooks.bootstrap import load_rulebook
+    from webhooks.domain.commands import SetPhiOptIn
+    from webhooks.service_layer.endpoints import set_phi_opt_in
+
+    settings = settings_for(WebhooksSettings, databases.create("webhooks_phi"), broker)
+    assert isinstance(settings, WebhooksSettings)
+    services = build_services(settings, FixedClock(NOW))
+    runtime = build_runtime(services)
+    await runtime.migrate()
+    event = {"specversion": "1.0", "id": "e-phi", "type": "claim.submitted", "subject": "c-1",
+             "practiceid": "practice-a", "data": {"claim_id": "c-1", "date_of_service": "2026-11-30",
+                                                  "patient_control_number": "PCN-X"}}
+    try:
+        async with services.uows() as uow:
+            await set_phi_opt_in(uow, SetPhiOptIn("practice-a", True), now=NOW)
+            for name, url, wants in (("asks", "https://ehr.example/in", True), ("plain", "http://ehr.example/in",
+                                                                                 True),
+                                     ("default", "https://ehr.example/in", False)):
+                await uow.endpoints.add(Endpoint(name, "practice-a", url, ("*",), wants, NOW,
+                                                 secrets=[Secret(f"s-{name}", "whsec_" + "A" * 44, NOW)]))
+            await uow.events.add_new([{"event_id": "e-phi", "practice_id": "practice-a",
+                                       "event_type": "claim.submitted", "subject": "c-1", "occurred_at": NOW,
+                                       "received_at": NOW, "cloud_event": event}])
+            ids = await uow.deliveries.enqueue([delivery_row(n, "e-phi", "c-1", NOW)
+                                                for n in ("asks", "plain", "default")])
+        rules = load_rulebook()
+
+        async def body(delivery_id: int) -> dict[str, object]:
+            attempt = await delivery.prepare(services.uows, delivery_id, rules=rules, now=NOW)
+            assert attempt is not None
+            return dict(json.loads(attempt.body))
+
+        asks, plain, default = [await body(i) for i in ids]
+        assert asks == event, "the whole event, PHI included"
+        assert "PCN-X" not in json.dumps(plain) and "PCN-X" not in json.dumps(default)
+        async with services.uows() as uow:
+            await set_phi_opt_in(uow, SetPhiOptIn("practice-a", False), now=NOW)
+        assert (await body(ids[0]))["data"] == {"claim_id": "c-1"}, "opting out stops PHI at once"
+    finally:
+        await runtime.db.dispose()
