@@ -10,7 +10,7 @@ import socket
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import httpx
 from prometheus_client import Counter, Histogram
@@ -32,7 +32,8 @@ class SendResult:
 
 
 class Sender(Protocol):
-    async def send(self, url: str, body: bytes, headers: Mapping[str, str]) -> SendResult: ...
+    async def send(self, url: str, body: bytes, headers: Mapping[str, str], *,
+                   address: IPAddress | None = None) -> SendResult: ...
 
     async def close(self) -> None: ...
 
@@ -45,12 +46,13 @@ class HttpSender:
             verify=verify, headers={"user-agent": user_agent}, trust_env=False)
         self._overall = timeout_seconds
 
-    async def _send(self, url: str, body: bytes, headers: Mapping[str, str]) -> SendResult:
+    async def _send(self, url: str, body: bytes, headers: Mapping[str, str],
+                    extensions: dict[str, Any]) -> SendResult:
         started = time.perf_counter()
         status: int | None = None
         try:
             async with asyncio.timeout(self._overall * 2):  # a receiver trickling bytes still ends
-                async with self._client.stream("POST", url, content=body, headers={
+                async with self._client.stream("POST", url, content=body, extensions=extensions, headers={
                         **headers, "content-type": "application/cloudevents+json"}) as response:
                     status = response.status_code
                     read = 0
@@ -71,14 +73,28 @@ class HttpSender:
             error = "status"
         return SendResult(status, _ms(started), error)
 
-    async def send(self, url: str, body: bytes, headers: Mapping[str, str]) -> SendResult:
-        result = await self._send(url, body, headers)
+    async def send(self, url: str, body: bytes, headers: Mapping[str, str], *,
+                   address: IPAddress | None = None) -> SendResult:
+        """POST to ``url``, connecting to ``address`` when given (the one checked), with the URL's host name kept
+        for the Host header and for TLS (SNI and certificate check)."""
+        request_url, extra, extensions = pinned(url, address)
+        result = await self._send(request_url, body, {**headers, **extra}, extensions)
         ATTEMPTS.labels(result.error or "delivered").inc()
         LATENCY.observe(result.latency_ms / 1000)
         return result
 
     async def close(self) -> None:
         await self._client.aclose()
+
+
+def pinned(url: str, address: IPAddress | None) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """The URL with its host replaced by ``address``, the Host header and the TLS server name to keep."""
+    parts = httpx.URL(url)
+    if address is None or literal_address(parts.host) is not None:
+        return url, {}, {}
+    host_header = parts.host if parts.port is None else f"{parts.host}:{parts.port}"
+    extensions: dict[str, Any] = {"sni_hostname": parts.host} if parts.scheme == "https" else {}
+    return str(parts.copy_with(host=str(address))), {"host": host_header}, extensions
 
 
 def _ms(started: float) -> int:

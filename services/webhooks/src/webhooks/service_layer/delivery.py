@@ -19,7 +19,7 @@ from webhooks.domain.ordering import due_heads
 from webhooks.domain.redaction import delivered_event
 from webhooks.domain.rulebook import Rulebook
 from webhooks.domain.signature import signature_headers
-from webhooks.service_layer.endpoints import check_destination
+from webhooks.service_layer.endpoints import checked_address
 from webhooks.service_layer.unit_of_work import UnitsOfWork
 
 log = logging.getLogger("rcm.webhooks")
@@ -64,13 +64,15 @@ async def prepare(uows: UnitsOfWork, delivery_id: int, *, rules: Rulebook, now: 
 
 async def send(attempt: Attempt, *, sender: Sender, resolver: Resolver, policy: DestinationPolicy,
                now: Callable[[], datetime]) -> AttemptOutcome:
-    """One HTTP attempt; a destination that now resolves somewhere forbidden is a failed attempt, not a send."""
+    """One HTTP attempt; a destination that now resolves somewhere forbidden is a failed attempt, not a send. The
+    connection goes to the address that was checked (not to a second lookup a rebinding DNS could answer
+    differently)."""
     at = now()
     try:
-        await check_destination(attempt.url, policy, resolver)
+        address = await checked_address(attempt.url, policy, resolver)
     except WebhookRefusal:
         return AttemptOutcome(at, None, 0, "destination")
-    result = await sender.send(attempt.url, attempt.body, attempt.headers)
+    result = await sender.send(attempt.url, attempt.body, attempt.headers, address=address)
     return AttemptOutcome(at, result.status_code, result.latency_ms, result.error)
 
 

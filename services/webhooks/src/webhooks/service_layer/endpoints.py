@@ -11,7 +11,7 @@ from datetime import datetime
 
 from webhooks.adapters.sender import Resolver
 from webhooks.domain.commands import RegisterEndpoint, SetPhiOptIn
-from webhooks.domain.destinations import DestinationPolicy, check_addresses, parse_destination
+from webhooks.domain.destinations import DestinationPolicy, IPAddress, check_addresses, parse_destination
 from webhooks.domain.exceptions import EndpointNotFound, PhiNotAllowed
 from webhooks.domain.filters import validate_filters
 from webhooks.domain.model import Endpoint, Secret
@@ -32,11 +32,18 @@ def new_secret(now: datetime) -> Secret:
     return Secret(str(uuid.uuid4()), secret_from_bytes(random.token_bytes(SECRET_BYTES)), now)
 
 
+async def checked_address(url: str, policy: DestinationPolicy, resolver: Resolver) -> IPAddress:
+    """The URL's shape and every address its host resolves to; returns the address to connect to (the first)."""
+    destination = parse_destination(url, policy)
+    addresses = await resolver.resolve(destination.host, destination.port)
+    check_addresses(destination, addresses, policy)
+    return addresses[0]
+
+
 async def check_destination(url: str, policy: DestinationPolicy, resolver: Resolver) -> bool:
     """The URL's shape and every address its host resolves to; returns whether it is HTTPS."""
-    destination = parse_destination(url, policy)
-    check_addresses(destination, await resolver.resolve(destination.host, destination.port), policy)
-    return destination.secure
+    await checked_address(url, policy, resolver)
+    return parse_destination(url, policy).secure
 
 
 async def register(uow: WebhooksUnitOfWork, command: RegisterEndpoint, *, known_types: Collection[str],
