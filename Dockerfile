@@ -34,6 +34,7 @@ COPY services/claims/pyproject.toml services/claims/pyproject.toml
 COPY services/remittance/pyproject.toml services/remittance/pyproject.toml
 COPY services/patient-billing/pyproject.toml services/patient-billing/pyproject.toml
 COPY services/authorizations/pyproject.toml services/authorizations/pyproject.toml
+COPY services/webhooks/pyproject.toml services/webhooks/pyproject.toml
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --no-install-workspace --package "rcm-${SERVICE}"
 

@@ -1,13 +1,18 @@
-"""End to end, across processes: the token issuer and the five services as separate processes on real PostgreSQL
+"""End to end, across processes: the token issuer and the services as separate processes on real PostgreSQL
 and the real broker; `rcm demo` sends visits through, plays the payer, and the books must balance. Tokens come
-from the issuer (the services trust only its JWKS), and claims asks the others with its client credentials."""
+from the issuer (the services trust only its JWKS), and claims asks the others with its client credentials. An
+integrator's local receiver, registered with the webhooks service, gets the demo's claim events signed."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import signal
+import threading
 from collections.abc import Iterator
 from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -17,6 +22,8 @@ from rcm_cli.demo import PRACTICE, demo
 from rcm_shared.broker import EmbeddedBroker, free_port
 from rcm_shared.testing.databases import TestDatabases
 from rcm_shared.testing.fixtures import ISSUER_URL_ENV, auth
+from rcm_shared.testing.kafka import eventually
+from standardwebhooks import Webhook
 
 pytestmark = pytest.mark.e2e
 
@@ -39,12 +46,29 @@ def running_platform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
 
 def test_visits_to_posted_eras_and_patient_balances(running_platform: embedded.RunningPlatform) -> None:
     pids = {p.pid for name, p in running_platform.processes.items() if name in embedded.SERVICES}
-    assert len(pids) == 5, "five services, five processes"
+    assert len(pids) == len(embedded.SERVICES), "one process per service"
     assert running_platform.processes[embedded.ISSUER].pid not in pids, "the issuer is a process of its own"
-    demo(visits=16, seed=3)
-
     urls = running_platform.urls()
     headers = auth(PRACTICE)
+    received: list[tuple[dict[str, str], bytes]] = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["content-length"]))
+            received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    receiver = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    endpoint = httpx.post(f"{urls['webhooks']}/v1/webhook-endpoints", headers=headers, timeout=10, json={
+        "url": f"http://127.0.0.1:{receiver.server_address[1]}/", "event_types": ["claim.status-changed"]})
+    assert endpoint.status_code == 201, endpoint.text
+    demo(visits=16, seed=3)
+
     claims = httpx.get(f"{urls['claims']}/v1/claims", params={"limit": 500}, headers=headers).json()["items"]
     statuses = {c["status"] for c in claims}
     assert "paid" in statuses
@@ -61,6 +85,16 @@ def test_visits_to_posted_eras_and_patient_balances(running_platform: embedded.R
     assert outbound, "837P files are kept in the clearinghouse drop folder"
     alerts = httpx.get(f"{urls['eligibility']}/v1/session-limit-alerts", headers=headers).json()["items"]
     assert any(a["patient_id"] == "demo-pt-2" for a in alerts), "the 20-visit plan member is nearly out"
+
+    async def paid_claim_delivered() -> bool:
+        return any(json.loads(body)["data"].get("status") == "paid" for _, body in received)
+
+    asyncio.run(eventually(paid_claim_delivered, timeout=60, what="a paid claim's webhook"))
+    receiver.shutdown()
+    for request_headers, body in received:
+        event = Webhook(endpoint.json()["secret"]).verify(body, request_headers)
+        assert event["type"] == "claim.status-changed" and event["practiceid"] == PRACTICE
+    assert {json.loads(b)["data"]["claim_id"] for _, b in received} <= {c["claim_id"] for c in claims}
 
 
 def test_a_killed_service_loses_nothing_and_applies_nothing_twice(

@@ -21,7 +21,7 @@ VAR = embedded.VAR_DIR()
 def up() -> None:
     """Bring the platform up on its embedded default (SQLite under var/, embedded broker), supervised: a process
     that exits is restarted (see `rcm status`); Ctrl-C stops everything."""
-    console.print("[bold]Starting the token issuer, the embedded broker and five services...[/bold]")
+    console.print("[bold]Starting the token issuer, the embedded broker and the services...[/bold]")
     running = embedded.start_platform(VAR, echo=lambda line: console.print(line, style="yellow", markup=False,
                                                                              highlight=False))
     table = Table(title="Revenue-cycle platform (embedded)")
@@ -149,9 +149,10 @@ def import_eras(
 
 
 def _register_subcommands() -> None:
-    from rcm_cli import demo, x12_commands
+    from rcm_cli import demo, webhooks_commands, x12_commands
 
     app.add_typer(x12_commands.app, name="x12")
+    app.add_typer(webhooks_commands.app, name="webhooks")
     app.command(name="demo")(demo.demo)
 
 

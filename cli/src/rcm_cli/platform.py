@@ -1,4 +1,4 @@
-"""The embedded platform: the token issuer, the broker and the five services as separate processes on fixed
+"""The embedded platform: the token issuer, the broker and the services as separate processes on fixed
 ports, supervised. Every service verifies tokens against the issuer's JWKS URL.
 
 What starts, in order, is the list :func:`platform_processes` returns: one :class:`ProcessSpec` per process
@@ -39,6 +39,7 @@ SERVICES: dict[str, int] = {
     "remittance": 8003,
     "patient-billing": 8004,
     "authorizations": 8005,
+    "webhooks": 8007,
 }
 BROKER = "broker"
 ISSUER = "issuer"
@@ -133,6 +134,11 @@ def service_environment(name: str, root: Path, port: int, bootstrap: str, urls: 
         "RCM_ERA_PICKUP_DIR": str(root / "clearinghouse" / "era-mailbox"),
         "RCM_ENVIRONMENT": "embedded",
     })
+    if name == "webhooks":
+        # The embedded platform on one machine: a practice's receiver is a local one (`rcm` tools, tests), so
+        # loopback and plain http are allowed here; a production deployment configures practices one by one.
+        env.setdefault("RCM_ALLOWED_DESTINATION_NETWORKS", json.dumps({"*": ["127.0.0.0/8", "::1/128"]}))
+        env.setdefault("RCM_PLAIN_HTTP_PRACTICES", json.dumps(["*"]))
     return env
 
 

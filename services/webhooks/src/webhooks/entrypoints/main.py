@@ -1,0 +1,31 @@
+"""The webhooks process: ``rcm-webhooks serve | migrate``."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from rcm_shared.clock import SystemClock
+from rcm_shared.config import ServiceSettings
+from rcm_shared.service import run_cli
+
+from webhooks.bootstrap import build_app, build_runtime, build_services
+from webhooks.config import WebhooksSettings
+
+
+def _app(settings: ServiceSettings) -> FastAPI:
+    assert isinstance(settings, WebhooksSettings)
+    return build_app(settings)
+
+
+async def _migrate(settings: ServiceSettings) -> None:
+    assert isinstance(settings, WebhooksSettings)
+    runtime = build_runtime(build_services(settings, SystemClock(settings.practice_time_zone)))
+    await runtime.migrate()
+    await runtime.db.dispose()
+
+
+def main() -> None:
+    run_cli(_app, WebhooksSettings(), _migrate)
+
+
+if __name__ == "__main__":
+    main()
