@@ -37,7 +37,7 @@ from rcm_shared.testing.databases import TestDatabases
 from remittance.adapters.orm import metadata, platform, submitted_claims
 from remittance.bootstrap import MIGRATIONS
 from remittance.config import RemittanceSettings
-from remittance.domain.era_reader import iter_remittance
+from remittance.edi.era_reader import iter_remittance
 from remittance.domain.model import ClaimPayment
 from remittance.service_layer import handlers
 from sqlalchemy import event, insert
@@ -50,7 +50,7 @@ BUCKETS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("asyncpg driver", ("/asyncpg/",)),
     ("SQLAlchemy (statement compile, execute, rows)", ("/sqlalchemy/",)),
     ("asyncio event loop", ("/asyncio/",)),
-    ("835 reader + balancing (remittance.domain.era_reader)", ("remittance/domain/era_reader",)),
+    ("835 reader + balancing (remittance.edi.era_reader)", ("remittance/edi/era_reader",)),
     ("posting rules, journal (remittance.domain)", ("remittance/domain/",)),
     ("post_era and helpers (remittance.service_layer)", ("remittance/service_layer/",)),
     ("kernel (rcm_shared: x12 tokens, outbox, ids)", ("rcm_shared/",)),

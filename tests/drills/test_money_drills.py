@@ -20,7 +20,7 @@ from rcm_shared.testing.kafka import eventually, publish_envelopes, read_topic
 from remittance.adapters.orm import claim_postings, era_exceptions
 from remittance.bootstrap import build_app
 from remittance.config import RemittanceSettings
-from remittance.domain.era_writer import DraftAdjustment, DraftClaim, DraftLine, DraftTransaction, write_835
+from remittance.edi.era_writer import DraftAdjustment, DraftClaim, DraftLine, DraftTransaction, write_835
 from sqlalchemy import func, select
 
 pytestmark = pytest.mark.integration

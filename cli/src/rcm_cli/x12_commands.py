@@ -48,8 +48,8 @@ def read_any(text: str) -> dict[str, Any]:
 
         return {"transaction": "837P", **read_837p(text)}
     if kind == "835":
-        from remittance.domain.era_json import to_json_dict
-        from remittance.domain.era_reader import read_remittances
+        from remittance.edi.era_json import to_json_dict
+        from remittance.edi.era_reader import read_remittances
 
         return {"transaction": "835", **to_json_dict(read_remittances(text, strict=True))}
     if kind == "999":

@@ -22,7 +22,7 @@ from rcm_shared.testing.databases import TestDatabases
 from remittance.adapters.orm import claim_postings, metadata, platform, submitted_claims
 from remittance.bootstrap import MIGRATIONS
 from remittance.config import RemittanceSettings
-from remittance.domain.era_writer import DraftAdjustment, DraftClaim, DraftLine, DraftTransaction, write_835
+from remittance.edi.era_writer import DraftAdjustment, DraftClaim, DraftLine, DraftTransaction, write_835
 from remittance.service_layer import handlers, views
 from sqlalchemy import func, insert, select, text
 

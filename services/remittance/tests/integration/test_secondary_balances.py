@@ -14,7 +14,7 @@ from rcm_shared.testing.kafka import eventually, publish_envelopes
 from remittance.adapters.orm import platform
 from remittance.bootstrap import build_app
 from remittance.config import RemittanceSettings
-from remittance.domain.era_writer import DraftAdjustment, DraftClaim, DraftLine, DraftTransaction, write_835
+from remittance.edi.era_writer import DraftAdjustment, DraftClaim, DraftLine, DraftTransaction, write_835
 from remittance.service_layer import views
 from sqlalchemy import select
 

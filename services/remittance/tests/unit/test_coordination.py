@@ -17,8 +17,8 @@ from remittance.domain.denials import (
     DenialPatternWatch,
     DenialRules,
 )
-from remittance.domain.era_reader import iter_remittance, read_remittances
-from remittance.domain.era_writer import DraftAdjustment, DraftClaim, DraftLine, DraftTransaction, write_835
+from remittance.edi.era_reader import iter_remittance, read_remittances
+from remittance.edi.era_writer import DraftAdjustment, DraftClaim, DraftLine, DraftTransaction, write_835
 from remittance.domain.model import ClaimPayment
 from remittance.domain.posting import (
     CONTRACTUAL_WRITEOFF,

@@ -16,8 +16,8 @@ from remittance.domain.duplicates import (
     duplicate_rules_on,
     load_duplicate_payments,
 )
-from remittance.domain.era_reader import read_remittances
-from remittance.domain.era_writer import DraftAdjustment, DraftClaim, DraftLine, DraftTransaction, write_835
+from remittance.edi.era_reader import read_remittances
+from remittance.edi.era_writer import DraftAdjustment, DraftClaim, DraftLine, DraftTransaction, write_835
 from remittance.domain.model import ClaimPayment, ProviderAdjustment
 from remittance.domain.posting import (
     ACCOUNTS,

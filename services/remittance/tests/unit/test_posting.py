@@ -10,8 +10,8 @@ import yaml
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
-from remittance.domain.era_reader import read_remittances
-from remittance.domain.era_writer import (
+from remittance.edi.era_reader import read_remittances
+from remittance.edi.era_writer import (
     DraftAdjustment,
     DraftClaim,
     DraftLine,

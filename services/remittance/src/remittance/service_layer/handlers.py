@@ -80,7 +80,7 @@ from remittance.domain.duplicates import (
     duplicate_rules_on,
     load_duplicate_payments,
 )
-from remittance.domain.era_reader import iter_remittance
+from remittance.edi.era_reader import iter_remittance
 from remittance.domain.model import (
     REVERSAL_STATUS,
     ZERO,
