@@ -66,8 +66,8 @@ def best_of(fn: Callable[[], int], runs: int) -> tuple[float, int]:
 
 
 def ours(text: str) -> int:
-    from remittance.edi.era_reader import iter_remittance
     from remittance.domain.model import ClaimPayment, RemittanceSummary
+    from remittance.edi.era_reader import iter_remittance
 
     claims = 0
     for record in iter_remittance(text):

@@ -17,8 +17,6 @@ from remittance.domain.denials import (
     DenialPatternWatch,
     DenialRules,
 )
-from remittance.edi.era_reader import iter_remittance, read_remittances
-from remittance.edi.era_writer import DraftAdjustment, DraftClaim, DraftLine, DraftTransaction, write_835
 from remittance.domain.model import ClaimPayment
 from remittance.domain.posting import (
     CONTRACTUAL_WRITEOFF,
@@ -35,6 +33,8 @@ from remittance.domain.posting import (
     load_coordination,
     load_plb_accounts,
 )
+from remittance.edi.era_reader import iter_remittance, read_remittances
+from remittance.edi.era_writer import DraftAdjustment, DraftClaim, DraftLine, DraftTransaction, write_835
 
 ZERO = D(0)
 RULES = yaml.safe_load(files("remittance.domain.rules").joinpath("posting.yaml").read_text())

@@ -16,8 +16,6 @@ from remittance.domain.duplicates import (
     duplicate_rules_on,
     load_duplicate_payments,
 )
-from remittance.edi.era_reader import read_remittances
-from remittance.edi.era_writer import DraftAdjustment, DraftClaim, DraftLine, DraftTransaction, write_835
 from remittance.domain.model import ClaimPayment, ProviderAdjustment
 from remittance.domain.posting import (
     ACCOUNTS,
@@ -29,6 +27,8 @@ from remittance.domain.posting import (
     Ledger,
     RemittancePosting,
 )
+from remittance.edi.era_reader import read_remittances
+from remittance.edi.era_writer import DraftAdjustment, DraftClaim, DraftLine, DraftTransaction, write_835
 
 A = DraftAdjustment
 DOS = date(2026, 10, 15)

@@ -10,15 +10,6 @@ import yaml
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
-from remittance.edi.era_reader import read_remittances
-from remittance.edi.era_writer import (
-    DraftAdjustment,
-    DraftClaim,
-    DraftLine,
-    DraftProviderAdjustment,
-    DraftTransaction,
-    write_835,
-)
 from remittance.domain.model import ClaimPayment
 from remittance.domain.posting import (
     CASH,
@@ -42,6 +33,15 @@ from remittance.domain.posting import (
     PostingError,
     RemittancePosting,
     load_plb_accounts,
+)
+from remittance.edi.era_reader import read_remittances
+from remittance.edi.era_writer import (
+    DraftAdjustment,
+    DraftClaim,
+    DraftLine,
+    DraftProviderAdjustment,
+    DraftTransaction,
+    write_835,
 )
 
 ZERO = D(0)
