@@ -24,6 +24,8 @@ from remittance.edi.era_writer import DraftAdjustment, DraftClaim, DraftLine, Dr
 from sqlalchemy import func, select
 
 pytestmark = pytest.mark.integration
+# what remittance handed to patient-billing, the one owner of patient A/R
+TRANSFERRED = "patient_responsibility_transferred"
 
 FULL = os.environ.get("RCM_DRILL_SCALE") == "full"
 HEADERS = {**auth(), "content-type": "application/edi-x12"}
@@ -94,7 +96,7 @@ async def test_drill_an_era_resent_under_a_new_trace_doubles_nothing(broker, dat
                 era_exceptions.c.kind == "duplicate_claim_payment", era_exceptions.c.status == "open"))).scalar_one()
         doubled = sum(1 for _claim, count in standing if count > 1)
         billed = await read_topic(broker.bootstrap, topics.PATIENT_RESPONSIBILITY_ASSESSED, expect=claims)
-        patient_ar_moved = D(after["accounts"]["patient_ar"]["balance"]) - D(books["patient_ar"]["balance"])
+        patient_ar_moved = D(after["accounts"][TRANSFERRED]["balance"]) - D(books[TRANSFERRED]["balance"])
         held = -D(after["accounts"]["overpayment_suspense"]["balance"])
         print(f"DRILL duplicate_payment: claims={claims} resent={claims} postings_doubled={doubled} "
               f"exceptions={exceptions} patient_billed_events={len(billed)} patient_ar_moved={patient_ar_moved} "

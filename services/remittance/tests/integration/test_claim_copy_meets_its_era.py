@@ -29,6 +29,8 @@ from remittance.service_layer.handlers import message_map
 from sqlalchemy import func, insert, select, text
 
 pytestmark = pytest.mark.integration
+# what remittance handed to patient-billing, the one owner of patient A/R
+TRANSFERRED = "patient_responsibility_transferred"
 
 PRACTICE = "practice-a"
 A = DraftAdjustment
@@ -121,7 +123,7 @@ async def settled(db: Database) -> dict[str, Any]:
             "balanced": books["balanced"]}
 
 
-EXPECTED_BOOKS = {"payer_ar": "0.00", "patient_ar": "28.00", "undeposited_era": "112.00", "unapplied_cash": "0.00"}
+EXPECTED_BOOKS = {"payer_ar": "0.00", TRANSFERRED: "28.00", "undeposited_era": "112.00", "unapplied_cash": "0.00"}
 
 
 async def test_a_claim_copy_handled_while_its_era_posts_waits_then_applies_the_payment(db: Database) -> None:

@@ -14,6 +14,8 @@ from remittance.bootstrap import build_app
 from remittance.config import RemittanceSettings
 
 pytestmark = pytest.mark.integration
+# what remittance handed to patient-billing, the one owner of patient A/R
+TRANSFERRED = "patient_responsibility_transferred"
 
 ERA = """ISA*00*          *00*          *ZZ*SBXHP          *ZZ*RCMPLATFORM    *261101*1200*^*00501*000000101*0*T*:~
 GS*HP*SBXHP*RCMPLATFORM*20261101*1200*101*X*005010X221A1~
@@ -92,7 +94,9 @@ async def test_era_posts_once_balances_and_routes_denials(broker, databases) -> 
 
         tb = (await client.get("/v1/ledger/trial-balance", headers=auth())).json()
         assert tb["balanced"] is True
-        assert tb["accounts"]["patient_ar"]["balance"] == "28.00"
+        assert tb["accounts"][TRANSFERRED]["balance"] == "28.00"
+        # the copay is handed to patient-billing (the one owner of patient A/R), never a receivable here
+        assert tb[TRANSFERRED] == "28.00" and "patient_ar" not in tb["accounts"]
         assert tb["accounts"]["undeposited_era"]["balance"] == "112.00"
 
         csv = "reference,amount,date\nTRACE0001,112.00,2026-11-03\nUNKNOWN-9,50.00,2026-11-03\n"
@@ -182,7 +186,7 @@ async def test_an_era_ahead_of_its_claim_copy_waits_as_unapplied_cash_then_posts
         tb = (await client.get("/v1/ledger/trial-balance", headers=auth())).json()
         assert tb["balanced"] is True
         assert tb["accounts"]["unapplied_cash"]["balance"] == "0.00"
-        assert tb["accounts"]["patient_ar"]["balance"] == "28.00"
+        assert tb["accounts"][TRANSFERRED]["balance"] == "28.00"
 
 
 async def test_eras_dropped_in_the_clearinghouse_mailbox_are_taken_once(broker, databases, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -173,7 +173,10 @@ async def unapplied(principal: Reader, services: ServicesDep) -> dict[str, Any]:
 
 
 @router.get("/ledger/trial-balance", dependencies=[audited("ledger")],
-            summary="Balances per account; debits always equal credits")
+            summary="Balances per account; debits always equal credits",
+            description="patient_responsibility_transferred: what the payers assigned to patients and remittance "
+                        "handed to patient-billing (the one owner of patient A/R), net of reversals. Remittance "
+                        "expects no patient payment: patient-billing's assessed total for the practice equals it.")
 async def trial_balance(principal: Reader, services: ServicesDep) -> dict[str, Any]:
     async with services.db.sessions() as session:
         return await views.trial_balance(session, principal.practice_id)

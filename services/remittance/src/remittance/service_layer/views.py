@@ -27,7 +27,7 @@ from remittance.adapters.orm import (
     underpayments,
 )
 from remittance.domain.model import REVERSAL_STATUS
-from remittance.domain.posting import SECONDARY_PAYER_AR
+from remittance.domain.posting import PATIENT_RESPONSIBILITY_TRANSFERRED, SECONDARY_PAYER_AR
 from remittance.domain.rulebook import Rulebook
 from remittance.domain.secondary_balances import HeldBalance, Movement, follow_up_on
 
@@ -105,6 +105,8 @@ async def unapplied_cash(session: AsyncSession, practice_id: str) -> list[dict[s
 
 
 async def trial_balance(session: AsyncSession, practice_id: str) -> dict[str, Any]:
+    """Balances per account. ``patient_responsibility_transferred``: what was handed to patient-billing (the one
+    owner of patient A/R), net of reversals: the number patient-billing's assessed total must equal."""
     rows = (await session.execute(select(journal.c.account, func.sum(journal.c.debit), func.sum(journal.c.credit))
                                   .where(journal.c.practice_id == practice_id).group_by(journal.c.account))).all()
     # SUM keeps the Cents column type, so the database's integer cents come back as Decimal amounts.
@@ -115,8 +117,10 @@ async def trial_balance(session: AsyncSession, practice_id: str) -> dict[str, An
         accounts[account] = {"debits": str(debit), "credits": str(credit), "balance": str(debit - credit)}
         total_debits += debit
         total_credits += credit
+    transferred = accounts.get(PATIENT_RESPONSIBILITY_TRANSFERRED, {}).get("balance", "0.00")
     return {"accounts": accounts, "total_debits": str(total_debits),
-            "total_credits": str(total_credits), "balanced": total_debits == total_credits}
+            "total_credits": str(total_credits), "balanced": total_debits == total_credits,
+            "patient_responsibility_transferred": transferred}
 
 
 async def denial_report(session: AsyncSession, practice_id: str) -> dict[str, Any]:
