@@ -10,10 +10,12 @@ necessity) so the denial path shows.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
 
 from rcm_shared.x12 import iter_segments
+from remittance.edi.era_writer import DraftAdjustment, DraftClaim, DraftLine, DraftTransaction
+from remittance.edi.era_writer import write_835 as write_era
 
 CENT = Decimal("0.01")
 
@@ -119,51 +121,31 @@ def adjudicate(claims: list[SubmittedClaim], rules: PayerRules) -> list[_Adjudic
     return results
 
 
-def _amount(value: Decimal) -> str:
-    text = format(value.quantize(CENT), "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
 def write_835(adjudicated: list[_Adjudicated], rules: PayerRules, *, payee_npi: str, payee_name: str,
               trace_number: str, control_number: int, payment_date: date) -> str:
-    total_paid = sum((a.paid for a in adjudicated), Decimal("0.00"))
-    d8 = payment_date.strftime("%Y%m%d")
-    segs: list[str] = [
-        f"ISA*00*          *00*          *ZZ*{rules.payer_id[:15]:<15}*ZZ*{'RCMPLATFORM':<15}*"
-        f"{payment_date.strftime('%y%m%d')}*1200*^*00501*{control_number:09d}*0*T*:",
-        f"GS*HP*{rules.payer_id}*RCMPLATFORM*{d8}*1200*{control_number}*X*005010X221A1",
-        "ST*835*0001",
-        (f"BPR*I*{_amount(total_paid)}*C*ACH*CCP*01*999999999*DA*123456789*1512345678**01*999988880*DA*98765*{d8}"
-         if total_paid > 0 else f"BPR*H*0*C*NON{'*' * 12}{d8}"),
-        f"TRN*1*{trace_number}*1{rules.payer_id[:9]:0>9}",
-        f"DTM*405*{d8}",
-        f"N1*PR*{rules.payer_name}",
-        "N3*100 PAYER WAY",
-        "N4*HARTFORD*CT*06101",
-        "PER*BL*PROVIDER SERVICES*TE*8005551212",
-        f"N1*PE*{payee_name}*XX*{payee_npi}",
-        "LX*1",
-    ]
+    """The ERA for these adjudications, written by the platform's one 835 writer (remittance's ``edi.era_writer``),
+    so the demo payer sends exactly what remittance reads and pyx12 validates."""
+    claims = []
     for a in adjudicated:
         c = a.claim
-        segs.append(f"CLP*{c.patient_control_number}*{a.status}*{_amount(c.total_charge)}*{_amount(a.paid)}*"
-                    f"{_amount(a.patient)}*12*{trace_number[-6:]}{c.patient_control_number[-8:]}*11*1")
-        segs.append("NM1*QC*1*PATIENT*DEMO")
+        lines = []
         for line, paid, cas in a.lines:
-            mods = "".join(f":{m}" for m in line.modifiers)
-            segs.append(f"SVC*HC:{line.procedure}{mods}*{_amount(line.charge)}*{_amount(paid)}**{line.units}")
-            if line.service_date:
-                segs.append(f"DTM*472*{line.service_date.strftime('%Y%m%d')}")
-            by_group: dict[str, list[tuple[str, Decimal]]] = {}
-            for group, reason, amount in cas:
-                by_group.setdefault(group, []).append((reason, amount))
-            for group, items in by_group.items():
-                segs.append(f"CAS*{group}*" + "**".join(f"{r}*{_amount(v)}" for r, v in items))
-            allowed = paid + sum((v for g, _, v in cas if g == "PR"), Decimal("0"))
-            if paid > 0:
-                segs.append(f"AMT*B6*{_amount(allowed)}")
-    st_count = len(segs) - 2 + 1
-    segs.append(f"SE*{st_count}*0001")
-    segs.append(f"GE*1*{control_number}")
-    segs.append(f"IEA*1*{control_number:09d}")
-    return "~\n".join(segs) + "~\n"
+            patient = sum((v for g, _, v in cas if g == "PR"), Decimal("0"))
+            lines.append(DraftLine(
+                line.procedure, line.charge.quantize(CENT), paid.quantize(CENT), tuple(line.modifiers),
+                Decimal(line.units), tuple(DraftAdjustment(g, r, v.quantize(CENT)) for g, r, v in cas),
+                line.service_date.strftime("%Y%m%d") if line.service_date else None,
+                (paid + patient).quantize(CENT) if paid > 0 else None))
+        claims.append(DraftClaim(
+            c.patient_control_number, a.status, c.total_charge.quantize(CENT), a.paid.quantize(CENT),
+            a.patient.quantize(CENT), payer_claim_number=f"{trace_number[-6:]}{c.patient_control_number[-8:]}",
+            lines=tuple(lines), patient_last_name="PATIENT", patient_first_name="DEMO", member_id="",
+            facility_code="11", frequency_code="1"))
+    total_paid = sum((a.paid for a in adjudicated), Decimal("0.00")).quantize(CENT)
+    transaction = DraftTransaction(
+        tuple(claims), total_paid=total_paid, payment_method="ACH" if total_paid > 0 else "NON",
+        payment_date=payment_date.strftime("%Y%m%d"), trace_number=trace_number, payer_name=rules.payer_name,
+        payer_id=rules.payer_id, payee_name=payee_name, payee_npi=payee_npi, provider_id=payee_npi)
+    return write_era([[transaction]], newline=True, interchange_control_number=control_number,
+                     sender_id=rules.payer_id, receiver_id="RCMPLATFORM",
+                     created=datetime.combine(payment_date, time(12, 0)))

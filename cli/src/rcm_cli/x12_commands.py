@@ -126,8 +126,11 @@ def validate_text(text: str) -> list[dict[str, Any]]:
     previous = logger.propagate
     logger.propagate = False
     try:
+        # No acknowledgment is asked for (fd_997=None): we only want the findings, and pyx12 4.0.0 cannot build a
+        # 999 for a transaction without ST03 (an 835's ST03 is Not Used in 005010X221A1), which it reported as the
+        # error "Failed to create 999 response" on every valid 835.
         ok = pyx12.x12n_document.x12n_document(param=pyx12.params.params(), src_file=io.StringIO(text),
-                                               fd_997=io.StringIO(), fd_html=None)
+                                               fd_997=None, fd_html=None)
     finally:
         logger.removeHandler(handler)
         logger.propagate = previous
