@@ -1,7 +1,8 @@
 """Domain events of remittance: what happened, in past tense, as plain data. The event mapper
 (``adapters/event_mapper.py``) says which integration events announce them; nothing in the domain builds one.
 
-Amounts are Decimals to the cent as posted."""
+Amounts are Decimals to the cent as posted. Not frozen: an ERA records tens of thousands of them, and a frozen
+dataclass costs about six times as much to build (``object.__setattr__`` per field)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from decimal import Decimal
 from typing import Literal
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class EraReceived:
     era_id: str
     practice_id: str
@@ -20,7 +21,7 @@ class EraReceived:
     received_via: Literal["api", "clearinghouse", "bulk"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ClaimPaymentPosted:
     posting_id: str
     era_id: str
@@ -37,7 +38,7 @@ class ClaimPaymentPosted:
     reverses_posting_id: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class PatientResponsibilityTransferred:
     """What the payer assigned to the patient, handed to patient-billing (the one owner of patient A/R);
     negative when a reversal takes it back."""
@@ -54,7 +55,7 @@ class PatientResponsibilityTransferred:
     total: Decimal
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class DenialRaised:
     denial_id: str
     claim_id: str
