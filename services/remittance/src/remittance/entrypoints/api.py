@@ -21,6 +21,7 @@ from rcm_shared.http.schemas import PlainText, StrictModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from remittance.domain.commands import ImportDeposits, ReceiveEra, ResolveDuplicatePayment
+from remittance.domain.exceptions import UnknownEra
 from remittance.domain.reconciliation import parse_deposit_csv
 from remittance.entrypoints.dependencies import ServicesDep
 from remittance.service_layer import deposits, duplicates, intake, views
@@ -100,7 +101,7 @@ async def get_era(era_id: str, principal: Reader, services: ServicesDep) -> dict
     async with services.db.transaction() as session:
         era = await views.era_detail(session, principal.practice_id, era_id)
     if era is None:
-        raise ProblemError(404, "not-found", "No such ERA")
+        raise UnknownEra("No such ERA")
     return era
 
 
