@@ -96,13 +96,13 @@ async def test_drill_an_era_resent_under_a_new_trace_doubles_nothing(broker, dat
                 era_exceptions.c.kind == "duplicate_claim_payment", era_exceptions.c.status == "open"))).scalar_one()
         doubled = sum(1 for _claim, count in standing if count > 1)
         billed = await read_topic(broker.bootstrap, topics.PATIENT_RESPONSIBILITY_ASSESSED, expect=claims)
-        patient_ar_moved = D(after["accounts"][TRANSFERRED]["balance"]) - D(books[TRANSFERRED]["balance"])
+        transferred_moved = D(after["accounts"][TRANSFERRED]["balance"]) - D(books[TRANSFERRED]["balance"])
         held = -D(after["accounts"]["overpayment_suspense"]["balance"])
         print(f"DRILL duplicate_payment: claims={claims} resent={claims} postings_doubled={doubled} "
-              f"exceptions={exceptions} patient_billed_events={len(billed)} patient_ar_moved={patient_ar_moved} "
+              f"exceptions={exceptions} patient_billed_events={len(billed)} patient_transfer_moved={transferred_moved} "
               f"held_in_suspense={held} era_status={resent['status']} books_balanced={after['balanced']}")
         assert doubled == 0 and exceptions == claims and len(billed) == claims
-        assert patient_ar_moved == 0 and after["balanced"] is True
+        assert transferred_moved == 0 and after["balanced"] is True
         assert held == sum((p.paid for p in payments), D(0)), "the second payment is held, to the cent"
         assert resent["status"] == "exception" and resent["summary"]["duplicate_claim_payments"] == claims
 

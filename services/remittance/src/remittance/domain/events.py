@@ -11,6 +11,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Literal
 
+PostedOutcome = Literal["paid", "partially_paid", "denied", "reversed"]
+
 
 @dataclass(slots=True)
 class EraReceived:
@@ -27,7 +29,7 @@ class ClaimPaymentPosted:
     era_id: str
     claim_id: str
     practice_id: str
-    outcome: str  # paid | partially_paid | denied | reversed
+    outcome: PostedOutcome
     claim_status_code: str
     charge: Decimal
     paid: Decimal

@@ -75,14 +75,17 @@ def raise_denials(run: PostingRun, posting_id: str, claim: ClaimPayment, ours: A
     return len(found)
 
 
+Rates = tuple[tuple[str, Decimal | str, tuple[str, ...]], ...]  # (code, rate per unit, modifiers) per line
+
+
 @lru_cache(maxsize=4096)
-def _underpayment_check(rates: tuple[tuple[str, Decimal, tuple[str, ...]], ...]) -> UnderpaymentCheck:
+def _underpayment_check(rates: Rates) -> UnderpaymentCheck:
     """A fee schedule has few distinct rates, so few distinct sets of them per claim: one check per set,
     shared by every claim whose lines carry it (the check holds no state between claims)."""
-    return UnderpaymentCheck(ContractedRate(code, rate, modifiers) for code, rate, modifiers in rates)
+    return UnderpaymentCheck(ContractedRate(code, Decimal(rate), modifiers) for code, rate, modifiers in rates)
 
 
-def contracted_rates_of(contracts: ContractedRates, ours: Any) -> tuple[tuple[str, Decimal, tuple[str, ...]], ...]:
+def contracted_rates_of(contracts: ContractedRates, ours: Any) -> Rates:
     """Each line's contracted rate per unit: from remittance's contracts (rules/contracted_rates.yaml) for the payer
     billed on the date of service. A payer with no contract in force there falls back to the rate the claim copy
     carries (claims used to send it on claim-submitted; docs/decisions.md 2026-12-02)."""
@@ -96,7 +99,8 @@ def contracted_rates_of(contracts: ContractedRates, ours: Any) -> tuple[tuple[st
             if rate is not None:
                 found.append((ln["procedure_code"], rate, modifiers))
         return tuple(found)
-    return tuple((ln["procedure_code"], Decimal(ln["contracted_rate"]), tuple(ln.get("modifiers") or ()))
+    # the rate as the copy keeps it (text): turned into a Decimal once per distinct set, in _underpayment_check
+    return tuple((ln["procedure_code"], ln["contracted_rate"], tuple(ln.get("modifiers") or ()))
                  for ln in ours.lines if ln.get("contracted_rate"))
 
 
