@@ -37,6 +37,7 @@ class ContractedRates:
                     raise ValueError(f"contracts of {contract.payer_id} overlap from {contract.effective_from}")
             by_payer.setdefault(contract.payer_id, []).append(contract)
         self._by_payer = {payer: tuple(found) for payer, found in by_payer.items()}
+        self.payers = frozenset(self._by_payer)  # payers with a contract here, on some date
         self.rate = lru_cache(maxsize=16384)(self._rate)  # few distinct (payer, day, code) per ERA
 
     def contract(self, payer_id: str | None, day: date) -> Contract | None:

@@ -21,7 +21,8 @@ CENT = Decimal("0.01")
 
 
 def to_cent(amount: Decimal) -> Decimal:
-    """Event payloads carry amounts to the cent ("28.00", not "28")."""
+    """Event payloads carry amounts to the cent ("28.00", not "28"); the per-claim paths write
+    ``amount.quantize(CENT)`` inline (a function call less per amount, a dozen per claim)."""
     return amount.quantize(CENT)
 
 
@@ -70,7 +71,7 @@ def raise_denials(run: PostingRun, posting_id: str, claim: ClaimPayment, ours: A
         batch.events.append(DenialRaised(
             denial_id, ours.claim_id, run.practice_id, ours.patient_id, run.payer_id, run.era_id, line_number,
             denial.category, denial.group_code, tuple(denial.reason_codes), tuple(denial.remark_codes),
-            to_cent(denial.amount), denial.suggested_action, denial.queue, alert))
+            denial.amount.quantize(CENT), denial.suggested_action, denial.queue, alert))
         batch.counts[f"denial_{denial.category}"] += 1
     return len(found)
 
@@ -91,7 +92,7 @@ def contracted_rates_of(contracts: ContractedRates, ours: Any) -> Rates:
     carries (claims used to send it on claim-submitted; docs/decisions.md 2026-12-02)."""
     payer_id = ours.payer_id
     day = ours.date_of_service
-    if contracts.contract(payer_id, day) is not None:
+    if payer_id in contracts.payers and contracts.contract(payer_id, day) is not None:
         found = []
         for ln in ours.lines:
             modifiers = tuple(ln.get("modifiers") or ())

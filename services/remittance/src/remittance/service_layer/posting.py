@@ -31,7 +31,14 @@ from remittance.domain.model import ZERO, ClaimPayment, ProviderAdjustment, Remi
 from remittance.domain.posting import SECONDARY_PAYER_AR, ClaimFacts, ClaimLineFacts, ClaimPosting, PostedClaim
 from remittance.domain.rulebook import Rulebook
 from remittance.edi.era_reader import iter_remittance
-from remittance.service_layer.denials import PostingRun, denial_watch, flag_underpayments, raise_denials, to_cent
+from remittance.service_layer.denials import (
+    CENT,
+    PostingRun,
+    denial_watch,
+    flag_underpayments,
+    raise_denials,
+    to_cent,
+)
 from remittance.service_layer.unit_of_work import RemittanceUnitOfWork
 
 SOURCE = "remittance"
@@ -151,7 +158,7 @@ def _hold_provider_adjustments(run: PostingRun, header: RemittanceHeader, adjust
             "payment_id": run.payment_id, "trace_number": header.trace_number, "payer_id": run.payer_id,
             "held_in": rules.hold_account, "amount": str(to_cent(sum((a.amount for a in adjustments), ZERO))),
             "adjustments": [{"provider_identifier": a.provider_identifier, "reason": a.reason,
-                             "reference": a.reference, "amount": str(to_cent(a.amount))} for a in adjustments],
+                             "reference": a.reference, "amount": str(a.amount.quantize(CENT))} for a in adjustments],
             "decisions": list(rules.decisions)}))
     batch.counts["duplicate_provider_adjustments_held"] += 1
 
@@ -257,7 +264,7 @@ def _hold_duplicate(run: PostingRun, claim: ClaimPayment, ours: Any, repeats: st
             "posting_id": posting_id, "duplicate_of": repeats, "claim_id": ours.claim_id,
             "patient_control_number": claim.patient_control_number, "claim_status_code": claim.status_code,
             "payer_claim_number": claim.payer_claim_number or None, "payer_id": run.payer_id,
-            "paid": str(to_cent(claim.paid)), "held_in": rules.hold_account, "decisions": list(rules.decisions)}))
+            "paid": str(claim.paid.quantize(CENT)), "held_in": rules.hold_account, "decisions": list(rules.decisions)}))
     batch.counts["duplicate_claim_payment_held"] += 1
 
 
@@ -267,11 +274,12 @@ def _posting_row(run: PostingRun, claim: ClaimPayment, result: ClaimPosting, pos
     detail: dict[str, Any] = {"outcome": result.outcome, "discrepancies": list(result.discrepancies),
                               "line_matches": [list(m) for m in result.line_matches], "basis": result.basis}
     if result.claim_id is not None:
-        detail["patient_billed"] = {"deductible": str(to_cent(billed.deductible)),
-                                    "coinsurance": str(to_cent(billed.coinsurance)),
-                                    "copay": str(to_cent(billed.copay)), "other": str(to_cent(billed.other))}
+        detail["patient_billed"] = {"deductible": str(billed.deductible.quantize(CENT)),
+                                    "coinsurance": str(billed.coinsurance.quantize(CENT)),
+                                    "copay": str(billed.copay.quantize(CENT)),
+                                    "other": str(billed.other.quantize(CENT))}
         if result.held_for_next_payer:
-            detail["held_for_next_payer"] = str(to_cent(result.held_for_next_payer))
+            detail["held_for_next_payer"] = str(result.held_for_next_payer.quantize(CENT))
     return dict(
         posting_id=posting_id, era_id=run.era_id, payment_id=run.payment_id, practice_id=run.practice_id,
         claim_id=result.claim_id, patient_control_number=claim.patient_control_number,
@@ -294,15 +302,16 @@ def _record_claim_events(run: PostingRun, claim: ClaimPayment, ours: Any, postin
     assert result.outcome != "held_duplicate", "a held duplicate tells the claim nothing"
     batch.events.append(ClaimPaymentPosted(
         posting_id, run.era_id, ours.claim_id, run.practice_id,
-        result.outcome if result.outcome != "unapplied" else "paid", claim.status_code, to_cent(claim.charge),
-        to_cent(claim.paid), to_cent(result.patient_responsibility.total), to_cent(result.contractual_adjustment),
+        result.outcome if result.outcome != "unapplied" else "paid", claim.status_code, claim.charge.quantize(CENT),
+        claim.paid.quantize(CENT), result.patient_responsibility.total.quantize(CENT),
+        result.contractual_adjustment.quantize(CENT),
         claim.payer_claim_number or None, run.trace_number or None, reverses))
     billed = result.patient_billed
     if billed.total != 0:  # held for the next payer: nothing to the patient yet; a reversal sends it negative
         batch.events.append(PatientResponsibilityTransferred(
             posting_id, ours.claim_id, ours.patient_id, run.practice_id, ours.date_of_service,
-            to_cent(billed.deductible), to_cent(billed.coinsurance), to_cent(billed.copay), to_cent(billed.other),
-            to_cent(billed.total)))
+            billed.deductible.quantize(CENT), billed.coinsurance.quantize(CENT), billed.copay.quantize(CENT),
+            billed.other.quantize(CENT), billed.total.quantize(CENT)))
 
 
 def _post_matched(run: PostingRun, claim: ClaimPayment, ours: Any, held: Decimal, watch: Any,
