@@ -1,4 +1,4 @@
-"""Where an ERA's posting time goes: ``remittance.service_layer.handlers.post_era`` in this process, on a
+"""Where an ERA's posting time goes: ``remittance.service_layer.posting.post_era`` in this process, on a
 fresh PostgreSQL database, plain (best of two) and once under cProfile.
 
 The service code is called as the era-posting consumer calls it (``receive_era`` stores the file in one
@@ -35,12 +35,16 @@ from rcm_shared.db.migrations import upgrade_to_head
 from rcm_shared.db.types import new_id, utcnow
 from rcm_shared.testing.databases import TestDatabases
 from remittance.adapters.orm import metadata, platform, submitted_claims
-from remittance.bootstrap import MIGRATIONS
+from remittance.bootstrap import MIGRATIONS, load_rulebook, units_of_work
 from remittance.config import RemittanceSettings
-from remittance.domain.era_reader import iter_remittance
+from remittance.domain.commands import ReceiveEra
 from remittance.domain.model import ClaimPayment
-from remittance.service_layer import handlers
+from remittance.edi.era_reader import iter_remittance
+from remittance.service_layer import intake
+from remittance.service_layer.handlers import message_map
 from sqlalchemy import event, insert
+
+RULES = load_rulebook()
 
 # Buckets for self time (cProfile "tottime"), matched on the file a function lives in.
 BUCKETS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -50,9 +54,10 @@ BUCKETS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("asyncpg driver", ("/asyncpg/",)),
     ("SQLAlchemy (statement compile, execute, rows)", ("/sqlalchemy/",)),
     ("asyncio event loop", ("/asyncio/",)),
-    ("835 reader + balancing (remittance.domain.era_reader)", ("remittance/domain/era_reader",)),
+    ("835 reader + balancing (remittance.edi.era_reader)", ("remittance/edi/era_reader",)),
     ("posting rules, journal (remittance.domain)", ("remittance/domain/",)),
-    ("post_era and helpers (remittance.service_layer)", ("remittance/service_layer/",)),
+    ("post_era and helpers (remittance.service_layer, .adapters)", ("remittance/service_layer/",
+                                                                   "remittance/adapters/")),
     ("kernel (rcm_shared: x12 tokens, outbox, ids)", ("rcm_shared/",)),
     ("decimal / json / uuid / other", ("",)),
 )
@@ -105,12 +110,12 @@ def summarise(profile: cProfile.Profile, top: int = 12) -> tuple[list[tuple[str,
 
 
 async def _receive(db: Database, practice_id: str, content: bytes) -> tuple[EraReceivedV1, object]:
-    async with db.transaction() as session:
-        intake = await handlers.receive_era(session, handlers.ReceiveEra(practice_id, content, "bench.835", "bulk"))
-    event = EraReceivedV1(era_id=intake.era_id, practice_id=practice_id,
+    async with units_of_work(db)() as uow:
+        era, _ = await intake.receive_era(uow, ReceiveEra(practice_id, content, "bench.835", "bulk"))
+    event = EraReceivedV1(era_id=era.era_id, practice_id=practice_id,
                           file_sha256=hashlib.sha256(content).hexdigest(), size_bytes=len(content),
                           received_via="bulk")
-    return event, envelope_for(event, source="remittance", subject=intake.era_id, practice_id=practice_id)
+    return event, envelope_for(event, source="remittance", subject=era.era_id, practice_id=practice_id)
 
 
 async def _seed_claims(db: Database, practice_id: str, content: bytes) -> None:
@@ -146,12 +151,13 @@ async def _post(db: Database, practice_id: str, content: bytes, profile: cProfil
     if matched:
         await _seed_claims(db, practice_id, content)
     event, envelope = await _receive(db, practice_id, content)
+    handler = message_map(units_of_work(db), RULES)[EraReceivedV1]  # as the era-posting consumer calls it
     started = time.perf_counter()
     if profile is not None:
         profile.enable()
     try:
         async with db.transaction() as session:
-            await handlers.post_era(session, envelope, event)  # type: ignore[arg-type]
+            await handler(session, envelope, event)
     finally:
         if profile is not None:
             profile.disable()

@@ -66,8 +66,8 @@ def best_of(fn: Callable[[], int], runs: int) -> tuple[float, int]:
 
 
 def ours(text: str) -> int:
-    from remittance.domain.era_reader import iter_remittance
     from remittance.domain.model import ClaimPayment, RemittanceSummary
+    from remittance.edi.era_reader import iter_remittance
 
     claims = 0
     for record in iter_remittance(text):
@@ -99,7 +99,7 @@ def pyx12_raw(text: str) -> int:
 
 STREAM_CHILD = """
 import sys, time, json
-from remittance.domain.era_reader import iter_remittance
+from remittance.edi.era_reader import iter_remittance
 from remittance.domain.model import ClaimPayment
 
 def rss_kb():  # current resident set (ru_maxrss would carry the parent's peak across exec)

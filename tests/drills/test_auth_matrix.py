@@ -130,7 +130,7 @@ async def seed_practice_a(services: dict[str, Service]) -> set[str]:
         return str(items[0]["claim_id"]) if items else None
 
     cl.seeded["claim_id"] = await eventually(built, what="practice A's claim")
-    from remittance.domain.era_writer import DraftClaim, DraftLine, DraftTransaction, write_835
+    from remittance.edi.era_writer import DraftClaim, DraftLine, DraftTransaction, write_835
 
     era = write_835([[DraftTransaction(claims=(DraftClaim("PCN-A-DRILL", "1", Decimal("150"), Decimal("100"),
                                                           Decimal("0"), lines=(DraftLine("90837", Decimal("150"),

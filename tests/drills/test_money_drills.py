@@ -20,10 +20,12 @@ from rcm_shared.testing.kafka import eventually, publish_envelopes, read_topic
 from remittance.adapters.orm import claim_postings, era_exceptions
 from remittance.bootstrap import build_app
 from remittance.config import RemittanceSettings
-from remittance.domain.era_writer import DraftAdjustment, DraftClaim, DraftLine, DraftTransaction, write_835
+from remittance.edi.era_writer import DraftAdjustment, DraftClaim, DraftLine, DraftTransaction, write_835
 from sqlalchemy import func, select
 
 pytestmark = pytest.mark.integration
+# what remittance handed to patient-billing, the one owner of patient A/R
+TRANSFERRED = "patient_responsibility_transferred"
 
 FULL = os.environ.get("RCM_DRILL_SCALE") == "full"
 HEADERS = {**auth(), "content-type": "application/edi-x12"}
@@ -94,13 +96,13 @@ async def test_drill_an_era_resent_under_a_new_trace_doubles_nothing(broker, dat
                 era_exceptions.c.kind == "duplicate_claim_payment", era_exceptions.c.status == "open"))).scalar_one()
         doubled = sum(1 for _claim, count in standing if count > 1)
         billed = await read_topic(broker.bootstrap, topics.PATIENT_RESPONSIBILITY_ASSESSED, expect=claims)
-        patient_ar_moved = D(after["accounts"]["patient_ar"]["balance"]) - D(books["patient_ar"]["balance"])
+        transferred_moved = D(after["accounts"][TRANSFERRED]["balance"]) - D(books[TRANSFERRED]["balance"])
         held = -D(after["accounts"]["overpayment_suspense"]["balance"])
         print(f"DRILL duplicate_payment: claims={claims} resent={claims} postings_doubled={doubled} "
-              f"exceptions={exceptions} patient_billed_events={len(billed)} patient_ar_moved={patient_ar_moved} "
+              f"exceptions={exceptions} patient_billed_events={len(billed)} patient_transfer_moved={transferred_moved} "
               f"held_in_suspense={held} era_status={resent['status']} books_balanced={after['balanced']}")
         assert doubled == 0 and exceptions == claims and len(billed) == claims
-        assert patient_ar_moved == 0 and after["balanced"] is True
+        assert transferred_moved == 0 and after["balanced"] is True
         assert held == sum((p.paid for p in payments), D(0)), "the second payment is held, to the cent"
         assert resent["status"] == "exception" and resent["summary"]["duplicate_claim_payments"] == claims
 

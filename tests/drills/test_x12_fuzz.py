@@ -100,7 +100,7 @@ def _readers() -> dict[str, tuple[Callable[[str], object], str]]:
     from claims.domain.x12_837_reader import read_837p
     from eligibility.edi.x12_270 import read_270
     from eligibility.edi.x12_271 import read_271
-    from remittance.domain.era_reader import iter_remittance, read_remittances
+    from remittance.edi.era_reader import iter_remittance, read_remittances
 
     return {
         "tokenizer": (lambda t: list(iter_segments(t)), "837P"),

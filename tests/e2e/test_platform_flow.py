@@ -75,10 +75,13 @@ def test_visits_to_posted_eras_and_patient_balances(running_platform: embedded.R
     assert not statuses & {"submitted", "accepted", "draft"}, statuses
     books = httpx.get(f"{urls['remittance']}/v1/ledger/trial-balance", headers=headers).json()
     assert books["balanced"] is True
-    patient_ar = Decimal(books["accounts"]["patient_ar"]["balance"])
+    # One set of patient books: remittance only records what it handed to patient-billing (a transfer account)
+    transferred = Decimal(books["patient_responsibility_transferred"])
+    assert transferred == Decimal(books["accounts"]["patient_responsibility_transferred"]["balance"])
+    assert "patient_ar" not in books["accounts"], "patient A/R is patient-billing's alone"
     accounts = httpx.get(f"{urls['patient-billing']}/v1/accounts", headers=headers).json()["items"]
     insured_balances = sum(Decimal(a["balance"]) for a in accounts if a["patient_id"] != "demo-pt-selfpay")
-    assert insured_balances == patient_ar, "patient responsibility moved to the patients' accounts, to the cent"
+    assert insured_balances == transferred, "patient responsibility moved to the patients' accounts, to the cent"
     paid = sum(Decimal(c["paid"]) for c in claims)
     assert paid == Decimal(books["accounts"]["undeposited_era"]["balance"])
     outbound = list((running_platform.root / "clearinghouse" / "outbound").glob("*.x12"))

@@ -48,8 +48,8 @@ def read_any(text: str) -> dict[str, Any]:
 
         return {"transaction": "837P", **read_837p(text)}
     if kind == "835":
-        from remittance.domain.era_json import to_json_dict
-        from remittance.domain.era_reader import read_remittances
+        from remittance.edi.era_json import to_json_dict
+        from remittance.edi.era_reader import read_remittances
 
         return {"transaction": "835", **to_json_dict(read_remittances(text, strict=True))}
     if kind == "999":
@@ -126,8 +126,11 @@ def validate_text(text: str) -> list[dict[str, Any]]:
     previous = logger.propagate
     logger.propagate = False
     try:
+        # No acknowledgment is asked for (fd_997=None): we only want the findings, and pyx12 4.0.0 cannot build a
+        # 999 for a transaction without ST03 (an 835's ST03 is Not Used in 005010X221A1), which it reported as the
+        # error "Failed to create 999 response" on every valid 835.
         ok = pyx12.x12n_document.x12n_document(param=pyx12.params.params(), src_file=io.StringIO(text),
-                                               fd_997=io.StringIO(), fd_html=None)
+                                               fd_997=None, fd_html=None)
     finally:
         logger.removeHandler(handler)
         logger.propagate = previous

@@ -1,6 +1,7 @@
+"""Settings of the remittance service (RCM_* environment). Business numbers live in rules files, not here."""
+
 from __future__ import annotations
 
-from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
@@ -11,7 +12,9 @@ class RemittanceSettings(ServiceSettings):
     service_name: str = "remittance"
     http_port: int = 8003
     database_url: str = "sqlite+aiosqlite:///var/remittance.db"
-    senior_review_threshold: Decimal = Decimal("250.00")
+    # A folder of rules files replacing the packaged ones of the same name (RCM_RULES_DIR), e.g. this deployment's
+    # contracted_rates.yaml; unset: the packaged rules.
+    rules_dir: str | None = None
     # The clearinghouse's ERA mailbox: one folder per practice (<dir>/<practice_id>/*.835 or *.x12).
     era_pickup_dir: Path | None = None
     era_pickup_seconds: float = 5.0

@@ -20,16 +20,21 @@ from rcm_shared.db.database import Database
 from rcm_shared.db.migrations import upgrade_to_head
 from rcm_shared.testing.databases import TestDatabases
 from remittance.adapters.orm import claim_postings, metadata, platform, submitted_claims
-from remittance.bootstrap import MIGRATIONS
+from remittance.bootstrap import MIGRATIONS, load_rulebook, units_of_work
 from remittance.config import RemittanceSettings
-from remittance.domain.era_writer import DraftAdjustment, DraftClaim, DraftLine, DraftTransaction, write_835
-from remittance.service_layer import handlers, views
+from remittance.domain.commands import ReceiveEra
+from remittance.edi.era_writer import DraftAdjustment, DraftClaim, DraftLine, DraftTransaction, write_835
+from remittance.service_layer import intake, unapplied, views
+from remittance.service_layer.handlers import message_map
 from sqlalchemy import func, insert, select, text
 
 pytestmark = pytest.mark.integration
+# what remittance handed to patient-billing, the one owner of patient A/R
+TRANSFERRED = "patient_responsibility_transferred"
 
 PRACTICE = "practice-a"
 A = DraftAdjustment
+RULES = load_rulebook()
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])
@@ -57,22 +62,27 @@ def era_file(pcn: str = "PCN-RACE", trace: str = "TRACE0001") -> bytes:
 
 
 async def received(db: Database, content: bytes) -> tuple[Any, EraReceivedV1]:
-    async with db.transaction() as session:
-        intake = await handlers.receive_era(session, handlers.ReceiveEra(PRACTICE, content, "race.835", "api"))
-    event = EraReceivedV1(era_id=intake.era_id, practice_id=PRACTICE, file_sha256="0" * 64, size_bytes=len(content),
+    async with units_of_work(db)() as uow:
+        era, _ = await intake.receive_era(uow, ReceiveEra(PRACTICE, content, "race.835", "api"))
+    event = EraReceivedV1(era_id=era.era_id, practice_id=PRACTICE, file_sha256="0" * 64, size_bytes=len(content),
                           received_via="api")
-    return envelope_for(event, source="remittance", subject=intake.era_id, practice_id=PRACTICE), event
+    return envelope_for(event, source="remittance", subject=era.era_id, practice_id=PRACTICE), event
+
+
+async def handle(db: Database, session: Any, envelope: Any, event: Any) -> None:
+    """As the consumer does: the message map's handler for the event, in the consumer's transaction."""
+    await message_map(units_of_work(db), RULES)[type(event)](session, envelope, event)
 
 
 async def post_era(db: Database, envelope: Any, event: EraReceivedV1) -> None:
     async with db.transaction() as session:
-        await handlers.post_era(session, envelope, event)
+        await handle(db, session, envelope, event)
 
 
 async def remember(db: Database, copy: ClaimSubmittedV1) -> None:
     envelope = envelope_for(copy, source="claims", subject=copy.claim_id, practice_id=PRACTICE)
     async with db.transaction() as session:
-        await handlers.remember_submitted_claim(session, envelope, copy)
+        await handle(db, session, envelope, copy)
 
 
 async def waiting_or_done(db: Database, task: asyncio.Task[None]) -> None:
@@ -113,7 +123,7 @@ async def settled(db: Database) -> dict[str, Any]:
             "balanced": books["balanced"]}
 
 
-EXPECTED_BOOKS = {"payer_ar": "0.00", "patient_ar": "28.00", "undeposited_era": "112.00", "unapplied_cash": "0.00"}
+EXPECTED_BOOKS = {"payer_ar": "0.00", TRANSFERRED: "28.00", "undeposited_era": "112.00", "unapplied_cash": "0.00"}
 
 
 async def test_a_claim_copy_handled_while_its_era_posts_waits_then_applies_the_payment(db: Database) -> None:
@@ -121,7 +131,7 @@ async def test_a_claim_copy_handled_while_its_era_posts_waits_then_applies_the_p
     copy = claim_copy()
 
     async def post_unapplied(session: Any) -> None:
-        await handlers.post_era(session, envelope, event)  # no copy yet: the payment goes to unapplied cash
+        await handle(db, session, envelope, event)  # no copy yet: the payment goes to unapplied cash
 
     await while_held_open(db, post_unapplied, remember(db, copy))
 
@@ -136,8 +146,8 @@ async def test_an_era_posted_while_its_claim_copy_is_stored_waits_then_matches_a
     copy = claim_copy()
 
     async def store_copy(session: Any) -> None:
-        await handlers.remember_submitted_claim(session, envelope_for(
-            copy, source="claims", subject=copy.claim_id, practice_id=PRACTICE), copy)
+        await handle(db, session, envelope_for(copy, source="claims", subject=copy.claim_id, practice_id=PRACTICE),
+                     copy)
 
     await while_held_open(db, store_copy, post_era(db, envelope, event))
 
@@ -165,10 +175,10 @@ async def test_the_sweep_applies_a_payment_left_waiting_beside_its_claim_copy(db
                     "contracted_rate": None}], submitted_at=envelope.time))
     assert (await settled(db))["waiting"] == 1
 
-    async with db.transaction() as session:
-        assert await handlers.apply_waiting_payments(session) == 1
-    async with db.transaction() as session:
-        assert await handlers.apply_waiting_payments(session) == 0, "applied once"
+    async with units_of_work(db)() as uow:
+        assert await unapplied.apply_waiting_payments(uow, RULES) == 1
+    async with units_of_work(db)() as uow:
+        assert await unapplied.apply_waiting_payments(uow, RULES) == 0, "applied once"
     state = await settled(db)
     assert state["waiting"] == 0
     assert state["matched"] == [("c-PCN-RACE", "112.00")]

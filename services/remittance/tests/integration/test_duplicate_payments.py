@@ -15,7 +15,7 @@ from rcm_shared.testing.fixtures import auth, running, settings_for
 from rcm_shared.testing.kafka import eventually, publish_envelopes, read_topic
 from remittance.bootstrap import build_app
 from remittance.config import RemittanceSettings
-from remittance.domain.era_writer import (
+from remittance.edi.era_writer import (
     DraftAdjustment,
     DraftClaim,
     DraftLine,
@@ -25,6 +25,8 @@ from remittance.domain.era_writer import (
 )
 
 pytestmark = pytest.mark.integration
+# what remittance handed to patient-billing, the one owner of patient A/R
+TRANSFERRED = "patient_responsibility_transferred"
 
 A = DraftAdjustment
 HEADERS = {**auth(), "content-type": "application/edi-x12"}
@@ -113,7 +115,7 @@ async def test_an_era_resent_under_a_new_trace_is_held_claim_by_claim_and_settle
                   paid("PCN-4", "50", share="0"))
         await post(client, era("TRACE0001", *claims))
         books = await balances(client)
-        assert books["undeposited_era"] == "262.00" and books["patient_ar"] == "68.00"
+        assert books["undeposited_era"] == "262.00" and books[TRANSFERRED] == "68.00"
 
         # The same payments again: a new trace number and a new envelope (a new file to every other check).
         resent = await post(client, era("TRACE0002", *claims, icn=77), expect="exception")
@@ -148,7 +150,7 @@ async def test_an_era_resent_under_a_new_trace_is_held_claim_by_claim_and_settle
         assert "overpayment_suspense" not in final
         assert final["cash"] == "-112.00", "c-1's second payment was refunded to the payer"
         assert final["undeposited_era"] == "474.00", "262 twice, less c-4's 50 that never reached the bank"
-        assert final["patient_ar"] == "108.00", "c-2's copay of 40 billed again, by a person's decision"
+        assert final[TRANSFERRED] == "108.00", "c-2's copay of 40 billed again, by a person's decision"
         assert (await client.get("/v1/era-exceptions", headers=auth())).json()["items"] == []
         settled = (await client.get("/v1/era-exceptions?status=resolved", headers=auth())).json()["items"]
         assert {e["detail"]["resolution"]["decision"] for e in settled} == {"refunded", "apply", "not_received"}

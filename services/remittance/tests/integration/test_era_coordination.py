@@ -13,9 +13,11 @@ from rcm_shared.testing.fixtures import auth, running, settings_for
 from rcm_shared.testing.kafka import eventually, publish_envelopes, read_topic
 from remittance.bootstrap import build_app
 from remittance.config import RemittanceSettings
-from remittance.domain.era_writer import DraftAdjustment, DraftClaim, DraftLine, DraftTransaction, write_835
+from remittance.edi.era_writer import DraftAdjustment, DraftClaim, DraftLine, DraftTransaction, write_835
 
 pytestmark = pytest.mark.integration
+# what remittance handed to patient-billing, the one owner of patient A/R
+TRANSFERRED = "patient_responsibility_transferred"
 
 HEADERS = {**auth(), "content-type": "application/edi-x12"}
 
@@ -89,7 +91,7 @@ async def test_crossover_then_secondary_then_reversal_and_reissue(broker, databa
         assert cross["patient_billed"]["copay"] == "0.00"
         books = await balances(client)
         assert books["secondary_payer_ar"] == "28.00"
-        assert books["patient_ar"] == "20.00", "only the non-crossover claim's copay is the patient's"
+        assert books[TRANSFERRED] == "20.00", "only the non-crossover claim's copay is the patient's"
         denied = (await client.get("/v1/denials", headers=auth())).json()["items"]
         assert [(d["claim_id"], d["line_number"], d["category"]) for d in denied] == [
             ("c-rev", 2, "authorization_exhausted_or_missing")]
@@ -103,7 +105,7 @@ async def test_crossover_then_secondary_then_reversal_and_reissue(broker, databa
         assert settled["basis"] == "crossover_settlement" and settled["discrepancies"] == []
         books = await balances(client)
         assert books["secondary_payer_ar"] == "0.00"
-        assert books["patient_ar"] == "28.00", "20 copay of the other claim + the 8 the secondary left"
+        assert books[TRANSFERRED] == "28.00", "20 copay of the other claim + the 8 the secondary left"
         assert books["contractual_writeoff"] == "120.00", "40 + 30 + the denied line's 50; not CARC 23's 40 again"
         assert len((await client.get("/v1/denials", headers=auth())).json()["items"]) == 1
 
@@ -123,7 +125,7 @@ async def test_crossover_then_secondary_then_reversal_and_reissue(broker, databa
         assert [d["claim_id"] for d in closed] == ["c-rev"]
         books = await balances(client)
         assert books["payer_ar"] == "0.00"
-        assert books["patient_ar"] == "28.00", "8 the secondary left on the crossover claim, 20 from the re-issue"
+        assert books[TRANSFERRED] == "28.00", "8 the secondary left on the crossover claim, 20 from the re-issue"
         assert books["undeposited_era"] == "272.00", "112 + 20 + 140: the reversed 100 left again"
         assert books["contractual_writeoff"] == "80.00", "40 + the re-issue's 30 + 10"
 
@@ -161,4 +163,4 @@ async def test_a_payment_reversed_and_reissued_inside_one_era(broker, databases)
         assert (await client.get("/v1/denials", headers=auth())).json()["items"] == []
         assert len((await client.get("/v1/denials?status=reversed", headers=auth())).json()["items"]) == 1
         books = await balances(client)
-        assert (books["payer_ar"], books["patient_ar"], books["contractual_writeoff"]) == ("0.00", "15.00", "25.00")
+        assert (books["payer_ar"], books[TRANSFERRED], books["contractual_writeoff"]) == ("0.00", "15.00", "25.00")

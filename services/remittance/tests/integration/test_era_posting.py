@@ -14,6 +14,8 @@ from remittance.bootstrap import build_app
 from remittance.config import RemittanceSettings
 
 pytestmark = pytest.mark.integration
+# what remittance handed to patient-billing, the one owner of patient A/R
+TRANSFERRED = "patient_responsibility_transferred"
 
 ERA = """ISA*00*          *00*          *ZZ*SBXHP          *ZZ*RCMPLATFORM    *261101*1200*^*00501*000000101*0*T*:~
 GS*HP*SBXHP*RCMPLATFORM*20261101*1200*101*X*005010X221A1~
@@ -62,11 +64,24 @@ def submitted(claim_id: str, pcn: str, code: str, charge: str, contracted: str |
                            contracted_rate=Decimal(contracted) if contracted else None)])
 
 
-async def test_era_posts_once_balances_and_routes_denials(broker, databases) -> None:  # type: ignore[no-untyped-def]
-    app = build_app(settings_for(RemittanceSettings, databases.create("rem"), broker))
+CONTRACTS = """version: "test"
+decides: the test's contract with SBXHP
+contracts:
+  - payer_id: SBXHP
+    effective_from: 2026-01-01
+    rates: {"90837": "150.00"}
+"""
+
+
+async def test_era_posts_once_balances_and_routes_denials(broker, databases, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # The contract is remittance's own fact (rules/contracted_rates.yaml; here a deployment's copy in RCM_RULES_DIR):
+    # the claim copies carry no rate.
+    (tmp_path / "contracted_rates.yaml").write_text(CONTRACTS)
+    settings = settings_for(RemittanceSettings, databases.create("rem"), broker).model_copy(
+        update={"rules_dir": str(tmp_path)})
+    app = build_app(settings)
     async with running(app) as client:
-        claims = [submitted("c-paid", "PCN-PAID", "90837", "180", contracted="150.00"),
-                  submitted("c-denied", "PCN-DENIED", "90834", "150")]
+        claims = [submitted("c-paid", "PCN-PAID", "90837", "180"), submitted("c-denied", "PCN-DENIED", "90834", "150")]
         await publish_envelopes(broker.bootstrap, topics.CLAIM_SUBMITTED, [
             envelope_for(c, source="claims", subject=c.claim_id, practice_id="practice-a") for c in claims])
 
@@ -92,7 +107,9 @@ async def test_era_posts_once_balances_and_routes_denials(broker, databases) -> 
 
         tb = (await client.get("/v1/ledger/trial-balance", headers=auth())).json()
         assert tb["balanced"] is True
-        assert tb["accounts"]["patient_ar"]["balance"] == "28.00"
+        assert tb["accounts"][TRANSFERRED]["balance"] == "28.00"
+        # the copay is handed to patient-billing (the one owner of patient A/R), never a receivable here
+        assert tb[TRANSFERRED] == "28.00" and "patient_ar" not in tb["accounts"]
         assert tb["accounts"]["undeposited_era"]["balance"] == "112.00"
 
         csv = "reference,amount,date\nTRACE0001,112.00,2026-11-03\nUNKNOWN-9,50.00,2026-11-03\n"
@@ -108,7 +125,7 @@ async def test_era_posts_once_balances_and_routes_denials(broker, databases) -> 
         assert report["days_to_payment_by_payer"]["SBXHP"]["claims"] == 1
         short = (await client.get("/v1/underpayments", headers=auth())).json()["items"]
         assert [(u["claim_id"], u["expected"], u["allowed"], u["shortfall"]) for u in short] == [
-            ("c-paid", "150.00", "140.00", "10.00")], "allowed 140 against a contracted 150"
+            ("c-paid", "150.00", "140.00", "10.00")], "allowed 140 against the contracted 150 of rules/contracted_rates"
 
         denied = (await client.get("/v1/denials", headers=auth())).json()["items"]
         assert len(denied) == 1
@@ -182,7 +199,7 @@ async def test_an_era_ahead_of_its_claim_copy_waits_as_unapplied_cash_then_posts
         tb = (await client.get("/v1/ledger/trial-balance", headers=auth())).json()
         assert tb["balanced"] is True
         assert tb["accounts"]["unapplied_cash"]["balance"] == "0.00"
-        assert tb["accounts"]["patient_ar"]["balance"] == "28.00"
+        assert tb["accounts"][TRANSFERRED]["balance"] == "28.00"
 
 
 async def test_eras_dropped_in_the_clearinghouse_mailbox_are_taken_once(broker, databases, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -14,7 +14,7 @@ from rcm_shared.testing.kafka import eventually, publish_envelopes
 from remittance.adapters.orm import platform
 from remittance.bootstrap import build_app
 from remittance.config import RemittanceSettings
-from remittance.domain.era_writer import DraftAdjustment, DraftClaim, DraftLine, DraftTransaction, write_835
+from remittance.edi.era_writer import DraftAdjustment, DraftClaim, DraftLine, DraftTransaction, write_835
 from remittance.service_layer import views
 from sqlalchemy import select
 
@@ -169,10 +169,12 @@ async def test_crossovers_are_listed_until_the_next_payer_settles_them(broker, d
         db = app.state.db
         async with db.sessions() as session:
             later = utcnow() + timedelta(days=60)
-            page = await views.secondary_balances(session, "practice-a", as_of=later, limit=10, after=None)
+            page = await views.secondary_balances(session, "practice-a", as_of=later, limit=10, after=None,
+                                                  rules=app.state.services.rules)
             assert {(i["claim_id"], i["days_waiting"] >= 60, i["stale"]) for i in page.items} == {
                 ("c-again", True, True), ("c-short", True, True)}
-            late_report = await views.secondary_balance_report(session, "practice-a", as_of=later)
+            late_report = await views.secondary_balance_report(session, "practice-a", as_of=later,
+                                                               rules=app.state.services.rules)
             assert (late_report["total"]["stale_claims"], late_report["total"]["stale_remaining"]) == (2, "15.00")
             audited = (await session.execute(select(platform.audit_log.c.practice_id).where(
                 platform.audit_log.c.object_type == "secondary_balance"))).scalars().all()

@@ -17,12 +17,9 @@ from remittance.domain.denials import (
     DenialPatternWatch,
     DenialRules,
 )
-from remittance.domain.era_reader import iter_remittance, read_remittances
-from remittance.domain.era_writer import DraftAdjustment, DraftClaim, DraftLine, DraftTransaction, write_835
 from remittance.domain.model import ClaimPayment
 from remittance.domain.posting import (
     CONTRACTUAL_WRITEOFF,
-    PATIENT_AR,
     PAYER_AR,
     SECONDARY_PAYER_AR,
     UNDEPOSITED_ERA,
@@ -35,9 +32,14 @@ from remittance.domain.posting import (
     load_coordination,
     load_plb_accounts,
 )
+from remittance.domain.posting import (
+    PATIENT_RESPONSIBILITY_TRANSFERRED as TRANSFERRED,
+)
+from remittance.edi.era_reader import iter_remittance, read_remittances
+from remittance.edi.era_writer import DraftAdjustment, DraftClaim, DraftLine, DraftTransaction, write_835
 
 ZERO = D(0)
-RULES = yaml.safe_load(files("remittance.domain.rules").joinpath("posting.yaml").read_text())
+RULES = yaml.safe_load(files("remittance.domain").joinpath("rules/posting.yaml").read_text())
 POSTING = RemittancePosting(load_plb_accounts(RULES), load_coordination(RULES))
 FACTS = ClaimFacts("claim-1", "PCN1", (ClaimLineFacts(1, "90837", D("180.00")),))
 CARRIER = ("MEDIGAP SUPPLEMENT", "MGS01")
@@ -99,7 +101,7 @@ def test_a_crossover_holds_the_patient_share_for_the_next_payer() -> None:
     assert result.patient_billed == PatientResponsibility(), "nothing is billed to the patient yet"
     assert result.held_for_next_payer == D("28.00")
     assert ledger.balance(SECONDARY_PAYER_AR, "claim-1") == D("28.00")
-    assert ledger.balance(PATIENT_AR) == ZERO
+    assert ledger.balance(TRANSFERRED) == ZERO
     assert ledger.balance(PAYER_AR) == ZERO
     assert ledger.total_debits == ledger.total_credits
 
@@ -115,7 +117,7 @@ def test_the_secondary_settles_the_forwarded_balance_and_bills_only_what_it_leav
     assert result.contractual_adjustment == ZERO, "CARC 23 is the primary's, not this payer's write-off"
     assert result.held_for_next_payer == D("-28.00")
     assert ledger.balance(SECONDARY_PAYER_AR, "claim-1") == ZERO
-    assert ledger.balance(PATIENT_AR, "claim-1") == D("8.00")
+    assert ledger.balance(TRANSFERRED, "claim-1") == D("8.00")
     assert ledger.balance(UNDEPOSITED_ERA) == D("132.00")
     assert ledger.balance(CONTRACTUAL_WRITEOFF) == D("40.00")
     assert ledger.balance(PAYER_AR) == ZERO
@@ -143,7 +145,7 @@ def test_forwarded_again_the_remaining_share_stays_held_for_the_third_payer() ->
     ledger.apply_all(result.entries)
     assert result.patient_billed == PatientResponsibility()
     assert ledger.balance(SECONDARY_PAYER_AR, "claim-1") == D("8.00")
-    assert ledger.balance(PATIENT_AR) == ZERO
+    assert ledger.balance(TRANSFERRED) == ZERO
 
 
 @pytest.mark.parametrize("status", ["1", "19"])
@@ -175,7 +177,7 @@ def test_a_reversal_with_other_amounts_is_reported() -> None:
 
 
 def test_the_prior_payers_adjudication_is_never_a_denial() -> None:
-    rules = DenialRules.from_yaml(files("remittance.domain.rules").joinpath("denials.yaml").read_text())
+    rules = DenialRules.from_yaml(files("remittance.domain").joinpath("rules/denials.yaml").read_text())
     zero_paid = DraftClaim("PCN1", "2", D("180.00"), D("0.00"), D("28.00"), adjustments=(
         DraftAdjustment("OA", "23", D("152.00")), DraftAdjustment("PR", "2", D("28.00"))))
     assert DenialClassifier(rules).classify(payment_of(zero_paid)) == []
@@ -197,7 +199,7 @@ def test_a_strictly_read_claim_keeps_its_fields_and_hands_out_copies() -> None:
     assert len(kept.all_adjustments) == 2, "a caller changing a list does not change the claim"
 
 
-RULES_TEXT = files("remittance.domain.rules").joinpath("denials.yaml").read_text()
+RULES_TEXT = files("remittance.domain").joinpath("rules/denials.yaml").read_text()
 occurrences = st.lists(st.tuples(st.integers(0, 90), st.sampled_from(["coding", "eligibility"]),
                                  st.integers(0, 25)), min_size=0, max_size=60)
 

@@ -18,11 +18,11 @@ from remittance.domain.denials import (
     DenialRulesError,
     UnderpaymentCheck,
 )
-from remittance.domain.era_reader import read_remittances
-from remittance.domain.era_writer import DraftAdjustment, DraftClaim, DraftLine, DraftTransaction, write_835
 from remittance.domain.model import ClaimPayment
+from remittance.edi.era_reader import read_remittances
+from remittance.edi.era_writer import DraftAdjustment, DraftClaim, DraftLine, DraftTransaction, write_835
 
-RULES_TEXT = files("remittance.domain.rules").joinpath("denials.yaml").read_text()
+RULES_TEXT = files("remittance.domain").joinpath("rules/denials.yaml").read_text()
 RULES = DenialRules.from_yaml(RULES_TEXT)
 CLASSIFIER = DenialClassifier(RULES)
 

@@ -16,19 +16,21 @@ from remittance.domain.duplicates import (
     duplicate_rules_on,
     load_duplicate_payments,
 )
-from remittance.domain.era_reader import read_remittances
-from remittance.domain.era_writer import DraftAdjustment, DraftClaim, DraftLine, DraftTransaction, write_835
 from remittance.domain.model import ClaimPayment, ProviderAdjustment
 from remittance.domain.posting import (
     ACCOUNTS,
     CASH,
     OVERPAYMENT_SUSPENSE,
-    PATIENT_AR,
     PAYER_AR,
     UNDEPOSITED_ERA,
     Ledger,
     RemittancePosting,
 )
+from remittance.domain.posting import (
+    PATIENT_RESPONSIBILITY_TRANSFERRED as TRANSFERRED,
+)
+from remittance.edi.era_reader import read_remittances
+from remittance.edi.era_writer import DraftAdjustment, DraftClaim, DraftLine, DraftTransaction, write_835
 
 A = DraftAdjustment
 DOS = date(2026, 10, 15)
@@ -145,7 +147,7 @@ def test_a_held_duplicate_moves_only_the_cash_into_suspense_and_a_decision_relea
     ledger.apply_all(held.entries)
     assert held.outcome == "held_duplicate" and held.patient_billed.total == 0
     assert ledger.balances() == {UNDEPOSITED_ERA: D("112"), OVERPAYMENT_SUSPENSE: D("-112")}
-    assert ledger.balance(PAYER_AR) == ledger.balance(PATIENT_AR) == 0, "nothing to the claim or the patient"
+    assert ledger.balance(PAYER_AR) == ledger.balance(TRANSFERRED) == 0, "nothing to the claim or the patient"
     release = posting.release_hold(D("112"), "P-1", "claim-1", OVERPAYMENT_SUSPENSE, CASH)
     assert release is not None
     ledger.apply(release)

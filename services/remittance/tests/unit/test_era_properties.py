@@ -8,9 +8,9 @@ from decimal import Decimal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rcm_shared.x12 import X12SyntaxError
-from remittance.domain.era_json import to_json_dict
-from remittance.domain.era_reader import iter_remittance, read_remittances
-from remittance.domain.era_writer import (
+from remittance.edi.era_json import to_json_dict
+from remittance.edi.era_reader import iter_remittance, read_remittances
+from remittance.edi.era_writer import (
     DraftAdjustment,
     DraftClaim,
     DraftLine,

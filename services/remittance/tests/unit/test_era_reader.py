@@ -7,9 +7,10 @@ from decimal import Decimal as D
 
 import pytest
 from rcm_shared.x12 import Delimiters, X12SyntaxError
-from remittance.domain.era_json import to_json_dict
-from remittance.domain.era_reader import iter_remittance, read_remittances
-from remittance.domain.era_writer import (
+from remittance.domain.model import ClaimPayment, Remittance835Error, RemittanceHeader, RemittanceSummary
+from remittance.edi.era_json import to_json_dict
+from remittance.edi.era_reader import iter_remittance, read_remittances
+from remittance.edi.era_writer import (
     DraftAdjustment,
     DraftClaim,
     DraftLine,
@@ -17,7 +18,6 @@ from remittance.domain.era_writer import (
     DraftTransaction,
     write_835,
 )
-from remittance.domain.model import ClaimPayment, Remittance835Error, RemittanceHeader, RemittanceSummary
 from x12sdk.generate import ClaimSpec, ServiceLineSpec, denial, generate_835
 
 

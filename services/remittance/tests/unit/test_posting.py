@@ -10,15 +10,6 @@ import yaml
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
-from remittance.domain.era_reader import read_remittances
-from remittance.domain.era_writer import (
-    DraftAdjustment,
-    DraftClaim,
-    DraftLine,
-    DraftProviderAdjustment,
-    DraftTransaction,
-    write_835,
-)
 from remittance.domain.model import ClaimPayment
 from remittance.domain.posting import (
     CASH,
@@ -26,7 +17,6 @@ from remittance.domain.posting import (
     GROSS_CHARGES,
     INTEREST_INCOME,
     OTHER_ADJUSTMENT,
-    PATIENT_AR,
     PAYER_AR,
     PLB_RECOVERY,
     SECONDARY_PAYER_AR,
@@ -42,6 +32,18 @@ from remittance.domain.posting import (
     PostingError,
     RemittancePosting,
     load_plb_accounts,
+)
+from remittance.domain.posting import (
+    PATIENT_RESPONSIBILITY_TRANSFERRED as TRANSFERRED,
+)
+from remittance.edi.era_reader import read_remittances
+from remittance.edi.era_writer import (
+    DraftAdjustment,
+    DraftClaim,
+    DraftLine,
+    DraftProviderAdjustment,
+    DraftTransaction,
+    write_835,
 )
 
 ZERO = D(0)
@@ -76,7 +78,7 @@ def test_paid_claim_posts_payment_writeoff_and_patient_shares() -> None:
                                                                                  D("15.00"), ZERO)
     assert result.contractual_adjustment == D("50.00")
     assert ledger.balance(PAYER_AR) == ZERO
-    assert ledger.balance(PATIENT_AR, "claim-1") == D("45.00")
+    assert ledger.balance(TRANSFERRED, "claim-1") == D("45.00")
     assert ledger.balance(UNDEPOSITED_ERA) == D("150.00")
     assert ledger.balance(CONTRACTUAL_WRITEOFF) == D("50.00")
     assert ledger.balance(OTHER_ADJUSTMENT) == D("5.00")
@@ -117,7 +119,7 @@ def test_line_matching_reports_lines_we_did_not_bill() -> None:
 
 
 def test_provider_adjustments_use_the_rules_file_accounts() -> None:
-    rules = yaml.safe_load(files("remittance.domain.rules").joinpath("posting.yaml").read_text())
+    rules = yaml.safe_load(files("remittance.domain").joinpath("rules/posting.yaml").read_text())
     posting = RemittancePosting(load_plb_accounts(rules))
     [remittance] = read_remittances(write_835([[DraftTransaction(claims=(), provider_adjustments=(
         DraftProviderAdjustment("L6", D("-4.10")), DraftProviderAdjustment("WO", D("30.00"), "OLDCLAIM"),
@@ -162,7 +164,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.claims: dict[str, D] = {}
         # every posting still standing: claim, its 835 draft, the model's account moves, what it wrote
         self.postings: list[tuple[str, DraftClaim, dict[str, D], ClaimPosting]] = []
-        self.model = {PAYER_AR: ZERO, PATIENT_AR: ZERO, UNDEPOSITED_ERA: ZERO, CONTRACTUAL_WRITEOFF: ZERO,
+        self.model = {PAYER_AR: ZERO, TRANSFERRED: ZERO, UNDEPOSITED_ERA: ZERO, CONTRACTUAL_WRITEOFF: ZERO,
                       OTHER_ADJUSTMENT: ZERO, UNAPPLIED_CASH: ZERO, GROSS_CHARGES: ZERO, SECONDARY_PAYER_AR: ZERO}
         self.held: dict[str, D] = {}  # the model's secondary-payer A/R per claim
         self.billed = ZERO  # sent to patient billing, net
@@ -187,7 +189,7 @@ class LedgerMachine(RuleBasedStateMachine):
         draft = DraftClaim(claim_id, status, charge, paid, adjustments=(
             DraftAdjustment("CO", "45", co), DraftAdjustment("PR", reason, pr), DraftAdjustment("OA", "23", oa)))
         moves = {UNDEPOSITED_ERA: paid, CONTRACTUAL_WRITEOFF: co, OTHER_ADJUSTMENT: oa, PAYER_AR: -charge,
-                 PATIENT_AR: pr if status == "1" else ZERO, SECONDARY_PAYER_AR: pr if status == "19" else ZERO}
+                 TRANSFERRED: pr if status == "1" else ZERO, SECONDARY_PAYER_AR: pr if status == "19" else ZERO}
         self._post(claim_id, draft, moves)
 
     @precondition(lambda self: any(v > 0 for v in self.held.values()))
@@ -203,7 +205,7 @@ class LedgerMachine(RuleBasedStateMachine):
         draft = DraftClaim(claim_id, "2", charge, paid, adjustments=(
             DraftAdjustment("OA", "23", charge - held), DraftAdjustment("CO", "45", co),
             DraftAdjustment("PR", "2", pr)))
-        moves = {UNDEPOSITED_ERA: paid, CONTRACTUAL_WRITEOFF: co, PATIENT_AR: pr, SECONDARY_PAYER_AR: -held}
+        moves = {UNDEPOSITED_ERA: paid, CONTRACTUAL_WRITEOFF: co, TRANSFERRED: pr, SECONDARY_PAYER_AR: -held}
         self._post(claim_id, draft, moves, held=held)
 
     def _post(self, claim_id: str, draft: DraftClaim, moves: dict[str, D], held: D = ZERO) -> None:
@@ -274,13 +276,13 @@ class LedgerMachine(RuleBasedStateMachine):
             assert self.ledger.balance(SECONDARY_PAYER_AR, claim_id) == held, claim_id
 
     @invariant()
-    def the_patient_is_billed_exactly_what_patient_ar_holds(self) -> None:
-        assert self.billed == self.ledger.balance(PATIENT_AR)
+    def patient_billing_is_handed_exactly_what_the_transfer_account_holds(self) -> None:
+        assert self.billed == self.ledger.balance(TRANSFERRED)
 
     @invariant()
     def ar_cash_and_writeoffs_reconcile_with_charges(self) -> None:
         ledger = self.ledger
-        claim_side = (ledger.balance(PAYER_AR) + ledger.balance(PATIENT_AR) + ledger.balance(UNDEPOSITED_ERA)
+        claim_side = (ledger.balance(PAYER_AR) + ledger.balance(TRANSFERRED) + ledger.balance(UNDEPOSITED_ERA)
                       + ledger.balance(CONTRACTUAL_WRITEOFF) + ledger.balance(OTHER_ADJUSTMENT)
                       + ledger.balance(SECONDARY_PAYER_AR))
         outside_claims = -ledger.balance(UNAPPLIED_CASH) + self.plb_net

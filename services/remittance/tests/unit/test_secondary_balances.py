@@ -72,6 +72,6 @@ def test_a_bad_rule_names_its_field(block: dict[str, object], field: str) -> Non
 
 
 def test_the_shipped_rules_load() -> None:
-    from remittance.service_layer.views import secondary_follow_up
+    from remittance.bootstrap import load_rulebook
 
-    assert follow_up_on(secondary_follow_up(), date(2026, 11, 30)).stale_after_days == 45
+    assert follow_up_on(load_rulebook().secondary_follow_up, date(2026, 11, 30)).stale_after_days == 45

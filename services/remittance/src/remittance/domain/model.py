@@ -1,4 +1,4 @@
-"""What an 835 (005010X221A1) says, as slotted classes built by :mod:`remittance.domain.era_reader`.
+"""What an 835 (005010X221A1) says, as slotted classes built by :mod:`remittance.edi.era_reader`.
 
 The reader streams three kinds of records per ST transaction, in this order:
 

@@ -20,7 +20,11 @@ Posting rules (per claim payment matched to our claim):
 
 * payment CLP04: Dr undeposited_era / Cr payer_ar;
 * CO adjustments: Dr contractual_writeoff / Cr payer_ar;
-* PR adjustments: Dr patient_ar / Cr payer_ar, split deductible / coinsurance / copay / other by CARC 1 / 2 / 3;
+* PR adjustments: Dr patient_responsibility_transferred / Cr payer_ar, split deductible / coinsurance / copay /
+  other by CARC 1 / 2 / 3. Patient-billing is the one owner of patient A/R: what the payer assigns to the patient
+  is handed to it (patient-responsibility-assessed), and remittance's account only records the transfer (a
+  clearing account: no patient payment is ever expected or received in these books; its balance per practice is
+  what patient-billing was handed, net of reversals);
 * OA and PI adjustments: Dr other_adjustment / Cr payer_ar;
 * an unmatched claim payment: Dr undeposited_era / Cr unapplied_cash (its adjustments wait for a match);
 * a payment that repeats one already posted to the claim (domain/duplicates.py): Dr undeposited_era / Cr the
@@ -36,7 +40,8 @@ Coordination of benefits (billing primer section 5; which statuses and reasons m
 * the next payer settles it (CLP02 2/3, or 20/21 forwarding again, on a claim that holds a forwarded
   balance): its payment and its own adjustments are credited to secondary_payer_ar, the adjustment that
   only reports the prior payer's adjudication (CARC 23) is not booked again, and only the PR it leaves is
-  moved to patient_ar (and billed). With nothing held, the payer settles what we billed it (payer_ar);
+  transferred to patient-billing (patient_responsibility_transferred). With nothing held, the payer settles
+  what we billed it (payer_ar);
 * a reversal (CLP02 22) reverses the original posting's own journal entries line by line (whatever rules
   made them) and takes back what was billed to the patient; without an original posting to reverse, the
   negated amounts go through the rules above, which also nets an ordinary primary payment to zero.
@@ -60,7 +65,9 @@ from remittance.domain.model import ZERO, Adjustment, ClaimPayment, ProviderAdju
 CENT = Decimal("0.01")
 
 PAYER_AR = "payer_ar"
-PATIENT_AR = "patient_ar"
+# What the payer assigned to the patient and remittance handed to patient-billing, the one owner of patient A/R
+# (docs/decisions.md 2026-12-02): a transfer account, never a receivable of remittance's.
+PATIENT_RESPONSIBILITY_TRANSFERRED = "patient_responsibility_transferred"
 UNDEPOSITED_ERA = "undeposited_era"
 CASH = "cash"
 CONTRACTUAL_WRITEOFF = "contractual_writeoff"
@@ -75,9 +82,9 @@ SECONDARY_PAYER_AR = "secondary_payer_ar"
 # by a person's decision, never to the claim by itself.
 OVERPAYMENT_SUSPENSE = "overpayment_suspense"
 
-ACCOUNTS = frozenset({PAYER_AR, PATIENT_AR, UNDEPOSITED_ERA, CASH, CONTRACTUAL_WRITEOFF, OTHER_ADJUSTMENT,
-                      UNAPPLIED_CASH, INTEREST_INCOME, PLB_RECOVERY, GROSS_CHARGES, SECONDARY_PAYER_AR,
-                      OVERPAYMENT_SUSPENSE})
+ACCOUNTS = frozenset({PAYER_AR, PATIENT_RESPONSIBILITY_TRANSFERRED, UNDEPOSITED_ERA, CASH, CONTRACTUAL_WRITEOFF,
+                      OTHER_ADJUSTMENT, UNAPPLIED_CASH, INTEREST_INCOME, PLB_RECOVERY, GROSS_CHARGES,
+                      SECONDARY_PAYER_AR, OVERPAYMENT_SUSPENSE})
 
 # Used when no rules file is given; rules/posting.yaml holds the same mapping as data.
 DEFAULT_PLB_ACCOUNTS: dict[str, str] = {"L6": INTEREST_INCOME, "*": PLB_RECOVERY}
@@ -384,9 +391,10 @@ class RemittancePosting:
                 shares[PATIENT_SHARE_BY_CARC.get(adjustment.reason, "other")] += adjustment.amount
                 if forwarded and settling:
                     continue  # forwarded again: it stays in secondary_payer_ar for the payer after this one
-                # held for the next payer when forwarded, else the patient's
-                entries.append(self._adjustment_entry(adjustment, reference, claim_id, source,
-                                                      SECONDARY_PAYER_AR if forwarded else PATIENT_AR))
+                # held for the next payer when forwarded, else the patient's (handed to patient-billing)
+                entries.append(self._adjustment_entry(
+                    adjustment, reference, claim_id, source,
+                    SECONDARY_PAYER_AR if forwarded else PATIENT_RESPONSIBILITY_TRANSFERRED))
             elif settling and adjustment.reason in rules.prior_payer_reasons:
                 continue  # CARC 23: the prior payer's adjudication, booked when that payer's 835 was posted
             else:
@@ -456,7 +464,7 @@ class RemittancePosting:
 
     @staticmethod
     def _adjustment_entry(adjustment: Adjustment, reference: str, claim_id: str, source: str = PAYER_AR,
-                          patient_account: str = PATIENT_AR) -> JournalEntry | None:
+                          patient_account: str = PATIENT_RESPONSIBILITY_TRANSFERRED) -> JournalEntry | None:
         detail = f"{adjustment.group}-{adjustment.reason}"
         if adjustment.group == "PR":
             account = patient_account

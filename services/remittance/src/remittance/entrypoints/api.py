@@ -1,4 +1,6 @@
-"""HTTP routes of remittance: ERA intake, exceptions, denial queues, unapplied cash, the books."""
+"""HTTP routes of remittance: ERA intake, exceptions, denial queues, unapplied cash, the books. Each route parses,
+builds the command, calls one use case (or a view) and answers; domain refusals become problem+json in one place
+(``bootstrap.DOMAIN_ERRORS``)."""
 
 from __future__ import annotations
 
@@ -11,13 +13,18 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from rcm_shared.http.audit import AuditEntry, audited
 from rcm_shared.http.auth import Principal, require_scope
-from rcm_shared.http.deps import ClockDep, DatabaseDep
+from rcm_shared.http.deps import ClockDep
 from rcm_shared.http.errors import ProblemError
 from rcm_shared.http.idempotency import run_idempotent
 from rcm_shared.http.pagination import cursor_after
 from rcm_shared.http.schemas import PlainText, StrictModel
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from remittance.service_layer import handlers, views
+from remittance.domain.commands import ImportDeposits, ReceiveEra, ResolveDuplicatePayment
+from remittance.domain.exceptions import UnknownEra
+from remittance.domain.reconciliation import parse_deposit_csv
+from remittance.entrypoints.dependencies import ServicesDep
+from remittance.service_layer import deposits, duplicates, intake, views
 
 router = APIRouter(prefix="/v1", tags=["remittance"])
 Reader = Annotated[Principal, require_scope("remittance:read")]
@@ -61,7 +68,7 @@ async def _era_bytes(request: Request) -> tuple[bytes, str | None]:
                                                         "multipart/form-data": {"schema": {"type": "object",
                                                             "properties": {"file": {"type": "string",
                                                                                     "format": "binary"}}}}}}})
-async def post_era(request: Request, principal: Writer, db: DatabaseDep,
+async def post_era(request: Request, principal: Writer, services: ServicesDep,
                    audit: Annotated[AuditEntry, audited("era", "create")]) -> JSONResponse:
     content, file_name = await _era_bytes(request)
     if not content.strip():
@@ -70,38 +77,38 @@ async def post_era(request: Request, principal: Writer, db: DatabaseDep,
     if not content.lstrip(b"\xef\xbb\xbf \r\n\t").startswith(b"ISA"):
         raise ProblemError(422, "not-x12", "This is not an X12 interchange",
                            errors=[{"field": "body", "code": "isa", "message": "must start with an ISA segment"}])
-    command = handlers.ReceiveEra(principal.practice_id, content, file_name, "api")
+    command = ReceiveEra(principal.practice_id, content, file_name, "api")
 
-    async def create(session):  # type: ignore[no-untyped-def]
-        intake = await handlers.receive_era(session, command)
-        audit.object_id = intake.era_id
-        return (200 if intake.duplicate else 202), EraAccepted(era_id=intake.era_id, duplicate=intake.duplicate,
-                                                               status=intake.status)
+    async def create(session: AsyncSession) -> tuple[int, EraAccepted]:
+        async with services.uows.joining(session) as uow:
+            era, duplicate = await intake.receive_era(uow, command)
+        audit.object_id = era.era_id
+        return (200 if duplicate else 202), EraAccepted(era_id=era.era_id, duplicate=duplicate, status=era.status)
 
-    return await run_idempotent(request, db, principal, "era", create, body_fingerprint=content)
+    return await run_idempotent(request, services.db, principal, "era", create, body_fingerprint=content)
 
 
 @router.get("/eras", dependencies=[audited("era")],
             summary="ERAs received, newest first (API, clearinghouse mailbox, bulk)")
-async def list_eras(principal: Reader, db: DatabaseDep, limit: Annotated[int, Query(ge=1, le=500)] = 100
+async def list_eras(principal: Reader, services: ServicesDep, limit: Annotated[int, Query(ge=1, le=500)] = 100
                     ) -> dict[str, Any]:
-    async with db.sessions() as session:
+    async with services.db.sessions() as session:
         return {"items": await views.eras_received(session, principal.practice_id, limit)}
 
 
 @router.get("/eras/{era_id}", dependencies=[audited("era")], summary="An ERA's processing status and totals")
-async def get_era(era_id: str, principal: Reader, db: DatabaseDep) -> dict[str, Any]:
-    async with db.transaction() as session:
+async def get_era(era_id: str, principal: Reader, services: ServicesDep) -> dict[str, Any]:
+    async with services.db.transaction() as session:
         era = await views.era_detail(session, principal.practice_id, era_id)
     if era is None:
-        raise ProblemError(404, "not-found", "No such ERA")
+        raise UnknownEra("No such ERA")
     return era
 
 
 @router.get("/era-exceptions", dependencies=[audited("era_exception")],
             summary="Work queue: ERAs or transactions that could not be posted")
-async def list_exceptions(principal: Reader, db: DatabaseDep, status: ExceptionStatus = "open") -> dict[str, Any]:
-    async with db.sessions() as session:
+async def list_exceptions(principal: Reader, services: ServicesDep, status: ExceptionStatus = "open") -> dict[str, Any]:
+    async with services.db.sessions() as session:
         return {"items": await views.era_exception_queue(session, principal.practice_id, status)}
 
 
@@ -121,11 +128,10 @@ class DuplicateDecision(StrictModel):
                          "apply: not a duplicate after all, posted to the claim like any payment. Once only: a "
                          "second decision is a 409.")
 async def resolve_era_exception(exception_id: Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")],
-                                body: DuplicateDecision, principal: Writer, db: DatabaseDep) -> dict[str, Any]:
-    command = handlers.ResolveDuplicatePayment(principal.practice_id, exception_id, body.decision,
-                                               principal.subject, body.note)
-    async with db.transaction() as session:
-        return await handlers.resolve_duplicate_payment(session, command)
+                                body: DuplicateDecision, principal: Writer, services: ServicesDep) -> dict[str, Any]:
+    command = ResolveDuplicatePayment(principal.practice_id, exception_id, body.decision, principal.subject, body.note)
+    async with services.uows() as uow:
+        return await duplicates.resolve_duplicate_payment(uow, command, services.rules)
 
 
 class DenialOut(BaseModel):
@@ -149,11 +155,11 @@ class DenialOut(BaseModel):
 
 @router.get("/denials", dependencies=[audited("denial")],
             summary="Work queue: classified denials by queue (senior, clinical liaison, billing)")
-async def list_denials(principal: Reader, db: DatabaseDep,
+async def list_denials(principal: Reader, services: ServicesDep,
                        after: Annotated[dict[str, Any] | None, cursor_after("denial_id")], queue: RuleName = None,
                        category: RuleName = None, status: WorkStatus = "open",
                        limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict[str, Any]:
-    async with db.transaction() as session:
+    async with services.db.transaction() as session:
         page = await views.denial_queue(session, principal.practice_id, status=status, queue=queue,
                                         category=category, limit=limit, after=after)
     return {"items": [DenialOut(**item).model_dump(mode="json") for item in page.items],
@@ -162,22 +168,25 @@ async def list_denials(principal: Reader, db: DatabaseDep,
 
 @router.get("/unapplied-cash", dependencies=[audited("unapplied_cash")],
             summary="Work queue: payments that matched none of our claims")
-async def unapplied(principal: Reader, db: DatabaseDep) -> dict[str, Any]:
-    async with db.sessions() as session:
+async def unapplied(principal: Reader, services: ServicesDep) -> dict[str, Any]:
+    async with services.db.sessions() as session:
         return {"items": await views.unapplied_cash(session, principal.practice_id)}
 
 
 @router.get("/ledger/trial-balance", dependencies=[audited("ledger")],
-            summary="Balances per account; debits always equal credits")
-async def trial_balance(principal: Reader, db: DatabaseDep) -> dict[str, Any]:
-    async with db.sessions() as session:
+            summary="Balances per account; debits always equal credits",
+            description="patient_responsibility_transferred: what the payers assigned to patients and remittance "
+                        "handed to patient-billing (the one owner of patient A/R), net of reversals. Remittance "
+                        "expects no patient payment: patient-billing's assessed total for the practice equals it.")
+async def trial_balance(principal: Reader, services: ServicesDep) -> dict[str, Any]:
+    async with services.db.sessions() as session:
         return await views.trial_balance(session, principal.practice_id)
 
 
 @router.get("/reports/denials", dependencies=[audited("denial_report")],
             summary="Denial counts and amounts by category, payer, CPT, clinician, program")
-async def denial_report(principal: Reader, db: DatabaseDep) -> dict[str, Any]:
-    async with db.sessions() as session:
+async def denial_report(principal: Reader, services: ServicesDep) -> dict[str, Any]:
+    async with services.db.sessions() as session:
         return await views.denial_report(session, principal.practice_id)
 
 
@@ -185,10 +194,8 @@ async def denial_report(principal: Reader, db: DatabaseDep) -> dict[str, Any]:
              description="Each deposit whose reference is an ERA's TRN trace number and whose amount matches to the "
                          "cent is matched (Dr cash / Cr undeposited ERA). Returns what is unmatched on either side.",
              openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}}})
-async def post_deposits(request: Request, principal: Writer, db: DatabaseDep,
+async def post_deposits(request: Request, principal: Writer, services: ServicesDep,
                         audit: Annotated[AuditEntry, audited("deposit", "import")]) -> dict[str, Any]:
-    from remittance.domain.reconciliation import parse_deposit_csv
-
     if not request.headers.get("content-type", "").startswith(("text/csv", "text/plain")):
         raise ProblemError(415, "unsupported-media-type", "Send deposits as text/csv")
     try:
@@ -196,30 +203,31 @@ async def post_deposits(request: Request, principal: Writer, db: DatabaseDep,
     except ValueError as exc:
         raise ProblemError(422, "validation", "Deposit file is invalid",
                            errors=[{"field": "body", "code": "csv", "message": str(exc)}]) from exc
-    async with db.transaction() as session:
-        imported = await handlers.import_deposits(session, principal.practice_id, rows)
-        await audit.record_in(session)
-        return imported
+    async with services.uows() as uow:
+        imported = await deposits.import_deposits(uow, ImportDeposits(principal.practice_id, tuple(rows)),
+                                                  services.rules)
+        await audit.record_in(uow.session)
+    return imported
 
 
 @router.get("/reconciliation", dependencies=[audited("reconciliation")],
             summary="EFT reconciliation: deposits and ERA payments not yet matched")
-async def get_reconciliation(principal: Reader, db: DatabaseDep) -> dict[str, Any]:
-    async with db.transaction() as session:
-        return await handlers.reconcile_deposits(session, principal.practice_id)
+async def get_reconciliation(principal: Reader, services: ServicesDep) -> dict[str, Any]:
+    async with services.uows() as uow:
+        return await deposits.reconcile_deposits(uow, principal.practice_id, services.rules)
 
 
 @router.get("/underpayments", dependencies=[audited("underpayment")],
             summary="Work queue: lines paid below the payer's contracted rate")
-async def list_underpayments(principal: Reader, db: DatabaseDep, status: WorkStatus = "open") -> dict[str, Any]:
-    async with db.sessions() as session:
+async def list_underpayments(principal: Reader, services: ServicesDep, status: WorkStatus = "open") -> dict[str, Any]:
+    async with services.db.sessions() as session:
         return {"items": await views.underpayment_queue(session, principal.practice_id, status)}
 
 
 @router.get("/reports/payments", dependencies=[audited("payment_report")],
             summary="Days from submission to payment by payer; unmatched cash; ERA exceptions")
-async def payment_report(principal: Reader, db: DatabaseDep) -> dict[str, Any]:
-    async with db.sessions() as session:
+async def payment_report(principal: Reader, services: ServicesDep) -> dict[str, Any]:
+    async with services.db.sessions() as session:
         return await views.payment_report(session, principal.practice_id)
 
 
@@ -230,17 +238,18 @@ async def payment_report(principal: Reader, db: DatabaseDep) -> dict[str, Any]:
                         "payer settled so far, what remains, days since the claim was forwarded, `stale` past "
                         "the follow-up threshold (rules/posting.yaml), and settlement discrepancies. A remaining "
                         "below zero is an over-settlement (state `over`).")
-async def list_secondary_balances(principal: Reader, db: DatabaseDep, clock: ClockDep,
+async def list_secondary_balances(principal: Reader, services: ServicesDep, clock: ClockDep,
                                   after: Annotated[dict[str, Any] | None, cursor_after("claim_id")],
                                   limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict[str, Any]:
-    async with db.transaction() as session:
+    async with services.db.transaction() as session:
         page = await views.secondary_balances(session, principal.practice_id, as_of=clock.now(), limit=limit,
-                                              after=after)
+                                              after=after, rules=services.rules)
     return page.as_dict()
 
 
 @router.get("/reports/secondary-balances", dependencies=[audited("secondary_balance_report")],
             summary="Balances held for secondary payers, per crossover carrier")
-async def secondary_balance_report(principal: Reader, db: DatabaseDep, clock: ClockDep) -> dict[str, Any]:
-    async with db.sessions() as session:
-        return await views.secondary_balance_report(session, principal.practice_id, as_of=clock.now())
+async def secondary_balance_report(principal: Reader, services: ServicesDep, clock: ClockDep) -> dict[str, Any]:
+    async with services.db.sessions() as session:
+        return await views.secondary_balance_report(session, principal.practice_id, as_of=clock.now(),
+                                                    rules=services.rules)

@@ -10,11 +10,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from functools import cache
-from importlib import resources
 from typing import Any
 
-import yaml
 from rcm_shared.http.pagination import encode_cursor
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,15 +27,9 @@ from remittance.adapters.orm import (
     underpayments,
 )
 from remittance.domain.model import REVERSAL_STATUS
-from remittance.domain.posting import SECONDARY_PAYER_AR
-from remittance.domain.secondary_balances import (
-    HeldBalance,
-    Movement,
-    SecondaryFollowUp,
-    follow_up_on,
-    load_secondary_follow_up,
-)
-from remittance.service_layer.handlers import posting_rules
+from remittance.domain.posting import PATIENT_RESPONSIBILITY_TRANSFERRED, SECONDARY_PAYER_AR
+from remittance.domain.rulebook import Rulebook
+from remittance.domain.secondary_balances import HeldBalance, Movement, follow_up_on
 
 CENT = Decimal("0.01")
 CHUNK = 1000  # ids per IN (...) lookup
@@ -54,7 +45,7 @@ class Page:
 
 
 def _among(column: Any, values: list[str]) -> Any:
-    # Values written into the statement, as in handlers: no generic plan for a thousand parameters.
+    # Values written into the statement, as in the repositories: no generic plan for a thousand parameters.
     return column.in_(bindparam("values", values, expanding=True, literal_execute=True))
 
 
@@ -114,6 +105,8 @@ async def unapplied_cash(session: AsyncSession, practice_id: str) -> list[dict[s
 
 
 async def trial_balance(session: AsyncSession, practice_id: str) -> dict[str, Any]:
+    """Balances per account. ``patient_responsibility_transferred``: what was handed to patient-billing (the one
+    owner of patient A/R), net of reversals: the number patient-billing's assessed total must equal."""
     rows = (await session.execute(select(journal.c.account, func.sum(journal.c.debit), func.sum(journal.c.credit))
                                   .where(journal.c.practice_id == practice_id).group_by(journal.c.account))).all()
     # SUM keeps the Cents column type, so the database's integer cents come back as Decimal amounts.
@@ -124,8 +117,10 @@ async def trial_balance(session: AsyncSession, practice_id: str) -> dict[str, An
         accounts[account] = {"debits": str(debit), "credits": str(credit), "balance": str(debit - credit)}
         total_debits += debit
         total_credits += credit
+    transferred = accounts.get(PATIENT_RESPONSIBILITY_TRANSFERRED, {}).get("balance", "0.00")
     return {"accounts": accounts, "total_debits": str(total_debits),
-            "total_credits": str(total_credits), "balanced": total_debits == total_credits}
+            "total_credits": str(total_credits), "balanced": total_debits == total_credits,
+            "patient_responsibility_transferred": transferred}
 
 
 async def denial_report(session: AsyncSession, practice_id: str) -> dict[str, Any]:
@@ -179,12 +174,6 @@ async def payment_report(session: AsyncSession, practice_id: str) -> dict[str, A
 
 # --- balances held for a secondary payer (secondary_payer_ar) ---
 
-@cache
-def secondary_follow_up() -> tuple[SecondaryFollowUp, ...]:
-    data = yaml.safe_load(resources.files("remittance.domain").joinpath("rules/posting.yaml").read_text())
-    return load_secondary_follow_up(data)
-
-
 def _held_claims_query(practice_id: str) -> Any:
     """Claims whose secondary_payer_ar balance is not zero (waiting, short or over-settled), by claim id."""
     return (select(journal.c.claim_id).where(journal.c.practice_id == practice_id,
@@ -195,24 +184,25 @@ def _held_claims_query(practice_id: str) -> Any:
 
 
 async def secondary_balances(session: AsyncSession, practice_id: str, *, as_of: datetime, limit: int,
-                             after: dict[str, Any] | None) -> Page:
+                             after: dict[str, Any] | None, rules: Rulebook) -> Page:
     """Claims with a balance held for a next payer, by claim id (keyset)."""
     query = _held_claims_query(practice_id)
     if after:
         query = query.where(journal.c.claim_id > str(after.get("claim_id", "")))
     claim_ids = list((await session.execute(query.limit(limit + 1))).scalars())
-    items = await _held_balances(session, practice_id, claim_ids[:limit], as_of)
+    items = await _held_balances(session, practice_id, claim_ids[:limit], as_of, rules)
     return Page(items, encode_cursor({"claim_id": claim_ids[limit - 1]}) if len(claim_ids) > limit else None)
 
 
-async def secondary_balance_report(session: AsyncSession, practice_id: str, *, as_of: datetime) -> dict[str, Any]:
+async def secondary_balance_report(session: AsyncSession, practice_id: str, *, as_of: datetime,
+                                   rules: Rulebook) -> dict[str, Any]:
     """Held balances per crossover carrier, and in all."""
-    rule = follow_up_on(secondary_follow_up(), as_of.date())
+    rule = follow_up_on(rules.secondary_follow_up, as_of.date())
     claim_ids = list((await session.execute(_held_claims_query(practice_id))).scalars())
     by_carrier: dict[tuple[str | None, str | None], dict[str, Any]] = {}
     total = _carrier_totals(None)
     for start in range(0, len(claim_ids), CHUNK):
-        for item in await _held_balances(session, practice_id, claim_ids[start:start + CHUNK], as_of):
+        for item in await _held_balances(session, practice_id, claim_ids[start:start + CHUNK], as_of, rules):
             carrier = item["crossover_carrier"] or {}
             key = (carrier.get("name"), carrier.get("identifier"))
             for totals in (by_carrier.setdefault(key, _carrier_totals(item["crossover_carrier"])), total):
@@ -240,11 +230,11 @@ def _money(totals: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _held_balances(session: AsyncSession, practice_id: str, claim_ids: list[str],
-                         as_of: datetime) -> list[dict[str, Any]]:
+                         as_of: datetime, rules: Rulebook) -> list[dict[str, Any]]:
     """Each claim's held / settled / remaining, from the secondary_payer_ar lines of its postings."""
     if not claim_ids:
         return []
-    rule = follow_up_on(secondary_follow_up(), as_of.date())
+    rule = follow_up_on(rules.secondary_follow_up, as_of.date())
     moved: dict[str, Decimal] = {}
     written: dict[str, int] = {}  # first journal line id: the order postings were written (ties in posted_at)
     for posting_id, debit, credit, first in (await session.execute(
@@ -278,7 +268,7 @@ async def _held_balances(session: AsyncSession, practice_id: str, claim_ids: lis
         copy = copies.get(claim_id)
         if copy is None:  # a journal line always has its claim copy; nothing to show without one
             continue
-        forwarded = posting_rules().coordination_on(copy.date_of_service).forwarded_statuses
+        forwarded = rules.posting.coordination_on(copy.date_of_service).forwarded_statuses
         movements: list[Movement] = []
         forwarding: Any = None
         discrepancies: list[str] = []

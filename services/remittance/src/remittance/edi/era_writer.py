@@ -1,8 +1,11 @@
-"""A small 835 writer: test fixtures and sandbox ERAs (a clearinghouse fake can answer claims with these).
+"""The platform's one 835 writer: test fixtures, sandbox ERAs and the demo payer (``rcm demo``) all write with it,
+so what they send is what remittance reads (and pyx12 validates it against 005010X221A1).
 
 Public API::
 
-    write_835(transactions: Sequence[Sequence[DraftTransaction]], *, delimiters=Delimiters(), newline=False) -> str
+    write_835(transactions: Sequence[Sequence[DraftTransaction]], *, delimiters=Delimiters(), newline=False,
+              interchange_control_number=1, sender_id="SANDBOXPAYER", receiver_id="SANDBOXPROV",
+              created=datetime(2026, 1, 5, 12, 0)) -> str
 
 The outer sequence is functional groups (GS), the inner one ST transactions. Counts (SE01, GE01, IEA01) and
 control numbers are computed. Amounts are written exactly as given; balancing is the caller's business
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 
 from rcm_shared.x12 import Delimiters
@@ -58,6 +62,8 @@ class DraftClaim:
     statement_from: str | None = None
     remarks: tuple[str, ...] = ()
     crossover_carrier: tuple[str, str] | None = None  # (name, payer id): NM1*TT when the claim was forwarded
+    facility_code: str | None = None  # CLP08 (place of service for professional claims, e.g. 11 office)
+    frequency_code: str | None = None  # CLP09 (1 original, 7 replacement, 8 void)
 
 
 @dataclass(frozen=True)
@@ -73,7 +79,7 @@ class DraftTransaction:
     total_paid: Decimal | None = None  # None: the balancing total
     provider_adjustments: tuple[DraftProviderAdjustment, ...] = ()
     control_number: str = "0001"
-    payment_method: str = "ACH"
+    payment_method: str = "ACH"  # NON: no payment (BPR01 H, notification only)
     payment_date: str | None = "20260105"
     trace_number: str = "TRACE0001"
     payer_name: str = "EXAMPLE BEHAVIORAL PLAN"
@@ -102,16 +108,26 @@ def _cas(segments: list[list[str]], adjustments: Sequence[DraftAdjustment]) -> N
             segments.append(seg)
 
 
+def _trimmed(segment: list[str]) -> list[str]:
+    while segment and segment[-1] == "":
+        segment.pop()
+    return segment
+
+
 def _transaction(t: DraftTransaction, d: Delimiters) -> list[list[str]]:
     total = t.balanced_total() if t.total_paid is None else t.total_paid
-    bpr = ["BPR", "I", str(abs(total)), "D" if total < 0 else "C", t.payment_method,
-           "CCP" if t.payment_method == "ACH" else ""]
-    if t.payment_date:
-        bpr += ["01", "999999992", "DA", "123456", "1512345678", "", "01", "999988880", "DA", "98765", t.payment_date]
+    if t.payment_method == "NON":  # no money moves: BPR16 (the date) is the only other element
+        bpr = ["BPR", "H", str(abs(total)), "C", "NON", *([""] * 11), t.payment_date or ""]
+    else:
+        bpr = ["BPR", "I", str(abs(total)), "D" if total < 0 else "C", t.payment_method,
+               "CCP" if t.payment_method == "ACH" else ""]
+        if t.payment_date:
+            bpr += ["01", "999999992", "DA", "123456", "1512345678", "", "01", "999988880", "DA", "98765",
+                    t.payment_date]
     segs: list[list[str]] = [
         ["ST", "835", t.control_number],
-        bpr,
-        ["TRN", "1", t.trace_number, "1" + t.payer_id[-9:]],
+        _trimmed(bpr),
+        ["TRN", "1", t.trace_number, "1" + t.payer_id[-9:].rjust(9, "0")],
         ["DTM", "405", t.payment_date or "20260105"],
         *[list(s) for s in t.extra_header_segments],
         ["N1", "PR", t.payer_name],
@@ -125,10 +141,12 @@ def _transaction(t: DraftTransaction, d: Delimiters) -> list[list[str]]:
         segs.append(["LX", "1"])
     for c in t.claims:
         clp = ["CLP", c.patient_control_number, c.status, str(c.charge), str(c.paid),
-               "" if c.patient_responsibility is None else str(c.patient_responsibility), "12", c.payer_claim_number]
-        segs.append(clp)
+               "" if c.patient_responsibility is None else str(c.patient_responsibility), "12", c.payer_claim_number,
+               c.facility_code or "", c.frequency_code or ""]
+        segs.append(_trimmed(clp))
         _cas(segs, c.adjustments)
-        segs.append(["NM1", "QC", "1", c.patient_last_name, c.patient_first_name, "", "", "", "MI", c.member_id])
+        segs.append(_trimmed(["NM1", "QC", "1", c.patient_last_name, c.patient_first_name, "", "", "",
+                              "MI" if c.member_id else "", c.member_id]))
         if c.crossover_carrier:
             segs.append(["NM1", "TT", "2", c.crossover_carrier[0], "", "", "", "", "PI", c.crossover_carrier[1]])
         if c.remarks:
@@ -160,16 +178,17 @@ def _transaction(t: DraftTransaction, d: Delimiters) -> list[list[str]]:
 
 
 def write_835(groups: Sequence[Sequence[DraftTransaction]], *, delimiters: Delimiters | None = None,
-              newline: bool = False, interchange_control_number: int = 1) -> str:
+              newline: bool = False, interchange_control_number: int = 1, sender_id: str = "SANDBOXPAYER",
+              receiver_id: str = "SANDBOXPROV", created: datetime = datetime(2026, 1, 5, 12, 0)) -> str:
     d = delimiters or Delimiters()
     e = d.element
-    isa = e.join(["ISA", "00", " " * 10, "00", " " * 10, "ZZ", "SANDBOXPAYER".ljust(15), "ZZ",
-                  "SANDBOXPROV".ljust(15), "260105", "1200", d.repetition, "00501",
-                  f"{interchange_control_number:09d}", "0", "T", d.component])
+    isa = e.join(["ISA", "00", " " * 10, "00", " " * 10, "ZZ", sender_id[:15].ljust(15), "ZZ",
+                  receiver_id[:15].ljust(15), created.strftime("%y%m%d"), created.strftime("%H%M"), d.repetition,
+                  "00501", f"{interchange_control_number:09d}", "0", "T", d.component])
     segments: list[str] = [isa]
     for g, transactions in enumerate(groups, 1):
-        segments.append(e.join(["GS", "HP", "SANDBOXPAYER", "SANDBOXPROV", "20260105", "1200", str(g), "X",
-                                "005010X221A1"]))
+        segments.append(e.join(["GS", "HP", sender_id, receiver_id, created.strftime("%Y%m%d"),
+                                created.strftime("%H%M"), str(g), "X", "005010X221A1"]))
         for t in transactions:
             segments.extend(e.join(seg) for seg in _transaction(t, d))
         segments.append(e.join(["GE", str(len(transactions)), str(g)]))

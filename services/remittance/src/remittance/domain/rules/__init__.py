@@ -1,1 +1,0 @@
-"""Business rules shipped as data (YAML); read by adapters, parsed by the pure loaders in the domain."""

@@ -1,0 +1,66 @@
+"""Use case: unapplied cash meets its claim. A payment for a claim we had no copy of waits in unapplied cash; when
+the copy arrives (topics are not ordered with each other) the cash is released and posted as it would have been.
+The periodic sweep is the safety net behind the claim-key lock."""
+
+from __future__ import annotations
+
+import logging
+
+from rcm_shared.observability import metrics
+
+from remittance.adapters.bulk_writer import PostingBatch
+from remittance.adapters.repository import UNAPPLIED_RESOLVED
+from remittance.domain.model import ClaimPayment
+from remittance.domain.posting import UNAPPLIED_CASH, UNDEPOSITED_ERA, transfer
+from remittance.domain.rulebook import Rulebook
+from remittance.edi.era_reader import iter_remittance
+from remittance.service_layer.posting import payment_run, post_claims
+from remittance.service_layer.unit_of_work import RemittanceUnitOfWork
+
+SOURCE = "remittance"
+log = logging.getLogger("rcm.remittance")
+
+
+async def apply_waiting_payments_for(uow: RemittanceUnitOfWork, rules: Rulebook, practice_id: str,
+                                     patient_control_number: str) -> None:
+    """A claim copy arrived after its ERA: move the unapplied cash onto the claim and post it as it would have
+    been. The caller holds the claim key (lock_keys)."""
+    waiting = await uow.postings.unapplied_for(practice_id, patient_control_number)
+    if not waiting:
+        return
+    ours = await uow.claim_copies.one(practice_id, patient_control_number)
+    for posting in waiting:
+        content = await uow.eras.content(posting.era_id)
+        payment = next((r for r in iter_remittance(content, strict=True) if isinstance(r, ClaimPayment)
+                        and r.patient_control_number == patient_control_number
+                        and r.status_code == posting.claim_status_code and r.paid == posting.paid), None)
+        if payment is None:
+            continue
+        reference = posting.payer_claim_number or patient_control_number
+        release = transfer("unapplied_release", reference, UNAPPLIED_CASH, UNDEPOSITED_ERA, payment.paid, None,
+                           payment.status_code, "matched a late claim copy")
+        await uow.postings.write_entries(practice_id, posting.posting_id, [release] if release else [])
+        await uow.postings.set_unapplied(posting.posting_id, UNAPPLIED_RESOLVED)
+        batch = PostingBatch(uow)
+        try:
+            run = await payment_run(uow, posting.era_id, practice_id, posting.payment_id, rules)
+            await post_claims(uow, run, [(payment, ours)], batch)
+            await batch.flush()
+        finally:
+            await batch.settle(quiet=True)
+
+
+async def apply_waiting_payments(uow: RemittanceUnitOfWork, rules: Rulebook, limit: int = 200) -> int:
+    """Sweep: post unapplied cash whose claim copy is here now; returns the claim keys applied.
+
+    The claim key serializes the claim-copy consumer and ERA posting, so a copy and its payment always meet
+    as they arrive. This is the safety net behind that, with a bounded delay (``unapplied_rematch_seconds``):
+    payments left waiting by a version without the key, or by any path not foreseen."""
+    waiting = await uow.claim_copies.keys_with_waiting_cash(limit)
+    for practice_id, patient_control_number in waiting:
+        await uow.claim_copies.lock_keys(practice_id, [patient_control_number])
+        await apply_waiting_payments_for(uow, rules, practice_id, patient_control_number)  # reads again, locked
+    if waiting:
+        metrics.BUSINESS_EVENTS.labels(SOURCE, "unapplied_rematched_by_sweep").inc(len(waiting))
+        log.warning("unapplied cash matched by the sweep", extra={"claim_keys": len(waiting)})
+    return len(waiting)
