@@ -1,16 +1,16 @@
-"""Composition root of claims: database, clearinghouse, front-office client, consumers and jobs."""
+"""Composition root of claims: database, clearinghouse, consumers (the scrubber's projection, payments) and jobs."""
 
 from __future__ import annotations
 
-from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI
+from prometheus_client import Gauge
 from rcm_shared.clock import Clock, SystemClock
 from rcm_shared.config import ServiceSettings
-from rcm_shared.contracts import ClaimPaymentPostedV1, ClaimPaymentPostedV2, VisitCompletedV1, topics
+from rcm_shared.contracts import ClaimPaymentPostedV1, ClaimPaymentPostedV2, topics
 from rcm_shared.db.database import Database
-from rcm_shared.messaging import EventConsumer, event_dispatcher
+from rcm_shared.messaging import EventConsumer, batch_dispatcher, event_dispatcher
 from rcm_shared.service import ServiceRuntime, create_service_app
 
 from claims.adapters.clearinghouse import (
@@ -19,12 +19,11 @@ from claims.adapters.clearinghouse import (
     SandboxClearinghouse,
     SftpClearinghouse,
 )
-from claims.adapters.front_office import FrontOffice, HttpFrontOffice
 from claims.adapters.orm import metadata, platform
 from claims.config import ClaimsSettings
 from claims.domain.exceptions import IllegalClaimTransition, InvalidClaim, RulesetNotFound
 from claims.entrypoints.api import router
-from claims.service_layer import handlers
+from claims.service_layer import handlers, views
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -40,13 +39,20 @@ def build_clearinghouse(settings: ClaimsSettings) -> Clearinghouse:
     return SandboxClearinghouse(settings.clearinghouse_dir)
 
 
-def build_runtime(settings: ClaimsSettings, clearinghouse: Clearinghouse, front: FrontOffice,
-                  clock: Clock) -> ServiceRuntime:
+AWAITING = Gauge("rcm_claims_awaiting_facts", "Claims waiting for another service's facts (awaiting_facts)")
+AWAITING_OLDEST = Gauge("rcm_claims_awaiting_facts_oldest_seconds",
+                        "How long the claim waiting longest for its facts has waited (0: none waits)")
+FACT_AGE = Gauge("rcm_claims_projection_newest_fact_age_seconds",
+                 "Age of the newest fact of each kind in claims' scrubber projection (-1: none yet)", ["kind"])
+
+
+def build_runtime(settings: ClaimsSettings, clearinghouse: Clearinghouse, clock: Clock) -> ServiceRuntime:
     db = Database(settings, metadata, platform)
-    builder = EventConsumer(settings, db.sessions, platform, name="claim-builder", topics=[topics.VISIT_COMPLETED],
-                            handler=event_dispatcher({
-                                VisitCompletedV1: partial(handlers.build_claim_for_visit, front=front,
-                                                          clock=clock)}))
+    # The scrubber's projection: authorizations' determinations and eligibility's checks, a poll at a time, in one
+    # consumer group (so one process never scrubs a claim while another does).
+    facts = EventConsumer(settings, db.sessions, platform, name="claim-facts",
+                          topics=[topics.VISIT_AUTHORIZATION_DETERMINED, topics.ELIGIBILITY_CHECKED],
+                          batch_handler=batch_dispatcher(handlers.message_map(handlers.rulebook(), clock)))
     outcomes = EventConsumer(settings, db.sessions, platform, name="claim-outcomes",
                              topics=[topics.CLAIM_PAYMENT_POSTED],
                              handler=event_dispatcher({ClaimPaymentPostedV1: handlers.record_payment,
@@ -67,7 +73,18 @@ def build_runtime(settings: ClaimsSettings, clearinghouse: Clearinghouse, front:
     async def status_inquiries() -> None:
         await handlers.inquire_claim_status(db, clearinghouse, submission, inquiry_policy, clock=clock)
 
-    return ServiceRuntime(settings, db, MIGRATIONS, consumers=[builder, outcomes], periodic=[
+    async def awaiting_metrics() -> None:
+        now = clock.now()
+        async with db.sessions() as session:
+            count, oldest = await views.awaiting_gauge(session)
+            freshness = await views.projection_freshness(session)
+        AWAITING.set(count)
+        AWAITING_OLDEST.set(max(0.0, (now - oldest).total_seconds()) if oldest else 0)
+        for kind, at in freshness.items():
+            FACT_AGE.labels(kind).set(max(0.0, (now - at).total_seconds()) if at else -1)
+
+    return ServiceRuntime(settings, db, MIGRATIONS, consumers=[facts, outcomes], periodic=[
+        ("claims-awaiting-facts-metrics", settings.awaiting_metrics_seconds, awaiting_metrics),
         ("submit-claims", settings.submission_interval_seconds, submit),
         ("collect-acknowledgments", settings.response_poll_seconds, acknowledgments),
         ("claim-status-inquiries", settings.status_inquiry_poll_seconds, status_inquiries)])
@@ -75,21 +92,20 @@ def build_runtime(settings: ClaimsSettings, clearinghouse: Clearinghouse, front:
 
 async def migrate(settings: ServiceSettings) -> None:
     claims_settings = ClaimsSettings(**settings.model_dump())
-    runtime = build_runtime(claims_settings, build_clearinghouse(claims_settings), HttpFrontOffice(claims_settings),
+    runtime = build_runtime(claims_settings, build_clearinghouse(claims_settings),
                             SystemClock(claims_settings.practice_time_zone))
     await runtime.migrate()
     await runtime.db.dispose()
 
 
 def build_app(settings: ServiceSettings | None = None, clearinghouse: Clearinghouse | None = None,
-              front: FrontOffice | None = None, clock: Clock | None = None) -> FastAPI:
+              clock: Clock | None = None) -> FastAPI:
     claims_settings = settings if isinstance(settings, ClaimsSettings) else ClaimsSettings(
         **(settings.model_dump() if settings else {}))
     clearinghouse = clearinghouse or build_clearinghouse(claims_settings)
-    front = front or HttpFrontOffice(claims_settings)
     clock = clock or SystemClock(claims_settings.practice_time_zone)
     app = create_service_app(
-        claims_settings, build_runtime(claims_settings, clearinghouse, front, clock), title="Claims",
+        claims_settings, build_runtime(claims_settings, clearinghouse, clock), title="Claims",
         description="Charge capture and coding, clean-claim edits, 837P batches through the clearinghouse, "
                     "the claim's life cycle and work queues.",
         routers=[router],
@@ -97,7 +113,6 @@ def build_app(settings: ServiceSettings | None = None, clearinghouse: Clearingho
                        RulesetNotFound: (422, "no-rules-for-date")},
         clock=clock)
     app.state.clearinghouse = clearinghouse
-    app.state.front_office = front
     app.state.submission = handlers.SubmissionSettings(claims_settings.submitter_id, claims_settings.receiver_id,
                                                        claims_settings.usage_indicator,
                                                        claims_settings.max_claims_per_file)

@@ -30,7 +30,7 @@ from claims.domain.model import (
     Subscriber,
 )
 from claims.domain.x12_837_reader import iter_837p_claims
-from claims.service_layer import handlers
+from claims.service_layer import handlers, scrub
 from rcm_shared.clearinghouse import FileContent
 from rcm_shared.contracts import ClaimStatusChangedV1, ClaimSubmittedV1
 from rcm_shared.db.bulk import insert_many
@@ -199,12 +199,12 @@ async def test_an_unreadable_claim_is_held_and_the_others_are_batched(databases,
                 document={k: v for k, v in document.items() if k != "lines"}))
             await session.execute(update(claims).where(claims.c.practice_id == "practice-b").values(
                 document={"claim_id": "broken"}))
-        before = handlers.UNREADABLE_CLAIMS.labels("batch")._value.get()
+        before = scrub.UNREADABLE_CLAIMS.labels("batch")._value.get()
 
         created = await handlers.batch_ready_claims(db, submission(1000), clock=CLOCK, page=100)
         assert len(created) == 1 and await handlers.send_queued_batches(db, sandbox) == 1
 
-        assert handlers.UNREADABLE_CLAIMS.labels("batch")._value.get() - before == 3
+        assert scrub.UNREADABLE_CLAIMS.labels("batch")._value.get() - before == 3
         async with db.sessions() as session:
             batch = (await session.execute(select(batches))).one()
             held = (await session.execute(select(claims.c.claim_id, claims.c.findings).where(

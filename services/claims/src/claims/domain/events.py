@@ -26,6 +26,13 @@ class ClaimDrafted(ClaimEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ClaimAwaitingFacts(ClaimEvent):
+    """The scrub waits for facts other services announce; ``reason_codes`` name them (never PHI)."""
+
+    reason_codes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ClaimScrubbed(ClaimEvent):
     warning_codes: tuple[str, ...] = ()
 

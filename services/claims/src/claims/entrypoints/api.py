@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
@@ -26,13 +27,20 @@ from claims.entrypoints.schemas import (
     VisitIn,
     VisitOut,
 )
-from claims.service_layer import handlers
+from claims.service_layer import handlers, views, visits
+from claims.service_layer.scrub import readable_claim
 
 router = APIRouter(prefix="/v1")
 Reader = Annotated[Principal, require_scope("claims:read")]
 Writer = Annotated[Principal, require_scope("claims:write")]
 ClaimId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")]
 AfterClaim = Annotated[dict[str, Any] | None, cursor_after("claim_id")]
+
+
+def _waited(claim: Claim) -> int | None:
+    if claim.awaiting_since is None:
+        return None
+    return max(0, int((datetime.now(UTC) - claim.awaiting_since).total_seconds()))
 
 
 def _claim_out(claim: Claim, row: Any, history: list[dict[str, Any]] | None = None) -> ClaimOut:
@@ -43,7 +51,8 @@ def _claim_out(claim: Claim, row: Any, history: list[dict[str, Any]] | None = No
         date_of_service=claim.date_of_service, findings=[f.as_dict() for f in claim.findings],
         lines=to_document(list(claim.lines)), payer_claim_number=claim.payer_claim_number,
         replaces_claim_id=claim.replaces_claim_id, batch_id=getattr(row, "batch_id", None),
-        submitted_at=getattr(row, "submitted_at", None), history=history or [])
+        submitted_at=getattr(row, "submitted_at", None), history=history or [],
+        awaiting_facts=list(claim.awaiting), awaiting_since=claim.awaiting_since, waited_seconds=_waited(claim))
 
 
 def _stored_out(row: Any) -> ClaimOut:
@@ -61,14 +70,22 @@ def _stored_out(row: Any) -> ClaimOut:
 @router.post("/visits", status_code=201, response_model=VisitOut, tags=["visits"],
              summary="Post a completed, signed visit",
              description="Codes the visit (CPT, units, modifiers, place of service; every line names the rule "
-                         "that chose it) and raises visit-completed. An insured visit becomes a scrubbed claim; "
-                         "a self-pay visit is charged to the patient's account. Send an Idempotency-Key.")
-async def post_visit(body: VisitIn, principal: Writer, db: DatabaseDep, request: Request,
+                         "that chose it) and raises visit-completed. An insured visit becomes a claim that waits "
+                         "(awaiting_facts) until authorizations and eligibility have announced its facts, then is "
+                         "scrubbed; a self-pay visit is charged to the patient's account. Send an Idempotency-Key.")
+async def post_visit(body: VisitIn, principal: Writer, db: DatabaseDep, request: Request, clock: ClockDep,
                      audit: Annotated[AuditEntry, audited("visit", "create")]) -> JSONResponse:
-    document = body.model_dump(mode="json")
+    command = body.to_command(principal.practice_id)
 
     async def create(session):  # type: ignore[no-untyped-def]
-        recorded = await handlers.record_visit(session, principal.practice_id, document)
+        try:
+            recorded = await visits.record_visit(session, command, handlers.rulebook(), today=clock.today(),
+                                                 now=clock.now())
+        except visits.VisitAlreadyRecorded as exc:
+            raise ProblemError(409, "visit-exists", "This visit was already recorded",
+                               errors=[{"field": "body.external_visit_id", "code": "duplicate",
+                                        "message": "a visit with this id exists; correct its claim instead"}],
+                               extra={"visit_id": exc.visit_id}) from None
         audit.object_id = recorded.visit_id
         return 201, VisitOut(
             visit_id=recorded.visit_id, external_visit_id=body.external_visit_id, billing_model=body.billing_model,
@@ -95,7 +112,7 @@ async def list_claims(principal: Reader, db: DatabaseDep, after: AfterClaim, sta
         query = query.where(claims.c.claim_id > str(after["claim_id"]))
     async with db.transaction() as session:
         rows = (await session.execute(query.order_by(claims.c.claim_id).limit(limit + 1))).all()
-    items = [_claim_out(claim, r) if (claim := handlers.readable_claim(r, "api")) is not None else _stored_out(r)
+    items = [_claim_out(claim, r) if (claim := readable_claim(r, "api")) is not None else _stored_out(r)
              for r in rows[:limit]]
     return ClaimPage(items=items, next_cursor=encode_cursor({"claim_id": items[-1].claim_id})
                      if len(rows) > limit else None)
@@ -130,8 +147,7 @@ async def correct(claim_id: ClaimId, body: CorrectionIn, principal: Writer, db: 
                                           body.rendering_npi, body.modifiers)
 
     async def create(session):  # type: ignore[no-untyped-def]
-        replacement = await handlers.correct_claim(session, request.app.state.front_office, principal.practice_id,
-                                                   claim_id, correction, clock=clock)
+        replacement = await handlers.correct_claim(session, principal.practice_id, claim_id, correction, clock=clock)
         return 201, _claim_out(replacement, None)
 
     return await run_idempotent(request, db, principal, f"correction:{claim_id}", create)
@@ -149,12 +165,12 @@ async def void(claim_id: ClaimId, principal: Writer, db: DatabaseDep, request: R
 
 
 @router.post("/claims/{claim_id}/scrub", response_model=ClaimOut, tags=["claims"],
-             summary="Run the edits again on a held claim (after fixing credentialing, eligibility ...)")
+             summary="Run the edits again on a held claim (after fixing credentialing, eligibility ...), from "
+                     "claims' copy of those facts; a claim whose facts are not on file waits for them")
 async def scrub(claim_id: ClaimId, principal: Writer, db: DatabaseDep, request: Request,
                 audit: Annotated[AuditEntry, audited("claim", "scrub")], clock: ClockDep) -> ClaimOut:
     async with db.transaction() as session:
-        claim = await handlers.rescrub(session, request.app.state.front_office, principal.practice_id, claim_id,
-                                       clock=clock)
+        claim = await handlers.rescrub(session, principal.practice_id, claim_id, clock=clock)
         await audit.record_in(session)
     return _claim_out(claim, None)
 
@@ -212,3 +228,11 @@ async def claims_report(principal: Reader, db: DatabaseDep) -> dict[str, Any]:
             "days_from_service_to_submission_median": lags[len(lags) // 2] if lags else None,
             "rejection_rate": round(len(rejections) / submitted, 4) if submitted else None,
             "rejections_by_reason": by_reason}
+
+
+@router.get("/reports/awaiting-facts", tags=["reports"], dependencies=[audited("claims_report")],
+            summary="Claims waiting for another service's facts: how many, for what, the longest wait, and how "
+                    "fresh claims' copy of those facts is")
+async def awaiting_facts_report(principal: Reader, db: DatabaseDep) -> dict[str, Any]:
+    async with db.sessions() as session:
+        return await views.awaiting_facts(session, principal.practice_id, now=datetime.now(UTC))

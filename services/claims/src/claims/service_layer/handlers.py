@@ -1,13 +1,11 @@
-"""Use cases of claims: charge capture, building and scrubbing claims, 837P batches, acknowledgments,
-adjudication, corrections. Each function takes the transaction's session (or the Database when it must
-talk to the outside world between transactions); rules come from the domain."""
+"""Use cases of claims: corrections, 837P batches, acknowledgments, adjudication (charge capture is ``visits``,
+scrubbing from the projection ``scrub``). Each function takes the transaction's session (or the Database when it
+must talk to the outside world between transactions); rules come from the domain."""
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -24,9 +22,10 @@ from rcm_shared.contracts import (
     ClaimPaymentPostedV2,
     ClaimStatusChangedV1,
     ClaimSubmittedV1,
-    CodedService,
+    EligibilityCheckedV1,
     EventEnvelope,
-    VisitCompletedV1,
+    EventPayload,
+    VisitAuthorizationDeterminedV1,
 )
 from rcm_shared.db import sequences
 from rcm_shared.db.bulk import insert_many
@@ -34,17 +33,17 @@ from rcm_shared.db.database import Database
 from rcm_shared.db.types import new_id, utcnow
 from rcm_shared.http.errors import ProblemError
 from rcm_shared.messaging import PermanentEventError, stage_event, stage_events
-from rcm_shared.observability import metrics
+from rcm_shared.messaging.dispatch import TypedBatchHandler
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from claims.adapters.claim_document import claim_from_document, to_document
+from claims.adapters.claim_document import to_document
 from claims.adapters.clearinghouse import (
     Clearinghouse,
     ClearinghouseUnavailable,
     refusal_status,
 )
-from claims.adapters.front_office import FrontOffice
+from claims.adapters.event_mapper import recorded_changes
 from claims.adapters.orm import (
     acknowledgments,
     batch_chunks,
@@ -54,55 +53,32 @@ from claims.adapters.orm import (
     control_numbers,
     platform,
     status_inquiries,
-    visits,
 )
-from claims.domain import events as ev
+from claims.adapters.repository import save_claims
 from claims.domain.acknowledgments import InterchangeAcknowledgment, read_277ca, read_999, read_ta1
 from claims.domain.claim_status import StatusInquiry, build_276, read_277
-from claims.domain.coding import ChargeCoder, CodingResult, draft_claim, normalize_icd10
+from claims.domain.coding import normalize_icd10
 from claims.domain.exceptions import ClaimsDomainError, IllegalClaimTransition
 from claims.domain.model import (
-    Address,
-    BillingProvider,
     Claim,
     ClaimStatus,
-    Clinician,
-    CompletedVisit,
     Finding,
-    Modality,
-    PatientLocation,
-    PatientParty,
-    PayerRef,
-    Person,
-    ServiceKind,
     Severity,
-    Subscriber,
 )
 from claims.domain.rulebook import Rulebook
-from claims.domain.scrubbing import (
-    ClaimScrubber,
-    EligibilityFact,
-    ScrubFacts,
-    claim_fingerprint,
-    reported_providers,
-)
 from claims.domain.x12_837 import Interchange837P, InterchangeHeader, Receiver, Submitter
+from claims.service_layer import scrub
+from claims.service_layer.scrub import Scrubbable, readable_claim, scrub_or_wait
+from claims.service_layer.visits import patient_control_number
 
 SOURCE = "claims"
 log = logging.getLogger(__name__)
 UNREADABLE_RESPONSES = Counter("rcm_clearinghouse_unreadable_responses_total",
                                "Returned files claims could not read (left in the mailbox), by kind", ["kind"])
-CLAIM_REJECTIONS = Counter("rcm_claim_rejections_total", "Claims rejected by the clearinghouse or payer, by reason",
-                           ["reason"])
-UNREADABLE_CLAIMS = Counter("rcm_claim_documents_unreadable_total",
-                            "Stored claim documents that could not be read back, by where it happened", ["where"])
 REFUSED_BATCHES = Counter("rcm_submission_batches_refused_total",
                           "837P files the clearinghouse refused for good on upload, by HTTP status", ["status"])
 UNREADABLE_DOCUMENT = "DOCUMENT_UNREADABLE"
 SUBMISSION_LOCK = 837_001
-RELATIONSHIP_CODES = {"spouse": "01", "child": "19", "employee": "20", "unknown": "21", "life_partner": "53",
-                      "other": "G8"}
-CREDENTIALS = {"PhD": "psychologist", "PsyD": "psychologist"}
 
 
 @cache
@@ -112,85 +88,16 @@ def rulebook() -> Rulebook:
                               folder.joinpath("fees.yaml").read_text())
 
 
-# ------------------------------------------------------------------------------------------ visits and coding
+def message_map(rules: Rulebook, clock: Clock) -> Mapping[type[EventPayload], TypedBatchHandler]:
+    """Which use case takes which integration event claims consumes a poll at a time (the claim-facts consumer:
+    the scrubber's projection)."""
+    async def determinations(session: AsyncSession, items: Sequence[tuple[EventEnvelope, Any]]) -> None:
+        await scrub.apply_determinations(session, items, rules, today=clock.today(), now=clock.now())
 
-def _clinician(data: dict[str, Any]) -> Clinician:
-    return Clinician(npi=data["npi"], credential=CREDENTIALS.get(data["credential"], data["credential"]),
-                     last_name=data["last_name"], first_name=data["first_name"], taxonomy=data.get("taxonomy"))
+    async def coverage_checks(session: AsyncSession, items: Sequence[tuple[EventEnvelope, Any]]) -> None:
+        await scrub.apply_coverage_checks(session, items, rules, today=clock.today(), now=clock.now())
 
-
-def _address(data: dict[str, Any] | None) -> Address | None:
-    if not data:
-        return None
-    return Address(line1=data["line1"], city=data["city"], state=data["state"], postal_code=data["postal_code"],
-                   line2=data.get("line2") or "")
-
-
-def _person(data: dict[str, Any]) -> Person:
-    return Person(last_name=data["last_name"], first_name=data["first_name"],
-                  birth_date=date.fromisoformat(str(data["birth_date"])), gender=data.get("gender", "U"),
-                  address=_address(data.get("address")))
-
-
-def completed_visit(visit_id: str, doc: dict[str, Any]) -> CompletedVisit:
-    coverage = doc.get("coverage") or {}
-    return CompletedVisit(
-        visit_id=visit_id, date_of_service=date.fromisoformat(str(doc["date_of_service"])),
-        payer_id=coverage.get("payer_id") if doc["billing_model"] == "insurance" else None,
-        diagnoses=tuple(doc["diagnoses"]), service_kind=ServiceKind(doc["service_kind"]),
-        rendering=_clinician(doc["rendering"]), psychotherapy_minutes=doc.get("psychotherapy_minutes") or 0,
-        em_code=doc.get("em_code"), modality=Modality(doc.get("modality", "in_person")),
-        patient_location=PatientLocation.HOME if doc.get("patient_at_home") else PatientLocation.OTHER,
-        interactive_complexity=bool(doc.get("interactive_complexity")),
-        supervising=_clinician(doc["supervising"]) if doc.get("supervising") else None,
-        program=doc.get("program"), digital_minutes=doc.get("digital_minutes_7_days") or 0)
-
-
-def code_visit(visit_id: str, doc: dict[str, Any]) -> tuple[CompletedVisit, CodingResult]:
-    visit = completed_visit(visit_id, doc)
-    return visit, ChargeCoder(rulebook()).code(visit)
-
-
-@dataclass(frozen=True)
-class RecordedVisit:
-    visit_id: str
-    coding: CodingResult
-    self_pay_charge: Decimal | None
-
-
-async def record_visit(session: AsyncSession, practice_id: str, doc: dict[str, Any]) -> RecordedVisit:
-    """Keep the signed visit, code it, and announce visit-completed in the same transaction."""
-    existing = (await session.execute(select(visits.c.visit_id).where(
-        visits.c.practice_id == practice_id, visits.c.external_visit_id == doc["external_visit_id"]))).first()
-    if existing is not None:
-        raise ProblemError(409, "visit-exists", "This visit was already recorded",
-                           errors=[{"field": "body.external_visit_id", "code": "duplicate",
-                                    "message": "a visit with this id exists; correct its claim instead"}],
-                           extra={"visit_id": existing.visit_id})
-    visit_id = new_id()
-    visit, coding = code_visit(visit_id, doc)
-    self_pay_charge: Decimal | None = None
-    if doc["billing_model"] == "self_pay":
-        fee = doc.get("self_pay_fee")
-        if fee is not None:
-            self_pay_charge = Decimal(str(fee))
-        else:
-            rates = [rulebook().self_pay_rate(visit.date_of_service, ln.procedure_code) for ln in coding.lines]
-            self_pay_charge = sum((r.charge * ln.units for r, ln in zip(rates, coding.lines, strict=True) if r),
-                                  Decimal("0.00")) or None
-    await session.execute(insert(visits).values(
-        visit_id=visit_id, practice_id=practice_id, external_visit_id=doc["external_visit_id"],
-        patient_id=doc["patient_id"], billing_model=doc["billing_model"],
-        payer_id=(doc.get("coverage") or {}).get("payer_id"), date_of_service=visit.date_of_service,
-        document=doc, received_at=utcnow()))
-    await stage_event(session, platform, VisitCompletedV1(
-        visit_id=visit_id, practice_id=practice_id, patient_id=doc["patient_id"], billing_model=doc["billing_model"],
-        payer_id=visit.payer_id, date_of_service=visit.date_of_service, rendering_npi=visit.rendering.npi,
-        program=visit.program,
-        services=[CodedService(procedure_code=ln.procedure_code, modifiers=list(ln.modifiers), units=ln.units)
-                  for ln in coding.lines],
-        self_pay_charge=self_pay_charge), source=SOURCE, subject=visit_id, practice_id=practice_id)
-    return RecordedVisit(visit_id, coding, self_pay_charge)
+    return {VisitAuthorizationDeterminedV1: determinations, EligibilityCheckedV1: coverage_checks}
 
 
 # ------------------------------------------------------------------------------------------ claims
@@ -199,64 +106,16 @@ async def next_control_number(session: AsyncSession, name: str) -> int:
     return await sequences.next_control_number(session, control_numbers, name)
 
 
-def _pcn(claim_id: str) -> str:
-    # CLM01: unique, no PHI, short enough for every payer (20 characters).
-    return "C" + hashlib.sha1(claim_id.encode()).hexdigest()[:19].upper()  # noqa: S324 - an id, not security
-
-
-def _claim_columns(practice_id: str, claim: Claim, patient_id: str) -> dict[str, Any]:
-    return dict(
-        practice_id=practice_id, visit_id=claim.visit_id, patient_id=patient_id, payer_id=claim.payer.payer_id,
-        patient_control_number=claim.patient_control_number, status=claim.status.value,
-        frequency_code=claim.frequency_code, total_charge=claim.total_charge, date_of_service=claim.date_of_service,
-        rendering_npi=claim.rendering_provider.npi, program=claim.program, fingerprint=claim_fingerprint(claim),
-        payer_claim_number=claim.payer_claim_number, replaces_claim_id=claim.replaces_claim_id,
-        document=to_document(claim), findings=[f.as_dict() for f in claim.findings], paid=claim.paid,
-        patient_responsibility=claim.patient_responsibility, updated_at=utcnow())
-
-
-def _recorded_changes(practice_id: str, claim: Claim) -> tuple[list[dict[str, Any]], list[ClaimStatusChangedV1]]:
-    """The claim's recorded events as ``claim_transitions`` rows and ``claim-status-changed`` payloads (and
-    counted in the metrics)."""
-    transitions: list[dict[str, Any]] = []
-    changes: list[ClaimStatusChangedV1] = []
-    for event in claim.pull_events():
-        reasons = list(getattr(event, "error_codes", ()) or getattr(event, "reason_codes", ()) or ())
-        transitions.append(dict(claim_id=claim.claim_id, from_status=event.previous_status, to_status=event.status,
-                                reason=",".join(reasons)[:200] or None, at=event.occurred_at))
-        if isinstance(event, ev.ClaimDrafted):
-            continue
-        changes.append(ClaimStatusChangedV1(
-            claim_id=claim.claim_id, practice_id=practice_id, previous_status=event.previous_status,
-            status=event.status, reason_codes=reasons))
-        metrics.BUSINESS_EVENTS.labels(SOURCE, f"claim_{event.status}").inc()
-        if event.status == ClaimStatus.REJECTED.value:
-            for code in reasons or ["unspecified"]:  # status / reason codes, never patient data
-                CLAIM_REJECTIONS.labels(code[:20]).inc()
-    return transitions, changes
-
-
 async def save_claim(session: AsyncSession, practice_id: str, claim: Claim, patient_id: str, *, new: bool,
                      causation: EventEnvelope | None = None) -> None:
     """Persist the aggregate and turn its recorded events into transitions and outbox rows."""
-    columns = _claim_columns(practice_id, claim, patient_id)
-    if new:
-        await session.execute(insert(claims).values(claim_id=claim.claim_id, created_at=utcnow(), version=1,
-                                                    **columns))
-    else:
-        await session.execute(update(claims).where(claims.c.claim_id == claim.claim_id)
-                              .values(version=claims.c.version + 1, **columns))
-    transitions, changes = _recorded_changes(practice_id, claim)
-    for row in transitions:
-        await session.execute(insert(claim_transitions).values(**row))
-    for change in changes:
-        await stage_event(session, platform, change, source=SOURCE, subject=claim.claim_id,
-                          practice_id=practice_id, causation=causation)
+    await save_claims(session, practice_id, [(claim, patient_id)], new=new, causation=causation)
 
 
-async def load_claim(session: AsyncSession, practice_id: str, claim_id: str) -> tuple[Claim, Any] | None:
-    row = (await session.execute(select(claims).where(claims.c.claim_id == claim_id,
-                                                      claims.c.practice_id == practice_id))).first()
+async def load_claim(session: AsyncSession, practice_id: str, claim_id: str, *,
+                     lock: bool = False) -> tuple[Claim, Any] | None:
+    query = select(claims).where(claims.c.claim_id == claim_id, claims.c.practice_id == practice_id)
+    row = (await session.execute(query.with_for_update() if lock else query)).first()
     if row is None:
         return None
     claim = readable_claim(row, "load")
@@ -266,113 +125,19 @@ async def load_claim(session: AsyncSession, practice_id: str, claim_id: str) -> 
     return claim, row
 
 
-async def scrub_facts(session: AsyncSession, front: FrontOffice, practice_id: str, patient_id: str,
-                      claim: Claim, *, today: date) -> tuple[ScrubFacts, list[Finding], str | None]:
-    """Gather what the scrubber needs from elsewhere; unanswerable questions become findings. ``today``: the
-    practice's date (filing limits count to it)."""
-    extra: list[Finding] = []
-    payer_id = claim.payer.payer_id
-    dos = claim.date_of_service
-    # The billing group must be enrolled itself. For the clinician who delivered the service the credentialing
-    # registry decides whether the claim may go out and under which NPIs (theirs, or a supervisor's): the 837P
-    # reports what it decided, nothing claims works out on its own.
-    clinician = claim.rendering
-    code = claim.lines[0].procedure_code if claim.lines else ""
-    # The questions are independent: ask them at once (each is a round trip to another service).
-    group, decision, coverage, auth = await asyncio.gather(
-        front.credentialed(practice_id, claim.billing_provider.npi, payer_id, dos),
-        front.credentialed(practice_id, clinician.npi, payer_id, dos, clinician.credential),
-        front.coverage(practice_id, patient_id, payer_id, dos),
-        front.authorization(practice_id, claim.visit_id, patient_id, payer_id, dos, code))
-    claim.report_providers(reported_providers(claim, decision) if decision is not None else None)
-    enrolled: dict[str, bool] = {}
-    if group is None or decision is None:
-        extra.append(Finding("CREDENTIALING_UNAVAILABLE", Severity.ERROR,
-                             "The credentialing registry did not answer; scrub again", "rendering.npi"))
-        # the finding above already holds the claim; do not add a second, wrong one
-        enrolled[claim.rendering_provider.npi] = True
-    enrolled[claim.billing_provider.npi] = group.allowed if group is not None else True
-    eligibility: EligibilityFact | None = None
-    if not coverage.known:
-        extra.append(Finding("ELIGIBILITY_UNAVAILABLE", Severity.WARNING,
-                             "Eligibility could not be asked; check coverage before the payer does", "subscriber"))
-    elif coverage.active is not None:
-        eligibility = EligibilityFact(coverage.active, coverage.coverage_from, coverage.coverage_to)
-    number: str | None = None
-    if not auth.known:
-        extra.append(Finding("AUTHORIZATION_UNAVAILABLE", Severity.WARNING,
-                             "The authorization registry did not answer", "prior_authorization"))
-    else:
-        number = auth.authorization_number
-    # Only this claim's own fingerprint can match: look it up on the index instead of loading them all.
-    fingerprint = claim_fingerprint(claim)
-    duplicate = (await session.execute(select(claims.c.claim_id).where(
-        claims.c.practice_id == practice_id, claims.c.fingerprint == fingerprint, claims.c.claim_id != claim.claim_id,
-        claims.c.status.notin_(["held", "rejected", "voided", "corrected", "draft", "closed"])).limit(1))).first()
-    fingerprints = {fingerprint} if duplicate else set()
-    facts = ScrubFacts(today=today,
-                       credentialing=lambda npi, _payer, _day: enrolled.get(npi, False),
-                       eligibility=eligibility, authorization_required=auth.required if auth.known else None,
-                       submitted_fingerprints=fingerprints, rendering_decision=decision)
-    return facts, extra, number
+async def _scrub(session: AsyncSession, practice_id: str, patient_id: str, claim: Claim, *, clock: Clock) -> None:
+    """Scrub from claims' projection (or wait for the facts not on file yet)."""
+    await scrub_or_wait(session, [Scrubbable(claim, practice_id, patient_id)], rulebook(), today=clock.today(),
+                        at=clock.now())
 
 
-def _parties(doc: dict[str, Any]) -> tuple[PayerRef, BillingProvider, Subscriber, PatientParty | None]:
-    coverage = doc["coverage"]
-    bp = doc["billing_provider"]
-    provider = BillingProvider(name=bp["name"], npi=bp["npi"], ein=bp["tax_id"], address=_address(bp["address"]),  # type: ignore[arg-type]
-                               taxonomy=bp.get("taxonomy"))
-    patient = _person(doc["patient"])
-    relationship = coverage.get("relationship", "self")
-    if relationship == "self":
-        subscriber = Subscriber(coverage["member_id"], patient, coverage.get("group_number") or "",
-                                coverage.get("filing_indicator", "CI"))
-        party = None
-    else:
-        subscriber = Subscriber(coverage["member_id"], _person(coverage["subscriber"]),
-                                coverage.get("group_number") or "", coverage.get("filing_indicator", "CI"))
-        party = PatientParty(RELATIONSHIP_CODES.get(relationship, "G8"), patient)
-    return PayerRef(coverage["payer_id"], coverage["payer_name"]), provider, subscriber, party
-
-
-async def build_claim_for_visit(session: AsyncSession, envelope: EventEnvelope, event: VisitCompletedV1, *,
-                                front: FrontOffice, clock: Clock) -> None:
-    """visit-completed (our own): an insured visit becomes a claim, scrubbed; errors hold it in the queue."""
-    if event.billing_model != "insurance" or event.voided:
-        return
-    if (await session.execute(select(claims.c.claim_id).where(claims.c.visit_id == event.visit_id))).first():
-        return  # aggregate guard behind the inbox: one claim per visit
-    row = (await session.execute(select(visits).where(visits.c.visit_id == event.visit_id))).first()
-    if row is None:
-        return
-    doc = row.document
-    visit, coding = code_visit(event.visit_id, doc)
-    payer, provider, subscriber, party = _parties(doc)
-    claim_id = new_id()
-    claim = draft_claim(coding, visit, claim_id=claim_id, patient_control_number=_pcn(claim_id), payer=payer,
-                        billing_provider=provider, subscriber=subscriber, patient=party,
-                        prior_authorization=doc["coverage"].get("prior_authorization_number"))
-    await _scrub(session, front, event.practice_id, row.patient_id, claim, clock=clock)
-    await save_claim(session, event.practice_id, claim, row.patient_id, new=True, causation=envelope)
-
-
-async def _scrub(session: AsyncSession, front: FrontOffice, practice_id: str, patient_id: str, claim: Claim, *,
-                 clock: Clock) -> None:
-    facts, extra, auth_number = await scrub_facts(session, front, practice_id, patient_id, claim,
-                                                  today=clock.today())
-    if auth_number and not claim.prior_authorization:
-        claim.prior_authorization = auth_number
-    findings = ClaimScrubber(rulebook()).scrub(claim, facts)
-    claim.record_scrub([*findings, *extra])
-
-
-async def rescrub(session: AsyncSession, front: FrontOffice, practice_id: str, claim_id: str, *,
-                  clock: Clock) -> Claim:
-    loaded = await load_claim(session, practice_id, claim_id)
+async def rescrub(session: AsyncSession, practice_id: str, claim_id: str, *, clock: Clock) -> Claim:
+    """Run the edits again on a claim (after a fix): from the projection, or it waits for what is missing."""
+    loaded = await load_claim(session, practice_id, claim_id, lock=True)
     if loaded is None:
         raise ProblemError(404, "not-found", "No such claim")
     claim, row = loaded
-    await _scrub(session, front, practice_id, row.patient_id, claim, clock=clock)
+    await _scrub(session, practice_id, row.patient_id, claim, clock=clock)
     await save_claim(session, practice_id, claim, row.patient_id, new=False)
     return claim
 
@@ -386,10 +151,11 @@ class ClaimCorrection:
     modifiers: dict[int, list[str]] | None = None
 
 
-async def correct_claim(session: AsyncSession, front: FrontOffice, practice_id: str, claim_id: str,
+async def correct_claim(session: AsyncSession, practice_id: str, claim_id: str,
                         correction: ClaimCorrection, *, clock: Clock) -> Claim:
-    """Correct and resubmit in one call: the replacement (frequency 7, REF*F8) is scrubbed at once."""
-    loaded = await load_claim(session, practice_id, claim_id)
+    """Correct and resubmit in one call: the replacement (frequency 7, REF*F8) is scrubbed at once from the
+    projection (the visit's facts are on file by then)."""
+    loaded = await load_claim(session, practice_id, claim_id, lock=True)
     if loaded is None:
         raise ProblemError(404, "not-found", "No such claim")
     claim, row = loaded
@@ -417,9 +183,9 @@ async def correct_claim(session: AsyncSession, front: FrontOffice, practice_id: 
             lines[number - 1] = replace(lines[number - 1], modifiers=tuple(modifiers))
         changes["lines"] = tuple(lines)
     replacement_id = new_id()
-    replacement = claim.correct(replacement_id, _pcn(replacement_id), **changes)  # type: ignore[arg-type]
+    replacement = claim.correct(replacement_id, patient_control_number(replacement_id), **changes)  # type: ignore[arg-type]
     await save_claim(session, practice_id, claim, row.patient_id, new=False)
-    await _scrub(session, front, practice_id, row.patient_id, replacement, clock=clock)
+    await _scrub(session, practice_id, row.patient_id, replacement, clock=clock)
     await save_claim(session, practice_id, replacement, row.patient_id, new=True)
     return replacement
 
@@ -430,7 +196,7 @@ async def void_claim(session: AsyncSession, practice_id: str, claim_id: str) -> 
         raise ProblemError(404, "not-found", "No such claim")
     claim, row = loaded
     void_id = new_id()
-    void = claim.void(void_id, _pcn(void_id))
+    void = claim.void(void_id, patient_control_number(void_id))
     await save_claim(session, practice_id, claim, row.patient_id, new=False)
     void.record_scrub([])  # a void repeats what the payer already has: nothing to edit
     await save_claim(session, practice_id, void, row.patient_id, new=True)
@@ -526,18 +292,6 @@ async def _write_next_batch(session: AsyncSession, config: SubmissionSettings, p
     return batch_id
 
 
-def readable_claim(row: Any, where: str) -> Claim | None:
-    """The claim in a stored document, or None when it cannot be read back (counted and logged by id only:
-    the document itself holds PHI)."""
-    try:
-        return claim_from_document(row.document)
-    except Exception as exc:  # whatever a damaged document raises (KeyError, TypeError, ValueError ...)
-        UNREADABLE_CLAIMS.labels(where).inc()
-        log.error("claim document unreadable, skipped",
-                  extra={"claim_id": row.claim_id, "where": where, "error": type(exc).__name__})
-        return None
-
-
 async def _readable_page(session: AsyncSession, query: Any) -> tuple[int, list[tuple[str, Claim]]]:
     """A page of scrubbed claims: how many rows were read, and (patient id, claim) for the readable ones.
 
@@ -580,7 +334,7 @@ async def _mark_submitted(session: AsyncSession, practice_id: str, payer_id: str
     events: list[tuple[Any, str]] = []
     for patient_id, claim in page:
         claim.mark_submitted(batch_id, icn)
-        rows, changes = _recorded_changes(practice_id, claim)
+        rows, changes = recorded_changes(practice_id, claim)
         transitions += rows
         events += [(change, claim.claim_id) for change in changes]
         updates.append({"b_claim_id": claim.claim_id, "b_status": claim.status.value,
