@@ -20,7 +20,7 @@ from authorizations.config import AuthorizationsSettings
 from claims.adapters.clearinghouse import SandboxClearinghouse
 from claims.bootstrap import build_app as build_claims
 from claims.config import ClaimsSettings
-from claims.domain.x12_837_reader import read_837p
+from claims.edi.x12_837_reader import read_837p
 from rcm_shared.contracts import EligibilityCheckedV1, envelope_for, topics
 from rcm_shared.db.types import new_id
 from rcm_shared.testing.fixtures import auth, fixed_clock, running, settings_for

@@ -13,7 +13,7 @@ import pytest
 from claims.adapters.clearinghouse import SandboxClearinghouse
 from claims.bootstrap import build_app
 from claims.config import ClaimsSettings
-from claims.service_layer import handlers
+from claims.service_layer import responses
 from rcm_shared.contracts import ClaimPaymentPostedV1, envelope_for, topics
 from rcm_shared.testing.fixtures import auth, fixed_clock, running, settings_for
 from rcm_shared.testing.kafka import eventually, publish_envelopes, read_topic
@@ -99,11 +99,11 @@ async def test_visit_to_clean_837p_to_payment_and_correction(broker, databases, 
         assert events[0].key == clean["claim_id"].encode()
 
         # No answer yet: a 276 asks the payer; the sandbox answers with a 277 (pending, in process).
-        asked = await handlers.inquire_claim_status(
-            app.state.db, clearinghouse, app.state.submission, handlers.StatusInquiryPolicy(0, 7),
+        asked = await responses.inquire_claim_status(
+            app.state.db, clearinghouse, app.state.submission, responses.StatusInquiryPolicy(0, 7),
             clock=app.state.clock)
         assert asked == 1
-        assert await handlers.collect_acknowledgments(app.state.db, clearinghouse) == 2  # the 999 and the 277
+        assert await responses.collect_acknowledgments(app.state.db, clearinghouse) == 2  # the 999 and the 277
         body = (await client.get(f"/v1/claims/{clean['claim_id']}", headers=auth())).json()
         assert body["status_inquiries"][0]["status_codes"] == ["P1:20"]
         assert body["status"] == "submitted", "a 999 accepts the file; only a 277CA or the 835 moves the claim"
@@ -143,7 +143,7 @@ async def test_visit_to_clean_837p_to_payment_and_correction(broker, databases, 
             "HL*2*1*21*1~NM1*41*2*RIVERSIDE*****46*SUB123~HL*3*2*19*1~NM1*85*2*RIVERSIDE*****XX*1245319599~"
             f"HL*4*3*PT~NM1*QC*1*SAMPLE*ALEX~TRN*2*{pcn}~STC*A7:21:IL*20261122*U*200~SE*12*0001~GE*1*556~"
             "IEA*1*000000555~")
-        await handlers.collect_acknowledgments(app.state.db, clearinghouse)
+        await responses.collect_acknowledgments(app.state.db, clearinghouse)
         rejected = (await client.get("/v1/claims", params={"status": "rejected"}, headers=auth())).json()["items"]
         assert [c["claim_id"] for c in rejected] == [replacement["claim_id"]]
         report = (await client.get("/v1/reports/claims", headers=auth())).json()

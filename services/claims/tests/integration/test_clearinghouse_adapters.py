@@ -18,10 +18,10 @@ from claims.adapters.clearinghouse import (
     SubmissionReceipt,
 )
 from claims.adapters.orm import acknowledgments, batch_chunks, batches, claims, platform
-from claims.bootstrap import build_app
+from claims.bootstrap import build_app, load_rulebook
 from claims.config import ClaimsSettings
-from claims.service_layer import handlers, scrub
-from rcm_shared.contracts import VisitCompletedV1, envelope_for
+from claims.service_layer import responses, scrub, submission
+from rcm_shared.contracts import VisitCompletedV1
 from rcm_shared.contracts.envelope import EventEnvelope
 from rcm_shared.contracts.registry import decode_payload
 from rcm_shared.db.types import utcnow
@@ -32,6 +32,7 @@ from sqlalchemy import insert, select
 from .conftest import checked, determined
 
 pytestmark = pytest.mark.integration
+RULES = load_rulebook()
 
 ISA = "ISA*00*          *00*          *ZZ*SBXCH          *ZZ*RCMPLATFORM    *261130*1200*^*00501*000000001*0*T*:~"
 
@@ -127,7 +128,7 @@ async def test_collector_reads_its_kinds_in_any_delimiters_and_leaves_what_it_ca
         (outbound / "REPORT_D.txt").write_bytes(b"Daily summary: 1 file received, 1 accepted")
         (outbound / "TA1_E.x12").write_bytes((ISA + "TA1*000000077*261130*1200*R*024~IEA*0*000000001~").encode())
 
-        assert await handlers.collect_acknowledgments(db, clearinghouse) == 3
+        assert await responses.collect_acknowledgments(db, clearinghouse) == 3
 
         assert sorted(p.name for p in outbound.iterdir()) == ["999_A.x12", "ERA_C.835", "REPORT_D.txt"]
         async with db.sessions() as session:
@@ -207,18 +208,12 @@ async def test_outage_keeps_batches_queued_then_sends_each_exactly_once(database
             answer = determined(visit.visit_id, visit.patient_id, "SBXHP", dos, rendering_npi="1234567893",
                                 credentialed={"1234567893", "1245319599"}, practice_id=visit.practice_id)
             check = checked(visit.patient_id, "SBXHP", dos, practice_id=visit.practice_id)
-            async with db.transaction() as session:
-                await scrub.apply_determinations(session, [(envelope_for(answer, source="authorizations",
-                                                                         subject=visit.visit_id,
-                                                                         practice_id=visit.practice_id), answer)],
-                                                 handlers.rulebook(), today=dos, now=utcnow())
-                await scrub.apply_coverage_checks(session, [(envelope_for(check, source="eligibility",
-                                                                          subject=check.check_id,
-                                                                          practice_id=visit.practice_id), check)],
-                                                  handlers.rulebook(), today=dos, now=utcnow())
+            async with app.state.services.uows() as uow:
+                await scrub.apply_determinations(uow, [answer], RULES, today=dos, now=utcnow())
+                await scrub.apply_coverage_checks(uow, [(utcnow(), check)], RULES, today=dos, now=utcnow())
         async with db.sessions() as session:
             assert (await session.execute(select(claims.c.status))).scalars().all() == ["scrubbed"] * 2
-        created = await handlers.batch_ready_claims(db, app.state.submission, clock=app.state.clock)
+        created = await submission.batch_ready_claims(db, app.state.submission, RULES, clock=app.state.clock)
         assert len(created) == 2
 
         async def batch_states() -> list[tuple[str, str, int, str | None]]:
@@ -230,7 +225,7 @@ async def test_outage_keeps_batches_queued_then_sends_each_exactly_once(database
         outbound = tmp_path / "clearinghouse" / "outbound"
 
         for _ in range(3):  # down: nothing leaves, the first batch keeps its place in the queue
-            assert await handlers.send_queued_batches(db, flaky) == 0
+            assert await submission.send_queued_batches(db, flaky) == 0
         assert await batch_states() == [
             (first, "queued", 3, "sftp connect failed: ConnectionRefusedError"),
             (second, "queued", 0, None),
@@ -238,17 +233,17 @@ async def test_outage_keeps_batches_queued_then_sends_each_exactly_once(database
         assert list(outbound.iterdir()) == []
 
         # the file arrives but the reply is lost: still queued, to be resent
-        assert await handlers.send_queued_batches(db, flaky) == 0
+        assert await submission.send_queued_batches(db, flaky) == 0
         assert (await batch_states())[0] == (first, "queued", 4, "sftp upload failed: TimeoutError")
         assert [p.name for p in outbound.iterdir()] == [first]
 
         # recovered: the resend is recognised by its file name, the second batch goes out once
-        assert await handlers.send_queued_batches(db, flaky) == 2
+        assert await submission.send_queued_batches(db, flaky) == 2
         assert await batch_states() == [(first, "submitted", 5, None), (second, "submitted", 1, None)]
         assert [(r.file_name, r.already_present) for r in flaky.receipts] == [(first, True), (second, False)]
 
         calls_before = len(flaky.calls)
-        assert await handlers.send_queued_batches(db, flaky) == 0
+        assert await submission.send_queued_batches(db, flaky) == 0
         assert len(flaky.calls) == calls_before
 
         async with db.sessions() as session:

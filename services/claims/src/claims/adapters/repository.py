@@ -3,12 +3,15 @@ projection of other services' facts. SQL lives here; the use cases see claims an
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from prometheus_client import Counter
 from rcm_shared.contracts import EventEnvelope, EventPayload
+from rcm_shared.db import sequences
 from rcm_shared.db.bulk import insert_many
 from rcm_shared.db.types import utcnow
 from rcm_shared.messaging import stage_events
@@ -16,13 +19,25 @@ from sqlalchemy import ColumnElement, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from claims.adapters.claim_document import to_document
-from claims.adapters.event_mapper import SOURCE, recorded_changes
-from claims.adapters.orm import claim_transitions, claims, coverage_checks, platform, visit_determinations
+from claims.adapters.claim_document import claim_from_document, to_document
+from claims.adapters.event_mapper import SOURCE, recorded_changes, transition
+from claims.adapters.orm import (
+    claim_transitions,
+    claims,
+    control_numbers,
+    coverage_checks,
+    platform,
+    visit_determinations,
+    visits,
+)
+from claims.domain.exceptions import ClaimUnreadable
 from claims.domain.facts import AuthorizationDetermination, CoverageCheck, ProviderDecision
 from claims.domain.model import Claim, ClaimStatus
 from claims.domain.scrubbing import claim_fingerprint
 
+log = logging.getLogger(__name__)
+UNREADABLE_CLAIMS = Counter("rcm_claim_documents_unreadable_total",
+                            "Stored claim documents that could not be read back, by where it happened", ["where"])
 #: claims whose services the payer has (or will have): a new claim with the same fingerprint is a duplicate
 NOT_SENT = ("held", "rejected", "voided", "corrected", "draft", "closed", "awaiting_facts")
 
@@ -32,6 +47,46 @@ def among(column: ColumnElement[Any], values: Collection[Any]) -> ColumnElement[
     by PostgreSQL from its sixth run in a session)."""
     name = getattr(column, "name", "values")
     return column.in_(bindparam(f"among_{name}", list(values), expanding=True, literal_execute=True))
+
+
+def readable_claim(row: Any, where: str) -> Claim | None:
+    """The claim in a stored document, or None when it cannot be read back (counted and logged by id only: the
+    document itself holds PHI)."""
+    try:
+        claim = claim_from_document(row.document)
+    except Exception as exc:  # whatever a damaged document raises (KeyError, TypeError, ValueError ...)
+        UNREADABLE_CLAIMS.labels(where).inc()
+        log.error("claim document unreadable, skipped",
+                  extra={"claim_id": row.claim_id, "where": where, "error": type(exc).__name__})
+        return None
+    # whose claim comes from the row (documents written before 2026-12-02 do not carry it)
+    claim.practice_id = getattr(row, "practice_id", None) or claim.practice_id
+    claim.patient_id = getattr(row, "patient_id", None) or claim.patient_id
+    return claim
+
+
+async def load_claim(session: AsyncSession, practice_id: str, claim_id: str, *,
+                     lock: bool = False) -> tuple[Claim, Any] | None:
+    """The claim and its row (None: no such claim in this practice); a damaged document is ClaimUnreadable (a
+    409, never a 500; submission runs hold such a claim with a finding)."""
+    query = select(claims).where(claims.c.claim_id == claim_id, claims.c.practice_id == practice_id)
+    row = (await session.execute(query.with_for_update() if lock else query)).first()
+    if row is None:
+        return None
+    claim = readable_claim(row, "load")
+    if claim is None:
+        raise ClaimUnreadable()
+    return claim, row
+
+
+async def save_claim(session: AsyncSession, practice_id: str, claim: Claim, patient_id: str, *, new: bool,
+                     causation: EventEnvelope | None = None) -> None:
+    """Persist the aggregate and turn its recorded events into transitions and outbox rows."""
+    await save_claims(session, practice_id, [(claim, patient_id)], new=new, causation=causation)
+
+
+async def next_control_number(session: AsyncSession, name: str) -> int:
+    return await sequences.next_control_number(session, control_numbers, name)
 
 
 def claim_columns(practice_id: str, claim: Claim, patient_id: str) -> dict[str, Any]:
@@ -194,3 +249,100 @@ async def projection_freshness(session: AsyncSession) -> dict[str, datetime | No
         "authorization_determination": await session.scalar(select(func.max(visit_determinations.c.received_at))),
         "eligibility_check": await session.scalar(select(func.max(coverage_checks.c.received_at))),
     }
+
+
+# ---------------------------------------------------------------- repositories of the unit of work
+
+
+class SqlClaimRepository:
+    """Claims, loaded with their row locks where a use case will change them; written with their history (the
+    ``claim_transitions`` rows of the events recorded since the last write). Their announcements are the unit of
+    work's: it pulls the events at commit."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self._written: dict[int, int] = {}  # id(claim) -> events already written as transitions
+
+    async def get(self, practice_id: str, claim_id: str, *, lock: bool = False) -> Claim | None:
+        loaded = await load_claim(self.session, practice_id, claim_id, lock=lock)
+        return loaded[0] if loaded else None
+
+    async def for_visits(self, visit_ids: Collection[str], statuses: Collection[ClaimStatus]) -> list[Claim]:
+        return _readable(await claims_for_visits(self.session, visit_ids, statuses), "determination")
+
+    async def for_patients(self, keys: Collection[tuple[str, str, str]],
+                           statuses: Collection[ClaimStatus]) -> list[Claim]:
+        return _readable(await claims_for_patients(self.session, keys, statuses), "eligibility")
+
+    async def sent_fingerprints(self, practice_ids: Collection[str],
+                                fingerprints: Collection[str]) -> dict[tuple[str, str], set[str]]:
+        return await sent_fingerprints(self.session, practice_ids, fingerprints)
+
+    async def add(self, claims_: Sequence[Claim]) -> None:
+        await self._write(claims_, new=True)
+
+    async def save(self, claims_: Sequence[Claim]) -> None:
+        await self._write(claims_, new=False)
+
+    async def _write(self, changed: Sequence[Claim], *, new: bool) -> None:
+        if not changed:
+            return
+        rows = [claim_columns(claim.practice_id, claim, claim.patient_id) for claim in changed]
+        if new:
+            now = utcnow()
+            await self.session.execute(insert(claims), [{**row, "claim_id": claim.claim_id, "created_at": now,
+                                                         "version": 1} for row, claim in zip(rows, changed,
+                                                                                             strict=True)])
+        else:
+            names = list(rows[0])
+            await self.session.execute(
+                update(claims).where(claims.c.claim_id == bindparam("b_claim_id")).values(
+                    version=claims.c.version + 1, **{name: bindparam(f"b_{name}") for name in names}),
+                [{"b_claim_id": claim.claim_id, **{f"b_{k}": v for k, v in row.items()}}
+                 for row, claim in zip(rows, changed, strict=True)])
+        history: list[dict[str, Any]] = []
+        for claim in changed:
+            done = self._written.get(id(claim), 0)
+            history += [transition(event) for event in claim.events[done:]]
+            self._written[id(claim)] = len(claim.events)
+        await insert_many(self.session, claim_transitions, history)
+
+
+def _readable(rows: Iterable[Any], where: str) -> list[Claim]:
+    # an unreadable one is held by the submission run that meets it
+    return [claim for row in rows if (claim := readable_claim(row, where)) is not None]
+
+
+class SqlFactsRepository:
+    """The scrubber's projection: authorizations' determinations and eligibility's checks."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def keep_determinations(self, answers: Iterable[dict[str, Any]]) -> set[str]:
+        return await keep_determinations(self.session, answers)
+
+    async def determinations(self, visit_ids: Collection[str]) -> dict[str, AuthorizationDetermination]:
+        return await determinations(self.session, visit_ids)
+
+    async def keep_coverage_checks(self, checks: Sequence[dict[str, Any]]) -> None:
+        await keep_coverage_checks(self.session, checks)
+
+    async def coverage_checks_for(self, keys: Collection[tuple[str, str, str]]
+                                  ) -> dict[tuple[str, str, str], list[CoverageCheck]]:
+        return await coverage_checks_for(self.session, keys)
+
+
+class SqlVisitRepository:
+    """Signed visits as the EHR sent them (the record; never read back by a use case)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def recorded(self, practice_id: str, external_visit_id: str) -> str | None:
+        row = (await self.session.execute(select(visits.c.visit_id).where(
+            visits.c.practice_id == practice_id, visits.c.external_visit_id == external_visit_id))).first()
+        return row.visit_id if row else None
+
+    async def add(self, row: dict[str, Any]) -> None:
+        await self.session.execute(insert(visits).values(**row))

@@ -39,3 +39,33 @@ class RecordVisit:
     parties: InsuredParties | None  # None: self-pay
     self_pay_fee: Decimal | None = None
     record: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ScrubClaim:
+    """Run the edits again on a claim (after a fix), from claims' projection of the facts."""
+
+    practice_id: str
+    claim_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CorrectClaim:
+    """Correct a claim the payer answered and send it again as a replacement; only the fields given change
+    (``modifiers``: line number -> its modifiers)."""
+
+    practice_id: str
+    claim_id: str
+    diagnoses: tuple[str, ...] | None = None
+    prior_authorization_number: str | None = None
+    member_id: str | None = None
+    rendering_npi: str | None = None
+    modifiers: Mapping[int, tuple[str, ...]] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VoidClaim:
+    """Void a claim the payer adjudicated (a frequency 8 claim)."""
+
+    practice_id: str
+    claim_id: str

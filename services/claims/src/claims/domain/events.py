@@ -17,6 +17,7 @@ class ClaimEvent:
     occurred_at: datetime
     previous_status: str
     status: str
+    practice_id: str = ""  # whose claim (an id, never PHI): the practice its announcement belongs to
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -318,6 +318,10 @@ class Claim:
     reversal_postings: tuple[str, ...] = ()  # remittance postings that reversed a payment: each applied once
     awaiting: tuple[str, ...] = ()  # in awaiting_facts: the facts not known yet (eligibility, authorization ...)
     awaiting_since: datetime | None = None  # in awaiting_facts: since when
+    # prior_authorization came from authorizations' determination (not the EHR or a biller): a newer answer replaces it
+    authorization_from_determination: bool = False
+    practice_id: str = ""  # whose claim, and the patient's id in that practice (ids, never PHI)
+    patient_id: str = ""
     events: list[ev.ClaimEvent] = field(default_factory=list, repr=False)
 
     @classmethod
@@ -543,6 +547,6 @@ class Claim:
         self.events.append(
             event_type(
                 claim_id=self.claim_id, occurred_at=_now(at), previous_status=previous.value, status=target.value,
-                **payload,
+                practice_id=self.practice_id, **payload,
             )
         )

@@ -33,7 +33,7 @@ from datetime import date
 
 from claims.domain.model import Claim, Finding, ReportedProviders, Severity
 from claims.domain.rulebook import Rulebook
-from claims.domain.x12_837 import clean
+from claims.domain.x12_text import clean
 
 CredentialingView = Callable[[str, str, date], bool]
 """``(npi, payer_id, date_of_service) -> enrolled?``: a port the service layer fills from its local copy."""

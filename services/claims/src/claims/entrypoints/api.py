@@ -10,14 +10,17 @@ from fastapi.responses import JSONResponse
 from rcm_shared.http.audit import AuditEntry, audited
 from rcm_shared.http.auth import Principal, require_scope
 from rcm_shared.http.deps import ClockDep, DatabaseDep
-from rcm_shared.http.errors import ProblemError
 from rcm_shared.http.idempotency import run_idempotent
 from rcm_shared.http.pagination import cursor_after, encode_cursor
 from sqlalchemy import func, select
 
 from claims.adapters.claim_document import to_document
 from claims.adapters.orm import batches, claim_transitions, claims, status_inquiries
+from claims.adapters.repository import load_claim, readable_claim
+from claims.domain.commands import ScrubClaim, VoidClaim
+from claims.domain.exceptions import ClaimNotFound
 from claims.domain.model import Claim, ClaimStatus
+from claims.entrypoints.dependencies import ServicesDep
 from claims.entrypoints.schemas import (
     PAYER_ID_PATTERN,
     BatchOut,
@@ -27,8 +30,7 @@ from claims.entrypoints.schemas import (
     VisitIn,
     VisitOut,
 )
-from claims.service_layer import handlers, views, visits
-from claims.service_layer.scrub import readable_claim
+from claims.service_layer import corrections, scrub, submission, views, visits
 
 router = APIRouter(prefix="/v1")
 Reader = Annotated[Principal, require_scope("claims:read")]
@@ -74,18 +76,13 @@ def _stored_out(row: Any) -> ClaimOut:
                          "(awaiting_facts) until authorizations and eligibility have announced its facts, then is "
                          "scrubbed; a self-pay visit is charged to the patient's account. Send an Idempotency-Key.")
 async def post_visit(body: VisitIn, principal: Writer, db: DatabaseDep, request: Request, clock: ClockDep,
+                     services: ServicesDep,
                      audit: Annotated[AuditEntry, audited("visit", "create")]) -> JSONResponse:
     command = body.to_command(principal.practice_id)
 
     async def create(session):  # type: ignore[no-untyped-def]
-        try:
-            recorded = await visits.record_visit(session, command, handlers.rulebook(), today=clock.today(),
-                                                 now=clock.now())
-        except visits.VisitAlreadyRecorded as exc:
-            raise ProblemError(409, "visit-exists", "This visit was already recorded",
-                               errors=[{"field": "body.external_visit_id", "code": "duplicate",
-                                        "message": "a visit with this id exists; correct its claim instead"}],
-                               extra={"visit_id": exc.visit_id}) from None
+        async with services.uows.joining(session) as uow:
+            recorded = await visits.record_visit(uow, command, services.rules, today=clock.today(), now=clock.now())
         audit.object_id = recorded.visit_id
         return 201, VisitOut(
             visit_id=recorded.visit_id, external_visit_id=body.external_visit_id, billing_model=body.billing_model,
@@ -122,7 +119,7 @@ async def list_claims(principal: Reader, db: DatabaseDep, after: AfterClaim, sta
             summary="A claim, its findings and history")
 async def get_claim(claim_id: ClaimId, principal: Reader, db: DatabaseDep) -> ClaimOut:
     async with db.transaction() as session:
-        loaded = await handlers.load_claim(session, principal.practice_id, claim_id)
+        loaded = await load_claim(session, principal.practice_id, claim_id)
         history = [dict(r._mapping) for r in (await session.execute(select(
             claim_transitions.c.from_status, claim_transitions.c.to_status, claim_transitions.c.reason,
             claim_transitions.c.at).where(claim_transitions.c.claim_id == claim_id)
@@ -132,7 +129,7 @@ async def get_claim(claim_id: ClaimId, principal: Reader, db: DatabaseDep) -> Cl
             status_inquiries.c.status_codes).where(status_inquiries.c.claim_id == claim_id)
             .order_by(status_inquiries.c.sent_at))).all()]
     if loaded is None:
-        raise ProblemError(404, "not-found", "No such claim")
+        raise ClaimNotFound()
     out = _claim_out(loaded[0], loaded[1], history)
     out.status_inquiries = inquiries
     return out
@@ -142,12 +139,13 @@ async def get_claim(claim_id: ClaimId, principal: Reader, db: DatabaseDep) -> Cl
              dependencies=[audited("claim", "correct")],
              summary="Correct a rejected or denied claim and resubmit it (replacement, frequency 7)")
 async def correct(claim_id: ClaimId, body: CorrectionIn, principal: Writer, db: DatabaseDep, request: Request,
-                  clock: ClockDep) -> JSONResponse:
-    correction = handlers.ClaimCorrection(body.diagnoses, body.prior_authorization_number, body.member_id,
-                                          body.rendering_npi, body.modifiers)
+                  clock: ClockDep, services: ServicesDep) -> JSONResponse:
+    command = body.to_command(principal.practice_id, claim_id)
 
     async def create(session):  # type: ignore[no-untyped-def]
-        replacement = await handlers.correct_claim(session, principal.practice_id, claim_id, correction, clock=clock)
+        async with services.uows.joining(session) as uow:
+            replacement = await corrections.correct_claim(uow, command, services.rules, today=clock.today(),
+                                                          now=clock.now())
         return 201, _claim_out(replacement, None)
 
     return await run_idempotent(request, db, principal, f"correction:{claim_id}", create)
@@ -156,9 +154,13 @@ async def correct(claim_id: ClaimId, body: CorrectionIn, principal: Writer, db: 
 @router.post("/claims/{claim_id}/void", status_code=201, response_model=ClaimOut, tags=["claims"],
              dependencies=[audited("claim", "void")],
              summary="Void a claim the payer adjudicated (frequency 8)")
-async def void(claim_id: ClaimId, principal: Writer, db: DatabaseDep, request: Request) -> JSONResponse:
+async def void(claim_id: ClaimId, principal: Writer, db: DatabaseDep, request: Request, clock: ClockDep,
+               services: ServicesDep) -> JSONResponse:
+    command = VoidClaim(principal.practice_id, claim_id)
+
     async def create(session):  # type: ignore[no-untyped-def]
-        voided = await handlers.void_claim(session, principal.practice_id, claim_id)
+        async with services.uows.joining(session) as uow:
+            voided = await corrections.void_claim(uow, command, now=clock.now())
         return 201, _claim_out(voided, None)
 
     return await run_idempotent(request, db, principal, f"void:{claim_id}", create)
@@ -167,19 +169,20 @@ async def void(claim_id: ClaimId, principal: Writer, db: DatabaseDep, request: R
 @router.post("/claims/{claim_id}/scrub", response_model=ClaimOut, tags=["claims"],
              summary="Run the edits again on a held claim (after fixing credentialing, eligibility ...), from "
                      "claims' copy of those facts; a claim whose facts are not on file waits for them")
-async def scrub(claim_id: ClaimId, principal: Writer, db: DatabaseDep, request: Request,
-                audit: Annotated[AuditEntry, audited("claim", "scrub")], clock: ClockDep) -> ClaimOut:
-    async with db.transaction() as session:
-        claim = await handlers.rescrub(session, principal.practice_id, claim_id, clock=clock)
-        await audit.record_in(session)
+async def scrub_again(claim_id: ClaimId, principal: Writer, db: DatabaseDep, services: ServicesDep,
+                      audit: Annotated[AuditEntry, audited("claim", "scrub")], clock: ClockDep) -> ClaimOut:
+    async with services.uows() as uow:
+        claim = await scrub.rescrub(uow, ScrubClaim(principal.practice_id, claim_id), services.rules,
+                                    today=clock.today(), now=clock.now())
+        await audit.record_in(uow.session)
     return _claim_out(claim, None)
 
 
 @router.post("/submission-batches", tags=["submission"], dependencies=[audited("submission_batch", "send")],
              summary="Batch every clean claim into 837P files now and send them to the clearinghouse")
-async def submit_now(principal: Writer, db: DatabaseDep, request: Request, clock: ClockDep) -> dict[str, Any]:
-    created = await handlers.batch_ready_claims(db, request.app.state.submission, clock=clock)
-    sent = await handlers.send_queued_batches(db, request.app.state.clearinghouse)
+async def submit_now(principal: Writer, db: DatabaseDep, services: ServicesDep, clock: ClockDep) -> dict[str, Any]:
+    created = await submission.batch_ready_claims(db, services.submission, services.rules, clock=clock)
+    sent = await submission.send_queued_batches(db, services.clearinghouse)
     return {"batches_created": len(created), "batches_sent": sent}
 
 

@@ -17,7 +17,7 @@ from rcm_shared.http.schemas import (
 )
 
 from claims.domain import model
-from claims.domain.commands import InsuredParties, RecordVisit
+from claims.domain.commands import CorrectClaim, InsuredParties, RecordVisit
 
 ServiceKind = Literal[
     "intake_eval", "intake_eval_medical", "psychotherapy", "crisis", "family_without_patient",
@@ -216,6 +216,14 @@ class CorrectionIn(StrictModel):
     rendering_npi: str | None = Field(default=None, pattern=NPI_PATTERN)
     modifiers: dict[int, Modifiers] | None = Field(default=None, description="line number -> modifiers")
     note: str | None = Field(default=None, max_length=200)
+
+    def to_command(self, practice_id: str, claim_id: str) -> CorrectClaim:
+        return CorrectClaim(
+            practice_id=practice_id, claim_id=claim_id,
+            diagnoses=tuple(self.diagnoses) if self.diagnoses else None,
+            prior_authorization_number=self.prior_authorization_number, member_id=self.member_id,
+            rendering_npi=self.rendering_npi,
+            modifiers={n: tuple(m) for n, m in self.modifiers.items()} if self.modifiers else None)
 
 
 class BatchOut(BaseModel):

@@ -11,27 +11,13 @@ from decimal import Decimal
 
 from rcm_shared.contracts import CodedService, VisitCompletedV1
 from rcm_shared.db.types import new_id, utcnow
-from rcm_shared.messaging import stage_event
-from sqlalchemy import insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from claims.adapters.event_mapper import SOURCE
-from claims.adapters.orm import platform, visits
 from claims.domain.coding import ChargeCoder, CodingResult, draft_claim
 from claims.domain.commands import RecordVisit
-from claims.domain.exceptions import ClaimsDomainError
+from claims.domain.exceptions import VisitAlreadyRecorded
 from claims.domain.rulebook import Rulebook
-from claims.service_layer.scrub import Scrubbable, save_changed, scrub_or_wait
-
-
-class VisitAlreadyRecorded(ClaimsDomainError):
-    """The practice already posted a visit with this external id: correct its claim instead."""
-
-    field = "external_visit_id"
-
-    def __init__(self, visit_id: str) -> None:
-        super().__init__("a visit with this id exists; correct its claim instead")
-        self.visit_id = visit_id
+from claims.service_layer.scrub import scrub_or_wait
+from claims.service_layer.unit_of_work import ClaimsUnitOfWork
 
 
 @dataclass(frozen=True)
@@ -58,19 +44,17 @@ def self_pay_charge(command: RecordVisit, coding: CodingResult, rules: Rulebook)
     return sum((r.charge * ln.units for r, ln in zip(rates, coding.lines, strict=True) if r), Decimal("0.00")) or None
 
 
-async def record_visit(session: AsyncSession, command: RecordVisit, rules: Rulebook, *, today: date,
+async def record_visit(uow: ClaimsUnitOfWork, command: RecordVisit, rules: Rulebook, *, today: date,
                        now: datetime) -> RecordedVisit:
-    existing = (await session.execute(select(visits.c.visit_id).where(
-        visits.c.practice_id == command.practice_id,
-        visits.c.external_visit_id == command.external_visit_id))).first()
+    existing = await uow.visits.recorded(command.practice_id, command.external_visit_id)
     if existing is not None:
-        raise VisitAlreadyRecorded(existing.visit_id)
+        raise VisitAlreadyRecorded(existing)
     visit_id = new_id()
     visit = replace(command.visit, visit_id=visit_id)
     coding = ChargeCoder(rules).code(visit)  # the one coding of this visit
     charge = self_pay_charge(command, coding, rules)
     parties = command.parties
-    await session.execute(insert(visits).values(
+    await uow.visits.add(dict(
         visit_id=visit_id, practice_id=command.practice_id, external_visit_id=command.external_visit_id,
         patient_id=command.patient_id, billing_model=command.billing_model,
         payer_id=parties.payer.payer_id if parties else None, date_of_service=visit.date_of_service,
@@ -81,12 +65,13 @@ async def record_visit(session: AsyncSession, command: RecordVisit, rules: Ruleb
         claim = draft_claim(coding, visit, claim_id=claim_id, patient_control_number=patient_control_number(claim_id),
                             payer=parties.payer, billing_provider=parties.billing_provider,
                             subscriber=parties.subscriber, patient=parties.patient,
-                            prior_authorization=parties.prior_authorization, at=now)
-        item = Scrubbable(claim, command.practice_id, command.patient_id)
-        await scrub_or_wait(session, [item], rules, today=today, at=now)
-        await save_changed(session, [item], new=True)
+                            prior_authorization=parties.prior_authorization, practice_id=command.practice_id,
+                            patient_id=command.patient_id, at=now)
+        await scrub_or_wait(uow, [claim], rules, today=today, at=now)  # it waits for its facts (or has none)
+        await uow.claims.add([claim])
+        uow.add(claim)
     supervising = visit.supervising
-    await stage_event(session, platform, VisitCompletedV1(
+    uow.announce(VisitCompletedV1(
         visit_id=visit_id, practice_id=command.practice_id, patient_id=command.patient_id,
         billing_model=command.billing_model, payer_id=visit.payer_id, date_of_service=visit.date_of_service,
         rendering_npi=visit.rendering.npi, program=visit.program,
@@ -95,5 +80,5 @@ async def record_visit(session: AsyncSession, command: RecordVisit, rules: Ruleb
         self_pay_charge=charge, rendering_credential=visit.rendering.credential,
         supervising_npi=supervising.npi if supervising else None,
         supervising_credential=supervising.credential if supervising else None,
-        billing_npi=command.billing_npi), source=SOURCE, subject=visit_id, practice_id=command.practice_id)
+        billing_npi=command.billing_npi), visit_id)
     return RecordedVisit(visit_id, coding, charge, claim_id)
