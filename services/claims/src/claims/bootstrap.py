@@ -25,6 +25,7 @@ from claims.adapters.clearinghouse import (
 )
 from claims.adapters.orm import metadata, platform
 from claims.config import ClaimsSettings
+from claims.domain.batch import IllegalBatchTransition
 from claims.domain.exceptions import (
     ClaimNotFound,
     ClaimUnreadable,
@@ -48,6 +49,7 @@ DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     ClaimUnreadable: (409, "claim-unreadable"),
     VisitAlreadyRecorded: (409, "visit-exists"),
     IllegalClaimTransition: (409, "illegal-transition"),
+    IllegalBatchTransition: (409, "illegal-transition"),
     NoSuchLine: (422, "validation"),
     InvalidClaim: (422, "invalid-claim"),
     RulesetNotFound: (422, "no-rules-for-date"),

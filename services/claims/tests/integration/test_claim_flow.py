@@ -85,6 +85,7 @@ async def test_visit_to_clean_837p_to_payment_and_correction(broker, databases, 
         assert len(by_status.get("scrubbed", [])) == 1, [c["findings"] for c in by_status["held"]]
         assert "PROVIDER_NOT_CREDENTIALED" in {f["code"] for f in by_status["held"][0]["findings"]}
         clean = by_status["scrubbed"][0]
+        assert [ln["place_of_service"] for ln in clean["lines"]] == ["11"], "each line says where it was delivered"
 
         submitted = await client.post("/v1/submission-batches", headers=auth())
         assert submitted.json() == {"batches_created": 1, "batches_sent": 1}

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from claims.adapters.claim_document import claim_from_document, to_document
 from claims.adapters.event_mapper import SOURCE, recorded_changes, transition
 from claims.adapters.orm import (
+    batches,
     claim_transitions,
     claims,
     control_numbers,
@@ -30,6 +31,7 @@ from claims.adapters.orm import (
     visit_determinations,
     visits,
 )
+from claims.domain.batch import BatchStatus, SubmissionBatch
 from claims.domain.exceptions import ClaimUnreadable
 from claims.domain.facts import AuthorizationDetermination, CoverageCheck, ProviderDecision
 from claims.domain.model import Claim, ClaimStatus
@@ -346,3 +348,31 @@ class SqlVisitRepository:
 
     async def add(self, row: dict[str, Any]) -> None:
         await self.session.execute(insert(visits).values(**row))
+
+
+class SqlBatchRepository:
+    """837P batches (the file itself is in pieces, written by the submission run)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, batch_id: str) -> SubmissionBatch | None:
+        row = (await self.session.execute(select(batches).where(batches.c.batch_id == batch_id)
+                                          .with_for_update())).first()
+        return _batch(row) if row else None
+
+    async def by_interchange(self, interchange_control_number: int) -> list[SubmissionBatch]:
+        rows = (await self.session.execute(select(batches).where(
+            batches.c.interchange_control_number == interchange_control_number).with_for_update())).all()
+        return [_batch(row) for row in rows]
+
+    async def save(self, batch: SubmissionBatch) -> None:
+        await self.session.execute(update(batches).where(batches.c.batch_id == batch.batch_id).values(
+            status=batch.status.value, attempts=batch.attempts, last_error=batch.last_error,
+            submitted_at=batch.submitted_at, interchange_ack=batch.interchange_ack,
+            interchange_note=batch.interchange_note))
+
+
+def _batch(row: Any) -> SubmissionBatch:
+    return SubmissionBatch(row.batch_id, BatchStatus(row.status), row.attempts, row.last_error, row.submitted_at,
+                           row.interchange_ack, row.interchange_note)

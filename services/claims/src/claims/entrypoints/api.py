@@ -51,7 +51,9 @@ def _claim_out(claim: Claim, row: Any, history: list[dict[str, Any]] | None = No
         patient_control_number=claim.patient_control_number, frequency_code=claim.frequency_code,
         total_charge=claim.total_charge, paid=claim.paid, patient_responsibility=claim.patient_responsibility,
         date_of_service=claim.date_of_service, findings=[f.as_dict() for f in claim.findings],
-        lines=to_document(list(claim.lines)), payer_claim_number=claim.payer_claim_number,
+        # each line's place of service as the 837P sends it (SV105 when it differs from the claim's CLM05-1)
+        lines=[{**to_document(ln), "place_of_service": ln.place_of_service or claim.place_of_service}
+               for ln in claim.lines], payer_claim_number=claim.payer_claim_number,
         replaces_claim_id=claim.replaces_claim_id, batch_id=getattr(row, "batch_id", None),
         submitted_at=getattr(row, "submitted_at", None), history=history or [],
         awaiting_facts=list(claim.awaiting), awaiting_since=claim.awaiting_since, waited_seconds=_waited(claim))

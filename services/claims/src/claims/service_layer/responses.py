@@ -21,11 +21,11 @@ from claims.adapters.clearinghouse import (
 )
 from claims.adapters.orm import (
     acknowledgments,
-    batches,
     claims,
     status_inquiries,
 )
-from claims.adapters.repository import next_control_number, readable_claim, save_claim
+from claims.adapters.repository import SqlBatchRepository, next_control_number, readable_claim, save_claim
+from claims.domain.batch import BatchStatus
 from claims.domain.model import (
     ClaimStatus,
 )
@@ -96,17 +96,20 @@ async def collect_acknowledgments(db: Database, clearinghouse: Clearinghouse) ->
                 for group in read:
                     if not group.group_control_number.isdigit():
                         continue
-                    matching = batches.c.interchange_control_number == int(group.group_control_number)
-                    if group.accepted:
-                        await session.execute(update(batches).where(
-                            matching, batches.c.status == "submitted").values(status="accepted"))
-                        continue
-                    # the whole group was refused: none of its claims reached the payer, so they go to the
-                    # rejected queue (a correction resends each as a new original), not wait as submitted
+                    repository = SqlBatchRepository(session)
+                    # only a batch still waiting for its 999 moves (one a TA1 already rejected stays so)
+                    waiting = [b for b in await repository.by_interchange(int(group.group_control_number))
+                               if b.status is BatchStatus.SUBMITTED]
                     codes = [c for t in group.transactions for c in t.reason_codes] or [group.status]
-                    for batch_id in (await session.execute(select(batches.c.batch_id).where(
-                            matching, batches.c.status == "submitted"))).scalars().all():
-                        await settle_batch(session, batch_id, "rejected", f"999:{codes[0]}")
+                    for batch in waiting:
+                        if group.accepted:
+                            batch.accept()
+                        else:
+                            # the whole group was refused: none of its claims reached the payer, so they go to the
+                            # rejected queue (a correction resends each as a new original), not wait as submitted
+                            batch.reject()
+                            await settle_batch(session, batch.batch_id, f"999:{codes[0]}")
+                        await repository.save(batch)
             elif kind == "277":
                 summary = {"claims": [a.to_dict() for a in read]}
                 for answer in read:
@@ -137,16 +140,16 @@ async def collect_acknowledgments(db: Database, clearinghouse: Clearinghouse) ->
 async def _record_interchange_answer(session: AsyncSession, answer: InterchangeAcknowledgment) -> None:
     """A TA1 about one of our interchanges: R rejects the batch (nothing in it reached anyone) and sends its
     claims back to the rejected queue; A or E is noted on the batch, whose 999 settles it as usual."""
-    batch = (await session.execute(select(batches.c.batch_id, batches.c.status).where(
-        batches.c.interchange_control_number == int(answer.interchange_control_number)))).first()
-    if batch is None:
+    repository = SqlBatchRepository(session)
+    found = await repository.by_interchange(int(answer.interchange_control_number))
+    if not found:
         return  # not one of our 837P batches (e.g. a 276 file): the summary keeps what it said
-    noted = dict(interchange_ack=answer.status, interchange_note=answer.note_code or None)
-    if answer.rejected and batch.status in ("queued", "submitted"):
-        await settle_batch(session, batch.batch_id, "rejected", f"TA1:{answer.note_code or 'R'}",
-                            last_error=f"TA1 {answer.note_code}: {answer.note}"[:500], **noted)
-    else:
-        await session.execute(update(batches).where(batches.c.batch_id == batch.batch_id).values(**noted))
+    batch = found[0]
+    batch.note_interchange(answer.status, answer.note_code)
+    if answer.rejected and batch.open:
+        batch.reject(f"TA1 {answer.note_code}: {answer.note}")
+        await settle_batch(session, batch.batch_id, f"TA1:{answer.note_code or 'R'}")
+    await repository.save(batch)
 
 
 async def _acknowledge(clearinghouse: Clearinghouse, file_name: str) -> None:

@@ -38,7 +38,8 @@ from claims.adapters.orm import (
     claims,
     platform,
 )
-from claims.adapters.repository import next_control_number, readable_claim, save_claim
+from claims.adapters.repository import SqlBatchRepository, next_control_number, readable_claim, save_claim
+from claims.domain.batch import BatchStatus, SubmissionBatch
 from claims.domain.model import (
     Claim,
     ClaimStatus,
@@ -246,27 +247,40 @@ async def send_queued_batches(db: Database, clearinghouse: Clearinghouse) -> int
                 log.error("batch refused by the clearinghouse", extra={"batch_id": batch.batch_id,
                                                                         "status": status})
                 async with db.transaction() as session:
-                    await settle_batch(session, batch.batch_id, "refused", f"HTTP{status}",
-                                        attempts=batches.c.attempts + 1, last_error=str(exc)[:500])
+                    repository, refused = await _loaded(session, batch.batch_id)
+                    if refused.status is BatchStatus.QUEUED:  # not settled by another sender meanwhile
+                        refused.refused(str(exc))
+                        await repository.save(refused)
+                        await settle_batch(session, batch.batch_id, f"HTTP{status}")
                 continue
             async with db.transaction() as session:
-                await session.execute(update(batches).where(batches.c.batch_id == batch.batch_id).values(
-                    attempts=batches.c.attempts + 1, last_error=str(exc)[:500]))
+                repository, failed = await _loaded(session, batch.batch_id)
+                if failed.status is BatchStatus.QUEUED:
+                    failed.send_failed(str(exc))
+                    await repository.save(failed)
             break  # the clearinghouse is down: try the rest next round, in order
         async with db.transaction() as session:
-            await session.execute(update(batches).where(batches.c.batch_id == batch.batch_id).values(
-                status="submitted", attempts=batches.c.attempts + 1, submitted_at=receipt.submitted_at,
-                last_error=None))
+            repository, delivered = await _loaded(session, batch.batch_id)
+            if delivered.status is not BatchStatus.QUEUED:
+                continue  # the periodic job and "submit now" sent it at once: the file name made it one submission
+            delivered.sent(receipt.submitted_at)
+            await repository.save(delivered)
         sent += 1
     return sent
 
 
-async def settle_batch(session: AsyncSession, batch_id: str, status: str, reason: str, **values: Any) -> int:
-    """A batch that will never be processed (refused on upload, or its interchange rejected by a TA1): the
-    batch takes ``status`` and each of its claims still submitted is rejected with ``reason``, which puts it
-    in the rejected work queue, from where a correction sends it again as a new original. Returns the claims
-    rejected."""
-    await session.execute(update(batches).where(batches.c.batch_id == batch_id).values(status=status, **values))
+async def _loaded(session: AsyncSession, batch_id: str) -> tuple[SqlBatchRepository, SubmissionBatch]:
+    """The batch, locked for this transaction, and where to save it."""
+    repository = SqlBatchRepository(session)
+    batch = await repository.get(batch_id)
+    assert batch is not None, "a queued batch is never deleted"
+    return repository, batch
+
+
+async def settle_batch(session: AsyncSession, batch_id: str, reason: str) -> int:
+    """The claims of a batch that will never be processed (refused on upload, or rejected by a 999 or a TA1: the
+    batch's own move is the caller's): each still submitted is rejected with ``reason``, which puts it in the
+    rejected work queue, from where a correction sends it again as a new original. Returns the claims rejected."""
     rows = (await session.execute(select(claims.c.claim_id, claims.c.practice_id, claims.c.patient_id,
                                          claims.c.document).where(
         claims.c.batch_id == batch_id, claims.c.status == ClaimStatus.SUBMITTED.value))).all()
