@@ -3,8 +3,9 @@
 What is timed (wall clock, from this client):
 
 * visits accepted: M ``POST /v1/visits`` with bounded concurrency, until the last 201;
-* visits end to end: from the first POST until every visit has a claim built and scrubbed (coded, asked
-  eligibility / authorization / credentialing over HTTP, scrubbed, saved, its events staged);
+* visits end to end: from the first POST until every visit has a claim scrubbed (coded and drafted at intake;
+  authorizations answers the visit from visit-completed; claims' claim-facts consumer keeps the answer and the
+  eligibility check in its projection and scrubs the claim, saved with its events staged);
 * a submission run: one ``POST /v1/submission-batches`` that batches every clean claim into 837P files and
   hands them to the sandbox clearinghouse (the periodic submission job is switched off for the run);
 * an ERA: one large 835 ``POST /v1/eras`` and the seconds until remittance has parsed, balanced and posted it
@@ -13,15 +14,14 @@ What is timed (wall clock, from this client):
 
 The practice set-up the scrubber needs is seeded first (the clinician and the group enrolled with the payer;
 per patient, about one per ten visits, a prior authorization and a coverage check with the sandbox payer), so
-every claim comes out clean; any that do not are counted with their error findings. After the claims are
-built, the scrubber's three per-claim questions are timed against the loaded services.
+every claim comes out clean; any that do not are counted with their error findings. Claims asks nobody while it
+scrubs (its projection holds the facts), so there are no per-claim questions to time.
 """
 
 from __future__ import annotations
 
 import asyncio
 import shutil
-import statistics
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -79,7 +79,6 @@ class PlatformResult:
     era_status: str = ""
     settle_seconds: float = 0.0
     build_samples: list[tuple[float, int]] = field(default_factory=list)
-    scrub_question_ms: dict[str, float] = field(default_factory=dict)
     era_summary: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -202,8 +201,9 @@ async def _wait_claims(client: httpx.AsyncClient, url: str, visits: int, timeout
     claims: list[dict[str, Any]] = []
     while time.monotonic() < deadline:
         claims = await _all_claims(client, url)
-        samples.append((time.perf_counter() - started, len(claims)))
-        if len(claims) >= visits:
+        scrubbed = [c for c in claims if c["status"] != "awaiting_facts"]  # drafted at intake, then waits
+        samples.append((time.perf_counter() - started, len(scrubbed)))
+        if len(scrubbed) >= visits:
             return claims
         await asyncio.sleep(0.5)
     raise RuntimeError(f"only {len(claims)} of {visits} claims were built within {timeout:.0f} s")
@@ -217,30 +217,6 @@ def visible_steps(samples: list[tuple[float, int]]) -> list[tuple[float, int]]:
         if n and (not steps or n != steps[-1][1]):
             steps.append((t, n))
     return steps
-
-
-async def _probe(client: httpx.AsyncClient, urls: dict[str, str], today: date, patient: dict[str, str],
-                 calls: int = 10) -> dict[str, float]:
-    """Median latency of the three questions the scrubber asks per claim, with the run's data loaded."""
-    dos = (today - timedelta(days=10)).isoformat()
-    questions = {
-        "credentialing check": (f"{urls['authorizations']}/v1/credentialing/check",
-                                {"npi": RENDERING["npi"], "payer_id": PAYER["payer_id"], "date_of_service": dos}),
-        "coverage lookup": (f"{urls['eligibility']}/v1/patients/{patient['patient_id']}/coverage",
-                            {"payer_id": PAYER["payer_id"], "on": dos}),
-        "authorization lookup": (f"{urls['authorizations']}/v1/authorization-lookup", {
-            "visit_id": "probe-visit", "patient_id": patient["patient_id"], "payer_id": PAYER["payer_id"],
-            "date_of_service": dos, "cpt_code": "90837"}),
-    }
-    medians: dict[str, float] = {}
-    for name, (url, params) in questions.items():
-        times = []
-        for _ in range(calls):
-            started = time.perf_counter()
-            await _ok(await client.get(url, params=params), name)
-            times.append(time.perf_counter() - started)
-        medians[name] = statistics.median(times) * 1000
-    return medians
 
 
 async def _settle(client: httpx.AsyncClient, url: str, timeout: float = 30.0) -> float:
@@ -298,8 +274,6 @@ async def _drive(platform: RunningPlatform, result: PlatformResult, visits: int,
         result.claim_statuses = dict(Counter(c["status"] for c in claims))
         result.held_findings = dict(Counter(f["code"] for c in claims if c["status"] not in CLEAN
                                             for f in c["findings"] if f.get("severity", "error") == "error"))
-
-        result.scrub_question_ms = await _probe(client, urls, today, people[0])
 
         started = time.perf_counter()
         result.submission = await _ok(await client.post(f"{urls['claims']}/v1/submission-batches"),

@@ -122,8 +122,6 @@ def run_platform(args: argparse.Namespace, state: dict[str, Any]) -> None:
           f"{r.end_to_end_rate:.1f} visits/s; statuses {r.claim_statuses}")
     steps = ", ".join(f"{n} at {t:.0f} s" for t, n in platform_flow.visible_steps(r.build_samples))
     print(f"  claims visible over time (one consumer transaction per poll): {steps}")
-    print("  the scrubber's questions per claim, median latency with the run's data loaded: "
-          + ", ".join(f"{name} {ms:.0f} ms" for name, ms in r.scrub_question_ms.items()))
     if clean < r.visits:
         print(f"  WARNING: {r.visits - clean} claim(s) not clean; error findings: {r.held_findings}")
     print(f"  submission run: {r.submission} in {r.submission_seconds:.2f} s; claims now submitted: "
@@ -132,8 +130,6 @@ def run_platform(args: argparse.Namespace, state: dict[str, Any]) -> None:
     row("platform", "visits accepted (POST /v1/visits)", r.accept_rate, "visits/s", ".1f")
     row("platform", "visits -> scrubbed claims, end to end", r.end_to_end_rate, "visits/s", ".1f")
     row("platform", f"clean claims of {r.visits}", clean, "claims")
-    for name, ms in r.scrub_question_ms.items():
-        row("platform", f"scrubber question: {name} (median)", ms, "ms", ".0f")
     row("platform", f"submission run, {r.submitted_claims} claims -> 837P", r.submission_seconds, "s", ".2f")
     if era is not None:
         print(f"  (waited {r.settle_seconds:.1f} s for remittance to book the {r.submitted_claims} claim copies first)")

@@ -44,7 +44,7 @@ from claims.domain.model import (
 )
 from claims.domain.rulebook import Rulebook
 from claims.domain.scrubbing import ClaimScrubber, CredentialingFacts, EligibilityFact, Enrollment, ScrubFacts
-from claims.domain.x12_837 import InterchangeHeader, Receiver, Submitter, iter_837p
+from claims.edi.x12_837 import InterchangeHeader, Receiver, Submitter, iter_837p
 
 SIZES = (1_000, 10_000)
 BILLING = BillingProvider("CALM MINDS GROUP", "1234567893", "123456789",

@@ -61,8 +61,8 @@ def seeds() -> dict[str, str]:
     from authorizations.domain.review import ReviewResponse, ServiceOutcome
     from authorizations.edi.x12_278 import build_278
     from authorizations.edi.x12_278_response import build_278_response
-    from claims.domain.acknowledgments import build_999_for
-    from claims.domain.claim_status import answer_276
+    from claims.edi.acknowledgments import build_999_for
+    from claims.edi.claim_status import answer_276
     from rcm_shared.x12.envelope import ControlNumbers, InterchangeParties
     from x12sdk.generate import generate_270, generate_271, generate_276, generate_835, generate_837p
 
@@ -95,9 +95,9 @@ def _readers() -> dict[str, tuple[Callable[[str], object], str]]:
     """reader name -> (read the text, the seed it is fed)."""
     from authorizations.edi.x12_278 import read_278
     from authorizations.edi.x12_278_response import read_278_response
-    from claims.domain.acknowledgments import read_277ca, read_999, read_ta1
-    from claims.domain.claim_status import read_277
-    from claims.domain.x12_837_reader import read_837p
+    from claims.edi.acknowledgments import read_277ca, read_999, read_ta1
+    from claims.edi.claim_status import read_277
+    from claims.edi.x12_837_reader import read_837p
     from eligibility.edi.x12_270 import read_270
     from eligibility.edi.x12_271 import read_271
     from remittance.edi.era_reader import iter_remittance, read_remittances

@@ -1,13 +1,15 @@
-"""Supervisor billing over HTTP, claims and authorizations running on real PostgreSQL and the broker: the
+"""Supervisor billing through events, claims and authorizations running on real PostgreSQL and the broker: the
 credentialing registry (authorizations) decides whether a clinician the payer has not enrolled may be billed under
-a supervisor and which NPIs the claim names; claims asks it over HTTP and its 837P names exactly those, read back
-from the file the clearinghouse received and validated by pyx12."""
+a supervisor and which NPIs the claim names, and announces it (visit-authorization-determined) for each visit claims
+completes; claims keeps the answer in its projection and its 837P names exactly those NPIs, read back from the file
+the clearinghouse received and validated by pyx12. Claims asks nobody: while authorizations is down its claims wait,
+and are scrubbed when the answer arrives."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +18,13 @@ import pytest
 from authorizations.bootstrap import build_app as build_authorizations
 from authorizations.config import AuthorizationsSettings
 from claims.adapters.clearinghouse import SandboxClearinghouse
-from claims.adapters.front_office import SCOPES, HttpFrontOffice
 from claims.bootstrap import build_app as build_claims
 from claims.config import ClaimsSettings
-from claims.domain.x12_837_reader import read_837p
+from claims.edi.x12_837_reader import read_837p
+from rcm_shared.contracts import EligibilityCheckedV1, envelope_for, topics
+from rcm_shared.db.types import new_id
 from rcm_shared.testing.fixtures import auth, fixed_clock, running, settings_for
-from rcm_shared.testing.identity import ServiceToken
-from rcm_shared.testing.kafka import eventually
+from rcm_shared.testing.kafka import eventually, publish_envelopes
 from rcm_shared.testing.x12 import pyx12_errors
 
 pytestmark = pytest.mark.integration
@@ -32,21 +34,6 @@ GROUP_NPI = "1245319599"
 SUPERVISOR_NPI = "1003000126"  # LCSW, enrolled with every payer below
 SUPERVISED_NPI = "1679576722"  # pre-licensed, under supervision, enrolled with none
 SUPERVISOR = {"npi": SUPERVISOR_NPI, "first_name": "DANA", "last_name": "STONE", "credential": "LCSW"}
-
-
-class ByHost(httpx.AsyncBaseTransport):
-    """Claims' calls to other services, each to its own app: authorizations for real, eligibility answered."""
-
-    def __init__(self, routes: dict[str, httpx.AsyncBaseTransport]) -> None:
-        self.routes = routes
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        return await self.routes[request.url.host].handle_async_request(request)
-
-
-def active_coverage(request: httpx.Request) -> httpx.Response:
-    return httpx.Response(200, json={"coverage": [{"active": True, "coverage_begin": "2020-01-01",
-                                                    "coverage_end": None}]})
 
 
 def claims_in(text: str) -> list[dict[str, Any]]:
@@ -68,38 +55,54 @@ def visit(external_id: str, payer_id: str, credential: str, **coverage: Any) -> 
     }
 
 
+async def set_up_the_registry(registry: httpx.AsyncClient) -> None:
+    for npi in (GROUP_NPI, SUPERVISOR_NPI):
+        for payer in ("ACME", "SBXBH", "SBXHP"):
+            enrolled = await registry.post("/v1/credentialing/enrollments", headers=auth(), json={
+                "npi": npi, "payer_id": payer, "effective_from": "2020-01-01"})
+            assert enrolled.status_code == 201, enrolled.text
+    # the supervision, and the practice's own policy for SBXHP (no payer default for it): supervisor billing
+    supervision = await registry.post("/v1/credentialing/supervisions", headers=auth(), json={
+        "supervisee_npi": SUPERVISED_NPI, "supervisor_npi": SUPERVISOR_NPI, "effective_from": "2024-01-01",
+        "payer_id": "SBXHP", "allows_supervisor_billing": True})
+    assert supervision.status_code == 201, supervision.text
+
+
 @asynccontextmanager
-async def claims_asking_the_registry(broker: Any, databases: Any, tmp_path: Path
-                                     ) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient, ByHost]]:
-    """Authorizations and claims running, claims asking the registry over HTTP: (registry, claims, claims' routes
-    to other services)."""
+async def claims_and_the_registry(broker: Any, databases: Any, tmp_path: Path
+                                  ) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
+    """Authorizations and claims running on one broker: (registry, claims). Eligibility's checks are announced
+    by the test (every patient covered)."""
     authorizations = build_authorizations(settings_for(AuthorizationsSettings, databases.create("auth"), broker),
                                           clock=fixed_clock())
-    settings = settings_for(ClaimsSettings, databases.create("claims"), broker, submission_interval_seconds=3600,
-                            response_poll_seconds=3600,
-                            service_urls={"authorizations": "http://authorizations", "eligibility": "http://eligibility"})
-    routes = ByHost({"authorizations": httpx.ASGITransport(app=authorizations),
-                     "eligibility": httpx.MockTransport(active_coverage)})
-    claims = build_claims(settings, clearinghouse=SandboxClearinghouse(tmp_path / "clearinghouse"),
-                          front=HttpFrontOffice(settings, transport=routes, credentials=ServiceToken("claims", SCOPES)),
-                          clock=fixed_clock())
+    claims = build_claims(claims_settings(databases, broker),
+                          clearinghouse=SandboxClearinghouse(tmp_path / "clearinghouse"), clock=fixed_clock())
     async with running(authorizations) as registry, running(claims) as client:
-        for npi in (GROUP_NPI, SUPERVISOR_NPI):
-            for payer in ("ACME", "SBXBH", "SBXHP"):
-                enrolled = await registry.post("/v1/credentialing/enrollments", headers=auth(), json={
-                    "npi": npi, "payer_id": payer, "effective_from": "2020-01-01"})
-                assert enrolled.status_code == 201, enrolled.text
-        # the supervision, and the practice's own policy for SBXHP (no payer default for it): supervisor billing
-        supervision = await registry.post("/v1/credentialing/supervisions", headers=auth(), json={
-            "supervisee_npi": SUPERVISED_NPI, "supervisor_npi": SUPERVISOR_NPI, "effective_from": "2024-01-01",
-            "payer_id": "SBXHP", "allows_supervisor_billing": True})
-        assert supervision.status_code == 201, supervision.text
-        yield registry, client, routes
+        await set_up_the_registry(registry)
+        yield registry, client
+
+
+def claims_settings(databases: Any, broker: Any) -> Any:
+    return settings_for(ClaimsSettings, databases.create("claims"), broker, submission_interval_seconds=3600,
+                        response_poll_seconds=3600)
+
+
+async def post_visit(client: httpx.AsyncClient, broker: Any, body: dict[str, Any]) -> dict[str, Any]:
+    """Post a visit, and announce eligibility's check of its patient (covered)."""
+    posted = await client.post("/v1/visits", json=body, headers=auth())
+    assert posted.status_code == 201, posted.text
+    coverage = EligibilityCheckedV1(check_id=new_id(), practice_id="practice-a", patient_id=body["patient_id"],
+                                    payer_id=body["coverage"]["payer_id"], as_of=DOS, active=True,
+                                    coverage_from=date(2020, 1, 1))
+    await publish_envelopes(broker.bootstrap, topics.ELIGIBILITY_CHECKED, [
+        envelope_for(coverage, source="eligibility", subject=coverage.check_id, practice_id="practice-a")])
+    result: dict[str, Any] = posted.json()
+    return result
 
 
 async def test_a_supervised_clinician_is_billed_under_the_npis_the_registry_decides(
         broker, databases, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    async with claims_asking_the_registry(broker, databases, tmp_path) as (_, client, _routes):
+    async with claims_and_the_registry(broker, databases, tmp_path) as (_, client):
         # ACME (rules/supervision_policies.yaml in authorizations): LMSW billed under the supervisor as rendering.
         # SBXBH: the supervised clinician stays rendering (2310B), the supervisor goes in 2310D.
         # SBXHP, by the practice's policy: the supervisor as rendering (the registry used to allow this while claims
@@ -109,14 +112,13 @@ async def test_a_supervised_clinician_is_billed_under_the_npis_the_registry_deci
         cases = (("S-1", "ACME", "LMSW", with_auth), ("S-2", "SBXBH", "LMSW", with_auth),
                  ("S-3", "ACME", "LCSW-A", with_auth), ("S-4", "SBXHP", "LMSW", with_auth))
         for external_id, payer, credential, extra in cases:
-            posted = await client.post("/v1/visits", json=visit(external_id, payer, credential, **extra),
-                                       headers=auth())
-            assert posted.status_code == 201, posted.text
+            await post_visit(client, broker, visit(external_id, payer, credential, **extra))
 
         async def four_claims() -> dict[str, dict[str, Any]] | None:
             items = (await client.get("/v1/claims", headers=auth())).json()["items"]
-            return {c["payer_id"] + ("-held" if c["status"] == "held" else ""): c for c in items} \
-                if len(items) == 4 else None
+            if len(items) < 4 or any(c["status"] == "awaiting_facts" for c in items):
+                return None
+            return {c["payer_id"] + ("-held" if c["status"] == "held" else ""): c for c in items}
 
         built = await eventually(four_claims, what="four claims built")
         assert {k: v["status"] for k, v in built.items()} == {
@@ -152,23 +154,43 @@ async def test_a_supervised_clinician_is_billed_under_the_npis_the_registry_deci
         assert scrubbed["status"] == "submitted"
 
 
-async def test_a_claim_scrubbed_again_while_the_registry_is_down_is_held_for_that_alone(
+async def test_while_authorizations_is_down_claims_wait_visibly_and_are_scrubbed_when_the_answer_arrives(
         broker, databases, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    async with claims_asking_the_registry(broker, databases, tmp_path) as (_, client, routes):
+    claims = build_claims(claims_settings(databases, broker),
+                          clearinghouse=SandboxClearinghouse(tmp_path / "clearinghouse"), clock=fixed_clock())
+    async with running(claims) as client:
         # billed under the supervisor (ACME), but held for a Z code as principal diagnosis
-        posted = await client.post("/v1/visits", json={**visit("S-9", "ACME", "LMSW", prior_authorization_number="A-9"),
-                                                       "diagnoses": ["Z63.0"]}, headers=auth())
-        assert posted.status_code == 201, posted.text
+        held_visit = await post_visit(client, broker, {
+            **visit("S-9", "ACME", "LMSW", prior_authorization_number="A-9"), "diagnoses": ["Z63.0"]})
+        await post_visit(client, broker, visit("S-10", "SBXBH", "LMSW", prior_authorization_number="A-10"))
 
-        async def held() -> dict[str, Any] | None:
-            items = (await client.get("/v1/claims", params={"status": "held"}, headers=auth())).json()["items"]
-            return items[0] if items else None
+        async def waiting_for_authorizations() -> list[dict[str, Any]] | None:
+            items = (await client.get("/v1/claims", params={"status": "awaiting_facts"}, headers=auth())).json()
+            ready = [c for c in items["items"] if c["awaiting_facts"] == ["authorization_determination"]]
+            return ready if len(ready) == 2 else None
 
-        claim = await eventually(held, what="the claim held")
-        assert {f["code"] for f in claim["findings"] if f["severity"] == "error"} == {"PRINCIPAL_DIAGNOSIS_NOT_ALLOWED"}
+        waiting = await eventually(waiting_for_authorizations, what="both claims waiting for authorizations only")
+        assert all(c["awaiting_since"] is not None and c["findings"] == [] for c in waiting)
+        # a biller's "scrub again" cannot hurry it: the claim keeps waiting, nothing is guessed
+        again = await client.post(f"/v1/claims/{waiting[0]['claim_id']}/scrub", headers=auth())
+        assert again.status_code == 200 and again.json()["status"] == "awaiting_facts", again.text
+        report = (await client.get("/v1/reports/awaiting-facts", headers=auth())).json()
+        assert report["awaiting"] == 2 and report["newest_fact_age_seconds"]["authorization_determination"] is None
 
-        routes.routes["authorizations"] = httpx.MockTransport(lambda request: httpx.Response(503))
-        again = await client.post(f"/v1/claims/{claim['claim_id']}/scrub", headers=auth())
-        assert again.status_code == 200, again.text
-        errors = {f["code"] for f in again.json()["findings"] if f["severity"] == "error"}
-        assert "CREDENTIALING_UNAVAILABLE" in errors and "PROVIDER_NOT_CREDENTIALED" not in errors, errors
+        # authorizations comes up: it reads the visits claims completed and answers each; claims scrubs them
+        authorizations = build_authorizations(settings_for(AuthorizationsSettings, databases.create("auth"), broker),
+                                              clock=fixed_clock())
+        async with running(authorizations) as registry:
+            await set_up_the_registry(registry)
+
+            async def settled() -> dict[str, dict[str, Any]] | None:
+                items = (await client.get("/v1/claims", headers=auth())).json()["items"]
+                if any(c["status"] == "awaiting_facts" for c in items):
+                    return None
+                return {c["visit_id"]: c for c in items}
+
+            by_visit = await eventually(settled, timeout=40, what="both claims scrubbed")
+        held = by_visit[held_visit["visit_id"]]
+        assert held["status"] == "held"
+        assert {f["code"] for f in held["findings"] if f["severity"] == "error"} == {"PRINCIPAL_DIAGNOSIS_NOT_ALLOWED"}
+        assert [c["status"] for v, c in by_visit.items() if v != held_visit["visit_id"]] == ["scrubbed"]

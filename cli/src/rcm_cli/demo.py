@@ -160,8 +160,10 @@ def demo(visits: Annotated[int, typer.Option(help="How many visits to send")] = 
             progress.advance(task)
 
     def built() -> list[dict[str, Any]] | None:
+        # a claim waits (awaiting_facts) until authorizations and eligibility have announced its facts
         items = api.get("claims", "/v1/claims", limit=500)["items"]
-        return items if len(items) >= insured else None
+        waiting = [c for c in items if c["status"] == "awaiting_facts"]
+        return items if len(items) >= insured and not waiting else None
 
     claims = _wait("claims to be built and scrubbed", built)
     console.print(f"  claims: {dict(Counter(c['status'] for c in claims))}")

@@ -44,7 +44,7 @@ def _jsonable(value: Any) -> Any:
 def read_any(text: str) -> dict[str, Any]:
     kind = transaction_type(text)
     if kind == "837":
-        from claims.domain.x12_837_reader import read_837p
+        from claims.edi.x12_837_reader import read_837p
 
         return {"transaction": "837P", **read_837p(text)}
     if kind == "835":
@@ -53,12 +53,12 @@ def read_any(text: str) -> dict[str, Any]:
 
         return {"transaction": "835", **to_json_dict(read_remittances(text, strict=True))}
     if kind == "999":
-        from claims.domain.acknowledgments import read_999
+        from claims.edi.acknowledgments import read_999
 
         return {"transaction": "999", "groups": [g.to_dict() for g in read_999(text)]}
     if kind.startswith("277"):
-        from claims.domain.acknowledgments import read_277ca
-        from claims.domain.claim_status import read_277
+        from claims.edi.acknowledgments import read_277ca
+        from claims.edi.claim_status import read_277
 
         acks = read_277ca(text) if kind.endswith("X214") else read_277(text)
         return {"transaction": "277CA" if kind.endswith("X214") else "277", "claims": [a.to_dict() for a in acks]}

@@ -1,16 +1,20 @@
-"""Composition root of claims: database, clearinghouse, front-office client, consumers and jobs."""
+"""Composition root of claims, the only wiring point: settings, the database, the rules files, the clock, the
+clearinghouse, the message map and its consumers (the scrubber's projection, payments), the periodic jobs, the
+FastAPI app. Tests call the same functions with their own clock, clearinghouse or rules."""
 
 from __future__ import annotations
 
-from functools import partial
+from importlib import resources
 from pathlib import Path
 
 from fastapi import FastAPI
+from prometheus_client import Gauge
 from rcm_shared.clock import Clock, SystemClock
 from rcm_shared.config import ServiceSettings
-from rcm_shared.contracts import ClaimPaymentPostedV1, ClaimPaymentPostedV2, VisitCompletedV1, topics
+from rcm_shared.contracts import topics
 from rcm_shared.db.database import Database
-from rcm_shared.messaging import EventConsumer, event_dispatcher
+from rcm_shared.messaging import EventConsumer, batch_dispatcher, event_dispatcher
+from rcm_shared.rules import RULES_DIR_ENV
 from rcm_shared.service import ServiceRuntime, create_service_app
 
 from claims.adapters.clearinghouse import (
@@ -19,14 +23,60 @@ from claims.adapters.clearinghouse import (
     SandboxClearinghouse,
     SftpClearinghouse,
 )
-from claims.adapters.front_office import FrontOffice, HttpFrontOffice
 from claims.adapters.orm import metadata, platform
 from claims.config import ClaimsSettings
-from claims.domain.exceptions import IllegalClaimTransition, InvalidClaim, RulesetNotFound
+from claims.domain.batch import IllegalBatchTransition
+from claims.domain.exceptions import (
+    ClaimNotFound,
+    ClaimUnreadable,
+    IllegalClaimTransition,
+    InvalidClaim,
+    NoSuchLine,
+    RulesetNotFound,
+    VisitAlreadyRecorded,
+)
+from claims.domain.rulebook import Rulebook
 from claims.entrypoints.api import router
-from claims.service_layer import handlers
+from claims.entrypoints.dependencies import ClaimsServices
+from claims.service_layer import handlers, responses, submission, views
+from claims.service_layer.unit_of_work import units_of_work
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+# Every domain refusal, as the problem+json a client gets (a subclass takes its base's status).
+DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
+    ClaimNotFound: (404, "not-found"),
+    ClaimUnreadable: (409, "claim-unreadable"),
+    VisitAlreadyRecorded: (409, "visit-exists"),
+    IllegalClaimTransition: (409, "illegal-transition"),
+    IllegalBatchTransition: (409, "illegal-transition"),
+    NoSuchLine: (422, "validation"),
+    InvalidClaim: (422, "invalid-claim"),
+    RulesetNotFound: (422, "no-rules-for-date"),
+}
+
+AWAITING = Gauge("rcm_claims_awaiting_facts", "Claims waiting for another service's facts (awaiting_facts)")
+AWAITING_OLDEST = Gauge("rcm_claims_awaiting_facts_oldest_seconds",
+                        "How long the claim waiting longest for its facts has waited (0: none waits)")
+FACT_AGE = Gauge("rcm_claims_projection_newest_fact_age_seconds",
+                 "Age of the newest fact of each kind in claims' scrubber projection (-1: none yet)", ["kind"])
+
+
+def load_rulebook(override_dir: Path | str | None = None) -> Rulebook:
+    """The coding rulesets, payer terms and fee schedules (``domain/rules``; a deployment's copy of a file in
+    ``RCM_RULES_DIR`` replaces the packaged one), checked now: a bad file stops the start."""
+    import os
+
+    override = Path(override_dir) if override_dir else (Path(os.environ[RULES_DIR_ENV])
+                                                        if os.environ.get(RULES_DIR_ENV) else None)
+    packaged = resources.files("claims.domain").joinpath("rules")
+
+    def text(name: str) -> str:
+        if override is not None and (override / name).is_file():
+            return (override / name).read_text(encoding="utf-8")
+        return packaged.joinpath(name).read_text(encoding="utf-8")
+
+    return Rulebook.from_yaml(text("coding.yaml"), text("payers.yaml"), text("fees.yaml"))
 
 
 def build_clearinghouse(settings: ClaimsSettings) -> Clearinghouse:
@@ -40,65 +90,76 @@ def build_clearinghouse(settings: ClaimsSettings) -> Clearinghouse:
     return SandboxClearinghouse(settings.clearinghouse_dir)
 
 
-def build_runtime(settings: ClaimsSettings, clearinghouse: Clearinghouse, front: FrontOffice,
-                  clock: Clock) -> ServiceRuntime:
+def build_services(settings: ClaimsSettings, *, clearinghouse: Clearinghouse | None = None,
+                   clock: Clock | None = None, rules: Rulebook | None = None) -> ClaimsServices:
     db = Database(settings, metadata, platform)
-    builder = EventConsumer(settings, db.sessions, platform, name="claim-builder", topics=[topics.VISIT_COMPLETED],
-                            handler=event_dispatcher({
-                                VisitCompletedV1: partial(handlers.build_claim_for_visit, front=front,
-                                                          clock=clock)}))
+    return ClaimsServices(
+        settings=settings, db=db, uows=units_of_work(db),
+        clock=clock or SystemClock(settings.practice_time_zone), rules=rules or load_rulebook(),
+        clearinghouse=clearinghouse or build_clearinghouse(settings),
+        submission=submission.SubmissionSettings(settings.submitter_id, settings.receiver_id,
+                                                 settings.usage_indicator, settings.max_claims_per_file),
+        inquiries=responses.StatusInquiryPolicy(settings.status_inquiry_after_days,
+                                                settings.status_inquiry_every_days))
+
+
+def build_runtime(services: ClaimsServices) -> ServiceRuntime:
+    settings, db, clock, rules, clearinghouse = (services.settings, services.db, services.clock, services.rules,
+                                                 services.clearinghouse)
+    # The scrubber's projection: authorizations' determinations and eligibility's checks, a poll at a time, in one
+    # consumer group (the claims a poll completes are scrubbed in its transaction).
+    facts = EventConsumer(settings, db.sessions, platform, name="claim-facts",
+                          topics=[topics.VISIT_AUTHORIZATION_DETERMINED, topics.ELIGIBILITY_CHECKED],
+                          batch_handler=batch_dispatcher(handlers.scrub_facts_map(services.uows, rules, clock)))
     outcomes = EventConsumer(settings, db.sessions, platform, name="claim-outcomes",
                              topics=[topics.CLAIM_PAYMENT_POSTED],
-                             handler=event_dispatcher({ClaimPaymentPostedV1: handlers.record_payment,
-                                                       ClaimPaymentPostedV2: handlers.record_payment}))
-    submission = handlers.SubmissionSettings(settings.submitter_id, settings.receiver_id, settings.usage_indicator,
-                                             settings.max_claims_per_file)
+                             handler=event_dispatcher(handlers.outcomes_map(services.uows)))
 
     async def submit() -> None:
-        await handlers.batch_ready_claims(db, submission, clock=clock)
-        await handlers.send_queued_batches(db, clearinghouse)
+        await submission.batch_ready_claims(db, services.submission, rules, clock=clock)
+        await submission.send_queued_batches(db, clearinghouse)
 
     async def acknowledgments() -> None:
-        await handlers.collect_acknowledgments(db, clearinghouse)
-
-    inquiry_policy = handlers.StatusInquiryPolicy(settings.status_inquiry_after_days,
-                                                  settings.status_inquiry_every_days)
+        await responses.collect_acknowledgments(db, clearinghouse)
 
     async def status_inquiries() -> None:
-        await handlers.inquire_claim_status(db, clearinghouse, submission, inquiry_policy, clock=clock)
+        await responses.inquire_claim_status(db, clearinghouse, services.submission, services.inquiries, clock=clock)
 
-    return ServiceRuntime(settings, db, MIGRATIONS, consumers=[builder, outcomes], periodic=[
+    async def awaiting_metrics() -> None:
+        now = clock.now()
+        async with db.sessions() as session:
+            count, oldest = await views.awaiting_gauge(session)
+            freshness = await views.projection_freshness(session)
+        AWAITING.set(count)
+        AWAITING_OLDEST.set(max(0.0, (now - oldest).total_seconds()) if oldest else 0)
+        for kind, at in freshness.items():
+            FACT_AGE.labels(kind).set(max(0.0, (now - at).total_seconds()) if at else -1)
+
+    return ServiceRuntime(settings, db, MIGRATIONS, consumers=[facts, outcomes], periodic=[
+        ("claims-awaiting-facts-metrics", settings.awaiting_metrics_seconds, awaiting_metrics),
         ("submit-claims", settings.submission_interval_seconds, submit),
         ("collect-acknowledgments", settings.response_poll_seconds, acknowledgments),
         ("claim-status-inquiries", settings.status_inquiry_poll_seconds, status_inquiries)])
 
 
 async def migrate(settings: ServiceSettings) -> None:
-    claims_settings = ClaimsSettings(**settings.model_dump())
-    runtime = build_runtime(claims_settings, build_clearinghouse(claims_settings), HttpFrontOffice(claims_settings),
-                            SystemClock(claims_settings.practice_time_zone))
+    """The database alone (``rcm-claims migrate``): no consumers, no jobs, nothing sent."""
+    runtime = ServiceRuntime(settings, Database(settings, metadata, platform), MIGRATIONS)
     await runtime.migrate()
     await runtime.db.dispose()
 
 
 def build_app(settings: ServiceSettings | None = None, clearinghouse: Clearinghouse | None = None,
-              front: FrontOffice | None = None, clock: Clock | None = None) -> FastAPI:
+              clock: Clock | None = None, rules: Rulebook | None = None) -> FastAPI:
     claims_settings = settings if isinstance(settings, ClaimsSettings) else ClaimsSettings(
         **(settings.model_dump() if settings else {}))
-    clearinghouse = clearinghouse or build_clearinghouse(claims_settings)
-    front = front or HttpFrontOffice(claims_settings)
-    clock = clock or SystemClock(claims_settings.practice_time_zone)
+    services = build_services(claims_settings, clearinghouse=clearinghouse, clock=clock, rules=rules)
     app = create_service_app(
-        claims_settings, build_runtime(claims_settings, clearinghouse, front, clock), title="Claims",
-        description="Charge capture and coding, clean-claim edits, 837P batches through the clearinghouse, "
-                    "the claim's life cycle and work queues.",
-        routers=[router],
-        domain_errors={IllegalClaimTransition: (409, "illegal-transition"), InvalidClaim: (422, "invalid-claim"),
-                       RulesetNotFound: (422, "no-rules-for-date")},
-        clock=clock)
-    app.state.clearinghouse = clearinghouse
-    app.state.front_office = front
-    app.state.submission = handlers.SubmissionSettings(claims_settings.submitter_id, claims_settings.receiver_id,
-                                                       claims_settings.usage_indicator,
-                                                       claims_settings.max_claims_per_file)
+        claims_settings, build_runtime(services), title="Claims",
+        description="Charge capture and coding, clean-claim edits from claims' own copy of other services' facts, "
+                    "837P batches through the clearinghouse, the claim's life cycle and work queues.",
+        routers=[router], domain_errors=DOMAIN_ERRORS, clock=services.clock)
+    app.state.services = services
+    app.state.clearinghouse = services.clearinghouse
+    app.state.submission = services.submission
     return app

@@ -30,3 +30,5 @@ class ClaimsSettings(ServiceSettings):
     status_inquiry_after_days: int = 21
     status_inquiry_every_days: int = 7
     status_inquiry_poll_seconds: float = 3600.0
+    # How often the awaiting-facts gauges (claims waiting, the longest wait, the projection's freshness) are read.
+    awaiting_metrics_seconds: float = 15.0

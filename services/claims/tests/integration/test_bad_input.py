@@ -14,7 +14,7 @@ from claims.config import ClaimsSettings
 from rcm_shared.testing.bad_input import Refused, assert_refused
 from rcm_shared.testing.fixtures import auth, running, settings_for
 
-from .test_claim_flow import FrontOfficeDouble, visit
+from .test_claim_flow import visit
 
 pytestmark = pytest.mark.integration
 
@@ -56,7 +56,7 @@ CASES = [
 
 async def test_bad_input_is_refused_naming_the_field_and_stores_nothing(broker, databases, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     settings = settings_for(ClaimsSettings, databases.create("claims"), broker, run_workers=False)
-    app = build_app(settings, clearinghouse=SandboxClearinghouse(tmp_path / "ch"), front=FrontOfficeDouble(set()))
+    app = build_app(settings, clearinghouse=SandboxClearinghouse(tmp_path / "ch"))
     async with running(app) as client:
         for case in CASES:
             await assert_refused(client, case, auth())

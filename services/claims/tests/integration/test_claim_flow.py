@@ -11,39 +11,20 @@ from typing import Any
 
 import pytest
 from claims.adapters.clearinghouse import SandboxClearinghouse
-from claims.adapters.front_office import AuthorizationAnswer, CoverageAnswer
 from claims.bootstrap import build_app
 from claims.config import ClaimsSettings
-from claims.domain.scrubbing import CredentialingDecision
-from claims.service_layer import handlers
+from claims.service_layer import responses
 from rcm_shared.contracts import ClaimPaymentPostedV1, envelope_for, topics
 from rcm_shared.testing.fixtures import auth, fixed_clock, running, settings_for
 from rcm_shared.testing.kafka import eventually, publish_envelopes, read_topic
 from rcm_shared.testing.x12 import pyx12_errors
 
+from .conftest import announce, checked, determined
+
 pytestmark = pytest.mark.integration
 DOS = fixed_clock().today() - timedelta(days=3)
+CREDENTIALED = {"1234567893", "1245319599"}
 ADDRESS = {"line1": "100 MAIN ST", "city": "HARTFORD", "state": "CT", "postal_code": "06103"}
-
-
-class FrontOfficeDouble:
-    """Answers the scrubber's questions from a dict: the other services are tested on their own."""
-
-    def __init__(self, credentialed: set[str]) -> None:
-        self.credentialed_npis = credentialed
-
-    async def coverage(self, practice_id: str, patient_id: str, payer_id: str, on: date) -> CoverageAnswer:
-        return CoverageAnswer(True, True, date(2025, 1, 1), None)
-
-    async def authorization(self, practice_id: str, visit_id: str, patient_id: str, payer_id: str, on: date,
-                            cpt_code: str) -> AuthorizationAnswer:
-        return AuthorizationAnswer(True, True, "AUTH-77", None)
-
-    async def credentialed(self, practice_id: str, npi: str, payer_id: str, on: date,
-                           credential: str = "") -> CredentialingDecision | None:
-        if npi in self.credentialed_npis:
-            return CredentialingDecision(True, "enrolled", npi)
-        return CredentialingDecision(False, "not_enrolled_with_payer")
 
 
 def visit(external_id: str, *, minutes: int = 53, npi: str = "1234567893", **extra: object) -> dict[str, object]:
@@ -65,8 +46,7 @@ async def test_visit_to_clean_837p_to_payment_and_correction(broker, databases, 
     settings = settings_for(ClaimsSettings, databases.create("claims"), broker, submission_interval_seconds=3600,
                             response_poll_seconds=3600)
     clearinghouse = SandboxClearinghouse(tmp_path / "clearinghouse")
-    app = build_app(settings, clearinghouse=clearinghouse, front=FrontOfficeDouble({"1234567893", "1245319599"}),
-                    clock=fixed_clock())
+    app = build_app(settings, clearinghouse=clearinghouse, clock=fixed_clock())
     async with running(app) as client:
         posted = await client.post("/v1/visits", json=visit("E-1"), headers={**auth(), "Idempotency-Key": "k1"})
         assert posted.status_code == 201, posted.text
@@ -76,9 +56,25 @@ async def test_visit_to_clean_837p_to_payment_and_correction(broker, databases, 
         held = await client.post("/v1/visits", json=visit("E-2", npi="1679576722"), headers=auth())
         assert held.status_code == 201
 
+        # Nothing is known about either visit yet: both claims wait, visibly, for what they need.
+        waiting = (await client.get("/v1/claims", params={"status": "awaiting_facts"}, headers=auth())).json()
+        assert len(waiting["items"]) == 2
+        assert waiting["items"][0]["awaiting_facts"] == ["authorization_determination", "eligibility_check"]
+        assert waiting["items"][0]["waited_seconds"] is not None
+        report = (await client.get("/v1/reports/awaiting-facts", headers=auth())).json()
+        assert report["awaiting"] == 2 and report["by_missing_fact"] == {"authorization_determination": 2,
+                                                                          "eligibility_check": 2}
+        # authorizations and eligibility announce them (as they would after visit-completed / a coverage check)
+        for body, npi in ((posted.json(), "1234567893"), (held.json(), "1679576722")):
+            patient = f"pt-{body['external_visit_id']}"
+            await announce(broker.bootstrap,
+                           determined(body["visit_id"], patient, "SBXHP", DOS, rendering_npi=npi,
+                                      credentialed=CREDENTIALED),
+                           checked(patient, "SBXHP", DOS))
+
         async def claims_by_status() -> dict[str, list[dict[str, object]]] | None:
             items = (await client.get("/v1/claims", headers=auth())).json()["items"]
-            if len(items) < 2:
+            if len(items) < 2 or any(c["status"] == "awaiting_facts" for c in items):
                 return None
             out: dict[str, list[dict[str, object]]] = {}
             for item in items:
@@ -89,6 +85,7 @@ async def test_visit_to_clean_837p_to_payment_and_correction(broker, databases, 
         assert len(by_status.get("scrubbed", [])) == 1, [c["findings"] for c in by_status["held"]]
         assert "PROVIDER_NOT_CREDENTIALED" in {f["code"] for f in by_status["held"][0]["findings"]}
         clean = by_status["scrubbed"][0]
+        assert [ln["place_of_service"] for ln in clean["lines"]] == ["11"], "each line says where it was delivered"
 
         submitted = await client.post("/v1/submission-batches", headers=auth())
         assert submitted.json() == {"batches_created": 1, "batches_sent": 1}
@@ -103,11 +100,11 @@ async def test_visit_to_clean_837p_to_payment_and_correction(broker, databases, 
         assert events[0].key == clean["claim_id"].encode()
 
         # No answer yet: a 276 asks the payer; the sandbox answers with a 277 (pending, in process).
-        asked = await handlers.inquire_claim_status(
-            app.state.db, clearinghouse, app.state.submission, handlers.StatusInquiryPolicy(0, 7),
+        asked = await responses.inquire_claim_status(
+            app.state.db, clearinghouse, app.state.submission, responses.StatusInquiryPolicy(0, 7),
             clock=app.state.clock)
         assert asked == 1
-        assert await handlers.collect_acknowledgments(app.state.db, clearinghouse) == 2  # the 999 and the 277
+        assert await responses.collect_acknowledgments(app.state.db, clearinghouse) == 2  # the 999 and the 277
         body = (await client.get(f"/v1/claims/{clean['claim_id']}", headers=auth())).json()
         assert body["status_inquiries"][0]["status_codes"] == ["P1:20"]
         assert body["status"] == "submitted", "a 999 accepts the file; only a 277CA or the 835 moves the claim"
@@ -147,7 +144,7 @@ async def test_visit_to_clean_837p_to_payment_and_correction(broker, databases, 
             "HL*2*1*21*1~NM1*41*2*RIVERSIDE*****46*SUB123~HL*3*2*19*1~NM1*85*2*RIVERSIDE*****XX*1245319599~"
             f"HL*4*3*PT~NM1*QC*1*SAMPLE*ALEX~TRN*2*{pcn}~STC*A7:21:IL*20261122*U*200~SE*12*0001~GE*1*556~"
             "IEA*1*000000555~")
-        await handlers.collect_acknowledgments(app.state.db, clearinghouse)
+        await responses.collect_acknowledgments(app.state.db, clearinghouse)
         rejected = (await client.get("/v1/claims", params={"status": "rejected"}, headers=auth())).json()["items"]
         assert [c["claim_id"] for c in rejected] == [replacement["claim_id"]]
         report = (await client.get("/v1/reports/claims", headers=auth())).json()
@@ -170,8 +167,7 @@ async def test_the_filing_limit_runs_out_at_the_practices_midnight_not_utcs(brok
     clock = fixed_clock(datetime(2026, 12, 1, 4, 59, tzinfo=UTC))
     settings = settings_for(ClaimsSettings, databases.create("claims"), broker, submission_interval_seconds=3600,
                             response_poll_seconds=3600)
-    app = build_app(settings, clearinghouse=SandboxClearinghouse(tmp_path / "clearinghouse"),
-                    front=FrontOfficeDouble({"1234567893", "1245319599"}), clock=clock)
+    app = build_app(settings, clearinghouse=SandboxClearinghouse(tmp_path / "clearinghouse"), clock=clock)
     last_day = {"date_of_service": "2026-09-01"}
     async with running(app) as client:
 
@@ -179,10 +175,14 @@ async def test_the_filing_limit_runs_out_at_the_practices_midnight_not_utcs(brok
             patient = {**visit(external_id)["patient"], "first_name": first_name}  # not a duplicate of the other
             visit_id = (await client.post("/v1/visits", json=visit(external_id, patient=patient, **last_day),
                                           headers=auth())).json()["visit_id"]
+            await announce(broker.bootstrap, determined(visit_id, f"pt-{external_id}", "SBXHP", date(2026, 9, 1),
+                                                        rendering_npi="1234567893", credentialed=CREDENTIALED),
+                           checked(f"pt-{external_id}", "SBXHP", date(2026, 9, 1)))
 
             async def built() -> dict[str, Any] | None:
                 items = (await client.get("/v1/claims", params={"visit_id": visit_id}, headers=auth())).json()
-                return items["items"][0] if items["items"] else None
+                claim = items["items"][0] if items["items"] else None
+                return claim if claim and claim["status"] != "awaiting_facts" else None
 
             return await eventually(built, what=f"the claim of {external_id}")
 

@@ -5,7 +5,7 @@ through an outage. The transports themselves are tested in libs/shared; here: wh
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -17,12 +17,10 @@ from claims.adapters.clearinghouse import (
     SftpClearinghouse,
     SubmissionReceipt,
 )
-from claims.adapters.front_office import AuthorizationAnswer, CoverageAnswer
 from claims.adapters.orm import acknowledgments, batch_chunks, batches, claims, platform
-from claims.bootstrap import build_app
+from claims.bootstrap import build_app, load_rulebook
 from claims.config import ClaimsSettings
-from claims.domain.scrubbing import CredentialingDecision
-from claims.service_layer import handlers
+from claims.service_layer import responses, scrub, submission
 from rcm_shared.contracts import VisitCompletedV1
 from rcm_shared.contracts.envelope import EventEnvelope
 from rcm_shared.contracts.registry import decode_payload
@@ -31,7 +29,10 @@ from rcm_shared.testing.clearinghouse import API_KEY, PASSWORD, USER, HttpsSite,
 from rcm_shared.testing.fixtures import auth, fixed_clock, running
 from sqlalchemy import insert, select
 
+from .conftest import checked, determined
+
 pytestmark = pytest.mark.integration
+RULES = load_rulebook()
 
 ISA = "ISA*00*          *00*          *ZZ*SBXCH          *ZZ*RCMPLATFORM    *261130*1200*^*00501*000000001*0*T*:~"
 
@@ -106,7 +107,7 @@ async def test_collector_reads_its_kinds_in_any_delimiters_and_leaves_what_it_ca
     settings = ClaimsSettings(database_url=databases.create("claims_collect"), run_workers=False,
                               submission_interval_seconds=3600, response_poll_seconds=3600)
     clearinghouse = sftp(sftp_site)
-    app = build_app(settings, clearinghouse=clearinghouse, front=FrontOfficeDouble())
+    app = build_app(settings, clearinghouse=clearinghouse)
     async with running(app):
         db = app.state.db
         async with db.transaction() as session:
@@ -127,7 +128,7 @@ async def test_collector_reads_its_kinds_in_any_delimiters_and_leaves_what_it_ca
         (outbound / "REPORT_D.txt").write_bytes(b"Daily summary: 1 file received, 1 accepted")
         (outbound / "TA1_E.x12").write_bytes((ISA + "TA1*000000077*261130*1200*R*024~IEA*0*000000001~").encode())
 
-        assert await handlers.collect_acknowledgments(db, clearinghouse) == 3
+        assert await responses.collect_acknowledgments(db, clearinghouse) == 3
 
         assert sorted(p.name for p in outbound.iterdir()) == ["999_A.x12", "ERA_C.835", "REPORT_D.txt"]
         async with db.sessions() as session:
@@ -142,19 +143,6 @@ async def test_collector_reads_its_kinds_in_any_delimiters_and_leaves_what_it_ca
 
 
 # ------------------------------------------------------------------------------------------ outage
-
-class FrontOfficeDouble:
-    async def coverage(self, practice_id: str, patient_id: str, payer_id: str, on: date) -> CoverageAnswer:
-        return CoverageAnswer(True, True, date(2025, 1, 1), None)
-
-    async def authorization(self, practice_id: str, visit_id: str, patient_id: str, payer_id: str, on: date,
-                            cpt_code: str) -> AuthorizationAnswer:
-        return AuthorizationAnswer(True, True, "AUTH-77", None)
-
-    async def credentialed(self, practice_id: str, npi: str, payer_id: str, on: date,
-                           credential: str = "") -> CredentialingDecision | None:
-        return CredentialingDecision(True, "enrolled", npi)
-
 
 class FlakyClearinghouse:
     """Plays an outage in front of a real clearinghouse: ``down`` fails before sending, ``lost_reply``
@@ -202,25 +190,30 @@ async def test_outage_keeps_batches_queued_then_sends_each_exactly_once(database
                               submission_interval_seconds=3600, response_poll_seconds=3600)
     sandbox = SandboxClearinghouse(tmp_path / "clearinghouse")
     flaky = FlakyClearinghouse(sandbox, ["down", "down", "down", "lost_reply"])
-    front = FrontOfficeDouble()
-    app = build_app(settings, clearinghouse=flaky, front=front, clock=fixed_clock())
+    app = build_app(settings, clearinghouse=flaky, clock=fixed_clock())
     async with running(app) as client:
         db = app.state.db
-        # Two practices -> two 837P batches. No broker here: the claim builder is driven from the outbox.
+        # Two practices -> two 837P batches. No broker here: the claims wait for their facts, which are applied as
+        # the claim-facts consumer would (authorizations' determination, eligibility's check).
         for practice in ("practice-a", "practice-b"):
             posted = await client.post("/v1/visits", json=_visit(f"E-{practice}"), headers=auth(practice))
             assert posted.status_code == 201, posted.text
         async with db.sessions() as session:
             staged = (await session.execute(select(platform.outbox.c.payload).where(
                 platform.outbox.c.event_type == VisitCompletedV1.event_type))).scalars().all()
+        dos = fixed_clock().today() - timedelta(days=3)
         for raw in staged:
-            envelope = EventEnvelope.from_bytes(raw)
-            async with db.transaction() as session:
-                await handlers.build_claim_for_visit(session, envelope, decode_payload(envelope),  # type: ignore[arg-type]
-                                                     front=front, clock=app.state.clock)
+            visit = decode_payload(EventEnvelope.from_bytes(raw))
+            assert isinstance(visit, VisitCompletedV1)
+            answer = determined(visit.visit_id, visit.patient_id, "SBXHP", dos, rendering_npi="1234567893",
+                                credentialed={"1234567893", "1245319599"}, practice_id=visit.practice_id)
+            check = checked(visit.patient_id, "SBXHP", dos, practice_id=visit.practice_id)
+            async with app.state.services.uows() as uow:
+                await scrub.apply_determinations(uow, [answer], RULES, today=dos, now=utcnow())
+                await scrub.apply_coverage_checks(uow, [(utcnow(), check)], RULES, today=dos, now=utcnow())
         async with db.sessions() as session:
             assert (await session.execute(select(claims.c.status))).scalars().all() == ["scrubbed"] * 2
-        created = await handlers.batch_ready_claims(db, app.state.submission, clock=app.state.clock)
+        created = await submission.batch_ready_claims(db, app.state.submission, RULES, clock=app.state.clock)
         assert len(created) == 2
 
         async def batch_states() -> list[tuple[str, str, int, str | None]]:
@@ -232,7 +225,7 @@ async def test_outage_keeps_batches_queued_then_sends_each_exactly_once(database
         outbound = tmp_path / "clearinghouse" / "outbound"
 
         for _ in range(3):  # down: nothing leaves, the first batch keeps its place in the queue
-            assert await handlers.send_queued_batches(db, flaky) == 0
+            assert await submission.send_queued_batches(db, flaky) == 0
         assert await batch_states() == [
             (first, "queued", 3, "sftp connect failed: ConnectionRefusedError"),
             (second, "queued", 0, None),
@@ -240,17 +233,17 @@ async def test_outage_keeps_batches_queued_then_sends_each_exactly_once(database
         assert list(outbound.iterdir()) == []
 
         # the file arrives but the reply is lost: still queued, to be resent
-        assert await handlers.send_queued_batches(db, flaky) == 0
+        assert await submission.send_queued_batches(db, flaky) == 0
         assert (await batch_states())[0] == (first, "queued", 4, "sftp upload failed: TimeoutError")
         assert [p.name for p in outbound.iterdir()] == [first]
 
         # recovered: the resend is recognised by its file name, the second batch goes out once
-        assert await handlers.send_queued_batches(db, flaky) == 2
+        assert await submission.send_queued_batches(db, flaky) == 2
         assert await batch_states() == [(first, "submitted", 5, None), (second, "submitted", 1, None)]
         assert [(r.file_name, r.already_present) for r in flaky.receipts] == [(first, True), (second, False)]
 
         calls_before = len(flaky.calls)
-        assert await handlers.send_queued_batches(db, flaky) == 0
+        assert await submission.send_queued_batches(db, flaky) == 0
         assert len(flaky.calls) == calls_before
 
         async with db.sessions() as session:

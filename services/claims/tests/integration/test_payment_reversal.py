@@ -16,7 +16,8 @@ from rcm_shared.contracts import ClaimPaymentPostedV1, ClaimPaymentPostedV2, env
 from rcm_shared.testing.fixtures import auth, running, settings_for
 from rcm_shared.testing.kafka import eventually, publish_envelopes, read_topic
 
-from .test_claim_flow import FrontOfficeDouble, visit
+from .conftest import announce, checked, determined
+from .test_claim_flow import DOS, visit
 
 pytestmark = pytest.mark.integration
 
@@ -34,10 +35,13 @@ async def test_a_reversed_payment_reopens_the_claim_in_a_work_queue_with_its_rea
         broker, databases, tmp_path: Path) -> None:
     settings = settings_for(ClaimsSettings, databases.create("claims"), broker, submission_interval_seconds=3600,
                             response_poll_seconds=3600)
-    app = build_app(settings, clearinghouse=SandboxClearinghouse(tmp_path / "ch"),
-                    front=FrontOfficeDouble({"1234567893", "1245319599"}))
+    app = build_app(settings, clearinghouse=SandboxClearinghouse(tmp_path / "ch"))
     async with running(app) as client:
-        assert (await client.post("/v1/visits", json=visit("R-1"), headers=auth())).status_code == 201
+        recorded = await client.post("/v1/visits", json=visit("R-1"), headers=auth())
+        assert recorded.status_code == 201
+        await announce(broker.bootstrap, checked("pt-R-1", "SBXHP", DOS),
+                       determined(recorded.json()["visit_id"], "pt-R-1", "SBXHP", DOS, rendering_npi="1234567893",
+                                  credentialed={"1234567893", "1245319599"}))
 
         async def scrubbed() -> list[dict[str, Any]] | None:
             items: list[dict[str, Any]] = (await client.get("/v1/claims", params={"status": "scrubbed"},
@@ -76,6 +80,6 @@ async def test_a_reversed_payment_reopens_the_claim_in_a_work_queue_with_its_rea
         assert (Decimal(body["paid"]), Decimal(body["patient_responsibility"])) == (Decimal("160"), Decimal("20"))
         assert [h["to_status"] for h in body["history"]][-3:] == ["paid", "reversed", "paid"]
 
-        changes = await read_topic(broker.bootstrap, topics.CLAIM_STATUS_CHANGED, expect=6)
+        changes = await read_topic(broker.bootstrap, topics.CLAIM_STATUS_CHANGED, expect=7)
         reopened = [json.loads(r.value)["data"] for r in changes if json.loads(r.value)["data"]["status"] == "reversed"]
         assert [c["reason_codes"] for c in reopened] == [["payment_reversed", "era:era-p-2", "trace:EFT20261201"]]

@@ -13,11 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from claims.adapters import repository
 from claims.adapters.claim_document import to_document
 from claims.adapters.clearinghouse import HttpsClearinghouse, SandboxClearinghouse, SubmissionReceipt
 from claims.adapters.orm import acknowledgments, batch_chunks, batches, claim_transitions, claims, platform
-from claims.bootstrap import build_app
+from claims.bootstrap import build_app, load_rulebook
 from claims.config import ClaimsSettings
+from claims.domain.exceptions import ClaimUnreadable
 from claims.domain.model import (
     Address,
     BillingProvider,
@@ -29,19 +31,19 @@ from claims.domain.model import (
     Person,
     Subscriber,
 )
-from claims.domain.x12_837_reader import iter_837p_claims
-from claims.service_layer import handlers
+from claims.edi.x12_837_reader import iter_837p_claims
+from claims.service_layer import responses, submission
 from rcm_shared.clearinghouse import FileContent
 from rcm_shared.contracts import ClaimStatusChangedV1, ClaimSubmittedV1
 from rcm_shared.db.bulk import insert_many
 from rcm_shared.db.database import Database
-from rcm_shared.http.errors import ProblemError
 from rcm_shared.testing.clearinghouse import HttpsSite
 from rcm_shared.testing.fixtures import auth, fixed_clock, running
 from rcm_shared.testing.x12 import pyx12_errors
 from sqlalchemy import func, select, update
 
 pytestmark = pytest.mark.integration
+RULES = load_rulebook()
 CLOCK = fixed_clock()  # the files' dates; nothing here moves it
 
 ADDRESS = Address("100 MAIN ST", "HARTFORD", "CT", "06103")
@@ -84,8 +86,8 @@ async def seed(db: Database, first: int, count: int, practice_id: str = "practic
             await insert_many(session, claims, rows)
 
 
-def submission(max_claims_per_file: int) -> handlers.SubmissionSettings:
-    return handlers.SubmissionSettings("RCMPLATFORM", "CLEARINGHOUSE", "T", max_claims_per_file)
+def settings_of(max_claims_per_file: int) -> submission.SubmissionSettings:
+    return submission.SubmissionSettings("RCMPLATFORM", "CLEARINGHOUSE", "T", max_claims_per_file)
 
 
 async def test_files_are_capped_and_every_claim_is_submitted_once_with_its_events(databases, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -97,8 +99,8 @@ async def test_files_are_capped_and_every_claim_is_submitted_once_with_its_event
         db = app.state.db
         await seed(db, 0, 1150)
         await seed(db, 5000, 40, practice_id="practice-b")
-        created = await handlers.batch_ready_claims(db, submission(500), clock=CLOCK, page=120)
-        assert await handlers.send_queued_batches(db, sandbox) == len(created) == 4
+        created = await submission.batch_ready_claims(db, settings_of(500), RULES, clock=CLOCK, page=120)
+        assert await submission.send_queued_batches(db, sandbox) == len(created) == 4
 
         async with db.sessions() as session:
             files = (await session.execute(select(batches.c.practice_id, batches.c.file_name, batches.c.claim_count)
@@ -130,7 +132,8 @@ async def test_files_are_capped_and_every_claim_is_submitted_once_with_its_event
         small = (outbound / files[-1][1]).read_text()
         assert pyx12_errors(small) == []
 
-        assert await handlers.batch_ready_claims(db, submission(500), clock=CLOCK) == []  # nothing left to batch
+        nothing_left = await submission.batch_ready_claims(db, settings_of(500), RULES, clock=CLOCK)
+        assert nothing_left == []
 
 
 async def test_a_run_that_fails_half_way_leaves_no_half_file_and_no_claim_submitted(  # type: ignore[no-untyped-def]
@@ -145,7 +148,7 @@ async def test_a_run_that_fails_half_way_leaves_no_half_file_and_no_claim_submit
         db = app.state.db
         await seed(db, 0, 300)
         # the database goes away while the third page of 100 is being marked submitted
-        real, pages = handlers._mark_submitted, []
+        real, pages = submission._mark_submitted, []
 
         async def failing_on_third_page(*args: Any) -> None:
             pages.append(len(args[-2]))  # the page (then the instant)
@@ -153,9 +156,9 @@ async def test_a_run_that_fails_half_way_leaves_no_half_file_and_no_claim_submit
                 raise ConnectionResetError("connection lost")
             await real(*args)
 
-        monkeypatch.setattr(handlers, "_mark_submitted", failing_on_third_page)
+        monkeypatch.setattr(submission, "_mark_submitted", failing_on_third_page)
         with pytest.raises(ConnectionResetError):
-            await handlers.batch_ready_claims(db, submission(1000), clock=CLOCK, page=100)
+            await submission.batch_ready_claims(db, settings_of(1000), RULES, clock=CLOCK, page=100)
         assert pages == [100, 100, 100]
 
         async with db.sessions() as session:
@@ -165,18 +168,18 @@ async def test_a_run_that_fails_half_way_leaves_no_half_file_and_no_claim_submit
             assert (await session.execute(select(func.count()).select_from(claim_transitions))).scalar_one() == 0
             assert dict((await session.execute(select(claims.c.status, func.count()).group_by(
                 claims.c.status))).all()) == {"scrubbed": 300}
-        assert await handlers.send_queued_batches(db, sandbox) == 0
+        assert await submission.send_queued_batches(db, sandbox) == 0
         assert list((tmp_path / "clearinghouse" / "outbound").iterdir()) == []
 
         monkeypatch.undo()  # back: the next run writes the whole file, under the same number
-        [batch_id] = await handlers.batch_ready_claims(db, submission(1000), clock=CLOCK, page=100)
+        [batch_id] = await submission.batch_ready_claims(db, settings_of(1000), RULES, clock=CLOCK, page=100)
         async with db.sessions() as session:
             batch = (await session.execute(select(batches).where(batches.c.batch_id == batch_id))).one()
             pieces = (await session.execute(select(batch_chunks.c.seq).where(
                 batch_chunks.c.batch_id == batch_id).order_by(batch_chunks.c.seq))).scalars().all()
         assert (batch.interchange_control_number, batch.claim_count) == (1, 300)
         assert pieces == [0, 1, 2, 3]  # three pages, then the closing SE / GE / IEA
-        assert await handlers.send_queued_batches(db, sandbox) == 1
+        assert await submission.send_queued_batches(db, sandbox) == 1
         text = (tmp_path / "clearinghouse" / "outbound" / batch.file_name).read_text()
         assert len(iter_837p_claims(text)) == 300
 
@@ -199,12 +202,12 @@ async def test_an_unreadable_claim_is_held_and_the_others_are_batched(databases,
                 document={k: v for k, v in document.items() if k != "lines"}))
             await session.execute(update(claims).where(claims.c.practice_id == "practice-b").values(
                 document={"claim_id": "broken"}))
-        before = handlers.UNREADABLE_CLAIMS.labels("batch")._value.get()
+        before = repository.UNREADABLE_CLAIMS.labels("batch")._value.get()
 
-        created = await handlers.batch_ready_claims(db, submission(1000), clock=CLOCK, page=100)
-        assert len(created) == 1 and await handlers.send_queued_batches(db, sandbox) == 1
+        created = await submission.batch_ready_claims(db, settings_of(1000), RULES, clock=CLOCK, page=100)
+        assert len(created) == 1 and await submission.send_queued_batches(db, sandbox) == 1
 
-        assert handlers.UNREADABLE_CLAIMS.labels("batch")._value.get() - before == 3
+        assert repository.UNREADABLE_CLAIMS.labels("batch")._value.get() - before == 3
         async with db.sessions() as session:
             batch = (await session.execute(select(batches))).one()
             held = (await session.execute(select(claims.c.claim_id, claims.c.findings).where(
@@ -215,8 +218,8 @@ async def test_an_unreadable_claim_is_held_and_the_others_are_batched(databases,
                 platform.outbox.c.event_type == ClaimStatusChangedV1.event_type))).scalar_one()
         assert (batch.interchange_control_number, batch.claim_count) == (1, 249)  # gap-free: no empty file
         assert [c for c, _ in held] == ["claim-000150", "claim-000900", "claim-000901"]
-        assert all(f[0]["code"] == handlers.UNREADABLE_DOCUMENT for _, f in held)
-        assert moved == [(c, handlers.UNREADABLE_DOCUMENT) for c, _ in held]
+        assert all(f[0]["code"] == submission.UNREADABLE_DOCUMENT for _, f in held)
+        assert moved == [(c, submission.UNREADABLE_DOCUMENT) for c, _ in held]
         assert changed == 249 + 3  # submitted, and held: each change announced
         text = (tmp_path / "clearinghouse" / "outbound" / batch.file_name).read_text()
         assert "PCN000000150" not in text and len(iter_837p_claims(text)) == 249
@@ -226,22 +229,23 @@ async def test_an_unreadable_claim_is_held_and_the_others_are_batched(databases,
         assert listed.status_code == 200, listed.text
         [item] = listed.json()["items"]
         assert item["claim_id"] == "claim-000150" and item["findings"][0]["code"] == "DOCUMENT_UNREADABLE"
-        assert await handlers.batch_ready_claims(db, submission(1000), clock=CLOCK) == []  # nothing left, nothing stuck
+        stuck = await submission.batch_ready_claims(db, settings_of(1000), RULES, clock=CLOCK)
+        assert stuck == []  # nothing left, nothing stuck
         # loaded on its own (GET, scrub, correct, void): a clear 409 problem, never a 500
         async with db.sessions() as session:
-            with pytest.raises(ProblemError) as refused:
-                await handlers.load_claim(session, "practice-a", "claim-000150")
-        assert refused.value.status == 409 and "PCN" not in str(refused.value)
+            with pytest.raises(ClaimUnreadable) as refused:
+                await repository.load_claim(session, "practice-a", "claim-000150")
+        assert "PCN" not in str(refused.value)
 
 
 async def _run_measured(db: Database, sandbox: SandboxClearinghouse) -> tuple[int, int]:
     tracemalloc.start()
     try:
         tracemalloc.reset_peak()
-        created = await handlers.batch_ready_claims(db, submission(100_000), clock=CLOCK)
+        created = await submission.batch_ready_claims(db, settings_of(100_000), RULES, clock=CLOCK)
         batch_peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.reset_peak()
-        sent = await handlers.send_queued_batches(db, sandbox)
+        sent = await submission.send_queued_batches(db, sandbox)
         send_peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -293,14 +297,14 @@ async def test_a_ta1_rejection_rejects_the_batch_and_returns_its_claims(database
         db = app.state.db
         await seed(db, 0, 3)
         await seed(db, 100, 2, practice_id="practice-b")
-        assert len(await handlers.batch_ready_claims(db, submission(1000), clock=CLOCK)) == 2
-        assert await handlers.send_queued_batches(db, sandbox) == 2
+        assert len(await submission.batch_ready_claims(db, settings_of(1000), RULES, clock=CLOCK)) == 2
+        assert await submission.send_queued_batches(db, sandbox) == 2
         inbound = tmp_path / "clearinghouse" / "inbound"
         (inbound / "TA1_0001.x12").write_text(ta1(1, "R", "024"))  # practice-a's interchange: rejected
         (inbound / "TA1_0002.x12").write_text(ta1(2, "A", "000"))  # practice-b's: accepted, 999 to follow
         (inbound / "TA1_9999.x12").write_text(ta1(9999, "R", "001"))  # not ours: recorded, nothing moves
 
-        assert await handlers.collect_acknowledgments(db, sandbox) == 3
+        assert await responses.collect_acknowledgments(db, sandbox) == 3
         async with db.sessions() as session:
             states = (await session.execute(select(
                 batches.c.interchange_control_number, batches.c.status, batches.c.interchange_ack,
@@ -331,7 +335,7 @@ async def test_a_ta1_rejection_rejects_the_batch_and_returns_its_claims(database
 
         # the same TA1 again (a removal that failed): recognised by name, nothing changes twice
         (inbound / "TA1_0001.x12").write_text(ta1(1, "R", "024"))
-        assert await handlers.collect_acknowledgments(db, sandbox) == 1
+        assert await responses.collect_acknowledgments(db, sandbox) == 1
         async with db.sessions() as session:
             assert (await session.execute(select(func.count()).select_from(claim_transitions).where(
                 claim_transitions.c.to_status == "rejected"))).scalar_one() == 3
@@ -356,25 +360,25 @@ async def test_a_file_refused_for_good_does_not_hold_up_the_queue(databases, htt
         db = app.state.db
         await seed(db, 0, 3)
         await seed(db, 100, 2, practice_id="practice-b")
-        assert len(await handlers.batch_ready_claims(db, submission(1000), clock=CLOCK)) == 2
+        assert len(await submission.batch_ready_claims(db, settings_of(1000), RULES, clock=CLOCK)) == 2
         async with db.sessions() as session:
             first, second = (await session.execute(select(batches.c.file_name).order_by(
                 batches.c.interchange_control_number))).scalars().all()
-        before = handlers.REFUSED_BATCHES.labels("413")._value.get()
+        before = submission.REFUSED_BATCHES.labels("413")._value.get()
 
         https_site.api.fail_with = 503  # an outage first: nothing is refused, the queue keeps its order
         outage = HttpsClearinghouse(https_site.base_url, "unused")
         outage.mailbox = https_site.mailbox()
-        assert await handlers.send_queued_batches(db, outage) == 0
+        assert await submission.send_queued_batches(db, outage) == 0
         async with db.sessions() as session:
             assert (await session.execute(select(batches.c.status, batches.c.attempts).order_by(
                 batches.c.interchange_control_number))).all() == [("queued", 1), ("queued", 0)]
 
         clearinghouse = RefusingFirst(https_site, first)
-        assert await handlers.send_queued_batches(db, clearinghouse) == 1
+        assert await submission.send_queued_batches(db, clearinghouse) == 1
         assert list(https_site.api.submissions) == [second]  # the one behind it went out
-        assert handlers.REFUSED_BATCHES.labels("413")._value.get() - before == 1
-        assert await handlers.send_queued_batches(db, clearinghouse) == 0  # and the refused one is not retried
+        assert submission.REFUSED_BATCHES.labels("413")._value.get() - before == 1
+        assert await submission.send_queued_batches(db, clearinghouse) == 0  # and the refused one is not retried
 
         async with db.sessions() as session:
             states = (await session.execute(select(batches.c.file_name, batches.c.status, batches.c.attempts,
@@ -408,11 +412,11 @@ async def test_a_999_rejecting_the_group_sends_its_claims_to_the_rejected_queue(
         db = app.state.db
         await seed(db, 0, 2)
         await seed(db, 100, 3, practice_id="practice-b")
-        assert len(await handlers.batch_ready_claims(db, submission(1000), clock=CLOCK)) == 2
-        assert await handlers.send_queued_batches(db, sandbox) == 2
+        assert len(await submission.batch_ready_claims(db, settings_of(1000), RULES, clock=CLOCK)) == 2
+        assert await submission.send_queued_batches(db, sandbox) == 2
         (tmp_path / "clearinghouse" / "inbound" / "999_B.x12").write_text(rejecting_999(2))
 
-        assert await handlers.collect_acknowledgments(db, sandbox) == 1
+        assert await responses.collect_acknowledgments(db, sandbox) == 1
         async with db.sessions() as session:
             states = dict((await session.execute(select(batches.c.interchange_control_number,
                                                         batches.c.status))).all())

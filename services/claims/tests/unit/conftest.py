@@ -29,7 +29,7 @@ from claims.domain.model import (
     Subscriber,
 )
 from claims.domain.rulebook import Rulebook
-from claims.domain.x12_837 import InterchangeHeader, Receiver, Submitter
+from claims.edi.x12_837 import InterchangeHeader, Receiver, Submitter
 
 RULES = resources.files("claims.domain").joinpath("rules")
 BILLING_NPI = "1234567893"

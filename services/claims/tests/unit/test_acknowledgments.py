@@ -6,9 +6,9 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from claims.domain.acknowledgments import build_999_for, read_277ca, read_999
-from claims.domain.claim_status import StatusInquiry, build_276, read_277
-from claims.domain.x12_837 import write_837p
+from claims.edi.acknowledgments import build_999_for, read_277ca, read_999
+from claims.edi.claim_status import StatusInquiry, build_276, read_277
+from claims.edi.x12_837 import write_837p
 from rcm_shared.testing.x12 import pyx12_errors
 from rcm_shared.x12 import X12SyntaxError, iter_segments
 

@@ -16,8 +16,8 @@ from datetime import date
 from typing import Any
 
 import pytest
-from claims.domain.claim_status import StatusInquiry, answer_276, build_276, read_277
 from claims.domain.model import Claim
+from claims.edi.claim_status import StatusInquiry, answer_276, build_276, read_277
 from rcm_shared.x12 import Segment, iter_segments
 
 from .conftest import CHILD, SUBSCRIBER, claim, header

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from claims.adapters.clearinghouse import ours, refusal_status
-from claims.domain.acknowledgments import TA1_NOTES, read_ta1
+from claims.edi.acknowledgments import TA1_NOTES, read_ta1
 from hypothesis import given
 from hypothesis import strategies as st
 from rcm_shared.clearinghouse import MailboxUnavailable, is_interchange_acknowledgment

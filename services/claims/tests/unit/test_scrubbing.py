@@ -109,7 +109,7 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], str]] = [
     ("UNITS_OUT_OF_RANGE", {"payer": PayerRef("STATEMCD", "MEDICAID"),
                             "lines": (line("90839"), line("90840", units=3))}, {}, "lines[1].units"),
     ("CHARGE_INVALID", {"lines": (line(charge=Decimal("0.00")),)}, {}, "lines[0].charge"),
-    ("AUTHORIZATION_MISSING", {"prior_authorization": None}, {}, "prior_authorization"),
+    ("AUTHORIZATION_MISSING", {"prior_authorization": None}, {"authorization_required": True}, "prior_authorization"),
     ("AUTHORIZATION_MISSING", {"payer": PayerRef("MEDICARE", "MEDICARE"), "prior_authorization": None},
      {"authorization_required": True}, "prior_authorization"),
     ("ELIGIBILITY_NOT_ON_FILE", {}, {"eligibility": None}, "subscriber"),
@@ -225,6 +225,17 @@ def test_an_em_with_under_16_minutes_of_psychotherapy_is_scrubbed_clean_and_carr
 
 def test_errors_hold_the_claim(scrubber: ClaimScrubber) -> None:
     c = claim(prior_authorization=None)
-    c.record_scrub(scrubber.scrub(c, facts()))
+    c.record_scrub(scrubber.scrub(c, facts(authorization_required=True)))
     assert c.status.value == "held"
     assert c.has_errors
+
+
+def test_whether_an_authorization_is_required_comes_from_the_visit_s_determination_only(
+        scrubber: ClaimScrubber) -> None:
+    # ACME's payer terms in claims said an authorization was required; that fact lives in authorizations now
+    assert scrubber.scrub(claim(prior_authorization=None), facts(authorization_required=False)) == ()
+
+
+def test_a_payer_answering_no_eligibility_inquiries_needs_no_check_on_file(scrubber: ClaimScrubber) -> None:
+    indemnity = claim(payer=PayerRef("NOTELE", "INDEMNITY"))
+    assert "ELIGIBILITY_NOT_ON_FILE" not in {f.code for f in scrubber.scrub(indemnity, facts(eligibility=None))}

@@ -18,8 +18,8 @@ from claims.domain.model import (
     PatientParty,
     Person,
 )
-from claims.domain.x12_837 import clean, iter_837p, iter_837p_bytes, split_by_payer, write_837p
-from claims.domain.x12_837_reader import iter_837p_claims, read_837p
+from claims.edi.x12_837 import clean, iter_837p, iter_837p_bytes, split_by_payer, write_837p
+from claims.edi.x12_837_reader import iter_837p_claims, read_837p
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rcm_shared.testing.x12 import pyx12_errors

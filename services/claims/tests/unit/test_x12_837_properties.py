@@ -27,8 +27,8 @@ from claims.domain.model import (
     Person,
     Subscriber,
 )
-from claims.domain.x12_837 import Interchange837P, clean, write_837p
-from claims.domain.x12_837_reader import iter_837p_claims
+from claims.edi.x12_837 import Interchange837P, clean, write_837p
+from claims.edi.x12_837_reader import iter_837p_claims
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rcm_shared.testing.x12 import pyx12_errors

@@ -1,8 +1,9 @@
 """Clearinghouse adapters: where 837P batches go and where 999 / 277CA / 835 files come back from.
 
 Three implementations behind one interface:
-- ``SandboxClearinghouse``: a drop folder under var/clearinghouse/ (``make run`` and tests); it keeps every
-  file it receives (outbound/) and returns (inbound/), and answers each 837P with a 999 like a real one.
+- ``SandboxClearinghouse`` (``claims.sandbox.clearinghouse``): a drop folder under var/clearinghouse/ (``make run``
+  and tests); it keeps every file it receives (outbound/) and returns (inbound/), and answers each 837P with a 999
+  like a real one.
 - ``SftpClearinghouse``: batch drop / pickup over SFTP (asyncssh), the way most clearinghouses still work.
 - ``HttpsClearinghouse``: a REST-style API (upload a file, list and fetch responses).
 The last two are the shared mailbox transports of ``rcm_shared.clearinghouse``; the mailbox also returns
@@ -17,13 +18,8 @@ they come (a temporary name, renamed when complete), so a file of any size is ne
 
 from __future__ import annotations
 
-import os
 import ssl
-import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Protocol
 
 import httpx
@@ -33,24 +29,10 @@ from rcm_shared.clearinghouse import (
     HttpsMailbox,
     MailboxUnavailable,
     SftpMailbox,
-    is_interchange_acknowledgment,
-    pieces,
-    transaction_set_id,
 )
 
-
-@dataclass(frozen=True)
-class SubmissionReceipt:
-    file_name: str
-    already_present: bool
-    submitted_at: datetime
-
-
-@dataclass(frozen=True)
-class ResponseFile:
-    file_name: str
-    content: bytes
-
+from claims.edi.files import ResponseFile, SubmissionReceipt, ours
+from claims.sandbox.clearinghouse import SandboxClearinghouse
 
 # The clearinghouse could not be reached or refused the file for now: keep the batch queued.
 ClearinghouseUnavailable = MailboxUnavailable
@@ -68,25 +50,6 @@ def refusal_status(exc: MailboxUnavailable) -> int | None:
     return exc.status if exc.status in PERMANENT_REFUSALS else None
 
 
-CLAIMS_TRANSACTIONS = frozenset({"999", "277"})  # 999; 277CA (005010X214) and 277 (005010X212)
-
-
-def ours(name: str, head: bytes) -> bool:
-    """What claims takes from a returned-files mailbox: the transactions it reads (999, 277CA, 277) and TA1s.
-
-    Everything else stays where it is: 835s for remittance, and whatever neither service reads (a
-    clearinghouse report, a zipped or unrecognisable file) for a person to look at, since a file claims took
-    would be removed once recorded, and its content is not kept."""
-    return transaction_set_id(head) in CLAIMS_TRANSACTIONS or (
-        transaction_set_id(head) is None and is_interchange_acknowledgment(head))
-
-
-def _read_in_pieces(path: Path, size: int = 1 << 16) -> Iterator[str]:
-    with path.open("rb") as file:
-        while piece := file.read(size):
-            yield piece.decode("ascii", errors="replace")
-
-
 class Clearinghouse(Protocol):
     name: str
 
@@ -102,59 +65,6 @@ class Clearinghouse(Protocol):
         Two steps, so a crash or a failed transaction between pickup and commit never loses a file: it is
         simply picked up again (and recognised by name)."""
         ...
-
-
-class SandboxClearinghouse:
-    name = "sandbox"
-
-    def __init__(self, root: Path, answer_like_a_payer: bool = True) -> None:
-        self.root = root
-        self.outbound = root / "outbound"
-        self.inbound = root / "inbound"
-        self.archive = root / "inbound-processed"
-        self.answer_like_a_payer = answer_like_a_payer
-        for folder in (self.outbound, self.inbound, self.archive):
-            folder.mkdir(parents=True, exist_ok=True)
-
-    async def submit(self, file_name: str, content: FileContent) -> SubmissionReceipt:
-        target = self.outbound / file_name
-        if target.exists():
-            return SubmissionReceipt(file_name, True, datetime.now(UTC))
-        # A name of its own per sender: the periodic submission job and POST /v1/submission-batches may send the
-        # same batch at once, and a shared name let one truncate and rename the other's half-written file.
-        tmp = target.with_name(f"{target.name}.{uuid.uuid4().hex}.part")
-        with tmp.open("wb") as file:
-            async for piece in pieces(content):
-                file.write(piece)
-        os.replace(tmp, target)  # atomic: a reader never sees half a file; the same batch twice is the same bytes
-        if self.answer_like_a_payer:
-            with target.open("rb") as file:
-                head = file.read(300).decode("ascii", errors="replace")
-            if "*005010X212" in head:  # a claim status inquiry (a small file): the payer answers with a 277
-                from claims.domain.claim_status import answer_276
-
-                (self.inbound / f"277_{file_name}").write_text(answer_276(target.read_text()))
-                return SubmissionReceipt(file_name, False, datetime.now(UTC))
-            from claims.domain.acknowledgments import build_999_for
-
-            ack = build_999_for(_read_in_pieces(target))  # the 837P is read back a piece at a time
-            if ack is not None:
-                (self.inbound / f"999_{file_name}").write_text(ack)
-        return SubmissionReceipt(file_name, False, datetime.now(UTC))
-
-    async def collect_responses(self) -> list[ResponseFile]:
-        files = []
-        for path in sorted(self.inbound.iterdir()):
-            if path.is_file() and not path.name.endswith(".part"):
-                content = path.read_bytes()
-                if ours(path.name, content[:4096]):
-                    files.append(ResponseFile(path.name, content))
-        return files
-
-    async def acknowledge(self, file_name: str) -> None:
-        source = self.inbound / file_name
-        if source.exists():
-            source.rename(self.archive / file_name)  # kept: the sandbox is also the record a person opens
 
 
 class MailboxClearinghouse:
@@ -198,3 +108,7 @@ class HttpsClearinghouse(MailboxClearinghouse):
                  transport: httpx.AsyncBaseTransport | None = None,
                  verify: bool | str | ssl.SSLContext = True) -> None:
         super().__init__(HttpsMailbox(base_url, api_key, timeout=timeout, transport=transport, verify=verify))
+
+
+__all__ = ["Clearinghouse", "ClearinghouseUnavailable", "FileContent", "HttpsClearinghouse", "ResponseFile",
+           "SandboxClearinghouse", "SftpClearinghouse", "SubmissionReceipt", "ours", "refusal_status"]

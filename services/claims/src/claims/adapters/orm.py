@@ -8,7 +8,19 @@ from __future__ import annotations
 from rcm_shared.db.platform_tables import AutoId, add_platform_tables
 from rcm_shared.db.sequences import control_number_table
 from rcm_shared.db.types import Cents, UtcDateTime, service_metadata
-from sqlalchemy import JSON, Column, Date, Index, Integer, LargeBinary, String, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 
 metadata = service_metadata()
 platform = add_platform_tables(metadata)
@@ -53,8 +65,11 @@ claims = Table(
     Column("submitted_at", UtcDateTime, nullable=True),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("version", Integer, nullable=False),
+    # in awaiting_facts: since when the claim waits for another service's facts (None otherwise)
+    Column("awaiting_since", UtcDateTime, nullable=True),
 )
 Index("ix_claims_queue", claims.c.practice_id, claims.c.status, claims.c.created_at)
+Index("ix_claims_patient_payer", claims.c.practice_id, claims.c.patient_id, claims.c.payer_id)
 Index("ix_claims_fingerprint", claims.c.practice_id, claims.c.fingerprint)
 Index("ix_claims_visit", claims.c.visit_id)
 
@@ -117,3 +132,40 @@ status_inquiries = Table(
     Column("answered_at", UtcDateTime, nullable=True),
     Column("status_codes", JSON, nullable=True),
 )
+
+# ---------------------------------------------------------------- the scrubber's projection (read-only copies)
+# Kept by the claim-facts consumer from other services' announcements; claims scrubs from these and never asks.
+
+# authorizations' visit-authorization-determined: the newest answer per visit (by its sequence)
+visit_determinations = Table(
+    "visit_determinations", metadata,
+    Column("visit_id", String(36), primary_key=True),
+    Column("practice_id", String(64), nullable=False),
+    Column("sequence", Integer, nullable=False),
+    Column("determined_at", UtcDateTime, nullable=False),
+    Column("authorization_required", Boolean, nullable=False),
+    Column("authorization_number", String(50), nullable=True),
+    Column("missing_reason", String(60), nullable=True),
+    Column("units_remaining", Integer, nullable=True),
+    Column("providers", JSON, nullable=False),
+    Column("rendering_npi", String(10), nullable=True),
+    Column("supervising_npi", String(10), nullable=True),
+    Column("received_at", UtcDateTime, nullable=False),
+)
+
+# eligibility's eligibility-checked: every check of a patient with a payer (the scrub picks the one for the date)
+coverage_checks = Table(
+    "coverage_checks", metadata,
+    Column("check_id", String(36), primary_key=True),
+    Column("practice_id", String(64), nullable=False),
+    Column("patient_id", String(64), nullable=False),
+    Column("payer_id", String(40), nullable=False),
+    Column("as_of", Date, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("coverage_from", Date, nullable=True),
+    Column("coverage_to", Date, nullable=True),
+    Column("checked_at", UtcDateTime, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+)
+Index("ix_coverage_checks_patient_payer", coverage_checks.c.practice_id, coverage_checks.c.patient_id,
+      coverage_checks.c.payer_id)

@@ -272,6 +272,8 @@ def draft_claim(
     patient: PatientParty | None = None,
     prior_authorization: str | None = None,
     other_payer: OtherPayerAdjudication | None = None,
+    practice_id: str = "",
+    patient_id: str = "",
     at: datetime | None = None,
 ) -> Claim:
     """A draft claim from a coding result; coding findings travel on the claim until the scrub.
@@ -284,5 +286,6 @@ def draft_claim(
         supervising=visit.supervising, date_of_service=visit.date_of_service, place_of_service=result.place_of_service,
         diagnoses=result.diagnoses, lines=result.lines, prior_authorization=prior_authorization,
         other_payer=other_payer, visit_id=visit.visit_id, program=visit.program, coding_findings=result.findings,
+        practice_id=practice_id, patient_id=patient_id,
     )
     return claim

@@ -17,12 +17,20 @@ class ClaimEvent:
     occurred_at: datetime
     previous_status: str
     status: str
+    practice_id: str = ""  # whose claim (an id, never PHI): the practice its announcement belongs to
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ClaimDrafted(ClaimEvent):
     frequency_code: str
     replaces_claim_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClaimAwaitingFacts(ClaimEvent):
+    """The scrub waits for facts other services announce; ``reason_codes`` name them (never PHI)."""
+
+    reason_codes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

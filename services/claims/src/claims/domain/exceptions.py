@@ -29,3 +29,35 @@ class InvalidRules(ClaimsDomainError):
 
 class InvalidClaim(ClaimsDomainError):
     """A claim cannot be built or serialized as given (names the field)."""
+
+
+class ClaimNotFound(ClaimsDomainError):
+    """No such claim (in this practice): a 404, never telling whether another practice has one."""
+
+    def __init__(self) -> None:
+        super().__init__("No such claim")
+
+
+class ClaimUnreadable(ClaimsDomainError):
+    """The claim's stored document cannot be read back (409): rebuild the claim from its visit."""
+
+    def __init__(self) -> None:
+        super().__init__("This claim's stored document cannot be read; rebuild the claim from its visit")
+
+
+class VisitAlreadyRecorded(ClaimsDomainError):
+    """The practice already posted a visit with this external id: correct its claim instead."""
+
+    field = "body.external_visit_id"
+
+    def __init__(self, visit_id: str) -> None:
+        super().__init__("This visit was already recorded; correct its claim instead")
+        self.problem_extra = {"visit_id": visit_id}
+
+
+class NoSuchLine(ClaimsDomainError):
+    """A correction names a service line the claim does not have."""
+
+    def __init__(self, number: int) -> None:
+        super().__init__("no such line")
+        self.field = f"body.modifiers.{number}"

@@ -2,8 +2,10 @@
 
 ``Claim`` guards its life cycle::
 
-    draft -> scrubbed | held            (record_scrub: errors hold, warnings pass)
-    held -> scrubbed | held             (record_scrub again after a fix)
+    draft -> awaiting_facts             (await_facts: what the scrub needs from eligibility / authorizations is
+                                         not in claims' projection yet; scrubbed when it arrives, never guessed)
+    draft | awaiting_facts -> scrubbed | held   (record_scrub: errors hold, warnings pass)
+    held | scrubbed -> scrubbed | held | awaiting_facts   (scrubbed again after a fix or a newer fact)
     scrubbed -> submitted               (mark_submitted, in an 837P batch)
     submitted -> accepted | rejected    (999 / 277CA)
     submitted | accepted | appealed | reversed -> paid | partially_paid | denied   (record_adjudication, 835)
@@ -247,6 +249,7 @@ class ClaimLine:
 
 class ClaimStatus(StrEnum):
     DRAFT = "draft"
+    AWAITING_FACTS = "awaiting_facts"  # waits for eligibility / the authorization determination (not a finding)
     SCRUBBED = "scrubbed"
     HELD = "held"
     SUBMITTED = "submitted"
@@ -263,13 +266,13 @@ class ClaimStatus(StrEnum):
 
 
 S = ClaimStatus
-_SCRUBBABLE = {S.DRAFT, S.SCRUBBED, S.HELD}
+_SCRUBBABLE = {S.DRAFT, S.SCRUBBED, S.HELD, S.AWAITING_FACTS}
 _ADJUDICABLE = {S.SUBMITTED, S.ACCEPTED, S.APPEALED, S.REVERSED}  # reversed: the payer's re-issue
 _CORRECTABLE = {S.REJECTED, S.DENIED, S.PARTIALLY_PAID, S.PAID, S.REVERSED}
 _APPEALABLE = {S.DENIED, S.PARTIALLY_PAID, S.REVERSED}
 _VOIDABLE = {S.ACCEPTED, S.PAID, S.PARTIALLY_PAID, S.DENIED, S.REVERSED}
-_CLOSABLE = {S.DRAFT, S.HELD, S.REJECTED, S.PAID, S.PARTIALLY_PAID, S.DENIED, S.CORRECTED, S.APPEALED, S.VOIDED,
-             S.REVERSED}
+_CLOSABLE = {S.DRAFT, S.AWAITING_FACTS, S.HELD, S.REJECTED, S.PAID, S.PARTIALLY_PAID, S.DENIED, S.CORRECTED,
+             S.APPEALED, S.VOIDED, S.REVERSED}
 # A payer can take back a payment on any claim it has seen. One already replaced (corrected) or voided keeps its
 # status (its successor carries the work); any other reopens as reversed.
 _REVERSIBLE = {S.SUBMITTED, S.ACCEPTED, S.PAID, S.PARTIALLY_PAID, S.DENIED, S.APPEALED, S.REVERSED, S.CLOSED,
@@ -313,6 +316,12 @@ class Claim:
     paid: Decimal = ZERO
     patient_responsibility: Decimal = ZERO
     reversal_postings: tuple[str, ...] = ()  # remittance postings that reversed a payment: each applied once
+    awaiting: tuple[str, ...] = ()  # in awaiting_facts: the facts not known yet (eligibility, authorization ...)
+    awaiting_since: datetime | None = None  # in awaiting_facts: since when
+    # prior_authorization came from authorizations' determination (not the EHR or a biller): a newer answer replaces it
+    authorization_from_determination: bool = False
+    practice_id: str = ""  # whose claim, and the patient's id in that practice (ids, never PHI)
+    patient_id: str = ""
     events: list[ev.ClaimEvent] = field(default_factory=list, repr=False)
 
     @classmethod
@@ -367,8 +376,27 @@ class Claim:
         self._require(_SCRUBBABLE, "name the reported providers")
         self.reported = reported
 
+    def await_facts(self, missing: Iterable[str], at: datetime | None = None) -> bool:
+        """The scrub needs facts another service has not announced yet (``missing``: which): the claim waits in
+        ``awaiting_facts``, visibly, instead of being scrubbed on a guess. Returns False when it already waits for
+        exactly these (nothing recorded)."""
+        self._require(_SCRUBBABLE, "wait for facts")
+        missing = tuple(sorted(set(missing)))
+        if not missing:
+            raise InvalidClaim("a claim waits for at least one fact")
+        if self.status is S.AWAITING_FACTS and self.awaiting == missing:
+            return False
+        if self.status is not S.AWAITING_FACTS:
+            self.awaiting_since = _now(at)
+        self.awaiting = missing
+        self.findings = ()
+        self._record(ev.ClaimAwaitingFacts, S.AWAITING_FACTS, at, reason_codes=missing)
+        return True
+
     def record_scrub(self, findings: Iterable[Finding], at: datetime | None = None) -> None:
         self._require(_SCRUBBABLE, "record a scrub")
+        self.awaiting = ()
+        self.awaiting_since = None
         self.findings = tuple(findings)
         errors = tuple(f.code for f in self.findings if f.severity is Severity.ERROR)
         if errors:
@@ -503,7 +531,7 @@ class Claim:
             self, claim_id=claim_id, patient_control_number=pcn, frequency_code=frequency,
             payer_claim_number=self.payer_claim_number if frequency != "1" else None,
             replaces_claim_id=self.claim_id, status=S.DRAFT, findings=(), coding_findings=(), paid=ZERO,
-            patient_responsibility=ZERO, reversal_postings=(), events=[], **changes,  # type: ignore[arg-type]
+            patient_responsibility=ZERO, reversal_postings=(), awaiting=(), awaiting_since=None, events=[], **changes,  # type: ignore[arg-type]
         )
         base._record(ev.ClaimDrafted, S.DRAFT, at, frequency_code=frequency, replaces_claim_id=self.claim_id)
         return base
@@ -519,6 +547,6 @@ class Claim:
         self.events.append(
             event_type(
                 claim_id=self.claim_id, occurred_at=_now(at), previous_status=previous.value, status=target.value,
-                **payload,
+                practice_id=self.practice_id, **payload,
             )
         )

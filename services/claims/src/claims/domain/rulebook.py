@@ -194,7 +194,8 @@ class PayerTerms:
     interactive_complexity_excluded_with: frozenset[str]
     principal_dx_allowed_prefixes: tuple[str, ...]
     principal_dx_refused_prefixes: tuple[str, ...]
-    requires_prior_authorization: bool
+    # False: the payer answers no eligibility inquiries (270/271), so a claim does not wait for a check on file
+    eligibility_on_file_required: bool
     timely_filing_days: int
     timely_filing_warning_days: int
     claim_filing_indicator: str
@@ -377,7 +378,7 @@ def _payer_terms(payer_id: str, name: str, raw: Mapping[str, Any], where: str) -
         interactive_complexity_excluded_with=_codes(raw["interactive_complexity_excluded_with"], where),
         principal_dx_allowed_prefixes=tuple(str(p) for p in dx["allowed_prefixes"]),
         principal_dx_refused_prefixes=tuple(str(p) for p in dx["refused_prefixes"]),
-        requires_prior_authorization=bool(raw["requires_prior_authorization"]),
+        eligibility_on_file_required=bool(raw["eligibility_on_file_required"]),
         timely_filing_days=int(raw["timely_filing_days"]),
         timely_filing_warning_days=int(raw["timely_filing_warning_days"]),
         claim_filing_indicator=str(raw["claim_filing_indicator"]),

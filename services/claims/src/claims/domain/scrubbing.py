@@ -33,7 +33,7 @@ from datetime import date
 
 from claims.domain.model import Claim, Finding, ReportedProviders, Severity
 from claims.domain.rulebook import Rulebook
-from claims.domain.x12_837 import clean
+from claims.domain.x12_text import clean
 
 CredentialingView = Callable[[str, str, date], bool]
 """``(npi, payer_id, date_of_service) -> enrolled?``: a port the service layer fills from its local copy."""
@@ -139,7 +139,8 @@ class ScrubFacts:
     today: date
     credentialing: CredentialingView
     eligibility: EligibilityFact | None = None  # None: no eligibility response on file
-    authorization_required: bool | None = None  # None: the payer terms decide
+    # from authorizations' determination for the visit (prior-authorization requirements live there alone)
+    authorization_required: bool = False
     submitted_fingerprints: Collection[str] = field(default_factory=frozenset)
     # the registry's decision for the clinician who delivered the service; None: only ``credentialing`` is known,
     # and the rendering provider must be enrolled itself
@@ -226,13 +227,10 @@ class ClaimScrubber:
                 _err(out, "POINTER_INVALID", f"Each line points to 1-{rs.limits.max_pointers_per_line} distinct "
                      "diagnoses listed on the claim.", f"{path}.diagnosis_pointers")
 
-        required = facts.authorization_required
-        if required is None:
-            required = terms.requires_prior_authorization
-        if required and not claim.prior_authorization:
+        if facts.authorization_required and not claim.prior_authorization:
             _err(out, "AUTHORIZATION_MISSING", "This payer requires a prior authorization number.",
                  "prior_authorization")
-        self._eligibility(claim, facts, out)
+        self._eligibility(claim, facts, terms.eligibility_on_file_required, out)
         if claim.frequency_code == "1" and claim_fingerprint(claim) in facts.submitted_fingerprints:
             _err(out, "DUPLICATE_CLAIM", "The same services were already submitted on another claim; send a "
                  "replacement (frequency 7) instead.", "lines")
@@ -333,10 +331,12 @@ class ClaimScrubber:
             _err(out, "PRINCIPAL_DIAGNOSIS_NOT_ALLOWED", f"This payer accepts principal diagnoses starting "
                  f"with {', '.join(allowed)} only; reorder the diagnoses.", "diagnoses[0]")
 
-    def _eligibility(self, claim: Claim, facts: ScrubFacts, out: list[Finding]) -> None:
+    def _eligibility(self, claim: Claim, facts: ScrubFacts, required: bool, out: list[Finding]) -> None:
         fact = facts.eligibility
         if fact is None:
-            _err(out, "ELIGIBILITY_NOT_ON_FILE", "No eligibility response is on file for this payer.", "subscriber")
+            if required:
+                _err(out, "ELIGIBILITY_NOT_ON_FILE", "No eligibility response is on file for this payer.",
+                     "subscriber")
             return
         dos = claim.date_of_service
         if (not fact.active or (fact.coverage_from and dos < fact.coverage_from)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
@@ -9,14 +10,17 @@ from fastapi.responses import JSONResponse
 from rcm_shared.http.audit import AuditEntry, audited
 from rcm_shared.http.auth import Principal, require_scope
 from rcm_shared.http.deps import ClockDep, DatabaseDep
-from rcm_shared.http.errors import ProblemError
 from rcm_shared.http.idempotency import run_idempotent
 from rcm_shared.http.pagination import cursor_after, encode_cursor
 from sqlalchemy import func, select
 
 from claims.adapters.claim_document import to_document
 from claims.adapters.orm import batches, claim_transitions, claims, status_inquiries
+from claims.adapters.repository import load_claim, readable_claim
+from claims.domain.commands import ScrubClaim, VoidClaim
+from claims.domain.exceptions import ClaimNotFound
 from claims.domain.model import Claim, ClaimStatus
+from claims.entrypoints.dependencies import ServicesDep
 from claims.entrypoints.schemas import (
     PAYER_ID_PATTERN,
     BatchOut,
@@ -26,7 +30,7 @@ from claims.entrypoints.schemas import (
     VisitIn,
     VisitOut,
 )
-from claims.service_layer import handlers
+from claims.service_layer import corrections, scrub, submission, views, visits
 
 router = APIRouter(prefix="/v1")
 Reader = Annotated[Principal, require_scope("claims:read")]
@@ -35,15 +39,24 @@ ClaimId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")]
 AfterClaim = Annotated[dict[str, Any] | None, cursor_after("claim_id")]
 
 
+def _waited(claim: Claim) -> int | None:
+    if claim.awaiting_since is None:
+        return None
+    return max(0, int((datetime.now(UTC) - claim.awaiting_since).total_seconds()))
+
+
 def _claim_out(claim: Claim, row: Any, history: list[dict[str, Any]] | None = None) -> ClaimOut:
     return ClaimOut(
         claim_id=claim.claim_id, visit_id=claim.visit_id, status=claim.status.value, payer_id=claim.payer.payer_id,
         patient_control_number=claim.patient_control_number, frequency_code=claim.frequency_code,
         total_charge=claim.total_charge, paid=claim.paid, patient_responsibility=claim.patient_responsibility,
         date_of_service=claim.date_of_service, findings=[f.as_dict() for f in claim.findings],
-        lines=to_document(list(claim.lines)), payer_claim_number=claim.payer_claim_number,
+        # each line's place of service as the 837P sends it (SV105 when it differs from the claim's CLM05-1)
+        lines=[{**to_document(ln), "place_of_service": ln.place_of_service or claim.place_of_service}
+               for ln in claim.lines], payer_claim_number=claim.payer_claim_number,
         replaces_claim_id=claim.replaces_claim_id, batch_id=getattr(row, "batch_id", None),
-        submitted_at=getattr(row, "submitted_at", None), history=history or [])
+        submitted_at=getattr(row, "submitted_at", None), history=history or [],
+        awaiting_facts=list(claim.awaiting), awaiting_since=claim.awaiting_since, waited_seconds=_waited(claim))
 
 
 def _stored_out(row: Any) -> ClaimOut:
@@ -61,14 +74,17 @@ def _stored_out(row: Any) -> ClaimOut:
 @router.post("/visits", status_code=201, response_model=VisitOut, tags=["visits"],
              summary="Post a completed, signed visit",
              description="Codes the visit (CPT, units, modifiers, place of service; every line names the rule "
-                         "that chose it) and raises visit-completed. An insured visit becomes a scrubbed claim; "
-                         "a self-pay visit is charged to the patient's account. Send an Idempotency-Key.")
-async def post_visit(body: VisitIn, principal: Writer, db: DatabaseDep, request: Request,
+                         "that chose it) and raises visit-completed. An insured visit becomes a claim that waits "
+                         "(awaiting_facts) until authorizations and eligibility have announced its facts, then is "
+                         "scrubbed; a self-pay visit is charged to the patient's account. Send an Idempotency-Key.")
+async def post_visit(body: VisitIn, principal: Writer, db: DatabaseDep, request: Request, clock: ClockDep,
+                     services: ServicesDep,
                      audit: Annotated[AuditEntry, audited("visit", "create")]) -> JSONResponse:
-    document = body.model_dump(mode="json")
+    command = body.to_command(principal.practice_id)
 
     async def create(session):  # type: ignore[no-untyped-def]
-        recorded = await handlers.record_visit(session, principal.practice_id, document)
+        async with services.uows.joining(session) as uow:
+            recorded = await visits.record_visit(uow, command, services.rules, today=clock.today(), now=clock.now())
         audit.object_id = recorded.visit_id
         return 201, VisitOut(
             visit_id=recorded.visit_id, external_visit_id=body.external_visit_id, billing_model=body.billing_model,
@@ -95,7 +111,7 @@ async def list_claims(principal: Reader, db: DatabaseDep, after: AfterClaim, sta
         query = query.where(claims.c.claim_id > str(after["claim_id"]))
     async with db.transaction() as session:
         rows = (await session.execute(query.order_by(claims.c.claim_id).limit(limit + 1))).all()
-    items = [_claim_out(claim, r) if (claim := handlers.readable_claim(r, "api")) is not None else _stored_out(r)
+    items = [_claim_out(claim, r) if (claim := readable_claim(r, "api")) is not None else _stored_out(r)
              for r in rows[:limit]]
     return ClaimPage(items=items, next_cursor=encode_cursor({"claim_id": items[-1].claim_id})
                      if len(rows) > limit else None)
@@ -105,7 +121,7 @@ async def list_claims(principal: Reader, db: DatabaseDep, after: AfterClaim, sta
             summary="A claim, its findings and history")
 async def get_claim(claim_id: ClaimId, principal: Reader, db: DatabaseDep) -> ClaimOut:
     async with db.transaction() as session:
-        loaded = await handlers.load_claim(session, principal.practice_id, claim_id)
+        loaded = await load_claim(session, principal.practice_id, claim_id)
         history = [dict(r._mapping) for r in (await session.execute(select(
             claim_transitions.c.from_status, claim_transitions.c.to_status, claim_transitions.c.reason,
             claim_transitions.c.at).where(claim_transitions.c.claim_id == claim_id)
@@ -115,7 +131,7 @@ async def get_claim(claim_id: ClaimId, principal: Reader, db: DatabaseDep) -> Cl
             status_inquiries.c.status_codes).where(status_inquiries.c.claim_id == claim_id)
             .order_by(status_inquiries.c.sent_at))).all()]
     if loaded is None:
-        raise ProblemError(404, "not-found", "No such claim")
+        raise ClaimNotFound()
     out = _claim_out(loaded[0], loaded[1], history)
     out.status_inquiries = inquiries
     return out
@@ -125,13 +141,13 @@ async def get_claim(claim_id: ClaimId, principal: Reader, db: DatabaseDep) -> Cl
              dependencies=[audited("claim", "correct")],
              summary="Correct a rejected or denied claim and resubmit it (replacement, frequency 7)")
 async def correct(claim_id: ClaimId, body: CorrectionIn, principal: Writer, db: DatabaseDep, request: Request,
-                  clock: ClockDep) -> JSONResponse:
-    correction = handlers.ClaimCorrection(body.diagnoses, body.prior_authorization_number, body.member_id,
-                                          body.rendering_npi, body.modifiers)
+                  clock: ClockDep, services: ServicesDep) -> JSONResponse:
+    command = body.to_command(principal.practice_id, claim_id)
 
     async def create(session):  # type: ignore[no-untyped-def]
-        replacement = await handlers.correct_claim(session, request.app.state.front_office, principal.practice_id,
-                                                   claim_id, correction, clock=clock)
+        async with services.uows.joining(session) as uow:
+            replacement = await corrections.correct_claim(uow, command, services.rules, today=clock.today(),
+                                                          now=clock.now())
         return 201, _claim_out(replacement, None)
 
     return await run_idempotent(request, db, principal, f"correction:{claim_id}", create)
@@ -140,30 +156,35 @@ async def correct(claim_id: ClaimId, body: CorrectionIn, principal: Writer, db: 
 @router.post("/claims/{claim_id}/void", status_code=201, response_model=ClaimOut, tags=["claims"],
              dependencies=[audited("claim", "void")],
              summary="Void a claim the payer adjudicated (frequency 8)")
-async def void(claim_id: ClaimId, principal: Writer, db: DatabaseDep, request: Request) -> JSONResponse:
+async def void(claim_id: ClaimId, principal: Writer, db: DatabaseDep, request: Request, clock: ClockDep,
+               services: ServicesDep) -> JSONResponse:
+    command = VoidClaim(principal.practice_id, claim_id)
+
     async def create(session):  # type: ignore[no-untyped-def]
-        voided = await handlers.void_claim(session, principal.practice_id, claim_id)
+        async with services.uows.joining(session) as uow:
+            voided = await corrections.void_claim(uow, command, now=clock.now())
         return 201, _claim_out(voided, None)
 
     return await run_idempotent(request, db, principal, f"void:{claim_id}", create)
 
 
 @router.post("/claims/{claim_id}/scrub", response_model=ClaimOut, tags=["claims"],
-             summary="Run the edits again on a held claim (after fixing credentialing, eligibility ...)")
-async def scrub(claim_id: ClaimId, principal: Writer, db: DatabaseDep, request: Request,
-                audit: Annotated[AuditEntry, audited("claim", "scrub")], clock: ClockDep) -> ClaimOut:
-    async with db.transaction() as session:
-        claim = await handlers.rescrub(session, request.app.state.front_office, principal.practice_id, claim_id,
-                                       clock=clock)
-        await audit.record_in(session)
+             summary="Run the edits again on a held claim (after fixing credentialing, eligibility ...), from "
+                     "claims' copy of those facts; a claim whose facts are not on file waits for them")
+async def scrub_again(claim_id: ClaimId, principal: Writer, db: DatabaseDep, services: ServicesDep,
+                      audit: Annotated[AuditEntry, audited("claim", "scrub")], clock: ClockDep) -> ClaimOut:
+    async with services.uows() as uow:
+        claim = await scrub.rescrub(uow, ScrubClaim(principal.practice_id, claim_id), services.rules,
+                                    today=clock.today(), now=clock.now())
+        await audit.record_in(uow.session)
     return _claim_out(claim, None)
 
 
 @router.post("/submission-batches", tags=["submission"], dependencies=[audited("submission_batch", "send")],
              summary="Batch every clean claim into 837P files now and send them to the clearinghouse")
-async def submit_now(principal: Writer, db: DatabaseDep, request: Request, clock: ClockDep) -> dict[str, Any]:
-    created = await handlers.batch_ready_claims(db, request.app.state.submission, clock=clock)
-    sent = await handlers.send_queued_batches(db, request.app.state.clearinghouse)
+async def submit_now(principal: Writer, db: DatabaseDep, services: ServicesDep, clock: ClockDep) -> dict[str, Any]:
+    created = await submission.batch_ready_claims(db, services.submission, services.rules, clock=clock)
+    sent = await submission.send_queued_batches(db, services.clearinghouse)
     return {"batches_created": len(created), "batches_sent": sent}
 
 
@@ -212,3 +233,11 @@ async def claims_report(principal: Reader, db: DatabaseDep) -> dict[str, Any]:
             "days_from_service_to_submission_median": lags[len(lags) // 2] if lags else None,
             "rejection_rate": round(len(rejections) / submitted, 4) if submitted else None,
             "rejections_by_reason": by_reason}
+
+
+@router.get("/reports/awaiting-facts", tags=["reports"], dependencies=[audited("claims_report")],
+            summary="Claims waiting for another service's facts: how many, for what, the longest wait, and how "
+                    "fresh claims' copy of those facts is")
+async def awaiting_facts_report(principal: Reader, db: DatabaseDep) -> dict[str, Any]:
+    async with db.sessions() as session:
+        return await views.awaiting_facts(session, principal.practice_id, now=datetime.now(UTC))

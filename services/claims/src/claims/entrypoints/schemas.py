@@ -16,6 +16,9 @@ from rcm_shared.http.schemas import (
     X12Text,
 )
 
+from claims.domain import model
+from claims.domain.commands import CorrectClaim, InsuredParties, RecordVisit
+
 ServiceKind = Literal[
     "intake_eval", "intake_eval_medical", "psychotherapy", "crisis", "family_without_patient",
     "family_with_patient", "group", "multi_family_group", "em_with_psychotherapy", "em_only", "digital_em",
@@ -28,6 +31,9 @@ ID_PATTERN = r"^[A-Za-z0-9_.:-]+$"
 # a segment and get the whole file rejected. The payer id also names the batch file.
 PAYER_ID_PATTERN = r"^[A-Za-z0-9._-]+$"
 MODIFIER_PATTERN = r"^[A-Z0-9]{2}$"
+RELATIONSHIP_CODES = {"spouse": "01", "child": "19", "employee": "20", "unknown": "21", "life_partner": "53",
+                      "other": "G8"}
+CREDENTIALS = {"PhD": "psychologist", "PsyD": "psychologist"}
 Modifiers = Annotated[list[Annotated[str, Field(pattern=MODIFIER_PATTERN)]], Field(max_length=4)]  # SV101-3..6
 
 
@@ -38,6 +44,10 @@ class Address(StrictModel):
     state: str = Field(pattern=r"^[A-Z]{2}$", examples=["CT"])
     postal_code: str = Field(pattern=r"^[0-9]{5}([0-9]{4})?$", examples=["06103"])
 
+    def to_address(self) -> model.Address:
+        return model.Address(line1=self.line1, city=self.city, state=self.state, postal_code=self.postal_code,
+                             line2=self.line2 or "")
+
 
 class Person(StrictModel):
     first_name: str = Field(min_length=1, max_length=35, examples=["ALEX"])
@@ -45,6 +55,10 @@ class Person(StrictModel):
     birth_date: BirthDate = Field(examples=["1988-04-12"])
     gender: Literal["F", "M", "U"] = "U"
     address: Address
+
+    def to_person(self) -> model.Person:
+        return model.Person(last_name=self.last_name, first_name=self.first_name, birth_date=self.birth_date,
+                            gender=self.gender, address=self.address.to_address())
 
 
 class Coverage(StrictModel):
@@ -75,6 +89,10 @@ class Clinician(StrictModel):
     credential: Literal["MD", "DO", "NP", "PA", "PhD", "PsyD", "LCSW", "LPC", "LMFT", "LMHC", "LPCC",
                         "LMSW", "LCSW-A", "LPC-A", "LAPC", "LMFT-A", "AMFT", "LMHC-A", "other"]
     taxonomy: str | None = Field(default=None, pattern=r"^[0-9A-Z]{10}$")
+
+    def to_clinician(self) -> model.Clinician:
+        return model.Clinician(npi=self.npi, credential=CREDENTIALS.get(self.credential, self.credential),
+                               last_name=self.last_name, first_name=self.first_name, taxonomy=self.taxonomy)
 
 
 class BillingProvider(StrictModel):
@@ -117,6 +135,39 @@ class VisitIn(StrictModel):
             raise ValueError("coverage is required for an insurance visit")
         return self
 
+    def to_command(self, practice_id: str) -> RecordVisit:
+        """The typed command (the domain's values); the request as sent is kept as the visit's record."""
+        coverage = self.coverage if self.billing_model == "insurance" else None
+        visit = model.CompletedVisit(
+            visit_id="", date_of_service=self.date_of_service,
+            payer_id=coverage.payer_id if coverage else None,
+            diagnoses=tuple(self.diagnoses), service_kind=model.ServiceKind(self.service_kind),
+            rendering=self.rendering.to_clinician(), psychotherapy_minutes=self.psychotherapy_minutes or 0,
+            em_code=self.em_code, modality=model.Modality(self.modality),
+            patient_location=model.PatientLocation.HOME if self.patient_at_home else model.PatientLocation.OTHER,
+            interactive_complexity=self.interactive_complexity,
+            supervising=self.supervising.to_clinician() if self.supervising else None, program=self.program,
+            digital_minutes=self.digital_minutes_7_days or 0)
+        parties = None
+        if coverage is not None:
+            patient = self.patient.to_person()
+            subscriber_person = patient if coverage.relationship == "self" or coverage.subscriber is None \
+                else coverage.subscriber.to_person()
+            bp = self.billing_provider
+            parties = InsuredParties(
+                payer=model.PayerRef(coverage.payer_id, coverage.payer_name),
+                billing_provider=model.BillingProvider(name=bp.name, npi=bp.npi, ein=bp.tax_id,
+                                                       address=bp.address.to_address(), taxonomy=bp.taxonomy),
+                subscriber=model.Subscriber(coverage.member_id, subscriber_person, coverage.group_number or "",
+                                            coverage.filing_indicator),
+                patient=None if coverage.relationship == "self" else model.PatientParty(
+                    RELATIONSHIP_CODES.get(coverage.relationship, "G8"), patient),
+                prior_authorization=coverage.prior_authorization_number)
+        return RecordVisit(
+            practice_id=practice_id, external_visit_id=self.external_visit_id, patient_id=self.patient_id,
+            billing_model=self.billing_model, visit=visit, billing_npi=self.billing_provider.npi, parties=parties,
+            self_pay_fee=self.self_pay_fee, record=self.model_dump(mode="json"))
+
 
 class VisitOut(BaseModel):
     visit_id: str
@@ -144,6 +195,10 @@ class ClaimOut(BaseModel):
     batch_id: str | None
     submitted_at: datetime | None
     history: list[dict[str, Any]] = Field(default_factory=list)
+    awaiting_facts: list[str] = Field(default_factory=list, description="in awaiting_facts: what the scrub waits "
+                                      "for (authorization_determination, eligibility_check)")
+    awaiting_since: datetime | None = Field(default=None, description="in awaiting_facts: since when")
+    waited_seconds: int | None = Field(default=None, description="in awaiting_facts: how long it has waited")
     status_inquiries: list[dict[str, Any]] = Field(default_factory=list)
 
 
@@ -161,6 +216,14 @@ class CorrectionIn(StrictModel):
     rendering_npi: str | None = Field(default=None, pattern=NPI_PATTERN)
     modifiers: dict[int, Modifiers] | None = Field(default=None, description="line number -> modifiers")
     note: str | None = Field(default=None, max_length=200)
+
+    def to_command(self, practice_id: str, claim_id: str) -> CorrectClaim:
+        return CorrectClaim(
+            practice_id=practice_id, claim_id=claim_id,
+            diagnoses=tuple(self.diagnoses) if self.diagnoses else None,
+            prior_authorization_number=self.prior_authorization_number, member_id=self.member_id,
+            rendering_npi=self.rendering_npi,
+            modifiers={n: tuple(m) for n, m in self.modifiers.items()} if self.modifiers else None)
 
 
 class BatchOut(BaseModel):

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from claims.domain.acknowledgments import ClaimAcknowledgment, _read_277
 from claims.domain.model import BillingProvider, Claim, PatientParty, PayerRef, Person, Subscriber
-from claims.domain.x12_837 import InterchangeHeader, _amount, _d8, clean
+from claims.domain.x12_text import clean
+from claims.edi.acknowledgments import ClaimAcknowledgment, _read_277
+from claims.edi.x12_837 import InterchangeHeader, _amount, _d8
 
 VERSION_276 = "005010X212"
 

@@ -27,8 +27,6 @@ lose their accents (the file is ASCII) and an empty member id no longer leaves a
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -46,27 +44,13 @@ from claims.domain.model import (
     PayerRef,
     Person,
 )
+from claims.domain.x12_text import clean
 
 VERSION = "005010X222A1"
 # Delimiters the writer declares in ISA; free text is cleaned of them (and of the repetition separator).
 _ELEMENT, _COMPONENT, _REPETITION, _TERMINATOR = "*", ":", "^", "~"
-# delimiters and control characters become spaces (a tab or NUL inside a name would break the file too)
-_STRIP = str.maketrans({**{chr(i): " " for i in range(32)}, "\x7f": " ", "*": " ", ":": " ", "^": " ", "~": " "})
-# Anything outside printable ASCII minus the four delimiters (``|`` joins fields in the fast check below).
-_UNSAFE = re.compile(r"[^ -)+-9;-\]_-}]").search
 _ABF = "*ABF:"  # HI: principal diagnosis ABK, the others ABF (12 at most)
 _CACHE_LIMIT = 4096  # entries per cache; amounts and dates repeat within a batch, keep memory bounded anyway
-
-
-def clean(text: str) -> str:
-    """Free text as X12 may carry it: no delimiters, upper case, trimmed (fast path: nothing to remove);
-    letters with accents lose them (JOSÉ -> JOSE: the file is ASCII), other non-ASCII characters are dropped."""
-    if _UNSAFE(text) is None and text[:1] != " " and text[-1:] != " ":
-        return text.upper()
-    text = text.upper()
-    if not text.isascii():
-        text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    return text.translate(_STRIP).strip()
 
 
 # Bytes a field may hold as it is: printable ASCII bar the delimiters and lower case (``|`` joins fields).

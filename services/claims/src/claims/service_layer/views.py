@@ -1,0 +1,46 @@
+"""Reads of claims that skip the aggregate: what waits for facts, and how fresh claims' projection is."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from claims.adapters.orm import claims
+from claims.adapters.repository import projection_freshness
+
+__all__ = ["awaiting_facts", "awaiting_gauge", "projection_freshness"]
+from claims.domain.model import ClaimStatus
+
+
+def _age(since: datetime | None, now: datetime) -> int | None:
+    return None if since is None else max(0, int((now - since).total_seconds()))
+
+
+async def awaiting_facts(session: AsyncSession, practice_id: str | None, *, now: datetime) -> dict[str, Any]:
+    """Claims in awaiting_facts (of one practice, or all for the metrics): how many, by missing fact, the longest
+    wait; and the age of the newest fact of each kind in the projection (its staleness, platform-wide)."""
+    query = select(claims.c.document["awaiting"], claims.c.awaiting_since).where(
+        claims.c.status == ClaimStatus.AWAITING_FACTS.value)
+    if practice_id is not None:
+        query = query.where(claims.c.practice_id == practice_id)
+    rows = (await session.execute(query)).all()
+    by_fact: Counter[str] = Counter()
+    for missing, _ in rows:
+        by_fact.update(missing or [])
+    oldest = await session.scalar(select(func.min(claims.c.awaiting_since)).where(
+        claims.c.status == ClaimStatus.AWAITING_FACTS.value,
+        *((claims.c.practice_id == practice_id,) if practice_id is not None else ())))
+    freshness = await projection_freshness(session)
+    return {"awaiting": len(rows), "by_missing_fact": dict(by_fact), "longest_wait_seconds": _age(oldest, now),
+            "newest_fact_age_seconds": {kind: _age(at, now) for kind, at in freshness.items()}}
+
+
+async def awaiting_gauge(session: AsyncSession) -> tuple[int, datetime | None]:
+    """Every practice's claims in awaiting_facts: how many, and since when the oldest waits."""
+    row = (await session.execute(select(func.count(), func.min(claims.c.awaiting_since)).where(
+        claims.c.status == ClaimStatus.AWAITING_FACTS.value))).one()
+    return int(row[0]), row[1]
