@@ -1,0 +1,84 @@
+"""Commands (imperative): what a route or a consumer asks patient billing to do. Amounts are integer cents."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+
+@dataclass(frozen=True)
+class AssessResponsibility:
+    practice_id: str
+    assessment_id: str
+    claim_id: str
+    patient_id: str
+    date_of_service: date
+    deductible: int
+    coinsurance: int
+    copay: int
+    other: int
+
+
+@dataclass(frozen=True)
+class AwaitInsurance:
+    """An insured visit was completed: the patient's share waits for the payer."""
+
+    practice_id: str
+    patient_id: str
+    date_of_service: date
+
+
+@dataclass(frozen=True)
+class RecordPayment:
+    practice_id: str
+    patient_id: str
+    payment_id: str
+    amount: int
+    method: str
+    received_on: date
+    reference: str | None = None
+    for_visit_on: date | None = None  # a copay collected at the visit of that date
+
+
+@dataclass(frozen=True)
+class RefundPayment:
+    practice_id: str
+    account_id: str
+    refund_id: str
+    payment_id: str
+    amount: int
+    on: date
+    reason: str
+
+
+@dataclass(frozen=True)
+class AdjustBalance:
+    practice_id: str
+    account_id: str
+    adjustment_id: str
+    amount: int
+    on: date
+    reason: str
+    write_off: bool = False
+    item_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ReverseEntry:
+    practice_id: str
+    entry_id: str
+    on: date
+    reason: str
+
+
+@dataclass(frozen=True)
+class AssignGuarantor:
+    """From ``effective_from`` the patient's bills go to ``guarantor_id``'s account (a parent or guardian for a
+    minor; one account for a family); open items from that date on move with them."""
+
+    practice_id: str
+    patient_id: str
+    guarantor_id: str
+    relationship: str
+    effective_from: date
+    family: bool = False
