@@ -4,15 +4,16 @@ mapping of domain refusals to problem+json."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import FastAPI
 from rcm_shared.clock import Clock, SystemClock
 from rcm_shared.contracts import topics
 from rcm_shared.db.database import Database
 from rcm_shared.messaging import EventConsumer, event_dispatcher
+from rcm_shared.rules import RulesError, RulesFile, load_rules
 from rcm_shared.service import ServiceRuntime, create_service_app
 from rcm_shared.unit_of_work import TableOutbox, UnitOfWorkFactory
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,18 +25,23 @@ from patient_billing.domain.exceptions import (
     AccountNotFound,
     AlreadyReversed,
     EntryNotFound,
+    FeeNotAllowed,
     InvalidAmount,
     InvalidGuarantor,
+    NoFeeScheduled,
     NotReversible,
     PaymentNotFound,
     RefundExceedsPaid,
+    RulesNotInForce,
 )
+from patient_billing.domain.pricing import FeeRules, FinancialPolicyRules, PricingRules, SlidingScaleRules
 from patient_billing.entrypoints.api import router
 from patient_billing.entrypoints.dependencies import PatientBillingServices
 from patient_billing.service_layer.handlers import message_map
 from patient_billing.service_layer.unit_of_work import PatientBillingUnitOfWork, UnitsOfWork
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+RULES = "patient_billing.domain"
 
 #: Every refusal of the domain as problem+json, once.
 DOMAIN_ERRORS: Mapping[type[Exception], tuple[int, str]] = {
@@ -47,11 +53,39 @@ DOMAIN_ERRORS: Mapping[type[Exception], tuple[int, str]] = {
     PaymentNotFound: (404, "not-found"),
     AlreadyReversed: (409, "already-reversed"),
     NotReversible: (409, "not-reversible"),
+    NoFeeScheduled: (422, "no-fee-scheduled"),
+    FeeNotAllowed: (422, "fee-not-allowed"),
+    RulesNotInForce: (422, "rules-not-in-force"),
 }
 
 
-def build_services(settings: PatientBillingSettings, clock: Clock) -> PatientBillingServices:
+T = TypeVar("T")
+
+
+def _typed(rules: RulesFile, parse: Callable[[Mapping[str, Any]], T]) -> T:
+    """A rules file as its domain object; a problem in it names the file."""
+    try:
+        return parse(rules.data)
+    except RulesError:
+        raise
+    except (ValueError, KeyError, TypeError) as exc:
+        raise RulesError(rules.name, "document", str(exc)) from None
+
+
+def load_pricing_rules(rules_dir: str | None = None) -> PricingRules:
+    """Every rules file of patient billing (a deployment's own copies in ``rules_dir`` first)."""
+    def read(name: str) -> RulesFile:
+        return load_rules(RULES, name, override_dir=rules_dir)
+
+    return PricingRules(fees=_typed(read("fee_schedules.yaml"), FeeRules.from_dict),
+                        sliding_scale=_typed(read("sliding_scale.yaml"), SlidingScaleRules.from_dict),
+                        financial_policy=_typed(read("financial_policy.yaml"), FinancialPolicyRules.from_dict))
+
+
+def build_services(settings: PatientBillingSettings, clock: Clock, rules: PricingRules | None = None
+                   ) -> PatientBillingServices:
     db = Database(settings, metadata, platform)
+    rules = rules or load_pricing_rules(settings.rules_dir)
     outbox = TableOutbox(db, event_mapper.SOURCE)
 
     def unit_of_work(db: Database | None, *, session: AsyncSession | None = None, causation: Any = None
@@ -59,17 +93,21 @@ def build_services(settings: PatientBillingSettings, clock: Clock) -> PatientBil
         return PatientBillingUnitOfWork(db, event_mapper.announcements, outbox, session=session, causation=causation)
 
     uows: UnitsOfWork = UnitOfWorkFactory(unit_of_work, db)
-    return PatientBillingServices(settings, db, clock, uows)
+    return PatientBillingServices(settings, db, clock, uows, rules)
 
 
 def build_runtime(services: PatientBillingServices) -> ServiceRuntime:
     settings, db = services.settings, services.db
-    consumer = EventConsumer(
-        settings, db.sessions, platform, name="patient-accounts",
-        topics=[topics.PATIENT_RESPONSIBILITY_ASSESSED, topics.VISIT_COMPLETED],
-        handler=event_dispatcher(message_map(services.uows, services.clock)),
-    )
-    return ServiceRuntime(settings, db, MIGRATIONS, consumers=[consumer])
+    handler = event_dispatcher(message_map(services.uows, services.rules, services.clock))
+    consumers = [
+        # patient responsibility from ERAs; completed visits (self-pay charges, insurance pending, corrections)
+        EventConsumer(settings, db.sessions, platform, name="patient-accounts",
+                      topics=[topics.PATIENT_RESPONSIBILITY_ASSESSED, topics.VISIT_COMPLETED], handler=handler),
+        # the schedule (eligibility owns it): a no-show or late cancel is the written policy's fee
+        EventConsumer(settings, db.sessions, platform, name="missed-appointment-fees",
+                      topics=[topics.VISIT_SCHEDULED], handler=handler),
+    ]
+    return ServiceRuntime(settings, db, MIGRATIONS, consumers=consumers)
 
 
 def build_app(settings: PatientBillingSettings | None = None, clock: Clock | None = None) -> FastAPI:

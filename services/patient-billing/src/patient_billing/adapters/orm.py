@@ -7,9 +7,24 @@ what aging reads, kept in the same transaction as the journal and checked agains
 
 from __future__ import annotations
 
+from typing import Any
+
 from rcm_shared.db.platform_tables import add_platform_tables
 from rcm_shared.db.types import UtcDateTime, service_metadata
-from sqlalchemy import JSON, BigInteger, Boolean, Column, Date, Index, Integer, String, Table, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    Index,
+    Integer,
+    String,
+    Table,
+    UniqueConstraint,
+    func,
+    select,
+)
 
 metadata = service_metadata()
 platform = add_platform_tables(metadata)
@@ -122,3 +137,34 @@ pending_insurance = Table(
     Column("account_id", String(36), nullable=False),
 )
 Index("ix_pending_insurance_account", pending_insurance.c.account_id)
+
+income_assessments = Table(
+    "income_assessments", metadata,
+    Column("assessment_id", String(36), primary_key=True),
+    Column("practice_id", String(64), nullable=False),
+    Column("patient_id", String(64), nullable=False),
+    Column("household_size", Integer, nullable=False),
+    Column("annual_income_cents", BigInteger, nullable=False),
+    Column("proof_received_on", Date, nullable=False),
+    Column("proof_expires_on", Date, nullable=False),
+    Column("tier", String(20), nullable=False),
+    Column("policy_id", String(64), nullable=False),
+    Column("percent_of_fee", Integer, nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=False),
+)
+Index("ix_income_assessments_patient", income_assessments.c.practice_id, income_assessments.c.patient_id)
+Index("ix_income_assessments_expiry", income_assessments.c.practice_id, income_assessments.c.proof_expires_on)
+
+financial_consents = Table(
+    "financial_consents", metadata,
+    Column("practice_id", String(64), primary_key=True),
+    Column("patient_id", String(64), primary_key=True),
+    Column("signed_on", Date, primary_key=True),
+    Column("recorded_at", UtcDateTime, nullable=False),
+)
+
+
+def posting_order() -> Any:
+    """Entries in the order they were posted: by time, then by their first line (lines are numbered as inserted,
+    so two entries of one transaction, say a charge and its sliding-scale adjustment, keep their order)."""
+    return select(func.min(lines.c.line_id)).where(lines.c.entry_id == entries.c.entry_id).scalar_subquery()

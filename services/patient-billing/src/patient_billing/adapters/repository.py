@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any
 
 from rcm_shared.db.types import new_id, utcnow
-from sqlalchemy import Table, delete, exists, insert, select, update
+from sqlalchemy import Table, delete, exists, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,11 +20,14 @@ from patient_billing.adapters.orm import (
     accounts,
     credits,
     entries,
+    financial_consents,
+    income_assessments,
     lines,
     members,
     open_items,
     payments,
     pending_insurance,
+    posting_order,
 )
 from patient_billing.domain.ledger import (
     Credit,
@@ -38,6 +41,7 @@ from patient_billing.domain.ledger import (
     ReasonLine,
     ResponsibleAccount,
 )
+from patient_billing.domain.pricing import IncomeAssessment
 
 #: A patient who pays for themselves is covered by their own account from the beginning of time.
 SELF_FROM = date(1900, 1, 1)
@@ -165,7 +169,7 @@ class SqlAccountRepository:
         """Every entry posted for a visit (charges, fees, their reversals), oldest first."""
         rows = (await self.session.execute(select(entries).where(
             entries.c.practice_id == practice_id, entries.c.visit_id == visit_id)
-            .order_by(entries.c.posted_at, entries.c.entry_id))).all()
+            .order_by(entries.c.posted_at, posting_order()))).all()
         found = []
         for row in rows:
             line_rows = (await self.session.execute(select(lines).where(lines.c.entry_id == row.entry_id)
@@ -250,3 +254,36 @@ def _journal_entry(row: Any, line_rows: Iterable[Any]) -> JournalEntry:
         reasons=tuple(ReasonLine(r["category"], r["carc"], r["amount_cents"], r["explanation"])
                       for r in row.reasons or []),
         detail=dict(row.detail or {}))
+
+
+class SqlPatientFactsRepository:
+    """What pricing needs to know of a patient: income assessments (sliding scale) and signed financial policies."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add_assessment(self, practice_id: str, assessment: IncomeAssessment) -> None:
+        await self.session.execute(insert(income_assessments).values(
+            assessment_id=assessment.assessment_id, practice_id=practice_id, patient_id=assessment.patient_id,
+            household_size=assessment.household_size, annual_income_cents=assessment.annual_income,
+            proof_received_on=assessment.proof_received_on, proof_expires_on=assessment.proof_expires_on,
+            tier=assessment.tier, policy_id=assessment.policy_id, percent_of_fee=assessment.percent_of_fee,
+            recorded_at=utcnow()))
+
+    async def assessments(self, practice_id: str, patient_id: str) -> list[IncomeAssessment]:
+        rows = (await self.session.execute(select(income_assessments).where(
+            income_assessments.c.practice_id == practice_id, income_assessments.c.patient_id == patient_id))).all()
+        return [IncomeAssessment(r.assessment_id, r.patient_id, r.household_size, r.annual_income_cents,
+                                 r.proof_received_on, r.proof_expires_on, r.tier, r.policy_id, r.percent_of_fee)
+                for r in rows]
+
+    async def add_consent(self, practice_id: str, patient_id: str, signed_on: date) -> None:
+        await self.session.execute(_insert_ignoring_conflict(self.session, financial_consents).values(
+            practice_id=practice_id, patient_id=patient_id, signed_on=signed_on, recorded_at=utcnow()))
+
+    async def consent_signed_on(self, practice_id: str, patient_id: str, by: date) -> date | None:
+        """The earliest signature on or before ``by``."""
+        found: date | None = (await self.session.execute(select(func.min(financial_consents.c.signed_on)).where(
+            financial_consents.c.practice_id == practice_id, financial_consents.c.patient_id == patient_id,
+            financial_consents.c.signed_on <= by))).scalar()
+        return found

@@ -82,3 +82,50 @@ class AssignGuarantor:
     relationship: str
     effective_from: date
     family: bool = False
+
+
+@dataclass(frozen=True)
+class ChargeSelfPayVisit:
+    practice_id: str
+    visit_id: str
+    patient_id: str
+    date_of_service: date
+    procedure_codes: tuple[str, ...]
+    credential: str | None
+    program: str | None
+    clinician: str | None
+
+
+@dataclass(frozen=True)
+class RecordIncome:
+    """A patient's household size and income with the proof received on a date (the sliding-scale assessment)."""
+
+    practice_id: str
+    patient_id: str
+    household_size: int
+    annual_income: int
+    proof_received_on: date
+
+
+@dataclass(frozen=True)
+class RecordFinancialConsent:
+    practice_id: str
+    patient_id: str
+    signed_on: date
+
+
+@dataclass(frozen=True)
+class ChargeMissedAppointment:
+    practice_id: str
+    patient_id: str
+    visit_id: str
+    service_date: date
+    outcome: str  # no_show | late_cancel
+
+
+@dataclass(frozen=True)
+class WaiveFee:
+    practice_id: str
+    entry_id: str
+    on: date
+    reason: str

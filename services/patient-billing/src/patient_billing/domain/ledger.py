@@ -303,6 +303,13 @@ class ResponsibleAccount:
             self.pending_insurance.add((patient_id, service_date))
             self.pending_changed = True
 
+    def insurance_pending_ended(self, patient_id: str, service_date: date) -> None:
+        """The insured visit was voided: nothing will be assessed for it."""
+        if (patient_id, service_date) in self.pending_insurance:
+            self.pending_insurance.discard((patient_id, service_date))
+            self.pending_changed = True
+            self._apply_credits()
+
     def receive_payment(self, *, entry_id: str, payment_id: str, amount: int, received_on: date, at: datetime,
                         patient_id: str | None = None, for_visit_on: date | None = None,
                         detail: dict[str, str] | None = None) -> JournalEntry:
@@ -341,7 +348,7 @@ class ResponsibleAccount:
         return self._posted(entry)
 
     def adjust(self, *, entry_id: str, source_id: str, amount: int, on: date, at: datetime, reason: str,
-               write_off: bool = False, item_id: str | None = None) -> JournalEntry:
+               write_off: bool = False, item_id: str | None = None, visit_id: str | None = None) -> JournalEntry:
         """Lower what is owed: an adjustment (Dr adjustments) or a write-off (Dr write-offs), Cr patient A/R. Never
         more than is open (on ``item_id`` when named, else on the account), so no credit balance is made up."""
         check_cents(amount)
@@ -352,7 +359,7 @@ class ResponsibleAccount:
                                                                                    Ledger.ADJUSTMENTS)
         entry = self._entry(entry_id, kind, source_id, on, at, (
             Line(ledger, debit=amount), Line(Ledger.PATIENT_AR, credit=amount, account_id=self.account_id)),
-            detail={"reason": reason, **({"item_id": item_id} if item_id else {})})
+            visit_id=visit_id, detail={"reason": reason, **({"item_id": item_id} if item_id else {})})
         if item_id is not None:
             self._pay_item(item_id, amount)
         else:
@@ -390,7 +397,17 @@ class ResponsibleAccount:
                     raise NotReversible("a payment partly refunded (or unknown) is not reversed", field="entry_id")
                 self.payments[payment_id] = replace(payment, reversed=True)
                 self.touched_payments.add(payment_id)
-            self._take_credit(-change, entry_id, original.effective_date, original.kind, original.patient_id)
+            owed = -change
+            target = original.detail.get("item_id")
+            item = next((i for i in self.open_items if i.item_id == target), None) if target else None
+            if item is not None:  # an adjustment of one item: that item is owed again
+                reopened = min(owed, item.amount - item.open)
+                self.open_items = [replace(i, open=i.open + reopened) if i is item else i for i in self.open_items]
+                self.touched_items.add(item.item_id)
+                self.balance += reopened
+                owed -= reopened
+            if owed:
+                self._take_credit(owed, entry_id, original.effective_date, original.kind, original.patient_id)
         return self._posted(entry)
 
     def release_items(self, item_ids: Iterable[str]) -> list[OpenItem]:

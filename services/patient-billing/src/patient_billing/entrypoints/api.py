@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import Field
-from rcm_shared.db.types import to_cents
+from rcm_shared.db.types import from_cents, to_cents
 from rcm_shared.http.audit import audited
 from rcm_shared.http.auth import Principal, require_scope
 from rcm_shared.http.errors import ProblemError
@@ -22,12 +22,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from patient_billing.domain.commands import (
     AdjustBalance,
     AssignGuarantor,
+    ChargeMissedAppointment,
+    RecordFinancialConsent,
+    RecordIncome,
     RecordPayment,
     RefundPayment,
     ReverseEntry,
+    WaiveFee,
 )
+from patient_billing.domain.exceptions import FeeNotAllowed, RulesNotInForce
 from patient_billing.entrypoints.dependencies import ServicesDep
-from patient_billing.service_layer import accounts, ledger, views
+from patient_billing.service_layer import accounts, fees, ledger, sliding_scale, views
 
 router = APIRouter(prefix="/v1", tags=["patient accounts"])
 Reader = Annotated[Principal, require_scope("patient-billing:read")]
@@ -233,3 +238,127 @@ async def balances_report(principal: Reader, services: ServicesDep) -> dict[str,
 async def refund_work_items(principal: Reader, services: ServicesDep) -> dict[str, Any]:
     async with services.db.sessions() as session:
         return {"items": await views.refund_work_items(session, principal.practice_id)}
+
+
+class IncomeIn(StrictModel):
+    household_size: Annotated[int, Field(ge=1, le=20)]
+    annual_income: NonNegativeMoney
+    proof_received_on: PlausibleDate
+
+
+class ConsentIn(StrictModel):
+    signed_on: PlausibleDate
+
+
+class MissedAppointmentIn(StrictModel):
+    visit_id: Annotated[str, Field(min_length=1, max_length=64, pattern=ID)]
+    service_date: PlausibleDate
+    outcome: Literal["no_show", "late_cancel"]
+
+
+class WaiverIn(StrictModel):
+    reason: Reason
+
+
+@router.post("/patients/{patient_id}/income-assessments", status_code=201,
+             dependencies=[audited("sliding_scale_assessment", "create")],
+             summary="Record household size and income with the proof received: the sliding-scale tier it gives")
+async def post_income(patient_id: PatientId, body: IncomeIn, principal: Writer, services: ServicesDep
+                      ) -> dict[str, Any]:
+    command = RecordIncome(principal.practice_id, patient_id, body.household_size, to_cents(body.annual_income),
+                           body.proof_received_on)
+    async with services.uows() as uow:
+        assessment = await sliding_scale.record_income(uow, command, services.rules.sliding_scale)
+    return {"assessment_id": assessment.assessment_id, "tier": assessment.tier,
+            "percent_of_fee": assessment.percent_of_fee, "policy_id": assessment.policy_id,
+            "proof_expires_on": assessment.proof_expires_on}
+
+
+@router.get("/patients/{patient_id}/income-assessments", dependencies=[audited("sliding_scale_assessment")],
+            summary="A patient's sliding-scale assignments (tier, proof on file and its expiry)")
+async def get_income(patient_id: PatientId, principal: Reader, services: ServicesDep) -> dict[str, Any]:
+    async with services.db.sessions() as session:
+        items = await views.income_assessments(session, principal.practice_id, patient_id, services.clock.today())
+    return {"patient_id": patient_id, "items": items}
+
+
+@router.get("/sliding-scale/reassessments-due", dependencies=[audited("sliding_scale_assessment", "list")],
+            summary="Patients whose proof of income expired (full fee until re-assessed) or expires soon")
+async def reassessments_due(principal: Reader, services: ServicesDep,
+                            within_days: Annotated[int, Query(ge=0, le=365)] = 30) -> dict[str, Any]:
+    async with services.db.sessions() as session:
+        return {"items": await views.reassessments_due(session, principal.practice_id, services.clock.today(),
+                                                       within_days)}
+
+
+@router.post("/patients/{patient_id}/financial-consent", status_code=201,
+             dependencies=[audited("financial_consent", "create")],
+             summary="The patient signed the practice's written financial policy (no-show / late-cancel fees)")
+async def post_consent(patient_id: PatientId, body: ConsentIn, principal: Writer, services: ServicesDep
+                       ) -> dict[str, Any]:
+    async with services.uows() as uow:
+        await fees.record_consent(uow, RecordFinancialConsent(principal.practice_id, patient_id, body.signed_on))
+    return {"patient_id": patient_id, "signed_on": body.signed_on}
+
+
+@router.post("/patients/{patient_id}/missed-appointments", status_code=201,
+             dependencies=[audited("patient_fee", "create")],
+             summary="Charge the written policy's no-show or late-cancel fee (signed consent required; never to a "
+                     "payer)", description="The same fee as a visit-scheduled event with an outcome; once per visit.")
+async def post_missed(patient_id: PatientId, body: MissedAppointmentIn, principal: Writer, services: ServicesDep,
+                      request: Request) -> JSONResponse:
+    command = ChargeMissedAppointment(principal.practice_id, patient_id, body.visit_id, body.service_date,
+                                      body.outcome)
+
+    async def create(session: AsyncSession) -> tuple[int, dict[str, Any]]:
+        async with services.uows.joining(session) as uow:
+            entry = await fees.charge_missed_appointment(uow, command, services.rules, at=services.clock.now())
+        if entry is None:
+            raise FeeNotAllowed("no fee: no signed financial policy on file for the date, no fee for the outcome, "
+                                "or this appointment's fee is already charged", field="body.outcome")
+        view = await views.account(session, principal.practice_id, entry.account_id, services.clock.today())
+        assert view is not None
+        return 201, {**view, "fee_entry_id": entry.entry_id}
+
+    return await run_idempotent(request, services.db, principal, "patient-fee", create)
+
+
+@router.post("/fees/{entry_id}/waiver", status_code=201, dependencies=[audited("patient_fee", "waive")],
+             summary="Waive a no-show or late-cancel fee, with a reason (its reversal)")
+async def post_waiver(entry_id: AccountId, body: WaiverIn, principal: Writer, services: ServicesDep,
+                      request: Request) -> JSONResponse:
+    command = WaiveFee(principal.practice_id, entry_id, services.clock.today(), body.reason)
+
+    async def create(session: AsyncSession) -> tuple[int, dict[str, Any]]:
+        async with services.uows.joining(session) as uow:
+            entry = await fees.waive_fee(uow, command, at=services.clock.now())
+        view = await views.account(session, principal.practice_id, entry.account_id, services.clock.today())
+        assert view is not None
+        return 201, {**view, "reversal_entry_id": entry.entry_id}
+
+    return await run_idempotent(request, services.db, principal, "fee-waiver", create)
+
+
+@router.get("/fee-schedules", summary="The self-pay fee schedule in force on a date (rules data)")
+async def get_fee_schedules(principal: Reader, services: ServicesDep,
+                            on: Annotated[PlausibleDate | None, Query()] = None) -> dict[str, Any]:
+    day = on or services.clock.today()
+    rules = services.rules.fees
+    schedule = next((s for s in sorted(rules.schedules, key=lambda s: s.effective_from, reverse=True)
+                     if s.effective_from <= day and (s.effective_to is None or day <= s.effective_to)), None)
+    if schedule is None:
+        raise RulesNotInForce(f"no fee schedule in force on {day.isoformat()}", field="query.on")
+    return {"schedule_id": schedule.schedule_id, "version": rules.version, "effective_from": schedule.effective_from,
+            "effective_to": schedule.effective_to,
+            "appointment_types": {code: {"type": t.name, "intake": t.intake}
+                                  for code, t in rules.appointment_types.items()},
+            "credential_levels": dict(rules.credential_levels),
+            "fees": [{"appointment_type": f.appointment_type, "level": f.level, "program": f.program,
+                      "fee": from_cents(f.amount)} for f in schedule.fees]}
+
+
+@router.get("/visits/{visit_id}/charges", dependencies=[audited("patient_charge")],
+            summary="What a visit put on the patient ledger (charge or fee, sliding-scale adjustment, reversals)")
+async def visit_charges(visit_id: AccountId, principal: Reader, services: ServicesDep) -> dict[str, Any]:
+    async with services.db.sessions() as session:
+        return {"visit_id": visit_id, "items": await views.visit_entries(session, principal.practice_id, visit_id)}

@@ -10,6 +10,7 @@ from rcm_shared.clock import Clock
 from rcm_shared.db.database import Database
 
 from patient_billing.config import PatientBillingSettings
+from patient_billing.domain.pricing import PricingRules
 from patient_billing.service_layer.unit_of_work import UnitsOfWork
 
 
@@ -19,6 +20,7 @@ class PatientBillingServices:
     db: Database
     clock: Clock
     uows: UnitsOfWork
+    rules: PricingRules
 
 
 def _services(request: Request) -> PatientBillingServices:

@@ -7,21 +7,30 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from rcm_shared.clock import Clock
-from rcm_shared.contracts import EventEnvelope, EventPayload, PatientResponsibilityAssessedV1, VisitCompletedV1
+from rcm_shared.contracts import (
+    EventEnvelope,
+    EventPayload,
+    PatientResponsibilityAssessedV1,
+    VisitCompletedV1,
+    VisitScheduledV1,
+)
 from rcm_shared.db.types import to_cents
 from rcm_shared.messaging.dispatch import TypedHandler
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from patient_billing.domain.commands import AssessResponsibility
-from patient_billing.service_layer import ledger, visits
+from patient_billing.domain.commands import AssessResponsibility, ChargeMissedAppointment
+from patient_billing.domain.pricing import PricingRules
+from patient_billing.service_layer import fees, ledger, visits
 from patient_billing.service_layer.unit_of_work import PatientBillingUnitOfWork, UnitsOfWork
 
 
-def message_map(uows: UnitsOfWork, clock: Clock) -> Mapping[type[EventPayload], TypedHandler]:
+def message_map(uows: UnitsOfWork, rules: PricingRules, clock: Clock) -> Mapping[type[EventPayload], TypedHandler]:
     return {
         PatientResponsibilityAssessedV1: _joining(uows, lambda uow, e: ledger.assess_responsibility(
             uow, assessment(e), at=clock.now())),
-        VisitCompletedV1: _joining(uows, lambda uow, e: visits.visit_completed(uow, e, at=clock.now())),
+        VisitCompletedV1: _joining(uows, lambda uow, e: visits.visit_completed(uow, e, rules, at=clock.now())),
+        VisitScheduledV1: _joining(uows, lambda uow, e: fees.charge_missed_appointment(
+            uow, missed(e), rules, at=clock.now()) if e.outcome else _nothing()),
     }
 
 
@@ -30,6 +39,16 @@ def assessment(event: PatientResponsibilityAssessedV1) -> AssessResponsibility:
         event.practice_id, event.assessment_id, event.claim_id, event.patient_id, event.date_of_service,
         deductible=to_cents(event.deductible), coinsurance=to_cents(event.coinsurance), copay=to_cents(event.copay),
         other=to_cents(event.other))
+
+
+def missed(event: VisitScheduledV1) -> ChargeMissedAppointment:
+    assert event.outcome is not None
+    return ChargeMissedAppointment(event.practice_id, event.patient_id, event.visit_id, event.service_date,
+                                   event.outcome)
+
+
+async def _nothing() -> None:
+    """A booking, a move or a plain cancellation: no fee."""
 
 
 UseCase = Callable[[PatientBillingUnitOfWork, Any], Awaitable[Any]]

@@ -14,8 +14,9 @@ from typing import Protocol
 from rcm_shared.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from patient_billing.adapters.repository import SqlAccountRepository
+from patient_billing.adapters.repository import SqlAccountRepository, SqlPatientFactsRepository
 from patient_billing.domain.ledger import JournalEntry, Membership, ResponsibleAccount
+from patient_billing.domain.pricing import IncomeAssessment
 
 
 class AccountRepository(Protocol):
@@ -41,11 +42,23 @@ class AccountRepository(Protocol):
     async def save(self, account: ResponsibleAccount) -> None: ...
 
 
+class PatientFactsRepository(Protocol):
+    async def add_assessment(self, practice_id: str, assessment: IncomeAssessment) -> None: ...
+
+    async def assessments(self, practice_id: str, patient_id: str) -> list[IncomeAssessment]: ...
+
+    async def add_consent(self, practice_id: str, patient_id: str, signed_on: date) -> None: ...
+
+    async def consent_signed_on(self, practice_id: str, patient_id: str, by: date) -> date | None: ...
+
+
 class PatientBillingUnitOfWork(UnitOfWork):
     accounts: AccountRepository
+    patients: PatientFactsRepository
 
     def bind(self, session: AsyncSession) -> None:
         self.accounts = SqlAccountRepository(session)
+        self.patients = SqlPatientFactsRepository(session)
 
     async def keep(self, *changed: ResponsibleAccount) -> None:
         """Save changed accounts and collect what they recorded for the outbox."""

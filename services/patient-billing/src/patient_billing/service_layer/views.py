@@ -19,7 +19,9 @@ from patient_billing.adapters.orm import (
     open_items,
     payments,
     pending_insurance,
+    posting_order,
 )
+from patient_billing.adapters.orm import income_assessments as income_assessments_table
 from patient_billing.domain.ledger import AGING_BUCKETS, Ledger
 
 ENTRY_LIMIT = 200
@@ -46,7 +48,7 @@ async def account(session: AsyncSession, practice_id: str, account_id: str, toda
     member_rows = (await session.execute(select(members).where(members.c.account_id == account_id)
                                          .order_by(members.c.effective_from, members.c.patient_id))).all()
     entry_rows = (await session.execute(select(entries).where(entries.c.account_id == account_id)
-                                        .order_by(entries.c.posted_at.desc(), entries.c.entry_id.desc())
+                                        .order_by(entries.c.posted_at.desc(), posting_order().desc())
                                         .limit(ENTRY_LIMIT))).all()
     entry_ids = [e.entry_id for e in entry_rows]
     line_rows = (await session.execute(select(lines).where(lines.c.entry_id.in_(entry_ids))
@@ -270,3 +272,43 @@ async def refund_work_items(session: AsyncSession, practice_id: str) -> list[dic
     return [{"account_id": r.account_id, "guarantor_id": r.guarantor_id,
              "refund_due": from_cents(-r.balance_cents - int(r.waiting)), "work": "refund the credit balance"}
             for r in rows if -r.balance_cents - int(r.waiting) > 0]
+
+
+async def income_assessments(session: AsyncSession, practice_id: str, patient_id: str, today: date
+                             ) -> list[dict[str, Any]]:
+    """A patient's sliding-scale assessments, newest proof first, with whether each covers today."""
+    rows = (await session.execute(select(income_assessments_table).where(
+        income_assessments_table.c.practice_id == practice_id, income_assessments_table.c.patient_id == patient_id)
+        .order_by(income_assessments_table.c.proof_received_on.desc()))).all()
+    return [{"assessment_id": r.assessment_id, "household_size": r.household_size,
+             "annual_income": from_cents(r.annual_income_cents), "proof_received_on": r.proof_received_on,
+             "proof_expires_on": r.proof_expires_on, "tier": r.tier, "percent_of_fee": r.percent_of_fee,
+             "policy_id": r.policy_id, "in_force_today": r.proof_received_on <= today <= r.proof_expires_on}
+            for r in rows]
+
+
+async def reassessments_due(session: AsyncSession, practice_id: str, today: date, within_days: int
+                            ) -> list[dict[str, Any]]:
+    """Patients whose latest proof of income has expired (full fee until re-assessed) or expires within
+    ``within_days``."""
+    latest = (select(income_assessments_table.c.patient_id,
+                     func.max(income_assessments_table.c.proof_expires_on).label("expires"))
+              .where(income_assessments_table.c.practice_id == practice_id)
+              .group_by(income_assessments_table.c.patient_id).subquery())
+    rows = (await session.execute(select(latest).where(latest.c.expires <= today + timedelta(days=within_days))
+                                  .order_by(latest.c.expires, latest.c.patient_id))).all()
+    return [{"patient_id": r.patient_id, "proof_expires_on": r.expires, "expired": r.expires < today} for r in rows]
+
+
+async def visit_entries(session: AsyncSession, practice_id: str, visit_id: str) -> list[dict[str, Any]]:
+    """What a visit put on the ledger (charge, fee, sliding-scale adjustment, their reversals), oldest first."""
+    rows = (await session.execute(select(entries).where(entries.c.practice_id == practice_id,
+                                                        entries.c.visit_id == visit_id)
+                                  .order_by(entries.c.posted_at, posting_order()))).all()
+    ids = [r.entry_id for r in rows]
+    line_rows = (await session.execute(select(lines).where(lines.c.entry_id.in_(ids))
+                                       .order_by(lines.c.line_id))).all() if ids else []
+    by_entry: dict[str, list[Any]] = {}
+    for line in line_rows:
+        by_entry.setdefault(line.entry_id, []).append(line)
+    return [_entry(r, by_entry.get(r.entry_id, []), r.account_id) for r in rows]
