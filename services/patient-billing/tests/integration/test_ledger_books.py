@@ -58,6 +58,10 @@ async def test_min_balance_is_in_dollars_and_the_books_agree(broker, databases) 
         assert Decimal(body["balance"]) == Decimal("-50.00") and Decimal(body["refund_due"]) == Decimal("50.00")
         items = (await client.get("/v1/work-items/refunds", headers=auth())).json()["items"]
         assert [Decimal(i["refund_due"]) for i in items] == [Decimal("50.00")]
+        clerk = auth(scopes=["patient-billing:read", "patient-billing:write"])
+        refund = await client.post(f"/v1/accounts/{body['account_id']}/refunds", headers=clerk,
+                                   json={"payment_id": body["payment_id"], "amount": "50.00", "reason": "overpaid"})
+        assert refund.status_code == 403, "money going back needs patient-billing:adjust"
         refund = await client.post(f"/v1/accounts/{body['account_id']}/refunds", headers=auth(),
                                    json={"payment_id": body["payment_id"], "amount": "150.01", "reason": "overpaid"})
         assert refund.status_code == 422
@@ -123,9 +127,9 @@ async def test_a_minors_bills_go_to_the_guardian_from_the_day_named(broker, data
             return r.json() if r.status_code == 200 else None
 
         own = await eventually(kid, what="the child's own account")
-        named = await client.put("/v1/patients/pt-kid/guarantor", headers=auth(), json={
+        named = await client.post("/v1/patients/pt-kid/guarantors", headers=auth(), json={
             "guarantor_id": "gu-parent", "relationship": "child", "effective_from": "2026-09-01", "family": True})
-        assert named.status_code == 200, named.text
+        assert named.status_code == 201, named.text
         family = named.json()
         assert family["guarantor_id"] == "gu-parent" and family["kind"] == "family"
         assert Decimal(family["balance"]) == Decimal("20.00"), "the open item moved with the child"
@@ -134,7 +138,7 @@ async def test_a_minors_bills_go_to_the_guardian_from_the_day_named(broker, data
         assert now["account_id"] == family["account_id"]
         books = (await client.get("/v1/ledger/trial-balance", headers=auth())).json()
         assert books["balanced"] and books["sub_ledger_agrees"]
-        bad = await client.put("/v1/patients/pt-kid/guarantor", headers=auth(), json={
+        bad = await client.post("/v1/patients/pt-kid/guarantors", headers=auth(), json={
             "guarantor_id": "pt-kid", "relationship": "child", "effective_from": "2026-09-01"})
         assert bad.status_code == 422
 

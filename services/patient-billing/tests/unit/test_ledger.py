@@ -156,6 +156,8 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
+        global ids
+        ids = count()  # the same ids in every run of a case: hypothesis replays and shrinks deterministically
         self.acct = account()
         self.journal: list[JournalEntry] = []
         self.reversed: set[str] = set()
@@ -177,7 +179,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def refund(self, data: st.DataObject) -> None:
         if not self.acct.payments:
             return
-        payment = data.draw(st.sampled_from(sorted(self.acct.payments.values(), key=lambda p: p.payment_id)))
+        payment = data.draw(st.sampled_from(list(self.acct.payments.values())))
         cents = data.draw(st.integers(1, payment.amount + 100))
         if cents > payment.refundable:
             with pytest.raises(RefundExceedsPaid):
@@ -231,5 +233,5 @@ class LedgerMachine(RuleBasedStateMachine):
         assert refunded <= paid
 
 
-LedgerMachine.TestCase.settings = settings(max_examples=150, stateful_step_count=30, deadline=None)
+LedgerMachine.TestCase.settings = settings(max_examples=200, stateful_step_count=30, deadline=None)
 TestLedgerMachine = LedgerMachine.TestCase

@@ -37,6 +37,8 @@ from patient_billing.service_layer import accounts, fees, ledger, sliding_scale,
 router = APIRouter(prefix="/v1", tags=["patient accounts"])
 Reader = Annotated[Principal, require_scope("patient-billing:read")]
 Writer = Annotated[Principal, require_scope("patient-billing:write")]
+# Money going back or given up (refunds, adjustments, write-offs, reversals, fee waivers): a narrower scope.
+Adjuster = Annotated[Principal, require_scope("patient-billing:adjust")]
 ID = r"^[A-Za-z0-9_.:-]+$"
 PatientId = Annotated[str, Path(min_length=1, max_length=64, pattern=ID)]
 AccountId = Annotated[str, Path(min_length=1, max_length=36, pattern=ID)]
@@ -143,7 +145,7 @@ async def account_entries(account_id: AccountId, principal: Reader, services: Se
     return {"items": items, "next_cursor": encode_cursor({"entry_id": items[-1]["entry_id"]}) if more else None}
 
 
-@router.put("/patients/{patient_id}/guarantor", dependencies=[audited("guarantor", "write")],
+@router.post("/patients/{patient_id}/guarantors", status_code=201, dependencies=[audited("guarantor", "create")],
             summary="Name who pays for a patient from a date (a parent or guardian, a family account)",
             description="The patient's open items dated from effective_from move to the guarantor's account "
                         "(a transfer between responsible parties; service dates kept).")
@@ -161,7 +163,7 @@ async def put_guarantor(patient_id: PatientId, body: GuarantorIn, principal: Wri
 @router.post("/accounts/{account_id}/refunds", status_code=201, dependencies=[audited("patient_refund", "create")],
              summary="Refund (part of) a payment; never more than is left of it",
              description="Send an Idempotency-Key. A refund above what is left of the payment is a 422.")
-async def post_refund(account_id: AccountId, body: RefundIn, principal: Writer, services: ServicesDep,
+async def post_refund(account_id: AccountId, body: RefundIn, principal: Adjuster, services: ServicesDep,
                       request: Request) -> JSONResponse:
     command = RefundPayment(principal.practice_id, account_id, str(uuid.uuid4()), body.payment_id,
                             to_cents(body.amount), services.clock.today(), body.reason)
@@ -172,7 +174,7 @@ async def post_refund(account_id: AccountId, body: RefundIn, principal: Writer, 
 @router.post("/accounts/{account_id}/adjustments", status_code=201,
              dependencies=[audited("patient_adjustment", "create")],
              summary="Adjust or write off what is open (never below zero)")
-async def post_adjustment(account_id: AccountId, body: AdjustmentIn, principal: Writer, services: ServicesDep,
+async def post_adjustment(account_id: AccountId, body: AdjustmentIn, principal: Adjuster, services: ServicesDep,
                           request: Request) -> JSONResponse:
     command = AdjustBalance(principal.practice_id, account_id, str(uuid.uuid4()), to_cents(body.amount),
                             services.clock.today(), body.reason, body.write_off, body.item_id)
@@ -183,7 +185,7 @@ async def post_adjustment(account_id: AccountId, body: AdjustmentIn, principal: 
 @router.post("/ledger/entries/{entry_id}/reversal", status_code=201,
              dependencies=[audited("ledger_entry", "reverse")],
              summary="Reverse a journal entry (its mirror, once)")
-async def post_reversal(entry_id: AccountId, body: ReversalIn, principal: Writer, services: ServicesDep,
+async def post_reversal(entry_id: AccountId, body: ReversalIn, principal: Adjuster, services: ServicesDep,
                         request: Request) -> JSONResponse:
     command = ReverseEntry(principal.practice_id, entry_id, services.clock.today(), body.reason)
 
@@ -325,7 +327,7 @@ async def post_missed(patient_id: PatientId, body: MissedAppointmentIn, principa
 
 @router.post("/fees/{entry_id}/waiver", status_code=201, dependencies=[audited("patient_fee", "waive")],
              summary="Waive a no-show or late-cancel fee, with a reason (its reversal)")
-async def post_waiver(entry_id: AccountId, body: WaiverIn, principal: Writer, services: ServicesDep,
+async def post_waiver(entry_id: AccountId, body: WaiverIn, principal: Adjuster, services: ServicesDep,
                       request: Request) -> JSONResponse:
     command = WaiveFee(principal.practice_id, entry_id, services.clock.today(), body.reason)
 
@@ -339,7 +341,8 @@ async def post_waiver(entry_id: AccountId, body: WaiverIn, principal: Writer, se
     return await run_idempotent(request, services.db, principal, "fee-waiver", create)
 
 
-@router.get("/fee-schedules", summary="The self-pay fee schedule in force on a date (rules data)")
+@router.get("/fee-schedules", dependencies=[audited("fee_schedule")],
+            summary="The self-pay fee schedule in force on a date (rules data)")
 async def get_fee_schedules(principal: Reader, services: ServicesDep,
                             on: Annotated[PlausibleDate | None, Query()] = None) -> dict[str, Any]:
     day = on or services.clock.today()
