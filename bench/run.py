@@ -8,7 +8,8 @@ Sections (each bounded; a failing one is reported and the others still run):
 3. posting  ``post_era`` in this process on a fresh database with a 10,000-claim ERA whose every claim matches a
             submitted claim (payments, patient responsibility, denials, events: the heavy case), best of 3;
             then, when the platform ERA missed its target, a 2,000-claim ERA under cProfile;
-4. domain   the claims, remittance and authorizations benches (``services/*/bench_*.py``), output included.
+4. domain   the claims, remittance, authorizations and patient-billing benches (``services/*/bench_*.py``),
+            output included.
 
 Run from the repository root: ``uv run python bench/run.py [--quick]``. PostgreSQL comes from
 ``RCM_TEST_POSTGRES_DSN`` (default ``postgresql://postgres@127.0.0.1:5432/postgres``); every database and
@@ -40,7 +41,8 @@ CACHE = ROOT / "var" / "bench"
 ERA_TARGET_SECONDS = 5.0  # the target: a 10,000-claim ERA posted into PostgreSQL in under 5 s
 DOMAIN_BENCHES = (("claims", ROOT / "services" / "claims" / "bench_claims.py"),
                   ("remittance", ROOT / "services" / "remittance" / "bench_remittance.py"),
-                  ("authorizations", ROOT / "services" / "authorizations" / "bench_authorizations.py"))
+                  ("authorizations", ROOT / "services" / "authorizations" / "bench_authorizations.py"),
+                  ("patient-billing", ROOT / "services" / "patient-billing" / "bench_patient_billing.py"))
 
 Row = tuple[str, str, str, str]  # area, metric, value, unit
 summary: list[Row] = []
@@ -218,6 +220,9 @@ def run_domain(args: argparse.Namespace) -> None:
                 ("x12sdk 837P build + write, 10,000 claims",
                  _grab(r"837P build\+write, typical \(x12sdk[^)]*\)\s+10,000\s+([\d,]+)", output), "claims/s"),
             ]
+        elif name == "patient-billing":
+            found = [("aging and balances, 1,000,000-entry practice (slowest read)",
+                      _grab(r"aging and balances: slowest read ([\d.]+) s", output), "s")]
         elif name == "authorizations":
             found = [("visits applied and answered, polls of 500", _grab(
                 r"visits applied and answered \(polls of 500, PostgreSQL\)\s+[\d,]+\s+[\d.]+\s+([\d,]+)", output),
@@ -232,7 +237,7 @@ def run_domain(args: argparse.Namespace) -> None:
             ]
         for metric, value, unit in found:
             row(f"{name} domain", metric, value if value is not None else "see output", unit,
-                ".1f" if unit in ("MB/s", "MB") else ",.0f")
+                ".1f" if unit in ("MB/s", "MB") else ".3f" if unit == "s" else ",.0f")
 
 
 # ------------------------------------------------------------------------------------------------- main
