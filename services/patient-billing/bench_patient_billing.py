@@ -41,7 +41,8 @@ LOAD = [
        SELECT 'acct-' || a, CAST(:p AS varchar), 'pt-' || a, 'individual', {open} * {fee}, now()
        FROM generate_series(0, {accounts} - 1) a""",
     """INSERT INTO account_members (practice_id, patient_id, effective_from, account_id, relationship)
-       SELECT CAST(:p AS varchar), 'pt-' || a, DATE '1900-01-01', 'acct-' || a, 'self' FROM generate_series(0, {accounts} - 1) a""",
+       SELECT CAST(:p AS varchar), 'pt-' || a, DATE '1900-01-01', 'acct-' || a, 'self'
+       FROM generate_series(0, {accounts} - 1) a""",
     # entries: k < 12 a charge (the newest last), else a payment
     """INSERT INTO journal_entries (entry_id, practice_id, account_id, kind, source_id, effective_date, posted_at,
                                     patient_id, visit_id, reasons, detail)
