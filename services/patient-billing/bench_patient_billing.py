@@ -22,13 +22,14 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from patient_billing.adapters.orm import metadata
 from patient_billing.bootstrap import build_runtime, build_services
 from patient_billing.config import PatientBillingSettings
 from patient_billing.domain.commands import RecordPayment
 from patient_billing.service_layer import ledger, views
 from rcm_shared.testing.databases import TestDatabases
 from rcm_shared.testing.fixtures import fixed_clock
-from sqlalchemy import text
+from sqlalchemy import Connection, Index, text
 
 PRACTICE = "practice-bench"
 PER_ACCOUNT, CHARGES, OPEN = 20, 12, 4  # entries per account: 12 charges then 8 payments; the 4 newest charges open
@@ -54,12 +55,13 @@ LOAD = [
               now(), 'pt-' || (g / {per}), CASE WHEN g % {per} < {charges} THEN 'v-' || g END, '[]', '{{}}'
        FROM generate_series(0, {entries} - 1) g""",
     """INSERT INTO journal_lines (entry_id, practice_id, ledger, account_id, debit_cents, credit_cents)
-       SELECT e.entry_id, CAST(:p AS varchar), CASE WHEN side = 1 THEN 'patient_ar'
-                                   WHEN e.kind = 'charge' THEN 'self_pay_revenue' ELSE 'patient_cash' END,
-              CASE WHEN side = 1 THEN e.account_id END,
-              CASE WHEN (side = 1) = (e.kind = 'charge') THEN {fee} ELSE 0 END,
-              CASE WHEN (side = 1) = (e.kind = 'charge') THEN 0 ELSE {fee} END
-       FROM journal_entries e CROSS JOIN (VALUES (1), (2)) AS s(side) WHERE e.practice_id = :p""",
+       SELECT 'e-' || g, CAST(:p AS varchar),
+              CASE WHEN side = 1 THEN 'patient_ar' WHEN g % {per} < {charges} THEN 'self_pay_revenue'
+                   ELSE 'patient_cash' END,
+              CASE WHEN side = 1 THEN 'acct-' || (g / {per}) END,
+              CASE WHEN (side = 1) = (g % {per} < {charges}) THEN {fee} ELSE 0 END,
+              CASE WHEN (side = 1) = (g % {per} < {charges}) THEN 0 ELSE {fee} END
+       FROM generate_series(0, {entries} - 1) g CROSS JOIN (VALUES (1), (2)) AS s(side)""",
     """INSERT INTO patient_payments (payment_id, practice_id, account_id, entry_id, amount_cents, refunded_cents,
                                      reversed)
        SELECT substr(source_id, 9), CAST(:p AS varchar), account_id, entry_id, {fee}, 0, false FROM journal_entries
@@ -67,8 +69,10 @@ LOAD = [
     """INSERT INTO open_items (item_id, practice_id, account_id, patient_id, service_date, kind, amount_cents,
                                open_cents, visit_id, program, clinician)
        SELECT entry_id, CAST(:p AS varchar), account_id, patient_id, effective_date, 'charge', {fee}, {fee}, visit_id,
-              (ARRAY['adult-outpatient', 'anxiety-clinic', 'child-family', 'iop'])[1 + abs(hashtext(account_id)) % 4],
-              '10000000' || lpad((abs(hashtext(entry_id)) % 20)::text, 2, '0')
+              (ARRAY['adult-outpatient', 'anxiety-clinic', 'child-family', 'iop'])
+                  [1 + (substr(account_id, 6)::int % 4)],
+              '10000000' || lpad(((substr(entry_id, 3)::bigint / {per} + substr(entry_id, 3)::bigint) % 20)::text,
+                                 2, '0')
        FROM journal_entries WHERE practice_id = :p AND kind = 'charge'
          AND (substr(entry_id, 3)::bigint % {per}) >= {charges} - {open}""",
     "ANALYZE",
@@ -97,11 +101,25 @@ async def main(entries: int) -> int:
         sizes = {"accounts": accounts, "entries": accounts * PER_ACCOUNT, "per": PER_ACCOUNT, "charges": CHARGES,
                  "open": OPEN, "fee": FEE}
         started = time.perf_counter()
+        # Bulk load as a restore would: the tables' secondary indexes dropped first, built again after (same
+        # definitions, from the service's own metadata), instead of maintained row by row.
+        indexed = [t for t in metadata.sorted_tables if t.name in ("journal_entries", "journal_lines", "open_items",
+                                                                  "patient_payments")]
+        async with services.db.engine.begin() as connection:
+            for table in indexed:
+                for index in table.indexes:
+                    await connection.execute(text(f"DROP INDEX {index.name}"))
         async with services.db.sessions() as session, session.begin():
             for statement in LOAD[:-1]:
                 step = time.perf_counter()
                 await session.execute(text(statement.format(**sizes)), params)
                 print(f"  load: {time.perf_counter() - step:6.1f} s  {statement.split()[2]}", flush=True)
+        async with services.db.engine.begin() as connection:
+            for table in indexed:
+                for index in table.indexes:
+                    step = time.perf_counter()
+                    await connection.run_sync(_create(index))
+                    print(f"  index: {time.perf_counter() - step:6.1f} s  {index.name}", flush=True)
         async with services.db.engine.connect() as connection:
             await connection.execution_options(isolation_level="AUTOCOMMIT")
             await connection.execute(text(LOAD[-1]))
@@ -132,7 +150,7 @@ async def main(entries: int) -> int:
         databases.drop_all()
     print(f"loaded {accounts * PER_ACCOUNT:,} ledger entries ({accounts * PER_ACCOUNT * 2:,} lines, "
           f"{accounts * OPEN:,} open items, {accounts:,} accounts) in {loaded:.1f} s")
-    print(f"{'read (1,000,000-entry practice, PostgreSQL)':<44} {'seconds':>8}  result")
+    print(f"{f'read ({accounts * PER_ACCOUNT:,}-entry practice, PostgreSQL)':<44} {'seconds':>8}  result")
     for name, secs, what in results:
         print(f"{name:<44} {secs:>8.3f}  {what}")
     print(f"{'a payment posted through the use case':<44} {posting:>8.3f}  one account's open items loaded")
@@ -144,6 +162,13 @@ async def main(entries: int) -> int:
         print("the loaded books do not agree")
         return 1
     return 0 if worst < TARGET_SECONDS else 1
+
+
+def _create(index: Index) -> Callable[[Connection], None]:
+    def create(connection: Connection) -> None:
+        index.create(connection)
+
+    return create
 
 
 async def _accounts_page(services: Any) -> list[dict[str, Any]]:
