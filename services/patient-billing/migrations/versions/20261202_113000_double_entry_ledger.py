@@ -123,6 +123,8 @@ def upgrade() -> None:
     sa.Column('patient_id', sa.String(length=64), nullable=False),
     sa.Column('service_date', sa.Date(), nullable=False),
     sa.Column('account_id', sa.String(length=36), nullable=False),
+    sa.Column('program', sa.String(length=64), nullable=True),
+    sa.Column('clinician', sa.String(length=20), nullable=True),
     sa.PrimaryKeyConstraint('practice_id', 'patient_id', 'service_date', name=op.f('pk_pending_insurance')))
     op.create_index('ix_pending_insurance_account', 'pending_insurance', ['account_id'])
     _carry_over()

@@ -29,7 +29,7 @@ def assessed(patient: str, copay: str, assessment_id: str, dos: date, deductible
 def insured_visit(patient: str, visit_id: str, dos: date):  # type: ignore[no-untyped-def]
     return envelope_for(VisitCompletedV1(
         visit_id=visit_id, practice_id="practice-a", patient_id=patient, billing_model="insurance", payer_id="SBX",
-        date_of_service=dos, rendering_npi="1234567893", services=[]), source="claims", subject=visit_id,
+        date_of_service=dos, rendering_npi="1234567893", program="iop", services=[]), source="claims", subject=visit_id,
         practice_id="practice-a")
 
 
@@ -114,6 +114,10 @@ async def test_a_copay_at_the_visit_waits_for_its_assessment(broker, databases) 
         assert got == Decimal("5.00")
         body = (await client.get("/v1/patients/pt-c/account", headers=auth())).json()
         assert [Decimal(i["open"]) for i in body["open_items"]] == [Decimal("5.00")]
+        by_program = (await client.get("/v1/reports/aging", params={"by": "program", "as_of": "2026-10-20"},
+                                       headers=auth())).json()
+        assert [(g["key"], g["buckets"]["0-30"]) for g in by_program["groups"]] == [("iop", "5.00")], \
+            "the assessed amount ages under the insured visit's program"
 
 
 async def test_a_minors_bills_go_to_the_guardian_from_the_day_named(broker, databases) -> None:  # type: ignore[no-untyped-def]

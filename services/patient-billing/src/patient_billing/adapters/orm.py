@@ -135,6 +135,8 @@ pending_insurance = Table(
     Column("patient_id", String(64), primary_key=True),
     Column("service_date", Date, primary_key=True),
     Column("account_id", String(36), nullable=False),
+    Column("program", String(64), nullable=True),  # the insured visit's, for the assessment's open item
+    Column("clinician", String(20), nullable=True),
 )
 Index("ix_pending_insurance_account", pending_insurance.c.account_id)
 

@@ -139,7 +139,7 @@ class SqlAccountRepository:
                             else None) for c in credit_rows],
             payments={p.payment_id: PaymentRecord(p.payment_id, p.entry_id, p.amount_cents, p.refunded_cents,
                                                   p.reversed) for p in payment_rows},
-            pending_insurance={(p.patient_id, p.service_date) for p in pending_rows},
+            pending_insurance={(p.patient_id, p.service_date): (p.program, p.clinician) for p in pending_rows},
             balance=row.balance_cents)
         self._seen[account_id] = account
         self._stored.add(account_id)
@@ -216,7 +216,8 @@ class SqlAccountRepository:
             if account.pending_insurance:
                 await s.execute(insert(pending_insurance), [
                     {"practice_id": account.practice_id, "patient_id": p, "service_date": d,
-                     "account_id": account_id} for p, d in sorted(account.pending_insurance)])
+                     "account_id": account_id, "program": program, "clinician": clinician}
+                    for (p, d), (program, clinician) in sorted(account.pending_insurance.items())])
         account.touched_items, account.touched_credits, account.touched_payments = set(), set(), set()
         account.pending_changed = False
 

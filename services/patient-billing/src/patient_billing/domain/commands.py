@@ -26,6 +26,8 @@ class AwaitInsurance:
     practice_id: str
     patient_id: str
     date_of_service: date
+    program: str | None = None
+    clinician: str | None = None  # the rendering NPI
 
 
 @dataclass(frozen=True)

@@ -197,7 +197,8 @@ class ResponsibleAccount:
     open_items: list[OpenItem] = field(default_factory=list)
     credits: list[Credit] = field(default_factory=list)
     payments: dict[str, PaymentRecord] = field(default_factory=dict)  # payments with something left to refund
-    pending_insurance: set[tuple[str, date]] = field(default_factory=set)  # (patient, DOS) a payer has not decided
+    # (patient, DOS) a payer has not decided -> the visit's (program, clinician), for the assessment that comes
+    pending_insurance: dict[tuple[str, date], tuple[str | None, str | None]] = field(default_factory=dict)
     balance: int = 0
     new_entries: list[JournalEntry] = field(default_factory=list)
     posted_sources: set[str] = field(default_factory=set)  # sources seen in this unit of work (the store knows all)
@@ -262,7 +263,8 @@ class ResponsibleAccount:
                               program: str | None = None, clinician: str | None = None) -> JournalEntry | None:
         """The payer's decision put ``reasons`` on the patient: Dr patient A/R, Cr insurance transfer. The visit is
         no longer pending, and a copay paid at check-in for it is applied."""
-        self.pending_insurance.discard((patient_id, service_date))
+        visit_program, visit_clinician = self.pending_insurance.pop((patient_id, service_date), (None, None))
+        program, clinician = program or visit_program, clinician or visit_clinician
         self.pending_changed = True
         amount = sum(r.amount for r in reasons)
         if amount < 0:  # the payer took responsibility back (a reversed or corrected claim)
@@ -297,16 +299,18 @@ class ResponsibleAccount:
             self._credit(Credit(entry_id, patient_id, service_date, left))
         return self._posted(entry)
 
-    def insurance_pending(self, patient_id: str, service_date: date) -> None:
-        """An insured visit happened: what the patient owes for it waits for the payer's decision."""
-        if (patient_id, service_date) not in self.pending_insurance:
-            self.pending_insurance.add((patient_id, service_date))
+    def insurance_pending(self, patient_id: str, service_date: date, program: str | None = None,
+                          clinician: str | None = None) -> None:
+        """An insured visit happened: what the patient owes for it waits for the payer's decision (and, once
+        assessed, ages under the visit's program and clinician)."""
+        if self.pending_insurance.get((patient_id, service_date)) != (program, clinician):
+            self.pending_insurance[(patient_id, service_date)] = (program, clinician)
             self.pending_changed = True
 
     def insurance_pending_ended(self, patient_id: str, service_date: date) -> None:
         """The insured visit was voided: nothing will be assessed for it."""
         if (patient_id, service_date) in self.pending_insurance:
-            self.pending_insurance.discard((patient_id, service_date))
+            del self.pending_insurance[(patient_id, service_date)]
             self.pending_changed = True
             self._apply_credits()
 

@@ -34,7 +34,8 @@ async def visit_corrected(uow: PatientBillingUnitOfWork, event: VisitCompletedV1
             await uow.keep(account)
         return
     if event.billing_model == "insurance":
-        await ledger.await_insurance(uow, AwaitInsurance(event.practice_id, event.patient_id, event.date_of_service))
+        await ledger.await_insurance(uow, AwaitInsurance(event.practice_id, event.patient_id, event.date_of_service,
+                                                    event.program, event.rendering_npi))
     elif event.billing_model == "self_pay":
         await visits.charge_self_pay_visit(uow, visits.self_pay_visit(event), rules, at=at)
 

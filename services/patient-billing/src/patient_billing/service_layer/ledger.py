@@ -42,7 +42,7 @@ async def assess_responsibility(uow: PatientBillingUnitOfWork, command: AssessRe
 
 async def await_insurance(uow: PatientBillingUnitOfWork, command: AwaitInsurance) -> None:
     account = await uow.accounts.for_patient(command.practice_id, command.patient_id, command.date_of_service)
-    account.insurance_pending(command.patient_id, command.date_of_service)
+    account.insurance_pending(command.patient_id, command.date_of_service, command.program, command.clinician)
     await uow.keep(account)
 
 

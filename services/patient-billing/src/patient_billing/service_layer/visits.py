@@ -23,7 +23,8 @@ async def visit_completed(uow: PatientBillingUnitOfWork, event: VisitCompletedV1
         await corrections.visit_corrected(uow, event, rules, at=at)
         return
     if event.billing_model == "insurance":
-        await ledger.await_insurance(uow, AwaitInsurance(event.practice_id, event.patient_id, event.date_of_service))
+        await ledger.await_insurance(uow, AwaitInsurance(event.practice_id, event.patient_id, event.date_of_service,
+                                                    event.program, event.rendering_npi))
     elif event.billing_model == "self_pay":
         await charge_self_pay_visit(uow, self_pay_visit(event), rules, at=at)
 
