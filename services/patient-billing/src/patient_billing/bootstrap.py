@@ -1,45 +1,124 @@
-"""Composition root: the one place that wires patient-billing's parts."""
+"""Composition root of patient billing: the only place that wires anything. The database, the clock, the
+unit-of-work factory, the consumer (the message map), the HTTP app and its one typed dependency; and the one
+mapping of domain refusals to problem+json."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any, TypeVar
 
 from fastapi import FastAPI
-from rcm_shared.clock import Clock
-from rcm_shared.config import ServiceSettings
-from rcm_shared.contracts import PatientResponsibilityAssessedV1, VisitCompletedV1, topics
+from rcm_shared.clock import Clock, SystemClock
+from rcm_shared.contracts import topics
 from rcm_shared.db.database import Database
 from rcm_shared.messaging import EventConsumer, event_dispatcher
+from rcm_shared.rules import RulesError, RulesFile, load_rules
 from rcm_shared.service import ServiceRuntime, create_service_app
+from rcm_shared.unit_of_work import TableOutbox, UnitOfWorkFactory
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from patient_billing.adapters import event_mapper
 from patient_billing.adapters.orm import metadata, platform
 from patient_billing.config import PatientBillingSettings
-from patient_billing.domain.exceptions import AccountNotFound, InvalidAmount
+from patient_billing.domain.exceptions import (
+    AccountNotFound,
+    AlreadyReversed,
+    EntryNotFound,
+    FeeNotAllowed,
+    InvalidAmount,
+    InvalidGuarantor,
+    NoFeeScheduled,
+    NotReversible,
+    PaymentNotFound,
+    RefundExceedsPaid,
+    RulesNotInForce,
+)
+from patient_billing.domain.pricing import FeeRules, FinancialPolicyRules, PricingRules, SlidingScaleRules
 from patient_billing.entrypoints.api import router
-from patient_billing.service_layer import handlers
+from patient_billing.entrypoints.dependencies import PatientBillingServices
+from patient_billing.service_layer.handlers import message_map
+from patient_billing.service_layer.unit_of_work import PatientBillingUnitOfWork, UnitsOfWork
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+RULES = "patient_billing.domain"
+
+#: Every refusal of the domain as problem+json, once.
+DOMAIN_ERRORS: Mapping[type[Exception], tuple[int, str]] = {
+    InvalidAmount: (422, "invalid-amount"),
+    RefundExceedsPaid: (422, "refund-exceeds-paid"),
+    InvalidGuarantor: (422, "validation"),
+    AccountNotFound: (404, "not-found"),
+    EntryNotFound: (404, "not-found"),
+    PaymentNotFound: (404, "not-found"),
+    AlreadyReversed: (409, "already-reversed"),
+    NotReversible: (409, "not-reversible"),
+    NoFeeScheduled: (422, "no-fee-scheduled"),
+    FeeNotAllowed: (422, "fee-not-allowed"),
+    RulesNotInForce: (422, "rules-not-in-force"),
+}
 
 
-def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
+T = TypeVar("T")
+
+
+def _typed(rules: RulesFile, parse: Callable[[Mapping[str, Any]], T]) -> T:
+    """A rules file as its domain object; a problem in it names the file."""
+    try:
+        return parse(rules.data)
+    except RulesError:
+        raise
+    except (ValueError, KeyError, TypeError) as exc:
+        raise RulesError(rules.name, "document", str(exc)) from None
+
+
+def load_pricing_rules(rules_dir: str | None = None) -> PricingRules:
+    """Every rules file of patient billing (a deployment's own copies in ``rules_dir`` first)."""
+    def read(name: str) -> RulesFile:
+        return load_rules(RULES, name, override_dir=rules_dir)
+
+    return PricingRules(fees=_typed(read("fee_schedules.yaml"), FeeRules.from_dict),
+                        sliding_scale=_typed(read("sliding_scale.yaml"), SlidingScaleRules.from_dict),
+                        financial_policy=_typed(read("financial_policy.yaml"), FinancialPolicyRules.from_dict))
+
+
+def build_services(settings: PatientBillingSettings, clock: Clock, rules: PricingRules | None = None
+                   ) -> PatientBillingServices:
     db = Database(settings, metadata, platform)
-    consumer = EventConsumer(
-        settings, db.sessions, platform, name="patient-accounts",
-        topics=[topics.PATIENT_RESPONSIBILITY_ASSESSED, topics.VISIT_COMPLETED],
-        handler=event_dispatcher({
-            PatientResponsibilityAssessedV1: handlers.assess_patient_responsibility,
-            VisitCompletedV1: handlers.charge_self_pay_visit,
-        }),
-    )
-    return ServiceRuntime(settings, db, MIGRATIONS, consumers=[consumer])
+    rules = rules or load_pricing_rules(settings.rules_dir)
+    outbox = TableOutbox(db, event_mapper.SOURCE)
+
+    def unit_of_work(db: Database | None, *, session: AsyncSession | None = None, causation: Any = None
+                     ) -> PatientBillingUnitOfWork:
+        return PatientBillingUnitOfWork(db, event_mapper.announcements, outbox, session=session, causation=causation)
+
+    uows: UnitsOfWork = UnitOfWorkFactory(unit_of_work, db)
+    return PatientBillingServices(settings, db, clock, uows, rules)
 
 
-def build_app(settings: ServiceSettings | None = None, clock: Clock | None = None) -> FastAPI:
+def build_runtime(services: PatientBillingServices) -> ServiceRuntime:
+    settings, db = services.settings, services.db
+    handler = event_dispatcher(message_map(services.uows, services.rules, services.clock))
+    consumers = [
+        # patient responsibility from ERAs; completed visits (self-pay charges, insurance pending, corrections)
+        EventConsumer(settings, db.sessions, platform, name="patient-accounts",
+                      topics=[topics.PATIENT_RESPONSIBILITY_ASSESSED, topics.VISIT_COMPLETED], handler=handler),
+        # the schedule (eligibility owns it): a no-show or late cancel is the written policy's fee
+        EventConsumer(settings, db.sessions, platform, name="missed-appointment-fees",
+                      topics=[topics.VISIT_SCHEDULED], handler=handler),
+    ]
+    return ServiceRuntime(settings, db, MIGRATIONS, consumers=consumers)
+
+
+def build_app(settings: PatientBillingSettings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or PatientBillingSettings()
-    return create_service_app(
-        settings, build_runtime(settings), title="Patient billing",
-        description="Patient accounts: self-pay charges, patient responsibility from ERAs, payments, aging.",
-        routers=[router],
-        domain_errors={InvalidAmount: (422, "invalid-amount"), AccountNotFound: (404, "not-found")},
-        clock=clock,
-    )
+    clock = clock or SystemClock(settings.practice_time_zone)
+    services = build_services(settings, clock)
+    app = create_service_app(
+        settings, build_runtime(services), title="Patient billing",
+        description="The patient ledger (double entry, integer cents): accounts per responsible party, self-pay "
+                    "charges, patient responsibility from ERAs with its reasons, payments, refunds, adjustments, "
+                    "reversals, aging and the trial balance. Patient billing owns patient A/R.",
+        routers=[router], domain_errors=DOMAIN_ERRORS, clock=clock)
+    app.state.services = services
+    return app

@@ -17,7 +17,11 @@ from rcm_shared.contracts.claims import (
 )
 from rcm_shared.contracts.eligibility import EligibilityCheckedV1, VisitScheduledV1
 from rcm_shared.contracts.envelope import EventEnvelope
-from rcm_shared.contracts.patient_billing import PatientBalanceChangedV1
+from rcm_shared.contracts.patient_billing import (
+    PatientBalanceChangedV1,
+    PatientChargePostedV1,
+    PatientPaymentReceivedV1,
+)
 from rcm_shared.contracts.registry import REGISTRY, UnknownEventType, decode_payload, envelope_for
 from rcm_shared.contracts.remittance import (
     ClaimPaymentPostedV1,
@@ -42,6 +46,8 @@ __all__ = [
     "EventEnvelope",
     "EventPayload",
     "PatientBalanceChangedV1",
+    "PatientChargePostedV1",
+    "PatientPaymentReceivedV1",
     "PatientResponsibilityAssessedV1",
     "ProviderCredentialingV1",
     "UnknownEventType",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Literal
 
 from rcm_shared.contracts import topics
 from rcm_shared.contracts.base import EventPayload
@@ -46,3 +47,6 @@ class VisitScheduledV1(EventPayload):
     cpt_code: str | None = None
     cancelled: bool = False
     first_visit: bool | None = None  # None: the EHR does not say; consumers may work it out
+    # Additive (2026-12-02): how the appointment ended when it did not happen as booked. Patient billing charges
+    # the no-show / late-cancel fee of the practice's written financial policy from it; None: not said.
+    outcome: Literal["no_show", "late_cancel"] | None = None

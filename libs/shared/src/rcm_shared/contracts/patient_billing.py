@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 from rcm_shared.contracts import topics
@@ -20,3 +21,34 @@ class PatientBalanceChangedV1(EventPayload):
     entry_kind: str
     amount: Decimal
     balance: Decimal
+
+
+class PatientChargePostedV1(EventPayload):
+    event_type = "patient-charge.posted"
+    topic = topics.PATIENT_CHARGE_POSTED
+    summary = ("A debit landed on a responsible party's account: a self-pay visit priced by patient billing's fee "
+               "schedule (and sliding-scale tier), a no-show / late-cancel fee, or an assessed responsibility.")
+
+    account_id: str
+    practice_id: str
+    patient_id: str
+    entry_id: str
+    kind: str  # charge | fee | responsibility
+    amount: Decimal
+    service_date: date
+    visit_id: str | None = None
+    price_rule: str | None = None  # the rule (fee schedule, sliding-scale tier, policy) that set the amount
+
+
+class PatientPaymentReceivedV1(EventPayload):
+    event_type = "patient-payment.received"
+    topic = topics.PATIENT_PAYMENT_RECEIVED
+    summary = "A responsible party paid (card, cash, check, ACH, HSA); patient billing owns the patient A/R."
+
+    account_id: str
+    practice_id: str
+    payment_id: str
+    entry_id: str
+    amount: Decimal
+    received_on: date
+    method: str

@@ -10,7 +10,11 @@ from rcm_shared.contracts.base import EventPayload
 from rcm_shared.contracts.claims import ClaimStatusChangedV1, ClaimSubmittedV1, VisitCompletedV1
 from rcm_shared.contracts.eligibility import EligibilityCheckedV1, VisitScheduledV1
 from rcm_shared.contracts.envelope import EventEnvelope
-from rcm_shared.contracts.patient_billing import PatientBalanceChangedV1
+from rcm_shared.contracts.patient_billing import (
+    PatientBalanceChangedV1,
+    PatientChargePostedV1,
+    PatientPaymentReceivedV1,
+)
 from rcm_shared.contracts.remittance import (
     ClaimPaymentPostedV1,
     ClaimPaymentPostedV2,
@@ -36,6 +40,8 @@ _MODELS: tuple[type[EventPayload], ...] = (
     VisitAuthorizationDeterminedV1,
     WorkItemOpenedV1,
     WorkItemResolvedV1,
+    PatientChargePostedV1,
+    PatientPaymentReceivedV1,
 )
 
 REGISTRY: dict[tuple[str, int], type[EventPayload]] = {(m.event_type, m.schema_version): m for m in _MODELS}

@@ -16,6 +16,8 @@ VISIT_SCHEDULED = "visit-scheduled"
 VISIT_AUTHORIZATION_DETERMINED = "visit-authorization-determined"
 WORK_ITEM_OPENED = "work-item-opened"
 WORK_ITEM_RESOLVED = "work-item-resolved"
+PATIENT_CHARGE_POSTED = "patient-charge-posted"
+PATIENT_PAYMENT_RECEIVED = "patient-payment-received"
 
 ALL_TOPICS: tuple[str, ...] = (
     VISIT_COMPLETED,
@@ -32,6 +34,8 @@ ALL_TOPICS: tuple[str, ...] = (
     VISIT_AUTHORIZATION_DETERMINED,
     WORK_ITEM_OPENED,
     WORK_ITEM_RESOLVED,
+    PATIENT_CHARGE_POSTED,
+    PATIENT_PAYMENT_RECEIVED,
 )
 
 

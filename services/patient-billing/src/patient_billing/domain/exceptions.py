@@ -1,4 +1,5 @@
-"""Domain errors; messages name fields, never patient data."""
+"""Domain refusals of patient billing; messages name fields, never patient data. ``bootstrap.DOMAIN_ERRORS`` maps
+each to problem+json once."""
 
 from __future__ import annotations
 
@@ -10,8 +11,48 @@ class PatientBillingError(Exception):
 
 
 class InvalidAmount(PatientBillingError):
-    pass
+    """Not a positive whole number of cents, or more than the movement may carry."""
+
+
+class UnbalancedEntry(PatientBillingError):
+    """A journal entry whose debits and credits differ (a bug, never a client's input)."""
 
 
 class AccountNotFound(PatientBillingError):
     pass
+
+
+class EntryNotFound(PatientBillingError):
+    pass
+
+
+class PaymentNotFound(PatientBillingError):
+    pass
+
+
+class RefundExceedsPaid(PatientBillingError):
+    """A refund above what is left of the payment it returns."""
+
+
+class AlreadyReversed(PatientBillingError):
+    pass
+
+
+class NotReversible(PatientBillingError):
+    pass
+
+
+class InvalidGuarantor(PatientBillingError):
+    pass
+
+
+class RulesNotInForce(PatientBillingError):
+    """No rules entry (fee schedule, sliding-scale policy, financial policy) is in force on the day asked about."""
+
+
+class NoFeeScheduled(PatientBillingError):
+    """No self-pay fee in force for the visit's appointment type, credential level and program."""
+
+
+class FeeNotAllowed(PatientBillingError):
+    """A no-show or late-cancel fee the written policy does not allow (no signed consent, not that outcome)."""

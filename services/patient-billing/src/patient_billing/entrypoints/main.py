@@ -1,20 +1,30 @@
+"""The patient-billing process: ``rcm-patient-billing serve | migrate``."""
+
 from __future__ import annotations
 
+from fastapi import FastAPI
+from rcm_shared.clock import SystemClock
 from rcm_shared.config import ServiceSettings
 from rcm_shared.service import run_cli
 
-from patient_billing.bootstrap import build_app, build_runtime
+from patient_billing.bootstrap import build_app, build_runtime, build_services
 from patient_billing.config import PatientBillingSettings
 
 
+def _app(settings: ServiceSettings) -> FastAPI:
+    assert isinstance(settings, PatientBillingSettings)
+    return build_app(settings)
+
+
 async def _migrate(settings: ServiceSettings) -> None:
-    runtime = build_runtime(settings)
+    assert isinstance(settings, PatientBillingSettings)
+    runtime = build_runtime(build_services(settings, SystemClock(settings.practice_time_zone)))
     await runtime.migrate()
     await runtime.db.dispose()
 
 
 def main() -> None:
-    run_cli(build_app, PatientBillingSettings(), _migrate)
+    run_cli(_app, PatientBillingSettings(), _migrate)
 
 
 if __name__ == "__main__":

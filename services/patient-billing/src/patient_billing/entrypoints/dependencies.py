@@ -1,0 +1,32 @@
+"""What the routes reach through one typed dependency: the services the composition root built."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from rcm_shared.clock import Clock
+from rcm_shared.db.database import Database
+
+from patient_billing.config import PatientBillingSettings
+from patient_billing.domain.pricing import PricingRules
+from patient_billing.service_layer.unit_of_work import UnitsOfWork
+
+
+@dataclass(frozen=True)
+class PatientBillingServices:
+    settings: PatientBillingSettings
+    db: Database
+    clock: Clock
+    uows: UnitsOfWork
+    rules: PricingRules
+
+
+def _services(request: Request) -> PatientBillingServices:
+    services = request.app.state.services
+    assert isinstance(services, PatientBillingServices)
+    return services
+
+
+ServicesDep = Annotated[PatientBillingServices, Depends(_services)]
