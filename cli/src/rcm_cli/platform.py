@@ -24,7 +24,7 @@ import httpx
 from rcm_issuer.client_secrets import ensure_client_secrets
 from rcm_issuer.config import IssuerSettings
 from rcm_issuer.policy import load_policy
-from rcm_shared.broker import EmbeddedBroker, broker_binary, free_port
+from rcm_shared.broker import EmbeddedBroker, free_port, launcher_command
 
 from rcm_cli.supervisor import ProcessSpec, Supervised, Supervisor
 
@@ -152,9 +152,9 @@ def _http_ready(url: str) -> bool:
 
 
 def broker_process(root: Path, port: int) -> ProcessSpec:
-    """The embedded broker on a fixed port: a restart listens where the services already point."""
-    url = f"tcp://127.0.0.1:{port}"
-    return ProcessSpec(BROKER, [broker_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url],
+    """The embedded broker on a fixed port: a restart listens where the services already point, with a new cluster
+    id (its log is empty: the services see the new id, read again from the beginning and publish again)."""
+    return ProcessSpec(BROKER, launcher_command(port),
                        root / "log" / "broker.log", ready=lambda: _port_open(port), url=f"127.0.0.1:{port}",
                        kind="broker", gate=True, stop_timeout=5.0)
 
