@@ -8,6 +8,12 @@ Order of work for one poll:
    still fails (or can never succeed: undecodable, unknown type, invalid payload) is published to
    ``<topic>.dlq`` with the reason before its offset is committed.
 4. Offsets are committed only after every event of the poll is either committed or dead-lettered.
+5. Every ``kafka_log_check_seconds`` (and at once after an error or a commit the broker would not take) the
+   consumer compares its positions with the broker's log (``log_watch``): when the cluster id changed (the embedded
+   broker restarted empty) or a partition ends before its position (a topic re-created, offsets reset) it seeks to
+   the earliest offset of those partitions and reads them again; the inbox drops what was already applied. One
+   warning line and one ``rcm_consumer_rewinds_total`` per occurrence. The lag it reports is measured then, against
+   the log the broker has now.
 
 A consumer built with a ``batch_handler`` instead of a ``handler`` first offers the whole poll (its new events,
 in order, with their inbox rows) to that handler in one transaction, so the handler can read and write in
@@ -22,7 +28,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from pydantic import ValidationError
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -34,7 +40,8 @@ from rcm_shared.contracts.registry import UnknownEventType, decode_payload
 from rcm_shared.contracts.topics import dead_letter_topic
 from rcm_shared.db.platform_tables import PlatformTables
 from rcm_shared.db.types import utcnow
-from rcm_shared.messaging.kafka import make_consumer, make_producer
+from rcm_shared.messaging.kafka import ensure_topics, make_consumer, make_producer
+from rcm_shared.messaging.log_watch import BrokerLog
 from rcm_shared.observability import metrics
 from rcm_shared.observability.redaction import safe_location
 from rcm_shared.observability.tracing import consume_batch_span, consume_span
@@ -88,6 +95,13 @@ class EventConsumer:
         self._commit_listeners: list[Callable[[], None]] = []
         self._consumer: AIOKafkaConsumer | None = None
         self._dlq: AIOKafkaProducer | None = None
+        self._broker_log = BrokerLog(settings)
+        self._cluster_id: str | None = None  # the log our positions belong to (kept across reconnects)
+        self._lag_labels: set[tuple[str, int]] = set()
+        # After the cluster changed: the partitions read again from the start and committed since. Any other partition
+        # assigned to us is read from its start too (its committed offset may be one we wrote from the old log
+        # before we noticed). None: the log never changed under us.
+        self._reread_committed: set[TopicPartition] | None = None
 
     def add_commit_listener(self, listener: Callable[[], None]) -> None:
         """Called after each committed poll (the relay's wake-up for events the handlers staged)."""
@@ -108,6 +122,7 @@ class EventConsumer:
                 log.warning("consumer loop error", extra={"consumer": self._group_id,
                                                           "error": type(exc).__name__})
                 await self._stop_clients()
+                self._broker_log.check_soon()
                 try:
                     await asyncio.wait_for(stop.wait(), timeout=backoff)
                 except TimeoutError:
@@ -117,7 +132,7 @@ class EventConsumer:
 
     async def _start(self) -> None:
         if self._consumer is None:
-            consumer = make_consumer(self._settings, self._group_id, self._topics)
+            consumer = make_consumer(self._settings, self._group_id, self._topics, _Rewinder(self))
             try:
                 await consumer.start()
             except Exception:
@@ -142,33 +157,107 @@ class EventConsumer:
                     pass
         self._consumer = None
         self._dlq = None
+        await self._broker_log.close()
 
     async def poll_once(self, timeout_ms: int = 500) -> int:
         assert self._consumer is not None
+        if self._broker_log.due():
+            await self.check_log()
         batches = await self._consumer.getmany(timeout_ms=timeout_ms, max_records=500)
         records = [r for tp_records in batches.values() for r in tp_records]
         if not records:
-            await self._report_lag()
             return 0
         await self.handle_records(records)
         offsets = {tp: tp_records[-1].offset + 1 for tp, tp_records in batches.items() if tp_records}
-        await self._consumer.commit(offsets)
-        await self._report_lag()
+        await self._commit(offsets)
         for listener in self._commit_listeners:
             listener()
         return len(records)
 
-    async def _report_lag(self) -> None:
+    async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
+        """Commit, but never wait for ever: aiokafka retries a commit the broker refuses as retriable (a topic the
+        restarted broker does not have yet) without end. Not committing is safe (the events come again and the inbox
+        drops them); the log check that follows finds out why."""
+        assert self._consumer is not None
+        try:
+            await asyncio.wait_for(self._consumer.commit(offsets),
+                                   timeout=self._settings.kafka_commit_timeout_seconds)
+            if self._reread_committed is not None:
+                self._reread_committed.update(offsets)
+        except TimeoutError:
+            log.warning("offset commit not accepted in time; checking the broker's log", extra={
+                "consumer": self._group_id, "seconds": self._settings.kafka_commit_timeout_seconds})
+            self._broker_log.check_soon()
+
+    async def check_log(self) -> None:
+        """Compare our positions with the broker's log; read again from the earliest offset where they no longer
+        belong to it (see the module docstring, step 5); report the lag against the log as it is now."""
         consumer = self._consumer
         if consumer is None:
             return
-        for tp in consumer.assignment():
-            highwater = consumer.highwater(tp)
-            if highwater is None:
+        self._broker_log.checked()
+        cluster = await self._broker_log.cluster_id()
+        if cluster is None:
+            self._broker_log.check_soon()
+            return
+        assigned = set(consumer.assignment())
+        if self._cluster_id is not None and cluster != self._cluster_id:
+            # The topics may not exist yet on the new broker (a commit for them would be refused): create them.
+            await ensure_topics(self._settings, self._topics)
+            self._reread_committed = set()
+            self._rewind(consumer, assigned, "cluster_changed")
+            self._cluster_id = cluster
+            return  # positions are being reset; the next check measures the lag
+        self._cluster_id = cluster
+        if not assigned:
+            self._forget_lag(set())
+            return
+        ends = await asyncio.wait_for(consumer.end_offsets(list(assigned)), timeout=15)
+        past_end: set[TopicPartition] = set()
+        lags: dict[TopicPartition, int] = {}
+        for tp in assigned:
+            try:
+                position = await asyncio.wait_for(consumer.position(tp), timeout=2)
+            except Exception:  # noqa: S112 - no position yet (being reset, or revoked): measured at the next check
                 continue
-            position = await consumer.position(tp)
+            end = ends.get(tp)
+            if end is None:
+                continue
+            if position > end:
+                past_end.add(tp)
+            else:
+                lags[tp] = end - position
+        if past_end:
+            self._rewind(consumer, past_end, "position_past_end")
+        for tp, lag in lags.items():
             metrics.CONSUMER_LAG.labels(self._settings.service_name, self._group_id, tp.topic,
-                                        str(tp.partition)).set(max(0, highwater - position))
+                                        str(tp.partition)).set(lag)
+        self._forget_lag({(tp.topic, tp.partition) for tp in lags} | {(tp.topic, tp.partition) for tp in past_end})
+
+    def _rewind(self, consumer: AIOKafkaConsumer, partitions: set[TopicPartition], reason: str) -> None:
+        if partitions:
+            consumer.seek_to_beginning(*partitions)
+        self._broker_log.check_soon()
+        metrics.CONSUMER_REWINDS.labels(self._settings.service_name, self._group_id, reason).inc()
+        log.warning("consumer position outside the broker's log; reading again from the earliest offset",
+                    extra={"consumer": self._group_id, "reason": reason, "partitions": len(partitions)})
+
+    def partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        """A new assignment takes the group's committed offsets; after the cluster changed they may be stale."""
+        if self._reread_committed is None or self._consumer is None:
+            return
+        stale = {tp for tp in assigned if tp not in self._reread_committed}
+        if stale:
+            self._consumer.seek_to_beginning(*stale)
+
+    def _forget_lag(self, current: set[tuple[str, int]]) -> None:
+        """Drop the lag series of partitions no longer ours (another member reports them)."""
+        for topic, partition in self._lag_labels - current:
+            try:
+                metrics.CONSUMER_LAG.remove(self._settings.service_name, self._group_id, topic, str(partition))
+            except KeyError:
+                pass
+        self._lag_labels = set(current)
 
     async def handle_records(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
         """Apply a poll's records: batch first, then one by one for what failed, then the DLQ."""
@@ -307,6 +396,17 @@ class EventConsumer:
                                        "dead_lettered").inc()
         log.error("event dead-lettered", extra={"consumer": self._group_id, "topic": record.topic,
                                                 "offset": record.offset, "reason": reason[:200]})
+
+
+class _Rewinder(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, owner: EventConsumer) -> None:
+        self._owner = owner
+
+    def on_partitions_revoked(self, revoked: object) -> None:
+        return None
+
+    def on_partitions_assigned(self, assigned: object) -> None:
+        self._owner.partitions_assigned(set(assigned))  # type: ignore[call-overload]
 
 
 def _reason(exc: BaseException) -> str:

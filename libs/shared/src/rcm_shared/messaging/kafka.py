@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from aiokafka.helpers import create_ssl_context
@@ -28,6 +28,17 @@ def _common(settings: ServiceSettings) -> dict[str, Any]:
     return options
 
 
+def admin_options(settings: ServiceSettings) -> dict[str, Any]:
+    """Connection options for an admin client (bootstrap servers, security)."""
+    return _common(settings)
+
+
+def make_log_reader(settings: ServiceSettings) -> AIOKafkaConsumer:
+    """A consumer in no group, subscribed to nothing: asks partitions' beginning and end offsets."""
+    return AIOKafkaConsumer(**_common(settings), group_id=None, enable_auto_commit=False,
+                            client_id=f"{settings.service_name}-log-reader", request_timeout_ms=15000)
+
+
 def make_producer(settings: ServiceSettings) -> AIOKafkaProducer:
     # acks=all; no idempotent producer (the embedded broker lacks it, and it would not survive a restart
     # anyway): duplicates are absorbed by every consumer's inbox.
@@ -42,9 +53,9 @@ def make_producer(settings: ServiceSettings) -> AIOKafkaProducer:
     )
 
 
-def make_consumer(settings: ServiceSettings, group_id: str, topics: list[str]) -> AIOKafkaConsumer:
-    return AIOKafkaConsumer(
-        *topics,
+def make_consumer(settings: ServiceSettings, group_id: str, topics: list[str],
+                  listener: ConsumerRebalanceListener | None = None) -> AIOKafkaConsumer:
+    consumer = AIOKafkaConsumer(
         **_common(settings),
         group_id=group_id,
         enable_auto_commit=False,
@@ -54,6 +65,8 @@ def make_consumer(settings: ServiceSettings, group_id: str, topics: list[str]) -
         session_timeout_ms=settings.kafka_session_timeout_ms,
         heartbeat_interval_ms=max(200, settings.kafka_session_timeout_ms // 4),
     )
+    consumer.subscribe(topics=topics, listener=listener)
+    return consumer
 
 
 async def ensure_topics(settings: ServiceSettings, topics: list[str]) -> None:
