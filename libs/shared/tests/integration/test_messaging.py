@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka.admin import AIOKafkaAdminClient
 from fastapi import APIRouter, Request
 from prometheus_client import REGISTRY
 from pydantic import BaseModel
@@ -539,3 +540,76 @@ async def test_consumer_killed_mid_batch_applies_every_event_exactly_once_after_
         assert consumed(second, topic, "duplicate") >= 100  # the redelivered first stretch
     finally:
         await second.runtime.stop()
+
+
+def rewinds(board: Board, reason: str) -> int:
+    value = REGISTRY.get_sample_value("rcm_consumer_rewinds_total", {
+        "service": board.settings.service_name, "consumer": board.group_id, "reason": reason})
+    return int(value or 0)
+
+
+async def watchful_settings(databases: TestDatabases, broker: EmbeddedBroker, name: str) -> ServiceSettings:
+    settings = settings_for(BoardSettings, databases.create(name), broker, kafka_log_check_seconds=0.3)
+    await create_tables(settings)
+    return settings
+
+
+async def test_a_consumer_reads_again_from_the_start_when_the_broker_comes_back_empty(
+    broker: EmbeddedBroker, databases: TestDatabases
+) -> None:
+    port = free_port()
+    own_broker = await asyncio.to_thread(EmbeddedBroker.start, port)
+    replacement: EmbeddedBroker | None = None
+    settings = await watchful_settings(databases, own_broker, "restart")
+    topic = await consumer_topic(settings)
+    practice = f"practice-{uuid.uuid4().hex[:8]}"
+    board = build_board(settings, topic=topic, ledger=Ledger(practice))
+    # One key: one partition, whose position (8) is past the end of the new log for its first events.
+    before = [status_event(practice, "claim-r", f"before-{n}") for n in range(8)]
+    after = [status_event(practice, "claim-r", f"after-{n}") for n in range(12)]
+    try:
+        async with serving(board):
+            await publish_envelopes(own_broker.bootstrap, topic, before)
+            await eventually(lambda: board.rows(APPLIED.c.event_id == before[-1].id), what="first events applied")
+            own_broker.process.kill()  # kill -9: nothing is said to anyone
+            await asyncio.to_thread(own_broker.process.wait)
+            replacement = await asyncio.to_thread(EmbeddedBroker.start, port)
+            await ensure_topics(settings, [topic, dead_letter_topic(topic)])
+            await publish_envelopes(replacement.bootstrap, topic, after)
+            await eventually(lambda: board.rows(APPLIED.c.event_id == after[-1].id), timeout=30,
+                             what="the events on the new broker applied")
+            applied = [row[0] for row in await board.rows(APPLIED.c.event_id.in_([e.id for e in after]))]
+    finally:
+        for started in (own_broker, replacement):
+            if started is not None and started.is_running():
+                await asyncio.to_thread(started.stop, 1.0)
+    assert applied == [e.id for e in after], "every event of the new log, once, in order: none skipped"
+    assert rewinds(board, "cluster_changed") >= 1
+
+
+async def test_a_committed_offset_past_the_end_of_a_recreated_topic_is_read_from_the_earliest_offset(
+    broker: EmbeddedBroker, databases: TestDatabases
+) -> None:
+    settings = await watchful_settings(databases, broker, "recreated")
+    topic = await consumer_topic(settings)
+    practice = f"practice-{uuid.uuid4().hex[:8]}"
+    board = build_board(settings, topic=topic, ledger=Ledger(practice))
+    old = [status_event(practice, "claim-t", f"old-{n}") for n in range(10)]
+    new = [status_event(practice, "claim-t", f"new-{n}") for n in range(3)]
+    async with serving(board):
+        await publish_envelopes(broker.bootstrap, topic, old)
+        await eventually(lambda: board.rows(APPLIED.c.event_id == old[-1].id), what="the old topic's events applied")
+        # The topic is deleted and created again (an operator's reset): the same name, offsets from 0 again.
+        admin = AIOKafkaAdminClient(bootstrap_servers=broker.bootstrap)
+        await admin.start()
+        try:
+            await admin.delete_topics([topic])
+        finally:
+            await admin.close()
+        await ensure_topics(settings, [topic])
+        await publish_envelopes(broker.bootstrap, topic, new)
+        await eventually(lambda: board.rows(APPLIED.c.event_id == new[-1].id), timeout=30,
+                         what="the re-created topic's events applied")
+        applied = [row[0] for row in await board.rows(APPLIED.c.event_id.in_([e.id for e in new]))]
+    assert applied == [e.id for e in new]
+    assert rewinds(board, "position_past_end") >= 1

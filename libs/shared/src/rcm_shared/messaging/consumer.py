@@ -205,7 +205,7 @@ class EventConsumer:
             # The topics may not exist yet on the new broker (a commit for them would be refused): create them.
             await ensure_topics(self._settings, self._topics)
             self._reread_committed = set()
-            self._rewind(consumer, assigned, "cluster_changed")
+            await self._rewind(consumer, assigned, "cluster_changed")
             self._cluster_id = cluster
             return  # positions are being reset; the next check measures the lag
         self._cluster_id = cluster
@@ -220,35 +220,37 @@ class EventConsumer:
                 position = await asyncio.wait_for(consumer.position(tp), timeout=2)
             except Exception:  # noqa: S112 - no position yet (being reset, or revoked): measured at the next check
                 continue
-            end = ends.get(tp)
-            if end is None:
+            if tp not in ends:
                 continue
+            # The last fetch's high watermark as well: Tansu answers a ListOffsets for the end with the last batch's
+            # first offset + 1, below the true end when that batch held several records.
+            end = max(ends[tp], consumer.highwater(tp) or 0)
             if position > end:
                 past_end.add(tp)
             else:
                 lags[tp] = end - position
         if past_end:
-            self._rewind(consumer, past_end, "position_past_end")
+            await self._rewind(consumer, past_end, "position_past_end")
         for tp, lag in lags.items():
             metrics.CONSUMER_LAG.labels(self._settings.service_name, self._group_id, tp.topic,
                                         str(tp.partition)).set(lag)
         self._forget_lag({(tp.topic, tp.partition) for tp in lags} | {(tp.topic, tp.partition) for tp in past_end})
 
-    def _rewind(self, consumer: AIOKafkaConsumer, partitions: set[TopicPartition], reason: str) -> None:
+    async def _rewind(self, consumer: AIOKafkaConsumer, partitions: set[TopicPartition], reason: str) -> None:
         if partitions:
-            consumer.seek_to_beginning(*partitions)
+            await consumer.seek_to_beginning(*partitions)
         self._broker_log.check_soon()
         metrics.CONSUMER_REWINDS.labels(self._settings.service_name, self._group_id, reason).inc()
         log.warning("consumer position outside the broker's log; reading again from the earliest offset",
                     extra={"consumer": self._group_id, "reason": reason, "partitions": len(partitions)})
 
-    def partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+    async def partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         """A new assignment takes the group's committed offsets; after the cluster changed they may be stale."""
         if self._reread_committed is None or self._consumer is None:
             return
         stale = {tp for tp in assigned if tp not in self._reread_committed}
         if stale:
-            self._consumer.seek_to_beginning(*stale)
+            await self._consumer.seek_to_beginning(*stale)
 
     def _forget_lag(self, current: set[tuple[str, int]]) -> None:
         """Drop the lag series of partitions no longer ours (another member reports them)."""
@@ -405,8 +407,8 @@ class _Rewinder(ConsumerRebalanceListener):  # type: ignore[misc]
     def on_partitions_revoked(self, revoked: object) -> None:
         return None
 
-    def on_partitions_assigned(self, assigned: object) -> None:
-        self._owner.partitions_assigned(set(assigned))  # type: ignore[call-overload]
+    async def on_partitions_assigned(self, assigned: object) -> None:
+        await self._owner.partitions_assigned(set(assigned))  # type: ignore[call-overload]
 
 
 def _reason(exc: BaseException) -> str:
