@@ -152,8 +152,19 @@ class OutboxRelay:
                 await reader.stop()
                 raise
             self._log_reader = reader
-        ends = await asyncio.wait_for(self._log_reader.end_offsets(list(self._acknowledged)), timeout=15)
-        lost = sorted({tp.topic for tp, offset in self._acknowledged.items() if ends.get(tp, offset + 1) <= offset})
+        reader = self._log_reader
+        ends = await asyncio.wait_for(reader.end_offsets(list(self._acknowledged)), timeout=15)
+        suspects = {tp: offset for tp, offset in self._acknowledged.items() if ends.get(tp, offset + 1) <= offset}
+        if not suspects:
+            return 0
+        # Tansu answers the end with its last batch's first offset + 1: read where the row was acknowledged to be sure.
+        reader.assign(list(suspects))
+        for tp, offset in suspects.items():
+            reader.seek(tp, offset)
+        fetched = await reader.getmany(timeout_ms=1000)
+        found = {tp for tp, records in fetched.items() if any(r.offset >= suspects[tp] for r in records)}
+        lost = sorted({tp.topic for tp, offset in suspects.items()
+                       if tp not in found and (reader.highwater(tp) or offset + 1) <= offset})
         if not lost:
             return 0
         outbox = self._tables.outbox
