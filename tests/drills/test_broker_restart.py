@@ -45,7 +45,9 @@ def running_platform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
     ports = {name: free_port() for name in embedded.SERVICES}
     urls = {name: dbs.create(name) for name in embedded.SERVICES}
     monkeypatch.setenv("RCM_VAR_DIR", str(tmp_path))
-    started = embedded.start_platform(tmp_path, ports=ports, database_urls=urls, broker=broker)
+    # Reconciliation every 2 s, for visits and claims older than 5 s: its gauges must read 0 once the counts agree.
+    started = embedded.start_platform(tmp_path, ports=ports, database_urls=urls, broker=broker, extra_env={
+        "RCM_RECONCILIATION_AFTER_SECONDS": "5", "RCM_RECONCILIATION_POLL_SECONDS": "2"})
     try:
         yield started
     finally:
@@ -147,6 +149,18 @@ def missing(c: dict[str, int], sent: int) -> dict[str, int]:
     }
 
 
+def reconciliation_gaps(platform: embedded.RunningPlatform) -> dict[str, float]:
+    """claims' rcm_reconciliation_gaps, by check, as Prometheus scrapes it."""
+    text_format = httpx.get(f"{platform.urls()['claims']}/metrics", timeout=10).text
+    gaps: dict[str, float] = {}
+    for line in text_format.splitlines():
+        if line.startswith("rcm_reconciliation_gaps{"):
+            labels, _, value = line.rpartition(" ")
+            check = labels.split('check="', 1)[1].split('"', 1)[0]
+            gaps[check] = float(value)
+    return gaps
+
+
 def submit_all(api: Platform) -> None:
     try:
         api.post("claims", "/v1/submission-batches")
@@ -196,3 +210,11 @@ def test_drill_a_broker_restart_loses_nothing_and_doubles_nothing(
           f"seconds={time.monotonic() - started:.0f}")
     assert lost == 0 and doubled == 0, f"after {SETTLE_SECONDS:.0f} s: {gaps} {last}"
     assert last["submitted"] > 0, "claims were submitted, so remittance's copies were counted"
+    # The reconciliation check agrees: both gauges are there and fall to 0 (visits and claims older than 5 s).
+    deadline = time.monotonic() + 60
+    checks = reconciliation_gaps(running_platform)
+    while time.monotonic() < deadline and (len(checks) < 2 or any(checks.values())):
+        time.sleep(1)
+        checks = reconciliation_gaps(running_platform)
+    print(f"DRILL broker_restart_reconciliation: {' '.join(f'{k}={v:.0f}' for k, v in sorted(checks.items()))}")
+    assert checks == {"visits_without_claim": 0, "submitted_claims_without_remittance_copy": 0}, checks

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
@@ -21,10 +22,11 @@ from claims.adapters.clearinghouse import (
 )
 from claims.adapters.front_office import FrontOffice, HttpFrontOffice
 from claims.adapters.orm import metadata, platform
+from claims.adapters.remittance_copies import HttpRemittanceCopies, RemittanceCopies
 from claims.config import ClaimsSettings
 from claims.domain.exceptions import IllegalClaimTransition, InvalidClaim, RulesetNotFound
 from claims.entrypoints.api import router
-from claims.service_layer import handlers
+from claims.service_layer import handlers, reconciliation
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -41,7 +43,7 @@ def build_clearinghouse(settings: ClaimsSettings) -> Clearinghouse:
 
 
 def build_runtime(settings: ClaimsSettings, clearinghouse: Clearinghouse, front: FrontOffice,
-                  clock: Clock) -> ServiceRuntime:
+                  clock: Clock, copies: RemittanceCopies | None = None) -> ServiceRuntime:
     db = Database(settings, metadata, platform)
     builder = EventConsumer(settings, db.sessions, platform, name="claim-builder", topics=[topics.VISIT_COMPLETED],
                             handler=event_dispatcher({
@@ -67,10 +69,18 @@ def build_runtime(settings: ClaimsSettings, clearinghouse: Clearinghouse, front:
     async def status_inquiries() -> None:
         await handlers.inquire_claim_status(db, clearinghouse, submission, inquiry_policy, clock=clock)
 
+    remittance = copies or HttpRemittanceCopies(settings)
+
+    async def reconcile() -> None:
+        await reconciliation.reconcile(db, remittance, now=clock.now(),
+                                       after=timedelta(seconds=settings.reconciliation_after_seconds),
+                                       lookback=timedelta(days=settings.reconciliation_lookback_days))
+
     return ServiceRuntime(settings, db, MIGRATIONS, consumers=[builder, outcomes], periodic=[
         ("submit-claims", settings.submission_interval_seconds, submit),
         ("collect-acknowledgments", settings.response_poll_seconds, acknowledgments),
-        ("claim-status-inquiries", settings.status_inquiry_poll_seconds, status_inquiries)])
+        ("claim-status-inquiries", settings.status_inquiry_poll_seconds, status_inquiries),
+        ("reconciliation", settings.reconciliation_poll_seconds, reconcile)])
 
 
 async def migrate(settings: ServiceSettings) -> None:
@@ -82,14 +92,15 @@ async def migrate(settings: ServiceSettings) -> None:
 
 
 def build_app(settings: ServiceSettings | None = None, clearinghouse: Clearinghouse | None = None,
-              front: FrontOffice | None = None, clock: Clock | None = None) -> FastAPI:
+              front: FrontOffice | None = None, clock: Clock | None = None,
+              copies: RemittanceCopies | None = None) -> FastAPI:
     claims_settings = settings if isinstance(settings, ClaimsSettings) else ClaimsSettings(
         **(settings.model_dump() if settings else {}))
     clearinghouse = clearinghouse or build_clearinghouse(claims_settings)
     front = front or HttpFrontOffice(claims_settings)
     clock = clock or SystemClock(claims_settings.practice_time_zone)
     app = create_service_app(
-        claims_settings, build_runtime(claims_settings, clearinghouse, front, clock), title="Claims",
+        claims_settings, build_runtime(claims_settings, clearinghouse, front, clock, copies), title="Claims",
         description="Charge capture and coding, clean-claim edits, 837P batches through the clearinghouse, "
                     "the claim's life cycle and work queues.",
         routers=[router],
