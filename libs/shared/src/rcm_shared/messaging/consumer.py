@@ -11,7 +11,9 @@ Order of work for one poll:
 5. Every ``kafka_log_check_seconds`` (and at once after an error or a commit the broker would not take) the
    consumer compares its positions with the broker's log (``log_watch``): when the cluster id changed (the embedded
    broker restarted empty) or a partition ends before its position (a topic re-created, offsets reset) it seeks to
-   the earliest offset of those partitions and reads them again; the inbox drops what was already applied. One
+   the earliest offset of those partitions and reads them again; the inbox drops what was already applied. The
+   cluster id is also asked after every fetch that returned records, before they are applied: records a restarted
+   broker handed out at the old positions are dropped, not applied ahead of the earlier events of their keys. One
    warning line and one ``rcm_consumer_rewinds_total`` per occurrence. The lag it reports is measured then, against
    the log the broker has now.
 
@@ -167,6 +169,8 @@ class EventConsumer:
         records = [r for tp_records in batches.values() for r in tp_records]
         if not records:
             return 0
+        if not await self._same_log():
+            return 0  # fetched from a log that replaced ours: not applied, read again from the start
         await self.handle_records(records)
         offsets = {tp: tp_records[-1].offset + 1 for tp, tp_records in batches.items() if tp_records}
         await self._commit(offsets)
@@ -189,6 +193,28 @@ class EventConsumer:
                 "consumer": self._group_id, "seconds": self._settings.kafka_commit_timeout_seconds})
             self._broker_log.check_soon()
 
+    async def _same_log(self) -> bool:
+        """Before records are applied: were they fetched from the log our positions belong to? Asked after the fetch,
+        so records a restarted broker handed out at our old positions (past the start of its new log) are never
+        applied ahead of the earlier events of their keys."""
+        consumer = self._consumer
+        assert consumer is not None
+        cluster = await self._broker_log.cluster_id()
+        if cluster is None:
+            raise BrokerLogUnknown("the broker's cluster id could not be read")  # reconnect; nothing acknowledged
+        if self._cluster_id is not None and cluster != self._cluster_id:
+            await self._cluster_changed(consumer, cluster)
+            return False
+        self._cluster_id = cluster
+        return True
+
+    async def _cluster_changed(self, consumer: AIOKafkaConsumer, cluster: str) -> None:
+        # The topics may not exist yet on the new broker (a commit for them would be refused): create them.
+        await ensure_topics(self._settings, self._topics)
+        self._reread_committed = set()
+        await self._rewind(consumer, set(consumer.assignment()), "cluster_changed")
+        self._cluster_id = cluster
+
     async def check_log(self) -> None:
         """Compare our positions with the broker's log; read again from the earliest offset where they no longer
         belong to it (see the module docstring, step 5); report the lag against the log as it is now."""
@@ -200,15 +226,11 @@ class EventConsumer:
         if cluster is None:
             self._broker_log.check_soon()
             return
-        assigned = set(consumer.assignment())
         if self._cluster_id is not None and cluster != self._cluster_id:
-            # The topics may not exist yet on the new broker (a commit for them would be refused): create them.
-            await ensure_topics(self._settings, self._topics)
-            self._reread_committed = set()
-            await self._rewind(consumer, assigned, "cluster_changed")
-            self._cluster_id = cluster
+            await self._cluster_changed(consumer, cluster)
             return  # positions are being reset; the next check measures the lag
         self._cluster_id = cluster
+        assigned = set(consumer.assignment())
         if not assigned:
             self._forget_lag(set())
             return
@@ -398,6 +420,10 @@ class EventConsumer:
                                        "dead_lettered").inc()
         log.error("event dead-lettered", extra={"consumer": self._group_id, "topic": record.topic,
                                                 "offset": record.offset, "reason": reason[:200]})
+
+
+class BrokerLogUnknown(RuntimeError):
+    pass
 
 
 class _Rewinder(ConsumerRebalanceListener):  # type: ignore[misc]

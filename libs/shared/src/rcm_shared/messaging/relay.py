@@ -6,12 +6,13 @@ A row is marked published only after the broker acknowledged it (acks=all). A fa
 rows for this round so a later event never overtakes an earlier one; the rest go on.
 
 A published row is kept for ``outbox_retention_seconds`` with the cluster id of the broker that acknowledged it
-(``published_to``), then pruned. Every ``kafka_log_check_seconds`` the relay asks the broker's cluster id
-(``log_watch``): rows acknowledged by another cluster within the window (the embedded broker restarted empty with a
-new id, while this process ran or while it was down) are queued again, unpublished, and go out again in row order
-ahead of anything newer. Less often it compares the end of every partition it published to with the highest offset
-the broker had acknowledged there: a partition that ends before it (a topic deleted and created again on Kafka) has
-its topic's retained rows queued again. Consumers' inboxes drop what they had already applied.
+(``published_to``), then pruned. Before each round that has rows to send (and every ``kafka_log_check_seconds``) the
+relay asks the broker's cluster id (``log_watch``): rows acknowledged by another cluster within the window (the
+embedded broker restarted empty with a new id, while this process ran or while it was down) are queued again,
+unpublished, and go out again in row order ahead of anything newer. Less often it compares the end of every
+partition it published to with the highest offset the broker had acknowledged there: a partition that ends before
+it (a topic deleted and created again on Kafka) has its topic's retained rows queued again. Consumers' inboxes drop
+what they had already applied.
 """
 
 from __future__ import annotations
@@ -78,6 +79,7 @@ class OutboxRelay:
                     continue
             except Exception as exc:  # broker or database trouble: keep going, slower
                 log.warning("outbox relay round failed", extra={"error": type(exc).__name__})
+                metrics.OUTBOX_ROUNDS_FAILED.labels(self._settings.service_name, type(exc).__name__).inc()
                 await self._close_producer()
                 self._broker_log.check_soon()
                 await _sleep_or_stop(stop, backoff)
@@ -120,10 +122,21 @@ class OutboxRelay:
                 pass
         await self._broker_log.close()
 
-    async def check_log(self) -> int:
+    async def _same_cluster(self) -> bool:
+        """Right before a round's rows are sent: is the broker still the one whose acknowledgements we recorded? If
+        not, the rows it had taken are queued again first, so they go out ahead of the newer ones, in row order."""
+        cluster = await self._broker_log.cluster_id()
+        if cluster is None:
+            raise BrokerUnreachable("the broker's cluster id could not be read")
+        if cluster == self._cluster_id:
+            return True
+        await self.check_log(cluster)
+        return False
+
+    async def check_log(self, cluster: str | None = None) -> int:
         """Queue again what the broker no longer holds (see the module docstring); returns how many rows."""
         self._broker_log.checked()
-        cluster = await self._broker_log.cluster_id()
+        cluster = cluster or await self._broker_log.cluster_id()
         if cluster is None:
             raise BrokerUnreachable("the broker's cluster id could not be read")
         requeued = 0
@@ -236,6 +249,8 @@ class OutboxRelay:
                 if not rows:
                     await self._report_backlog(session)
                     return 0
+                if not await self._same_cluster():
+                    return 0  # older rows were queued again: the next round starts from them
                 producer = await self._ensure_producer()
                 sent, failed = await self._publish_and_mark(session, producer, rows)
             return _checked(sent, failed)
@@ -246,6 +261,8 @@ class OutboxRelay:
             async with self._sessions() as session:
                 await self._report_backlog(session)
             return 0
+        if not await self._same_cluster():
+            return 0  # older rows were queued again: the next round starts from them
         producer = await self._ensure_producer()
         async with self._sessions() as session, session.begin():
             sent, failed = await self._publish_and_mark(session, producer, rows)

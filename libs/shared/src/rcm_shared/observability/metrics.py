@@ -26,6 +26,9 @@ CONSUMER_REWINDS = Counter("rcm_consumer_rewinds_total",
 OUTBOX_REPLAYED = Counter("rcm_outbox_replayed_total",
                           "Published outbox rows queued to be published again because the broker lost its log",
                           ["service", "reason"])
+OUTBOX_ROUNDS_FAILED = Counter("rcm_outbox_relay_rounds_failed_total",
+                               "Relay rounds that failed (broker away, rows not acknowledged) and are retried",
+                               ["service", "error"])
 OUTBOX_PRUNED = Counter("rcm_outbox_pruned_total", "Published outbox rows deleted after the retention window",
                         ["service"])
 RECONCILIATION_GAPS = Gauge("rcm_reconciliation_gaps",
