@@ -15,6 +15,7 @@ from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -618,3 +619,29 @@ async def test_a_committed_offset_past_the_end_of_a_recreated_topic_is_read_from
         applied = [row[0] for row in await board.rows(APPLIED.c.event_id.in_([e.id for e in new]))]
     assert applied == [e.id for e in new]
     assert rewinds(board, "position_past_end") >= 1
+
+
+async def test_published_rows_are_kept_for_the_retention_window_then_pruned(
+    broker: EmbeddedBroker, databases: TestDatabases
+) -> None:
+    settings = settings_for(BoardSettings, databases.create("prune"), broker, outbox_retention_seconds=3600)
+    await create_tables(settings)
+    board = build_board(settings)
+    outbox = PLATFORM.outbox
+    now = utcnow()
+
+    def row(n: int, published_at: object) -> dict[str, object]:
+        return dict(event_id=str(uuid.uuid4()), topic="t", message_key=f"k{n}", event_type="x", payload=b"{}",
+                    headers={}, created_at=now, published_at=published_at, attempts=1, published_to="rcm-old")
+
+    async with board.db.transaction() as session:
+        await session.execute(insert(outbox), [
+            row(1, now - timedelta(hours=2)), row(2, now - timedelta(hours=1, minutes=1)),  # past the window
+            row(3, now - timedelta(minutes=59)), row(4, now),  # within it: kept, for a replay
+            {**row(5, None), "created_at": now - timedelta(days=3)},  # never published: never pruned
+        ])
+    assert await board.runtime.relay.prune() == 2
+    async with board.db.sessions() as session:
+        kept = sorted((await session.scalars(select(outbox.c.message_key))).all())
+    assert kept == ["k3", "k4", "k5"]
+    await board.db.dispose()
