@@ -49,6 +49,7 @@ from rcm_shared.observability.redaction import safe_location
 from rcm_shared.observability.tracing import consume_batch_span, consume_span
 
 log = logging.getLogger("rcm.consumer")
+CLIENT_TIMEOUT = 15.0  # seconds for a Kafka client call that could otherwise wait for a vanished broker for ever
 
 EventHandler = Callable[[AsyncSession, EventEnvelope, EventPayload], Awaitable[None]]
 #: A poll's new events of one consumer, in the order they arrived, applied together in the caller's transaction.
@@ -104,6 +105,7 @@ class EventConsumer:
         # assigned to us is read from its start too (its committed offset may be one we wrote from the old log
         # before we noticed). None: the log never changed under us.
         self._reread_committed: set[TopicPartition] | None = None
+        self._pending_rewind: set[TopicPartition] = set()
 
     def add_commit_listener(self, listener: Callable[[], None]) -> None:
         """Called after each committed poll (the relay's wake-up for events the handlers staged)."""
@@ -136,9 +138,9 @@ class EventConsumer:
         if self._consumer is None:
             consumer = make_consumer(self._settings, self._group_id, self._topics, _Rewinder(self))
             try:
-                await consumer.start()
-            except Exception:
-                await consumer.stop()
+                await asyncio.wait_for(consumer.start(), timeout=CLIENT_TIMEOUT * 4)
+            except BaseException:
+                await asyncio.wait_for(consumer.stop(), timeout=CLIENT_TIMEOUT)
                 raise
             self._consumer = consumer
         if self._dlq is None:
@@ -153,8 +155,8 @@ class EventConsumer:
     async def _stop_clients(self) -> None:
         for client in (self._consumer, self._dlq):
             if client is not None:
-                try:
-                    await client.stop()
+                try:  # bounded: a client whose broker vanished may wait for it (its coordinator) for a long time
+                    await asyncio.wait_for(client.stop(), timeout=CLIENT_TIMEOUT)
                 except Exception:  # noqa: S110 - closing a broken client
                     pass
         self._consumer = None
@@ -163,6 +165,10 @@ class EventConsumer:
 
     async def poll_once(self, timeout_ms: int = 500) -> int:
         assert self._consumer is not None
+        if self._pending_rewind:
+            partitions, self._pending_rewind = self._pending_rewind & set(self._consumer.assignment()), set()
+            if partitions:
+                await asyncio.wait_for(self._consumer.seek_to_beginning(*partitions), timeout=CLIENT_TIMEOUT)
         if self._broker_log.due():
             await self.check_log()
         batches = await self._consumer.getmany(timeout_ms=timeout_ms, max_records=500)
@@ -260,19 +266,18 @@ class EventConsumer:
 
     async def _rewind(self, consumer: AIOKafkaConsumer, partitions: set[TopicPartition], reason: str) -> None:
         if partitions:
-            await consumer.seek_to_beginning(*partitions)
+            await asyncio.wait_for(consumer.seek_to_beginning(*partitions), timeout=CLIENT_TIMEOUT)
         self._broker_log.check_soon()
         metrics.CONSUMER_REWINDS.labels(self._settings.service_name, self._group_id, reason).inc()
         log.warning("consumer position outside the broker's log; reading again from the earliest offset",
                     extra={"consumer": self._group_id, "reason": reason, "partitions": len(partitions)})
 
-    async def partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        """A new assignment takes the group's committed offsets; after the cluster changed they may be stale."""
-        if self._reread_committed is None or self._consumer is None:
-            return
-        stale = {tp for tp in assigned if tp not in self._reread_committed}
-        if stale:
-            await self._consumer.seek_to_beginning(*stale)
+    def partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        """A new assignment takes the group's committed offsets; after the cluster changed they may be stale. Noted
+        here, sought in the poll loop before the next fetch is taken (a seek that waits for its offset lookup inside
+        the group coordinator's callback would wait for the coordinator itself)."""
+        if self._reread_committed is not None:
+            self._pending_rewind |= {tp for tp in assigned if tp not in self._reread_committed}
 
     def _forget_lag(self, current: set[tuple[str, int]]) -> None:
         """Drop the lag series of partitions no longer ours (another member reports them)."""
@@ -433,8 +438,8 @@ class _Rewinder(ConsumerRebalanceListener):  # type: ignore[misc]
     def on_partitions_revoked(self, revoked: object) -> None:
         return None
 
-    async def on_partitions_assigned(self, assigned: object) -> None:
-        await self._owner.partitions_assigned(set(assigned))  # type: ignore[call-overload]
+    def on_partitions_assigned(self, assigned: object) -> None:
+        self._owner.partitions_assigned(set(assigned))  # type: ignore[call-overload]
 
 
 def _reason(exc: BaseException) -> str:
