@@ -42,7 +42,7 @@ from rcm_shared.contracts.registry import UnknownEventType, decode_payload
 from rcm_shared.contracts.topics import dead_letter_topic
 from rcm_shared.db.platform_tables import PlatformTables
 from rcm_shared.db.types import utcnow
-from rcm_shared.messaging.kafka import ensure_topics, make_consumer, make_producer
+from rcm_shared.messaging.kafka import ensure_topics, make_consumer, make_producer, stop_within
 from rcm_shared.messaging.log_watch import BrokerLog
 from rcm_shared.observability import metrics
 from rcm_shared.observability.redaction import safe_location
@@ -140,7 +140,7 @@ class EventConsumer:
             try:
                 await asyncio.wait_for(consumer.start(), timeout=CLIENT_TIMEOUT * 4)
             except BaseException:
-                await asyncio.wait_for(consumer.stop(), timeout=CLIENT_TIMEOUT)
+                await stop_within(consumer.stop())
                 raise
             self._consumer = consumer
         if self._dlq is None:
@@ -155,10 +155,7 @@ class EventConsumer:
     async def _stop_clients(self) -> None:
         for client in (self._consumer, self._dlq):
             if client is not None:
-                try:  # bounded: a client whose broker vanished may wait for it (its coordinator) for a long time
-                    await asyncio.wait_for(client.stop(), timeout=CLIENT_TIMEOUT)
-                except Exception:  # noqa: S110 - closing a broken client
-                    pass
+                await stop_within(client.stop())
         self._consumer = None
         self._dlq = None
         await self._broker_log.close()
@@ -175,8 +172,8 @@ class EventConsumer:
         records = [r for tp_records in batches.values() for r in tp_records]
         if not records:
             return 0
-        if not await self._same_log():
-            return 0  # fetched from a log that replaced ours: not applied, read again from the start
+        if not await self._same_log(batches):
+            return 0  # not applied: fetched from a log that replaced ours, or the broker could not say
         await self.handle_records(records)
         offsets = {tp: tp_records[-1].offset + 1 for tp, tp_records in batches.items() if tp_records}
         await self._commit(offsets)
@@ -199,15 +196,21 @@ class EventConsumer:
                 "consumer": self._group_id, "seconds": self._settings.kafka_commit_timeout_seconds})
             self._broker_log.check_soon()
 
-    async def _same_log(self) -> bool:
+    async def _same_log(self, batches: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]) -> bool:
         """Before records are applied: were they fetched from the log our positions belong to? Asked after the fetch,
         so records a restarted broker handed out at our old positions (past the start of its new log) are never
-        applied ahead of the earlier events of their keys."""
+        applied ahead of the earlier events of their keys. When the broker cannot say (it is going away), the
+        records are fetched again later."""
         consumer = self._consumer
         assert consumer is not None
         cluster = await self._broker_log.cluster_id()
         if cluster is None:
-            raise BrokerLogUnknown("the broker's cluster id could not be read")  # reconnect; nothing acknowledged
+            for tp, records in batches.items():
+                if records and tp in consumer.assignment():
+                    consumer.seek(tp, records[0].offset)
+            self._broker_log.check_soon()
+            await asyncio.sleep(0.5)
+            return False
         if self._cluster_id is not None and cluster != self._cluster_id:
             await self._cluster_changed(consumer, cluster)
             return False
@@ -216,7 +219,10 @@ class EventConsumer:
 
     async def _cluster_changed(self, consumer: AIOKafkaConsumer, cluster: str) -> None:
         # The topics may not exist yet on the new broker (a commit for them would be refused): create them.
-        await ensure_topics(self._settings, self._topics)
+        try:
+            await asyncio.wait_for(ensure_topics(self._settings, self._topics), timeout=CLIENT_TIMEOUT * 2)
+        except Exception as exc:  # a relay creates them too; a commit that is refused meanwhile times out
+            log.info("topics not created", extra={"consumer": self._group_id, "error": type(exc).__name__})
         self._reread_committed = set()
         await self._rewind(consumer, set(consumer.assignment()), "cluster_changed")
         self._cluster_id = cluster
@@ -240,7 +246,11 @@ class EventConsumer:
         if not assigned:
             self._forget_lag(set())
             return
-        ends = await asyncio.wait_for(consumer.end_offsets(list(assigned)), timeout=15)
+        try:
+            ends = await asyncio.wait_for(consumer.end_offsets(list(assigned)), timeout=CLIENT_TIMEOUT)
+        except Exception:  # the broker is going away or busy: measured at the next check
+            self._broker_log.check_soon()
+            return
         past_end: set[TopicPartition] = set()
         lags: dict[TopicPartition, int] = {}
         for tp in assigned:
@@ -425,10 +435,6 @@ class EventConsumer:
                                        "dead_lettered").inc()
         log.error("event dead-lettered", extra={"consumer": self._group_id, "topic": record.topic,
                                                 "offset": record.offset, "reason": reason[:200]})
-
-
-class BrokerLogUnknown(RuntimeError):
-    pass
 
 
 class _Rewinder(ConsumerRebalanceListener):  # type: ignore[misc]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
@@ -85,3 +87,22 @@ async def ensure_topics(settings: ServiceSettings, topics: list[str]) -> None:
                 pass
     finally:
         await admin.close()
+
+
+_CLOSING: set[asyncio.Task[None]] = set()
+
+
+async def stop_within(stopping: Awaitable[None], timeout: float = 15.0) -> None:
+    """Stop a client, waiting at most ``timeout``: aiokafka's stop waits for its group coordinator, which can wait
+    for a broker that is gone, and does not always give way to a cancellation. Past the timeout it goes on stopping
+    in the background while the caller starts fresh clients."""
+    async def quietly() -> None:
+        try:
+            await stopping
+        except Exception:  # noqa: S110 - closing a broken client
+            pass
+
+    task = asyncio.ensure_future(quietly())
+    _CLOSING.add(task)
+    task.add_done_callback(_CLOSING.discard)
+    await asyncio.wait({task}, timeout=timeout)

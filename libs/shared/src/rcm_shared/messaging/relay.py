@@ -33,7 +33,7 @@ from rcm_shared.config import ServiceSettings
 from rcm_shared.contracts.topics import all_topics_with_dead_letters
 from rcm_shared.db.platform_tables import PlatformTables
 from rcm_shared.db.types import utcnow
-from rcm_shared.messaging.kafka import ensure_topics, make_log_reader, make_producer
+from rcm_shared.messaging.kafka import ensure_topics, make_log_reader, make_producer, stop_within
 from rcm_shared.messaging.log_watch import BrokerLog
 from rcm_shared.observability import metrics
 
@@ -110,16 +110,10 @@ class OutboxRelay:
     async def _close_producer(self) -> None:
         if self._producer is not None:
             producer, self._producer = self._producer, None
-            try:
-                await producer.stop()
-            except Exception:  # noqa: S110 - closing a broken client; nothing to recover
-                pass
+            await stop_within(producer.stop())
         if self._log_reader is not None:
             reader, self._log_reader = self._log_reader, None
-            try:
-                await reader.stop()
-            except Exception:  # noqa: S110 - closing a broken client; nothing to recover
-                pass
+            await stop_within(reader.stop())
         await self._broker_log.close()
 
     async def _same_cluster(self) -> bool:
