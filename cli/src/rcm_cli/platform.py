@@ -192,7 +192,7 @@ def platform_processes(root: Path, issuer_port: int, broker_port: int, ports: di
 def start_platform(root: Path, *, ports: dict[str, int] | None = None,
                    database_urls: dict[str, str] | None = None, broker: EmbeddedBroker | None = None,
                    extra_env: dict[str, str] | None = None,
-                   echo: Callable[[str], None] | None = None) -> RunningPlatform:
+                   echo: Callable[[str], None] | None = None, ready_timeout: float = 90.0) -> RunningPlatform:
     """Start the issuer, the broker and the services under a supervisor that restarts whatever exits.
 
     ``broker``: a broker the caller started; it is adopted (supervised, restarted on its port, stopped with the
@@ -220,7 +220,7 @@ def start_platform(root: Path, *, ports: dict[str, int] | None = None,
     if broker is not None:
         supervisor.adopt(BROKER, broker.process)
     try:
-        supervisor.start_all()
+        supervisor.start_all(ready_timeout)
     except BaseException:
         supervisor.stop()
         raise
