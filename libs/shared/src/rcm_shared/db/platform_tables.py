@@ -49,7 +49,12 @@ def add_platform_tables(metadata: MetaData) -> PlatformTables:
         Column("published_at", UtcDateTime, nullable=True),
         Column("attempts", Integer, nullable=False, default=0),
         Column("last_error", Text, nullable=True),
+        # The cluster id of the broker that acknowledged it: a published row is kept for the retention window and
+        # published again if that broker's log is gone (the embedded broker restarted empty, with a new id).
+        Column("published_to", String(64), nullable=True),
     )
+    # Serves the relay (unpublished rows by id), the replay (published since a time) and the pruning (published
+    # before a time).
     Index("ix_outbox_unpublished", outbox.c.published_at, outbox.c.id)
     inbox = Table(
         "inbox",

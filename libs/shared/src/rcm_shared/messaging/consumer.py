@@ -8,6 +8,14 @@ Order of work for one poll:
    still fails (or can never succeed: undecodable, unknown type, invalid payload) is published to
    ``<topic>.dlq`` with the reason before its offset is committed.
 4. Offsets are committed only after every event of the poll is either committed or dead-lettered.
+5. Every ``kafka_log_check_seconds`` (and at once after an error or a commit the broker would not take) the
+   consumer compares its positions with the broker's log (``log_watch``): when the cluster id changed (the embedded
+   broker restarted empty) or a partition ends before its position (a topic re-created, offsets reset) it seeks to
+   the earliest offset of those partitions and reads them again; the inbox drops what was already applied. The
+   cluster id is also asked after every fetch that returned records, before they are applied: records a restarted
+   broker handed out at the old positions are dropped, not applied ahead of the earlier events of their keys. One
+   warning line and one ``rcm_consumer_rewinds_total`` per occurrence. The lag it reports is measured then, against
+   the log the broker has now.
 
 A consumer built with a ``batch_handler`` instead of a ``handler`` first offers the whole poll (its new events,
 in order, with their inbox rows) to that handler in one transaction, so the handler can read and write in
@@ -22,7 +30,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from pydantic import ValidationError
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -34,12 +42,14 @@ from rcm_shared.contracts.registry import UnknownEventType, decode_payload
 from rcm_shared.contracts.topics import dead_letter_topic
 from rcm_shared.db.platform_tables import PlatformTables
 from rcm_shared.db.types import utcnow
-from rcm_shared.messaging.kafka import make_consumer, make_producer
+from rcm_shared.messaging.kafka import ensure_topics, make_consumer, make_producer, stop_within
+from rcm_shared.messaging.log_watch import BrokerLog
 from rcm_shared.observability import metrics
 from rcm_shared.observability.redaction import safe_location
 from rcm_shared.observability.tracing import consume_batch_span, consume_span
 
 log = logging.getLogger("rcm.consumer")
+CLIENT_TIMEOUT = 15.0  # seconds for a Kafka client call that could otherwise wait for a vanished broker for ever
 
 EventHandler = Callable[[AsyncSession, EventEnvelope, EventPayload], Awaitable[None]]
 #: A poll's new events of one consumer, in the order they arrived, applied together in the caller's transaction.
@@ -88,6 +98,14 @@ class EventConsumer:
         self._commit_listeners: list[Callable[[], None]] = []
         self._consumer: AIOKafkaConsumer | None = None
         self._dlq: AIOKafkaProducer | None = None
+        self._broker_log = BrokerLog(settings)
+        self._cluster_id: str | None = None  # the log our positions belong to (kept across reconnects)
+        self._lag_labels: set[tuple[str, int]] = set()
+        # After the cluster changed: the partitions read again from the start and committed since. Any other partition
+        # assigned to us is read from its start too (its committed offset may be one we wrote from the old log
+        # before we noticed). None: the log never changed under us.
+        self._reread_committed: set[TopicPartition] | None = None
+        self._pending_rewind: set[TopicPartition] = set()
 
     def add_commit_listener(self, listener: Callable[[], None]) -> None:
         """Called after each committed poll (the relay's wake-up for events the handlers staged)."""
@@ -108,6 +126,7 @@ class EventConsumer:
                 log.warning("consumer loop error", extra={"consumer": self._group_id,
                                                           "error": type(exc).__name__})
                 await self._stop_clients()
+                self._broker_log.check_soon()
                 try:
                     await asyncio.wait_for(stop.wait(), timeout=backoff)
                 except TimeoutError:
@@ -117,11 +136,11 @@ class EventConsumer:
 
     async def _start(self) -> None:
         if self._consumer is None:
-            consumer = make_consumer(self._settings, self._group_id, self._topics)
+            consumer = make_consumer(self._settings, self._group_id, self._topics, _Rewinder(self))
             try:
-                await consumer.start()
-            except Exception:
-                await consumer.stop()
+                await asyncio.wait_for(consumer.start(), timeout=CLIENT_TIMEOUT * 4)
+            except BaseException:
+                await stop_within(consumer.stop())
                 raise
             self._consumer = consumer
         if self._dlq is None:
@@ -136,39 +155,148 @@ class EventConsumer:
     async def _stop_clients(self) -> None:
         for client in (self._consumer, self._dlq):
             if client is not None:
-                try:
-                    await client.stop()
-                except Exception:  # noqa: S110 - closing a broken client
-                    pass
+                await stop_within(client.stop())
         self._consumer = None
         self._dlq = None
+        await self._broker_log.close()
 
     async def poll_once(self, timeout_ms: int = 500) -> int:
         assert self._consumer is not None
+        if self._pending_rewind:
+            partitions, self._pending_rewind = self._pending_rewind & set(self._consumer.assignment()), set()
+            if partitions:
+                await asyncio.wait_for(self._consumer.seek_to_beginning(*partitions), timeout=CLIENT_TIMEOUT)
+        if self._broker_log.due():
+            await self.check_log()
         batches = await self._consumer.getmany(timeout_ms=timeout_ms, max_records=500)
         records = [r for tp_records in batches.values() for r in tp_records]
         if not records:
-            await self._report_lag()
             return 0
+        if not await self._same_log(batches):
+            return 0  # not applied: fetched from a log that replaced ours, or the broker could not say
         await self.handle_records(records)
         offsets = {tp: tp_records[-1].offset + 1 for tp, tp_records in batches.items() if tp_records}
-        await self._consumer.commit(offsets)
-        await self._report_lag()
+        await self._commit(offsets)
         for listener in self._commit_listeners:
             listener()
         return len(records)
 
-    async def _report_lag(self) -> None:
+    async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
+        """Commit, but never wait for ever: aiokafka retries a commit the broker refuses as retriable (a topic the
+        restarted broker does not have yet) without end. Not committing is safe (the events come again and the inbox
+        drops them); the log check that follows finds out why."""
+        assert self._consumer is not None
+        try:
+            await asyncio.wait_for(self._consumer.commit(offsets),
+                                   timeout=self._settings.kafka_commit_timeout_seconds)
+            if self._reread_committed is not None:
+                self._reread_committed.update(offsets)
+        except TimeoutError:
+            log.warning("offset commit not accepted in time; checking the broker's log", extra={
+                "consumer": self._group_id, "seconds": self._settings.kafka_commit_timeout_seconds})
+            self._broker_log.check_soon()
+
+    async def _same_log(self, batches: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]) -> bool:
+        """Before records are applied: were they fetched from the log our positions belong to? Asked after the fetch,
+        so records a restarted broker handed out at our old positions (past the start of its new log) are never
+        applied ahead of the earlier events of their keys. When the broker cannot say (it is going away), the
+        records are fetched again later."""
+        consumer = self._consumer
+        assert consumer is not None
+        cluster = await self._broker_log.cluster_id()
+        if cluster is None:
+            for tp, records in batches.items():
+                if records and tp in consumer.assignment():
+                    consumer.seek(tp, records[0].offset)
+            self._broker_log.check_soon()
+            await asyncio.sleep(0.5)
+            return False
+        if self._cluster_id is not None and cluster != self._cluster_id:
+            await self._cluster_changed(consumer, cluster)
+            return False
+        self._cluster_id = cluster
+        return True
+
+    async def _cluster_changed(self, consumer: AIOKafkaConsumer, cluster: str) -> None:
+        # The topics may not exist yet on the new broker (a commit for them would be refused): create them.
+        try:
+            await asyncio.wait_for(ensure_topics(self._settings, self._topics), timeout=CLIENT_TIMEOUT * 2)
+        except Exception as exc:  # a relay creates them too; a commit that is refused meanwhile times out
+            log.info("topics not created", extra={"consumer": self._group_id, "error": type(exc).__name__})
+        self._reread_committed = set()
+        await self._rewind(consumer, set(consumer.assignment()), "cluster_changed")
+        self._cluster_id = cluster
+
+    async def check_log(self) -> None:
+        """Compare our positions with the broker's log; read again from the earliest offset where they no longer
+        belong to it (see the module docstring, step 5); report the lag against the log as it is now."""
         consumer = self._consumer
         if consumer is None:
             return
-        for tp in consumer.assignment():
-            highwater = consumer.highwater(tp)
-            if highwater is None:
+        self._broker_log.checked()
+        cluster = await self._broker_log.cluster_id()
+        if cluster is None:
+            self._broker_log.check_soon()
+            return
+        if self._cluster_id is not None and cluster != self._cluster_id:
+            await self._cluster_changed(consumer, cluster)
+            return  # positions are being reset; the next check measures the lag
+        self._cluster_id = cluster
+        assigned = set(consumer.assignment())
+        if not assigned:
+            self._forget_lag(set())
+            return
+        try:
+            ends = await asyncio.wait_for(consumer.end_offsets(list(assigned)), timeout=CLIENT_TIMEOUT)
+        except Exception:  # the broker is going away or busy: measured at the next check
+            self._broker_log.check_soon()
+            return
+        past_end: set[TopicPartition] = set()
+        lags: dict[TopicPartition, int] = {}
+        for tp in assigned:
+            try:
+                position = await asyncio.wait_for(consumer.position(tp), timeout=2)
+            except Exception:  # noqa: S112 - no position yet (being reset, or revoked): measured at the next check
                 continue
-            position = await consumer.position(tp)
+            if tp not in ends:
+                continue
+            # The last fetch's high watermark as well: Tansu answers a ListOffsets for the end with the last batch's
+            # first offset + 1, below the true end when that batch held several records.
+            end = max(ends[tp], consumer.highwater(tp) or 0)
+            if position > end:
+                past_end.add(tp)
+            else:
+                lags[tp] = end - position
+        if past_end:
+            await self._rewind(consumer, past_end, "position_past_end")
+        for tp, lag in lags.items():
             metrics.CONSUMER_LAG.labels(self._settings.service_name, self._group_id, tp.topic,
-                                        str(tp.partition)).set(max(0, highwater - position))
+                                        str(tp.partition)).set(lag)
+        self._forget_lag({(tp.topic, tp.partition) for tp in lags} | {(tp.topic, tp.partition) for tp in past_end})
+
+    async def _rewind(self, consumer: AIOKafkaConsumer, partitions: set[TopicPartition], reason: str) -> None:
+        if partitions:
+            await asyncio.wait_for(consumer.seek_to_beginning(*partitions), timeout=CLIENT_TIMEOUT)
+        self._broker_log.check_soon()
+        metrics.CONSUMER_REWINDS.labels(self._settings.service_name, self._group_id, reason).inc()
+        log.warning("consumer position outside the broker's log; reading again from the earliest offset",
+                    extra={"consumer": self._group_id, "reason": reason, "partitions": len(partitions)})
+
+    def partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        """A new assignment takes the group's committed offsets; after the cluster changed they may be stale. Noted
+        here, sought in the poll loop before the next fetch is taken (a seek that waits for its offset lookup inside
+        the group coordinator's callback would wait for the coordinator itself)."""
+        if self._reread_committed is not None:
+            self._pending_rewind |= {tp for tp in assigned if tp not in self._reread_committed}
+
+    def _forget_lag(self, current: set[tuple[str, int]]) -> None:
+        """Drop the lag series of partitions no longer ours (another member reports them)."""
+        for topic, partition in self._lag_labels - current:
+            try:
+                metrics.CONSUMER_LAG.remove(self._settings.service_name, self._group_id, topic, str(partition))
+            except KeyError:
+                pass
+        self._lag_labels = set(current)
 
     async def handle_records(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
         """Apply a poll's records: batch first, then one by one for what failed, then the DLQ."""
@@ -307,6 +435,17 @@ class EventConsumer:
                                        "dead_lettered").inc()
         log.error("event dead-lettered", extra={"consumer": self._group_id, "topic": record.topic,
                                                 "offset": record.offset, "reason": reason[:200]})
+
+
+class _Rewinder(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, owner: EventConsumer) -> None:
+        self._owner = owner
+
+    def on_partitions_revoked(self, revoked: object) -> None:
+        return None
+
+    def on_partitions_assigned(self, assigned: object) -> None:
+        self._owner.partitions_assigned(set(assigned))  # type: ignore[call-overload]
 
 
 def _reason(exc: BaseException) -> str:

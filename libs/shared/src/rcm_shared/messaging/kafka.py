@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from aiokafka.helpers import create_ssl_context
@@ -28,6 +30,17 @@ def _common(settings: ServiceSettings) -> dict[str, Any]:
     return options
 
 
+def admin_options(settings: ServiceSettings) -> dict[str, Any]:
+    """Connection options for an admin client (bootstrap servers, security)."""
+    return _common(settings)
+
+
+def make_log_reader(settings: ServiceSettings) -> AIOKafkaConsumer:
+    """A consumer in no group, subscribed to nothing: asks partitions' beginning and end offsets."""
+    return AIOKafkaConsumer(**_common(settings), group_id=None, enable_auto_commit=False,
+                            client_id=f"{settings.service_name}-log-reader", request_timeout_ms=15000)
+
+
 def make_producer(settings: ServiceSettings) -> AIOKafkaProducer:
     # acks=all; no idempotent producer (the embedded broker lacks it, and it would not survive a restart
     # anyway): duplicates are absorbed by every consumer's inbox.
@@ -42,9 +55,9 @@ def make_producer(settings: ServiceSettings) -> AIOKafkaProducer:
     )
 
 
-def make_consumer(settings: ServiceSettings, group_id: str, topics: list[str]) -> AIOKafkaConsumer:
-    return AIOKafkaConsumer(
-        *topics,
+def make_consumer(settings: ServiceSettings, group_id: str, topics: list[str],
+                  listener: ConsumerRebalanceListener | None = None) -> AIOKafkaConsumer:
+    consumer = AIOKafkaConsumer(
         **_common(settings),
         group_id=group_id,
         enable_auto_commit=False,
@@ -54,6 +67,8 @@ def make_consumer(settings: ServiceSettings, group_id: str, topics: list[str]) -
         session_timeout_ms=settings.kafka_session_timeout_ms,
         heartbeat_interval_ms=max(200, settings.kafka_session_timeout_ms // 4),
     )
+    consumer.subscribe(topics=topics, listener=listener)
+    return consumer
 
 
 async def ensure_topics(settings: ServiceSettings, topics: list[str]) -> None:
@@ -72,3 +87,22 @@ async def ensure_topics(settings: ServiceSettings, topics: list[str]) -> None:
                 pass
     finally:
         await admin.close()
+
+
+_CLOSING: set[asyncio.Task[None]] = set()
+
+
+async def stop_within(stopping: Awaitable[None], timeout: float = 15.0) -> None:
+    """Stop a client, waiting at most ``timeout``: aiokafka's stop waits for its group coordinator, which can wait
+    for a broker that is gone, and does not always give way to a cancellation. Past the timeout it goes on stopping
+    in the background while the caller starts fresh clients."""
+    async def quietly() -> None:
+        try:
+            await stopping
+        except Exception:  # noqa: S110 - closing a broken client
+            pass
+
+    task = asyncio.ensure_future(quietly())
+    _CLOSING.add(task)
+    task.add_done_callback(_CLOSING.discard)
+    await asyncio.wait({task}, timeout=timeout)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,9 +39,38 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+class RepeatFilter(logging.Filter):
+    """One line per message template per ``window`` seconds for the Kafka client's loggers: while a broker is away
+    or has lost a topic, aiokafka retries (and logs) several times a second; the first line says it all, and the
+    next one carries how many were left out (``repeated``)."""
+
+    def __init__(self, prefix: str = "aiokafka", window: float = 30.0) -> None:
+        super().__init__()
+        self._prefix = prefix
+        self._window = window
+        self._seen: dict[tuple[str, str], tuple[float, int]] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith(self._prefix):
+            return True
+        key = (record.name, str(record.msg))
+        now = time.monotonic()
+        last, left_out = self._seen.get(key, (-self._window, 0))
+        if now - last < self._window:
+            self._seen[key] = (last, left_out + 1)
+            return False
+        if len(self._seen) > 1000:
+            self._seen.clear()
+        self._seen[key] = (now, 0)
+        if left_out:
+            record.repeated = left_out
+        return True
+
+
 def configure_logging(service: str, level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter(service))
+    handler.addFilter(RepeatFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -20,3 +20,17 @@ DLQ_MESSAGES = Counter("rcm_dlq_messages_total", "Events sent to a dead-letter t
 AUDIT_EVENTS = Counter("rcm_audit_events_total", "Audit records written", ["service", "action", "outcome"])
 BUSINESS_EVENTS = Counter("rcm_business_events_total", "Domain outcomes (claims held, denials raised, ...)",
                           ["service", "kind"])
+CONSUMER_REWINDS = Counter("rcm_consumer_rewinds_total",
+                           "A consumer found its position outside the broker's log and read again from the earliest "
+                           "offset (reason: cluster_changed, position_past_end)", ["service", "consumer", "reason"])
+OUTBOX_REPLAYED = Counter("rcm_outbox_replayed_total",
+                          "Published outbox rows queued to be published again because the broker lost its log",
+                          ["service", "reason"])
+OUTBOX_ROUNDS_FAILED = Counter("rcm_outbox_relay_rounds_failed_total",
+                               "Relay rounds that failed (broker away, rows not acknowledged) and are retried",
+                               ["service", "error"])
+OUTBOX_PRUNED = Counter("rcm_outbox_pruned_total", "Published outbox rows deleted after the retention window",
+                        ["service"])
+RECONCILIATION_GAPS = Gauge("rcm_reconciliation_gaps",
+                            "Records that should have a counterpart by now and do not (e.g. visits_without_claim)",
+                            ["service", "check"])

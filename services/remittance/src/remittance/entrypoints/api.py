@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 from rcm_shared.http.audit import AuditEntry, audited
 from rcm_shared.http.auth import Principal, require_scope
 from rcm_shared.http.deps import ClockDep
@@ -253,3 +253,19 @@ async def secondary_balance_report(principal: Reader, services: ServicesDep, clo
     async with services.db.sessions() as session:
         return await views.secondary_balance_report(session, principal.practice_id, as_of=clock.now(),
                                                     rules=services.rules)
+
+
+ClaimIdParam = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,36}$")]
+
+
+@router.get("/claim-copies", dependencies=[audited("claim_copy")],
+            summary="Which of the given claims remittance holds a copy of (claims' reconciliation asks)",
+            description="Up to 200 `claim_id` values; the answer lists those whose claim-submitted event remittance "
+                        "applied. A submitted claim missing here after a while is a gap between the two services "
+                        "(claims reports it as `rcm_reconciliation_gaps`).")
+async def list_claim_copies(principal: Reader, services: ServicesDep,
+                            claim_id: Annotated[list[ClaimIdParam], Query(min_length=1, max_length=200)]
+                            ) -> dict[str, Any]:
+    async with services.db.transaction() as session:
+        items = await views.claim_copies(session, principal.practice_id, sorted(set(claim_id)))
+    return {"items": items}

@@ -302,3 +302,15 @@ async def _held_balances(session: AsyncSession, practice_id: str, claim_ids: lis
             "stale_after_days": rule.stale_after_days, "discrepancies": discrepancies,
         })
     return items
+
+
+async def claim_copies(session: AsyncSession, practice_id: str, claim_ids: list[str]) -> list[dict[str, Any]]:
+    """Which of these claims remittance holds a copy of (claim-submitted applied), and since when: what claims'
+    reconciliation asks for the claims it submitted."""
+    if not claim_ids:
+        return []
+    rows = await session.execute(
+        select(submitted_claims.c.claim_id, submitted_claims.c.submitted_at)
+        .where(submitted_claims.c.practice_id == practice_id, _among(submitted_claims.c.claim_id, claim_ids))
+        .order_by(submitted_claims.c.claim_id))
+    return [{"claim_id": r.claim_id, "submitted_at": r.submitted_at.isoformat()} for r in rows]
