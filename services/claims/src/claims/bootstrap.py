@@ -160,7 +160,8 @@ async def migrate(settings: ServiceSettings) -> None:
 
 
 def build_app(settings: ServiceSettings | None = None, clearinghouse: Clearinghouse | None = None,
-              clock: Clock | None = None, rules: Rulebook | None = None, copies: RemittanceCopies | None = None) -> FastAPI:
+              clock: Clock | None = None, rules: Rulebook | None = None,
+              copies: RemittanceCopies | None = None) -> FastAPI:
     claims_settings = settings if isinstance(settings, ClaimsSettings) else ClaimsSettings(
         **(settings.model_dump() if settings else {}))
     services = build_services(claims_settings, clearinghouse=clearinghouse, clock=clock, rules=rules)
