@@ -163,5 +163,5 @@ def require_scope(scope: str) -> Any:
 ALL_SCOPES = [
     "claims:read", "claims:write", "remittance:read", "remittance:write", "eligibility:read",
     "eligibility:write", "authorizations:read", "authorizations:write", "patient-billing:read",
-    "patient-billing:write", "webhooks:read", "webhooks:write", "audit:read",
+    "patient-billing:write", "webhooks:read", "webhooks:write", "audit:read", "reporting:read",
 ]

@@ -1,0 +1,165 @@
+"""The read use cases: the KPI board, one figure opened down to its claims, trends, A/R aging, denials by
+dimension, the clinician monthly summary. Each loads the practice's rows (views), hands them to the pure KPI
+functions (domain/kpi.py) with the rules in force on the day asked about, and shapes the answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from reporting.domain import kpi
+from reporting.domain.exceptions import BadFilter
+from reporting.domain.facts import ClaimFact
+from reporting.domain.patient_ar import OpenCharge, apply_payments
+from reporting.domain.targets import Measurement, ReportingRules
+from reporting.service_layer import views
+
+MAX_PERIOD_DAYS = 3 * 366
+MAX_TREND_POINTS = 160
+
+
+@dataclass(frozen=True)
+class Window:
+    """The dates of service a report covers, and the day A/R is measured on."""
+
+    start: date
+    end: date
+    today: date
+
+    @classmethod
+    def of(cls, today: date, start: date | None, end: date | None, *, default_days: int = 90) -> Window:
+        end = end or today
+        start = start or end - timedelta(days=default_days - 1)
+        if start > end:
+            raise BadFilter("from", "must not be after 'to'")
+        if (end - start).days >= MAX_PERIOD_DAYS:
+            raise BadFilter("from", f"a report covers at most {MAX_PERIOD_DAYS} days")
+        return cls(start, end, today)
+
+
+@dataclass(frozen=True)
+class PracticeBook:
+    """Everything a report of one practice computes from, loaded once."""
+
+    facts: list[ClaimFact]
+    patient: list[OpenCharge]
+
+    @property
+    def collected(self) -> dict[str, int]:
+        return kpi.patient_collected_by_claim(self.patient)
+
+
+async def _book(session: AsyncSession, practice_id: str) -> PracticeBook:
+    facts = await views.claim_facts_of(session, practice_id)
+    charges, money = await views.patient_ledger(session, practice_id)
+    return PracticeBook(facts, apply_payments(charges, money))
+
+
+def _figures(book: PracticeBook, window: Window, measurement: Measurement,
+             determined: list[kpi.DeterminedVisit]) -> list[kpi.Figure]:
+    cohort = kpi.in_period(book.facts, window.start, window.end)
+    items = kpi.ar_items(book.facts, book.patient)
+    return [
+        kpi.first_pass_clean_rate(cohort),
+        kpi.denial_rate(cohort),
+        kpi.denial_rate(cohort, categories=measurement.coding_categories, kpi="coding_denial_rate"),
+        kpi.days_in_ar(items, book.facts, window.today, measurement.days_in_ar_window_days),
+        kpi.ar_over_share(items, window.today, measurement.over_days),
+        kpi.net_collection_rate(cohort, book.collected),
+        kpi.uninterrupted_coverage([d for d in determined if window.start <= d.date_of_service <= window.end],
+                                   measurement.episode_gap_days),
+        kpi.submission_lag(cohort),
+        kpi.held_before_submission_rate(cohort),
+    ]
+
+
+def _shown(figure: kpi.Figure, rules: ReportingRules, today: date) -> dict[str, Any]:
+    target = rules.targets_on(today).get(figure.kpi)
+    return {
+        "kpi": figure.kpi, "value": None if figure.value is None else str(figure.value), "unit": figure.unit,
+        "numerator": figure.numerator, "denominator": figure.denominator,
+        "target": None if target is None else {"direction": target.direction, "goal": str(target.goal),
+                                               "trouble": str(target.trouble), "source": target.source},
+        "judgement": "no_target" if target is None else target.judge(figure.value),
+        "claims": len(figure.claim_ids), "base_claims": len(figure.base_claim_ids),
+        "detail": dict(figure.detail) if figure.kpi != "uninterrupted_coverage_rate" else {
+            "gap_days": figure.detail.get("gap_days"),
+            "interrupted_visits": len(figure.detail.get("interrupted_visit_ids") or ())},  # type: ignore[arg-type]
+    }
+
+
+def _period(window: Window) -> dict[str, Any]:
+    return {"from": window.start, "to": window.end, "as_of": window.today}
+
+
+async def board(session: AsyncSession, practice_id: str, window: Window, rules: ReportingRules) -> dict[str, Any]:
+    """Every KPI with its target, judgement and counts (claims behind each: ``figure``)."""
+    measurement = rules.measurement_on(window.today)
+    book = await _book(session, practice_id)
+    figures = _figures(book, window, measurement, await views.determined_visits(session, practice_id))
+    return {**_period(window), "rules_versions": dict(rules.versions),
+            "kpis": [_shown(f, rules, window.today) for f in figures]}
+
+
+async def figure(session: AsyncSession, practice_id: str, name: str, window: Window, rules: ReportingRules
+                 ) -> dict[str, Any]:
+    """One KPI opened: the ids of the claims behind its numerator and its base (an episode KPI names visits)."""
+    measurement = rules.measurement_on(window.today)
+    book = await _book(session, practice_id)
+    found = {f.kpi: f for f in _figures(book, window, measurement,
+                                        await views.determined_visits(session, practice_id))}
+    if name not in found:
+        raise BadFilter("kpi", f"unknown KPI (one of {', '.join(sorted(found))})")
+    f = found[name]
+    return {**_period(window), **_shown(f, rules, window.today), "claim_ids": list(f.claim_ids),
+            "base_claim_ids": list(f.base_claim_ids),
+            "visit_ids": list(f.detail.get("interrupted_visit_ids") or ())}  # type: ignore[call-overload]
+
+
+async def trend(session: AsyncSession, practice_id: str, window: Window, period: kpi.Period,
+                rules: ReportingRules) -> dict[str, Any]:
+    if len(kpi.periods(window.start, window.end, period)) > MAX_TREND_POINTS:
+        raise BadFilter("period", f"at most {MAX_TREND_POINTS} {period}s in one trend")
+    measurement = rules.measurement_on(window.today)
+    book = await _book(session, practice_id)
+    targets = {name: {"goal": str(t.goal), "trouble": str(t.trouble), "direction": t.direction}
+               for name, t in rules.targets_on(window.today).items()}
+    return {**_period(window), "period": period, "targets": targets,
+            "points": kpi.trend(book.facts, book.collected, window.start, window.end, period, measurement)}
+
+
+async def denials_by(session: AsyncSession, practice_id: str, window: Window, dimension: str,
+                     rules: ReportingRules) -> dict[str, Any]:
+    book = await _book(session, practice_id)
+    rows = kpi.denial_rate_by(kpi.in_period(book.facts, window.start, window.end), dimension)
+    target = rules.targets_on(window.today).get("denial_rate")
+    return {**_period(window), "by": dimension, "groups": [
+        {"group": group, "denial_rate": None if f.value is None else str(f.value), "denied": f.numerator,
+         "adjudicated": f.denominator, "judgement": target.judge(f.value) if target else "no_target",
+         "claim_ids": list(f.claim_ids)} for group, f in rows.items()]}
+
+
+async def ar_aging(session: AsyncSession, practice_id: str, today: date, by: str | None,
+                   rules: ReportingRules) -> dict[str, Any]:
+    measurement = rules.measurement_on(today)
+    book = await _book(session, practice_id)
+    items = kpi.ar_items(book.facts, book.patient)
+    return {"as_of": today, "by": by or "all", "buckets": [b.label for b in measurement.aging_buckets],
+            "total_cents": sum(i.cents for i in items), **kpi.aging(items, today, measurement, by)}
+
+
+async def clinician_summary(session: AsyncSession, practice_id: str, month: date) -> dict[str, Any]:
+    first = month.replace(day=1)
+    last = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    book = await _book(session, practice_id)
+    sessions = await views.sessions_between(session, practice_id, first, last)
+    rows = kpi.clinician_summary(sessions, book.facts, book.patient, first)
+    return {"month": first.strftime("%Y-%m"), "clinicians": [{"clinician_npi": npi, **row}
+                                                             for npi, row in rows.items()]}
+
+
+async def claims(session: AsyncSession, practice_id: str, claim_ids: list[str]) -> dict[str, Any]:
+    return {"items": await views.claim_rows(session, practice_id, claim_ids)}
