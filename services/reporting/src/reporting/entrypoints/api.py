@@ -1,7 +1,8 @@
 """HTTP routes of reporting: parse the filters, call one read use case, answer. Every route needs the
-``reporting:read`` scope and answers for the practice of the token (X-Practice-Id picks one of a billing company's
-practices); routes that name claims or patients are audited. Refusals become problem+json in one place
-(``bootstrap.DOMAIN_ERRORS``); a malformed filter is a 422 naming the query parameter."""
+``reporting:read`` scope and answers for the practice of the token (X-Practice-Id picks one of a billing
+company's practices); every read is audited (who looked at which practice's figures, and who was refused).
+Refusals become problem+json in one place (``bootstrap.DOMAIN_ERRORS``); a malformed filter is a 422 naming the
+query parameter."""
 
 from __future__ import annotations
 
@@ -35,7 +36,8 @@ def _window(services: ReportingServices, start: date | None, end: date | None, a
     return Window.of(as_of or services.clock.today(), start, end)
 
 
-@router.get("/kpis", summary="The KPI board: every KPI with its target, judgement and counts")
+@router.get("/kpis", dependencies=[audited("kpi_board")],
+            summary="The KPI board: every KPI with its target, judgement and counts")
 async def kpi_board(principal: Reader, services: ServicesDep, start: From = None, end: To = None,
                     as_of: AsOf = None) -> dict[str, Any]:
     async with services.db.sessions() as session:
@@ -52,7 +54,8 @@ async def kpi_claims(kpi: Annotated[KpiName, Path()], principal: Reader, service
                                     services.rules)
 
 
-@router.get("/kpis/trend", summary="The rate KPIs per week or month of date of service, with their targets")
+@router.get("/kpis/trend", dependencies=[audited("kpi_trend")],
+            summary="The rate KPIs per week or month of date of service, with their targets")
 async def kpi_trend(principal: Reader, services: ServicesDep, period: Literal["week", "month"] = "month",
                     start: From = None, end: To = None, as_of: AsOf = None) -> dict[str, Any]:
     async with services.db.sessions() as session:
