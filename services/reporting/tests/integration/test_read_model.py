@@ -5,7 +5,7 @@ tables (the state hash)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -189,6 +189,16 @@ async def test_every_billing_topic_feeds_the_kpis_and_each_figure_opens_to_its_c
         month = (TODAY - timedelta(days=20)).strftime("%Y-%m")
         trend = (await client.get("/v1/kpis/trend", params={"period": "week"}, headers=auth())).json()
         assert sum(p["claims"] for p in trend["points"]) == 4, "the default window is the last 90 days"
+        # A/R as it stood at the end of each week: today's is the board's; before c-1 was paid (20 days ago) its
+        # $150 was still owed by the payer, and before c-4 was submitted (70 days ago) there was no A/R at all.
+        last = trend["points"][-1]
+        assert (last["ar_as_of"], last["ar_cents"]) == (TODAY.isoformat(), figures["ar_over_60_share"]["denominator"])
+        by_day = {p["ar_as_of"]: p for p in trend["points"]}
+        week_of_c1 = next(p for p in trend["points"] if TODAY - timedelta(days=25) <= date.fromisoformat(
+            p["ar_as_of"]) < TODAY - timedelta(days=20))
+        assert week_of_c1["ar_cents"] == 3 * 15000, "c-4, c-1 (paid 20 days ago) and c-2 owed; c-3 not sent yet"
+        first = min(by_day)
+        assert date.fromisoformat(first) < TODAY - timedelta(days=70) and by_day[first]["ar_cents"] == 0
         summary = (await client.get("/v1/clinician-summary", params={"month": month}, headers=auth())).json()
         assert summary["clinicians"], summary
 

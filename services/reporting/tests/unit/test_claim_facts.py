@@ -14,6 +14,7 @@ from reporting.domain.facts import (
     Posting,
     StatusChange,
     Submission,
+    as_of,
     claim_fact,
     histories,
     payer_open_cents,
@@ -129,3 +130,21 @@ def test_what_the_payer_owes_is_never_negative_nor_more_than_billed_less_paid(hi
 @given(st.sampled_from(["corrected", "voided", "closed", "draft", "held", "scrubbed"]), st.integers(0, 10**7))
 def test_claims_out_of_ar_or_not_billed_owe_nothing(status: str, billed: int) -> None:
     assert payer_open_cents(status, billed, 0, 0, 0) == 0
+
+
+def _day_of(at: datetime) -> date:
+    return at.date()
+
+
+def test_a_claim_as_of_a_day_before_its_payment_is_still_owed() -> None:
+    history = ClaimHistory("c-1", submitted(), (change("paid", 60 * 24 * 3),),
+                           (posting("paid", 60 * 24 * 3, 12000, 0, 3000),))
+    paid_on = history.postings[0].posted_on
+    assert claim_fact(as_of(history, paid_on - timedelta(days=1), _day_of), RULES).payer_open_cents == 15000
+    assert claim_fact(as_of(history, paid_on, _day_of), RULES).payer_open_cents == 0
+    assert claim_fact(as_of(history, DOS, _day_of), RULES).payer_open_cents == 0, "not submitted yet that day"
+
+
+@given(claim_histories())
+def test_as_of_a_day_after_every_fact_is_the_claim_as_it_is(history: ClaimHistory) -> None:
+    assert claim_fact(as_of(history, date(2030, 1, 1), _day_of), RULES) == claim_fact(history, RULES)

@@ -15,7 +15,7 @@ def test_a_payment_settles_the_oldest_charge_first() -> None:
     charges = [PatientCharge("a", "pt-1", "c-new", DAY + timedelta(days=20), 3000),
                PatientCharge("b", "pt-1", "c-old", DAY, 2000)]
     out = {oc.charge.claim_id: (oc.collected_cents, oc.open_cents)
-           for oc in apply_payments(charges, [PatientMoney("m", "pt-1", 2500)])}
+           for oc in apply_payments(charges, [PatientMoney("m", "pt-1", 2500, DAY)])}
     assert out == {"c-old": (2000, 0), "c-new": (500, 2500)}
 
 
@@ -26,13 +26,13 @@ def test_a_reversal_assessment_takes_the_claims_responsibility_back() -> None:
 
 
 def test_one_patients_money_never_pays_anothers_charge() -> None:
-    out = apply_payments([PatientCharge("a", "pt-2", "c-1", DAY, 1000)], [PatientMoney("m", "pt-1", 5000)])
+    out = apply_payments([PatientCharge("a", "pt-2", "c-1", DAY, 1000)], [PatientMoney("m", "pt-1", 5000, DAY)])
     assert [(oc.collected_cents, oc.open_cents) for oc in out] == [(0, 1000)]
 
 
 def test_a_refund_gives_money_back_to_the_pool() -> None:
     out = apply_payments([PatientCharge("a", "pt-1", None, DAY, 1000)],
-                         [PatientMoney("m", "pt-1", 1000), PatientMoney("r", "pt-1", -400)])
+                         [PatientMoney("m", "pt-1", 1000, DAY), PatientMoney("r", "pt-1", -400, DAY, "refund")])
     assert [oc.open_cents for oc in out] == [400]
 
 
@@ -40,7 +40,7 @@ charge_lists = st.lists(st.builds(PatientCharge, st.uuids().map(str), st.sampled
                                   st.one_of(st.none(), st.sampled_from(["c-1", "c-2", "c-3"])),
                                   st.dates(DAY, DAY + timedelta(days=120)), st.integers(-5000, 20000)), max_size=12)
 money_lists = st.lists(st.builds(PatientMoney, st.uuids().map(str), st.sampled_from(["pt-1", "pt-2"]),
-                                 st.integers(-2000, 30000)), max_size=6)
+                                 st.integers(-2000, 30000), st.just(DAY)), max_size=6)
 
 
 @given(charge_lists, money_lists)

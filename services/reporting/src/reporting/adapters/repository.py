@@ -104,9 +104,8 @@ class SqlFactRepository:
     async def add_patient_charges(self, practice_id: str, items: Sequence[PatientCharge]) -> None:
         await insert_new(self.session, patient_charges, [{"practice_id": practice_id, **asdict(c)} for c in items])
 
-    async def add_patient_money(self, practice_id: str, items: Sequence[tuple[PatientMoney, str, Any]]) -> None:
-        await insert_new(self.session, patient_money, [
-            {"practice_id": practice_id, **asdict(m), "kind": kind, "entered_on": day} for m, kind, day in items])
+    async def add_patient_money(self, practice_id: str, items: Sequence[PatientMoney]) -> None:
+        await insert_new(self.session, patient_money, [{"practice_id": practice_id, **asdict(m)} for m in items])
 
     async def add_determinations(self, practice_id: str, items: Sequence[tuple[DeterminedVisit, int]]) -> None:
         """Authorizations' answer per visit: a higher sequence replaces a lower one, never the other way."""
@@ -123,26 +122,30 @@ class SqlFactRepository:
     async def histories(self, practice_id: str, claim_ids: Collection[str]) -> dict[str, ClaimHistory]:
         if not claim_ids:
             return {}
-        s = self.session
-        subs = [Submission(**{k: v for k, v in r._mapping.items() if k != "practice_id"})
-                for r in (await s.execute(select(claim_submissions).where(
-                    claim_submissions.c.practice_id == practice_id,
-                    among(claim_submissions.c.claim_id, claim_ids)))).all()]
-        changes = [StatusChange(r.event_id, r.claim_id, r.previous_status, r.status, r.at)
-                   for r in (await s.execute(select(claim_status_changes).where(
-                       claim_status_changes.c.practice_id == practice_id,
-                       among(claim_status_changes.c.claim_id, claim_ids)))).all()]
-        posts = [Posting(r.posting_id, r.claim_id, r.outcome, r.paid_cents, r.patient_cents, r.contractual_cents,
-                         r.posted_on, r.at)
-                 for r in (await s.execute(select(claim_postings).where(
-                     claim_postings.c.practice_id == practice_id,
-                     among(claim_postings.c.claim_id, claim_ids)))).all()]
-        denials = [Denial(r.denial_id, r.claim_id, r.category, r.amount_cents, r.raised_at)
-                   for r in (await s.execute(select(claim_denials).where(
-                       claim_denials.c.practice_id == practice_id,
-                       among(claim_denials.c.claim_id, claim_ids)))).all()]
-        return histories(claim_ids, subs, changes, posts, denials)
+        return await load_histories(self.session, practice_id, claim_ids)
 
     async def save_facts(self, practice_id: str, facts: Iterable[ClaimFact]) -> None:
         rows = [{"practice_id": practice_id, **asdict(f)} for f in facts]
         await upsert(self.session, claim_facts, rows)
+
+
+async def load_histories(session: AsyncSession, practice_id: str, claim_ids: Collection[str] | None = None
+                         ) -> dict[str, ClaimHistory]:
+    """The stored facts of the named claims (None: every claim of the practice), one history per claim."""
+    def where(table: Table) -> list[ColumnElement[bool]]:
+        clauses = [table.c.practice_id == practice_id]
+        if claim_ids is not None:
+            clauses.append(among(table.c.claim_id, claim_ids))
+        return clauses
+
+    subs = [Submission(**{k: v for k, v in r._mapping.items() if k != "practice_id"})
+            for r in (await session.execute(select(claim_submissions).where(*where(claim_submissions)))).all()]
+    changes = [StatusChange(r.event_id, r.claim_id, r.previous_status, r.status, r.at)
+               for r in (await session.execute(select(claim_status_changes).where(
+                   *where(claim_status_changes)))).all()]
+    posts = [Posting(r.posting_id, r.claim_id, r.outcome, r.paid_cents, r.patient_cents, r.contractual_cents,
+                     r.posted_on, r.at)
+             for r in (await session.execute(select(claim_postings).where(*where(claim_postings)))).all()]
+    denials = [Denial(r.denial_id, r.claim_id, r.category, r.amount_cents, r.raised_at)
+               for r in (await session.execute(select(claim_denials).where(*where(claim_denials)))).all()]
+    return histories(claim_ids or (), subs, changes, posts, denials)

@@ -8,7 +8,7 @@ the per-claim row (:class:`ClaimFact`) is recomputed from all of a claim's facts
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -215,3 +215,12 @@ def histories(claim_ids: Iterable[str], submissions: Iterable[Submission], chang
     for claim_id in subs:
         by_claim.setdefault(claim_id, ([], [], []))
     return {c: ClaimHistory(c, subs.get(c), tuple(ch), tuple(po), tuple(de)) for c, (ch, po, de) in by_claim.items()}
+
+
+def as_of(history: ClaimHistory, day: date, day_of: Callable[[datetime], date]) -> ClaimHistory:
+    """The claim as it stood at the end of ``day`` (``day_of``: an instant's date in the practice's time zone):
+    what was submitted, changed, posted and denied by then. Its fact row is then the row of that day."""
+    sub = history.submission if history.submission is not None and history.submission.submitted_on <= day else None
+    return ClaimHistory(history.claim_id, sub, tuple(c for c in history.changes if day_of(c.at) <= day),
+                        tuple(p for p in history.postings if p.posted_on <= day),
+                        tuple(d for d in history.denials if day_of(d.raised_at) <= day))

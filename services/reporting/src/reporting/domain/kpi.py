@@ -27,13 +27,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from statistics import median
 from typing import Literal
 
-from reporting.domain.facts import ClaimFact
-from reporting.domain.patient_ar import OpenCharge
+from reporting.domain.facts import ClaimFact, ClaimHistory, FactRules, as_of, claim_fact
+from reporting.domain.patient_ar import OpenCharge, PatientCharge, PatientMoney, apply_payments
+from reporting.domain.patient_ar import as_of as ledger_as_of
 from reporting.domain.targets import Measurement
 
 Period = Literal["week", "month"]
@@ -251,6 +252,24 @@ def trend(facts: Iterable[ClaimFact], patient_collected: Mapping[str, int], star
         rows.append({"period_start": begins, "claims": len(cohort),
                      **{f.kpi: None if f.value is None else str(f.value) for f in figures}})
     return rows
+
+
+def period_end(begins: date, period: Period) -> date:
+    if period == "week":
+        return begins + timedelta(days=6)
+    return (begins.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+
+
+def ar_as_of(histories: Sequence[ClaimHistory], charges: Sequence[PatientCharge], money: Sequence[PatientMoney],
+             day: date, day_of: Callable[[datetime], date], measurement: Measurement) -> tuple[Figure, Figure]:
+    """Days in A/R and the share of A/R over ``over_days`` at the end of ``day``: every claim and the patient
+    ledger taken back to what they were that day (a trend of A/R needs no snapshots)."""
+    rules = FactRules(measurement.clean_first_outcomes)
+    facts = [claim_fact(as_of(h, day, day_of), rules) for h in histories]
+    patient = apply_payments(*ledger_as_of(charges, money, day))
+    items = ar_items(facts, patient)
+    return (days_in_ar(items, facts, day, measurement.days_in_ar_window_days),
+            ar_over_share(items, day, measurement.over_days))
 
 
 # ------------------------------------------------------------------------------------------------ clinicians

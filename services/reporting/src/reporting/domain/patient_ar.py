@@ -39,6 +39,8 @@ class PatientMoney:
     entry_id: str
     patient_id: str
     cents: int
+    entered_on: date
+    kind: str = "payment"
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,3 +86,9 @@ def apply_payments(charges: Iterable[PatientCharge], money: Iterable[PatientMone
         pool[charge.patient_id] = available - applied
         out.append(OpenCharge(charge, applied))
     return out
+
+
+def as_of(charges: Iterable[PatientCharge], money: Iterable[PatientMoney], day: date
+          ) -> tuple[list[PatientCharge], list[PatientMoney]]:
+    """What the patient ledger held at the end of ``day``."""
+    return [c for c in charges if c.charged_on <= day], [m for m in money if m.entered_on <= day]

@@ -60,7 +60,7 @@ async def kpi_trend(principal: Reader, services: ServicesDep, period: Literal["w
                     start: From = None, end: To = None, as_of: AsOf = None) -> dict[str, Any]:
     async with services.db.sessions() as session:
         return await reports.trend(session, principal.practice_id, _window(services, start, end, as_of), period,
-                                   services.rules)
+                                   services.rules, services.clock.date_at)
 
 
 @router.get("/denials", dependencies=[audited("denial_report")],

@@ -93,7 +93,7 @@ async def _balance_changes(uow: ReportingUnitOfWork, items: Items, day: Callable
                                                          to_cents(p.amount))))
         elif p.entry_kind in PAYMENT_KINDS or p.entry_kind in REFUND_KINDS:
             cents = to_cents(p.amount) * (-1 if p.entry_kind in REFUND_KINDS else 1)
-            money.append((e.practice_id, (PatientMoney(p.entry_id, p.patient_id, cents), p.entry_kind, day(e))))
+            money.append((e.practice_id, PatientMoney(p.entry_id, p.patient_id, cents, day(e), p.entry_kind)))
     await projections.record_patient_charges(uow, charges)
     await projections.record_patient_money(uow, money)
 

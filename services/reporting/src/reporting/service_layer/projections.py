@@ -83,8 +83,7 @@ async def record_patient_charges(uow: ReportingUnitOfWork, facts: Iterable[tuple
         await uow.facts.add_patient_charges(practice_id, items)
 
 
-async def record_patient_money(uow: ReportingUnitOfWork, facts: Iterable[tuple[str, tuple[PatientMoney, str, Any]]]
-                               ) -> None:
+async def record_patient_money(uow: ReportingUnitOfWork, facts: Iterable[tuple[str, PatientMoney]]) -> None:
     for practice_id, items in by_practice(facts).items():
         await uow.facts.add_patient_money(practice_id, items)
 

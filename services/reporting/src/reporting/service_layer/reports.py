@@ -4,8 +4,9 @@ functions (domain/kpi.py) with the rules in force on the day asked about, and sh
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -120,15 +121,27 @@ async def figure(session: AsyncSession, practice_id: str, name: str, window: Win
 
 
 async def trend(session: AsyncSession, practice_id: str, window: Window, period: kpi.Period,
-                rules: ReportingRules) -> dict[str, Any]:
+                rules: ReportingRules, day_of: Callable[[datetime], date]) -> dict[str, Any]:
+    """The rate KPIs per week or month of date of service (a cohort each), and A/R (days in A/R, the share over
+    60 days) as it stood at the end of each period (or today, for the period running)."""
     if len(kpi.periods(window.start, window.end, period)) > MAX_TREND_POINTS:
         raise BadFilter("period", f"at most {MAX_TREND_POINTS} {period}s in one trend")
     measurement = rules.measurement_on(window.today)
     book = await _book(session, practice_id)
     targets = {name: {"goal": str(t.goal), "trouble": str(t.trouble), "direction": t.direction}
                for name, t in rules.targets_on(window.today).items()}
-    return {**_period(window), "period": period, "targets": targets,
-            "points": kpi.trend(book.facts, book.collected, window.start, window.end, period, measurement)}
+    points = kpi.trend(book.facts, book.collected, window.start, window.end, period, measurement)
+    histories = await views.claim_histories(session, practice_id)
+    charges, money = await views.patient_ledger(session, practice_id)
+    for point in points:
+        begins = point["period_start"]
+        assert isinstance(begins, date)
+        day = min(kpi.period_end(begins, period), window.today)
+        days, over = kpi.ar_as_of(histories, charges, money, day, day_of, measurement)
+        point.update({"ar_as_of": day, "days_in_ar": None if days.value is None else str(days.value),
+                      "ar_over_60_share": None if over.value is None else str(over.value),
+                      "ar_cents": over.denominator})
+    return {**_period(window), "period": period, "targets": targets, "points": points}
 
 
 async def denials_by(session: AsyncSession, practice_id: str, window: Window, dimension: str,

@@ -19,8 +19,8 @@ from reporting.adapters.orm import (
     visit_determinations,
     visits,
 )
-from reporting.adapters.repository import among
-from reporting.domain.facts import ClaimFact
+from reporting.adapters.repository import among, load_histories
+from reporting.domain.facts import ClaimFact, ClaimHistory
 from reporting.domain.kpi import DeterminedVisit, Session
 from reporting.domain.patient_ar import PatientCharge, PatientMoney
 
@@ -37,6 +37,11 @@ async def claim_facts_of(session: AsyncSession, practice_id: str) -> list[ClaimF
         claim_facts.c.practice_id == practice_id))).all()]
 
 
+async def claim_histories(session: AsyncSession, practice_id: str) -> list[ClaimHistory]:
+    """Every claim's stored facts (what an A/R figure as of a past day is computed from)."""
+    return list((await load_histories(session, practice_id)).values())
+
+
 async def claim_rows(session: AsyncSession, practice_id: str, claim_ids: Collection[str]) -> list[dict[str, Any]]:
     """The fact rows of the named claims (a drill-down), in claim id order; other practices' claims are not found."""
     if not claim_ids:
@@ -50,8 +55,9 @@ async def patient_ledger(session: AsyncSession, practice_id: str) -> tuple[list[
     charges = [PatientCharge(r.charge_id, r.patient_id, r.claim_id, r.charged_on, r.cents)
                for r in (await session.execute(select(patient_charges).where(
                    patient_charges.c.practice_id == practice_id))).all()]
-    money = [PatientMoney(r.entry_id, r.patient_id, r.cents) for r in (await session.execute(select(
-        patient_money).where(patient_money.c.practice_id == practice_id))).all()]
+    money = [PatientMoney(r.entry_id, r.patient_id, r.cents, r.entered_on, r.kind)
+             for r in (await session.execute(select(patient_money).where(
+                 patient_money.c.practice_id == practice_id))).all()]
     return charges, money
 
 
