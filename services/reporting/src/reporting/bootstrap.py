@@ -44,7 +44,7 @@ CONSUMER_GROUPS: Mapping[str, list[str]] = {
     "claim-facts": [topics.VISIT_COMPLETED, topics.CLAIM_SUBMITTED, topics.CLAIM_STATUS_CHANGED,
                     topics.CLAIM_PAYMENT_POSTED, topics.DENIAL_RAISED],
     "patient-ar": [topics.PATIENT_RESPONSIBILITY_ASSESSED, topics.PATIENT_BALANCE_CHANGED],
-    "coverage": [topics.VISIT_AUTHORIZATION_DETERMINED],
+    "coverage": [topics.VISIT_AUTHORIZATION_DETERMINED, topics.ELIGIBILITY_CHECKED],
 }
 
 T = TypeVar("T")

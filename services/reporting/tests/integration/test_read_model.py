@@ -17,6 +17,7 @@ from rcm_shared.contracts import (
     ClaimSubmittedV1,
     CodedService,
     DenialRaisedV1,
+    EligibilityCheckedV1,
     EventEnvelope,
     EventPayload,
     PatientBalanceChangedV1,
@@ -116,6 +117,9 @@ def scenario() -> dict[str, list[EventEnvelope]]:
             env(PatientBalanceChangedV1(account_id="acct-2", patient_id="pt-v-self", practice_id=PRACTICE,
                                         entry_id="e-3", entry_kind="self_pay_charge", amount=Decimal("120.00"),
                                         balance=Decimal("120.00")), "acct-2", at(10))],
+        "eligibility-checked": [env(EligibilityCheckedV1(
+            check_id="k-1", practice_id=PRACTICE, patient_id="pt-v-c-1", payer_id="SBXHP",
+            as_of=TODAY - timedelta(days=42), active=True), "k-1", at(42))],
         "visit-authorization-determined": [
             env(VisitAuthorizationDeterminedV1(
                 visit_id="v-c-1", practice_id=PRACTICE, patient_id="pt-1", payer_id="SBXHP",
@@ -170,6 +174,11 @@ async def test_every_billing_topic_feeds_the_kpis_and_each_figure_opens_to_its_c
         assert figures["submission_lag_days"]["value"] == "2.8"
         assert figures["uninterrupted_coverage_rate"]["value"] == "100.00", "the later answer replaced the gap"
         assert figures["days_in_ar"]["target"]["trouble"] == "50"
+        # one of the four insured visits had its coverage checked in the 30 days before it
+        assert (figures["eligibility_verified_rate"]["value"], figures["eligibility_verified_rate"]["judgement"]) == (
+            "25.00", "no_target")
+        unverified = (await client.get("/v1/kpis/eligibility_verified_rate/claims", headers=auth())).json()
+        assert unverified["claim_ids"] == ["c-1"] and unverified["visit_ids"] == ["v-c-2", "v-c-3", "v-c-4"]
 
         drill = (await client.get("/v1/kpis/denial_rate/claims", headers=auth())).json()
         assert drill["claim_ids"] == ["c-2"] and drill["base_claim_ids"] == ["c-1", "c-2", "c-3"]

@@ -121,6 +121,22 @@ def test_uninterrupted_coverage_counts_authorized_episodes() -> None:
     assert figure.detail["interrupted_visit_ids"] == ["2"]
 
 
+def test_eligibility_is_verified_by_an_active_check_in_the_days_before_the_visit() -> None:
+    dos = TODAY - timedelta(days=5)
+    visits = [kpi.InsuredVisit("v-ok", "pt-1", "P1", dos), kpi.InsuredVisit("v-old", "pt-2", "P1", dos),
+              kpi.InsuredVisit("v-inactive", "pt-3", "P1", dos), kpi.InsuredVisit("v-other-payer", "pt-4", "P1", dos),
+              kpi.InsuredVisit("v-after", "pt-5", "P1", dos)]
+    checks = [kpi.CoverageCheck("k1", "pt-1", "P1", dos - timedelta(days=30), True),
+              kpi.CoverageCheck("k2", "pt-2", "P1", dos - timedelta(days=31), True),
+              kpi.CoverageCheck("k3", "pt-3", "P1", dos, False),
+              kpi.CoverageCheck("k4", "pt-4", "P2", dos, True),
+              kpi.CoverageCheck("k5", "pt-5", "P1", dos + timedelta(days=1), True)]
+    figure = kpi.eligibility_verified(visits, checks, MEASURE.eligibility_verified_within_days, {"v-ok": "c-ok",
+                                                                                                  "v-old": "c-old"})
+    assert (figure.value, figure.claim_ids, figure.base_claim_ids) == (Decimal("20.00"), ("c-ok",), ("c-ok", "c-old"))
+    assert figure.detail["unverified_visit_ids"] == ["v-after", "v-inactive", "v-old", "v-other-payer"]
+
+
 def test_the_clinician_summary_counts_sessions_billed_paid_and_open() -> None:
     month = date(2026, 11, 1)
     sessions = [kpi.Session("v-a", "1234567893", date(2026, 11, 3), False),

@@ -154,6 +154,18 @@ visit_determinations = Table(
     Column("missing_reason", String(40), nullable=True),
 )
 
+# eligibility-checked: each coverage check's answer (was the patient's coverage with the payer active, as of when).
+eligibility_checks = Table(
+    "eligibility_checks", metadata,
+    Column("practice_id", String(64), primary_key=True),
+    Column("check_id", String(64), primary_key=True),
+    Column("patient_id", String(64), nullable=False),
+    Column("payer_id", String(80), nullable=False),
+    Column("as_of", Date, nullable=False),
+    Column("active", Boolean, nullable=False),
+)
+Index("ix_eligibility_checks_patient", eligibility_checks.c.practice_id, eligibility_checks.c.patient_id)
+
 #: Every table the topics rebuild (the state hash covers these; the platform tables are bookkeeping).
 READ_MODEL = (visits, claim_submissions, claim_status_changes, claim_postings, claim_denials, claim_facts,
-              patient_charges, patient_money, visit_determinations)
+              patient_charges, patient_money, visit_determinations, eligibility_checks)

@@ -21,6 +21,7 @@ from reporting.adapters.orm import (
     claim_postings,
     claim_status_changes,
     claim_submissions,
+    eligibility_checks,
     patient_charges,
     patient_money,
     visit_determinations,
@@ -36,7 +37,7 @@ from reporting.domain.facts import (
     VisitDelivered,
     histories,
 )
-from reporting.domain.kpi import DeterminedVisit
+from reporting.domain.kpi import CoverageCheck, DeterminedVisit
 from reporting.domain.patient_ar import PatientCharge, PatientMoney
 
 
@@ -116,6 +117,10 @@ class SqlFactRepository:
         await upsert(self.session, visit_determinations,
                      [{"practice_id": practice_id, **asdict(v), "sequence": s} for v, s in latest.values()],
                      where=lambda stmt: stmt.excluded.sequence > visit_determinations.c.sequence)
+
+    async def add_eligibility_checks(self, practice_id: str, items: Sequence[CoverageCheck]) -> None:
+        await insert_new(self.session, eligibility_checks, [{"practice_id": practice_id, **asdict(c)}
+                                                            for c in items])
 
     # ------------------------------------------------------------------------------------------ claim rows
 

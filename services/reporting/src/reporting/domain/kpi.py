@@ -330,6 +330,48 @@ def patient_collected_by_claim(patient_open: Iterable[OpenCharge]) -> dict[str, 
 
 
 @dataclass(frozen=True, slots=True)
+class InsuredVisit:
+    visit_id: str
+    patient_id: str
+    payer_id: str
+    date_of_service: date
+
+
+@dataclass(frozen=True, slots=True)
+class CoverageCheck:
+    """eligibility-checked: the payer's answer for a patient, as of a day."""
+
+    check_id: str
+    patient_id: str
+    payer_id: str
+    as_of: date
+    active: bool
+
+
+def eligibility_verified(visits: Iterable[InsuredVisit], checks: Iterable[CoverageCheck], within_days: int,
+                         claim_of_visit: Mapping[str, str]) -> Figure:
+    """Share of insured visits whose coverage with their payer was found active by a check dated in the
+    ``within_days`` before the date of service (or on it): the front end's part in eligibility denials. The claims
+    behind it are the visits' claims (a visit not billed yet has none)."""
+    by_member: dict[tuple[str, str], list[date]] = {}
+    for c in checks:
+        if c.active:
+            by_member.setdefault((c.patient_id, c.payer_id), []).append(c.as_of)
+    base = list(visits)
+    verified = [v for v in base if any(
+        timedelta(0) <= v.date_of_service - day <= timedelta(days=within_days)
+        for day in by_member.get((v.patient_id, v.payer_id), ()))]
+    verified_ids = {v.visit_id for v in verified}
+    unverified = sorted(v.visit_id for v in base if v.visit_id not in verified_ids)
+
+    def claims(items: Iterable[InsuredVisit]) -> tuple[str, ...]:
+        return tuple(sorted(claim_of_visit[v.visit_id] for v in items if v.visit_id in claim_of_visit))
+
+    return Figure("eligibility_verified_rate", percent(len(verified), len(base)), len(verified), len(base), "visits",
+                  claims(verified), claims(base), {"within_days": within_days, "unverified_visit_ids": unverified})
+
+
+@dataclass(frozen=True, slots=True)
 class DeterminedVisit:
     """Authorizations' latest answer for one insured visit (visit-authorization-determined)."""
 

@@ -17,7 +17,7 @@ from reporting.domain.exceptions import RulesNotInForce
 Direction = Literal["at_least", "at_most"]
 KPI_NAMES = ("first_pass_clean_rate", "denial_rate", "coding_denial_rate", "days_in_ar", "ar_over_60_share",
              "net_collection_rate", "uninterrupted_coverage_rate", "submission_lag_days",
-             "held_before_submission_rate")
+             "held_before_submission_rate", "eligibility_verified_rate")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +69,7 @@ class Measurement:
     coding_categories: frozenset[str]
     clean_first_outcomes: frozenset[str]
     episode_gap_days: int
+    eligibility_verified_within_days: int
 
     def bucket(self, age_days: int) -> str:
         for bucket in self.aging_buckets:
@@ -141,7 +142,8 @@ def measurements(data: Mapping[str, Any]) -> tuple[Measurement, ...]:
         out.append(Measurement(
             start, end, buckets, int(raw["over_days"]), int(raw["days_in_ar_window_days"]),
             frozenset(str(c) for c in raw.get("coding_categories") or []),
-            frozenset(str(c) for c in raw.get("clean_first_outcomes") or ["paid"]), int(raw["episode_gap_days"])))
+            frozenset(str(c) for c in raw.get("clean_first_outcomes") or ["paid"]), int(raw["episode_gap_days"]),
+            int(raw["eligibility_verified_within_days"])))
     if not out:
         raise ValueError("reporting.yaml needs at least one measurement entry")
     return tuple(out)

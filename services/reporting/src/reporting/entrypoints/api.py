@@ -28,7 +28,7 @@ To = Annotated[PlausibleDate | None, Query(alias="to", description="last date of
 AsOf = Annotated[PlausibleDate | None, Query(description="the day A/R is measured on (default: today)")]
 KpiName = Literal["first_pass_clean_rate", "denial_rate", "coding_denial_rate", "days_in_ar", "ar_over_60_share",
                   "net_collection_rate", "uninterrupted_coverage_rate", "submission_lag_days",
-                  "held_before_submission_rate"]
+                  "held_before_submission_rate", "eligibility_verified_rate"]
 assert set(KpiName.__args__) == set(KPI_NAMES)  # type: ignore[attr-defined]
 
 

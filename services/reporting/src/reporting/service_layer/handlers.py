@@ -14,6 +14,7 @@ from rcm_shared.contracts import (
     ClaimStatusChangedV1,
     ClaimSubmittedV1,
     DenialRaisedV1,
+    EligibilityCheckedV1,
     EventEnvelope,
     EventPayload,
     PatientBalanceChangedV1,
@@ -26,7 +27,7 @@ from rcm_shared.messaging.dispatch import TypedBatchHandler
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reporting.domain.facts import Denial, FactRules, Posting, StatusChange, Submission, VisitDelivered
-from reporting.domain.kpi import DeterminedVisit
+from reporting.domain.kpi import CoverageCheck, DeterminedVisit
 from reporting.domain.patient_ar import PAYMENT_KINDS, REFUND_KINDS, SELF_PAY_KINDS, PatientCharge, PatientMoney
 from reporting.service_layer import projections
 from reporting.service_layer.unit_of_work import ReportingUnitOfWork, UnitsOfWork
@@ -59,6 +60,9 @@ def message_map(uows: UnitsOfWork, rules: FactRules, clock: Clock) -> Mapping[ty
         PatientBalanceChangedV1: _in_poll(uows, lambda uow, items: _balance_changes(uow, items, day)),
         VisitAuthorizationDeterminedV1: _in_poll(uows, lambda uow, items: projections.record_determinations(
             uow, [(e.practice_id, (determined(p), p.sequence)) for e, p in items])),
+        EligibilityCheckedV1: _in_poll(uows, lambda uow, items: projections.record_eligibility_checks(
+            uow, [(e.practice_id, CoverageCheck(p.check_id, p.patient_id, p.payer_id, p.as_of, p.active))
+                  for e, p in items])),
     }
 
 

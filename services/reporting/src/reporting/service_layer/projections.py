@@ -18,7 +18,7 @@ from reporting.domain.facts import (
     VisitDelivered,
     claim_fact,
 )
-from reporting.domain.kpi import DeterminedVisit
+from reporting.domain.kpi import CoverageCheck, DeterminedVisit
 from reporting.domain.patient_ar import PatientCharge, PatientMoney
 from reporting.service_layer.unit_of_work import ReportingUnitOfWork
 
@@ -92,3 +92,8 @@ async def record_determinations(uow: ReportingUnitOfWork, facts: Iterable[tuple[
                                 ) -> None:
     for practice_id, items in by_practice(facts).items():
         await uow.facts.add_determinations(practice_id, items)
+
+
+async def record_eligibility_checks(uow: ReportingUnitOfWork, facts: Iterable[tuple[str, CoverageCheck]]) -> None:
+    for practice_id, items in by_practice(facts).items():
+        await uow.facts.add_eligibility_checks(practice_id, items)

@@ -59,8 +59,23 @@ async def _book(session: AsyncSession, practice_id: str) -> PracticeBook:
     return PracticeBook(facts, apply_payments(charges, money))
 
 
-def _figures(book: PracticeBook, window: Window, measurement: Measurement,
-             determined: list[kpi.DeterminedVisit]) -> list[kpi.Figure]:
+@dataclass(frozen=True)
+class FrontEnd:
+    """What the front-end KPIs read besides the claims: authorizations' answers, insured visits, coverage checks."""
+
+    determined: list[kpi.DeterminedVisit]
+    visits: list[kpi.InsuredVisit]
+    checks: list[kpi.CoverageCheck]
+
+
+async def _front_end(session: AsyncSession, practice_id: str, window: Window, measurement: Measurement) -> FrontEnd:
+    earliest = window.start - timedelta(days=measurement.eligibility_verified_within_days)
+    return FrontEnd(await views.determined_visits(session, practice_id),
+                    await views.insured_visits(session, practice_id, window.start, window.end),
+                    await views.coverage_checks(session, practice_id, earliest, window.end))
+
+
+def _figures(book: PracticeBook, window: Window, measurement: Measurement, front: FrontEnd) -> list[kpi.Figure]:
     cohort = kpi.in_period(book.facts, window.start, window.end)
     items = kpi.ar_items(book.facts, book.patient)
     return [
@@ -70,10 +85,13 @@ def _figures(book: PracticeBook, window: Window, measurement: Measurement,
         kpi.days_in_ar(items, book.facts, window.today, measurement.days_in_ar_window_days),
         kpi.ar_over_share(items, window.today, measurement.over_days),
         kpi.net_collection_rate(cohort, book.collected),
-        kpi.uninterrupted_coverage([d for d in determined if window.start <= d.date_of_service <= window.end],
+        kpi.uninterrupted_coverage([d for d in front.determined if window.start <= d.date_of_service <= window.end],
                                    measurement.episode_gap_days),
         kpi.submission_lag(cohort),
         kpi.held_before_submission_rate(cohort),
+        kpi.eligibility_verified(front.visits, front.checks, measurement.eligibility_verified_within_days,
+                                 {f.visit_id: f.claim_id for f in book.facts
+                                  if f.visit_id is not None and f.status != "corrected"}),
     ]
 
 
@@ -86,9 +104,10 @@ def _shown(figure: kpi.Figure, rules: ReportingRules, today: date) -> dict[str, 
                                                "trouble": str(target.trouble), "source": target.source},
         "judgement": "no_target" if target is None else target.judge(figure.value),
         "claims": len(figure.claim_ids), "base_claims": len(figure.base_claim_ids),
-        "detail": dict(figure.detail) if figure.kpi != "uninterrupted_coverage_rate" else {
-            "gap_days": figure.detail.get("gap_days"),
-            "interrupted_visits": len(figure.detail.get("interrupted_visit_ids") or ())},  # type: ignore[arg-type]
+        # visit ids stay behind the drill-down (GET /v1/kpis/{kpi}/claims); the board shows how many
+        "detail": {(k.removesuffix("_ids") + "s" if k.endswith("_visit_ids") else k):
+                   (len(v) if k.endswith("_visit_ids") else v)  # type: ignore[arg-type]
+                   for k, v in figure.detail.items()},
     }
 
 
@@ -100,7 +119,7 @@ async def board(session: AsyncSession, practice_id: str, window: Window, rules: 
     """Every KPI with its target, judgement and counts (claims behind each: ``figure``)."""
     measurement = rules.measurement_on(window.today)
     book = await _book(session, practice_id)
-    figures = _figures(book, window, measurement, await views.determined_visits(session, practice_id))
+    figures = _figures(book, window, measurement, await _front_end(session, practice_id, window, measurement))
     return {**_period(window), "rules_versions": dict(rules.versions),
             "kpis": [_shown(f, rules, window.today) for f in figures]}
 
@@ -111,13 +130,14 @@ async def figure(session: AsyncSession, practice_id: str, name: str, window: Win
     measurement = rules.measurement_on(window.today)
     book = await _book(session, practice_id)
     found = {f.kpi: f for f in _figures(book, window, measurement,
-                                        await views.determined_visits(session, practice_id))}
+                                        await _front_end(session, practice_id, window, measurement))}
     if name not in found:
         raise BadFilter("kpi", f"unknown KPI (one of {', '.join(sorted(found))})")
     f = found[name]
     return {**_period(window), **_shown(f, rules, window.today), "claim_ids": list(f.claim_ids),
             "base_claim_ids": list(f.base_claim_ids),
-            "visit_ids": list(f.detail.get("interrupted_visit_ids") or ())}  # type: ignore[call-overload]
+            "visit_ids": list(f.detail.get("interrupted_visit_ids") or f.detail.get(  # type: ignore[call-overload]
+                "unverified_visit_ids") or ())}
 
 
 async def trend(session: AsyncSession, practice_id: str, window: Window, period: kpi.Period,

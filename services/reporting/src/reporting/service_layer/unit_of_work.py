@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from reporting.adapters.repository import SqlFactRepository
 from reporting.domain.facts import ClaimFact, ClaimHistory, Denial, Posting, StatusChange, Submission, VisitDelivered
-from reporting.domain.kpi import DeterminedVisit
+from reporting.domain.kpi import CoverageCheck, DeterminedVisit
 from reporting.domain.patient_ar import PatientCharge, PatientMoney
 
 
@@ -32,6 +32,8 @@ class FactRepository(Protocol):
     async def add_patient_money(self, practice_id: str, items: Sequence[PatientMoney]) -> None: ...
 
     async def add_determinations(self, practice_id: str, items: Sequence[tuple[DeterminedVisit, int]]) -> None: ...
+
+    async def add_eligibility_checks(self, practice_id: str, items: Sequence[CoverageCheck]) -> None: ...
 
     async def histories(self, practice_id: str, claim_ids: Collection[str]) -> dict[str, ClaimHistory]: ...
 

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from reporting.adapters.orm import (
     READ_MODEL,
     claim_facts,
+    eligibility_checks,
     patient_charges,
     patient_money,
     visit_determinations,
@@ -21,7 +22,7 @@ from reporting.adapters.orm import (
 )
 from reporting.adapters.repository import among, load_histories
 from reporting.domain.facts import ClaimFact, ClaimHistory
-from reporting.domain.kpi import DeterminedVisit, Session
+from reporting.domain.kpi import CoverageCheck, DeterminedVisit, InsuredVisit, Session
 from reporting.domain.patient_ar import PatientCharge, PatientMoney
 
 _FACT_FIELDS = [c.name for c in claim_facts.columns if c.name != "practice_id"]
@@ -66,6 +67,23 @@ async def sessions_between(session: AsyncSession, practice_id: str, start: date,
         select(visits.c.visit_id, visits.c.clinician_npi, visits.c.date_of_service, visits.c.voided).where(
             visits.c.practice_id == practice_id, visits.c.date_of_service >= start,
             visits.c.date_of_service <= end))).all()]
+
+
+async def insured_visits(session: AsyncSession, practice_id: str, start: date, end: date) -> list[InsuredVisit]:
+    """Insured visits (not voided) with a date of service in [start, end]."""
+    return [InsuredVisit(r.visit_id, r.patient_id, r.payer_id, r.date_of_service) for r in (await session.execute(
+        select(visits.c.visit_id, visits.c.patient_id, visits.c.payer_id, visits.c.date_of_service).where(
+            visits.c.practice_id == practice_id, visits.c.billing_model == "insurance",
+            visits.c.payer_id.is_not(None), visits.c.voided.is_(False), visits.c.date_of_service >= start,
+            visits.c.date_of_service <= end))).all()]
+
+
+async def coverage_checks(session: AsyncSession, practice_id: str, start: date, end: date) -> list[CoverageCheck]:
+    """Coverage checks dated in [start, end]."""
+    return [CoverageCheck(r.check_id, r.patient_id, r.payer_id, r.as_of, r.active) for r in (await session.execute(
+        select(eligibility_checks).where(eligibility_checks.c.practice_id == practice_id,
+                                         eligibility_checks.c.as_of >= start,
+                                         eligibility_checks.c.as_of <= end))).all()]
 
 
 async def determined_visits(session: AsyncSession, practice_id: str) -> list[DeterminedVisit]:

@@ -1,8 +1,8 @@
 """initial
 
-Revision ID: 20261202_110401
+Revision ID: 20261202_112803
 Revises: 
-Create Date: 2026-12-02 11:04:01.313839
+Create Date: 2026-12-02 11:28:03.331644
 """
 from collections.abc import Sequence
 
@@ -12,7 +12,7 @@ from alembic import op
 import rcm_shared.db.types
 
 
-revision: str = '20261202_110401'
+revision: str = '20261202_112803'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -120,6 +120,18 @@ def upgrade() -> None:
     sa.Column('submitted_on', sa.Date(), nullable=False),
     sa.PrimaryKeyConstraint('practice_id', 'claim_id', name=op.f('pk_claim_submissions'))
     )
+    op.create_table('eligibility_checks',
+    sa.Column('practice_id', sa.String(length=64), nullable=False),
+    sa.Column('check_id', sa.String(length=64), nullable=False),
+    sa.Column('patient_id', sa.String(length=64), nullable=False),
+    sa.Column('payer_id', sa.String(length=80), nullable=False),
+    sa.Column('as_of', sa.Date(), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.PrimaryKeyConstraint('practice_id', 'check_id', name=op.f('pk_eligibility_checks'))
+    )
+    with op.batch_alter_table('eligibility_checks', schema=None) as batch_op:
+        batch_op.create_index('ix_eligibility_checks_patient', ['practice_id', 'patient_id'], unique=False)
+
     op.create_table('idempotency_keys',
     sa.Column('practice_id', sa.String(length=64), nullable=False),
     sa.Column('scope', sa.String(length=120), nullable=False),
@@ -228,6 +240,10 @@ def downgrade() -> None:
     op.drop_table('outbox')
     op.drop_table('inbox')
     op.drop_table('idempotency_keys')
+    with op.batch_alter_table('eligibility_checks', schema=None) as batch_op:
+        batch_op.drop_index('ix_eligibility_checks_patient')
+
+    op.drop_table('eligibility_checks')
     op.drop_table('claim_submissions')
     with op.batch_alter_table('claim_status_changes', schema=None) as batch_op:
         batch_op.drop_index('ix_claim_status_changes_claim')
