@@ -203,6 +203,12 @@ async def test_every_billing_topic_feeds_the_kpis_and_each_figure_opens_to_its_c
         last = trend["points"][-1]
         assert (last["ar_as_of"], last["ar_cents"]) == (TODAY.isoformat(), figures["ar_over_60_share"]["denominator"])
         by_day = {p["ar_as_of"]: p for p in trend["points"]}
+        # The board and the aging as of a past day: the claims and the patient ledger as they stood then
+        then = (TODAY - timedelta(days=22)).isoformat()
+        past = kpis((await client.get("/v1/kpis", params={"as_of": then}, headers=auth())).json())
+        assert past["ar_over_60_share"]["denominator"] == 3 * 15000
+        past_aging = (await client.get("/v1/ar-aging", params={"as_of": then}, headers=auth())).json()
+        assert past_aging["total_cents"] == 3 * 15000 and past_aging["patient"] == {}
         week_of_c1 = next(p for p in trend["points"] if TODAY - timedelta(days=25) <= date.fromisoformat(
             p["ar_as_of"]) < TODAY - timedelta(days=20))
         assert week_of_c1["ar_cents"] == 3 * 15000, "c-4, c-1 (paid 20 days ago) and c-2 owed; c-3 not sent yet"

@@ -33,7 +33,7 @@ assert set(KpiName.__args__) == set(KPI_NAMES)  # type: ignore[attr-defined]
 
 
 def _window(services: ReportingServices, start: date | None, end: date | None, as_of: date | None) -> Window:
-    return Window.of(as_of or services.clock.today(), start, end)
+    return Window.of(services.clock, as_of, start, end)
 
 
 @router.get("/kpis", dependencies=[audited("kpi_board")],
@@ -60,7 +60,7 @@ async def kpi_trend(principal: Reader, services: ServicesDep, period: Literal["w
                     start: From = None, end: To = None, as_of: AsOf = None) -> dict[str, Any]:
     async with services.db.sessions() as session:
         return await reports.trend(session, principal.practice_id, _window(services, start, end, as_of), period,
-                                   services.rules, services.clock.date_at)
+                                   services.rules)
 
 
 @router.get("/denials", dependencies=[audited("denial_report")],
@@ -79,7 +79,7 @@ async def ar_aging(principal: Reader, services: ServicesDep,
                    by: Literal["all", "payer", "program", "clinician"] = "all", as_of: AsOf = None
                    ) -> dict[str, Any]:
     async with services.db.sessions() as session:
-        return await reports.ar_aging(session, principal.practice_id, as_of or services.clock.today(),
+        return await reports.ar_aging(session, principal.practice_id, _window(services, None, None, as_of),
                                       None if by == "all" else by, services.rules)
 
 
@@ -91,7 +91,8 @@ async def clinician_summary(principal: Reader, services: ServicesDep,
                             ) -> dict[str, Any]:
     day = date.fromisoformat(f"{month}-01") if month else services.clock.today()
     async with services.db.sessions() as session:
-        return await reports.clinician_summary(session, principal.practice_id, day)
+        return await reports.clinician_summary(session, principal.practice_id, day,
+                                               _window(services, None, None, None), services.rules)
 
 
 @router.get("/claims", dependencies=[audited("claim_facts", "read")],

@@ -9,12 +9,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from rcm_shared.clock import Clock
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reporting.domain import kpi
 from reporting.domain.exceptions import BadFilter
-from reporting.domain.facts import ClaimFact
+from reporting.domain.facts import ClaimFact, FactRules, as_of, claim_fact
 from reporting.domain.patient_ar import OpenCharge, apply_payments
+from reporting.domain.patient_ar import as_of as ledger_as_of
 from reporting.domain.targets import Measurement, ReportingRules
 from reporting.service_layer import views
 
@@ -24,21 +26,26 @@ MAX_TREND_POINTS = 160
 
 @dataclass(frozen=True)
 class Window:
-    """The dates of service a report covers, and the day A/R is measured on."""
+    """The dates of service a report covers, and the day it is measured on (``today``). A day before the clock's
+    (``historical``): every claim and the patient ledger are taken back to what they were at its end."""
 
     start: date
     end: date
     today: date
+    historical: bool = False
+    day_of: Callable[[datetime], date] | None = None
 
     @classmethod
-    def of(cls, today: date, start: date | None, end: date | None, *, default_days: int = 90) -> Window:
+    def of(cls, clock: Clock, as_of: date | None, start: date | None, end: date | None, *,
+           default_days: int = 90) -> Window:
+        today = as_of or clock.today()
         end = end or today
         start = start or end - timedelta(days=default_days - 1)
         if start > end:
             raise BadFilter("from", "must not be after 'to'")
         if (end - start).days >= MAX_PERIOD_DAYS:
             raise BadFilter("from", f"a report covers at most {MAX_PERIOD_DAYS} days")
-        return cls(start, end, today)
+        return cls(start, end, today, today < clock.today(), clock.date_at)
 
 
 @dataclass(frozen=True)
@@ -53,10 +60,16 @@ class PracticeBook:
         return kpi.patient_collected_by_claim(self.patient)
 
 
-async def _book(session: AsyncSession, practice_id: str) -> PracticeBook:
-    facts = await views.claim_facts_of(session, practice_id)
+async def _book(session: AsyncSession, practice_id: str, window: Window, rules: ReportingRules) -> PracticeBook:
+    """The practice's claim rows and open patient charges; as they stood at the end of a past day when asked."""
     charges, money = await views.patient_ledger(session, practice_id)
-    return PracticeBook(facts, apply_payments(charges, money))
+    if not window.historical:
+        return PracticeBook(await views.claim_facts_of(session, practice_id), apply_payments(charges, money))
+    assert window.day_of is not None
+    fact_rules = FactRules(rules.measurement_on(window.today).clean_first_outcomes)
+    facts = [claim_fact(as_of(h, window.today, window.day_of), fact_rules)
+             for h in await views.claim_histories(session, practice_id)]
+    return PracticeBook(facts, apply_payments(*ledger_as_of(charges, money, window.today)))
 
 
 @dataclass(frozen=True)
@@ -118,7 +131,7 @@ def _period(window: Window) -> dict[str, Any]:
 async def board(session: AsyncSession, practice_id: str, window: Window, rules: ReportingRules) -> dict[str, Any]:
     """Every KPI with its target, judgement and counts (claims behind each: ``figure``)."""
     measurement = rules.measurement_on(window.today)
-    book = await _book(session, practice_id)
+    book = await _book(session, practice_id, window, rules)
     figures = _figures(book, window, measurement, await _front_end(session, practice_id, window, measurement))
     return {**_period(window), "rules_versions": dict(rules.versions),
             "kpis": [_shown(f, rules, window.today) for f in figures]}
@@ -128,7 +141,7 @@ async def figure(session: AsyncSession, practice_id: str, name: str, window: Win
                  ) -> dict[str, Any]:
     """One KPI opened: the ids of the claims behind its numerator and its base (an episode KPI names visits)."""
     measurement = rules.measurement_on(window.today)
-    book = await _book(session, practice_id)
+    book = await _book(session, practice_id, window, rules)
     found = {f.kpi: f for f in _figures(book, window, measurement,
                                         await _front_end(session, practice_id, window, measurement))}
     if name not in found:
@@ -141,13 +154,13 @@ async def figure(session: AsyncSession, practice_id: str, name: str, window: Win
 
 
 async def trend(session: AsyncSession, practice_id: str, window: Window, period: kpi.Period,
-                rules: ReportingRules, day_of: Callable[[datetime], date]) -> dict[str, Any]:
+                rules: ReportingRules) -> dict[str, Any]:
     """The rate KPIs per week or month of date of service (a cohort each), and A/R (days in A/R, the share over
     60 days) as it stood at the end of each period (or today, for the period running)."""
     if len(kpi.periods(window.start, window.end, period)) > MAX_TREND_POINTS:
         raise BadFilter("period", f"at most {MAX_TREND_POINTS} {period}s in one trend")
     measurement = rules.measurement_on(window.today)
-    book = await _book(session, practice_id)
+    book = await _book(session, practice_id, window, rules)
     targets = {name: {"goal": str(t.goal), "trouble": str(t.trouble), "direction": t.direction}
                for name, t in rules.targets_on(window.today).items()}
     points = kpi.trend(book.facts, book.collected, window.start, window.end, period, measurement)
@@ -157,7 +170,8 @@ async def trend(session: AsyncSession, practice_id: str, window: Window, period:
         begins = point["period_start"]
         assert isinstance(begins, date)
         day = min(kpi.period_end(begins, period), window.today)
-        days, over = kpi.ar_as_of(histories, charges, money, day, day_of, measurement)
+        assert window.day_of is not None
+        days, over = kpi.ar_as_of(histories, charges, money, day, window.day_of, measurement)
         point.update({"ar_as_of": day, "days_in_ar": None if days.value is None else str(days.value),
                       "ar_over_60_share": None if over.value is None else str(over.value),
                       "ar_cents": over.denominator})
@@ -166,7 +180,7 @@ async def trend(session: AsyncSession, practice_id: str, window: Window, period:
 
 async def denials_by(session: AsyncSession, practice_id: str, window: Window, dimension: str,
                      rules: ReportingRules) -> dict[str, Any]:
-    book = await _book(session, practice_id)
+    book = await _book(session, practice_id, window, rules)
     rows = kpi.denial_rate_by(kpi.in_period(book.facts, window.start, window.end), dimension)
     target = rules.targets_on(window.today).get("denial_rate")
     return {**_period(window), "by": dimension, "groups": [
@@ -175,19 +189,21 @@ async def denials_by(session: AsyncSession, practice_id: str, window: Window, di
          "claim_ids": list(f.claim_ids)} for group, f in rows.items()]}
 
 
-async def ar_aging(session: AsyncSession, practice_id: str, today: date, by: str | None,
+async def ar_aging(session: AsyncSession, practice_id: str, window: Window, by: str | None,
                    rules: ReportingRules) -> dict[str, Any]:
+    today = window.today
     measurement = rules.measurement_on(today)
-    book = await _book(session, practice_id)
+    book = await _book(session, practice_id, window, rules)
     items = kpi.ar_items(book.facts, book.patient)
     return {"as_of": today, "by": by or "all", "buckets": [b.label for b in measurement.aging_buckets],
             "total_cents": sum(i.cents for i in items), **kpi.aging(items, today, measurement, by)}
 
 
-async def clinician_summary(session: AsyncSession, practice_id: str, month: date) -> dict[str, Any]:
+async def clinician_summary(session: AsyncSession, practice_id: str, month: date, window: Window,
+                            rules: ReportingRules) -> dict[str, Any]:
     first = month.replace(day=1)
     last = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
-    book = await _book(session, practice_id)
+    book = await _book(session, practice_id, window, rules)
     sessions = await views.sessions_between(session, practice_id, first, last)
     rows = kpi.clinician_summary(sessions, book.facts, book.patient, first)
     return {"month": first.strftime("%Y-%m"), "clinicians": [{"clinician_npi": npi, **row}
