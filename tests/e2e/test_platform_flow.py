@@ -111,20 +111,21 @@ def _reporting_agrees(url: str, headers: dict[str, str], claims: list[dict[str, 
     expected = {c["claim_id"]: (c["status"], _cents(c["total_charge"]), _cents(c["paid"])) for c in submitted}
 
     def rows() -> dict[str, tuple[str, int, int]]:
-        found = httpx.get(f"{url}/v1/claims", params=[("ids", c) for c in expected], headers=headers).json()
+        found = httpx.get(f"{url}/v1/claims", params=[("ids", c) for c in expected], headers=headers,
+                          timeout=30).json()
         return {r["claim_id"]: (r["status"], r["billed_cents"], r["paid_cents"]) for r in found["items"]}
 
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 90  # reporting reads the topics on its own time: poll, never sleep a fixed time
     while rows() != expected and time.monotonic() < deadline:
         time.sleep(0.5)
     assert rows() == expected, "reporting's claim rows agree with the claims service"
-    board = {k["kpi"]: k for k in httpx.get(f"{url}/v1/kpis", headers=headers).json()["kpis"]}
+    board = {k["kpi"]: k for k in httpx.get(f"{url}/v1/kpis", headers=headers, timeout=30).json()["kpis"]}
     adjudicated = [c for c in submitted if c["status"] in ("paid", "partially_paid", "denied")]
     assert board["denial_rate"]["denominator"] == len(adjudicated)
     assert board["denial_rate"]["numerator"] == sum(c["status"] in ("denied", "partially_paid") for c in adjudicated)
     assert board["first_pass_clean_rate"]["denominator"] > 0
     assert board["first_pass_clean_rate"]["target"]["goal"] == "92"
-    drill = httpx.get(f"{url}/v1/kpis/denial_rate/claims", headers=headers).json()
+    drill = httpx.get(f"{url}/v1/kpis/denial_rate/claims", headers=headers, timeout=30).json()
     assert set(drill["base_claim_ids"]) == {c["claim_id"] for c in adjudicated}
 
 
