@@ -8,7 +8,7 @@ Sections (each bounded; a failing one is reported and the others still run):
 3. posting  ``post_era`` in this process on a fresh database with a 10,000-claim ERA whose every claim matches a
             submitted claim (payments, patient responsibility, denials, events: the heavy case), best of 3;
             then, when the platform ERA missed its target, a 2,000-claim ERA under cProfile;
-4. domain   the claims, remittance and authorizations benches (``services/*/bench_*.py``), output included.
+4. domain   the claims, remittance, authorizations and reporting benches (``services/*/bench_*.py``), output included.
 
 Run from the repository root: ``uv run python bench/run.py [--quick]``. PostgreSQL comes from
 ``RCM_TEST_POSTGRES_DSN`` (default ``postgresql://postgres@127.0.0.1:5432/postgres``); every database and
@@ -40,7 +40,8 @@ CACHE = ROOT / "var" / "bench"
 ERA_TARGET_SECONDS = 5.0  # the target: a 10,000-claim ERA posted into PostgreSQL in under 5 s
 DOMAIN_BENCHES = (("claims", ROOT / "services" / "claims" / "bench_claims.py"),
                   ("remittance", ROOT / "services" / "remittance" / "bench_remittance.py"),
-                  ("authorizations", ROOT / "services" / "authorizations" / "bench_authorizations.py"))
+                  ("authorizations", ROOT / "services" / "authorizations" / "bench_authorizations.py"),
+                  ("reporting", ROOT / "services" / "reporting" / "bench_reporting.py"))
 
 Row = tuple[str, str, str, str]  # area, metric, value, unit
 summary: list[Row] = []
