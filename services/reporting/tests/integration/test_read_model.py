@@ -5,6 +5,7 @@ tables (the state hash)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -30,9 +31,10 @@ from rcm_shared.observability import metrics
 from rcm_shared.testing.fixtures import auth, fixed_clock, running, settings_for
 from rcm_shared.testing.kafka import eventually, publish_envelopes
 from reporting.adapters.orm import claim_facts
-from reporting.bootstrap import build_app
+from reporting.bootstrap import build_app, build_runtime, build_services
 from reporting.config import ReportingSettings
-from reporting.service_layer import views
+from reporting.domain.facts import FactRules
+from reporting.service_layer import handlers, projections, views
 from sqlalchemy import func, select, text
 
 pytestmark = pytest.mark.integration
@@ -283,3 +285,35 @@ def _duplicates_seen() -> float:
 
 async def _async(value: bool) -> bool:
     return value
+
+
+async def test_two_writers_of_one_claims_facts_leave_a_row_with_both(databases) -> None:  # type: ignore[no-untyped-def]
+    """Two replicas of the claim-facts group can hold one claim's submission and its posting at once (different
+    topics' partitions): the second recomputation waits for the first to commit and reads both facts."""
+    services = build_services(ReportingSettings(database_url=databases.create("reporting_lock"), run_workers=False),
+                              CLOCK)
+    await build_runtime(services).migrate()
+    rules = FactRules()
+    sub = handlers.submission(ClaimSubmittedV1.model_validate(submitted("c-9", ALICE, 10, 1).data), TODAY)
+    post = handlers.posting(ClaimPaymentPostedV2.model_validate(
+        posted("c-9", "paid", "100.00", "20.00", "30.00", 5).data), posted("c-9", "paid", "1", "0", "0", 5), TODAY)
+
+    async def submit() -> None:
+        async with services.uows() as uow:
+            await projections.record_submissions(uow, [(PRACTICE, sub)], rules)
+
+    async def waiting() -> bool:
+        async with services.db.sessions() as session:
+            return bool(await session.scalar(text(
+                "select count(*) from pg_locks where locktype = 'advisory' and not granted")))
+
+    async with services.uows() as first:
+        await projections.record_postings(first, [(PRACTICE, post)], rules)
+        second = asyncio.create_task(submit())
+        await eventually(waiting, what="the second writer waiting for the claim")
+        assert not second.done()
+    await second
+    async with services.db.sessions() as session:
+        row = (await session.execute(select(claim_facts).where(claim_facts.c.claim_id == "c-9"))).one()
+    assert (row.billed_cents, row.paid_cents, row.patient_cents) == (15000, 10000, 2000)
+    await services.db.dispose()

@@ -6,11 +6,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict
 from typing import Any
 
-from sqlalchemy import Table, bindparam, select
+from sqlalchemy import Table, bindparam, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
@@ -46,6 +47,11 @@ def among(column: ColumnElement[Any], values: Collection[Any]) -> ColumnElement[
     generically after a few runs and then scans)."""
     name = getattr(column, "name", "values")
     return column.in_(bindparam(f"among_{name}", list(values), expanding=True, literal_execute=True))
+
+
+def _claim_key(practice_id: str, claim_id: str) -> int:
+    digest = hashlib.blake2b(f"reporting-claim\x1f{practice_id}\x1f{claim_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 def _insert(session: AsyncSession, table: Table) -> Any:
@@ -123,6 +129,19 @@ class SqlFactRepository:
                                                             for c in items])
 
     # ------------------------------------------------------------------------------------------ claim rows
+
+    async def lock_claims(self, practice_id: str, claim_ids: Collection[str]) -> None:
+        """Serialize the recomputation of a claim's row (PostgreSQL; SQLite has one writer anyway): two replicas
+        taking in two facts of one claim each would otherwise each read the facts without the other's and the later
+        commit would keep a row missing one. Sorted, so two transactions locking overlapping claims wait in line;
+        a poll that locks in several rounds and meets another in a circle is rolled back by PostgreSQL's deadlock
+        detection and applied again by the consumer."""
+        if self.session.get_bind().dialect.name != "postgresql":
+            return
+        keys = sorted({_claim_key(practice_id, c) for c in claim_ids})
+        if keys:
+            await self.session.execute(text(
+                "SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k"), {"keys": keys})
 
     async def histories(self, practice_id: str, claim_ids: Collection[str]) -> dict[str, ClaimHistory]:
         if not claim_ids:

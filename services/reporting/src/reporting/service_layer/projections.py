@@ -40,8 +40,11 @@ def by_practice(items: Iterable[tuple[str, T]]) -> dict[str, list[T]]:
 
 async def refresh_claims(uow: ReportingUnitOfWork, practice_id: str, claim_ids: Iterable[str],
                          rules: FactRules) -> None:
-    """Recompute the fact rows of ``claim_ids`` from everything stored for them."""
-    found = await uow.facts.histories(practice_id, sorted(set(claim_ids)))
+    """Recompute the fact rows of ``claim_ids`` from everything stored for them (one recomputation of a claim at a
+    time: the lock is taken before the facts are read, so they include whatever another writer committed)."""
+    ids = sorted(set(claim_ids))
+    await uow.facts.lock_claims(practice_id, ids)
+    found = await uow.facts.histories(practice_id, ids)
     await uow.facts.save_facts(practice_id, [claim_fact(h, rules) for h in found.values()])
 
 
