@@ -148,9 +148,24 @@ class FactRules:
 
 
 def current_status(history: ClaimHistory) -> str:
-    if history.changes:
-        return max(history.changes, key=lambda c: (c.at, c.event_id)).status
-    return "submitted" if history.submission is not None else "unknown"
+    """The claim's status now: the end of the chain of its changes (each from the status the last one left),
+    not the latest timestamp: two of claims' runs (an acknowledgment poll, a payment) can stamp their events in an
+    order other than the one the claim went through. Changes left over that fit the chain nowhere (a branch from a
+    status the claim had already left) do not move it."""
+    if not history.changes:
+        return "submitted" if history.submission is not None else "unknown"
+    pending = sorted(history.changes, key=lambda c: (c.at, c.event_id))
+    starts = {c.status for c in pending}
+    first = next((c for c in pending if c.previous_status not in starts), pending[0])
+    pending.remove(first)
+    status = first.status
+    while pending:
+        step = next((c for c in pending if c.previous_status == status), None)
+        if step is None:
+            return status
+        pending.remove(step)
+        status = step.status
+    return status
 
 
 def payer_open_cents(status: str, billed: int, paid: int, patient: int, adjusted: int) -> int:
