@@ -35,6 +35,7 @@ COPY services/remittance/pyproject.toml services/remittance/pyproject.toml
 COPY services/patient-billing/pyproject.toml services/patient-billing/pyproject.toml
 COPY services/authorizations/pyproject.toml services/authorizations/pyproject.toml
 COPY services/webhooks/pyproject.toml services/webhooks/pyproject.toml
+COPY services/reporting/pyproject.toml services/reporting/pyproject.toml
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --no-install-workspace --package "rcm-${SERVICE}"
 

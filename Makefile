@@ -52,7 +52,7 @@ fmt: setup
 
 typecheck: setup
 	$(PY) mypy libs/shared/src libs/issuer/src cli/src services/eligibility/src services/claims/src services/remittance/src \
-		services/patient-billing/src services/authorizations/src services/webhooks/src
+		services/patient-billing/src services/authorizations/src services/webhooks/src services/reporting/src
 
 unit: setup
 	$(PY) pytest $(PYTEST_FLAGS) -m "not integration and not e2e and not drill" $(if $(SERVICE),services/$(SERVICE)/tests,)

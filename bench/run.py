@@ -8,8 +8,8 @@ Sections (each bounded; a failing one is reported and the others still run):
 3. posting  ``post_era`` in this process on a fresh database with a 10,000-claim ERA whose every claim matches a
             submitted claim (payments, patient responsibility, denials, events: the heavy case), best of 3;
             then, when the platform ERA missed its target, a 2,000-claim ERA under cProfile;
-4. domain   the claims, remittance, authorizations and patient-billing benches (``services/*/bench_*.py``),
-            output included.
+4. domain   the claims, remittance, authorizations, patient-billing and reporting benches
+            (``services/*/bench_*.py``), output included.
 
 Run from the repository root: ``uv run python bench/run.py [--quick]``. PostgreSQL comes from
 ``RCM_TEST_POSTGRES_DSN`` (default ``postgresql://postgres@127.0.0.1:5432/postgres``); every database and
@@ -43,7 +43,8 @@ ERA_TARGET_SECONDS = 5.0  # the issue's target: a 10,000-claim ERA posted into P
 DOMAIN_BENCHES = (("claims", ROOT / "services" / "claims" / "bench_claims.py"),
                   ("remittance", ROOT / "services" / "remittance" / "bench_remittance.py"),
                   ("authorizations", ROOT / "services" / "authorizations" / "bench_authorizations.py"),
-                  ("patient-billing", ROOT / "services" / "patient-billing" / "bench_patient_billing.py"))
+                  ("patient-billing", ROOT / "services" / "patient-billing" / "bench_patient_billing.py"),
+                  ("reporting", ROOT / "services" / "reporting" / "bench_reporting.py"))
 
 Row = tuple[str, str, str, str]  # area, metric, value, unit
 summary: list[Row] = []

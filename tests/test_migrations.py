@@ -30,4 +30,5 @@ def test_migrations_build_what_the_code_declares(service: str, tmp_path: Path) -
 
 
 def test_every_service_has_migrations() -> None:
-    assert SERVICES == ["authorizations", "claims", "eligibility", "patient-billing", "remittance", "webhooks"]
+    assert SERVICES == ["authorizations", "claims", "eligibility", "patient-billing", "remittance", "reporting",
+                        "webhooks"]

@@ -33,7 +33,7 @@ CHART = DEPLOY / "helm" / "rcm-platform"
 TEMPLATES = CHART / "templates"
 # Last resort only: a service with neither a settings class nor an entry in rcm_cli.platform.SERVICES.
 FIXED_PORTS = {"eligibility": 8001, "claims": 8002, "remittance": 8003, "patient-billing": 8004,
-               "authorizations": 8005, "webhooks": 8007}
+               "authorizations": 8005, "reporting": 8006, "webhooks": 8007}
 REQUIRED_TEMPLATES = ("_helpers.tpl", "configmap.yaml", "deployment.yaml", "service.yaml", "hpa.yaml",
                       "pdb.yaml", "migration-job.yaml", "topics-job.yaml")
 RCM_VAR = re.compile(r"\bRCM_[A-Z0-9_]*[A-Z0-9]\b")  # a name, not a prefix like "RCM_KAFKA_"

@@ -3,7 +3,8 @@ is probed with no token, an expired one, alg=none, the wrong audience, the wrong
 issuer does not publish, a token lacking the route's scope, and (as another practice) with practice A's ids. Each
 must be refused with the right status and without data, and each refusal must leave an audit row.
 
-The five services run in this process on real PostgreSQL; claims runs its workers so practice A has a real claim.
+The six services run in this process on real PostgreSQL; claims runs its workers so practice A has a real claim,
+reporting runs its workers so that claim reaches its read model.
 `make drills` (RCM_DRILL_SCALE=full) adds tampered, algorithm-confusion and not-yet-valid tokens.
 """
 
@@ -74,7 +75,7 @@ async def services(broker, databases) -> AsyncIterator[dict[str, Service]]:  # t
         for name in SERVICES:
             module = name.replace("-", "_")
             settings = settings_for(settings_class(module), databases.create(f"drill_{module}"), broker,
-                                    run_workers=name == "claims")
+                                    run_workers=name in ("claims", "reporting"))
             app = importlib.import_module(f"{module}.bootstrap").build_app(settings)
             out[name] = Service(name, app, await stack.enter_async_context(running(app)))
         yield out
@@ -139,6 +140,16 @@ async def seed_practice_a(services: dict[str, Service]) -> set[str]:
     intake = await ok(await rm.client.post("/v1/eras", content=era,
                                            headers={**auth(A), "content-type": "application/edi-x12"}))
     rm.seeded["era_id"] = intake["era_id"]
+    # Reporting reads the topics (its workers run): practice A's claim reaches its fact rows.
+    rp = services["reporting"]
+    rp.seeded["kpi"] = "first_pass_clean_rate"
+
+    async def reported() -> bool:
+        rows = (await ok(await rp.client.get("/v1/claims", params={"ids": cl.seeded["claim_id"]},
+                                             headers=auth(A))))["items"]
+        return bool(rows)
+
+    await eventually(reported, what="practice A's claim in reporting")
     return {"REF-A-DRILL", "AUTH-A-DRILL", "pa-drill-", visit["visit_id"], cl.seeded["claim_id"],
             intake["era_id"], "PCN-A-DRILL", "TRACEADRILL1", "17.31"}
 

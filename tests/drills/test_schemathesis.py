@@ -66,20 +66,28 @@ def _authorizations(settings: ServiceSettings, root: Path) -> FastAPI:
     return build_app(settings)
 
 
+def _reporting(settings: ServiceSettings, root: Path) -> FastAPI:
+    from reporting.bootstrap import build_app
+
+    return build_app(settings)
+
+
 def _settings_class(service: str) -> type[ServiceSettings]:
     from authorizations.config import AuthorizationsSettings
     from claims.config import ClaimsSettings
     from eligibility.config import EligibilitySettings
     from patient_billing.config import PatientBillingSettings
     from remittance.config import RemittanceSettings
+    from reporting.config import ReportingSettings
 
     return {"claims": ClaimsSettings, "remittance": RemittanceSettings, "patient-billing": PatientBillingSettings,
-            "eligibility": EligibilitySettings, "authorizations": AuthorizationsSettings}[service]
+            "eligibility": EligibilitySettings, "authorizations": AuthorizationsSettings,
+            "reporting": ReportingSettings}[service]
 
 
 SERVICES: dict[str, Callable[[ServiceSettings, Path], FastAPI]] = {
     "claims": _claims, "remittance": _remittance, "patient-billing": _patient_billing,
-    "eligibility": _eligibility, "authorizations": _authorizations,
+    "eligibility": _eligibility, "authorizations": _authorizations, "reporting": _reporting,
 }
 
 

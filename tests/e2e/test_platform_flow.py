@@ -1,5 +1,6 @@
 """End to end, across processes: the token issuer and the services as separate processes on real PostgreSQL
-and the real broker; `rcm demo` sends visits through, plays the payer, and the books must balance. Tokens come
+and the real broker; `rcm demo` sends visits through, plays the payer, and the books must balance, and the
+reporting read model's claim rows and KPIs agree with the claims the other services hold. Tokens come
 from the issuer (the services trust only its JWKS), and claims asks the others with its client credentials. An
 integrator's local receiver, registered with the webhooks service, gets the demo's claim events signed."""
 
@@ -10,10 +11,12 @@ import json
 import os
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -98,6 +101,36 @@ def test_visits_to_posted_eras_and_patient_balances(running_platform: embedded.R
         event = Webhook(endpoint.json()["secret"]).verify(body, request_headers)
         assert event["type"] == "claim.status-changed" and event["practiceid"] == PRACTICE
     assert {json.loads(b)["data"]["claim_id"] for _, b in received} <= {c["claim_id"] for c in claims}
+    _reporting_agrees(urls["reporting"], headers, claims)
+
+
+def _reporting_agrees(url: str, headers: dict[str, str], claims: list[dict[str, Any]]) -> None:
+    """Reporting, fed only by the topics, holds each claim as the claims service does (status, billed, paid) and
+    its KPI board counts them: visits -> claims -> ERA -> reporting."""
+    submitted = [c for c in claims if c["status"] not in ("draft", "scrubbed", "held")]
+    expected = {c["claim_id"]: (c["status"], _cents(c["total_charge"]), _cents(c["paid"])) for c in submitted}
+
+    def rows() -> dict[str, tuple[str, int, int]]:
+        found = httpx.get(f"{url}/v1/claims", params=[("ids", c) for c in expected], headers=headers,
+                          timeout=30).json()
+        return {r["claim_id"]: (r["status"], r["billed_cents"], r["paid_cents"]) for r in found["items"]}
+
+    deadline = time.monotonic() + 90  # reporting reads the topics on its own time: poll, never sleep a fixed time
+    while rows() != expected and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert rows() == expected, "reporting's claim rows agree with the claims service"
+    board = {k["kpi"]: k for k in httpx.get(f"{url}/v1/kpis", headers=headers, timeout=30).json()["kpis"]}
+    adjudicated = [c for c in submitted if c["status"] in ("paid", "partially_paid", "denied")]
+    assert board["denial_rate"]["denominator"] == len(adjudicated)
+    assert board["denial_rate"]["numerator"] == sum(c["status"] in ("denied", "partially_paid") for c in adjudicated)
+    assert board["first_pass_clean_rate"]["denominator"] > 0
+    assert board["first_pass_clean_rate"]["target"]["goal"] == "92"
+    drill = httpx.get(f"{url}/v1/kpis/denial_rate/claims", headers=headers, timeout=30).json()
+    assert set(drill["base_claim_ids"]) == {c["claim_id"] for c in adjudicated}
+
+
+def _cents(amount: str) -> int:
+    return int(Decimal(amount) * 100)
 
 
 def test_a_killed_service_loses_nothing_and_applies_nothing_twice(

@@ -39,6 +39,7 @@ SERVICES: dict[str, int] = {
     "remittance": 8003,
     "patient-billing": 8004,
     "authorizations": 8005,
+    "reporting": 8006,
     "webhooks": 8007,
 }
 BROKER = "broker"
