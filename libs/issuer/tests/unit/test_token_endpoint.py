@@ -63,10 +63,10 @@ async def test_a_service_client_gets_only_its_allowed_scopes_for_every_practice(
     assert body["token_type"] == "Bearer" and body["expires_in"] == settings.client_token_ttl_seconds
     claims = await verified(issuer, settings, body["access_token"])
     assert claims["sub"] == "claims" and claims["practices"] == ["*"]
-    assert set(claims["scope"].split()) == {"eligibility:read", "authorizations:read"}
-    narrower = await issuer.post("/token", data={"grant_type": "client_credentials", "scope": "eligibility:read",
+    assert set(claims["scope"].split()) == {"remittance:read"}
+    narrower = await issuer.post("/token", data={"grant_type": "client_credentials", "scope": "remittance:read",
                                                  "client_id": "claims", "client_secret": secret})
-    assert narrower.json()["scope"] == "eligibility:read"
+    assert narrower.json()["scope"] == "remittance:read"
     wider = await issuer.post("/token", data={"grant_type": "client_credentials", "scope": "claims:write"},
                               auth=("claims", secret))
     assert (wider.status_code, wider.json()["error"]) == (400, "invalid_scope")
