@@ -131,9 +131,9 @@ def counts(db: dict[str, str]) -> dict[str, int]:
         "authorizations_visits": _scalar(auth, "SELECT count(*) FROM ledger_visits"),
         "authorizations_answers": _scalar(auth, "SELECT count(*) FROM visit_determinations"),
         "eligibility_visits": _scalar(elig, "SELECT count(*) FROM session_visits"),
-        "patient_charges": _scalar(pb, "SELECT count(*) FROM account_entries WHERE kind = 'self_pay_charge'"),
-        "patient_charges_doubled": _scalar(pb, "SELECT count(*) FROM (SELECT source_id FROM account_entries "
-                                               "GROUP BY source_id HAVING count(*) > 1) d"),
+        "patient_charges": _scalar(pb, "SELECT count(*) FROM journal_entries WHERE kind = 'charge'"),
+        "patient_charges_doubled": _scalar(pb, "SELECT count(*) FROM (SELECT visit_id FROM journal_entries WHERE "
+                                               "kind = 'charge' GROUP BY visit_id HAVING count(*) > 1) d"),
     }
 
 
