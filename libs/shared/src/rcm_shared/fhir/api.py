@@ -17,7 +17,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from enum import Enum
 from typing import Any
 from urllib.parse import urlencode
@@ -28,6 +28,7 @@ from fhir.resources.R4B import get_fhir_model_class
 
 FHIR_JSON = "application/fhir+json"
 MAX_COUNT = 200
+ONE_DAY = timedelta(days=1)
 _ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 _DATE = re.compile(r"^(eq|ne|gt|lt|ge|le)?(\d{4}-\d{2}-\d{2})$")
 

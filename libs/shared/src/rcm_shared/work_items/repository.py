@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rcm_shared.work_items.tables import WorkItemTables
@@ -143,7 +143,7 @@ class WorkItemRepository:
         """Active items per queue and state (for the console's badges and the metrics)."""
         items = self._t.items
         rows = (await self._session.execute(select(items.c.queue, items.c.state, func.count()).where(
-            items.c.practice_id == practice_id, or_(items.c.state != WorkItemState.RESOLVED.value))
+            items.c.practice_id == practice_id, items.c.state != WorkItemState.RESOLVED.value)
             .group_by(items.c.queue, items.c.state))).all()
         return {(q, s): n for q, s, n in rows}
 
