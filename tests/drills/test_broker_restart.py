@@ -47,8 +47,7 @@ def running_platform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
     monkeypatch.setenv("RCM_VAR_DIR", str(tmp_path))
     # Reconciliation every 2 s, for visits and claims older than 5 s: its gauges must read 0 once the counts agree.
     started = embedded.start_platform(tmp_path, ports=ports, database_urls=urls, broker=broker, extra_env={
-        "RCM_RECONCILIATION_AFTER_SECONDS": "5", "RCM_RECONCILIATION_POLL_SECONDS": "2"},
-        ready_timeout=240)  # five services importing at once on a busy 2-core machine can take more than 90 s
+        "RCM_RECONCILIATION_AFTER_SECONDS": "5", "RCM_RECONCILIATION_POLL_SECONDS": "2"})
     try:
         yield started
     finally:

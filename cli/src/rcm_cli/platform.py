@@ -199,12 +199,13 @@ def platform_processes(root: Path, issuer_port: int, broker_port: int, ports: di
 def start_platform(root: Path, *, ports: dict[str, int] | None = None,
                    database_urls: dict[str, str] | None = None, broker: EmbeddedBroker | None = None,
                    extra_env: dict[str, str] | None = None,
-                   echo: Callable[[str], None] | None = None, ready_timeout: float = 90.0) -> RunningPlatform:
+                   echo: Callable[[str], None] | None = None, ready_timeout: float = 240.0) -> RunningPlatform:
     """Start the issuer, the broker and the services under a supervisor that restarts whatever exits.
 
     ``broker``: a broker the caller started; it is adopted (supervised, restarted on its port, stopped with the
     platform). Do not restart a process of a running platform by hand: kill it, then
-    :meth:`RunningPlatform.wait_restarted`."""
+    :meth:`RunningPlatform.wait_restarted`. ``ready_timeout`` is generous because seven Python processes importing
+    at once on a busy 2-core machine were seen to need more than 90 s; a healthy start takes a few seconds."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "log").mkdir(exist_ok=True)
     (root / "issuer").mkdir(exist_ok=True)
