@@ -8,10 +8,10 @@ client, asks again when a request meets a process that is down (an Idempotency-K
 twice is the same ERA). A local receiver is registered with the webhooks service for claim status changes. The
 counts are read in each service's own database, as a person would count them in SQL.
 
-``make test``: one process (a service or the broker), chosen at random, killed once at a random moment of a small
-flow; the seed is printed (``RCM_DRILL_SEED=<seed>`` runs the same plan again). ``make drills``
-(``RCM_DRILL_SCALE=full``): every service and the broker, each killed at several random moments of a round of its
-own. Prints ``DRILL kill9`` (the plan and what was counted) and ``DRILL kill9_reconciliation``.
+``make test``: one process (a service, the broker or the issuer), chosen at random, killed once at a random moment
+of a small flow; the seed is printed (``RCM_DRILL_SEED=<seed>`` runs the same plan again). ``make drills``
+(``RCM_DRILL_SCALE=full``): every service, the broker and the issuer, each killed at several random moments of a
+round of its own. Prints ``DRILL kill9`` (the plan and what was counted) and ``DRILL kill9_reconciliation``.
 """
 
 from __future__ import annotations
@@ -44,11 +44,11 @@ from rcm_shared.config import ServiceSettings
 FULL = os.environ.get("RCM_DRILL_SCALE") == "full"
 pytestmark = pytest.mark.timeout(3600 if FULL else 900)
 
-VICTIMS = (*embedded.SERVICES, embedded.BROKER)
+VICTIMS = (*embedded.SERVICES, embedded.BROKER, embedded.ISSUER)
 # Where in a round a kill is aimed; it lands a random 0-2 s after the stage starts, while the stage's work (and
 # the events it sets off) is under way.
 STAGES = ("visits", "claims", "submission", "payer", "posting")
-VISITS_PER_ROUND = 16 if FULL else 12
+VISITS_PER_ROUND = 12  # a full run's nine rounds stay under 110 insured visits: one claim a patient a day
 KILLS_EACH = 3 if FULL else 1  # per victim
 STEP_TIMEOUT = 420.0  # a restarted service imports and migrates again: a minute or more on a busy 2-core machine
 SETTLE_SECONDS = 300.0
@@ -100,17 +100,19 @@ class Killer:
     def _kill(self, victim: str) -> None:
         platform = self.platform
         restarts = platform.restarts(victim)
-        process = platform.broker.process if victim == embedded.BROKER else platform.processes[victim]
+        process = platform.broker.process if victim == embedded.BROKER else platform.processes[victim]  # issuer too
         os.kill(process.pid, signal.SIGKILL)
         platform.supervisor.wait_for(lambda: platform.restarts(victim) > restarts, 120, f"{victim} restarted")
         platform.supervisor.wait_ready(STEP_TIMEOUT)
 
     def finish(self) -> list[str]:
+        """Wait for the kills still queued (each with its restart), then the kills done."""
         self.requests.put(None)
-        self.thread.join(timeout=STEP_TIMEOUT + 150)
+        self.thread.join(timeout=STEP_TIMEOUT * 3)
+        assert not self.thread.is_alive(), f"kills still running after the flow: done {self.done}"
         if self.errors:
             raise self.errors[0]
-        return self.done
+        return list(self.done)
 
 
 class PatientClient(demo.Platform):
@@ -170,6 +172,21 @@ def receiver() -> Iterator[Receiver]:
     r.server.shutdown()
 
 
+def visit(n: int, insured: int, today: date, rng: random.Random) -> dict[str, Any]:
+    """The n-th visit: every fifth self-pay; insured ones alternate between the two authorized patients, each on a
+    day of its own (the scrubber holds the same services twice as a duplicate claim, which would stop the flow), and
+    every sixth goes to the patient without an authorization (held: counted as a claim, never submitted)."""
+    if n % 5 == 4:
+        body = demo._self_pay_visit(n, today - timedelta(days=rng.randint(2, 28)))
+    else:
+        authorized = [p for p in demo.PATIENTS if p["authorized"]]
+        unauthorized = [p for p in demo.PATIENTS if not p["authorized"]]
+        patient = unauthorized[0] if insured % 6 == 5 else authorized[insured % len(authorized)]
+        body = demo._visit(n, patient, today - timedelta(days=2 + insured % 55), rng)
+    body["external_visit_id"] = f"kill9-{n}"
+    return body
+
+
 def run_round(api: PatientClient, killer: Killer, kills: list[Kill], first: int, count: int, rng: random.Random,
               clearinghouse: Path, today: date, insured_so_far: int) -> tuple[int, int]:
     """One pass of the flow, the round's kills aimed at their stages. Returns (insured, self-pay) visits sent."""
@@ -181,9 +198,7 @@ def run_round(api: PatientClient, killer: Killer, kills: list[Kill], first: int,
     stage("visits")
     insured = 0
     for n in range(first, first + count):
-        dos = today - timedelta(days=rng.randint(2, 28))
-        body = demo._self_pay_visit(n, dos) if n % 5 == 4 else demo._visit(n, rng.choice(demo.PATIENTS), dos, rng)
-        body["external_visit_id"] = f"kill9-{n}"
+        body = visit(n, insured_so_far + insured, today, rng)
         insured += body.get("billing_model") != "self_pay"
         api.post("claims", "/v1/visits", body, headers={"Idempotency-Key": body["external_visit_id"]})
     stage("claims")
@@ -210,6 +225,7 @@ SQL: dict[str, dict[str, str]] = {
                           "GROUP BY visit_id HAVING count(*) > 1) d",
         "submitted": "SELECT count(*) FROM claims WHERE submitted_at IS NOT NULL",
         "unsettled": "SELECT count(*) FROM claims WHERE status IN ('submitted', 'accepted')",
+        "held": "SELECT count(*) FROM claims WHERE status = 'held'",
         "waiting": "SELECT count(*) FROM claims WHERE status IN ('awaiting_facts', 'scrubbed')",
         "status_events": "SELECT count(*) FROM outbox WHERE topic = 'claim-status-changed'",
     },
@@ -365,7 +381,7 @@ def test_drill_a_process_killed_at_a_random_moment_loses_nothing_and_doubles_not
     # Counted, not a double.
     resent = sum(n - 1 for n in receiver.received.values())
     print(f"DRILL kill9: seed={seed} kills={len(done)} [{' '.join(done)}] visits={sent} insured={insured} "
-          f"claims={counted['claims.claims']} submitted={counted['claims.submitted']} "
+          f"claims={counted['claims.claims']} held={counted['claims.held']} submitted={counted['claims.submitted']} "
           f"remittance_copies={counted['remittance.copies']} answered={files['answered']} "
           f"postings={counted['remittance.postings']} patient_entries={counted['patient-billing.responsibility']} "
           f"self_pay_charges={counted['patient-billing.charges']} "
@@ -376,6 +392,7 @@ def test_drill_a_process_killed_at_a_random_moment_loses_nothing_and_doubles_not
     assert len(done) == sum(len(r) for r in plan), f"kills done: {done}"
     assert not lost and not doubled, f"seed {seed}: lost {lost} doubled {doubled}; {json.dumps(counted)}"
     assert counted["remittance.postings"] > 0 and counted["patient-billing.responsibility"] > 0
+    assert counted["claims.submitted"] >= insured * 2 // 3, "most claims went the whole way (few held)"
 
     checks = reconciliation_gaps(platform)
     deadline = time.monotonic() + 60
