@@ -131,14 +131,21 @@ def demo(visits: Annotated[int, typer.Option(help="How many visits to send")] = 
 
     console.rule(f"2. {visits} visits from the EHR")
     insured = 0
+    days = unbilled_days(api, today)
+    taken: set[tuple[str, date]] = set()
     with Progress(console=console) as progress:
         task = progress.add_task("posting visits", total=visits)
         for n in range(visits):
-            dos = today - timedelta(days=rng.randint(2, 28))
             if n % 8 == 7:
-                body = _self_pay_visit(n, dos)
+                body = _self_pay_visit(n, today - timedelta(days=rng.randint(2, 28)))
             else:
-                body = _visit(n, rng.choice(PATIENTS), dos, rng)
+                patient = rng.choice(PATIENTS)
+                # A day of its own for the patient: the same services twice on a day are held as a duplicate claim
+                # (what a second `rcm demo` would otherwise get for most of its visits).
+                dos = next((d for d in days if (patient["patient_id"], d) not in taken),
+                           today - timedelta(days=rng.randint(2, 28)))
+                taken.add((patient["patient_id"], dos))
+                body = _visit(n, patient, dos, rng)
                 insured += 1
             api.post("claims", "/v1/visits", body, headers={"Idempotency-Key": body["external_visit_id"]})
             progress.advance(task)
@@ -154,6 +161,19 @@ def demo(visits: Annotated[int, typer.Option(help="How many visits to send")] = 
     eras = wait_eras_processed(api, era_ids)
     claims = wait_claims_settled(api)
     _report(api, claims, eras)
+
+
+def unbilled_days(api: Platform, today: date) -> list[date]:
+    """The last four weeks' days (from two days ago back) on which the practice has no claim yet, newest first."""
+    billed: set[str] = set()
+    cursor: str | None = None
+    while True:
+        page = api.get("claims", "/v1/claims", limit=500, **({"cursor": cursor} if cursor else {}))
+        billed.update(c["date_of_service"] for c in page["items"])
+        cursor = page.get("next_cursor")
+        if not cursor:
+            break
+    return [d for d in (today - timedelta(days=back) for back in range(2, 29)) if d.isoformat() not in billed]
 
 
 def set_up_practice(api: Platform, today: date, approved_units: int = 12) -> None:
