@@ -23,6 +23,7 @@ from rcm_cli import platform as embedded
 from rcm_cli.demo import PATIENTS, Platform, _self_pay_visit, _visit, set_up_practice
 from rcm_shared.clock import SystemClock
 from rcm_shared.config import ServiceSettings
+from rcm_shared.testing.metrics import samples_by_label
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -108,18 +109,6 @@ def missing(c: dict[str, int], sent: int) -> dict[str, int]:
     }
 
 
-def reconciliation_gaps(platform: embedded.RunningPlatform) -> dict[str, float]:
-    """claims' rcm_reconciliation_gaps, by check, as Prometheus scrapes it."""
-    text_format = httpx.get(f"{platform.urls()['claims']}/metrics", timeout=10).text
-    gaps: dict[str, float] = {}
-    for line in text_format.splitlines():
-        if line.startswith("rcm_reconciliation_gaps{"):
-            labels, _, value = line.rpartition(" ")
-            check = labels.split('check="', 1)[1].split('"', 1)[0]
-            gaps[check] = float(value)
-    return gaps
-
-
 def submit_all(api: Platform) -> None:
     try:
         api.post("claims", "/v1/submission-batches")
@@ -171,9 +160,9 @@ def test_drill_a_broker_restart_loses_nothing_and_doubles_nothing(
     assert last["submitted"] > 0, "claims were submitted, so remittance's copies were counted"
     # The reconciliation check agrees: both gauges are there and fall to 0 (visits and claims older than 5 s).
     deadline = time.monotonic() + 60
-    checks = reconciliation_gaps(drill_platform)
+    checks = samples_by_label(drill_platform.urls()["claims"], "rcm_reconciliation_gaps", "check")
     while time.monotonic() < deadline and (len(checks) < 2 or any(checks.values())):
         time.sleep(1)
-        checks = reconciliation_gaps(drill_platform)
+        checks = samples_by_label(drill_platform.urls()["claims"], "rcm_reconciliation_gaps", "check")
     print(f"DRILL broker_restart_reconciliation: {' '.join(f'{k}={v:.0f}' for k, v in sorted(checks.items()))}")
     assert checks == {"visits_without_claim": 0, "submitted_claims_without_remittance_copy": 0}, checks

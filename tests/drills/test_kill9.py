@@ -40,6 +40,7 @@ from rcm_cli import platform as embedded
 from rcm_cli.payer import read_837_claims
 from rcm_shared.clock import SystemClock
 from rcm_shared.config import ServiceSettings
+from rcm_shared.testing.metrics import samples_by_label
 
 FULL = os.environ.get("RCM_DRILL_SCALE") == "full"
 pytestmark = pytest.mark.timeout(3600 if FULL else 900)
@@ -333,16 +334,6 @@ def doubles(c: dict[str, int], files: dict[str, int], received: Counter[str]) ->
     }
 
 
-def reconciliation_gaps(platform: embedded.RunningPlatform) -> dict[str, float]:
-    """claims' rcm_reconciliation_gaps, by check, as Prometheus scrapes it."""
-    found: dict[str, float] = {}
-    for line in httpx.get(f"{platform.urls()['claims']}/metrics", timeout=10).text.splitlines():
-        if line.startswith("rcm_reconciliation_gaps{"):
-            labels, _, value = line.rpartition(" ")
-            found[labels.split('check="', 1)[1].split('"', 1)[0]] = float(value)
-    return found
-
-
 def test_drill_a_process_killed_at_a_random_moment_loses_nothing_and_doubles_nothing(
         drill_platform: embedded.RunningPlatform, receiver: Receiver) -> None:
     seed = int(os.environ.get("RCM_DRILL_SEED") or random.SystemRandom().randrange(1_000_000))
@@ -394,10 +385,10 @@ def test_drill_a_process_killed_at_a_random_moment_loses_nothing_and_doubles_not
     assert counted["remittance.postings"] > 0 and counted["patient-billing.responsibility"] > 0
     assert counted["claims.submitted"] >= insured * 2 // 3, "most claims went the whole way (few held)"
 
-    checks = reconciliation_gaps(platform)
+    checks = samples_by_label(platform.urls()["claims"], "rcm_reconciliation_gaps", "check")
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and (len(checks) < 2 or any(checks.values())):
         time.sleep(1)
-        checks = reconciliation_gaps(platform)
+        checks = samples_by_label(platform.urls()["claims"], "rcm_reconciliation_gaps", "check")
     print(f"DRILL kill9_reconciliation: {' '.join(f'{k}={v:.0f}' for k, v in sorted(checks.items()))}")
     assert checks == {"visits_without_claim": 0, "submitted_claims_without_remittance_copy": 0}, checks
