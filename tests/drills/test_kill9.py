@@ -116,7 +116,7 @@ class Killer:
         return list(self.done)
 
 
-class PatientClient(demo.Platform):
+class RetryingClient(demo.Platform):
     """The demo's client, asking again while a process is down or starting (connection refused, 5xx)."""
 
     def _again(self, call: Callable[[], httpx.Response]) -> httpx.Response:
@@ -188,7 +188,7 @@ def visit(n: int, insured: int, today: date, rng: random.Random) -> dict[str, An
     return body
 
 
-def run_round(api: PatientClient, killer: Killer, kills: list[Kill], first: int, count: int, rng: random.Random,
+def run_round(api: RetryingClient, killer: Killer, kills: list[Kill], first: int, count: int, rng: random.Random,
               clearinghouse: Path, today: date, insured_so_far: int) -> tuple[int, int]:
     """One pass of the flow, the round's kills aimed at their stages. Returns (insured, self-pay) visits sent."""
     def stage(name: str) -> None:
@@ -341,7 +341,7 @@ def test_drill_a_process_killed_at_a_random_moment_loses_nothing_and_doubles_not
     plan = kill_plan(rng)
     print(f"DRILL kill9_plan: seed={seed} kills={' '.join(str(k) for r in plan for k in r)}")
     platform = drill_platform
-    api = PatientClient(platform.urls(), platform.issuer_url)
+    api = RetryingClient(platform.urls(), platform.issuer_url)
     today = SystemClock(ServiceSettings().practice_time_zone).today()
     clearinghouse = platform.root / "clearinghouse"
     demo.set_up_practice(api, today, approved_units=1000)
