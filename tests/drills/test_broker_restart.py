@@ -14,19 +14,16 @@ import os
 import random
 import signal
 import time
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from rcm_cli import platform as embedded
-from rcm_cli.demo import BILLING, CLINICIANS, PATIENTS, Platform, _self_pay_visit, _visit
-from rcm_shared.broker import EmbeddedBroker, free_port
+from rcm_cli.demo import PATIENTS, Platform, _self_pay_visit, _visit, set_up_practice
 from rcm_shared.clock import SystemClock
 from rcm_shared.config import ServiceSettings
-from rcm_shared.testing.databases import TestDatabases
+from rcm_shared.testing.metrics import samples_by_label
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -36,23 +33,6 @@ pytestmark = pytest.mark.timeout(1800 if FULL else 600)
 # (visits before the first kill, visits while the broker is down and after, kills while claims are submitted)
 SCALE = (40, 60, 2) if FULL else (10, 14, 1)
 SETTLE_SECONDS = 180.0
-
-
-@pytest.fixture
-def running_platform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[embedded.RunningPlatform]:
-    dbs = TestDatabases()
-    broker = EmbeddedBroker.start(log_path=tmp_path / "broker.log")
-    ports = {name: free_port() for name in embedded.SERVICES}
-    urls = {name: dbs.create(name) for name in embedded.SERVICES}
-    monkeypatch.setenv("RCM_VAR_DIR", str(tmp_path))
-    # Reconciliation every 2 s, for visits and claims older than 5 s: its gauges must read 0 once the counts agree.
-    started = embedded.start_platform(tmp_path, ports=ports, database_urls=urls, broker=broker, extra_env={
-        "RCM_RECONCILIATION_AFTER_SECONDS": "5", "RCM_RECONCILIATION_POLL_SECONDS": "2"})
-    try:
-        yield started
-    finally:
-        started.stop()
-        dbs.drop_all()
 
 
 def _query(url: str, sql: str) -> list[Any]:
@@ -77,26 +57,6 @@ def kill_broker(platform: embedded.RunningPlatform) -> None:
     os.kill(platform.broker.process.pid, signal.SIGKILL)
     platform.supervisor.wait_for(lambda: platform.restarts(embedded.BROKER) > restarts, 60, "broker restarted")
     platform.supervisor.wait_ready(180)
-
-
-def set_up_practice(api: Platform) -> None:
-    today = SystemClock(ServiceSettings().practice_time_zone).today()
-    for npi in [c["npi"] for c in CLINICIANS] + [BILLING["npi"]]:
-        api.post("authorizations", "/v1/credentialing/enrollments", {
-            "npi": npi, "payer_id": "SBXHP", "effective_from": (today - timedelta(days=365)).isoformat()})
-    for patient in PATIENTS:
-        if patient["authorized"]:
-            api.post("authorizations", "/v1/authorizations", {
-                "number": f"AUTH-{patient['patient_id'].upper()}", "patient_id": patient["patient_id"],
-                "payer_id": "SBXHP", "cpt_codes": ["90832", "90834", "90837", "90833", "99213"],
-                "approved_units": 500, "start": (today - timedelta(days=60)).isoformat(),
-                "end": (today + timedelta(days=20)).isoformat()})
-        api.post("eligibility", "/v1/coverage-checks", {
-            "patient_id": patient["patient_id"], "payer_id": "SBXHP", "payer_name": "SANDBOX HEALTH PLAN",
-            "provider_npi": BILLING["npi"], "provider_name": BILLING["name"],
-            "subscriber": {"first_name": patient["first"], "last_name": patient["last"],
-                           "member_id": patient["member_id"], "birth_date": patient["dob"]},
-            "service_date": (today - timedelta(days=30)).isoformat()})
 
 
 def post_visits(api: Platform, first: int, count: int, rng: random.Random) -> None:
@@ -149,18 +109,6 @@ def missing(c: dict[str, int], sent: int) -> dict[str, int]:
     }
 
 
-def reconciliation_gaps(platform: embedded.RunningPlatform) -> dict[str, float]:
-    """claims' rcm_reconciliation_gaps, by check, as Prometheus scrapes it."""
-    text_format = httpx.get(f"{platform.urls()['claims']}/metrics", timeout=10).text
-    gaps: dict[str, float] = {}
-    for line in text_format.splitlines():
-        if line.startswith("rcm_reconciliation_gaps{"):
-            labels, _, value = line.rpartition(" ")
-            check = labels.split('check="', 1)[1].split('"', 1)[0]
-            gaps[check] = float(value)
-    return gaps
-
-
 def submit_all(api: Platform) -> None:
     try:
         api.post("claims", "/v1/submission-batches")
@@ -169,16 +117,16 @@ def submit_all(api: Platform) -> None:
 
 
 def test_drill_a_broker_restart_loses_nothing_and_doubles_nothing(
-        running_platform: embedded.RunningPlatform) -> None:
+        drill_platform: embedded.RunningPlatform) -> None:
     before, after, kills_in_submission = SCALE
     rng = random.Random(11)
-    api = Platform(running_platform.urls(), running_platform.issuer_url)
-    set_up_practice(api)
-    db = running_platform.database_urls
+    api = Platform(drill_platform.urls(), drill_platform.issuer_url)
+    set_up_practice(api, SystemClock(ServiceSettings().practice_time_zone).today(), approved_units=500)
+    db = drill_platform.database_urls
     started = time.monotonic()
 
     post_visits(api, 0, before, rng)
-    kill_broker(running_platform)  # events of these visits are in outboxes, on the broker, or half consumed
+    kill_broker(drill_platform)  # events of these visits are in outboxes, on the broker, or half consumed
     kills = 1
     post_visits(api, before, after, rng)
     sent = before + after
@@ -189,7 +137,7 @@ def test_drill_a_broker_restart_loses_nothing_and_doubles_nothing(
         submit_all(api)
         if kills - 1 < kills_in_submission and _scalar(db["claims"], "SELECT count(*) FROM claims WHERE "
                                                                      "submitted_at IS NOT NULL") > 0:
-            kill_broker(running_platform)  # claim-submitted events on their way to remittance
+            kill_broker(drill_platform)  # claim-submitted events on their way to remittance
             kills += 1
             continue
         last = counts(db)
@@ -212,9 +160,9 @@ def test_drill_a_broker_restart_loses_nothing_and_doubles_nothing(
     assert last["submitted"] > 0, "claims were submitted, so remittance's copies were counted"
     # The reconciliation check agrees: both gauges are there and fall to 0 (visits and claims older than 5 s).
     deadline = time.monotonic() + 60
-    checks = reconciliation_gaps(running_platform)
+    checks = samples_by_label(drill_platform.urls()["claims"], "rcm_reconciliation_gaps", "check")
     while time.monotonic() < deadline and (len(checks) < 2 or any(checks.values())):
         time.sleep(1)
-        checks = reconciliation_gaps(running_platform)
+        checks = samples_by_label(drill_platform.urls()["claims"], "rcm_reconciliation_gaps", "check")
     print(f"DRILL broker_restart_reconciliation: {' '.join(f'{k}={v:.0f}' for k, v in sorted(checks.items()))}")
     assert checks == {"visits_without_claim": 0, "submitted_claims_without_remittance_copy": 0}, checks

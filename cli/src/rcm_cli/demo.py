@@ -127,6 +127,57 @@ def demo(visits: Annotated[int, typer.Option(help="How many visits to send")] = 
     today = SystemClock(ServiceSettings().practice_time_zone).today()
 
     console.rule("1. Practice set-up: enrollments, authorizations, coverage checks")
+    set_up_practice(api, today)
+
+    console.rule(f"2. {visits} visits from the EHR")
+    insured = 0
+    days = unbilled_days(api, today)
+    taken: set[tuple[str, date]] = set()
+    with Progress(console=console) as progress:
+        task = progress.add_task("posting visits", total=visits)
+        for n in range(visits):
+            if n % 8 == 7:
+                body = _self_pay_visit(n, today - timedelta(days=rng.randint(2, 28)))
+            else:
+                patient = rng.choice(PATIENTS)
+                # A day of its own for the patient: the same services twice on a day are held as a duplicate claim
+                # (what a second `rcm demo` would otherwise get for most of its visits).
+                dos = next((d for d in days if (patient["patient_id"], d) not in taken),
+                           today - timedelta(days=rng.randint(2, 28)))
+                taken.add((patient["patient_id"], dos))
+                body = _visit(n, patient, dos, rng)
+                insured += 1
+            api.post("claims", "/v1/visits", body, headers={"Idempotency-Key": body["external_visit_id"]})
+            progress.advance(task)
+
+    claims = wait_claims_built(api, insured)
+    console.print(f"  claims: {dict(Counter(c['status'] for c in claims))}")
+
+    console.rule("3. Submission: 837P batches to the sandbox clearinghouse")
+    submit_clean_claims(api)
+
+    console.rule("4. The payer adjudicates and sends 835 ERAs back")
+    era_ids = answer_submitted_claims(api, clearinghouse, today)
+    eras = wait_eras_processed(api, era_ids)
+    claims = wait_claims_settled(api)
+    _report(api, claims, eras)
+
+
+def unbilled_days(api: Platform, today: date) -> list[date]:
+    """The last four weeks' days (from two days ago back) on which the practice has no claim yet, newest first."""
+    billed: set[str] = set()
+    cursor: str | None = None
+    while True:
+        page = api.get("claims", "/v1/claims", limit=500, **({"cursor": cursor} if cursor else {}))
+        billed.update(c["date_of_service"] for c in page["items"])
+        cursor = page.get("next_cursor")
+        if not cursor:
+            break
+    return [d for d in (today - timedelta(days=back) for back in range(2, 29)) if d.isoformat() not in billed]
+
+
+def set_up_practice(api: Platform, today: date, approved_units: int = 12) -> None:
+    """What a practice sets up once: its clinicians' enrollments, the prior authorizations, coverage checks."""
     for npi in [c["npi"] for c in CLINICIANS] + [BILLING["npi"]]:
         api.post("authorizations", "/v1/credentialing/enrollments", {
             "npi": npi, "payer_id": "SBXHP", "effective_from": (today - timedelta(days=365)).isoformat()})
@@ -135,7 +186,7 @@ def demo(visits: Annotated[int, typer.Option(help="How many visits to send")] = 
             api.post("authorizations", "/v1/authorizations", {
                 "number": f"AUTH-{patient['patient_id'].upper()}", "patient_id": patient["patient_id"],
                 "payer_id": "SBXHP", "cpt_codes": ["90832", "90834", "90837", "90833", "99213"],
-                "approved_units": 12, "start": (today - timedelta(days=60)).isoformat(),
+                "approved_units": approved_units, "start": (today - timedelta(days=60)).isoformat(),
                 "end": (today + timedelta(days=20)).isoformat()})
         check = api.post("eligibility", "/v1/coverage-checks", {
             "patient_id": patient["patient_id"], "payer_id": "SBXHP", "payer_name": "SANDBOX HEALTH PLAN",
@@ -145,46 +196,39 @@ def demo(visits: Annotated[int, typer.Option(help="How many visits to send")] = 
             "service_date": (today - timedelta(days=30)).isoformat()}).json()
         console.print(f"  coverage {patient['patient_id']}: {check['results'][0]['status']}")
 
-    console.rule(f"2. {visits} visits from the EHR")
-    insured = 0
-    with Progress(console=console) as progress:
-        task = progress.add_task("posting visits", total=visits)
-        for n in range(visits):
-            dos = today - timedelta(days=rng.randint(2, 28))
-            if n % 8 == 7:
-                body = _self_pay_visit(n, dos)
-            else:
-                body = _visit(n, rng.choice(PATIENTS), dos, rng)
-                insured += 1
-            api.post("claims", "/v1/visits", body, headers={"Idempotency-Key": body["external_visit_id"]})
-            progress.advance(task)
 
+def wait_claims_built(api: Platform, insured: int, timeout: float = 60.0) -> list[dict[str, Any]]:
+    """Until the practice has ``insured`` claims and none waits for its facts (authorizations and eligibility
+    announce them)."""
     def built() -> list[dict[str, Any]] | None:
-        # a claim waits (awaiting_facts) until authorizations and eligibility have announced its facts
         items = api.get("claims", "/v1/claims", limit=500)["items"]
         waiting = [c for c in items if c["status"] == "awaiting_facts"]
         return items if len(items) >= insured and not waiting else None
 
-    claims = _wait("claims to be built and scrubbed", built)
-    console.print(f"  claims: {dict(Counter(c['status'] for c in claims))}")
+    result: list[dict[str, Any]] = _wait("claims to be built and scrubbed", built, timeout)
+    return result
 
-    console.rule("3. Submission: 837P batches to the sandbox clearinghouse")
 
+def submit_clean_claims(api: Platform, timeout: float = 60.0) -> None:
+    """Until every clean claim is batched and handed to the clearinghouse (the submission job may be between the
+    two steps)."""
     def all_batched() -> bool:
-        # Batched and handed to the clearinghouse: the submission job may be between the two steps.
         api.post("claims", "/v1/submission-batches")
         queued = [b for b in api.get("claims", "/v1/submission-batches") if b["status"] == "queued"]
         return not queued and not api.get("claims", "/v1/claims", status="scrubbed", limit=1)["items"]
 
-    _wait("every clean claim to be batched", all_batched)
+    _wait("every clean claim to be batched", all_batched, timeout)
+
+
+def answer_submitted_claims(api: Platform, clearinghouse: Path, today: date) -> list[str]:
+    """The payer: every 837P in the clearinghouse's outbound folder not answered yet is adjudicated, its 835 kept
+    under ``remittance/`` and posted to remittance. Returns the ERA ids."""
     returned_dir = clearinghouse / "remittance"
     returned_dir.mkdir(parents=True, exist_ok=True)
     # Every 837P the payer has not answered yet (the submission job may have sent some before this call).
     files = sorted(f for f in (clearinghouse / "outbound").glob("*.x12")
                    if not (returned_dir / f"835_{f.stem}.x12").exists())
     console.print(f"  {len(files)} file(s) in var/clearinghouse/outbound to answer: {[f.name for f in files]}")
-
-    console.rule("4. The payer adjudicates and sends 835 ERAs back")
     era_ids = []
     for index, file in enumerate(files, start=1):
         submitted = read_837_claims(file.read_text())
@@ -192,25 +236,31 @@ def demo(visits: Annotated[int, typer.Option(help="How many visits to send")] = 
                         payee_name=BILLING["name"], trace_number=f"{int(time.time())}{index:03d}",
                         control_number=int(time.time()) % 900_000_000 + index, payment_date=today)
         returned = returned_dir / f"835_{file.stem}.x12"
-        returned.write_text(era)
         response = api.post("remittance", "/v1/eras", None, content=era.encode(),
                             headers={"content-type": "application/edi-x12", "x-file-name": returned.name})
+        returned.write_text(era)  # answered once remittance has it
         era_ids.append(response.json()["era_id"])
         console.print(f"  {returned.name}: {len(submitted)} claims -> ERA {response.json()['era_id']}")
+    return era_ids
 
-    def posted(era_id: str) -> dict[str, Any] | None:
+
+def wait_eras_processed(api: Platform, era_ids: list[str], timeout: float = 60.0) -> list[dict[str, Any]]:
+    def processed(era_id: str) -> dict[str, Any] | None:
         body: dict[str, Any] = api.get("remittance", f"/v1/eras/{era_id}")
         return body if body["status"] != "received" else None
 
-    eras = [_wait("the ERA to post", lambda e=e: posted(e)) for e in era_ids]
+    return [_wait("the ERA to post", lambda e=e: processed(e), timeout) for e in era_ids]
 
+
+def wait_claims_settled(api: Platform, timeout: float = 60.0) -> list[dict[str, Any]]:
+    """Until no claim is still submitted or accepted (each has heard its payment or denial)."""
     def settled() -> list[dict[str, Any]] | None:
         items = api.get("claims", "/v1/claims", limit=500)["items"]
         moving = [c for c in items if c["status"] in ("submitted", "accepted")]
         return items if not moving else None
 
-    claims = _wait("claims to settle", settled)
-    _report(api, claims, eras)
+    result: list[dict[str, Any]] = _wait("claims to settle", settled, timeout)
+    return result
 
 
 def _report(api: Platform, claims: list[dict[str, Any]], eras: list[dict[str, Any]]) -> None:

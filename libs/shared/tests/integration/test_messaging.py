@@ -1,235 +1,44 @@
 """The messaging kernel against real PostgreSQL and the real broker: outbox, relay, inbox consumer, DLQ.
 
-A tiny "claim status board" service is built here from the kernel parts alone: one table of its own, an
-HTTP route that changes a claim's status and stages ``ClaimStatusChangedV1`` in the same transaction, and
-a consumer that records every event it applies. Each test uses its own database, consumer group, practice
-id and (for consumers) its own topic, so nothing another test published can be mistaken for ours.
+A tiny "claim status board" service (``rcm_shared.testing.status_board``) is built from the kernel parts alone.
+Each test uses its own database, consumer group, practice id and (for consumers) its own topic, so nothing another
+test published can be mistaken for ours. After a broker that lost its log: ``test_messaging_broker_loss.py``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
-from collections import Counter, defaultdict
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from datetime import timedelta
-from pathlib import Path
+from collections import defaultdict
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
-from aiokafka.admin import AIOKafkaAdminClient
-from fastapi import APIRouter, Request
+from aiokafka import AIOKafkaProducer, ConsumerRecord
 from prometheus_client import REGISTRY
-from pydantic import BaseModel
 from rcm_shared.broker import EmbeddedBroker, free_port
 from rcm_shared.config import ServiceSettings
-from rcm_shared.contracts import ClaimStatusChangedV1, EventEnvelope, EventPayload, envelope_for, topics
+from rcm_shared.contracts import ClaimStatusChangedV1, EventEnvelope, topics
 from rcm_shared.contracts.topics import dead_letter_topic
-from rcm_shared.db.database import Database
-from rcm_shared.db.platform_tables import AutoId, PlatformTables, add_platform_tables
-from rcm_shared.db.types import UtcDateTime, service_metadata, utcnow
 from rcm_shared.messaging import EventConsumer, OutboxRelay, stage_event
-from rcm_shared.messaging.kafka import ensure_topics
-from rcm_shared.service import ServiceRuntime, create_service_app
 from rcm_shared.testing.databases import TestDatabases
-from rcm_shared.testing.fixtures import running, settings_for
 from rcm_shared.testing.kafka import eventually, publish_envelopes
-from sqlalchemy import Column, ColumnElement, MetaData, String, Table, func, insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from rcm_shared.testing.status_board import (
+    APPLIED,
+    PLATFORM,
+    SOURCE,
+    BatchLedger,
+    Board,
+    Ledger,
+    build_board,
+    collect,
+    consumed,
+    consumer_topic,
+    fresh_settings,
+    serving,
+    status_event,
+)
+from sqlalchemy import select
 
 pytestmark = pytest.mark.integration
-
-SOURCE = "claim-status-board"
-
-
-class BoardSettings(ServiceSettings):
-    service_name: str = SOURCE
-
-
-def board_metadata() -> tuple[MetaData, PlatformTables, Table]:
-    metadata = service_metadata()
-    platform = add_platform_tables(metadata)
-    # No unique constraint on event_id on purpose: a duplicate application must show up as a second row.
-    applied = Table(
-        "applied_events", metadata,
-        Column("id", AutoId, primary_key=True, autoincrement=True),
-        Column("event_id", String(36), nullable=False),
-        Column("claim_id", String(64), nullable=False),
-        Column("status", String(40), nullable=False),
-        Column("applied_at", UtcDateTime, nullable=False),
-    )
-    return metadata, platform, applied
-
-
-METADATA, PLATFORM, APPLIED = board_metadata()
-
-
-class StatusChange(BaseModel):
-    practice_id: str
-    previous_status: str
-    status: str
-
-
-router = APIRouter()
-
-
-@router.post("/claims/{claim_id}/status", status_code=201)
-async def change_status(claim_id: str, body: StatusChange, request: Request) -> dict[str, str]:
-    db: Database = request.app.state.db
-    async with db.transaction() as session:
-        await session.execute(insert(APPLIED).values(event_id="local", claim_id=claim_id, status=body.status,
-                                                     applied_at=utcnow()))
-        envelope = await stage_event(
-            session, PLATFORM,
-            ClaimStatusChangedV1(claim_id=claim_id, practice_id=body.practice_id,
-                                 previous_status=body.previous_status, status=body.status),
-            source=SOURCE, subject=claim_id, practice_id=body.practice_id,
-        )
-        if body.status == "explode":  # the state change fails after the event was staged
-            raise RuntimeError("state change failed after staging")
-    return {"event_id": envelope.id}
-
-
-@dataclass
-class Ledger:
-    """The consumer's handler, with scripted failures: per event id, how often to fail before succeeding."""
-
-    practice_id: str
-    transient: dict[str, int] = field(default_factory=dict)
-    poison: set[str] = field(default_factory=set)
-    calls: Counter[str] = field(default_factory=Counter)
-    delay: float = 0.0
-    on_call: Callable[[int], None] | None = None
-
-    async def __call__(self, session: AsyncSession, envelope: EventEnvelope, payload: EventPayload) -> None:
-        if envelope.practice_id != self.practice_id:
-            return  # another test's event on a shared topic
-        assert isinstance(payload, ClaimStatusChangedV1)
-        self.calls[envelope.id] += 1
-        if self.on_call is not None:
-            self.on_call(sum(self.calls.values()))
-        if self.delay:
-            await asyncio.sleep(self.delay)
-        await session.execute(insert(APPLIED).values(event_id=envelope.id, claim_id=payload.claim_id,
-                                                     status=payload.status, applied_at=utcnow()))
-        if envelope.id in self.poison:
-            raise RuntimeError("ledger refuses this event")
-        if self.calls[envelope.id] <= self.transient.get(envelope.id, 0):
-            raise ConnectionError("transient failure")
-
-
-@dataclass
-class Board:
-    settings: ServiceSettings
-    db: Database
-    runtime: ServiceRuntime
-    consumer: EventConsumer | None
-
-    @property
-    def group_id(self) -> str:
-        assert self.consumer is not None
-        return self.consumer._group_id
-
-    async def rows(self, *where: ColumnElement[bool]) -> list[tuple[str, str, str]]:
-        async with self.db.sessions() as session:
-            result = await session.execute(
-                select(APPLIED.c.event_id, APPLIED.c.claim_id, APPLIED.c.status).where(*where)
-                .order_by(APPLIED.c.id))
-            return [(r[0], r[1], r[2]) for r in result.all()]
-
-    async def count(self, table: Table, *where: ColumnElement[bool]) -> int:
-        query = select(func.count()).select_from(table).where(*where)
-        async with self.db.sessions() as session:
-            return int((await session.execute(query)).scalar_one())
-
-
-def consumed(board: Board, topic: str, outcome: str) -> int:
-    """The consumer's own count of events by outcome (processed, duplicate, dead_lettered)."""
-    value = REGISTRY.get_sample_value("rcm_events_consumed_total", {
-        "service": board.settings.service_name, "consumer": board.group_id, "topic": topic, "outcome": outcome})
-    return int(value or 0)
-
-
-async def create_tables(settings: ServiceSettings) -> None:
-    db = Database(settings, METADATA, PLATFORM)
-    async with db.engine.begin() as conn:
-        await conn.run_sync(METADATA.create_all)
-    await db.dispose()
-
-
-@dataclass
-class BatchLedger:
-    """The same ledger taking a poll at a time (``batch_handler``): records the size of every batch it was given."""
-
-    ledger: Ledger
-    batches: list[int] = field(default_factory=list)
-
-    async def __call__(self, session: AsyncSession, items: Sequence[tuple[EventEnvelope, EventPayload]]) -> None:
-        self.batches.append(len(items))
-        for envelope, payload in items:
-            await self.ledger(session, envelope, payload)
-
-
-def build_board(settings: ServiceSettings, *, topic: str | None = None, ledger: Ledger | None = None,
-                consumer_class: type[EventConsumer] = EventConsumer, batch: BatchLedger | None = None) -> Board:
-    db = Database(settings, METADATA, PLATFORM)
-    consumer = None
-    if topic is not None and batch is not None:
-        consumer = consumer_class(settings, db.sessions, PLATFORM, name="ledger", topics=[topic], batch_handler=batch)
-    elif topic is not None and ledger is not None:
-        consumer = consumer_class(settings, db.sessions, PLATFORM, name="ledger", topics=[topic], handler=ledger)
-    runtime = ServiceRuntime(settings, db, Path("unused-migrations"), consumers=[consumer] if consumer else [])
-    return Board(settings, db, runtime, consumer)
-
-
-@asynccontextmanager
-async def serving(board: Board) -> AsyncIterator[object]:
-    app = create_service_app(board.settings, board.runtime, title="Claim status board", description="kernel test",
-                             routers=[router], migrate_on_start=False)
-    async with running(app) as client:
-        yield client
-
-
-async def fresh_settings(databases: TestDatabases, broker: EmbeddedBroker, name: str) -> ServiceSettings:
-    settings = settings_for(BoardSettings, databases.create(name), broker)
-    await create_tables(settings)
-    return settings
-
-
-async def collect(bootstrap: str, topic: str, match: Callable[[ConsumerRecord[bytes, bytes]], bool],
-                  enough: Callable[[list[ConsumerRecord[bytes, bytes]]], bool], *, seconds: float = 20.0
-                  ) -> list[ConsumerRecord[bytes, bytes]]:
-    """Read ``topic`` from the start, keeping matching records, until ``enough`` says so (or fail)."""
-    # No consumer group: a group join costs seconds on the embedded broker, and the probe commits nothing.
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest",
-                                enable_auto_commit=False)
-    await consumer.start()
-    records: list[ConsumerRecord[bytes, bytes]] = []
-    try:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            batch = await consumer.getmany(timeout_ms=200)
-            records.extend(r for tp_records in batch.values() for r in tp_records if match(r))
-            if enough(records):
-                return records
-    finally:
-        await consumer.stop()
-    raise AssertionError(f"timed out reading {topic}: {len(records)} matching records")
-
-
-def status_event(practice_id: str, claim_id: str, status: str, previous: str = "submitted") -> EventEnvelope:
-    payload = ClaimStatusChangedV1(claim_id=claim_id, practice_id=practice_id, previous_status=previous,
-                                   status=status)
-    return envelope_for(payload, source="claims", subject=claim_id, practice_id=practice_id)
-
-
-async def consumer_topic(settings: ServiceSettings) -> str:
-    topic = f"kernel-test-{uuid.uuid4().hex[:8]}"
-    await ensure_topics(settings, [topic, dead_letter_topic(topic)])
-    return topic
 
 
 # --- outbox ---------------------------------------------------------------------------------------
@@ -546,102 +355,3 @@ async def test_consumer_killed_mid_batch_applies_every_event_exactly_once_after_
         assert consumed(second, topic, "duplicate") >= 100  # the redelivered first stretch
     finally:
         await second.runtime.stop()
-
-
-def rewinds(board: Board, reason: str) -> int:
-    value = REGISTRY.get_sample_value("rcm_consumer_rewinds_total", {
-        "service": board.settings.service_name, "consumer": board.group_id, "reason": reason})
-    return int(value or 0)
-
-
-async def watchful_settings(databases: TestDatabases, broker: EmbeddedBroker, name: str) -> ServiceSettings:
-    settings = settings_for(BoardSettings, databases.create(name), broker, kafka_log_check_seconds=0.3)
-    await create_tables(settings)
-    return settings
-
-
-async def test_a_consumer_reads_again_from_the_start_when_the_broker_comes_back_empty(
-    broker: EmbeddedBroker, databases: TestDatabases
-) -> None:
-    port = free_port()
-    own_broker = await asyncio.to_thread(EmbeddedBroker.start, port)
-    replacement: EmbeddedBroker | None = None
-    settings = await watchful_settings(databases, own_broker, "restart")
-    topic = await consumer_topic(settings)
-    practice = f"practice-{uuid.uuid4().hex[:8]}"
-    board = build_board(settings, topic=topic, ledger=Ledger(practice))
-    # One key: one partition, whose position (8) is past the end of the new log for its first events.
-    before = [status_event(practice, "claim-r", f"before-{n}") for n in range(8)]
-    after = [status_event(practice, "claim-r", f"after-{n}") for n in range(12)]
-    try:
-        async with serving(board):
-            await publish_envelopes(own_broker.bootstrap, topic, before)
-            await eventually(lambda: board.rows(APPLIED.c.event_id == before[-1].id), what="first events applied")
-            own_broker.process.kill()  # kill -9: nothing is said to anyone
-            await asyncio.to_thread(own_broker.process.wait)
-            replacement = await asyncio.to_thread(EmbeddedBroker.start, port)
-            await ensure_topics(settings, [topic, dead_letter_topic(topic)])
-            await publish_envelopes(replacement.bootstrap, topic, after)
-            await eventually(lambda: board.rows(APPLIED.c.event_id == after[-1].id), timeout=30,
-                             what="the events on the new broker applied")
-            applied = [row[0] for row in await board.rows(APPLIED.c.event_id.in_([e.id for e in after]))]
-    finally:
-        for started in (own_broker, replacement):
-            if started is not None and started.is_running():
-                await asyncio.to_thread(started.stop, 1.0)
-    assert applied == [e.id for e in after], "every event of the new log, once, in order: none skipped"
-    assert rewinds(board, "cluster_changed") >= 1
-
-
-async def test_a_committed_offset_past_the_end_of_a_recreated_topic_is_read_from_the_earliest_offset(
-    broker: EmbeddedBroker, databases: TestDatabases
-) -> None:
-    settings = await watchful_settings(databases, broker, "recreated")
-    topic = await consumer_topic(settings)
-    practice = f"practice-{uuid.uuid4().hex[:8]}"
-    board = build_board(settings, topic=topic, ledger=Ledger(practice))
-    old = [status_event(practice, "claim-t", f"old-{n}") for n in range(10)]
-    new = [status_event(practice, "claim-t", f"new-{n}") for n in range(3)]
-    async with serving(board):
-        await publish_envelopes(broker.bootstrap, topic, old)
-        await eventually(lambda: board.rows(APPLIED.c.event_id == old[-1].id), what="the old topic's events applied")
-        # The topic is deleted and created again (an operator's reset): the same name, offsets from 0 again.
-        admin = AIOKafkaAdminClient(bootstrap_servers=broker.bootstrap)
-        await admin.start()
-        try:
-            await admin.delete_topics([topic])
-        finally:
-            await admin.close()
-        await ensure_topics(settings, [topic])
-        await publish_envelopes(broker.bootstrap, topic, new)
-        await eventually(lambda: board.rows(APPLIED.c.event_id == new[-1].id), timeout=30,
-                         what="the re-created topic's events applied")
-        applied = [row[0] for row in await board.rows(APPLIED.c.event_id.in_([e.id for e in new]))]
-    assert applied == [e.id for e in new]
-    assert rewinds(board, "position_past_end") >= 1
-
-
-async def test_published_rows_are_kept_for_the_retention_window_then_pruned(
-    broker: EmbeddedBroker, databases: TestDatabases
-) -> None:
-    settings = settings_for(BoardSettings, databases.create("prune"), broker, outbox_retention_seconds=3600)
-    await create_tables(settings)
-    board = build_board(settings)
-    outbox = PLATFORM.outbox
-    now = utcnow()
-
-    def row(n: int, published_at: object) -> dict[str, object]:
-        return dict(event_id=str(uuid.uuid4()), topic="t", message_key=f"k{n}", event_type="x", payload=b"{}",
-                    headers={}, created_at=now, published_at=published_at, attempts=1, published_to="rcm-old")
-
-    async with board.db.transaction() as session:
-        await session.execute(insert(outbox), [
-            row(1, now - timedelta(hours=2)), row(2, now - timedelta(hours=1, minutes=1)),  # past the window
-            row(3, now - timedelta(minutes=59)), row(4, now),  # within it: kept, for a replay
-            {**row(5, None), "created_at": now - timedelta(days=3)},  # never published: never pruned
-        ])
-    assert await board.runtime.relay.prune() == 2
-    async with board.db.sessions() as session:
-        kept = sorted((await session.scalars(select(outbox.c.message_key))).all())
-    assert kept == ["k3", "k4", "k5"]
-    await board.db.dispose()

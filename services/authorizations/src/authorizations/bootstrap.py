@@ -44,11 +44,12 @@ from authorizations.domain.exceptions import (
     UnknownTrace,
 )
 from authorizations.domain.kpi import CoverageKpiRules
-from authorizations.domain.ledger import LedgerRules, PayerAuthorizationRules
 from authorizations.domain.renewals import RenewalRules
+from authorizations.domain.requirements import PayerAuthorizationRules
 from authorizations.domain.review_routes import ReviewRoutes, Route
 from authorizations.domain.rulebook import Rulebook
-from authorizations.edi.pas import PasFormatError
+from authorizations.domain.unit_ledger import LedgerRules
+from authorizations.edi.pas_resources import PasFormatError
 from authorizations.entrypoints.api import router
 from authorizations.entrypoints.dependencies import AuthorizationsServices
 from authorizations.sandbox.payer_app import build_sandbox_payer_app

@@ -21,7 +21,8 @@ from authorizations.bootstrap import build_app, load_sandbox_reviewer
 from authorizations.config import AuthorizationsSettings
 from authorizations.domain.model import AuthorizationRequest, RequestedService
 from authorizations.domain.review import ReviewStatus
-from authorizations.edi.pas import PROFILE_CLAIM, build_pas_response, read_pas_request
+from authorizations.edi.pas import build_pas_response, read_pas_request
+from authorizations.edi.pas_resources import PROFILE_CLAIM
 from authorizations.edi.x12_278 import read_278
 from authorizations.edi.x217_structure import validate_278
 from authorizations.entrypoints.schemas import AuthorizationRequestIn

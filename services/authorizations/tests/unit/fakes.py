@@ -13,16 +13,10 @@ from authorizations.adapters import event_mapper
 from authorizations.domain.commands import CopyBookedVisit
 from authorizations.domain.credentialing import CredentialingRegistry, Enrollment, Supervision, SupervisionPolicy
 from authorizations.domain.determination import VisitDetermination
-from authorizations.domain.ledger import (
-    AppliedVisit,
-    Group,
-    LedgerRules,
-    MissingAuthorization,
-    StoredAuthorization,
-    UnitLedger,
-)
+from authorizations.domain.ledger import MissingAuthorization
 from authorizations.domain.model import PriorAuthorizationRequest
 from authorizations.domain.renewals import ConcurrentReview
+from authorizations.domain.unit_ledger import AppliedVisit, Group, LedgerRules, StoredAuthorization, UnitLedger
 from authorizations.service_layer.unit_of_work import AuthorizationsUnitOfWork
 from rcm_shared.testing.fakes import InMemoryUnitOfWork, RecordingOutbox
 

@@ -8,16 +8,9 @@ from datetime import date, timedelta
 import pytest
 from authorizations.bootstrap import load_rulebook
 from authorizations.domain.cancellation import CancellationRules
-from authorizations.domain.ledger import (
-    AuthorizationLedger,
-    AuthorizationRequirement,
-    MissingReason,
-    PayerAuthorizationRules,
-    UnitConsumed,
-    UnitReleased,
-    VisitCompleted,
-)
+from authorizations.domain.ledger import AuthorizationLedger, MissingReason, UnitConsumed, UnitReleased, VisitCompleted
 from authorizations.domain.model import Authorization, AuthorizationStatus, VisitFacts
+from authorizations.domain.requirements import AuthorizationRequirement, PayerAuthorizationRules
 
 START, END, CANCELLED_ON = date(2026, 1, 1), date(2026, 6, 30), date(2026, 3, 2)
 CERTIFIED = Authorization("AUTH1", "P1", "PAY", frozenset({"90837"}), 10, START, END)

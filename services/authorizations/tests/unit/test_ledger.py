@@ -9,10 +9,8 @@ from authorizations.bootstrap import load_rulebook
 from authorizations.domain.ledger import (
     AuthorizationExhausted,
     AuthorizationLedger,
-    AuthorizationRequirement,
     MissingAuthorizationFound,
     MissingReason,
-    PayerAuthorizationRules,
     UnitConsumed,
     UnitReleased,
     VisitCompleted,
@@ -21,6 +19,7 @@ from authorizations.domain.ledger import (
     VisitVoided,
 )
 from authorizations.domain.model import Authorization, AuthorizationStatus, VisitFacts
+from authorizations.domain.requirements import AuthorizationRequirement, PayerAuthorizationRules
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -12,10 +12,6 @@ import pytest
 from authorizations.domain.model import AuthorizationRequest, Dependent, RequestedService
 from authorizations.domain.review import Rejection, ReviewResponse, ReviewStatus, ServiceOutcome
 from authorizations.edi.pas import (
-    EXT_REVIEW_ACTION,
-    PROFILE_CLAIM,
-    PROFILE_REQUEST_BUNDLE,
-    PasFormatError,
     build_pas_request,
     build_pas_response,
     operation_outcome_issues,
@@ -23,6 +19,7 @@ from authorizations.edi.pas import (
     read_pas_request,
     read_pas_response,
 )
+from authorizations.edi.pas_resources import EXT_REVIEW_ACTION, PROFILE_CLAIM, PROFILE_REQUEST_BUNDLE, PasFormatError
 
 CREATED = datetime(2026, 3, 2, 10, 30, tzinfo=UTC)
 REQUEST = AuthorizationRequest(

@@ -23,8 +23,8 @@ from authorizations.domain.commands import (
     RequestAuthorization,
 )
 from authorizations.domain.exceptions import InvalidRegistryEntry, ReviewConflict, UnknownTrace
-from authorizations.domain.ledger import VisitProviders
 from authorizations.domain.model import AuthorizationRequest, RequestedService
+from authorizations.domain.unit_ledger import VisitProviders
 from authorizations.edi.x12_278_response import build_278_response
 from authorizations.service_layer import credentialing, ledger, renewals, reviews, schedule
 from authorizations.service_layer.handlers import visit_to_apply

@@ -43,16 +43,7 @@ from authorizations.adapters.orm import (
 from authorizations.domain.commands import CopyBookedVisit
 from authorizations.domain.credentialing import CredentialingRegistry, Enrollment, Supervision, SupervisionPolicy
 from authorizations.domain.determination import Determination, VisitDetermination
-from authorizations.domain.ledger import (
-    AppliedVisit,
-    Group,
-    LedgerRules,
-    MissingAuthorization,
-    MissingReason,
-    StoredAuthorization,
-    UnitLedger,
-    VisitProviders,
-)
+from authorizations.domain.ledger import MissingAuthorization, MissingReason
 from authorizations.domain.model import (
     Authorization,
     AuthorizationRequest,
@@ -62,6 +53,14 @@ from authorizations.domain.model import (
     VisitFacts,
 )
 from authorizations.domain.renewals import ConcurrentReview
+from authorizations.domain.unit_ledger import (
+    AppliedVisit,
+    Group,
+    LedgerRules,
+    StoredAuthorization,
+    UnitLedger,
+    VisitProviders,
+)
 from authorizations.edi.pas import read_pas_request
 from authorizations.edi.x12_278 import read_278
 

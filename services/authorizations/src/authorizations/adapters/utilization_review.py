@@ -29,13 +29,8 @@ from rcm_shared.x12.envelope import ControlNumbers, InterchangeParties
 from authorizations.domain.model import AuthorizationRequest
 from authorizations.domain.review import Rejection, ReviewResponse
 from authorizations.domain.review_routes import ReviewRoutes, Route
-from authorizations.edi.pas import (
-    FHIR_JSON,
-    PasFormatError,
-    build_pas_request,
-    operation_outcome_issues,
-    read_pas_response,
-)
+from authorizations.edi.pas import build_pas_request, operation_outcome_issues, read_pas_response
+from authorizations.edi.pas_resources import FHIR_JSON, PasFormatError
 from authorizations.edi.x12_278 import X12_MEDIA, build_278
 from authorizations.edi.x12_278_response import read_278_response
 from authorizations.sandbox.reviewer import SandboxReviewer

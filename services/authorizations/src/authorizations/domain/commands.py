@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from authorizations.domain.ledger import VisitProviders
 from authorizations.domain.model import AuthorizationRequest
+from authorizations.domain.unit_ledger import VisitProviders
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ from authorizations.domain.credentialing import CredentialingRegistry
 from authorizations.domain.effective import in_force_on
 from authorizations.domain.events import ProviderDecided, VisitAuthorizationDetermined
 from authorizations.domain.exceptions import RulesNotInForce
-from authorizations.domain.ledger import AppliedVisit, AuthorizationAnswer
+from authorizations.domain.unit_ledger import AppliedVisit, AuthorizationAnswer
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from authorizations.domain.credentialing import SupervisionPolicy
 from authorizations.domain.determination import DeterminationRules
 from authorizations.domain.kpi import CoverageKpiRules
-from authorizations.domain.ledger import LedgerRules
 from authorizations.domain.renewals import RenewalRules
 from authorizations.domain.review_routes import ReviewRoutes
+from authorizations.domain.unit_ledger import LedgerRules
 
 #: The files a visit's determination depends on: their versions are stamped on it.
 DETERMINATION_FILES = ("prior_authorization_requirements.yaml", "supervision_policies.yaml", "cancellation.yaml")

@@ -15,7 +15,7 @@ import itertools
 import json
 from collections import deque
 
-from authorizations.edi.pas import FHIR_JSON, PasFormatError
+from authorizations.edi.pas_resources import FHIR_JSON, PasFormatError
 from authorizations.edi.x12_278 import X12_MEDIA
 from authorizations.sandbox.reviewer import SandboxReviewer
 from fastapi import FastAPI, Request

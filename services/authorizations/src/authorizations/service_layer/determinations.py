@@ -12,8 +12,8 @@ from rcm_shared.observability import metrics
 from authorizations.adapters.event_mapper import SOURCE
 from authorizations.domain.credentialing import CredentialingRegistry
 from authorizations.domain.determination import VisitDetermination, determine
-from authorizations.domain.ledger import AppliedVisit, AuthorizationAnswer, UnitLedger
 from authorizations.domain.rulebook import Rulebook
+from authorizations.domain.unit_ledger import AppliedVisit, AuthorizationAnswer, UnitLedger
 from authorizations.service_layer.unit_of_work import AuthorizationsUnitOfWork
 
 

@@ -12,8 +12,8 @@ from rcm_shared.messaging.dispatch import TypedBatchHandler
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authorizations.domain.commands import ApplyVisit, CopyBookedVisit
-from authorizations.domain.ledger import VisitProviders
 from authorizations.domain.rulebook import Rulebook
+from authorizations.domain.unit_ledger import VisitProviders
 from authorizations.service_layer import ledger, schedule
 from authorizations.service_layer.unit_of_work import AuthorizationsUnitOfWork, UnitsOfWork
 

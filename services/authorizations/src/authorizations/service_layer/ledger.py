@@ -10,9 +10,9 @@ from datetime import date, datetime
 from rcm_shared.db.types import new_id
 
 from authorizations.domain.commands import ApplyVisit, RecordAuthorization
-from authorizations.domain.ledger import AuthorizationAnswer, UnitLedger
 from authorizations.domain.model import Authorization, AuthorizationStatus, VisitFacts
 from authorizations.domain.rulebook import Rulebook
+from authorizations.domain.unit_ledger import AuthorizationAnswer, UnitLedger
 from authorizations.service_layer.determinations import decide_visits, open_visits
 from authorizations.service_layer.unit_of_work import AuthorizationsUnitOfWork
 

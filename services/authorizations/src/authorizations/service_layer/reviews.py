@@ -23,7 +23,8 @@ from authorizations.domain.exceptions import UnknownTrace
 from authorizations.domain.model import PriorAuthorizationRequest, RequestDecision
 from authorizations.domain.review import InterpretedAnswer, ReviewResponse, interpret_answer
 from authorizations.domain.rulebook import Rulebook
-from authorizations.edi.pas import PasFormatError, pas_trace_number, read_pas_response
+from authorizations.edi.pas import pas_trace_number, read_pas_response
+from authorizations.edi.pas_resources import PasFormatError
 from authorizations.edi.x12_278_response import read_278_response
 from authorizations.service_layer.ledger import settle
 from authorizations.service_layer.unit_of_work import AuthorizationsUnitOfWork, UnitsOfWork

@@ -25,9 +25,9 @@ from authorizations.adapters.repository import (
 from authorizations.domain.commands import CopyBookedVisit
 from authorizations.domain.credentialing import CredentialingRegistry, Enrollment, Supervision, SupervisionPolicy
 from authorizations.domain.determination import VisitDetermination
-from authorizations.domain.ledger import AppliedVisit, Group, LedgerRules, UnitLedger
 from authorizations.domain.model import PriorAuthorizationRequest
 from authorizations.domain.renewals import ConcurrentReview
+from authorizations.domain.unit_ledger import AppliedVisit, Group, LedgerRules, UnitLedger
 
 
 class LedgerRepository(Protocol):
