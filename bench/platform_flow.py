@@ -189,10 +189,10 @@ async def _seed(client: httpx.AsyncClient, urls: dict[str, str], today: date, pe
 
 
 async def _post_visits(client: httpx.AsyncClient, urls: list[str], visits: int, concurrency: int, today: date,
-                       people: list[dict[str, str]], result: PlatformResult, deadline: float) -> None:
-    """Post visits to the claims processes in turn, ``concurrency`` in flight; a request whose connection dropped is
-    sent again (its Idempotency-Key makes that safe) and counted."""
-    queue = list(range(visits - 1, -1, -1))
+                       people: list[dict[str, str]], result: PlatformResult, deadline: float, first: int = 0) -> None:
+    """Post visits ``first`` .. ``first + visits - 1`` to the claims processes in turn, ``concurrency`` in flight; a
+    request whose connection dropped is sent again (its Idempotency-Key makes that safe) and counted."""
+    queue = list(range(first + visits - 1, first - 1, -1))
     posted: list[int] = []
 
     async def worker() -> None:
@@ -407,11 +407,11 @@ async def _accept(platform: RunningPlatform, result: AcceptResult, visits: int, 
     limits = httpx.Limits(max_connections=concurrency + 8, max_keepalive_connections=concurrency + 8)
     pids = {name: entry.process.pid for name, entry in platform.supervisor.entries.items()
             if entry.process is not None}
-    people = patients(visits)
+    people = patients(visits + 64)
     async with httpx.AsyncClient(headers=_headers(platform.issuer_url), timeout=120.0, limits=limits) as client:
         url = platform.urls()["claims"]
         warm = PlatformResult()
-        await _post_visits(client, [url], 64, 8, today, people[-1:], warm, time.monotonic() + 30)  # first use
+        await _post_visits(client, [url], 64, 8, today, people, warm, time.monotonic() + 30, first=visits)
         before = {name: _cpu_seconds(pid) for name, pid in pids.items()}
         await asyncio.sleep(3.0)  # what the processes spend doing nothing (polls, heartbeats)
         idle = {name: (_cpu_seconds(pid) - before[name]) / 3.0 for name, pid in pids.items()}

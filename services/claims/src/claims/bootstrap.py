@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
-from importlib import resources
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -17,7 +16,7 @@ from rcm_shared.contracts import topics
 from rcm_shared.db.database import Database
 from rcm_shared.http.group_commit import GroupCommit
 from rcm_shared.messaging import EventConsumer, batch_dispatcher, event_dispatcher
-from rcm_shared.rules import RULES_DIR_ENV
+from rcm_shared.rules import load_rules
 from rcm_shared.service import ServiceRuntime, create_service_app
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -70,20 +69,12 @@ FACT_AGE = Gauge("rcm_claims_projection_newest_fact_age_seconds",
 
 
 def load_rulebook(override_dir: Path | str | None = None) -> Rulebook:
-    """The coding rulesets, payer terms and fee schedules (``domain/rules``; a deployment's copy of a file in
-    ``RCM_RULES_DIR`` replaces the packaged one), checked now: a bad file stops the start."""
-    import os
-
-    override = Path(override_dir) if override_dir else (Path(os.environ[RULES_DIR_ENV])
-                                                        if os.environ.get(RULES_DIR_ENV) else None)
-    packaged = resources.files("claims.domain").joinpath("rules")
-
-    def text(name: str) -> str:
-        if override is not None and (override / name).is_file():
-            return (override / name).read_text(encoding="utf-8")
-        return packaged.joinpath(name).read_text(encoding="utf-8")
-
-    return Rulebook.from_yaml(text("coding.yaml"), text("payers.yaml"), text("fees.yaml"))
+    """The coding rulesets, payer terms and fee schedules (``domain/rules``, each with its ``version`` and
+    ``decides``; a deployment's copy of a file in ``RCM_RULES_DIR`` replaces the packaged one), checked now: a bad
+    file stops the start."""
+    files = [load_rules("claims.domain", name, override_dir=override_dir).data
+             for name in ("coding.yaml", "payers.yaml", "fees.yaml")]
+    return Rulebook.from_documents(*files)
 
 
 def build_clearinghouse(settings: ClaimsSettings) -> Clearinghouse:
