@@ -3,8 +3,10 @@
 Sections (each bounded; a failing one is reported and the others still run):
 
 1. broker   aiokafka producing and consuming 1 KB messages on a fresh embedded broker;
-2. platform the five services as processes on free ports (safe next to ``make run``) with fresh PostgreSQL
-            databases: visits accepted and turned into scrubbed claims, a submission run, a 10,000-claim ERA;
+2. platform the services as processes on free ports (safe next to ``make run``) with fresh PostgreSQL databases,
+            once with one claims process and once with two: 20,000 visits posted 64 at a time, accepted, scrubbed
+            and submitted in 837P files (rates, latency, CPU per visit, against issue 10's targets and beside the
+            broker's own rate); then a 10,000-claim ERA;
 3. posting  ``post_era`` in this process on a fresh database with a 10,000-claim ERA whose every claim matches a
             submitted claim (payments, patient responsibility, denials, events: the heavy case), best of 3;
             then, when the platform ERA missed its target, a 2,000-claim ERA under cProfile;
@@ -21,6 +23,7 @@ run stay in ``var/bench/platform/log``. About 9-10 minutes on 2 cores (the patie
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import os
 import re
@@ -99,7 +102,7 @@ def era_file(claims: int, seed: int) -> Path:
 # --------------------------------------------------------------------------------------------- sections
 
 
-def run_broker(args: argparse.Namespace) -> None:
+def run_broker(args: argparse.Namespace, state: dict[str, Any]) -> None:
     heading(f"1. Broker: aiokafka, {args.messages:,} x 1 KB messages, fresh embedded broker (Tansu, memory)")
     CACHE.mkdir(parents=True, exist_ok=True)
     r = broker_throughput.measure(args.messages, 1024, partitions=4, log_dir=CACHE)
@@ -107,34 +110,107 @@ def run_broker(args: argparse.Namespace) -> None:
           f"({r.mb_per_s(r.produce_seconds):.1f} MB/s, {r.produce_seconds:.2f} s)")
     print(f"  consume (platform consumer: getmany, 500 per poll, 4 partitions): {r.consume_rate:,.0f} msg/s "
           f"({r.mb_per_s(r.consume_seconds):.1f} MB/s, {r.consume_seconds:.2f} s)")
+    state["broker"] = (r.produce_rate, r.consume_rate)
     row("broker", "produce 1 KB messages", r.produce_rate, "msg/s")
     row("broker", "consume 1 KB messages", r.consume_rate, "msg/s")
 
 
+ACCEPT_TARGET = (1_000.0, 64, 0.100)  # visits/s over HTTP with 64 in flight, p99 under 100 ms (issue 10)
+END_TO_END_TARGET = (500.0, 20_000)  # visits/s from visit to submitted 837P, sustained over 20,000 visits (issue 10)
+
+
+def _broker_ceiling(state: dict[str, Any]) -> str:
+    rates = state.get("broker")
+    return (f"the broker alone, same run: {rates[0]:,.0f} msg/s produced, {rates[1]:,.0f} msg/s consumed"
+            if rates else "the broker section did not run")
+
+
+def run_accept(args: argparse.Namespace, state: dict[str, Any]) -> None:
+    heading(f"2a. Accepting visits: claims alone (+ broker, relay, PostgreSQL), POST /v1/visits, "
+            f"{args.concurrency} in flight")
+    r = platform_flow.measure_accept(CACHE / "accept", visits=args.accept_visits, concurrency=args.concurrency,
+                                     budget_seconds=args.accept_budget)
+    rate, in_flight, p99_limit = ACCEPT_TARGET
+    met = r.rate >= rate and r.latency(0.99) < p99_limit and args.concurrency >= in_flight
+    claims_ms = r.cpu_seconds.get("claims", float("nan")) * 1000 / max(r.posted, 1)
+    cpus = os.cpu_count() or 1
+    print(f"  {r.posted:,} visits in {r.seconds:.1f} s = {r.rate:,.1f} visits/s; latency p50 "
+          f"{r.latency(0.5) * 1000:,.0f} ms, p99 {r.latency(0.99) * 1000:,.0f} ms (load average {r.load_average:.1f} "
+          f"on {cpus} CPUs when it started)")
+    if r.retried:
+        print(f"  requests sent again after a dropped connection (Idempotency-Key): {r.retried}")
+    print(f"  CPU per visit: claims {claims_ms:.2f} ms (request, group commit, relay), broker "
+          f"{r.cpu_seconds.get('broker', float('nan')) * 1000 / max(r.posted, 1):.2f} ms; one core of its own "
+          f"would let claims take ~{1000 / claims_ms:,.0f} visits/s")
+    print(f"  ({_broker_ceiling(state)})")
+    print(f"  target: >= {rate:,.0f} visits/s, {in_flight} in flight, p99 < {p99_limit * 1000:.0f} ms -> "
+          f"{'met' if met else 'NOT met'}")
+    row("accept", f"visits accepted, claims alone, {args.concurrency} in flight", r.rate, "visits/s", ",.1f")
+    row("accept", "latency p50 / p99", f"{r.latency(0.5) * 1000:,.0f} / {r.latency(0.99) * 1000:,.0f}", "ms")
+    row("accept", "claims CPU per visit accepted", claims_ms, "ms", ".2f")
+    row("accept", "target: 1,000/s, p99 < 100 ms", "met" if met else "not met", "")
+
+
 def run_platform(args: argparse.Namespace, state: dict[str, Any]) -> None:
-    heading(f"2. Platform: 5 services + broker as processes, PostgreSQL; {args.visits} visits, "
-            f"{args.era_claims:,}-claim ERA")
-    era = era_file(args.era_claims, 2).read_bytes() if args.era_claims else None
-    r = platform_flow.measure(CACHE / "platform", visits=args.visits, concurrency=args.concurrency, era=era)
+    for processes in args.claims_processes:
+        era = era_file(args.era_claims, 2).read_bytes() if args.era_claims and processes == 1 else None
+        heading(f"2. Platform, {processes} claims process{'es' if processes > 1 else ''}: the services + broker as "
+                f"processes, PostgreSQL; {args.visits:,} visits, {args.concurrency} in flight"
+                + (f", {args.era_claims:,}-claim ERA" if era else ""))
+        section(f"platform ({processes} claims)", functools.partial(_platform_run, args, state, processes, era))
+
+
+def _platform_run(args: argparse.Namespace, state: dict[str, Any], processes: int, era: bytes | None) -> None:
+    r = platform_flow.measure(CACHE / "platform", visits=args.visits, concurrency=args.concurrency, era=era,
+                              claims_processes=processes, budget_seconds=args.budget)
+    area = f"platform, {processes} claims"
     clean = sum(n for status, n in r.claim_statuses.items() if status in platform_flow.CLEAN)
-    seeded = r.patients  # a count, no patient data
-    print(f"  start-up (5 services ready, migrations run): {r.startup_seconds:.1f} s; seeding {seeded} synthetic "
+    cpus = os.cpu_count() or 1
+    print(f"  start-up (services ready, migrations run): {r.startup_seconds:.1f} s; seeding {r.patients} synthetic "
           f"clients (authorization + coverage check each) and 2 enrollments: {r.seed_seconds:.1f} s")
-    print(f"  visits accepted: {r.visits} in {r.accept_seconds:.2f} s = {r.accept_rate:.1f} visits/s "
-          f"(concurrency {args.concurrency})")
-    print(f"  visits -> claims built and scrubbed: {r.visits} in {r.end_to_end_seconds:.2f} s = "
-          f"{r.end_to_end_rate:.1f} visits/s; statuses {r.claim_statuses}")
-    steps = ", ".join(f"{n} at {t:.0f} s" for t, n in platform_flow.visible_steps(r.build_samples))
-    print(f"  claims visible over time (one consumer transaction per poll): {steps}")
-    if clean < r.visits:
-        print(f"  WARNING: {r.visits - clean} claim(s) not clean; error findings: {r.held_findings}")
-    print(f"  submission run: {r.submission} in {r.submission_seconds:.2f} s; claims now submitted: "
-          f"{r.submitted_claims}")
-    row("platform", "start-up, 5 services ready", r.startup_seconds, "s", ".1f")
-    row("platform", "visits accepted (POST /v1/visits)", r.accept_rate, "visits/s", ".1f")
-    row("platform", "visits -> scrubbed claims, end to end", r.end_to_end_rate, "visits/s", ".1f")
-    row("platform", f"clean claims of {r.visits}", clean, "claims")
-    row("platform", f"submission run, {r.submitted_claims} claims -> 837P", r.submission_seconds, "s", ".2f")
+    print(f"  machine: {cpus} CPUs, 1-minute load average {r.load_average[0]:.1f} at the start of the visits, "
+          f"{r.load_average[1]:.1f} at the end (other work on the machine shares the same cores)")
+    budget = (f" (posting stopped at the {args.budget:.0f} s budget: {r.posted:,} of {r.visits:,} visits)"
+              if r.budget_hit else "")
+    print(f"  visits accepted: {r.posted:,} in {r.accept_seconds:.1f} s = {r.accept_rate:,.1f} visits/s, "
+          f"{args.concurrency} in flight; latency p50 {r.latency(0.5) * 1000:,.0f} ms, p99 "
+          f"{r.latency(0.99) * 1000:,.0f} ms{budget}")
+    if r.retried:
+        print(f"  requests sent again after a dropped connection (Idempotency-Key): {r.retried}")
+    print(f"  visits -> scrubbed claims: {r.scrubbed_seconds:.1f} s = {r.scrubbed_rate:,.1f} visits/s; -> submitted "
+          f"837P: {r.submitted_seconds:.1f} s = {r.submitted_rate:,.1f} visits/s; statuses {r.claim_statuses}")
+    print(f"  ({_broker_ceiling(state)})")
+    steps = ", ".join(f"{t:.0f} s: {a:,}/{b:,}" for t, a, b in platform_flow.visible_steps(r.samples))
+    print(f"  scrubbed/submitted over time: {steps}")
+    if clean < r.posted:
+        print(f"  WARNING: {r.posted - clean} claim(s) not clean; error findings: {r.held_findings}")
+    per_visit = r.cpu_ms_per_visit()
+    total_ms = sum(v for v in per_visit.values() if not math.isnan(v))
+    print("  CPU per visit (ms, every process, over the run): " + ", ".join(
+        f"{name} {ms:.2f}" for name, ms in sorted(per_visit.items(), key=lambda kv: -kv[1]) if ms >= 0.01)
+        + f"; total {total_ms:.1f} ms")
+    ceiling = cpus * 1000 / total_ms if total_ms else float("nan")
+    print(f"  -> the platform's processes alone need {total_ms:.1f} ms of CPU per visit (PostgreSQL's own CPU not "
+          f"counted): {cpus} dedicated cores would carry at most ~{ceiling:,.0f} visits/s end to end")
+    rate, p99_limit = ACCEPT_TARGET[0], ACCEPT_TARGET[2]
+    accept_met = r.accept_rate >= rate and r.latency(0.99) < p99_limit and args.concurrency >= ACCEPT_TARGET[1]
+    e2e_met = r.submitted_rate >= END_TO_END_TARGET[0] and r.posted >= END_TO_END_TARGET[1]
+    print(f"  target: >= {rate:,.0f} visits/s accepted, {ACCEPT_TARGET[1]} in flight, p99 < {p99_limit * 1000:.0f} ms "
+          f"-> {'met' if accept_met else 'NOT met'}; >= {END_TO_END_TARGET[0]:,.0f} visits/s end to end over "
+          f"{END_TO_END_TARGET[1]:,} visits -> {'met' if e2e_met else 'NOT met'}")
+    if not (accept_met and e2e_met):
+        print(f"  why: every process of the platform, PostgreSQL and the broker share these {cpus} cores (and the "
+              f"machine's other work: load {max(r.load_average):.1f}); at {total_ms:.1f} ms of CPU per visit, "
+              f"{END_TO_END_TARGET[0]:,.0f} visits/s end to end would need "
+              f"~{END_TO_END_TARGET[0] * total_ms / 1000:.0f} cores for the platform's processes alone")
+    row(area, f"visits accepted, {args.concurrency} in flight", r.accept_rate, "visits/s", ",.1f")
+    row(area, "accept latency p50 / p99", f"{r.latency(0.5) * 1000:,.0f} / {r.latency(0.99) * 1000:,.0f}", "ms")
+    row(area, "visits -> scrubbed claims, end to end", r.scrubbed_rate, "visits/s", ",.1f")
+    row(area, f"visits -> submitted 837P, end to end ({r.posted:,} visits)", r.submitted_rate, "visits/s", ",.1f")
+    row(area, "CPU per visit, all service processes", total_ms, "ms", ".1f")
+    row(area, f"clean claims of {r.posted:,}", clean, "claims")
+    row(area, "targets (1,000/s accepted; 500/s end to end)",
+        f"{'met' if accept_met else 'not met'}; {'met' if e2e_met else 'not met'}", "")
     if era is not None:
         print(f"  (waited {r.settle_seconds:.1f} s for remittance to book the {r.submitted_claims} claim copies first)")
         print(f"  ERA {r.era_claims:,} claims, {r.era_bytes / 1e6:.1f} MB: upload {r.era_upload_seconds:.2f} s, "
@@ -250,9 +326,15 @@ def run_domain(args: argparse.Namespace) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=50_000, help="broker messages (1 KB each)")
-    parser.add_argument("--visits", type=int, default=500, help=f"visits through the platform "
+    parser.add_argument("--visits", type=int, default=20_000, help=f"visits through the platform "
                         f"(at most {platform_flow.MAX_VISITS})")
-    parser.add_argument("--concurrency", type=int, default=16, help="visits in flight")
+    parser.add_argument("--concurrency", type=int, default=64, help="visits in flight")
+    parser.add_argument("--accept-visits", type=int, default=20_000, help="visits posted to claims alone")
+    parser.add_argument("--accept-budget", type=float, default=60.0, help="seconds of posting to claims alone")
+    parser.add_argument("--budget", type=float, default=240.0,
+                        help="seconds of posting at most (the figures are then over the visits posted)")
+    parser.add_argument("--claims-processes", type=lambda v: [int(n) for n in v.split(",")], default=[1, 2],
+                        help="platform runs, by claims processes (default 1,2: one run with one, one with two)")
     parser.add_argument("--era-claims", type=int, default=10_000, help="claims in the platform ERA (0: none)")
     parser.add_argument("--profile", choices=("auto", "always", "never"), default="auto",
                         help="profile post_era: auto = only when the ERA missed its target")
@@ -263,7 +345,8 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, no domain benches (about a minute)")
     args = parser.parse_args()
     if args.quick:
-        args.messages, args.visits, args.era_claims, args.profile_claims = 10_000, 60, 1_000, 500
+        args.messages, args.visits, args.era_claims, args.profile_claims = 10_000, 300, 1_000, 500
+        args.budget, args.accept_visits, args.accept_budget = 60.0, 2_000, 20.0
         args.matched_claims = 1_000
         args.skip_domain = True
 
@@ -275,8 +358,9 @@ def main() -> int:
     started = time.perf_counter()
     print(f"rcm bench: {os.cpu_count()} CPU(s), Python {sys.version.split()[0]}, {time.strftime('%Y-%m-%d %H:%M')}")
     state: dict[str, Any] = {}
-    section("broker", lambda: run_broker(args))
-    section("platform", lambda: run_platform(args, state))
+    section("broker", lambda: run_broker(args, state))
+    section("accept", lambda: run_accept(args, state))
+    run_platform(args, state)
     section("posting", lambda: run_matched_posting(args))
     section("profile", lambda: run_profile(args, state))
     if not args.skip_domain:

@@ -52,6 +52,8 @@ class ServiceSettings(BaseSettings):
     outbox_prune_seconds: float = 300.0
     # How often consumers and relays compare what they know with the broker's log (cluster id, partition ends).
     kafka_log_check_seconds: float = 2.0
+    # The relay confirms the broker's cluster id before sending at most this often while rounds succeed (relay.py).
+    outbox_cluster_check_seconds: float = 0.5
     # An offset commit the broker keeps refusing (a topic it no longer has) is given up after this; the events are
     # read again and dropped by the inbox.
     kafka_commit_timeout_seconds: float = 10.0

@@ -4,8 +4,8 @@ FastAPI app. Tests call the same functions with their own clock, clearinghouse o
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
-from importlib import resources
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -14,9 +14,11 @@ from rcm_shared.clock import Clock, SystemClock
 from rcm_shared.config import ServiceSettings
 from rcm_shared.contracts import topics
 from rcm_shared.db.database import Database
+from rcm_shared.http.group_commit import GroupCommit
 from rcm_shared.messaging import EventConsumer, batch_dispatcher, event_dispatcher
-from rcm_shared.rules import RULES_DIR_ENV
+from rcm_shared.rules import load_rules
 from rcm_shared.service import ServiceRuntime, create_service_app
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from claims.adapters.clearinghouse import (
     Clearinghouse,
@@ -28,8 +30,10 @@ from claims.adapters.orm import metadata, platform
 from claims.adapters.remittance_copies import HttpRemittanceCopies, RemittanceCopies
 from claims.config import ClaimsSettings
 from claims.domain.batch import IllegalBatchTransition
+from claims.domain.commands import RecordVisit
 from claims.domain.exceptions import (
     ClaimNotFound,
+    ClaimsDomainError,
     ClaimUnreadable,
     IllegalClaimTransition,
     InvalidClaim,
@@ -40,7 +44,7 @@ from claims.domain.exceptions import (
 from claims.domain.rulebook import Rulebook
 from claims.entrypoints.api import router
 from claims.entrypoints.dependencies import ClaimsServices
-from claims.service_layer import handlers, reconciliation, responses, submission, views
+from claims.service_layer import handlers, reconciliation, responses, submission, views, visits
 from claims.service_layer.unit_of_work import units_of_work
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -65,20 +69,12 @@ FACT_AGE = Gauge("rcm_claims_projection_newest_fact_age_seconds",
 
 
 def load_rulebook(override_dir: Path | str | None = None) -> Rulebook:
-    """The coding rulesets, payer terms and fee schedules (``domain/rules``; a deployment's copy of a file in
-    ``RCM_RULES_DIR`` replaces the packaged one), checked now: a bad file stops the start."""
-    import os
-
-    override = Path(override_dir) if override_dir else (Path(os.environ[RULES_DIR_ENV])
-                                                        if os.environ.get(RULES_DIR_ENV) else None)
-    packaged = resources.files("claims.domain").joinpath("rules")
-
-    def text(name: str) -> str:
-        if override is not None and (override / name).is_file():
-            return (override / name).read_text(encoding="utf-8")
-        return packaged.joinpath(name).read_text(encoding="utf-8")
-
-    return Rulebook.from_yaml(text("coding.yaml"), text("payers.yaml"), text("fees.yaml"))
+    """The coding rulesets, payer terms and fee schedules (``domain/rules``, each with its ``version`` and
+    ``decides``; a deployment's copy of a file in ``RCM_RULES_DIR`` replaces the packaged one), checked now: a bad
+    file stops the start."""
+    files = [load_rules("claims.domain", name, override_dir=override_dir).data
+             for name in ("coding.yaml", "payers.yaml", "fees.yaml")]
+    return Rulebook.from_documents(*files)
 
 
 def build_clearinghouse(settings: ClaimsSettings) -> Clearinghouse:
@@ -95,9 +91,18 @@ def build_clearinghouse(settings: ClaimsSettings) -> Clearinghouse:
 def build_services(settings: ClaimsSettings, *, clearinghouse: Clearinghouse | None = None,
                    clock: Clock | None = None, rules: Rulebook | None = None) -> ClaimsServices:
     db = Database(settings, metadata, platform)
+    uows = units_of_work(db)
+    clock = clock or SystemClock(settings.practice_time_zone)
+    rulebook = rules or load_rulebook()
+
+    async def record_visits(session: AsyncSession, commands: Sequence[RecordVisit]
+                            ) -> list[visits.RecordedVisit | ClaimsDomainError]:
+        async with uows.joining(session) as uow:
+            return await visits.record_visits(uow, commands, rulebook, today=clock.today(), now=clock.now())
+
     return ClaimsServices(
-        settings=settings, db=db, uows=units_of_work(db),
-        clock=clock or SystemClock(settings.practice_time_zone), rules=rules or load_rulebook(),
+        settings=settings, db=db, uows=uows, clock=clock, rules=rulebook,
+        intake=GroupCommit(db, record_visits, max_batch=settings.intake_max_batch, writers=settings.intake_writers),
         clearinghouse=clearinghouse or build_clearinghouse(settings),
         submission=submission.SubmissionSettings(settings.submitter_id, settings.receiver_id,
                                                  settings.usage_indicator, settings.max_claims_per_file),

@@ -37,3 +37,7 @@ class ClaimsSettings(ServiceSettings):
     reconciliation_after_seconds: float = 900.0
     reconciliation_lookback_days: int = 30
     reconciliation_poll_seconds: float = 60.0
+    # POST /v1/visits under load: the requests waiting when a writer is free are recorded in one transaction (group
+    # commit), at most this many, with at most this many such transactions in flight (rcm_shared.http.group_commit).
+    intake_max_batch: int = 256
+    intake_writers: int = 2

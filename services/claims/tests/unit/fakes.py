@@ -90,12 +90,12 @@ class InMemoryVisits:
     def __init__(self) -> None:
         self.rows: dict[tuple[str, str], dict[str, Any]] = {}
 
-    async def recorded(self, practice_id: str, external_visit_id: str) -> str | None:
-        row = self.rows.get((practice_id, external_visit_id))
-        return row["visit_id"] if row else None
+    async def recorded_many(self, keys: Collection[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        return {key: self.rows[key]["visit_id"] for key in keys if key in self.rows}
 
-    async def add(self, row: dict[str, Any]) -> None:
-        self.rows[(row["practice_id"], row["external_visit_id"])] = row
+    async def add(self, rows: Sequence[dict[str, Any]]) -> None:
+        for row in rows:
+            self.rows[(row["practice_id"], row["external_visit_id"])] = row
 
 
 class FakeUnitOfWork(InMemoryUnitOfWork, ClaimsUnitOfWork):

@@ -1,4 +1,5 @@
-"""FastAPI dependencies every service uses: the Database, the request id and the clock."""
+"""FastAPI dependencies every service uses: the Database, the request id and the clock. Each is ``async def``:
+FastAPI runs a plain ``def`` dependency in its thread pool, a thread hop per dependency per request."""
 
 from __future__ import annotations
 
@@ -10,17 +11,17 @@ from rcm_shared.clock import Clock
 from rcm_shared.db.database import Database
 
 
-def _database(request: Request) -> Database:
+async def _database(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
 
 
-def _request_id(request: Request) -> str | None:
+async def _request_id(request: Request) -> str | None:
     value = request.scope.get("state", {}).get("request_id")
     return str(value) if value else None
 
 
-def _clock(request: Request) -> Clock:
+async def _clock(request: Request) -> Clock:
     clock: Clock = request.app.state.clock
     return clock
 

@@ -26,7 +26,7 @@ Creator = Callable[[AsyncSession], Awaitable[tuple[int, BaseModel | dict[str, An
 MAX_KEY_LENGTH = 200
 
 
-def _body_json(result: BaseModel | dict[str, Any]) -> bytes:
+def body_json(result: BaseModel | dict[str, Any]) -> bytes:
     if isinstance(result, BaseModel):
         return result.model_dump_json(by_alias=True).encode()
     return json.dumps(result, default=str, separators=(",", ":")).encode()
@@ -54,7 +54,7 @@ async def run_idempotent(
             audit = entry_for(request.scope)
             if audit.tables is not None:
                 await audit.record_in(session, status)
-            body = _body_json(result)
+            body = body_json(result)
             if key is not None:
                 await session.execute(insert(table).values(
                     practice_id=principal.practice_id, scope=scope, key=key, request_hash=request_hash,

@@ -64,6 +64,7 @@ class OutboxRelay:
         self._log_reader: AIOKafkaConsumer | None = None
         self._next_offsets_check = 0.0
         self._next_prune = 0.0
+        self._cluster_confirmed_until = 0.0  # the broker's cluster id was seen unchanged this recently
 
     def wake(self) -> None:
         """Publish soon (called after a commit that staged events): the poll is only the fallback."""
@@ -82,6 +83,7 @@ class OutboxRelay:
                 metrics.OUTBOX_ROUNDS_FAILED.labels(self._settings.service_name, type(exc).__name__).inc()
                 await self._close_producer()
                 self._broker_log.check_soon()
+                self._cluster_confirmed_until = 0.0
                 await _sleep_or_stop(stop, backoff)
                 backoff = min(backoff * 2, 10.0)
                 continue
@@ -118,12 +120,23 @@ class OutboxRelay:
 
     async def _same_cluster(self) -> bool:
         """Right before a round's rows are sent: is the broker still the one whose acknowledgements we recorded? If
-        not, the rows it had taken are queued again first, so they go out ahead of the newer ones, in row order."""
+        not, the rows it had taken are queued again first, so they go out ahead of the newer ones, in row order.
+
+        Asked at most every ``outbox_cluster_check_seconds`` while rounds succeed (under load a round runs every few
+        milliseconds, and the question is a broker round trip and a metadata parse each), and at once after a failed
+        round. A broker that restarted empty inside that window and took a round's rows has them recorded under the
+        old cluster id: the next check finds the new id and publishes them again (consumers' inboxes drop the second
+        copy). Nothing is lost; at most the window's rows go out twice."""
+        now = time.monotonic()
+        if self._cluster_id is not None and now < self._cluster_confirmed_until:
+            return True
         cluster = await self._broker_log.cluster_id()
         if cluster is None:
             raise BrokerUnreachable("the broker's cluster id could not be read")
         if cluster == self._cluster_id:
+            self._cluster_confirmed_until = now + self._settings.outbox_cluster_check_seconds
             return True
+        self._cluster_confirmed_until = 0.0
         await self.check_log(cluster)
         return False
 

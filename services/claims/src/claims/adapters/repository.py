@@ -292,9 +292,8 @@ class SqlClaimRepository:
         rows = [claim_columns(claim.practice_id, claim, claim.patient_id) for claim in changed]
         if new:
             now = utcnow()
-            await self.session.execute(insert(claims), [{**row, "claim_id": claim.claim_id, "created_at": now,
-                                                         "version": 1} for row, claim in zip(rows, changed,
-                                                                                             strict=True)])
+            await insert_many(self.session, claims, [{**row, "claim_id": claim.claim_id, "created_at": now,
+                                                      "version": 1} for row, claim in zip(rows, changed, strict=True)])
         else:
             names = list(rows[0])
             await self.session.execute(
@@ -341,13 +340,19 @@ class SqlVisitRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def recorded(self, practice_id: str, external_visit_id: str) -> str | None:
-        row = (await self.session.execute(select(visits.c.visit_id).where(
-            visits.c.practice_id == practice_id, visits.c.external_visit_id == external_visit_id))).first()
-        return row.visit_id if row else None
+    async def recorded_many(self, keys: Collection[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """(practice, external visit id) -> the visit recorded with it, for those already recorded."""
+        if not keys:
+            return {}
+        rows = (await self.session.execute(select(visits.c.practice_id, visits.c.external_visit_id,
+                                                  visits.c.visit_id).where(
+            among(visits.c.practice_id, {p for p, _ in keys}),
+            among(visits.c.external_visit_id, {e for _, e in keys})))).all()
+        return {(r.practice_id, r.external_visit_id): r.visit_id for r in rows
+                if (r.practice_id, r.external_visit_id) in keys}
 
-    async def add(self, row: dict[str, Any]) -> None:
-        await self.session.execute(insert(visits).values(**row))
+    async def add(self, rows: Sequence[dict[str, Any]]) -> None:
+        await insert_many(self.session, visits, rows)
 
 
 class SqlBatchRepository:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from rcm_shared.http.audit import AuditEntry, audited
 from rcm_shared.http.auth import Principal, require_scope
 from rcm_shared.http.deps import ClockDep, DatabaseDep
@@ -30,7 +30,8 @@ from claims.entrypoints.schemas import (
     VisitIn,
     VisitOut,
 )
-from claims.service_layer import corrections, scrub, submission, views, visits
+from claims.service_layer import corrections, scrub, submission, views
+from claims.service_layer.visits import RecordedVisit
 
 router = APIRouter(prefix="/v1")
 Reader = Annotated[Principal, require_scope("claims:read")]
@@ -77,21 +78,18 @@ def _stored_out(row: Any) -> ClaimOut:
                          "that chose it) and raises visit-completed. An insured visit becomes a claim that waits "
                          "(awaiting_facts) until authorizations and eligibility have announced its facts, then is "
                          "scrubbed; a self-pay visit is charged to the patient's account. Send an Idempotency-Key.")
-async def post_visit(body: VisitIn, principal: Writer, db: DatabaseDep, request: Request, clock: ClockDep,
-                     services: ServicesDep,
-                     audit: Annotated[AuditEntry, audited("visit", "create")]) -> JSONResponse:
-    command = body.to_command(principal.practice_id)
-
-    async def create(session):  # type: ignore[no-untyped-def]
-        async with services.uows.joining(session) as uow:
-            recorded = await visits.record_visit(uow, command, services.rules, today=clock.today(), now=clock.now())
+async def post_visit(body: VisitIn, principal: Writer, request: Request, services: ServicesDep,
+                     audit: Annotated[AuditEntry, audited("visit", "create")]) -> Response:
+    def respond(recorded: RecordedVisit) -> tuple[int, VisitOut]:
         audit.object_id = recorded.visit_id
         return 201, VisitOut(
             visit_id=recorded.visit_id, external_visit_id=body.external_visit_id, billing_model=body.billing_model,
             coded_services=[{**to_document(ln), "rule_id": ln.rule_id} for ln in recorded.coding.lines],
             coding_findings=[f.as_dict() for f in recorded.coding.findings])
 
-    return await run_idempotent(request, db, principal, "visit", create)
+    # recorded with the other visits in flight, in one transaction with its audit and idempotency rows
+    return await services.intake.submit(request, principal, "visit", body.to_command(principal.practice_id),
+                                        respond)
 
 
 @router.get("/claims", response_model=ClaimPage, tags=["claims"], dependencies=[audited("claim")],
