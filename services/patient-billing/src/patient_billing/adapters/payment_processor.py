@@ -82,10 +82,11 @@ class StripeProcessor:
     async def save_card(self, *, customer_ref: str, payment_method_ref: str, idempotency_key: str,
                         metadata: dict[str, str]) -> CardSetup:
         try:
-            setup = await self._call(self._client.v1.setup_intents.create_async(params={
+            params: dict[str, Any] = {
                 "customer": customer_ref, "payment_method": payment_method_ref, "confirm": True,
-                "usage": "off_session", "payment_method_types": ["card"], "metadata": metadata},
-                options={"idempotency_key": idempotency_key}))  # type: ignore[arg-type]
+                "usage": "off_session", "payment_method_types": ["card"], "metadata": metadata}
+            setup = await self._call(self._client.v1.setup_intents.create_async(
+                params=params, options={"idempotency_key": idempotency_key}))  # type: ignore[arg-type]
         except stripe.CardError as exc:
             return CardSetup("declined", None, customer_ref, payment_method_ref,
                              decline_code=exc.error.decline_code if exc.error else exc.code)
