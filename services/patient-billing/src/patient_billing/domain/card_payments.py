@@ -95,6 +95,10 @@ class CardPayment:
         if isinstance(self.amount, bool) or not isinstance(self.amount, int) or self.amount <= 0:
             raise InvalidAmount("must be a positive whole number of cents", field="amount")
 
+    def pull_events(self) -> list[object]:
+        events, self.events = self.events, []
+        return events
+
     @property
     def idempotency_key(self) -> str:
         """Sent with every attempt: the processor charges once however often it is asked."""
@@ -112,7 +116,7 @@ class CardPayment:
         self.attempts += 1
         self.next_attempt_at = now + delay if self.attempts <= len(RETRY_DELAYS) else None
 
-    def answered(self, answer: ChargeAnswer, now: datetime) -> bool:
+    def answered(self, answer: ChargeAnswer, now: datetime, today: date) -> bool:
         """The processor's answer; True when the payment just succeeded (the ledger posts it then)."""
         self.processor_ref = answer.processor_ref or self.processor_ref
         self.next_attempt_at = None
@@ -120,7 +124,7 @@ class CardPayment:
             return False  # a duplicate answer (a webhook after the response, a retry): already posted
         if answer.outcome is Outcome.SUCCEEDED:
             self.state, self.decline_code, self.message, self.action_url = PaymentState.SUCCEEDED, None, None, None
-            self.received_on = now.date()
+            self.received_on = today
             return True
         if answer.outcome is Outcome.REQUIRES_ACTION:
             self.state, self.action_url = PaymentState.REQUIRES_ACTION, answer.action_url
