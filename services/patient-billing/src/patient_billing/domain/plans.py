@@ -205,13 +205,16 @@ class PaymentPlan:
             return False
         item.state, item.next_attempt_on = InstallmentState.MISSED, None
         self.missed += 1
-        if self.missed >= policy.default_after_missed:
-            self.state = PlanState.DEFAULTED
-            for other in self.installments:
-                if other.open:
-                    other.state = InstallmentState.CANCELLED
+        still_open = [i for i in self.installments if i.open]
+        if self.missed >= policy.default_after_missed or not still_open:
+            self.state = PlanState.DEFAULTED  # enough missed, or the last one: what is left goes to collections
+            for other in still_open:
+                other.state = InstallmentState.CANCELLED
             self._changed("defaulted", item)
-        else:
+        else:  # still owed: spread over the installments to come
+            owed = self.remaining + item.amount
+            for other, amount in zip(still_open, split(owed, len(still_open)), strict=True):
+                other.amount = amount
             self._changed("installment_missed", item)
         return True
 
@@ -234,8 +237,11 @@ class PaymentPlan:
             self.state = PlanState.COMPLETED
             self._changed("completed_by_balance")
             return True
-        for item, amount in zip(open_items, split(owed, len(open_items)), strict=True):
+        keep = open_items[:min(len(open_items), owed)]  # never an installment of no cents
+        for item, amount in zip(keep, split(owed, len(keep)), strict=True):
             item.amount = amount
+        for item in open_items[len(keep):]:
+            item.state = InstallmentState.CANCELLED
         self._changed("reamortized")
         return True
 
