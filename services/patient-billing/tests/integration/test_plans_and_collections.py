@@ -17,7 +17,9 @@ import pytest
 from patient_billing.adapters.payment_processor import StripeProcessor
 from patient_billing.bootstrap import build_app
 from patient_billing.config import PatientBillingSettings
+from patient_billing.entrypoints.dependencies import PatientBillingServices
 from patient_billing.sandbox.server import RunningSandbox, sandbox_processor
+from patient_billing.service_layer.card_payments import retry_pending
 from rcm_shared.clock import FixedClock
 from rcm_shared.contracts import topics
 from rcm_shared.testing.fixtures import auth, running, settings_for
@@ -33,6 +35,7 @@ class Harness:
     sandbox: RunningSandbox
     clock: FixedClock
     bootstrap: str
+    services: PatientBillingServices
 
     async def owes(self, patient: str, fees: int) -> str:
         """``fees`` no-show fees of 75.00 on the patient's account (the written policy, consent on file)."""
@@ -78,8 +81,9 @@ async def harness(broker, databases) -> AsyncIterator[Harness]:  # type: ignore[
         clock = FixedClock(START)
         processor = StripeProcessor(sandbox.api_key, sandbox.webhook_secret, api_base=sandbox.url,
                                     max_network_retries=0)
-        async with running(build_app(settings, clock=clock, processor=processor)) as client:
-            yield Harness(client, sandbox, clock, broker.bootstrap)
+        app = build_app(settings, clock=clock, processor=processor)
+        async with running(app) as client:
+            yield Harness(client, sandbox, clock, broker.bootstrap, app.state.services)
 
 
 async def test_a_plan_with_autopay_pays_on_its_dates_and_follows_the_balance(harness: Harness) -> None:
@@ -182,3 +186,27 @@ async def test_collections_steps_once_each_and_never_on_a_disputed_balance(harne
     assert {i["account_id"]: i["excluded"] for i in future["items"]}[owing] == "all_steps_taken"
     assert date.fromisoformat(future["as_of"]) == date(2026, 12, 31)
 
+
+
+async def test_a_statement_autopay_charges_on_its_date_no_more_than_is_owed(harness: Harness) -> None:
+    h = harness
+    account_id = await h.owes("pat-auto-1", 2)  # 150.00
+    body = {"statement_id": "stmt-2026-03", "amount": "150.00", "due_on": "2026-03-10"}
+    refused = await h.client.post(f"/v1/accounts/{account_id}/statement-autopay", headers=auth(), json=body)
+    assert refused.status_code == 422 and refused.json()["type"].endswith("card-not-chargeable")
+    await h.card("pat-auto-1", "pm_card_visa")
+    scheduled = await h.client.post(f"/v1/accounts/{account_id}/statement-autopay", headers=auth(), json=body)
+    assert scheduled.status_code == 201 and scheduled.json()["state"] == "pending"
+    again = await h.client.post(f"/v1/accounts/{account_id}/statement-autopay", headers=auth(), json=body)
+    assert again.json()["payment_id"] == scheduled.json()["payment_id"]
+    services = h.services
+    assert await retry_pending(services.uows, services.processor, h.clock, services.payment_rules.plans) == 0
+    paid = await h.client.post("/v1/patients/pat-auto-1/card-payments", headers=auth(),
+                               json={"amount": "100.00", "payment_method": "pm_card_visa"})
+    assert paid.status_code == 201
+    h.clock.set(datetime(2026, 3, 10, 12, tzinfo=UTC))  # 07:00 in New York on the due date
+    assert await retry_pending(services.uows, services.processor, h.clock, services.payment_rules.plans) == 1
+    done = (await h.client.get(f"/v1/card-payments/{scheduled.json()['payment_id']}", headers=auth())).json()
+    assert (done["state"], done["amount"], done["purpose"]) == ("succeeded", "50.00", "autopay")
+    assert await h.balance(account_id) == Decimal("0.00")
+    assert sorted(c["amount"] for c in h.sandbox.charges()) == [5_000, 10_000]

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from pydantic import Field, model_validator
 from rcm_shared.db.types import from_cents, to_cents
 from rcm_shared.http.audit import audited
-from rcm_shared.http.auth import Principal, require_scope
+from rcm_shared.http.auth import Principal
 from rcm_shared.http.errors import ProblemError
 from rcm_shared.http.idempotency import run_idempotent
 from rcm_shared.http.schemas import PlainText, PlausibleDate, PositiveMoney, StrictModel
@@ -33,20 +33,15 @@ from patient_billing.domain.payment_commands import (
     ScheduleStatementAutopay,
     TakeCardPayment,
 )
+from patient_billing.entrypoints.api import ID, Adjuster, PatientId, Reader, Reason, Writer
 from patient_billing.entrypoints.dependencies import PatientBillingServices, ServicesDep
 from patient_billing.service_layer import card_payments, collections, plans
 
 log = logging.getLogger("patient_billing.payments_api")
 router = APIRouter(prefix="/v1", tags=["card payments, plans and collections"])
-Reader = Annotated[Principal, require_scope("patient-billing:read")]
-Writer = Annotated[Principal, require_scope("patient-billing:write")]
-Adjuster = Annotated[Principal, require_scope("patient-billing:adjust")]
-ID = r"^[A-Za-z0-9_.:-]+$"
-PatientId = Annotated[str, Path(min_length=1, max_length=64, pattern=ID)]
 ObjectId = Annotated[str, Path(min_length=1, max_length=64, pattern=ID)]
 ProcessorRef = Annotated[str, Field(min_length=3, max_length=100, pattern=r"^pm_[A-Za-z0-9_]+$",
                                     examples=["pm_card_visa"])]
-Reason = Annotated[PlainText, Field(min_length=1, max_length=200)]
 #: A client's Idempotency-Key names the payment: concurrent requests with one key are one payment, one charge.
 KEYED = uuid.UUID("6f1d3c0e-4b8a-4f6e-9d8c-2a1e5b7c9d40")
 
