@@ -149,14 +149,17 @@ class SqlPaymentRepository:
             payment_plans.c.state == PlanState.ACTIVE.value).with_for_update())).mappings().first()
         return await self._plan(row) if row is not None else None
 
-    async def plans_due(self, today: date) -> list[str]:
+    async def plans_due(self, today: date, practice_id: str | None = None) -> list[str]:
         """Active plans with an open installment due (or due again) by ``today``, or overdue by hand."""
         due = (select(plan_installments.c.plan_id).where(
             plan_installments.c.state.in_([InstallmentState.SCHEDULED.value, InstallmentState.RETRYING.value]),
             ((plan_installments.c.next_attempt_on.is_(None) & (plan_installments.c.due_on <= today))
              | (plan_installments.c.next_attempt_on <= today))).distinct())
-        return list((await self.session.execute(select(payment_plans.c.plan_id).where(
-            payment_plans.c.state == PlanState.ACTIVE.value, payment_plans.c.plan_id.in_(due)))).scalars())
+        query = select(payment_plans.c.plan_id).where(payment_plans.c.state == PlanState.ACTIVE.value,
+                                                      payment_plans.c.plan_id.in_(due))
+        if practice_id is not None:
+            query = query.where(payment_plans.c.practice_id == practice_id)
+        return list((await self.session.execute(query)).scalars())
 
     async def save_plan(self, plan: PaymentPlan) -> None:
         await self.session.execute(update(payment_plans).where(payment_plans.c.plan_id == plan.plan_id).values(

@@ -34,7 +34,7 @@ from patient_billing.domain.payment_commands import (
     TakeCardPayment,
 )
 from patient_billing.entrypoints.api import ID, Adjuster, PatientId, Reader, Reason, Writer
-from patient_billing.entrypoints.dependencies import PatientBillingServices, ServicesDep
+from patient_billing.entrypoints.dependencies import ServicesDep
 from patient_billing.service_layer import card_payments, collections, plans
 
 log = logging.getLogger("patient_billing.payments_api")
@@ -324,13 +324,9 @@ async def cancel_plan(plan_id: ObjectId, principal: Writer, services: ServicesDe
              summary="Run today's installments now (autopay charges, overdue ones by hand); the service also runs "
                      "them on its own")
 async def run_plans(principal: Writer, services: ServicesDep) -> dict[str, Any]:
-    handled = await _run_plans(services)
+    handled = await plans.run_installments(services.uows, services.processor, services.payment_rules.plans,
+                                           services.clock, principal.practice_id)
     return {"installments_handled": handled}
-
-
-async def _run_plans(services: PatientBillingServices) -> int:
-    return await plans.run_installments(services.uows, services.processor, services.payment_rules.plans,
-                                        services.clock)
 
 
 @router.get("/collections/queue", dependencies=[audited("collections", "list")],

@@ -52,12 +52,14 @@ async def cancel_plan(uow: PatientBillingUnitOfWork, practice_id: str, plan_id: 
     return plan
 
 
-async def run_installments(uows: UnitsOfWork, processor: PaymentProcessor, rules: PlanRules, clock: Clock) -> int:
-    """Every active plan with an installment due today or before: charge it (autopay) or count it failed when it
-    was not paid by hand within the grace days. Each plan in its own transaction. Returns installments handled."""
+async def run_installments(uows: UnitsOfWork, processor: PaymentProcessor, rules: PlanRules, clock: Clock,
+                           practice_id: str | None = None) -> int:
+    """Every active plan (of one practice, or all) with an installment due today or before: charge it (autopay)
+    or count it failed when it was not paid by hand within the grace days. Each plan in its own transaction.
+    Returns installments handled."""
     today = clock.today()
     async with uows() as uow:
-        plan_ids = await uow.payments.plans_due(today)
+        plan_ids = await uow.payments.plans_due(today, practice_id)
     handled = 0
     for plan_id in plan_ids:
         async with uows() as uow:
