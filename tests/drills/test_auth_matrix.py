@@ -41,6 +41,9 @@ from sqlalchemy import func, select
 pytestmark = pytest.mark.integration
 FULL = os.environ.get("RCM_DRILL_SCALE", "small") == "full"
 A, B = "practice-a", "practice-b"
+# Routes a third party calls with its own authentication instead of our tokens: the card processor's webhooks,
+# verified by their signature (each is probed unsigned below: refused).
+SIGNED = {"/v1/processor-events"}
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"  # valid for every path pattern, belongs to no one
 TODAY = date.today()
 
@@ -255,8 +258,12 @@ async def test_every_route_refuses_every_bad_caller_and_leaks_nothing(services: 
     for service in services.values():
         unguarded = [r.path for r in iter_route_contexts(service.app.routes)
                      if (r.path or "").startswith(("/v1", "/fhir/r4/")) and not guarded(r)
-                     and r.path != "/fhir/r4/metadata"]  # the CapabilityStatement: no data, discovered without a token
+                     and r.path != "/fhir/r4/metadata"  # the CapabilityStatement: no data, discovered without a token
+                     and r.path not in SIGNED]
         assert not unguarded, f"{service.name} serves {unguarded} without a token"
+        for path in SIGNED & {r.path for r in iter_route_contexts(service.app.routes)}:
+            unsigned = await service.client.post(path, content=b'{"id": "evt_1", "type": "payment_intent.succeeded"}')
+            assert unsigned.status_code == 400, f"{service.name} {path} took an unsigned event"
         for route in service.routes():
             assert route.path.startswith(("/v1/", "/fhir/r4/")), route.path
             assert audit_spec(route) is not None or route.path == "/v1/audit-events", \

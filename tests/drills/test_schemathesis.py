@@ -16,7 +16,7 @@ import asyncio
 import os
 import threading
 from collections.abc import Callable, Coroutine, Iterator
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -49,9 +49,14 @@ def _remittance(settings: ServiceSettings, root: Path) -> FastAPI:
 
 
 def _patient_billing(settings: ServiceSettings, root: Path) -> FastAPI:
+    from patient_billing.adapters.payment_processor import StripeProcessor
     from patient_billing.bootstrap import build_app
+    from patient_billing.sandbox.server import sandbox_processor
 
-    return build_app(settings)
+    # card payments, cards on file and payment links ask the card processor: the sandbox one, on a local port
+    sandbox = SANDBOXES.enter_context(sandbox_processor())
+    return build_app(settings, processor=StripeProcessor(sandbox.api_key, sandbox.webhook_secret,
+                                                         api_base=sandbox.url, max_network_retries=0))
 
 
 def _eligibility(settings: ServiceSettings, root: Path) -> FastAPI:
@@ -83,6 +88,9 @@ def _settings_class(service: str) -> type[ServiceSettings]:
     return {"claims": ClaimsSettings, "remittance": RemittanceSettings, "patient-billing": PatientBillingSettings,
             "eligibility": EligibilitySettings, "authorizations": AuthorizationsSettings,
             "reporting": ReportingSettings}[service]
+
+
+SANDBOXES = ExitStack()  # the sandbox card processor patient billing's app talks to, stopped with its app
 
 
 SERVICES: dict[str, Callable[[ServiceSettings, Path], FastAPI]] = {
@@ -126,6 +134,7 @@ def served(request: pytest.FixtureRequest, broker, databases, tmp_path: Path  # 
     finally:
         loop.run(context.__aexit__(None, None, None), timeout=60)
         loop.close()
+        SANDBOXES.close()
 
 
 def _request(client: httpx.AsyncClient, kwargs: dict[str, Any]) -> httpx.Request | None:

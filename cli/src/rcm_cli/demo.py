@@ -161,6 +161,7 @@ def demo(visits: Annotated[int, typer.Option(help="How many visits to send")] = 
     eras = wait_eras_processed(api, era_ids)
     claims = wait_claims_settled(api)
     _report(api, claims, eras)
+    _patient_payments(api, today)
 
 
 def unbilled_days(api: Platform, today: date) -> list[date]:
@@ -302,3 +303,65 @@ def _report(api: Platform, claims: list[dict[str, Any]], eras: list[dict[str, An
     console.print(f"  first-pass clean claim rate: {report['first_pass_clean_claim_rate']}")
     console.print("Files exchanged with the payer are under var/clearinghouse/ (outbound 837P, inbound 999, "
                   "remittance 835).")
+
+
+def _patient_payments(api: Platform, today: date) -> None:
+    """Card payments through patient billing, whose stripe client talks to the sandbox card processor: a payment,
+    a partial refund, a declined card, a card on file with consent and a payment plan paid by autopay."""
+    console.rule("6. Patient payments: the sandbox card processor, through the stripe client")
+    run = int(time.time())
+    pb = api.urls["patient-billing"]
+
+    def post(path: str, body: dict[str, Any], key: str | None = None) -> httpx.Response:
+        return api.client.post(pb + path, json=body, headers={"Idempotency-Key": key} if key else {})
+
+    paid = post("/v1/patients/demo-pt-selfpay/card-payments", {"amount": "60.00", "payment_method": "pm_card_visa"},
+                key=f"demo-card-{run}")
+    payment = paid.json()
+    console.print(f"  card payment 60.00 (test card visa 4242): HTTP {paid.status_code}, {payment.get('state')}, "
+                  f"processor PaymentIntent {payment.get('processor_ref')}")
+    replay = post("/v1/patients/demo-pt-selfpay/card-payments", {"amount": "60.00", "payment_method": "pm_card_visa"},
+                  key=f"demo-card-{run}")
+    console.print(f"  the same Idempotency-Key again: {replay.json().get('payment_id') == payment.get('payment_id')} "
+                  "(one payment, one charge)")
+    refund = post(f"/v1/card-payments/{payment['payment_id']}/refunds", {"amount": "15.00", "reason": "courtesy"},
+                  key=f"demo-refund-{run}")
+    console.print(f"  refund 15.00: HTTP {refund.status_code}, refunded so far {refund.json().get('refunded')}")
+    too_much = post(f"/v1/card-payments/{payment['payment_id']}/refunds", {"amount": "50.00", "reason": "too much"})
+    console.print(f"  refund 50.00 more: HTTP {too_much.status_code} ({too_much.json().get('title')})")
+    declined = post("/v1/patients/demo-pt-selfpay/card-payments",
+                    {"amount": "20.00", "payment_method": "pm_card_chargeDeclinedInsufficientFunds"})
+    console.print(f"  a declined card: HTTP {declined.status_code}, {declined.json().get('message')} "
+                  f"(work items in card-declined: "
+                  f"{len(api.get('patient-billing', '/v1/work-items', queue='card-declined')['items'])})")
+
+    api.post("patient-billing", "/v1/patients/demo-pt-plan/financial-consent", {"signed_on": today.isoformat()})
+    account_id = ""
+    for n in range(2):
+        fee = api.post("patient-billing", "/v1/patients/demo-pt-plan/missed-appointments", {
+            "visit_id": f"demo-noshow-{run}-{n}", "service_date": today.isoformat(), "outcome": "no_show"})
+        account_id = fee.json()["account_id"]
+    card = post("/v1/patients/demo-pt-plan/payment-methods", {
+        "payment_method": "pm_card_mastercard", "autopay": True,
+        "consent": {"signed_on": today.isoformat(), "text": "card-on-file-and-autopay-2026-v1"}},
+        key=f"demo-card-on-file-{run}").json()
+    console.print(f"  card on file with consent: {card.get('brand')} {card.get('last4')}, {card.get('status')}, "
+                  f"autopay {card.get('autopay')}")
+    offered = post(f"/v1/accounts/{account_id}/plans", {"installments": 3, "first_due_on": today.isoformat(),
+                                                        "autopay_method_id": card.get("method_id")},
+                   key=f"demo-plan-{run}")
+    if offered.status_code != 201:
+        console.print(f"  payment plan: HTTP {offered.status_code} {offered.json().get('detail')}")
+        return
+    plan_id = offered.json()["plan_id"]
+    api.post("patient-billing", "/v1/plans/run", {})
+    plan = api.get("patient-billing", f"/v1/plans/{plan_id}")
+    table = Table(title=f"Payment plan {plan_id[:8]} ({plan['policy_id']}, autopay): {plan['state']}, "
+                        f"remaining {plan['remaining']}")
+    for column in ("#", "due", "amount", "state"):
+        table.add_column(column)
+    for item in plan["installments"]:
+        table.add_row(str(item["seq"]), str(item["due_on"]), item["amount"], item["state"])
+    console.print(table)
+    books = api.get("patient-billing", "/v1/ledger/trial-balance")
+    console.print(f"  patient ledger balanced: debits {books['total_debits']} = credits {books['total_credits']}")

@@ -29,6 +29,10 @@ def up() -> None:
         table.add_column(column)
     for name, url in running.urls().items():
         table.add_row(name, url, f"{url}/docs", str(running.processes[name].pid))
+    processor = running.supervisor.entries.get(embedded.PROCESSOR)
+    if processor is not None and processor.process is not None:
+        table.add_row("payment processor (sandbox)", str(processor.spec.url), "Stripe's API; /pay/<id> pages",
+                      str(processor.process.pid))
     console.print(table)
     console.print(f"issuer: {running.issuer_url} (PID {running.processes[embedded.ISSUER].pid})   "
                   f"broker: {running.broker.bootstrap} (PID {running.broker.process.pid})   data: {VAR}   "

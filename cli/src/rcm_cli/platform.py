@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -45,6 +46,9 @@ SERVICES: dict[str, int] = {
 BROKER = "broker"
 ISSUER = "issuer"
 ISSUER_PORT = 8010
+# The sandbox card processor (Stripe's API on a local port; patient billing's stripe client is pointed at it).
+PROCESSOR = "payment-processor"
+PROCESSOR_PORT = 8011
 
 
 @dataclass
@@ -73,6 +77,7 @@ class RunningPlatform:
             "issuer": {"url": self.issuer_url, "pid": self.processes[ISSUER].pid},
             "processes": self.supervisor.snapshot(),
             "clearinghouse_dir": str(self.root / "clearinghouse"),
+            "processor": next((p for p in self.supervisor.snapshot() if p.get("name") == PROCESSOR), None),
         }, indent=2))
         temporary.replace(self.state_file())  # rcm status never reads half a file
 
@@ -181,16 +186,44 @@ def service_process(name: str, root: Path, port: int, env: dict[str, str]) -> Pr
                        ready_url=f"{url}/readyz")
 
 
+def processor_secret(root: Path) -> str:
+    """The sandbox processor's webhook signing secret (made once under var/processor/, like a Stripe endpoint's)."""
+    path = root / "processor" / "webhook_secret"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"whsec_{secrets.token_hex(24)}")
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def processor_process(root: Path, port: int, webhook_url: str) -> ProcessSpec:
+    """The sandbox card processor: it charges test cards, hosts the payment page (/pay/<id>) and signs the webhooks
+    it sends to patient billing."""
+    url = f"http://127.0.0.1:{port}"
+    env = dict(os.environ)
+    env.update({"RCM_SANDBOX_PROCESSOR_PORT": str(port), "RCM_SANDBOX_PROCESSOR_URL": url,
+                "RCM_SANDBOX_WEBHOOK_URL": webhook_url, "RCM_PROCESSOR_WEBHOOK_SECRET": processor_secret(root)})
+    return ProcessSpec(PROCESSOR, [sys.executable, "-m", "patient_billing.sandbox.processor"],
+                       root / "log" / f"{PROCESSOR}.log", ready=lambda: _http_ready(url), env=env, url=url,
+                       ready_url=f"{url}/readyz", kind="sandbox")
+
+
 def platform_processes(root: Path, issuer_port: int, broker_port: int, ports: dict[str, int],
-                       databases: dict[str, str], extra_env: dict[str, str] | None = None) -> list[ProcessSpec]:
+                       databases: dict[str, str], extra_env: dict[str, str] | None = None,
+                       processor_port: int = PROCESSOR_PORT) -> list[ProcessSpec]:
     """Everything ``rcm up`` runs, in start order. The issuer and the broker are gates: the services start once
-    both answer."""
+    both answer. With patient billing comes the sandbox card processor it charges cards through."""
     bootstrap = f"127.0.0.1:{broker_port}"
     issuer_url = f"http://127.0.0.1:{issuer_port}"
     urls = {n: f"http://127.0.0.1:{p}" for n, p in ports.items()}
     specs = [issuer_process(root, issuer_port), broker_process(root, broker_port)]
+    if "patient-billing" in ports:
+        specs.append(processor_process(root, processor_port, f"{urls['patient-billing']}/v1/processor-events"))
     for name, port in ports.items():
         env = service_environment(name, root, port, bootstrap, urls, databases[name], issuer_url)
+        if name == "patient-billing":
+            env.update({"RCM_PROCESSOR_API_BASE": f"http://127.0.0.1:{processor_port}",
+                        "RCM_PROCESSOR_WEBHOOK_SECRET": processor_secret(root)})
         env.update(extra_env or {})
         specs.append(service_process(name, root, port, env))
     return specs
@@ -210,6 +243,7 @@ def start_platform(root: Path, *, ports: dict[str, int] | None = None,
     (root / "log").mkdir(exist_ok=True)
     (root / "issuer").mkdir(exist_ok=True)
     issuer_port = ISSUER_PORT if ports is None else free_port()
+    processor_port = PROCESSOR_PORT if ports is None else free_port()
     issuer_url = f"http://127.0.0.1:{issuer_port}"
     (root / "issuer" / "url").write_text(issuer_url)  # a service started by hand later trusts the same issuer
     ports = ports or dict(SERVICES)
@@ -223,7 +257,7 @@ def start_platform(root: Path, *, ports: dict[str, int] | None = None,
             started[0].write_state()
 
     supervisor = Supervisor(on_change=changed, log_path=root / "log" / "supervisor.log", echo=echo)
-    for spec in platform_processes(root, issuer_port, broker_port, ports, databases, extra_env):
+    for spec in platform_processes(root, issuer_port, broker_port, ports, databases, extra_env, processor_port):
         supervisor.add(spec)
     if broker is not None:
         supervisor.adopt(BROKER, broker.process)

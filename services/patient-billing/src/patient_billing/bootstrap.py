@@ -16,27 +16,40 @@ from rcm_shared.messaging import EventConsumer, event_dispatcher
 from rcm_shared.rules import RulesError, RulesFile, load_rules
 from rcm_shared.service import ServiceRuntime, create_service_app
 from rcm_shared.unit_of_work import TableOutbox, UnitOfWorkFactory
+from rcm_shared.work_items.api import WorkQueue, work_items_router
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patient_billing.adapters import event_mapper
 from patient_billing.adapters.orm import metadata, platform
+from patient_billing.adapters.payment_processor import StripeProcessor
+from patient_billing.adapters.payments_orm import work_item_tables
 from patient_billing.config import PatientBillingSettings
+from patient_billing.domain.collections import DunningRules
 from patient_billing.domain.exceptions import (
     AccountNotFound,
     AlreadyReversed,
+    CardNotChargeable,
+    ConsentRequired,
     EntryNotFound,
     FeeNotAllowed,
     InvalidAmount,
     InvalidGuarantor,
     NoFeeScheduled,
+    NotRefundable,
     NotReversible,
     PaymentNotFound,
+    PlanRefused,
+    ProcessorRefused,
+    ProcessorUnavailable,
     RefundExceedsPaid,
     RulesNotInForce,
 )
+from patient_billing.domain.plans import PlanRules
 from patient_billing.domain.pricing import FeeRules, FinancialPolicyRules, PricingRules, SlidingScaleRules
 from patient_billing.entrypoints.api import router
-from patient_billing.entrypoints.dependencies import PatientBillingServices
+from patient_billing.entrypoints.dependencies import PatientBillingServices, PaymentRules
+from patient_billing.entrypoints.payments_api import router as payments_router
+from patient_billing.service_layer import card_payments, collections, plans
 from patient_billing.service_layer.handlers import message_map
 from patient_billing.service_layer.unit_of_work import PatientBillingUnitOfWork, UnitsOfWork
 
@@ -56,6 +69,22 @@ DOMAIN_ERRORS: Mapping[type[Exception], tuple[int, str]] = {
     NoFeeScheduled: (422, "no-fee-scheduled"),
     FeeNotAllowed: (422, "fee-not-allowed"),
     RulesNotInForce: (422, "rules-not-in-force"),
+    ConsentRequired: (422, "consent-required"),
+    NotRefundable: (409, "not-refundable"),
+    ProcessorUnavailable: (503, "processor-unavailable"),
+    ProcessorRefused: (422, "processor-refused"),
+    CardNotChargeable: (422, "card-not-chargeable"),
+    PlanRefused: (422, "plan-refused"),
+}
+
+#: The work-item queues of patient billing and how a person may close their items.
+WORK_QUEUES = {
+    card_payments.DECLINED_QUEUE: WorkQueue(card_payments.DECLINED_QUEUE, frozenset(
+        {"card_updated", "paid_another_way", "written_off", "no_action"})),
+    card_payments.MISSED_QUEUE: WorkQueue(card_payments.MISSED_QUEUE, frozenset(
+        {"paid", "plan_rearranged", "plan_cancelled", "no_action"})),
+    collections.COLLECTIONS_QUEUE: WorkQueue(collections.COLLECTIONS_QUEUE, frozenset(
+        {"sent_to_agency", "plan_arranged", "paid", "written_off", "no_action"})),
 }
 
 
@@ -82,8 +111,21 @@ def load_pricing_rules(rules_dir: str | None = None) -> PricingRules:
                         financial_policy=_typed(read("financial_policy.yaml"), FinancialPolicyRules.from_dict))
 
 
-def build_services(settings: PatientBillingSettings, clock: Clock, rules: PricingRules | None = None
-                   ) -> PatientBillingServices:
+def load_payment_rules(rules_dir: str | None = None) -> PaymentRules:
+    return PaymentRules(
+        plans=_typed(load_rules(RULES, "payment_plans.yaml", override_dir=rules_dir), PlanRules.from_dict),
+        dunning=_typed(load_rules(RULES, "dunning.yaml", override_dir=rules_dir), DunningRules.from_dict))
+
+
+def build_processor(settings: PatientBillingSettings) -> StripeProcessor:
+    """The stripe client, pointed at the sandbox processor (RCM_PROCESSOR_API_BASE) or at Stripe (empty)."""
+    return StripeProcessor(settings.processor_api_key.get_secret_value(),
+                           settings.processor_webhook_secret.get_secret_value(),
+                           api_base=settings.processor_api_base or None)
+
+
+def build_services(settings: PatientBillingSettings, clock: Clock, rules: PricingRules | None = None,
+                   processor: Any = None) -> PatientBillingServices:
     db = Database(settings, metadata, platform)
     rules = rules or load_pricing_rules(settings.rules_dir)
     outbox = TableOutbox(db, event_mapper.SOURCE)
@@ -93,7 +135,8 @@ def build_services(settings: PatientBillingSettings, clock: Clock, rules: Pricin
         return PatientBillingUnitOfWork(db, event_mapper.announcements, outbox, session=session, causation=causation)
 
     uows: UnitsOfWork = UnitOfWorkFactory(unit_of_work, db)
-    return PatientBillingServices(settings, db, clock, uows, rules)
+    return PatientBillingServices(settings, db, clock, uows, rules, processor or build_processor(settings),
+                                  load_payment_rules(settings.rules_dir))
 
 
 def build_runtime(services: PatientBillingServices) -> ServiceRuntime:
@@ -107,18 +150,29 @@ def build_runtime(services: PatientBillingServices) -> ServiceRuntime:
         EventConsumer(settings, db.sessions, platform, name="missed-appointment-fees",
                       topics=[topics.VISIT_SCHEDULED], handler=handler),
     ]
-    return ServiceRuntime(settings, db, MIGRATIONS, consumers=consumers)
+    periodic = [
+        ("card-payment-retries", settings.payment_retry_seconds, lambda: card_payments.retry_pending(
+            services.uows, services.processor, services.clock, services.payment_rules.plans)),
+        ("plan-installments", settings.installments_seconds, lambda: plans.run_installments(
+            services.uows, services.processor, services.payment_rules.plans, services.clock)),
+        ("collections", settings.collections_seconds, lambda: collections.run_collections(
+            services.uows, services.payment_rules.dunning, services.clock)),
+    ]
+    return ServiceRuntime(settings, db, MIGRATIONS, consumers=consumers, periodic=periodic)
 
 
-def build_app(settings: PatientBillingSettings | None = None, clock: Clock | None = None) -> FastAPI:
+def build_app(settings: PatientBillingSettings | None = None, clock: Clock | None = None,
+              processor: Any = None) -> FastAPI:
     settings = settings or PatientBillingSettings()
     clock = clock or SystemClock(settings.practice_time_zone)
-    services = build_services(settings, clock)
+    services = build_services(settings, clock, processor=processor)
+    work_items = work_items_router(service="patient-billing", tables=work_item_tables, queues=WORK_QUEUES,
+                                   read_scope="patient-billing:read", write_scope="patient-billing:write")
     app = create_service_app(
         settings, build_runtime(services), title="Patient billing",
         description="The patient ledger (double entry, integer cents): accounts per responsible party, self-pay "
                     "charges, patient responsibility from ERAs with its reasons, payments, refunds, adjustments, "
                     "reversals, aging and the trial balance. Patient billing owns patient A/R.",
-        routers=[router], domain_errors=DOMAIN_ERRORS, clock=clock)
+        routers=[router, payments_router, work_items], domain_errors=DOMAIN_ERRORS, clock=clock)
     app.state.services = services
     return app

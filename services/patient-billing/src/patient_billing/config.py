@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pydantic import SecretStr
 from rcm_shared.config import ServiceSettings
 
 
@@ -11,3 +12,13 @@ class PatientBillingSettings(ServiceSettings):
     database_url: str = "sqlite+aiosqlite:///var/patient-billing.db"
     # A folder of rules files replacing the packaged ones of the same name (RCM_RULES_DIR); unset: the packaged ones.
     rules_dir: str | None = None
+    # The card processor, through the stripe client. RCM_PROCESSOR_API_BASE: the sandbox processor's URL (the
+    # embedded platform's, on port 8011); empty: Stripe itself (then a real sk_ key and the endpoint's whsec_ secret).
+    processor_api_base: str | None = "http://127.0.0.1:8011"
+    processor_api_key: SecretStr = SecretStr("sk_test_sandbox")
+    processor_webhook_secret: SecretStr = SecretStr("whsec_sandbox")
+    # How often pending card payments (outage, a statement's autopay date) are asked again, and plan installments
+    # and collections steps are looked at (seconds).
+    payment_retry_seconds: float = 5.0
+    installments_seconds: float = 300.0
+    collections_seconds: float = 3600.0

@@ -10,9 +10,11 @@ import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from patient_billing.bootstrap import load_payment_rules
 from patient_billing.domain.exceptions import (
     AlreadyReversed,
     InvalidAmount,
+    PlanRefused,
     RefundExceedsPaid,
     UnbalancedEntry,
 )
@@ -27,8 +29,10 @@ from patient_billing.domain.ledger import (
     age,
     transfer,
 )
+from patient_billing.domain.plans import PaymentPlan, PlanState
 
 AT = datetime(2026, 11, 1, 12, tzinfo=UTC)
+PLAN_RULES = load_payment_rules().plans
 ids = (f"e{n}" for n in count())
 
 
@@ -151,8 +155,9 @@ def test_a_transfer_moves_open_items_with_their_service_dates() -> None:
 
 
 class LedgerMachine(RuleBasedStateMachine):
-    """Any sequence of charges, payments, refunds, adjustments, write-offs and reversals: every entry balances,
-    the account equals its A/R lines and its open items less credits, and no payment is refunded beyond itself."""
+    """Any sequence of charges, payments, refunds, adjustments, write-offs, reversals and payment-plan installments
+    (offered, paid, declined): every entry balances, the account equals its A/R lines and its open items less
+    credits, no payment is refunded beyond itself, and an active plan is always what the account owes."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -162,10 +167,50 @@ class LedgerMachine(RuleBasedStateMachine):
         self.journal: list[JournalEntry] = []
         self.reversed: set[str] = set()
         self.day = date(2026, 1, 1)
+        self.plan: PaymentPlan | None = None
+        self.installments_paid = 0
 
     def _post(self, entry: JournalEntry) -> None:
         self.journal.extend(self.acct.new_entries)
         self.acct.new_entries = []
+        if self.plan is not None:  # what the unit of work does when it keeps an account paying by a plan
+            self.plan.follow_balance(self.acct.amount_due())
+
+    @precondition(lambda self: self.plan is None or self.plan.state is not PlanState.ACTIVE)
+    @rule(count_=st.integers(1, 12))
+    def plan_offered(self, count_: int) -> None:
+        owed = self.acct.amount_due()
+        try:
+            self.plan = PaymentPlan.offer(plan_id=f"plan-{next(ids)}", practice_id="practice-a",
+                                          account_id=self.acct.account_id, balance=owed, count=count_,
+                                          first_due_on=self.day, today=self.day, rules=PLAN_RULES,
+                                          installment_ids=[f"i{next(ids)}" for _ in range(count_)])
+        except PlanRefused:
+            assert owed <= 0 or owed // count_ < PLAN_RULES.policies[0].min_installment
+            return
+        assert sum(i.amount for i in self.plan.installments) == owed
+
+    @precondition(lambda self: self.plan is not None and self.plan.next_due() is not None)
+    @rule()
+    def installment_paid(self) -> None:
+        assert self.plan is not None
+        item = self.plan.next_due()
+        assert item is not None
+        self.plan.installment_paid(item.installment_id, f"pay-{item.installment_id}")
+        entry_id = next(ids)
+        self.installments_paid += item.amount
+        self._post(self.acct.receive_payment(entry_id=entry_id, payment_id=f"pay-{entry_id}", amount=item.amount,
+                                             received_on=self.day, at=AT, patient_id="pt-1"))
+
+    @precondition(lambda self: self.plan is not None and self.plan.next_due() is not None)
+    @rule()
+    def installment_declined(self) -> None:
+        assert self.plan is not None
+        item = self.plan.next_due()
+        assert item is not None
+        attempts = item.attempts
+        flagged = self.plan.installment_failed(item.installment_id, self.day, PLAN_RULES)
+        assert flagged == (attempts + 1 > len(PLAN_RULES.policies[0].retry_after_days))
 
     @rule(cents=st.integers(1, 50_000), days=st.integers(0, 200))
     def charge(self, cents: int, days: int) -> None:
@@ -223,6 +268,18 @@ class LedgerMachine(RuleBasedStateMachine):
         ar = sum(e.ar_change(self.acct.account_id) for e in self.journal)
         assert self.acct.balance == ar == self.acct.open_total - self.acct.unapplied
         assert all(i.open > 0 for i in self.acct.open_items) and all(c.remaining > 0 for c in self.acct.credits)
+
+    @invariant()
+    def an_active_plan_is_what_the_account_owes(self) -> None:
+        if self.plan is None:
+            return
+        assert all(i.amount > 0 for i in self.plan.installments if i.open)
+        assert self.plan.remaining >= 0
+        if self.plan.state is PlanState.ACTIVE:
+            assert self.plan.remaining == self.acct.amount_due()
+            assert self.plan.missed < PLAN_RULES.policies[0].default_after_missed
+        else:
+            assert self.plan.remaining == 0 and not self.plan.due(date(2100, 1, 1))
 
     @invariant()
     def no_refund_exceeds_what_was_paid(self) -> None:

@@ -21,6 +21,7 @@ from rcm_shared.contracts.patient_billing import (
     PatientBalanceChangedV1,
     PatientChargePostedV1,
     PatientPaymentReceivedV1,
+    PatientPlanChangedV1,
 )
 from rcm_shared.contracts.registry import REGISTRY, UnknownEventType, decode_payload, envelope_for
 from rcm_shared.contracts.remittance import (
@@ -48,6 +49,7 @@ __all__ = [
     "PatientBalanceChangedV1",
     "PatientChargePostedV1",
     "PatientPaymentReceivedV1",
+    "PatientPlanChangedV1",
     "PatientResponsibilityAssessedV1",
     "ProviderCredentialingV1",
     "UnknownEventType",

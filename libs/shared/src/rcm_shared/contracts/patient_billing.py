@@ -52,3 +52,23 @@ class PatientPaymentReceivedV1(EventPayload):
     amount: Decimal
     received_on: date
     method: str
+
+
+class PatientPlanChangedV1(EventPayload):
+    event_type = "patient-plan.changed"
+    topic = topics.PATIENT_PLAN_CHANGED
+    summary = ("A payment plan was set up, an installment paid, retried, missed, the plan re-amortized after the "
+               "balance changed, completed, cancelled or defaulted under the practice's plan rules.")
+
+    account_id: str
+    practice_id: str
+    plan_id: str
+    change: str  # created | installment_paid | installment_retrying | installment_missed | reamortized | defaulted ...
+    state: str  # active | completed | defaulted | cancelled
+    remaining: Decimal
+    paid: Decimal
+    open_installments: int
+    next_due_on: date | None = None
+    next_amount: Decimal | None = None
+    installment_id: str | None = None
+    autopay: bool = False

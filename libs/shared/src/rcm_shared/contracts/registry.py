@@ -14,6 +14,7 @@ from rcm_shared.contracts.patient_billing import (
     PatientBalanceChangedV1,
     PatientChargePostedV1,
     PatientPaymentReceivedV1,
+    PatientPlanChangedV1,
 )
 from rcm_shared.contracts.remittance import (
     ClaimPaymentPostedV1,
@@ -42,6 +43,7 @@ _MODELS: tuple[type[EventPayload], ...] = (
     WorkItemResolvedV1,
     PatientChargePostedV1,
     PatientPaymentReceivedV1,
+    PatientPlanChangedV1,
 )
 
 REGISTRY: dict[tuple[str, int], type[EventPayload]] = {(m.event_type, m.schema_version): m for m in _MODELS}

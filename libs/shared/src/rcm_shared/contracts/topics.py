@@ -18,6 +18,7 @@ WORK_ITEM_OPENED = "work-item-opened"
 WORK_ITEM_RESOLVED = "work-item-resolved"
 PATIENT_CHARGE_POSTED = "patient-charge-posted"
 PATIENT_PAYMENT_RECEIVED = "patient-payment-received"
+PATIENT_PLAN_CHANGED = "patient-plan-changed"
 
 ALL_TOPICS: tuple[str, ...] = (
     VISIT_COMPLETED,
@@ -36,6 +37,7 @@ ALL_TOPICS: tuple[str, ...] = (
     WORK_ITEM_RESOLVED,
     PATIENT_CHARGE_POSTED,
     PATIENT_PAYMENT_RECEIVED,
+    PATIENT_PLAN_CHANGED,
 )
 
 

@@ -170,3 +170,7 @@ def posting_order() -> Any:
     """Entries in the order they were posted: by time, then by their first line (lines are numbered as inserted,
     so two entries of one transaction, say a charge and its sliding-scale adjustment, keep their order)."""
     return select(func.min(lines.c.line_id)).where(lines.c.entry_id == entries.c.entry_id).scalar_subquery()
+
+
+# Card payments, cards on file, plans and collections keep their tables in their own module, on this MetaData.
+from patient_billing.adapters import payments_orm  # noqa: E402,F401

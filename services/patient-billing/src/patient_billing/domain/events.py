@@ -40,3 +40,20 @@ class PaymentReceived:
     amount: int
     received_on: date
     method: str
+
+
+@dataclass(frozen=True)
+class PlanChanged:
+    practice_id: str
+    account_id: str
+    plan_id: str
+    change: str  # created | installment_paid | installment_retrying | installment_missed | defaulted | reamortized ...
+    state: str  # active | completed | defaulted | cancelled
+    remaining: int  # cents still to pay on the plan
+    paid: int
+    open_installments: int
+    next_due_on: date | None
+    next_amount: int | None
+    installment_id: str | None
+    autopay: bool
+

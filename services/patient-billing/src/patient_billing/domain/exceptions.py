@@ -56,3 +56,27 @@ class NoFeeScheduled(PatientBillingError):
 
 class FeeNotAllowed(PatientBillingError):
     """A no-show or late-cancel fee the written policy does not allow (no signed consent, not that outcome)."""
+
+
+class ConsentRequired(PatientBillingError):
+    """A card kept on file (or autopay) without the responsible party's recorded consent."""
+
+
+class NotRefundable(PatientBillingError):
+    """A refund of a card payment that did not succeed (or is not known to the processor)."""
+
+
+class ProcessorUnavailable(PatientBillingError):
+    """The payment processor could not be reached or failed (5xx, timeout): nothing was charged or refunded yet."""
+
+
+class ProcessorRefused(PatientBillingError):
+    """The payment processor refused a request (not a card decline): the message says why, without PHI."""
+
+
+class CardNotChargeable(PatientBillingError):
+    """A card on file that is not active (not set up, needs authentication, declined, removed)."""
+
+
+class PlanRefused(PatientBillingError):
+    """A payment plan the practice's plan rules do not allow (too many installments, too small, no balance)."""

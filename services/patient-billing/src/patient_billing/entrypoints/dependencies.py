@@ -9,7 +9,10 @@ from fastapi import Depends, Request
 from rcm_shared.clock import Clock
 from rcm_shared.db.database import Database
 
+from patient_billing.adapters.payment_processor import PaymentProcessor
 from patient_billing.config import PatientBillingSettings
+from patient_billing.domain.collections import DunningRules
+from patient_billing.domain.plans import PlanRules
 from patient_billing.domain.pricing import PricingRules
 from patient_billing.service_layer.unit_of_work import UnitsOfWork
 
@@ -21,6 +24,16 @@ class PatientBillingServices:
     clock: Clock
     uows: UnitsOfWork
     rules: PricingRules
+    processor: PaymentProcessor
+    payment_rules: PaymentRules
+
+
+@dataclass(frozen=True)
+class PaymentRules:
+    """The rules files of plans and collections (payment_plans.yaml, dunning.yaml)."""
+
+    plans: PlanRules
+    dunning: DunningRules
 
 
 def _services(request: Request) -> PatientBillingServices:

@@ -12,8 +12,11 @@ from datetime import date
 from typing import Protocol
 
 from rcm_shared.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from rcm_shared.work_items.repository import WorkItemRepository
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from patient_billing.adapters.payments_orm import work_item_tables
+from patient_billing.adapters.payments_repository import SqlPaymentRepository
 from patient_billing.adapters.repository import SqlAccountRepository, SqlPatientFactsRepository
 from patient_billing.domain.ledger import JournalEntry, Membership, ResponsibleAccount
 from patient_billing.domain.pricing import IncomeAssessment
@@ -55,16 +58,25 @@ class PatientFactsRepository(Protocol):
 class PatientBillingUnitOfWork(UnitOfWork):
     accounts: AccountRepository
     patients: PatientFactsRepository
+    payments: SqlPaymentRepository  # card payments, cards on file, plans, collections (payments_repository.py)
+    work_items: WorkItemRepository
 
     def bind(self, session: AsyncSession) -> None:
         self.accounts = SqlAccountRepository(session)
         self.patients = SqlPatientFactsRepository(session)
+        self.payments = SqlPaymentRepository(session)
+        self.work_items = WorkItemRepository(session, work_item_tables)
 
     async def keep(self, *changed: ResponsibleAccount) -> None:
-        """Save changed accounts and collect what they recorded for the outbox."""
+        """Save changed accounts and collect what they recorded for the outbox. An account paying by a plan keeps
+        the plan equal to what it owes now (the plan is re-amortized in the same transaction)."""
         for account in changed:
             await self.accounts.save(account)
             self.add(account)
+            plan = await self.payments.active_plan(account.practice_id, account.account_id)
+            if plan is not None and plan.follow_balance(account.amount_due()):
+                await self.payments.save_plan(plan)
+                self.add(plan)
 
 
 UnitsOfWork = UnitOfWorkFactory[PatientBillingUnitOfWork]
