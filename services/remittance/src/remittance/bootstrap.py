@@ -19,11 +19,12 @@ from rcm_shared.messaging import EventConsumer, event_dispatcher
 from rcm_shared.rules import RulesError, RulesFile, load_rules
 from rcm_shared.service import ServiceRuntime, create_service_app
 from rcm_shared.unit_of_work import TableOutbox, UnitOfWorkFactory
+from rcm_shared.work_items.api import work_items_router
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from remittance.adapters import event_mapper
 from remittance.adapters.era_mailbox import ClearinghouseEraPickup, EraMailbox, EraSource
-from remittance.adapters.orm import metadata, platform
+from remittance.adapters.orm import metadata, platform, work_item_tables
 from remittance.config import RemittanceSettings
 from remittance.domain.contracts import ContractedRates
 from remittance.domain.denials import DenialRules
@@ -41,7 +42,7 @@ from remittance.domain.rulebook import Rulebook
 from remittance.domain.secondary_balances import load_secondary_follow_up
 from remittance.entrypoints.api import router
 from remittance.entrypoints.dependencies import RemittanceServices
-from remittance.service_layer import intake, unapplied
+from remittance.service_layer import intake, unapplied, work_queues
 from remittance.service_layer.handlers import message_map
 from remittance.service_layer.unit_of_work import RemittanceUnitOfWork, UnitsOfWork
 
@@ -163,6 +164,9 @@ def build_app(settings: ServiceSettings | None = None, clock: Clock | None = Non
         services.settings, build_runtime(services), title="Remittance",
         description="835 ERAs: intake, streaming parse, balancing, exactly-once double-entry posting, "
                     "denial classification and routing, underpayments against contracted rates, reports.",
-        routers=[router], domain_errors=DOMAIN_ERRORS, clock=clock)
+        routers=[router, work_items_router(
+            service=event_mapper.SOURCE, tables=work_item_tables, queues=work_queues.queues(services.rules),
+            read_scope="remittance:read", write_scope="remittance:write", unit_of_work=services.uows)],
+        domain_errors=DOMAIN_ERRORS, clock=clock)
     app.state.services = services
     return app

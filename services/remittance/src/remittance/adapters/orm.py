@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from rcm_shared.db.platform_tables import AutoId, add_platform_tables
 from rcm_shared.db.types import Cents, UtcDateTime, service_metadata
+from rcm_shared.work_items.tables import add_work_item_tables
 from sqlalchemy import JSON, Column, Date, Index, Integer, LargeBinary, String, Table, UniqueConstraint
 
 metadata = service_metadata()
 platform = add_platform_tables(metadata)
+# The queues remittance owns (denials per routed queue, joint reviews, ERA exceptions, unapplied cash).
+work_item_tables = add_work_item_tables(metadata)
 
 eras = Table(
     "eras", metadata,
@@ -131,9 +134,14 @@ denials = Table(
     Column("suggested_action", String(40), nullable=False),
     Column("queue", String(40), nullable=False),
     Column("pattern_alert", Integer, nullable=False),
-    Column("status", String(20), nullable=False),
+    Column("status", String(20), nullable=False),  # open | reversed | resolved
     Column("date_of_service", Date, nullable=True),
     Column("raised_at", UtcDateTime, nullable=False),
+    # The outcome a person worked it to (corrected_resubmission, appealed, written_off, billed_to_patient,
+    # recovered) and what it links to (the corrected claim, the appeal, the write-off's reason code).
+    Column("resolution_code", String(40), nullable=True),
+    Column("resolution_reference", String(64), nullable=True),
+    Column("resolved_at", UtcDateTime, nullable=True),
 )
 Index("ix_denials_queue", denials.c.practice_id, denials.c.queue, denials.c.status)
 Index("ix_denials_category", denials.c.practice_id, denials.c.category, denials.c.raised_at)

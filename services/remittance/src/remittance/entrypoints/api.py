@@ -32,6 +32,7 @@ Writer = Annotated[Principal, require_scope("remittance:write")]
 MAX_ERA_BYTES = 64 * 1024 * 1024
 # Work-queue filters: a status nobody writes is a 422 naming it, not an empty 200 that looks like "all clear".
 WorkStatus = Literal["open", "reversed"]
+DenialStatus = Literal["open", "reversed", "resolved"]  # resolved: worked to an outcome (/v1/work-items)
 ExceptionStatus = Literal["open", "resolved"]  # resolved: a duplicate payment a person settled
 # Queues and categories are data (rules/denials.yaml) and change with it: only their shape is checked here (a
 # name no rule uses lists nothing).
@@ -151,13 +152,16 @@ class DenialOut(BaseModel):
     pattern_alert: bool
     status: str
     raised_at: datetime
+    resolution_code: str | None = None
+    resolution_reference: str | None = None
+    resolved_at: datetime | None = None
 
 
 @router.get("/denials", dependencies=[audited("denial")],
             summary="Work queue: classified denials by queue (senior, clinical liaison, billing)")
 async def list_denials(principal: Reader, services: ServicesDep,
                        after: Annotated[dict[str, Any] | None, cursor_after("denial_id")], queue: RuleName = None,
-                       category: RuleName = None, status: WorkStatus = "open",
+                       category: RuleName = None, status: DenialStatus = "open",
                        limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict[str, Any]:
     async with services.db.transaction() as session:
         page = await views.denial_queue(session, principal.practice_id, status=status, queue=queue,

@@ -40,6 +40,13 @@ from remittance.service_layer.denials import (
     to_cent,
 )
 from remittance.service_layer.unit_of_work import RemittanceUnitOfWork
+from remittance.service_layer.work_queues import (
+    denials_reversed,
+    exception_item,
+    open_exception_item,
+    open_joint_reviews,
+    open_unapplied_item,
+)
 
 SOURCE = "remittance"
 SEND_EVERY = 1000  # claims: their rows are written while the next ones are posted
@@ -95,8 +102,11 @@ async def _post_era(uow: RemittanceUnitOfWork, command: PostEra, rules: Rulebook
     await uow.eras.save(era)
 
 
-async def _exception(uow: RemittanceUnitOfWork, command: PostEra, kind: str, detail: dict[str, Any]) -> None:
-    await uow.exceptions.add(command.era_id, command.practice_id, kind, detail)
+async def _exception(uow: RemittanceUnitOfWork, command: PostEra, kind: str, detail: dict[str, Any],
+                     payer_id: str | None = None) -> None:
+    exception_id = await uow.exceptions.add(command.era_id, command.practice_id, kind, detail)
+    await open_exception_item(uow, exception_id=exception_id, practice_id=command.practice_id, kind=kind,
+                              payer_id=payer_id, now=utcnow())
     metrics.BUSINESS_EVENTS.labels(SOURCE, f"era_exception_{kind}").inc()
 
 
@@ -112,12 +122,12 @@ async def _post_transaction(uow: RemittanceUnitOfWork, command: PostEra, rules: 
             "transaction_control_number": header.transaction_control_number, "trace_number": header.trace_number,
             "issues": [{"rule": str(getattr(i.rule, "value", i.rule)), "claim_ordinal": i.claim_ordinal,
                         "patient_control_number": i.patient_control_number, "line_ordinal": i.line_ordinal,
-                        "expected": str(i.expected), "actual": str(i.actual)} for i in issues]})
+                        "expected": str(i.expected), "actual": str(i.actual)} for i in issues]}, payer_id or None)
         return {"exceptions": 1}
     first = await uow.postings.payment_with_trace(command.practice_id, payer_id, header.trace_number)
     if first is not None:
         await _exception(uow, command, "duplicate_payment", {
-            "trace_number": header.trace_number, "payer_id": payer_id, "first_payment_id": first})
+            "trace_number": header.trace_number, "payer_id": payer_id, "first_payment_id": first}, payer_id or None)
         return {"duplicates": 1}
     payment_id = next_id()
     # The claims this payment is for, taken before their copies and postings are read (see lock_keys).
@@ -140,6 +150,8 @@ async def _post_transaction(uow: RemittanceUnitOfWork, command: PostEra, rules: 
         await batch.flush()
     finally:
         await batch.settle(quiet=True)  # never leave a write running on the connection
+    if batch.pattern_keys:
+        await open_joint_reviews(uow, rules, command.practice_id, batch.pattern_keys, run.now)
     matched = sum(1 for c in tx.claims if c.patient_control_number in ours_by_pcn)
     return {"claims_posted": matched - done.held, "claims_unapplied": len(tx.claims) - matched,
             "denials": done.raised, "duplicate_claim_payments": done.held}
@@ -152,8 +164,12 @@ def _hold_provider_adjustments(run: PostingRun, header: RemittanceHeader, adjust
     rules = duplicate_rules_on(run.rules.duplicate_payments, header.payment_date)
     batch.journal.extend(journal_rows(run.practice_id, None, run.rules.posting.hold_provider_adjustments(
         adjustments, header.trace_number, rules.hold_account), run.now))
+    exception_id = next_id()
+    batch.work_items.append(exception_item(
+        exception_id=exception_id, practice_id=run.practice_id, kind="duplicate_provider_adjustments",
+        payer_id=run.payer_id, amount=to_cent(sum((a.amount for a in adjustments), ZERO)), now=run.now))
     batch.exceptions.append(dict(
-        exception_id=next_id(), era_id=run.era_id, practice_id=run.practice_id,
+        exception_id=exception_id, era_id=run.era_id, practice_id=run.practice_id,
         kind="duplicate_provider_adjustments", status="open", raised_at=run.now, detail={
             "payment_id": run.payment_id, "trace_number": header.trace_number, "payer_id": run.payer_id,
             "held_in": rules.hold_account, "amount": str(to_cent(sum((a.amount for a in adjustments), ZERO))),
@@ -258,6 +274,9 @@ def _hold_duplicate(run: PostingRun, claim: ClaimPayment, ours: Any, repeats: st
     batch.postings.append(_posting_row(run, claim, result, posting_id, HELD_DUPLICATE, {
         "duplicate_of": repeats, "exception_id": exception_id, "held_in": rules.hold_account, "clp": where}))
     batch.journal.extend(journal_rows(run.practice_id, posting_id, result.entries, run.now))
+    batch.work_items.append(exception_item(
+        exception_id=exception_id, practice_id=run.practice_id, kind="duplicate_claim_payment",
+        payer_id=run.payer_id, amount=claim.paid.quantize(CENT), now=run.now))
     batch.exceptions.append(dict(
         exception_id=exception_id, era_id=run.era_id, practice_id=run.practice_id, kind="duplicate_claim_payment",
         status="open", raised_at=run.now, detail={
@@ -294,6 +313,8 @@ def _post_unapplied(run: PostingRun, claim: ClaimPayment, batch: PostingBatch) -
     posting_id = next_id()
     batch.postings.append(_posting_row(run, claim, result, posting_id, UNAPPLIED))
     batch.journal.extend(journal_rows(run.practice_id, posting_id, result.entries, run.now))
+    open_unapplied_item(batch, posting_id=posting_id, practice_id=run.practice_id, payer_id=run.payer_id,
+                        amount=claim.paid.quantize(CENT), status_code=claim.status_code, now=run.now)
     batch.counts["unapplied_payment"] += 1
 
 
@@ -354,5 +375,7 @@ async def _post_reversal(uow: RemittanceUnitOfWork, run: PostingRun, claim: Clai
     batch.postings.append(_posting_row(run, claim, result, posting_id, POSTED, {"reverses": posted.posting_id}))
     batch.journal.extend(journal_rows(run.practice_id, posting_id, result.entries, run.now))
     _record_claim_events(run, claim, ours, posting_id, result, batch, reverses=posted.posting_id)
-    await uow.postings.mark_reversed(run.practice_id, row, posted.claim_id, posting_id)
+    closed = await uow.postings.mark_reversed(run.practice_id, row, posted.claim_id, posting_id)
+    if closed:
+        await denials_reversed(uow, run.practice_id, closed, run.now)
     batch.counts["payment_reversed"] += 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 
+from rcm_shared.db.types import utcnow
 from rcm_shared.observability import metrics
 
 from remittance.adapters.bulk_writer import PostingBatch
@@ -16,6 +17,7 @@ from remittance.domain.rulebook import Rulebook
 from remittance.edi.era_reader import iter_remittance
 from remittance.service_layer.posting import payment_run, post_claims
 from remittance.service_layer.unit_of_work import RemittanceUnitOfWork
+from remittance.service_layer.work_queues import close_items
 
 SOURCE = "remittance"
 log = logging.getLogger("rcm.remittance")
@@ -41,6 +43,8 @@ async def apply_waiting_payments_for(uow: RemittanceUnitOfWork, rules: Rulebook,
                            payment.status_code, "matched a late claim copy")
         await uow.postings.write_entries(practice_id, posting.posting_id, [release] if release else [])
         await uow.postings.set_unapplied(posting.posting_id, UNAPPLIED_RESOLVED)
+        await close_items(uow, practice_id, "posting", [posting.posting_id], "matched_claim_copy", now=utcnow(),
+                          note="the claim copy arrived: posted to its claim")
         batch = PostingBatch(uow)
         try:
             run = await payment_run(uow, posting.era_id, practice_id, posting.payment_id, rules)

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from rcm_shared.http.pagination import encode_cursor
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from remittance.adapters.orm import (
@@ -25,6 +25,7 @@ from remittance.adapters.orm import (
     journal,
     submitted_claims,
     underpayments,
+    work_item_tables,
 )
 from remittance.domain.model import REVERSAL_STATUS
 from remittance.domain.posting import PATIENT_RESPONSIBILITY_TRANSFERRED, SECONDARY_PAYER_AR
@@ -84,8 +85,11 @@ async def denial_queue(session: AsyncSession, practice_id: str, *, status: str, 
                        category: str | None, limit: int, after: dict[str, Any] | None) -> Page:
     """Denials by denial id (keyset); each item a row with ``pattern_alert`` as a bool."""
     query = select(denials).where(denials.c.practice_id == practice_id, denials.c.status == status)
-    if queue:
-        query = query.where(denials.c.queue == queue)
+    if queue:  # the first queue routed to (the row's), or any other the routing reached (its work items)
+        queued = work_item_tables.items
+        query = query.where(or_(denials.c.queue == queue, exists().where(
+            queued.c.practice_id == practice_id, queued.c.subject_type == "denial",
+            queued.c.subject_id == denials.c.denial_id, queued.c.queue == queue)))
     if category:
         query = query.where(denials.c.category == category)
     if after:
