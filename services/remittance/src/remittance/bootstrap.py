@@ -26,6 +26,7 @@ from remittance.adapters import event_mapper
 from remittance.adapters.era_mailbox import ClearinghouseEraPickup, EraMailbox, EraSource
 from remittance.adapters.orm import metadata, platform, work_item_tables
 from remittance.config import RemittanceSettings
+from remittance.domain.appeals import AppealRules
 from remittance.domain.contracts import ContractedRates
 from remittance.domain.denials import DenialRules
 from remittance.domain.duplicates import load_duplicate_payments
@@ -48,7 +49,7 @@ from remittance.service_layer.unit_of_work import RemittanceUnitOfWork, UnitsOfW
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 RULES = "remittance.domain"
-RULES_FILES = ("posting.yaml", "denials.yaml", "contracted_rates.yaml")
+RULES_FILES = ("posting.yaml", "denials.yaml", "contracted_rates.yaml", "appeals.yaml")
 
 #: Every refusal of the domain as problem+json, once.
 DOMAIN_ERRORS: Mapping[type[Exception], tuple[int, str]] = {
@@ -83,6 +84,7 @@ def load_rulebook(rules_dir: str | Path | None = None) -> Rulebook:
         secondary_follow_up=_typed(posting, load_secondary_follow_up),
         denials=_typed(files["denials.yaml"], DenialRules.from_mapping),
         contracted_rates=_typed(files["contracted_rates.yaml"], ContractedRates.from_dict),
+        appeals=_typed(files["appeals.yaml"], AppealRules.from_mapping),
         versions={name: f.version for name, f in files.items()})
 
 

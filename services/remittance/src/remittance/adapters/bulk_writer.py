@@ -95,6 +95,8 @@ class PostingBatch:
         self.work_items: list[WorkItem] = []  # opened here (a denial, unapplied cash, a held duplicate)
         # (by, key) of the denial patterns crossed in this batch -> the latest date of service that crossed it
         self.pattern_keys: dict[tuple[str, str], date] = {}
+        # claims paid something in this batch -> (posting id, paid): what an overturned appeal recovered
+        self.paid: dict[str, tuple[str, Any]] = {}
         self.events: list[Any] = []
         self.counts: Counter[str] = Counter()
         self.touched: set[str] = set()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rcm_shared.db.platform_tables import AutoId, add_platform_tables
 from rcm_shared.db.types import Cents, UtcDateTime, service_metadata
 from rcm_shared.work_items.tables import add_work_item_tables
-from sqlalchemy import JSON, Column, Date, Index, Integer, LargeBinary, String, Table, UniqueConstraint
+from sqlalchemy import JSON, Column, Date, Index, Integer, LargeBinary, String, Table, Text, UniqueConstraint
 
 metadata = service_metadata()
 platform = add_platform_tables(metadata)
@@ -184,3 +184,30 @@ underpayments = Table(
     Column("status", String(20), nullable=False),
     Column("raised_at", UtcDateTime, nullable=False),
 )
+
+# Appeals of denials: one row per level filed (rules/appeals.yaml: levels and deadlines per payer). The letter is
+# rendered from this row, the denial and the claim copy when asked for (adapters/appeal_letter.py).
+appeals = Table(
+    "appeals", metadata,
+    Column("appeal_id", String(36), primary_key=True),
+    Column("practice_id", String(64), nullable=False),
+    Column("denial_id", String(36), nullable=False, index=True),
+    Column("claim_id", String(36), nullable=True, index=True),
+    Column("payer_id", String(80), nullable=True),
+    Column("category", String(60), nullable=False),
+    Column("level", String(40), nullable=False),
+    Column("amount", Cents, nullable=False),
+    Column("denied_on", Date, nullable=False),
+    Column("due_on", Date, nullable=False),  # the last day to file this level
+    Column("statement", Text, nullable=True),  # the clinical liaison's statement (in the letter, never logged)
+    Column("attachments", JSON, nullable=False),
+    # prepared | filed | overturned | partially_overturned | upheld | withdrawn
+    Column("status", String(30), nullable=False),
+    Column("prepared_at", UtcDateTime, nullable=False),
+    Column("prepared_by", String(200), nullable=False),
+    Column("filed_on", Date, nullable=True),
+    Column("decided_on", Date, nullable=True),
+    Column("recovered_posting_id", String(36), nullable=True),  # the later 835 payment that an overturn brought
+    Column("recovered_amount", Cents, nullable=True),
+)
+Index("ix_appeals_practice_status", appeals.c.practice_id, appeals.c.status, appeals.c.due_on)

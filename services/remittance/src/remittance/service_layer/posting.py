@@ -31,6 +31,7 @@ from remittance.domain.model import ZERO, ClaimPayment, ProviderAdjustment, Remi
 from remittance.domain.posting import SECONDARY_PAYER_AR, ClaimFacts, ClaimLineFacts, ClaimPosting, PostedClaim
 from remittance.domain.rulebook import Rulebook
 from remittance.edi.era_reader import iter_remittance
+from remittance.service_layer.appeals import recovered_by_payments
 from remittance.service_layer.denials import (
     CENT,
     PostingRun,
@@ -152,6 +153,7 @@ async def _post_transaction(uow: RemittanceUnitOfWork, command: PostEra, rules: 
         await batch.settle(quiet=True)  # never leave a write running on the connection
     if batch.pattern_keys:
         await open_joint_reviews(uow, rules, command.practice_id, batch.pattern_keys, run.now)
+    await recovered_by_payments(uow, command.practice_id, batch.paid)
     matched = sum(1 for c in tx.claims if c.patient_control_number in ours_by_pcn)
     return {"claims_posted": matched - done.held, "claims_unapplied": len(tx.claims) - matched,
             "denials": done.raised, "duplicate_claim_payments": done.held}
@@ -357,6 +359,8 @@ def _post_matched(run: PostingRun, claim: ClaimPayment, ours: Any, held: Decimal
     batch.postings.append(_posting_row(run, claim, result, posting_id, POSTED, extra))
     batch.journal.extend(journal_rows(run.practice_id, posting_id, result.entries, run.now))
     _record_claim_events(run, claim, ours, posting_id, result, batch)
+    if claim.paid > 0 and not claim.is_reversal:
+        batch.paid[ours.claim_id] = (posting_id, claim.paid.quantize(CENT))
     if claim.is_reversal:
         return posting_id, 0
     if result.basis == "primary":  # a next payer's allowed amount is not comparable with our contract

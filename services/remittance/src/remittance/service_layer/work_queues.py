@@ -36,6 +36,7 @@ from remittance.adapters.bulk_writer import PostingBatch, next_id
 from remittance.adapters.orm import denials
 from remittance.adapters.repository import UNAPPLIED as UNAPPLIED_WAITING
 from remittance.adapters.repository import UNAPPLIED_RESOLVED
+from remittance.domain.appeals import OUTCOMES
 from remittance.domain.commands import ResolveDuplicatePayment
 from remittance.domain.posting import CASH, UNAPPLIED_CASH, transfer
 from remittance.domain.rulebook import Rulebook
@@ -237,4 +238,7 @@ def queues(rules: Rulebook) -> dict[str, WorkQueue]:
     found[EXCEPTIONS] = WorkQueue(EXCEPTIONS, decisions | TRANSACTION_EXCEPTION_OUTCOMES, POLICY,
                                   exception_outcome(rules))
     found[UNAPPLIED] = WorkQueue(UNAPPLIED, UNAPPLIED_OUTCOMES, POLICY, unapplied_returned)
+    from remittance.service_layer.appeals import APPEALS, record_decision  # appeals close denials' items
+
+    found[APPEALS] = WorkQueue(APPEALS, frozenset(OUTCOMES), POLICY, record_decision)
     return found
