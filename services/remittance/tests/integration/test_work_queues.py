@@ -199,3 +199,34 @@ async def test_an_unbalanced_era_exception_is_resolved_and_posts_nothing(broker,
         queue = (await client.get("/v1/era-exceptions", headers=auth(), params={"status": "resolved"})).json()
         assert queue["items"][0]["detail"]["resolution"]["decision"] == "returned_to_payer"
         assert (await client.get("/v1/ledger/trial-balance", headers=auth())).json()["accounts"] == {}
+
+
+async def test_unapplied_cash_is_applied_to_a_claim_by_hand_with_the_books_balanced(  # type: ignore[no-untyped-def]
+        broker, databases) -> None:
+    app = build_app(settings_for(RemittanceSettings, databases.create("rem"), broker))
+    async with running(app) as client:
+        await copies_stored(client, broker, copy("c-typo", "PCN-TYPO", "180"))
+        # the payer echoed a truncated patient control number: the payment matches no claim
+        await post(client, era("TRACE0021", paid("PCN-TYP", "180")))
+        cash = (await items(client, queue="unapplied_cash"))[0]
+        before = await balanced(client)
+        assert before["unapplied_cash"] == "-180.00" and before["payer_ar"] == "180.00"
+
+        unknown = await act(client, cash, 422, action="resolve", resolution_code="applied_to_claim",
+                            reference="no-such-claim")
+        assert unknown["errors"][0]["field"] == "body.reference"
+        await act(client, cash, 422, action="resolve", resolution_code="applied_to_claim")
+        done = await act(client, cash, action="resolve", resolution_code="applied_to_claim", reference="c-typo",
+                         note="payer truncated the control number", version=cash["version"])
+        assert done["trail"][-1]["detail"]["reference"] == "c-typo"
+
+        after = await balanced(client)
+        assert after["unapplied_cash"] == "0.00" and after["payer_ar"] == "0.00"
+        assert after["undeposited_era"] == "180.00"
+        assert (await client.get("/v1/unapplied-cash", headers=auth())).json()["items"] == []
+        # a second application of the same money is refused: the item is resolved, nothing moves
+        await act(client, done, 409, action="resolve", resolution_code="applied_to_claim", reference="c-typo")
+        assert await balanced(client) == after
+        posted = [json.loads(r.value)["data"] for r in await read_topic(
+            broker.bootstrap, topics.CLAIM_PAYMENT_POSTED, expect=1)]
+        assert any(e["claim_id"] == "c-typo" and e["paid"] == "180.00" for e in posted)

@@ -152,6 +152,10 @@ class SqlClaimCopyRepository:
             submitted_claims.c.practice_id == practice_id,
             submitted_claims.c.patient_control_number == patient_control_number))).first()
 
+    async def by_claim_id(self, practice_id: str, claim_id: str) -> Any:
+        return (await self._session.execute(select(submitted_claims).where(
+            submitted_claims.c.practice_id == practice_id, submitted_claims.c.claim_id == claim_id))).first()
+
     async def keys_with_waiting_cash(self, limit: int) -> list[tuple[str, str]]:
         """Claim keys with unapplied cash whose claim copy is here now."""
         rows = (await self._session.execute(

@@ -54,7 +54,8 @@ NEEDS_REFERENCE = {"corrected_resubmission": "the corrected claim's id", "appeal
 JOINT_REVIEW_OUTCOMES = frozenset({"prevention_in_place", "payer_escalated", "no_pattern"})
 TRANSACTION_EXCEPTION_OUTCOMES = frozenset({"corrected_posting", "returned_to_payer", "written_off"})
 DUPLICATE_KINDS = frozenset({"duplicate_claim_payment", "duplicate_provider_adjustments"})
-UNAPPLIED_OUTCOMES = frozenset({"returned_to_payer"})  # matched_claim_copy: the system's, when the copy arrives
+# matched_claim_copy: the system's, when the claim copy arrives
+UNAPPLIED_OUTCOMES = frozenset({"returned_to_payer", "applied_to_claim"})
 POLICY = PriorityPolicy()
 
 
@@ -211,6 +212,18 @@ def exception_outcome(rules: Rulebook) -> ResolutionEffect:
     return resolve
 
 
+def unapplied_outcome(rules: Rulebook) -> ResolutionEffect:
+    async def resolve(uow: UnitOfWork, item: WorkItem, code: str, reference: str | None,
+                      principal: Principal) -> None:
+        if code == "applied_to_claim":
+            from remittance.service_layer.unapplied import apply_by_hand  # it posts (posting imports this module)
+
+            await apply_by_hand(rules)(uow, item, code, reference, principal)
+        else:
+            await unapplied_returned(uow, item, code, reference, principal)
+    return resolve
+
+
 async def unapplied_returned(uow: UnitOfWork, item: WorkItem, code: str, reference: str | None,
                              principal: Principal) -> None:
     """Unapplied cash sent back to the payer: Dr unapplied_cash / Cr cash, and the payment no longer waits."""
@@ -237,7 +250,7 @@ def queues(rules: Rulebook) -> dict[str, WorkQueue]:
     decisions = frozenset(d for block in rules.duplicate_payments for d in block.decisions)
     found[EXCEPTIONS] = WorkQueue(EXCEPTIONS, decisions | TRANSACTION_EXCEPTION_OUTCOMES, POLICY,
                                   exception_outcome(rules))
-    found[UNAPPLIED] = WorkQueue(UNAPPLIED, UNAPPLIED_OUTCOMES, POLICY, unapplied_returned)
+    found[UNAPPLIED] = WorkQueue(UNAPPLIED, UNAPPLIED_OUTCOMES, POLICY, unapplied_outcome(rules))
     from remittance.service_layer.appeals import APPEALS, record_decision  # appeals close denials' items
 
     found[APPEALS] = WorkQueue(APPEALS, frozenset(OUTCOMES), POLICY, record_decision)
