@@ -38,7 +38,13 @@ from remittance.domain.exceptions import (
     UnknownEra,
     UnknownEraException,
 )
-from remittance.domain.posting import ACCOUNTS, RemittancePosting, load_coordination, load_plb_accounts
+from remittance.domain.posting import (
+    ACCOUNTS,
+    RemittancePosting,
+    load_coordination,
+    load_plb_accounts,
+    load_plb_claim_reasons,
+)
 from remittance.domain.rulebook import Rulebook
 from remittance.domain.secondary_balances import load_secondary_follow_up
 from remittance.entrypoints.api import router
@@ -79,7 +85,8 @@ def load_rulebook(rules_dir: str | Path | None = None) -> Rulebook:
     files = {name: load_rules(RULES, name, override_dir=rules_dir) for name in RULES_FILES}
     posting = files["posting.yaml"]
     return Rulebook(
-        posting=_typed(posting, lambda d: RemittancePosting(load_plb_accounts(d), load_coordination(d))),
+        posting=_typed(posting, lambda d: RemittancePosting(load_plb_accounts(d), load_coordination(d),
+                                                            load_plb_claim_reasons(d))),
         duplicate_payments=_typed(posting, lambda d: load_duplicate_payments(d, ACCOUNTS)),
         secondary_follow_up=_typed(posting, load_secondary_follow_up),
         denials=_typed(files["denials.yaml"], DenialRules.from_mapping),

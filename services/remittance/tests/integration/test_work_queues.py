@@ -17,7 +17,14 @@ from rcm_shared.testing.fixtures import auth, running, settings_for
 from rcm_shared.testing.kafka import eventually, publish_envelopes, read_topic
 from remittance.bootstrap import build_app
 from remittance.config import RemittanceSettings
-from remittance.edi.era_writer import DraftAdjustment, DraftClaim, DraftLine, DraftTransaction, write_835
+from remittance.edi.era_writer import (
+    DraftAdjustment,
+    DraftClaim,
+    DraftLine,
+    DraftProviderAdjustment,
+    DraftTransaction,
+    write_835,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -230,3 +237,34 @@ async def test_unapplied_cash_is_applied_to_a_claim_by_hand_with_the_books_balan
         posted = [json.loads(r.value)["data"] for r in await read_topic(
             broker.bootstrap, topics.CLAIM_PAYMENT_POSTED, expect=1)]
         assert any(e["claim_id"] == "c-typo" and e["paid"] == "180.00" for e in posted)
+
+
+async def test_plb_recoupments_are_tied_to_the_claims_their_reference_names(broker, databases) -> None:  # type: ignore[no-untyped-def]
+    app = build_app(settings_for(RemittanceSettings, databases.create("rem"), broker))
+    async with running(app) as client:
+        await copies_stored(client, broker, copy("c-1", "PCN-1", "180"), copy("c-2", "PCN-2", "180"),
+                            copy("c-3", "PCN-3", "180"))
+        await post(client, era("TRACE0031", paid("PCN-1", "180"), paid("PCN-2", "180")))
+        # a later payment withholds two overpayments: one names our claim (its payer claim number), one nothing
+        recoup = write_835([[DraftTransaction(
+            claims=(paid("PCN-3", "180"),), trace_number="TRACE0032", payer_name="SANDBOX HEALTH PLAN",
+            payer_id="1999999999", provider_adjustments=(DraftProviderAdjustment("WO", D("30"), "P-PCN-1"),
+                                                         DraftProviderAdjustment("WO", D("20"), "ICN-UNKNOWN"),
+                                                         DraftProviderAdjustment("CS", D("5"), "MISC")))]],
+            interchange_control_number=32).encode()
+        await post(client, recoup)
+        rows = (await client.get("/v1/plb-recoupments", headers=auth())).json()["items"]
+        by_reference = {r["reference"]: r for r in rows}
+        assert set(by_reference) == {"P-PCN-1", "ICN-UNKNOWN"}  # CS names no claim: not a recoupment to tie
+        assert (by_reference["P-PCN-1"]["claim_id"], by_reference["P-PCN-1"]["tied_by"]) == ("c-1", "system")
+        assert by_reference["ICN-UNKNOWN"]["claim_id"] is None
+
+        waiting = await items(client, queue="plb_recoupments")
+        assert [(i["subject_id"], i["amount"], i["category"]) for i in waiting] == [
+            (by_reference["ICN-UNKNOWN"]["plb_id"], "20.00", "WO")]
+        await act(client, waiting[0], 422, action="resolve", resolution_code="tied_to_claim", reference="c-404")
+        await act(client, waiting[0], action="resolve", resolution_code="tied_to_claim", reference="c-2")
+        tied = (await client.get("/v1/plb-recoupments", headers=auth(), params={"tied": "true"})).json()["items"]
+        assert {(r["reference"], r["claim_id"]) for r in tied} == {("P-PCN-1", "c-1"), ("ICN-UNKNOWN", "c-2")}
+        books = await balanced(client)
+        assert books["plb_recovery"] == "50.00"

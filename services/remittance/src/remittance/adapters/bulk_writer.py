@@ -27,6 +27,7 @@ from remittance.adapters.orm import (
     denials,
     era_exceptions,
     journal,
+    plb_recoupments,
     underpayments,
     work_item_tables,
 )
@@ -92,6 +93,7 @@ class PostingBatch:
         self.denials: list[dict[str, Any]] = []
         self.underpayments: list[dict[str, Any]] = []
         self.exceptions: list[dict[str, Any]] = []
+        self.plbs: list[dict[str, Any]] = []  # PLBs whose reason names a claim (tied or waiting for a person)
         self.work_items: list[WorkItem] = []  # opened here (a denial, unapplied cash, a held duplicate)
         # (by, key) of the denial patterns crossed in this batch -> the latest date of service that crossed it
         self.pattern_keys: dict[tuple[str, str], date] = {}
@@ -116,11 +118,12 @@ class PostingBatch:
         item_rows, action_rows = new_item_rows(self.work_items)
         tables = [(claim_postings, self.postings), (journal, self.journal), (denials, self.denials),
                   (underpayments, self.underpayments), (era_exceptions, self.exceptions),
-                  (work_item_tables.items, item_rows), (work_item_tables.actions, action_rows)]
+                  (plb_recoupments, self.plbs), (work_item_tables.items, item_rows),
+                  (work_item_tables.actions, action_rows)]
         self._sealed = self.events
         self.postings, self.journal, self.denials, self.underpayments, self.exceptions, self.events = \
             [], [], [], [], [], []
-        self.work_items = []
+        self.work_items, self.plbs = [], []
         for name, count in self.counts.items():
             metrics.BUSINESS_EVENTS.labels(SOURCE, name).inc(count)
         self.counts.clear()

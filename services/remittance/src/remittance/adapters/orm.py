@@ -211,3 +211,21 @@ appeals = Table(
     Column("recovered_amount", Cents, nullable=True),
 )
 Index("ix_appeals_practice_status", appeals.c.practice_id, appeals.c.status, appeals.c.due_on)
+
+# PLB adjustments whose reason names a claim (rules/posting.yaml plb_claim_reasons: WO, 72, FB): tied to the claim
+# their reference names, or waiting (claim_id null) in the plb_recoupments work queue for a person to tie.
+plb_recoupments = Table(
+    "plb_recoupments", metadata,
+    Column("plb_id", String(36), primary_key=True),
+    Column("practice_id", String(64), nullable=False),
+    Column("era_id", String(36), nullable=False),
+    Column("payment_id", String(36), nullable=False),
+    Column("payer_id", String(80), nullable=True),
+    Column("reason", String(4), nullable=False),
+    Column("reference", String(80), nullable=False),
+    Column("amount", Cents, nullable=False),
+    Column("entry_id", String(36), nullable=True),  # its journal entry (its lines carry the claim once tied)
+    Column("claim_id", String(36), nullable=True, index=True),
+    Column("tied_by", String(200), nullable=True),
+    Column("recorded_at", UtcDateTime, nullable=False),
+)

@@ -262,6 +262,19 @@ class SqlPostingRepository:
                     row.patient_responsibility, lines)))
         return found
 
+    async def claims_by_reference(self, practice_id: str, references: Iterable[str]) -> dict[str, str]:
+        """Our claim ids by what a PLB reference may name: a payer claim number (CLP07) or a patient control number."""
+        refs = sorted(set(references))
+        found = {r.payer_claim_number: r.claim_id for r in (await self._session.execute(select(
+            claim_postings.c.payer_claim_number, claim_postings.c.claim_id).where(
+            claim_postings.c.practice_id == practice_id, claim_postings.c.claim_id.is_not(None),
+            claim_postings.c.payer_claim_number.in_(refs)))).all()}
+        found.update({r.patient_control_number: r.claim_id for r in (await self._session.execute(select(
+            submitted_claims.c.patient_control_number, submitted_claims.c.claim_id).where(
+            submitted_claims.c.practice_id == practice_id, submitted_claims.c.patient_control_number.in_(refs)))
+        ).all()})
+        return found
+
     async def denial_history(self, practice_id: str, since: date, by: str = "category") -> list[DenialOccurrence]:
         """Denials of services since ``since``, keyed (the occurrence's category) by their category or payer."""
         key = denials.c.category if by == "category" else denials.c.payer_id

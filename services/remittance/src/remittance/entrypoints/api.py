@@ -348,3 +348,15 @@ async def file_appeal(appeal_id: AppealId, body: FilingIn, principal: Writer, se
 async def appeal_report(principal: Reader, services: ServicesDep) -> dict[str, Any]:
     async with services.db.sessions() as session:
         return await appeals.report(session, principal.practice_id)
+
+
+@router.get("/plb-recoupments", dependencies=[audited("plb_recoupment")],
+            summary="PLB adjustments whose reason names a claim (WO, 72, FB): the claim each is tied to",
+            description="Tied by the system when the PLB's reference is one of our claims' payer claim number or "
+                        "patient control number; otherwise `claim_id` is null and the PLB waits in the "
+                        "`plb_recoupments` work queue for a person (resolution tied_to_claim with the claim's id).")
+async def list_plb_recoupments(principal: Reader, services: ServicesDep,
+                               tied: bool | None = None,
+                               limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict[str, Any]:
+    async with services.db.sessions() as session:
+        return {"items": await views.plb_recoupment_rows(session, principal.practice_id, tied=tied, limit=limit)}

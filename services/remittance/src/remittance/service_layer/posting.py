@@ -46,6 +46,7 @@ from remittance.service_layer.work_queues import (
     exception_item,
     open_exception_item,
     open_joint_reviews,
+    open_plb_item,
     open_unapplied_item,
 )
 
@@ -146,8 +147,7 @@ async def _post_transaction(uow: RemittanceUnitOfWork, command: PostEra, rules: 
         if summary.provider_adjustments and done.held and done.held == len(tx.claims):
             _hold_provider_adjustments(run, header, summary.provider_adjustments, batch)
         elif summary.provider_adjustments:
-            batch.journal.extend(journal_rows(command.practice_id, None, rules.posting.post_provider_adjustments(
-                summary.provider_adjustments, header.trace_number), run.now))
+            await book_provider_adjustments(uow, run, header, summary.provider_adjustments, batch)
         await batch.flush()
     finally:
         await batch.settle(quiet=True)  # never leave a write running on the connection
@@ -157,6 +157,34 @@ async def _post_transaction(uow: RemittanceUnitOfWork, command: PostEra, rules: 
     matched = sum(1 for c in tx.claims if c.patient_control_number in ours_by_pcn)
     return {"claims_posted": matched - done.held, "claims_unapplied": len(tx.claims) - matched,
             "denials": done.raised, "duplicate_claim_payments": done.held}
+
+
+async def book_provider_adjustments(uow: RemittanceUnitOfWork, run: PostingRun, header: RemittanceHeader,
+                                    adjustments: list[ProviderAdjustment], batch: PostingBatch) -> None:
+    """Each PLB to its account; one whose reason names a claim (WO, 72, FB: rules/posting.yaml) is tied to the claim
+    its reference names (its lines carry the claim), or waits in the plb_recoupments queue for a person."""
+    posting = run.rules.posting
+    references = {plb.reference.strip() for plb in adjustments if posting.names_a_claim(plb)}
+    claims: dict[str, str] = {}
+    if references:
+        await batch.flush()  # a claim posted earlier in this transaction is named by its payer claim number too
+        claims = await uow.postings.claims_by_reference(run.practice_id, references)
+    for plb in adjustments:
+        rows = journal_rows(run.practice_id, None, posting.post_provider_adjustments(
+            [plb], header.trace_number, claims), run.now)
+        batch.journal.extend(rows)
+        if not rows or not posting.names_a_claim(plb):
+            continue
+        plb_id, claim_id = next_id(), claims.get(plb.reference.strip())
+        batch.plbs.append(dict(
+            plb_id=plb_id, practice_id=run.practice_id, era_id=run.era_id, payment_id=run.payment_id,
+            payer_id=run.payer_id, reason=plb.reason, reference=plb.reference.strip()[:80],
+            amount=plb.amount.quantize(CENT), entry_id=rows[0]["entry_id"], claim_id=claim_id,
+            tied_by="system" if claim_id else None, recorded_at=run.now))
+        if claim_id is None:
+            open_plb_item(batch, plb_id=plb_id, practice_id=run.practice_id, payer_id=run.payer_id,
+                          reason=plb.reason, amount=plb.amount.quantize(CENT), now=run.now)
+        batch.counts["plb_tied" if claim_id else "plb_untied"] += 1
 
 
 def _hold_provider_adjustments(run: PostingRun, header: RemittanceHeader, adjustments: list[ProviderAdjustment],

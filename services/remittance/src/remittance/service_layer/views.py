@@ -23,6 +23,7 @@ from remittance.adapters.orm import (
     era_payments,
     eras,
     journal,
+    plb_recoupments,
     submitted_claims,
     underpayments,
     work_item_tables,
@@ -318,3 +319,13 @@ async def claim_copies(session: AsyncSession, practice_id: str, claim_ids: list[
         .where(submitted_claims.c.practice_id == practice_id, _among(submitted_claims.c.claim_id, claim_ids))
         .order_by(submitted_claims.c.claim_id))
     return [{"claim_id": r.claim_id, "submitted_at": r.submitted_at.isoformat()} for r in rows]
+
+
+async def plb_recoupment_rows(session: AsyncSession, practice_id: str, *, tied: bool | None,
+                               limit: int) -> list[dict[str, Any]]:
+    query = select(plb_recoupments).where(plb_recoupments.c.practice_id == practice_id)
+    if tied is not None:
+        query = query.where(plb_recoupments.c.claim_id.is_not(None) if tied else plb_recoupments.c.claim_id.is_(None))
+    rows = (await session.execute(query.order_by(plb_recoupments.c.recorded_at.desc(), plb_recoupments.c.plb_id)
+                                  .limit(limit))).all()
+    return [{k: v for k, v in r._mapping.items() if k not in ("practice_id", "entry_id")} for r in rows]

@@ -33,7 +33,7 @@ from rcm_shared.work_items.workflow import PriorityPolicy, WorkItem
 from sqlalchemy import select, update
 
 from remittance.adapters.bulk_writer import PostingBatch, next_id
-from remittance.adapters.orm import denials
+from remittance.adapters.orm import denials, journal, plb_recoupments
 from remittance.adapters.repository import UNAPPLIED as UNAPPLIED_WAITING
 from remittance.adapters.repository import UNAPPLIED_RESOLVED
 from remittance.domain.appeals import OUTCOMES
@@ -44,6 +44,8 @@ from remittance.service_layer.unit_of_work import RemittanceUnitOfWork
 
 EXCEPTIONS = "era_exceptions"
 UNAPPLIED = "unapplied_cash"
+PLB_QUEUE = "plb_recoupments"
+PLB_OUTCOMES = frozenset({"tied_to_claim", "not_claim_specific"})
 DENIAL = "denial"
 EXCEPTION_SUBJECT = "era_exception"
 PATTERN = "denial_pattern"
@@ -83,6 +85,14 @@ def open_unapplied_item(batch: PostingBatch, *, posting_id: str, practice_id: st
         item_id=next_id(), practice_id=practice_id, queue=UNAPPLIED, subject_type="posting", subject_id=posting_id,
         now=now, policy=POLICY, payer_id=payer_id, amount=amount, category="unmatched_claim_payment",
         summary=_summary(f"CLP02 {status_code}: payment matched no claim of ours")))
+
+
+def open_plb_item(batch: PostingBatch, *, plb_id: str, practice_id: str, payer_id: str, reason: str,
+                  amount: Decimal, now: datetime) -> None:
+    batch.work_items.append(WorkItem.open(
+        item_id=next_id(), practice_id=practice_id, queue=PLB_QUEUE, subject_type="plb", subject_id=plb_id, now=now,
+        policy=POLICY, payer_id=payer_id, amount=amount, category=reason,
+        summary=_summary(f"PLB {reason}: its reference names no claim of ours")))
 
 
 def exception_item(*, exception_id: str, practice_id: str, kind: str, payer_id: str | None,
@@ -239,6 +249,25 @@ async def unapplied_returned(uow: UnitOfWork, item: WorkItem, code: str, referen
         **posting.detail, "returned_to_payer": {"by": principal.subject, "reference": reference}})
 
 
+async def plb_tied(uow: UnitOfWork, item: WorkItem, code: str, reference: str | None,
+                   principal: Principal) -> None:
+    """A person ties a recoupment to the claim it recovers from (``tied_to_claim``, reference the claim's id): the
+    PLB's journal lines carry the claim from then on. ``not_claim_specific``: it stays on no claim."""
+    assert isinstance(uow, RemittanceUnitOfWork)
+    if code != "tied_to_claim":
+        return
+    if reference is None:
+        raise _problem("body.reference", "tied_to_claim needs the claim's id")
+    if await uow.claim_copies.by_claim_id(item.practice_id, reference) is None:
+        raise _problem("body.reference", "no submitted claim of this practice has that id")
+    row = (await uow.session.execute(select(plb_recoupments).where(
+        plb_recoupments.c.practice_id == item.practice_id, plb_recoupments.c.plb_id == item.subject_id))).one()
+    await uow.session.execute(update(plb_recoupments).where(plb_recoupments.c.plb_id == row.plb_id).values(
+        claim_id=reference, tied_by=principal.subject))
+    await uow.session.execute(update(journal).where(
+        journal.c.practice_id == item.practice_id, journal.c.entry_id == row.entry_id).values(claim_id=reference))
+
+
 def queues(rules: Rulebook) -> dict[str, WorkQueue]:
     """Every queue remittance owns, with the codes a person may close its items with and what closing does."""
     found: dict[str, WorkQueue] = {}
@@ -251,6 +280,7 @@ def queues(rules: Rulebook) -> dict[str, WorkQueue]:
     found[EXCEPTIONS] = WorkQueue(EXCEPTIONS, decisions | TRANSACTION_EXCEPTION_OUTCOMES, POLICY,
                                   exception_outcome(rules))
     found[UNAPPLIED] = WorkQueue(UNAPPLIED, UNAPPLIED_OUTCOMES, POLICY, unapplied_outcome(rules))
+    found[PLB_QUEUE] = WorkQueue(PLB_QUEUE, PLB_OUTCOMES, POLICY, plb_tied)
     from remittance.service_layer.appeals import APPEALS, record_decision  # appeals close denials' items
 
     found[APPEALS] = WorkQueue(APPEALS, frozenset(OUTCOMES), POLICY, record_decision)
