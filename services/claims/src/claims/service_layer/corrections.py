@@ -26,18 +26,9 @@ async def correct_claim(uow: ClaimsUnitOfWork, command: CorrectClaim, rules: Rul
                         now: datetime) -> Claim:
     """Correct and resubmit in one call: the replacement (frequency 7, REF*F8) is scrubbed at once from the
     projection (the visit's facts are on file by then)."""
-    claim = await uow.claims.get(command.practice_id, command.claim_id, lock=True)
-    if claim is None:
-        raise ClaimNotFound()
-    changes: dict[str, object] = {}
-    if command.diagnoses:
-        changes["diagnoses"] = tuple(normalize_icd10(d) for d in command.diagnoses)
-    if command.prior_authorization_number:
-        changes["prior_authorization"] = command.prior_authorization_number
+    claim, changes = await _claim_and_changes(uow, command)
     if command.member_id:
         changes["subscriber"] = replace(claim.subscriber, member_id=command.member_id)
-    if command.rendering_npi:
-        changes["rendering"] = replace(claim.rendering, npi=command.rendering_npi)
     if command.modifiers:
         lines = list(claim.lines)
         for number, modifiers in command.modifiers.items():
@@ -60,18 +51,9 @@ async def amend_held_claim(uow: ClaimsUnitOfWork, command: AmendHeldClaim, rules
                            now: datetime) -> Claim:
     """A biller fixes a held claim and it is scrubbed again at once: clean, it is released to the next batch
     (its held-claims work item closes as ``released``); still held, its findings say why."""
-    claim = await uow.claims.get(command.practice_id, command.claim_id, lock=True)
-    if claim is None:
-        raise ClaimNotFound()
-    changes: dict[str, object] = {}
-    if command.diagnoses:
-        changes["diagnoses"] = tuple(normalize_icd10(d) for d in command.diagnoses)
+    claim, changes = await _claim_and_changes(uow, command)
     if command.place_of_service:
         changes["place_of_service"] = command.place_of_service
-    if command.prior_authorization_number:
-        changes["prior_authorization"] = command.prior_authorization_number
-    if command.rendering_npi:
-        changes["rendering"] = replace(claim.rendering, npi=command.rendering_npi)
     if command.supervising_npi:
         if claim.supervising is not None:
             changes["supervising"] = replace(claim.supervising, npi=command.supervising_npi,
@@ -105,6 +87,23 @@ async def amend_held_claim(uow: ClaimsUnitOfWork, command: AmendHeldClaim, rules
     await uow.claims.save([claim])
     uow.add(claim)
     return claim
+
+
+async def _claim_and_changes(uow: ClaimsUnitOfWork, command: CorrectClaim | AmendHeldClaim
+                             ) -> tuple[Claim, dict[str, object]]:
+    """The claim, locked, and the changes a correction and an amendment share (diagnoses, authorization number,
+    rendering clinician)."""
+    claim = await uow.claims.get(command.practice_id, command.claim_id, lock=True)
+    if claim is None:
+        raise ClaimNotFound()
+    changes: dict[str, object] = {}
+    if command.diagnoses:
+        changes["diagnoses"] = tuple(normalize_icd10(d) for d in command.diagnoses)
+    if command.prior_authorization_number:
+        changes["prior_authorization"] = command.prior_authorization_number
+    if command.rendering_npi:
+        changes["rendering"] = replace(claim.rendering, npi=command.rendering_npi)
+    return claim, changes
 
 
 async def void_claim(uow: ClaimsUnitOfWork, command: VoidClaim, *, now: datetime) -> Claim:

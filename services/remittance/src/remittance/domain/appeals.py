@@ -24,6 +24,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
+from remittance.domain.denials import DenialRulesError, Effective, effective_of
+
 OUTCOMES = ("overturned", "partially_overturned", "upheld", "withdrawn")
 WON = frozenset({"overturned", "partially_overturned"})
 
@@ -59,24 +61,9 @@ class LetterTemplate:
 
 @dataclass(frozen=True, slots=True)
 class _Block:
-    effective_from: date
-    effective_to: date | None
+    effective: Effective
     default: tuple[AppealLevel, ...]
     payers: Mapping[str, tuple[AppealLevel, ...]]
-
-    def covers(self, day: date) -> bool:
-        return self.effective_from <= day and (self.effective_to is None or day < self.effective_to)
-
-
-def _day(value: Any, where: str) -> date | None:
-    if value is None:
-        return None
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise AppealRulesError(f"{where} is not an ISO date") from None
 
 
 def _levels(raw: Any, where: str) -> tuple[AppealLevel, ...]:
@@ -108,13 +95,13 @@ class AppealRules:
         blocks = []
         for i, block in enumerate(data.get("levels") or []):
             where = f"levels[{i}]"
-            start = _day(block.get("effective_from"), f"{where}.effective_from")
-            if start is None:
-                raise AppealRulesError(f"{where}.effective_from is required")
+            try:
+                effective = effective_of(block, where)
+            except DenialRulesError as exc:  # the same dating as the denial rules, named for this file
+                raise AppealRulesError(str(exc)) from None
             payers = {str(payer): _levels(levels, f"{where}.payers.{payer}")
                       for payer, levels in (block.get("payers") or {}).items()}
-            blocks.append(_Block(start, _day(block.get("effective_to"), f"{where}.effective_to"),
-                                 _levels(block.get("default"), f"{where}.default"), payers))
+            blocks.append(_Block(effective, _levels(block.get("default"), f"{where}.default"), payers))
         letters = {}
         for category, raw in (data.get("letters") or {}).items():
             if not raw.get("subject") or not raw.get("argument"):
@@ -126,8 +113,8 @@ class AppealRules:
         return cls(tuple(blocks), letters)
 
     def levels(self, payer_id: str | None, *, on: date) -> tuple[AppealLevel, ...]:
-        for block in sorted(self.blocks, key=lambda b: b.effective_from, reverse=True):
-            if block.covers(on):
+        for block in sorted(self.blocks, key=lambda b: b.effective.effective_from, reverse=True):
+            if block.effective.covers(on):
                 return block.payers.get(payer_id or "", block.default)
         raise AppealRulesError("no appeal levels in effect on the given date")
 

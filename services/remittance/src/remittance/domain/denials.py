@@ -132,7 +132,8 @@ class PatternRules:
     by: tuple[str, ...] = ("category",)  # category and/or payer
 
 
-def _effective(block: Mapping[str, Any], where: str) -> Effective:
+def effective_of(block: Mapping[str, Any], where: str) -> Effective:
+    """A rules block's [effective_from, effective_to) (``where`` names it in the error)."""
     start = _as_date(block.get("effective_from"), f"{where}.effective_from")
     if start is None:
         raise DenialRulesError(f"{where}.effective_from is required")
@@ -193,7 +194,7 @@ class DenialRules:
             if default.get("category") not in CATEGORIES:
                 raise DenialRulesError(f"{where}.default.category is not a known category")
             classification.append(ClassificationRules(
-                _effective(block, where), _codes(block.get("non_denial_reasons")),
+                effective_of(block, where), _codes(block.get("non_denial_reasons")),
                 tuple(m for _, m in ordered), str(default["category"]), str(default["action"]),
                 _codes(block.get("prior_payer_reasons"))))
         routing = []
@@ -205,13 +206,13 @@ class DenialRules:
                                          _codes(raw.get("categories")), bool(raw.get("also", False))))
             if not rules or rules[-1].amount_over is not None or rules[-1].categories:
                 raise DenialRulesError(f"routing[{i}] must end with a catch-all rule")
-            routing.append(RoutingRules(_effective(block, f"routing[{i}]"), tuple(rules)))
+            routing.append(RoutingRules(effective_of(block, f"routing[{i}]"), tuple(rules)))
         patterns = []
         for i, block in enumerate(data.get("patterns") or []):
             by = tuple(str(b) for b in block.get("by") or ["category"])
             if not set(by) <= {"category", "payer"}:
                 raise DenialRulesError(f"patterns[{i}].by lists category and/or payer")
-            patterns.append(PatternRules(_effective(block, f"patterns[{i}]"), int(block["window_days"]),
+            patterns.append(PatternRules(effective_of(block, f"patterns[{i}]"), int(block["window_days"]),
                                          int(block["visits_over"]), str(block["queue"]), by))
         if not classification or not routing or not patterns:
             raise DenialRulesError("classification, routing and patterns blocks are all required")
