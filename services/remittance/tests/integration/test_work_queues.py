@@ -161,16 +161,22 @@ async def test_denials_are_worked_to_an_outcome_in_every_queue_they_reach(  # ty
 
         counts = (await client.get("/v1/work-queues", headers=auth())).json()
         assert {(c["queue"], c["count"]) for c in counts} == {("billing", 1)}
+        # a write-off names its reason code
+        coding = billing[0]
+        await act(client, coding, 422, action="resolve", resolution_code="written_off", reference="because")
+        await act(client, coding, action="resolve", resolution_code="written_off", reference="CO-16")
+        assert (await client.get("/v1/work-queues", headers=auth())).json() == []
 
-        # announced through the outbox: 4 opened (senior, liaison, billing, unapplied), 3 resolved
+        # announced through the outbox: 4 opened (senior, liaison, billing, unapplied), 4 resolved
         opened = [json.loads(r.value) for r in await read_topic(broker.bootstrap, topics.WORK_ITEM_OPENED, expect=4)]
         resolved = [json.loads(r.value) for r in await read_topic(broker.bootstrap, topics.WORK_ITEM_RESOLVED,
-                                                                  expect=3)]
+                                                                  expect=4)]
         mine = {i["item_id"] for i in senior + liaison + billing} | {cash["item_id"]}
         assert {e["data"]["item_id"] for e in opened} >= mine
         assert {(e["data"]["queue"], e["data"]["resolution_code"]) for e in resolved
                 if e["data"]["item_id"] in mine} == {("senior", "appealed"), ("clinical_liaison", "appealed"),
-                                                     ("unapplied_cash", "returned_to_payer")}
+                                                     ("unapplied_cash", "returned_to_payer"),
+                                                     ("billing", "written_off")}
 
 
 async def test_a_pattern_opens_one_joint_review_listing_its_claims(broker, databases) -> None:  # type: ignore[no-untyped-def]

@@ -21,6 +21,7 @@ the unit of work's work-item repository.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -53,6 +54,7 @@ DENIAL_OUTCOMES = frozenset({"corrected_resubmission", "appealed", "written_off"
 #: Outcomes that must say what they link to (the corrected claim, the appeal, the write-off's reason code).
 NEEDS_REFERENCE = {"corrected_resubmission": "the corrected claim's id", "appealed": "the appeal's id",
                    "written_off": "the reason code (e.g. CO-45)"}
+WRITE_OFF_REASON = re.compile(r"(CO|OA|PI|PR|CR)-[A-Z0-9]{1,5}")
 JOINT_REVIEW_OUTCOMES = frozenset({"prevention_in_place", "payer_escalated", "no_pattern"})
 TRANSACTION_EXCEPTION_OUTCOMES = frozenset({"corrected_posting", "returned_to_payer", "written_off"})
 DUPLICATE_KINDS = frozenset({"duplicate_claim_payment", "duplicate_provider_adjustments"})
@@ -186,6 +188,8 @@ async def denial_outcome(uow: UnitOfWork, item: WorkItem, code: str, reference: 
     assert isinstance(uow, RemittanceUnitOfWork)
     if code in NEEDS_REFERENCE and reference is None:
         raise _problem("body.reference", f"{code} needs {NEEDS_REFERENCE[code]}")
+    if code == "written_off" and not WRITE_OFF_REASON.fullmatch(reference or ""):
+        raise _problem("body.reference", "a write-off's reason is a group and reason code, e.g. CO-45")
     now = _resolved_at(item)
     result = await uow.session.execute(update(denials).where(
         denials.c.practice_id == item.practice_id, denials.c.denial_id == item.subject_id,
