@@ -17,13 +17,14 @@ from rcm_shared.messaging import EventConsumer, batch_dispatcher
 from rcm_shared.rules import RulesError, RulesFile, load_rules
 from rcm_shared.service import ServiceRuntime, create_service_app
 from rcm_shared.unit_of_work import TableOutbox, UnitOfWorkFactory
+from rcm_shared.work_items.api import work_items_router
 from rcm_shared.x12 import X12SyntaxError
 from rcm_shared.x12.envelope import InterchangeParties
 from rcm_shared.x12.writer import X12ValueError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authorizations.adapters import event_mapper
-from authorizations.adapters.orm import metadata, platform
+from authorizations.adapters.orm import metadata, platform, work_item_tables
 from authorizations.adapters.utilization_review import (
     PasFhirUtilizationReview,
     ReviewUnavailable,
@@ -54,6 +55,7 @@ from authorizations.entrypoints.api import router
 from authorizations.entrypoints.dependencies import AuthorizationsServices
 from authorizations.sandbox.payer_app import build_sandbox_payer_app
 from authorizations.sandbox.reviewer import SandboxReviewer, SandboxRules
+from authorizations.service_layer import work_items
 from authorizations.service_layer.handlers import message_map
 from authorizations.service_layer.unit_of_work import AuthorizationsUnitOfWork, UnitsOfWork
 
@@ -159,7 +161,13 @@ def build_runtime(services: AuthorizationsServices) -> ServiceRuntime:
         EventConsumer(settings, db.sessions, platform, name="schedule-copy", topics=[topics.VISIT_SCHEDULED],
                       batch_handler=handler),
     ]
-    return ServiceRuntime(settings, db, MIGRATIONS, consumers=consumers)
+
+    async def sync_work_items() -> None:
+        await work_items.sync_work_items(services.uows, services.rules, today=services.clock.today(),
+                                         now=services.clock.now())
+
+    return ServiceRuntime(settings, db, MIGRATIONS, consumers=consumers,
+                          periodic=[("authorization-work-items", settings.work_item_sync_seconds, sync_work_items)])
 
 
 def build_app(settings: AuthorizationsSettings | None = None, utilization_review: UtilizationReview | None = None,
@@ -172,7 +180,10 @@ def build_app(settings: AuthorizationsSettings | None = None, utilization_review
         description="Authorizations and their unit ledger (consumed exactly once per visit), each insured visit's "
                     "authorization and credentialing answer (visit-authorization-determined), prior-authorization "
                     "requests (X12 278 or Da Vinci PAS, per payer), renewal work, and the credentialing registry.",
-        routers=[router], domain_errors=DOMAIN_ERRORS, clock=clock)
+        routers=[router, work_items_router(
+            service=event_mapper.SOURCE, tables=work_item_tables, queues=work_items.queues(),
+            read_scope="authorizations:read", write_scope="authorizations:write", unit_of_work=services.uows)],
+        domain_errors=DOMAIN_ERRORS, clock=clock)
     app.state.services = services
     return app
 

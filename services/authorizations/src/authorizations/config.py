@@ -18,5 +18,7 @@ class AuthorizationsSettings(ServiceSettings):
     utilization_review_ca_bundle: str | None = None  # a partner's private certificate authority
     utilization_review_verify_tls: bool = True
     utilization_review_timeout_seconds: float = 30.0
+    # How often renewals due and missing authorizations are brought into the work queues (open / close items).
+    work_item_sync_seconds: float = 300.0
     submitter_id: str = "RCMPLATFORM"  # ISA06 / GS02 of the 278s we send
     trace_originator: str = "9RCMPLATFM"  # TRN03: '1' + our EIN or '9' + an id we assign (10 characters)

@@ -18,6 +18,7 @@ from rcm_shared.http.group_commit import GroupCommit
 from rcm_shared.messaging import EventConsumer, batch_dispatcher, event_dispatcher
 from rcm_shared.rules import load_rules
 from rcm_shared.service import ServiceRuntime, create_service_app
+from rcm_shared.work_items.api import work_items_router
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from claims.adapters.clearinghouse import (
@@ -26,7 +27,7 @@ from claims.adapters.clearinghouse import (
     SandboxClearinghouse,
     SftpClearinghouse,
 )
-from claims.adapters.orm import metadata, platform
+from claims.adapters.orm import metadata, platform, work_item_tables
 from claims.adapters.remittance_copies import HttpRemittanceCopies, RemittanceCopies
 from claims.config import ClaimsSettings
 from claims.domain.batch import IllegalBatchTransition
@@ -44,7 +45,7 @@ from claims.domain.exceptions import (
 from claims.domain.rulebook import Rulebook
 from claims.entrypoints.api import router
 from claims.entrypoints.dependencies import ClaimsServices
-from claims.service_layer import handlers, reconciliation, responses, submission, views, visits
+from claims.service_layer import handlers, reconciliation, responses, submission, views, visits, work_queues
 from claims.service_layer.unit_of_work import units_of_work
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -174,7 +175,10 @@ def build_app(settings: ServiceSettings | None = None, clearinghouse: Clearingho
         claims_settings, build_runtime(services, copies), title="Claims",
         description="Charge capture and coding, clean-claim edits from claims' own copy of other services' facts, "
                     "837P batches through the clearinghouse, the claim's life cycle and work queues.",
-        routers=[router], domain_errors=DOMAIN_ERRORS, clock=services.clock)
+        routers=[router, work_items_router(
+            service="claims", tables=work_item_tables, queues=work_queues.queues(services.rules, services.clock),
+            read_scope="claims:read", write_scope="claims:write", unit_of_work=services.uows)],
+        domain_errors=DOMAIN_ERRORS, clock=services.clock)
     app.state.services = services
     app.state.clearinghouse = services.clearinghouse
     app.state.submission = services.submission

@@ -16,10 +16,11 @@ from rcm_shared.fhir.api import install_fhir_errors
 from rcm_shared.messaging import EventConsumer, batch_dispatcher
 from rcm_shared.rules import load_rules
 from rcm_shared.service import ServiceRuntime, create_service_app
+from rcm_shared.work_items.api import work_items_router
 from rcm_shared.x12.envelope import InterchangeParties
 
 from eligibility.adapters.caqh_core import CaqhCoreGateway
-from eligibility.adapters.orm import metadata, platform
+from eligibility.adapters.orm import metadata, platform, queue_item_tables
 from eligibility.adapters.payer_gateway import BatchPayerGateway, PayerGateway
 from eligibility.config import EligibilitySettings
 from eligibility.domain.exceptions import (
@@ -42,7 +43,7 @@ from eligibility.entrypoints.fhir import capabilities
 from eligibility.entrypoints.fhir import router as fhir_router
 from eligibility.sandbox.gateway import SandboxPayerGateway
 from eligibility.sandbox.payer import SandboxPlanTable
-from eligibility.service_layer import nightly_runs, rechecks
+from eligibility.service_layer import nightly_runs, rechecks, work_queue
 from eligibility.service_layer.coverage_checks import PayerLink
 from eligibility.service_layer.handlers import message_map
 from eligibility.service_layer.practice_day import check_time_zones
@@ -151,7 +152,12 @@ def build_app(settings: EligibilitySettings | None = None, gateway: PayerGateway
         settings, build_runtime(services), title="Eligibility and benefits",
         description="Coverage checks (X12 270/271) through a payer gateway, stored benefits snapshots, "
                     "session-limit tracking, the schedule, the nightly batch and automatic re-checks.",
-        routers=[router, fhir_router, capabilities], domain_errors=DOMAIN_ERRORS, clock=services.clock)
+        # the kernel's routes after eligibility's own: GET /v1/work-items keeps eligibility's shape (member, kind,
+        # next action, run); one item, its actions and the queue counts are the kernel's (same ids)
+        routers=[router, fhir_router, capabilities, work_items_router(
+            service="eligibility", tables=queue_item_tables, queues=work_queue.QUEUES,
+            read_scope="eligibility:read", write_scope="eligibility:write", unit_of_work=services.uows)],
+        domain_errors=DOMAIN_ERRORS, clock=services.clock)
     install_fhir_errors(app)
     app.state.services = services
     return app

@@ -186,6 +186,27 @@ async def test_schedule_nightly_run_snapshots_events_and_work_queue(broker, data
                                   headers=auth("practice-b"))).status_code == 404
         assert len((await client.get("/v1/work-items", headers=auth())).json()["items"]) == 3
 
+        # each item is on the work-item kernel too (same id): resolved by the old route, closed there as well
+        closed = (await client.get(f"/v1/work-items/{items[0]['item_id']}", headers=auth())).json()
+        assert (closed["queue"], closed["state"], closed["resolution_code"]) == ("eligibility", "resolved", "resolved")
+        assert closed["category"] == items[0]["kind"]
+        # ... and worked through the kernel's actions: assigned, then resolved, and the eligibility item with it
+        other = items[1]
+        kernel = (await client.get(f"/v1/work-items/{other['item_id']}", headers=auth())).json()
+        assert kernel["state"] == "open" and kernel["payer_id"] == other["payer_id"]
+        assigned = await client.post(f"/v1/work-items/{other['item_id']}/actions", headers=auth(), json={
+            "action": "assign", "assignee": "front-desk", "version": kernel["version"]})
+        assert assigned.status_code == 200, assigned.text
+        stale = await client.post(f"/v1/work-items/{other['item_id']}/actions", headers=auth(), json={
+            "action": "resolve", "resolution_code": "coverage_updated", "version": kernel["version"]})
+        assert stale.status_code == 409
+        done = await client.post(f"/v1/work-items/{other['item_id']}/actions", headers=auth(), json={
+            "action": "resolve", "resolution_code": "coverage_updated", "version": assigned.json()["version"]})
+        assert done.status_code == 200, done.text
+        assert len((await client.get("/v1/work-items", headers=auth())).json()["items"]) == 2
+        counts = (await client.get("/v1/work-queues", headers=auth())).json()
+        assert sum(c["count"] for c in counts if c["queue"] == "eligibility") == 2
+
 
 async def test_a_refused_batch_is_resent_with_its_payload_id(broker, databases) -> None:  # type: ignore[no-untyped-def]
     gateway = RecordingSandbox(refuse=1)

@@ -19,12 +19,14 @@ from rcm_shared.messaging import EventConsumer, event_dispatcher
 from rcm_shared.rules import RulesError, RulesFile, load_rules
 from rcm_shared.service import ServiceRuntime, create_service_app
 from rcm_shared.unit_of_work import TableOutbox, UnitOfWorkFactory
+from rcm_shared.work_items.api import work_items_router
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from remittance.adapters import event_mapper
 from remittance.adapters.era_mailbox import ClearinghouseEraPickup, EraMailbox, EraSource
-from remittance.adapters.orm import metadata, platform
+from remittance.adapters.orm import metadata, platform, work_item_tables
 from remittance.config import RemittanceSettings
+from remittance.domain.appeals import AppealRules
 from remittance.domain.contracts import ContractedRates
 from remittance.domain.denials import DenialRules
 from remittance.domain.duplicates import load_duplicate_payments
@@ -36,18 +38,24 @@ from remittance.domain.exceptions import (
     UnknownEra,
     UnknownEraException,
 )
-from remittance.domain.posting import ACCOUNTS, RemittancePosting, load_coordination, load_plb_accounts
+from remittance.domain.posting import (
+    ACCOUNTS,
+    RemittancePosting,
+    load_coordination,
+    load_plb_accounts,
+    load_plb_claim_reasons,
+)
 from remittance.domain.rulebook import Rulebook
 from remittance.domain.secondary_balances import load_secondary_follow_up
 from remittance.entrypoints.api import router
 from remittance.entrypoints.dependencies import RemittanceServices
-from remittance.service_layer import intake, unapplied
+from remittance.service_layer import intake, unapplied, work_queues
 from remittance.service_layer.handlers import message_map
 from remittance.service_layer.unit_of_work import RemittanceUnitOfWork, UnitsOfWork
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 RULES = "remittance.domain"
-RULES_FILES = ("posting.yaml", "denials.yaml", "contracted_rates.yaml")
+RULES_FILES = ("posting.yaml", "denials.yaml", "contracted_rates.yaml", "appeals.yaml")
 
 #: Every refusal of the domain as problem+json, once.
 DOMAIN_ERRORS: Mapping[type[Exception], tuple[int, str]] = {
@@ -77,11 +85,13 @@ def load_rulebook(rules_dir: str | Path | None = None) -> Rulebook:
     files = {name: load_rules(RULES, name, override_dir=rules_dir) for name in RULES_FILES}
     posting = files["posting.yaml"]
     return Rulebook(
-        posting=_typed(posting, lambda d: RemittancePosting(load_plb_accounts(d), load_coordination(d))),
+        posting=_typed(posting, lambda d: RemittancePosting(load_plb_accounts(d), load_coordination(d),
+                                                            load_plb_claim_reasons(d))),
         duplicate_payments=_typed(posting, lambda d: load_duplicate_payments(d, ACCOUNTS)),
         secondary_follow_up=_typed(posting, load_secondary_follow_up),
         denials=_typed(files["denials.yaml"], DenialRules.from_mapping),
         contracted_rates=_typed(files["contracted_rates.yaml"], ContractedRates.from_dict),
+        appeals=_typed(files["appeals.yaml"], AppealRules.from_mapping),
         versions={name: f.version for name, f in files.items()})
 
 
@@ -163,6 +173,9 @@ def build_app(settings: ServiceSettings | None = None, clock: Clock | None = Non
         services.settings, build_runtime(services), title="Remittance",
         description="835 ERAs: intake, streaming parse, balancing, exactly-once double-entry posting, "
                     "denial classification and routing, underpayments against contracted rates, reports.",
-        routers=[router], domain_errors=DOMAIN_ERRORS, clock=clock)
+        routers=[router, work_items_router(
+            service=event_mapper.SOURCE, tables=work_item_tables, queues=work_queues.queues(services.rules),
+            read_scope="remittance:read", write_scope="remittance:write", unit_of_work=services.uows)],
+        domain_errors=DOMAIN_ERRORS, clock=clock)
     app.state.services = services
     return app

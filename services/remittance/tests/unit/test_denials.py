@@ -7,6 +7,8 @@ from decimal import Decimal as D
 from importlib.resources import files
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from remittance.domain.denials import (
     CATEGORIES,
     ContractedRate,
@@ -111,11 +113,34 @@ def test_routing_rules(category: str, amount: D, queue: str) -> None:
     assert DenialRouter(RULES).route(category, amount) == queue
 
 
+@pytest.mark.parametrize(("category", "amount", "queues"), [
+    ("coding", D("250.00"), ("billing",)),
+    ("coding", D("250.01"), ("senior",)),
+    ("documentation_medical_necessity", D("10.00"), ("clinical_liaison",)),
+    ("documentation_medical_necessity", D("250.00"), ("clinical_liaison",)),
+    ("documentation_medical_necessity", D("900.00"), ("senior", "clinical_liaison")),
+])
+def test_every_queue_the_escalation_model_reaches(category: str, amount: D, queues: tuple[str, ...]) -> None:
+    assert DenialRouter(RULES).queues(category, amount) == queues
+
+
+@settings(deadline=None)
+@given(category=st.sampled_from(CATEGORIES), cents=st.integers(min_value=1, max_value=10_000_00))
+def test_escalation_model_holds_for_any_denial(category: str, cents: int) -> None:
+    """Seed 003: over 250 the senior biller; documentation / medical necessity the liaison whatever the amount;
+    billing only when neither."""
+    amount = D(cents) / 100
+    queues = DenialRouter(RULES).queues(category, amount)
+    assert ("senior" in queues) == (amount > D("250"))
+    assert ("clinical_liaison" in queues) == (category == "documentation_medical_necessity")
+    assert ("billing" in queues) == (queues == ("billing",))
+
+
 def test_routing_and_classification_are_effective_dated() -> None:
-    text = RULES_TEXT.replace("  - effective_from: 2024-01-01\n    effective_to: null\n    # First", (
+    text = RULES_TEXT.replace("  - effective_from: 2024-01-01\n    effective_to: null\n    # The seed's", (
         "  - effective_from: 2026-01-01\n    effective_to: null\n    rules:\n"
         "      - {queue: senior, amount_over: \"100.00\"}\n      - {queue: billing}\n"
-        "  - effective_from: 2024-01-01\n    effective_to: 2026-01-01\n    # First"))
+        "  - effective_from: 2024-01-01\n    effective_to: 2026-01-01\n    # The seed's"))
     rules = DenialRules.from_yaml(text)
     router = DenialRouter(rules)
     assert router.route("coding", D("150.00"), as_of=date(2025, 6, 1)) == "billing"

@@ -11,7 +11,7 @@ commit together, with the audit row.
 
 # No `from __future__ import annotations`: the routes are built inside a factory, and FastAPI must see their
 # scope-bound annotations (Reader, Writer) as objects, not as names it cannot resolve.
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -19,16 +19,15 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from rcm_shared.http.audit import AuditEntry, audited
 from rcm_shared.http.auth import Principal, require_scope
 from rcm_shared.http.deps import ClockDep, DatabaseDep
 from rcm_shared.http.errors import ProblemError
 from rcm_shared.http.pagination import cursor_after, encode_cursor
-from rcm_shared.unit_of_work import TableOutbox, UnitOfWork
+from rcm_shared.unit_of_work import Announcement, TableOutbox, UnitOfWork
 from rcm_shared.work_items.announcements import work_item_announcements
-from rcm_shared.work_items.repository import WorkItemFilter, WorkItemRepository
+from rcm_shared.work_items.repository import WorkItemFilter, WorkItemRepository, acting_on
 from rcm_shared.work_items.tables import WorkItemTables
 from rcm_shared.work_items.workflow import (
     IllegalWorkItemMove,
@@ -41,8 +40,10 @@ from rcm_shared.work_items.workflow import (
 )
 
 #: What a queue's owner does, in the same transaction, when an item of that queue is resolved with a code
-#: (post the write-off, release the claim...). It may refuse with a ProblemError; then nothing moves.
-ResolutionEffect = Callable[[AsyncSession, WorkItem, str, Principal], Awaitable[None]]
+#: (post the write-off, release the claim...): (unit of work, item, resolution code, reference or None, principal).
+#: It may refuse with a ProblemError; then nothing moves. With the router's ``unit_of_work`` it is the service's
+#: own (its repositories, its event mapper).
+ResolutionEffect = Callable[[UnitOfWork, WorkItem, str, str | None, Principal], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,9 @@ class WorkItemActionIn(BaseModel):
     waiting_on: Literal["payer", "clinician", "patient"] | None = None
     resolution_code: Code | None = None
     note: Annotated[str, StringConstraints(min_length=1, max_length=4000)] | None = None
+    reference: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")] | None = \
+        Field(default=None, description="what a resolution links to: the corrected claim, the appeal, the "
+                                        "reason code of a write-off (the queue says which it needs)")
     version: int | None = Field(default=None, ge=1, description="the version you read; 409 if it moved since")
 
 
@@ -118,7 +122,10 @@ class QueueCount(BaseModel):
 
 
 def work_items_router(*, service: str, tables: WorkItemTables, queues: Mapping[str, WorkQueue],
-                      read_scope: str, write_scope: str) -> APIRouter:
+                      read_scope: str, write_scope: str,
+                      unit_of_work: Callable[[], UnitOfWork] | None = None) -> APIRouter:
+    """``unit_of_work``: the service's own units of work, when its resolution effects need its repositories or
+    record events of their own (its event mapper must map the work-item events too: ``work_item_announcements``)."""
     router = APIRouter(prefix="/v1", tags=["work items"])
     Reader = Annotated[Principal, require_scope(read_scope)]
     Writer = Annotated[Principal, require_scope(write_scope)]
@@ -186,10 +193,11 @@ def work_items_router(*, service: str, tables: WorkItemTables, queues: Mapping[s
         now = clock.now()
         actor = principal.subject
 
-        def mapper(event: Any) -> list[Any]:
+        def mapper(event: Any) -> Iterable[Announcement]:
             return work_item_announcements(event, service)
 
-        async with UnitOfWork(db, mapper, TableOutbox(db, service)) as uow:
+        async with (unit_of_work() if unit_of_work is not None else UnitOfWork(db, mapper, TableOutbox(db, service))
+                    ) as uow:
             repository = WorkItemRepository(uow.session, tables)
             item = await repository.get(principal.practice_id, item_id)
             if item is None:
@@ -197,8 +205,9 @@ def work_items_router(*, service: str, tables: WorkItemTables, queues: Mapping[s
             if body.version is not None and body.version != item.version:
                 raise _stale(item.version)
             queue = queues.get(item.queue)
+            acting_on(uow.session).add(item.item_id)
             try:
-                await _apply(body, item, queue, actor, now, uow.session, principal)
+                await _apply(body, item, queue, actor, now, uow, principal)
                 await repository.save(item)
             except StaleWorkItem as exc:
                 raise _stale(None) from exc
@@ -218,7 +227,7 @@ def work_items_router(*, service: str, tables: WorkItemTables, queues: Mapping[s
 
 
 async def _apply(body: WorkItemActionIn, item: WorkItem, queue: WorkQueue | None, actor: str, now: datetime,
-                 session: AsyncSession, principal: Principal) -> None:
+                 uow: UnitOfWork, principal: Principal) -> None:
     def need(field_name: str) -> ProblemError:
         return ProblemError(422, "missing-field", "A field this action needs is missing", errors=[
             {"field": f"body.{field_name}", "code": "missing", "message": f"is required to {body.action}"}])
@@ -244,9 +253,10 @@ async def _apply(body: WorkItemActionIn, item: WorkItem, queue: WorkQueue | None
             if body.resolution_code is None:
                 raise need("resolution_code")
             allowed = queue.resolutions if queue is not None else frozenset()
-            item.resolve(body.resolution_code, actor=actor, now=now, allowed=allowed, note=body.note)
+            item.resolve(body.resolution_code, actor=actor, now=now, allowed=allowed, note=body.note,
+                         detail={"reference": body.reference} if body.reference else None)
             if queue is not None and queue.on_resolve is not None:
-                await queue.on_resolve(session, item, body.resolution_code, principal)
+                await queue.on_resolve(uow, item, body.resolution_code, body.reference, principal)
         case "reopen":
             item.reopen(actor=actor, now=now, note=body.note)
             if queue is not None:

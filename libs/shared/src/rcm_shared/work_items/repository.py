@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -18,6 +19,17 @@ from rcm_shared.work_items.workflow import (
     WorkItemAction,
     WorkItemState,
 )
+
+#: ``session.info`` key: the items a person is acting on in this transaction (the kernel's action route). The owning
+#: service's own followers (a claim leaving its queue closes its item) leave those alone: the person's action saves
+#: them.
+ACTING_ON = "rcm.work_items.acting_on"
+
+
+def acting_on(session: AsyncSession) -> set[str]:
+    found: set[str] = session.info.setdefault(ACTING_ON, set())
+    return found
+
 
 SORTS = {
     "priority": ("priority_rank", "due_on"),
@@ -64,6 +76,19 @@ class WorkItemRepository:
             items.c.subject_id == subject_id, items.c.state != WorkItemState.RESOLVED.value))).mappings().first()
         return _item(row) if row is not None else None
 
+    async def active_for_subjects(self, practice_id: str, subject_type: str,
+                                  subject_ids: Collection[str]) -> list[WorkItem]:
+        """The active items (any queue) about these subjects, in one query (a service following many of its
+        aggregates at once)."""
+        if not subject_ids:
+            return []
+        items = self._t.items
+        rows = (await self._session.execute(select(items).where(
+            items.c.practice_id == practice_id, items.c.subject_type == subject_type,
+            items.c.subject_id.in_(sorted(set(subject_ids))), items.c.state != WorkItemState.RESOLVED.value)
+            .order_by(items.c.item_id))).mappings().all()
+        return [_item(r) for r in rows]
+
     async def latest_for(self, practice_id: str, queue: str, subject_type: str, subject_id: str) -> WorkItem | None:
         """The active item, or else the most recently resolved one (to reopen when the problem comes back)."""
         items = self._t.items
@@ -92,10 +117,7 @@ class WorkItemRepository:
                 raise StaleWorkItem(item.item_id)
         item.version += 1
         if item.new_actions:
-            await self._session.execute(insert(self._t.actions), [
-                {"item_id": item.item_id, "practice_id": item.practice_id, "at": a.at, "actor": a.actor,
-                 "action": a.action, "from_state": a.from_state.value if a.from_state else None,
-                 "to_state": a.to_state.value, "note": a.note, "detail": a.detail} for a in item.new_actions])
+            await self._session.execute(insert(self._t.actions), _action_rows(item))
             item.new_actions = []
 
     async def trail(self, practice_id: str, item_id: str) -> list[WorkItemAction]:
@@ -146,6 +168,27 @@ class WorkItemRepository:
             items.c.practice_id == practice_id, items.c.state != WorkItemState.RESOLVED.value)
             .group_by(items.c.queue, items.c.state))).all()
         return {(q, s): n for q, s, n in rows}
+
+
+def new_item_rows(items: list[WorkItem]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Rows of items opened and never saved, and of their actions, for a service's bulk writer (an ERA opens a
+    work item per denial; one insert of many rows instead of two round trips each). The items count as saved."""
+    item_rows: list[dict[str, Any]] = []
+    action_rows: list[dict[str, Any]] = []
+    for item in items:
+        if item.version != 0:
+            raise ValueError("only new items are written in bulk")
+        now = item.new_actions[-1].at if item.new_actions else item.opened_at
+        item_rows.append({"item_id": item.item_id, "version": 1, **_row(item, now)})
+        action_rows.extend(_action_rows(item))
+        item.version, item.new_actions = 1, []
+    return item_rows, action_rows
+
+
+def _action_rows(item: WorkItem) -> list[dict[str, Any]]:
+    return [{"item_id": item.item_id, "practice_id": item.practice_id, "at": a.at, "actor": a.actor,
+             "action": a.action, "from_state": a.from_state.value if a.from_state else None,
+             "to_state": a.to_state.value, "note": a.note, "detail": a.detail} for a in item.new_actions]
 
 
 def _row(item: WorkItem, now: datetime) -> dict[str, Any]:

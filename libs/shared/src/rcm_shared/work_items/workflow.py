@@ -160,13 +160,14 @@ class WorkItem:
     @classmethod
     def open(cls, *, item_id: str, practice_id: str, queue: str, subject_type: str, subject_id: str,
              now: datetime, actor: str = "system", policy: PriorityPolicy | None = None,
-             **facts: Any) -> WorkItem:
+             detail: dict[str, Any] | None = None, **facts: Any) -> WorkItem:
+        """``detail``: what the opening action records with it (e.g. the claims a joint review lists)."""
         item = cls(item_id=item_id, practice_id=practice_id, queue=queue, subject_type=subject_type,
                    subject_id=subject_id, opened_at=now, **facts)
         if policy is not None:
             item.priority = policy.priority(today=now.date(), opened_on=now.date(), due_on=item.due_on,
                                             amount=item.amount)
-        item._act(now, actor, "opened", None, WorkItemState.OPEN)
+        item._act(now, actor, "opened", None, WorkItemState.OPEN, None, detail)
         item._events.append(WorkItemOpened(item, reopened=False))
         return item
 
@@ -216,7 +217,8 @@ class WorkItem:
         self._events.append(WorkItemOpened(self, reopened=True))
 
     # -- what the owning service does when the same problem is found again
-    def recur(self, *, now: datetime, policy: PriorityPolicy | None = None, **facts: Any) -> None:
+    def recur(self, *, now: datetime, policy: PriorityPolicy | None = None, detail: dict[str, Any] | None = None,
+              **facts: Any) -> None:
         """The problem was seen again (next night's run, another denial): one item, counted, brought up to date;
         a resolved item comes back as reopened."""
         for name, value in facts.items():
@@ -225,7 +227,8 @@ class WorkItem:
         if self.state is WorkItemState.RESOLVED:
             self.reopen(actor="system", now=now, note="found again")
         else:
-            self._act(now, "system", "updated", self.state, self.state, None, {"occurrences": self.occurrences})
+            self._act(now, "system", "updated", self.state, self.state, None,
+                      {"occurrences": self.occurrences, **(detail or {})})
         self.reprioritize(today=now.date(), policy=policy)
 
     def reprioritize(self, *, today: date, policy: PriorityPolicy | None) -> None:

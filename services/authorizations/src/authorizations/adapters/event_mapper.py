@@ -9,6 +9,8 @@ from typing import Any
 from rcm_shared.contracts import AuthorizationChangedV1
 from rcm_shared.contracts.authorizations import ProviderCredentialingV1, VisitAuthorizationDeterminedV1
 from rcm_shared.unit_of_work import Announcement
+from rcm_shared.work_items.announcements import work_item_announcements
+from rcm_shared.work_items.workflow import WorkItemOpened, WorkItemResolved
 
 from authorizations.domain.events import (
     AuthorizationStatusChanged,
@@ -43,5 +45,7 @@ def announcements(event: Any) -> Iterable[Announcement]:
                                                billing_npi=p.billing_npi) for p in event.providers],
             rendering_npi=event.rendering_npi, supervising_npi=event.supervising_npi,
             rules_version=event.rules_version), event.visit_id
+    elif isinstance(event, WorkItemOpened | WorkItemResolved):
+        yield from work_item_announcements(event, SOURCE)
     else:
         raise TypeError(f"no integration event is mapped for {type(event).__name__}")

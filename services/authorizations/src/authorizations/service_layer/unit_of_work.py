@@ -12,8 +12,10 @@ from datetime import date, datetime
 from typing import Protocol
 
 from rcm_shared.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from rcm_shared.work_items.repository import WorkItemRepository
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from authorizations.adapters.orm import work_item_tables
 from authorizations.adapters.repository import (
     SqlAuthorizationRequestRepository,
     SqlConcurrentReviewRepository,
@@ -83,6 +85,7 @@ class AuthorizationsUnitOfWork(UnitOfWork):
     requests: AuthorizationRequestRepository
     schedule: ScheduleRepository
     concurrent_reviews: ConcurrentReviewRepository
+    work_items: WorkItemRepository
 
     def bind(self, session: AsyncSession) -> None:
         self.ledgers = SqlLedgerRepository(session)
@@ -91,6 +94,7 @@ class AuthorizationsUnitOfWork(UnitOfWork):
         self.requests = SqlAuthorizationRequestRepository(session)
         self.schedule = SqlScheduleRepository(session)
         self.concurrent_reviews = SqlConcurrentReviewRepository(session)
+        self.work_items = WorkItemRepository(session, work_item_tables)
 
 
 UnitsOfWork = UnitOfWorkFactory[AuthorizationsUnitOfWork]

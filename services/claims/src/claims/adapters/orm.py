@@ -8,6 +8,7 @@ from __future__ import annotations
 from rcm_shared.db.platform_tables import AutoId, add_platform_tables
 from rcm_shared.db.sequences import control_number_table
 from rcm_shared.db.types import Cents, UtcDateTime, service_metadata
+from rcm_shared.work_items.tables import add_work_item_tables
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -24,6 +25,8 @@ from sqlalchemy import (
 
 metadata = service_metadata()
 platform = add_platform_tables(metadata)
+# The queues claims owns (held and rejected claims), on the work-item kernel.
+work_item_tables = add_work_item_tables(metadata)
 
 visits = Table(
     "visits", metadata,

@@ -31,7 +31,9 @@ from claims.adapters.orm import (
     visit_determinations,
     visits,
 )
+from claims.adapters.work_queue import follow_claims
 from claims.domain.batch import BatchStatus, SubmissionBatch
+from claims.domain.events import ClaimEvent
 from claims.domain.exceptions import ClaimUnreadable
 from claims.domain.facts import AuthorizationDetermination, CoverageCheck, ProviderDecision
 from claims.domain.model import Claim, ClaimStatus
@@ -123,6 +125,7 @@ async def save_claims(session: AsyncSession, practice_id: str, changed: Sequence
              for row, (claim, _) in zip(rows, changed, strict=True)])
     transitions: list[dict[str, Any]] = []
     announcements: list[tuple[EventPayload, str]] = []
+    moved = [(claim, list(claim.events)) for claim, _ in changed]
     for claim, _ in changed:
         history, changes = recorded_changes(practice_id, claim)
         transitions += history
@@ -131,6 +134,7 @@ async def save_claims(session: AsyncSession, practice_id: str, changed: Sequence
     if announcements:
         await stage_events(session, platform, announcements, source=SOURCE, practice_id=practice_id,
                            causation=causation)
+    await follow_claims(session, practice_id, moved)
 
 
 async def claims_for_visits(session: AsyncSession, visit_ids: Collection[str],
@@ -302,11 +306,15 @@ class SqlClaimRepository:
                 [{"b_claim_id": claim.claim_id, **{f"b_{k}": v for k, v in row.items()}}
                  for row, claim in zip(rows, changed, strict=True)])
         history: list[dict[str, Any]] = []
+        moved: dict[str, list[tuple[Claim, list[ClaimEvent]]]] = defaultdict(list)
         for claim in changed:
             done = self._written.get(id(claim), 0)
             history += [transition(event) for event in claim.events[done:]]
+            moved[claim.practice_id].append((claim, claim.events[done:]))
             self._written[id(claim)] = len(claim.events)
         await insert_many(self.session, claim_transitions, history)
+        for practice_id, claims_moved in moved.items():
+            await follow_claims(self.session, practice_id, claims_moved)
 
 
 def _readable(rows: Iterable[Any], where: str) -> list[Claim]:

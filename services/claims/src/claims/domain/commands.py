@@ -64,6 +64,25 @@ class CorrectClaim:
 
 
 @dataclass(frozen=True, slots=True)
+class AmendHeldClaim:
+    """Fix a held claim's facts in place, then scrub it again; only the fields given change (per line: line
+    number -> value)."""
+
+    practice_id: str
+    claim_id: str
+    diagnoses: tuple[str, ...] | None = None
+    diagnosis_pointers: Mapping[int, tuple[int, ...]] | None = None
+    modifiers: Mapping[int, tuple[str, ...]] | None = None
+    line_places_of_service: Mapping[int, str | None] | None = None
+    place_of_service: str | None = None
+    prior_authorization_number: str | None = None
+    rendering_npi: str | None = None
+    supervising_npi: str | None = None
+    supervising_credential: str | None = None
+    payer_responsibility: Literal["P", "S", "T"] | None = None  # SBR01, the payer order: primary, secondary ...
+
+
+@dataclass(frozen=True, slots=True)
 class VoidClaim:
     """Void a claim the payer adjudicated (a frequency 8 claim)."""
 

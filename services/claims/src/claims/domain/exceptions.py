@@ -58,6 +58,6 @@ class VisitAlreadyRecorded(ClaimsDomainError):
 class NoSuchLine(ClaimsDomainError):
     """A correction names a service line the claim does not have."""
 
-    def __init__(self, number: int) -> None:
+    def __init__(self, number: int, field: str = "modifiers") -> None:
         super().__init__("no such line")
-        self.field = f"body.modifiers.{number}"
+        self.field = f"body.{field}.{number}"

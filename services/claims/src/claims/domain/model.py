@@ -497,6 +497,21 @@ class Claim:
         self._record(ev.ClaimCorrected, S.CORRECTED, at, replacement_claim_id=replacement_claim_id)
         return replacement
 
+    def amend(self, **changes: object) -> None:
+        """A biller fixes a held claim's facts in place (it was never sent: no replacement, no new claim number);
+        the caller scrubs it again, which holds it with the findings still standing or releases it for the next
+        batch. Only what the 837P carries from the visit's coding and the biller's hands may change."""
+        self._require({S.HELD}, "amend")
+        allowed = {"lines", "diagnoses", "place_of_service", "prior_authorization", "subscriber", "rendering",
+                   "supervising"}
+        unknown = set(changes) - allowed
+        if unknown:
+            raise InvalidClaim(f"cannot amend {', '.join(sorted(unknown))}")
+        for name, value in changes.items():
+            setattr(self, name, value)
+        if "prior_authorization" in changes:
+            self.authorization_from_determination = False  # the biller's number stays whatever is announced
+
     def appeal(self, appeal_reference: str, at: datetime | None = None) -> None:
         self._require(_APPEALABLE, "appeal")
         self._record(ev.ClaimAppealed, S.APPEALED, at, appeal_reference=appeal_reference)

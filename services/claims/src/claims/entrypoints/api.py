@@ -23,6 +23,7 @@ from claims.domain.model import Claim, ClaimStatus
 from claims.entrypoints.dependencies import ServicesDep
 from claims.entrypoints.schemas import (
     PAYER_ID_PATTERN,
+    AmendmentIn,
     BatchOut,
     ClaimOut,
     ClaimPage,
@@ -164,6 +165,23 @@ async def void(claim_id: ClaimId, principal: Writer, db: DatabaseDep, request: R
         return 201, _claim_out(voided, None)
 
     return await run_idempotent(request, db, principal, f"void:{claim_id}", create)
+
+
+@router.post("/claims/{claim_id}/amendments", response_model=ClaimOut, tags=["claims"],
+             summary="Fix a held claim's facts (diagnoses and pointers, modifiers, authorization number, rendering "
+                     "or supervising clinician, places of service, payer order) and scrub it again",
+             description="The claim was never sent: it is changed in place. Scrubbed clean, it is released to the "
+                         "next submission batch and its held-claims work item closes (`released`); still held, "
+                         "`findings` say why. Only a held claim is amended (409 otherwise); a claim the payer "
+                         "answered is corrected instead (`POST /claims/{id}/corrections`).")
+async def amend(claim_id: ClaimId, body: AmendmentIn, principal: Writer, services: ServicesDep, clock: ClockDep,
+                audit: Annotated[AuditEntry, audited("claim", "amend")]) -> ClaimOut:
+    audit.object_id = claim_id
+    async with services.uows() as uow:
+        claim = await corrections.amend_held_claim(uow, body.to_command(principal.practice_id, claim_id),
+                                                   services.rules, today=clock.today(), now=clock.now())
+        await audit.record_in(uow.session)
+    return _claim_out(claim, None)
 
 
 @router.post("/claims/{claim_id}/scrub", response_model=ClaimOut, tags=["claims"],

@@ -17,7 +17,7 @@ from rcm_shared.http.schemas import (
 )
 
 from claims.domain import model
-from claims.domain.commands import CorrectClaim, InsuredParties, RecordVisit
+from claims.domain.commands import AmendHeldClaim, CorrectClaim, InsuredParties, RecordVisit
 
 ServiceKind = Literal[
     "intake_eval", "intake_eval_medical", "psychotherapy", "crisis", "family_without_patient",
@@ -224,6 +224,49 @@ class CorrectionIn(StrictModel):
             prior_authorization_number=self.prior_authorization_number, member_id=self.member_id,
             rendering_npi=self.rendering_npi,
             modifiers={n: tuple(m) for n, m in self.modifiers.items()} if self.modifiers else None)
+
+
+PlaceOfService = Annotated[str, Field(pattern=r"^[0-9]{2}$", description="CMS place-of-service code")]
+
+
+class AmendmentIn(StrictModel):
+    """Fixes to a held claim (never sent): changed in place and scrubbed again at once. Only the fields given
+    change; per-line fields are keyed by line number."""
+
+    diagnoses: list[str] | None = Field(default=None, min_length=1, max_length=12)
+    diagnosis_pointers: dict[int, Annotated[list[Annotated[int, Field(ge=1, le=12)]],
+                                            Field(min_length=1, max_length=4)]] | None = Field(
+        default=None, description="line number -> its diagnosis pointers (1-based, into diagnoses)")
+    modifiers: dict[int, Modifiers] | None = Field(default=None, description="line number -> modifiers")
+    line_places_of_service: dict[int, PlaceOfService | None] | None = Field(
+        default=None, description="line number -> its place of service (null: the claim's)")
+    place_of_service: PlaceOfService | None = None
+    prior_authorization_number: X12Text | None = Field(default=None, max_length=50)
+    rendering_npi: str | None = Field(default=None, pattern=NPI_PATTERN)
+    supervising_npi: str | None = Field(default=None, pattern=NPI_PATTERN)
+    supervising_credential: Literal["MD", "DO", "NP", "PA", "PhD", "PsyD", "LCSW", "LPC", "LMFT", "LMHC",
+                                    "LPCC"] | None = Field(default=None, description="to add a supervisor")
+    payer_responsibility: Literal["P", "S", "T"] | None = Field(
+        default=None, description="the payer order of the payer billed (SBR01: primary, secondary, tertiary)")
+
+    @model_validator(mode="after")
+    def _something(self) -> AmendmentIn:
+        if not any(v is not None for v in self.model_dump().values()):
+            raise ValueError("name at least one fact to change")
+        return self
+
+    def to_command(self, practice_id: str, claim_id: str) -> AmendHeldClaim:
+        def tupled(values: dict[int, list[Any]] | None) -> dict[int, tuple[Any, ...]] | None:
+            return {n: tuple(v) for n, v in values.items()} if values else None
+
+        return AmendHeldClaim(
+            practice_id=practice_id, claim_id=claim_id, diagnoses=tuple(self.diagnoses) if self.diagnoses else None,
+            diagnosis_pointers=tupled(self.diagnosis_pointers), modifiers=tupled(self.modifiers),
+            line_places_of_service=self.line_places_of_service, place_of_service=self.place_of_service,
+            prior_authorization_number=self.prior_authorization_number, rendering_npi=self.rendering_npi,
+            supervising_npi=self.supervising_npi,
+            supervising_credential=CREDENTIALS.get(self.supervising_credential, self.supervising_credential)
+            if self.supervising_credential else None, payer_responsibility=self.payer_responsibility)
 
 
 class BatchOut(BaseModel):

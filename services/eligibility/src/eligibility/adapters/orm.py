@@ -5,10 +5,14 @@ from __future__ import annotations
 from rcm_shared.db.platform_tables import AutoId, add_platform_tables
 from rcm_shared.db.sequences import control_number_table
 from rcm_shared.db.types import UtcDateTime, service_metadata
+from rcm_shared.work_items.tables import add_work_item_tables
 from sqlalchemy import JSON, Boolean, Column, Date, Index, Integer, String, Table, Text, UniqueConstraint
 
 metadata = service_metadata()
 platform = add_platform_tables(metadata)
+# The eligibility queue on the work-item kernel: one kernel item per eligibility work item, the same id
+# (adapters/queue_items.py keeps them together).
+queue_item_tables = add_work_item_tables(metadata)
 
 coverage_checks = Table(
     "coverage_checks", metadata,

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.expression import ColumnElement, Executable
 
+from eligibility.adapters import queue_items
 from eligibility.adapters.orm import (
     OPEN_RECHECK,
     OPEN_WORK_ITEM,
@@ -365,6 +366,7 @@ class WorkItemRepository:
             kind=item.kind, status=item.status.value, occurrences=item.occurrences, created_at=item.created_at,
             **latest), key=("practice_id", "patient_id", "payer_id", "kind"), open_rows=OPEN_WORK_ITEM,
             returning="item_id", on_open={"occurrences": work_items.c.occurrences + 1, **latest})
+        await queue_items.raised(self.session, item, str(item_id), item.updated_at)
         return str(item_id)
 
     async def get(self, practice_id: str, item_id: str) -> WorkItem | None:
@@ -381,6 +383,7 @@ class WorkItemRepository:
         await self.session.execute(update(work_items).where(
             work_items.c.practice_id == item.practice_id, work_items.c.item_id == item.item_id).values(
             status=item.status.value, resolved_at=item.resolved_at, resolved_by=item.resolved_by))
+        await queue_items.resolved(self.session, item)
 
 
 _RUN_FIELDS = ("inquiry_count", "fresh_count", "no_insurance_count", "deferred_count", "attention_count", "attempts",

@@ -7,8 +7,13 @@ from collections.abc import Callable
 from datetime import date, datetime
 
 from rcm_shared.db.types import new_id
+from rcm_shared.http.auth import Principal
 from rcm_shared.observability import metrics
+from rcm_shared.unit_of_work import UnitOfWork
+from rcm_shared.work_items.api import WorkQueue
+from rcm_shared.work_items.workflow import WorkItem as QueueItem
 
+from eligibility.adapters.queue_items import POLICY, QUEUE
 from eligibility.domain.commands import ResolveWorkItem
 from eligibility.domain.exceptions import WorkItemNotFound
 from eligibility.domain.model import WorkItem
@@ -38,3 +43,19 @@ async def resolve_work_item(uows: Callable[[], EligibilityUnitOfWork], command: 
         item.resolve(command.resolved_by, now)
         await uow.work_items.save(item)
     return item
+
+
+async def resolve_from_queue(uow: UnitOfWork, item: QueueItem, code: str, reference: str | None,
+                             principal: Principal) -> None:
+    """The kernel's resolution of an eligibility item (``/v1/work-items/{id}/actions``): the eligibility item is
+    resolved with it (same id), by the person acting."""
+    assert isinstance(uow, EligibilityUnitOfWork) and item.resolved_at is not None
+    found = await uow.work_items.get(item.practice_id, item.item_id)
+    if found is None:
+        raise WorkItemNotFound
+    found.resolve(principal.subject, item.resolved_at)
+    await uow.work_items.save(found)
+
+
+QUEUES = {QUEUE: WorkQueue(QUEUE, frozenset({"resolved", "coverage_updated", "patient_self_pay"}), POLICY,
+                           resolve_from_queue)}

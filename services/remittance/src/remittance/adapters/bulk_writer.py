@@ -11,16 +11,26 @@ import gc
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from rcm_shared.db.bulk import insert_many
 from rcm_shared.db.types import new_ids
 from rcm_shared.observability import metrics
+from rcm_shared.work_items.repository import new_item_rows
+from rcm_shared.work_items.workflow import WorkItem
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from remittance.adapters.orm import claim_postings, denials, era_exceptions, journal, underpayments
+from remittance.adapters.orm import (
+    claim_postings,
+    denials,
+    era_exceptions,
+    journal,
+    plb_recoupments,
+    underpayments,
+    work_item_tables,
+)
 from remittance.domain.posting import JournalEntry
 
 SOURCE = "remittance"
@@ -83,6 +93,12 @@ class PostingBatch:
         self.denials: list[dict[str, Any]] = []
         self.underpayments: list[dict[str, Any]] = []
         self.exceptions: list[dict[str, Any]] = []
+        self.plbs: list[dict[str, Any]] = []  # PLBs whose reason names a claim (tied or waiting for a person)
+        self.work_items: list[WorkItem] = []  # opened here (a denial, unapplied cash, a held duplicate)
+        # (by, key) of the denial patterns crossed in this batch -> the latest date of service that crossed it
+        self.pattern_keys: dict[tuple[str, str], date] = {}
+        # claims paid something in this batch -> (posting id, paid): what an overturned appeal recovered
+        self.paid: dict[str, tuple[str, Any]] = {}
         self.events: list[Any] = []
         self.counts: Counter[str] = Counter()
         self.touched: set[str] = set()
@@ -97,11 +113,17 @@ class PostingBatch:
     async def send(self) -> None:
         """Start writing everything collected so far (after the previous write finished)."""
         await self.settle()
+        for item in self.work_items:
+            self.events.extend(item.pull_events())
+        item_rows, action_rows = new_item_rows(self.work_items)
         tables = [(claim_postings, self.postings), (journal, self.journal), (denials, self.denials),
-                  (underpayments, self.underpayments), (era_exceptions, self.exceptions)]
+                  (underpayments, self.underpayments), (era_exceptions, self.exceptions),
+                  (plb_recoupments, self.plbs), (work_item_tables.items, item_rows),
+                  (work_item_tables.actions, action_rows)]
         self._sealed = self.events
         self.postings, self.journal, self.denials, self.underpayments, self.exceptions, self.events = \
             [], [], [], [], [], []
+        self.work_items, self.plbs = [], []
         for name, count in self.counts.items():
             metrics.BUSINESS_EVENTS.labels(SOURCE, name).inc(count)
         self.counts.clear()

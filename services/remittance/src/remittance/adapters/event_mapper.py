@@ -18,6 +18,8 @@ from rcm_shared.contracts import (
     PatientResponsibilityAssessedV1,
 )
 from rcm_shared.unit_of_work import Announcement
+from rcm_shared.work_items.announcements import work_item_announcements
+from rcm_shared.work_items.workflow import WorkItemOpened, WorkItemResolved
 
 from remittance.domain.events import ClaimPaymentPosted, DenialRaised, EraReceived, PatientResponsibilityTransferred
 
@@ -56,9 +58,14 @@ def _era_received(event: EraReceived) -> list[Announcement]:
                            size_bytes=event.size_bytes, received_via=event.received_via), event.era_id)]
 
 
+def _work_item(event: WorkItemOpened | WorkItemResolved) -> list[Announcement]:
+    return work_item_announcements(event, SOURCE)
+
+
 _MAPPED: dict[type, Callable[[Any], list[Announcement]]] = {
     ClaimPaymentPosted: _claim_payment_posted, PatientResponsibilityTransferred: _patient_responsibility_transferred,
-    DenialRaised: _denial_raised, EraReceived: _era_received}
+    DenialRaised: _denial_raised, EraReceived: _era_received, WorkItemOpened: _work_item,
+    WorkItemResolved: _work_item}
 
 
 def announcements(event: Any) -> Iterable[Announcement]:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from rcm_shared.db.platform_tables import AutoId, add_platform_tables
 from rcm_shared.db.types import Cents, UtcDateTime, service_metadata
-from sqlalchemy import JSON, Column, Date, Index, Integer, LargeBinary, String, Table, UniqueConstraint
+from rcm_shared.work_items.tables import add_work_item_tables
+from sqlalchemy import JSON, Column, Date, Index, Integer, LargeBinary, String, Table, Text, UniqueConstraint
 
 metadata = service_metadata()
 platform = add_platform_tables(metadata)
+# The queues remittance owns (denials per routed queue, joint reviews, ERA exceptions, unapplied cash).
+work_item_tables = add_work_item_tables(metadata)
 
 eras = Table(
     "eras", metadata,
@@ -131,9 +134,14 @@ denials = Table(
     Column("suggested_action", String(40), nullable=False),
     Column("queue", String(40), nullable=False),
     Column("pattern_alert", Integer, nullable=False),
-    Column("status", String(20), nullable=False),
+    Column("status", String(20), nullable=False),  # open | reversed | resolved
     Column("date_of_service", Date, nullable=True),
     Column("raised_at", UtcDateTime, nullable=False),
+    # The outcome a person worked it to (corrected_resubmission, appealed, written_off, billed_to_patient,
+    # recovered) and what it links to (the corrected claim, the appeal, the write-off's reason code).
+    Column("resolution_code", String(40), nullable=True),
+    Column("resolution_reference", String(64), nullable=True),
+    Column("resolved_at", UtcDateTime, nullable=True),
 )
 Index("ix_denials_queue", denials.c.practice_id, denials.c.queue, denials.c.status)
 Index("ix_denials_category", denials.c.practice_id, denials.c.category, denials.c.raised_at)
@@ -175,4 +183,49 @@ underpayments = Table(
     Column("shortfall", Cents, nullable=False),
     Column("status", String(20), nullable=False),
     Column("raised_at", UtcDateTime, nullable=False),
+)
+
+# Appeals of denials: one row per level filed (rules/appeals.yaml: levels and deadlines per payer). The letter is
+# rendered from this row, the denial and the claim copy when asked for (adapters/appeal_letter.py).
+appeals = Table(
+    "appeals", metadata,
+    Column("appeal_id", String(36), primary_key=True),
+    Column("practice_id", String(64), nullable=False),
+    Column("denial_id", String(36), nullable=False, index=True),
+    Column("claim_id", String(36), nullable=True, index=True),
+    Column("payer_id", String(80), nullable=True),
+    Column("category", String(60), nullable=False),
+    Column("level", String(40), nullable=False),
+    Column("amount", Cents, nullable=False),
+    Column("denied_on", Date, nullable=False),
+    Column("due_on", Date, nullable=False),  # the last day to file this level
+    Column("statement", Text, nullable=True),  # the clinical liaison's statement (in the letter, never logged)
+    Column("attachments", JSON, nullable=False),
+    # prepared | filed | overturned | partially_overturned | upheld | withdrawn
+    Column("status", String(30), nullable=False),
+    Column("prepared_at", UtcDateTime, nullable=False),
+    Column("prepared_by", String(200), nullable=False),
+    Column("filed_on", Date, nullable=True),
+    Column("decided_on", Date, nullable=True),
+    Column("recovered_posting_id", String(36), nullable=True),  # the later 835 payment that an overturn brought
+    Column("recovered_amount", Cents, nullable=True),
+)
+Index("ix_appeals_practice_status", appeals.c.practice_id, appeals.c.status, appeals.c.due_on)
+
+# PLB adjustments whose reason names a claim (rules/posting.yaml plb_claim_reasons: WO, 72, FB): tied to the claim
+# their reference names, or waiting (claim_id null) in the plb_recoupments work queue for a person to tie.
+plb_recoupments = Table(
+    "plb_recoupments", metadata,
+    Column("plb_id", String(36), primary_key=True),
+    Column("practice_id", String(64), nullable=False),
+    Column("era_id", String(36), nullable=False),
+    Column("payment_id", String(36), nullable=False),
+    Column("payer_id", String(80), nullable=True),
+    Column("reason", String(4), nullable=False),
+    Column("reference", String(80), nullable=False),
+    Column("amount", Cents, nullable=False),
+    Column("entry_id", String(36), nullable=True),  # its journal entry (its lines carry the claim once tied)
+    Column("claim_id", String(36), nullable=True, index=True),
+    Column("tied_by", String(200), nullable=True),
+    Column("recorded_at", UtcDateTime, nullable=False),
 )

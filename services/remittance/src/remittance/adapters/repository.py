@@ -152,6 +152,10 @@ class SqlClaimCopyRepository:
             submitted_claims.c.practice_id == practice_id,
             submitted_claims.c.patient_control_number == patient_control_number))).first()
 
+    async def by_claim_id(self, practice_id: str, claim_id: str) -> Any:
+        return (await self._session.execute(select(submitted_claims).where(
+            submitted_claims.c.practice_id == practice_id, submitted_claims.c.claim_id == claim_id))).first()
+
     async def keys_with_waiting_cash(self, limit: int) -> list[tuple[str, str]]:
         """Claim keys with unapplied cash whose claim copy is here now."""
         rows = (await self._session.execute(
@@ -258,24 +262,42 @@ class SqlPostingRepository:
                     row.patient_responsibility, lines)))
         return found
 
-    async def denial_history(self, practice_id: str, since: date) -> list[DenialOccurrence]:
-        rows = (await self._session.execute(select(denials.c.raised_at, denials.c.claim_id, denials.c.category,
+    async def claims_by_reference(self, practice_id: str, references: Iterable[str]) -> dict[str, str]:
+        """Our claim ids by what a PLB reference may name: a payer claim number (CLP07) or a patient control number."""
+        refs = sorted(set(references))
+        found = {r.payer_claim_number: r.claim_id for r in (await self._session.execute(select(
+            claim_postings.c.payer_claim_number, claim_postings.c.claim_id).where(
+            claim_postings.c.practice_id == practice_id, claim_postings.c.claim_id.is_not(None),
+            claim_postings.c.payer_claim_number.in_(refs)))).all()}
+        found.update({r.patient_control_number: r.claim_id for r in (await self._session.execute(select(
+            submitted_claims.c.patient_control_number, submitted_claims.c.claim_id).where(
+            submitted_claims.c.practice_id == practice_id, submitted_claims.c.patient_control_number.in_(refs)))
+        ).all()})
+        return found
+
+    async def denial_history(self, practice_id: str, since: date, by: str = "category") -> list[DenialOccurrence]:
+        """Denials of services since ``since``, keyed (the occurrence's category) by their category or payer."""
+        key = denials.c.category if by == "category" else denials.c.payer_id
+        rows = (await self._session.execute(select(denials.c.claim_id, key.label("key"),
                                                    denials.c.date_of_service).where(
             denials.c.practice_id == practice_id, denials.c.date_of_service >= since))).all()
         # A denial row keeps the claim, not the visit; a claim is one visit's bill, so claims count visits.
-        return [DenialOccurrence(r.date_of_service, r.category, r.claim_id or "", r.claim_id or "") for r in rows]
+        return [DenialOccurrence(r.date_of_service, r.key or "", r.claim_id or "", r.claim_id or "") for r in rows]
 
-    async def mark_reversed(self, practice_id: str, original: Any, claim_id: str, by_posting_id: str) -> None:
-        """A posting taken back: it points at its reversal; its open denials and underpayments close."""
+    async def mark_reversed(self, practice_id: str, original: Any, claim_id: str, by_posting_id: str) -> list[str]:
+        """A posting taken back: it points at its reversal; its open denials and underpayments close. Returns the
+        denials closed."""
         await self._session.execute(update(claim_postings).where(
             claim_postings.c.posting_id == original.posting_id).values(reversed_by_posting_id=by_posting_id))
-        await self._session.execute(update(denials).where(
-            denials.c.practice_id == practice_id, denials.c.claim_id == claim_id, denials.c.status == "open",
-            or_(denials.c.posting_id == original.posting_id,
-                and_(denials.c.posting_id.is_(None), denials.c.era_id == original.era_id))).values(status="reversed"))
+        raised_by_it = (denials.c.practice_id == practice_id, denials.c.claim_id == claim_id,
+                        denials.c.status == "open", or_(denials.c.posting_id == original.posting_id, and_(
+                            denials.c.posting_id.is_(None), denials.c.era_id == original.era_id)))
+        closed = list((await self._session.execute(select(denials.c.denial_id).where(*raised_by_it))).scalars())
+        await self._session.execute(update(denials).where(*raised_by_it).values(status="reversed"))
         await self._session.execute(update(underpayments).where(
             underpayments.c.posting_id == original.posting_id, underpayments.c.status == "open"
         ).values(status="reversed"))
+        return closed
 
     async def unapplied_for(self, practice_id: str, patient_control_number: str) -> list[Any]:
         return list((await self._session.execute(select(claim_postings).where(
@@ -300,10 +322,12 @@ class SqlExceptionRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def add(self, era_id: str, practice_id: str, kind: str, detail: dict[str, Any]) -> None:
+    async def add(self, era_id: str, practice_id: str, kind: str, detail: dict[str, Any]) -> str:
+        exception_id = next_id()
         await self._session.execute(insert(era_exceptions).values(
-            exception_id=next_id(), era_id=era_id, practice_id=practice_id, kind=kind, detail=detail,
+            exception_id=exception_id, era_id=era_id, practice_id=practice_id, kind=kind, detail=detail,
             status="open", raised_at=utcnow()))
+        return exception_id
 
     async def get(self, practice_id: str, exception_id: str) -> Any:
         return (await self._session.execute(select(era_exceptions).where(

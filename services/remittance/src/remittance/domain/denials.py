@@ -4,7 +4,8 @@ Public API::
 
     rules = DenialRules.from_mapping(yaml.safe_load(text_of("rules/denials.yaml")))   # or DenialRules.from_yaml(text)
     DenialClassifier(rules).classify(claim_payment, *, as_of=None) -> list[Denial]
-    DenialRouter(rules).route(category, amount, *, as_of=None) -> str                # queue name
+    DenialRouter(rules).route(category, amount, *, as_of=None) -> str                # the first queue
+    DenialRouter(rules).queues(category, amount, *, as_of=None) -> tuple[str, ...]   # every queue it reaches
     DenialPatternDetector(rules).detect(history: Iterable[DenialOccurrence], *, as_of=None) -> list[DenialPattern]
     DenialPatternWatch(rules, history).raise_and_check(occurrence, as_of=day) -> bool  # many denials in a row
     UnderpaymentCheck(rates: Iterable[ContractedRate]).check(claim_payment) -> list[Underpayment]
@@ -97,9 +98,18 @@ class ClassificationRules:
 
 @dataclass(frozen=True, slots=True)
 class RoutingRule:
+    """``also``: a match adds the queue and the rules after it are still read (the seed's escalation model: a
+    documentation denial over 250 reaches the senior biller and the clinical liaison). A catch-all (no amount,
+    no categories) applies only when no rule before it matched."""
+
     queue: str
     amount_over: Decimal | None
     categories: frozenset[str]
+    also: bool = False
+
+    @property
+    def catch_all(self) -> bool:
+        return self.amount_over is None and not self.categories
 
     def matches(self, category: str, amount: Decimal) -> bool:
         if self.amount_over is not None and not amount > self.amount_over:
@@ -119,9 +129,11 @@ class PatternRules:
     window_days: int
     visits_over: int
     queue: str
+    by: tuple[str, ...] = ("category",)  # category and/or payer
 
 
-def _effective(block: Mapping[str, Any], where: str) -> Effective:
+def effective_of(block: Mapping[str, Any], where: str) -> Effective:
+    """A rules block's [effective_from, effective_to) (``where`` names it in the error)."""
     start = _as_date(block.get("effective_from"), f"{where}.effective_from")
     if start is None:
         raise DenialRulesError(f"{where}.effective_from is required")
@@ -182,7 +194,7 @@ class DenialRules:
             if default.get("category") not in CATEGORIES:
                 raise DenialRulesError(f"{where}.default.category is not a known category")
             classification.append(ClassificationRules(
-                _effective(block, where), _codes(block.get("non_denial_reasons")),
+                effective_of(block, where), _codes(block.get("non_denial_reasons")),
                 tuple(m for _, m in ordered), str(default["category"]), str(default["action"]),
                 _codes(block.get("prior_payer_reasons"))))
         routing = []
@@ -191,15 +203,17 @@ class DenialRules:
             for raw in block.get("rules") or []:
                 over = raw.get("amount_over")
                 rules.append(RoutingRule(str(raw["queue"]), None if over is None else Decimal(str(over)),
-                                         _codes(raw.get("categories"))))
+                                         _codes(raw.get("categories")), bool(raw.get("also", False))))
             if not rules or rules[-1].amount_over is not None or rules[-1].categories:
                 raise DenialRulesError(f"routing[{i}] must end with a catch-all rule")
-            routing.append(RoutingRules(_effective(block, f"routing[{i}]"), tuple(rules)))
-        patterns = [
-            PatternRules(_effective(block, f"patterns[{i}]"), int(block["window_days"]), int(block["visits_over"]),
-                         str(block["queue"]))
-            for i, block in enumerate(data.get("patterns") or [])
-        ]
+            routing.append(RoutingRules(effective_of(block, f"routing[{i}]"), tuple(rules)))
+        patterns = []
+        for i, block in enumerate(data.get("patterns") or []):
+            by = tuple(str(b) for b in block.get("by") or ["category"])
+            if not set(by) <= {"category", "payer"}:
+                raise DenialRulesError(f"patterns[{i}].by lists category and/or payer")
+            patterns.append(PatternRules(effective_of(block, f"patterns[{i}]"), int(block["window_days"]),
+                                         int(block["visits_over"]), str(block["queue"]), by))
         if not classification or not routing or not patterns:
             raise DenialRulesError("classification, routing and patterns blocks are all required")
         return cls(tuple(classification), tuple(routing), tuple(patterns))
@@ -229,7 +243,8 @@ class Denial:
     reason_codes: tuple[str, ...]
     remark_codes: tuple[str, ...]
     amount: Decimal
-    queue: str
+    queue: str  # the first of ``queues`` (the denial row's and the denial-raised event's queue)
+    queues: tuple[str, ...] = ()
 
 
 class DenialRouter:
@@ -238,13 +253,30 @@ class DenialRouter:
         self._on: dict[date | None, RoutingRules] = {}  # the rules are immutable: one pick per date
 
     def route(self, category: str, amount: Decimal, *, as_of: date | None = None) -> str:
+        return self.queues(category, amount, as_of=as_of)[0]
+
+    def queues(self, category: str, amount: Decimal, *, as_of: date | None = None) -> tuple[str, ...]:
+        """Every queue the denial reaches, in rule order: matches with ``also`` add theirs and read on; the first
+        other match ends the reading (a catch-all only when nothing matched before it)."""
         block = self._on.get(as_of)
         if block is None:
             block = self._on[as_of] = self.rules.routing_on(as_of)
+        found: list[str] = []
         for rule in block.rules:
+            if rule.catch_all and found:
+                break
             if rule.matches(category, amount):
-                return rule.queue
-        raise DenialRulesError("routing rules have no catch-all")  # the loader forbids this
+                if rule.queue not in found:
+                    found.append(rule.queue)
+                if not rule.also:
+                    break
+        if not found:
+            raise DenialRulesError("routing rules have no catch-all")  # the loader forbids this
+        return tuple(found)
+
+    def all_queues(self) -> frozenset[str]:
+        """Every queue any routing block names (the work queues remittance owns for denials)."""
+        return frozenset(rule.queue for block in self.rules.routing for rule in block.rules)
 
 
 class DenialClassifier:
@@ -294,10 +326,11 @@ class DenialClassifier:
             category, action = (self._categorize(rules, reasons[0].group, reasons[0].reason, frozenset(claim_remarks))
                                 if reasons else (rules.default_category, rules.default_action))
             amount = payment.charge - payment.paid
+            queues = self.router.queues(category, amount, as_of=as_of)
             denials.append(Denial(
                 payment.patient_control_number, payment.payer_claim_number, payment.ordinal, None, None,
                 category, action, reasons[0].group if reasons else "", tuple(a.reason for a in reasons),
-                tuple(claim_remarks), amount, self.router.route(category, amount, as_of=as_of)))
+                tuple(claim_remarks), amount, queues[0], queues))
         return denials
 
     def _group(self, payment: ClaimPayment, line: ServiceLine | None, denied: list[Adjustment],
@@ -312,11 +345,12 @@ class DenialClassifier:
             if amount <= 0:
                 continue  # negative or netted-out adjustments are not money lost
             main = max(items, key=lambda a: a.amount)
+            queues = self.router.queues(category, amount, as_of=as_of)
             result.append(Denial(
                 payment.patient_control_number, payment.payer_claim_number, payment.ordinal,
                 line.ordinal if line else None, line.procedure.code if line else None, category, action,
                 main.group, tuple(dict.fromkeys(a.reason for a in items)), tuple(dict.fromkeys(remarks)), amount,
-                self.router.route(category, amount, as_of=as_of)))
+                queues[0], queues))
         return result
 
 

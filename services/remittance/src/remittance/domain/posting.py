@@ -274,6 +274,14 @@ DEFAULT_COORDINATION = CoordinationRules(date.min, None, frozenset({"19", "20", 
                                          frozenset({"2", "3", "20", "21"}), frozenset({"23"}))
 
 
+def load_plb_claim_reasons(data: Mapping[str, Any]) -> frozenset[str]:
+    """Read ``plb_claim_reasons`` (the PLB reasons whose reference names a claim) from rules/posting.yaml."""
+    raw = data.get("plb_claim_reasons") or []
+    if not isinstance(raw, list):
+        raise ValueError("plb_claim_reasons must be a list of PLB reason codes")
+    return frozenset(str(r) for r in raw)
+
+
 def load_plb_accounts(data: Mapping[str, Any]) -> dict[str, str]:
     """Read ``plb_accounts`` (reason -> account, ``*`` the fallback) from the parsed rules/posting.yaml."""
     raw = data.get("plb_accounts")
@@ -346,8 +354,10 @@ class RemittancePosting:
     """Turns claim payments and PLB adjustments into balanced journal entries (pure: no ledger access)."""
 
     def __init__(self, plb_accounts: Mapping[str, str] | None = None,
-                 coordination: Iterable[CoordinationRules] | None = None) -> None:
+                 coordination: Iterable[CoordinationRules] | None = None,
+                 plb_claim_reasons: frozenset[str] = frozenset()) -> None:
         self.plb_accounts = dict(plb_accounts or DEFAULT_PLB_ACCOUNTS)
+        self.plb_claim_reasons = plb_claim_reasons
         self.coordination = tuple(sorted(coordination or (DEFAULT_COORDINATION,),
                                          key=lambda b: b.effective_from, reverse=True))
 
@@ -485,12 +495,18 @@ class RemittancePosting:
             return "partially_paid"
         return "paid"
 
-    def post_provider_adjustments(self, adjustments: Iterable[ProviderAdjustment],
-                                  trace_number: str) -> list[JournalEntry]:
+    def names_a_claim(self, plb: ProviderAdjustment) -> bool:
+        return plb.reason in self.plb_claim_reasons and bool(plb.reference.strip())
+
+    def post_provider_adjustments(self, adjustments: Iterable[ProviderAdjustment], trace_number: str,
+                                  claims: Mapping[str, str] | None = None) -> list[JournalEntry]:
+        """One entry per PLB; ``claims``: PLB reference -> our claim id, for the PLBs whose reason names a claim
+        (their lines carry it)."""
         entries = []
         for plb in adjustments:
             account = self.plb_accounts.get(plb.reason, self.plb_accounts["*"])
-            entry = transfer("provider_adjustment", trace_number, account, UNDEPOSITED_ERA, plb.amount, None,
+            claim_id = (claims or {}).get(plb.reference.strip()) if self.names_a_claim(plb) else None
+            entry = transfer("provider_adjustment", trace_number, account, UNDEPOSITED_ERA, plb.amount, claim_id,
                              plb.reason, f"PLB {plb.reason}")
             if entry is not None:
                 entries.append(entry)

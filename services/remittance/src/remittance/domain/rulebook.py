@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from remittance.domain.appeals import AppealRules
 from remittance.domain.contracts import ContractedRates
 from remittance.domain.denials import DenialClassifier, DenialRules
 from remittance.domain.duplicates import DuplicatePaymentRules
@@ -20,6 +21,7 @@ class Rulebook:
     secondary_follow_up: tuple[SecondaryFollowUp, ...]  # rules/posting.yaml: secondary_follow_up
     denials: DenialRules  # rules/denials.yaml
     contracted_rates: ContractedRates  # rules/contracted_rates.yaml
+    appeals: AppealRules  # rules/appeals.yaml
     versions: Mapping[str, str] = field(default_factory=dict)
     classifier: DenialClassifier = field(init=False)
 

@@ -4,12 +4,13 @@ builds the command, calls one use case (or a view) and answers; domain refusals 
 
 from __future__ import annotations
 
+from datetime import date as date_
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, StringConstraints
 from rcm_shared.http.audit import AuditEntry, audited
 from rcm_shared.http.auth import Principal, require_scope
@@ -24,7 +25,7 @@ from remittance.domain.commands import ImportDeposits, ReceiveEra, ResolveDuplic
 from remittance.domain.exceptions import UnknownEra
 from remittance.domain.reconciliation import parse_deposit_csv
 from remittance.entrypoints.dependencies import ServicesDep
-from remittance.service_layer import deposits, duplicates, intake, views
+from remittance.service_layer import appeals, deposits, duplicates, intake, views
 
 router = APIRouter(prefix="/v1", tags=["remittance"])
 Reader = Annotated[Principal, require_scope("remittance:read")]
@@ -32,6 +33,7 @@ Writer = Annotated[Principal, require_scope("remittance:write")]
 MAX_ERA_BYTES = 64 * 1024 * 1024
 # Work-queue filters: a status nobody writes is a 422 naming it, not an empty 200 that looks like "all clear".
 WorkStatus = Literal["open", "reversed"]
+DenialStatus = Literal["open", "reversed", "resolved"]  # resolved: worked to an outcome (/v1/work-items)
 ExceptionStatus = Literal["open", "resolved"]  # resolved: a duplicate payment a person settled
 # Queues and categories are data (rules/denials.yaml) and change with it: only their shape is checked here (a
 # name no rule uses lists nothing).
@@ -151,13 +153,16 @@ class DenialOut(BaseModel):
     pattern_alert: bool
     status: str
     raised_at: datetime
+    resolution_code: str | None = None
+    resolution_reference: str | None = None
+    resolved_at: datetime | None = None
 
 
 @router.get("/denials", dependencies=[audited("denial")],
             summary="Work queue: classified denials by queue (senior, clinical liaison, billing)")
 async def list_denials(principal: Reader, services: ServicesDep,
                        after: Annotated[dict[str, Any] | None, cursor_after("denial_id")], queue: RuleName = None,
-                       category: RuleName = None, status: WorkStatus = "open",
+                       category: RuleName = None, status: DenialStatus = "open",
                        limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict[str, Any]:
     async with services.db.transaction() as session:
         page = await views.denial_queue(session, principal.practice_id, status=status, queue=queue,
@@ -269,3 +274,89 @@ async def list_claim_copies(principal: Reader, services: ServicesDep,
     async with services.db.transaction() as session:
         items = await views.claim_copies(session, principal.practice_id, sorted(set(claim_id)))
     return {"items": items}
+
+
+# ------------------------------------------------------------------------------------------------------ appeals
+
+AppealId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")]
+AttachmentName = Annotated[str, StringConstraints(min_length=1, max_length=120)]
+
+
+class AppealIn(StrictModel):
+    statement: str | None = Field(default=None, min_length=1, max_length=8000,
+                                  description="the clinical liaison's statement, printed in the letter")
+    attachments: list[AttachmentName] = Field(default_factory=list, max_length=20,
+                                              description="what is sent with the letter (listed in it)")
+
+
+class FilingIn(StrictModel):
+    filed_on: date_ | None = Field(default=None, description="the day it was sent (default: today)")
+
+
+@router.post("/denials/{denial_id}/appeals", status_code=201, dependencies=[audited("appeal", "create")],
+             summary="Appeal a denial at the next level its payer allows",
+             description="The level and its filing deadline come from rules/appeals.yaml (days from the denial, or "
+                         "from the previous level's decision). The appeal's work item (queue `appeals`) is due on "
+                         "the deadline; the denial is worked to `appealed` with the appeal as its link; the letter "
+                         "is at `GET /v1/appeals/{id}/letter`. 409 while an appeal of the denial waits for the "
+                         "payer, once it was overturned, or when no level is left.")
+async def post_appeal(denial_id: Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")], body: AppealIn,
+                      principal: Writer, services: ServicesDep, clock: ClockDep) -> dict[str, Any]:
+    async with services.uows() as uow:
+        return await appeals.prepare_appeal(uow, appeals.PrepareAppeal(
+            principal.practice_id, denial_id, body.statement, tuple(body.attachments), principal.subject),
+            services.rules, now=clock.now())
+
+
+@router.get("/appeals", dependencies=[audited("appeal")],
+            summary="Appeals by filing deadline: `deadline=due` (not filed, deadline within 14 days) or `late`")
+async def list_appeals(principal: Reader, services: ServicesDep, clock: ClockDep,
+                       deadline: Literal["due", "late", "open"] | None = None,
+                       status: Literal["prepared", "filed", "overturned", "partially_overturned", "upheld",
+                                       "withdrawn"] | None = None,
+                       limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict[str, Any]:
+    async with services.db.sessions() as session:
+        return {"items": await appeals.list_appeals(session, principal.practice_id, clock.today(),
+                                                    deadline=deadline, status=status, limit=limit)}
+
+
+@router.get("/appeals/{appeal_id}/letter", dependencies=[audited("appeal_letter")],
+            summary="The appeal letter (PDF) from the denial category's template",
+            response_class=Response, responses={200: {"content": {"application/pdf": {}}}})
+async def appeal_letter(appeal_id: AppealId, principal: Reader, services: ServicesDep) -> Response:
+    async with services.db.sessions() as session:
+        pdf = await appeals.letter(session, principal.practice_id, appeal_id, services.rules)
+    return Response(pdf, media_type="application/pdf",
+                    headers={"content-disposition": f'inline; filename="appeal-{appeal_id}.pdf"'})
+
+
+@router.post("/appeals/{appeal_id}/filing", dependencies=[audited("appeal", "file")],
+             summary="The appeal was sent to the payer: its work item waits on the payer's decision",
+             description="Record the decision by resolving the appeal's work item "
+                         "(`POST /v1/work-items/{id}/actions`, resolution overturned, partially_overturned, upheld "
+                         "or withdrawn); the payment an overturn brings posts through the normal 835 path and is "
+                         "tied to the appeal.")
+async def file_appeal(appeal_id: AppealId, body: FilingIn, principal: Writer, services: ServicesDep,
+                      clock: ClockDep) -> dict[str, Any]:
+    async with services.uows() as uow:
+        return await appeals.file_appeal(uow, principal.practice_id, appeal_id, body.filed_on or clock.today(),
+                                         principal.subject, clock.now())
+
+
+@router.get("/reports/appeals", dependencies=[audited("appeal_report")],
+            summary="Appeal success rate by payer and denial category, pending appeals, money recovered")
+async def appeal_report(principal: Reader, services: ServicesDep) -> dict[str, Any]:
+    async with services.db.sessions() as session:
+        return await appeals.report(session, principal.practice_id)
+
+
+@router.get("/plb-recoupments", dependencies=[audited("plb_recoupment")],
+            summary="PLB adjustments whose reason names a claim (WO, 72, FB): the claim each is tied to",
+            description="Tied by the system when the PLB's reference is one of our claims' payer claim number or "
+                        "patient control number; otherwise `claim_id` is null and the PLB waits in the "
+                        "`plb_recoupments` work queue for a person (resolution tied_to_claim with the claim's id).")
+async def list_plb_recoupments(principal: Reader, services: ServicesDep,
+                               tied: bool | None = None,
+                               limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict[str, Any]:
+    async with services.db.sessions() as session:
+        return {"items": await views.plb_recoupment_rows(session, principal.practice_id, tied=tied, limit=limit)}

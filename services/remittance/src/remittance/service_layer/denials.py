@@ -16,6 +16,7 @@ from remittance.domain.events import DenialRaised
 from remittance.domain.model import ClaimPayment
 from remittance.domain.rulebook import Rulebook
 from remittance.service_layer.unit_of_work import RemittanceUnitOfWork
+from remittance.service_layer.work_queues import open_denial_items
 
 CENT = Decimal("0.01")
 
@@ -39,23 +40,45 @@ class PostingRun:
     rules: Rulebook
 
 
+@dataclass
+class PatternWatches:
+    """The pattern watches of a transaction's denials, one per key the rules watch (category, payer)."""
+
+    by: dict[str, DenialPatternWatch]
+
+    def raise_and_check(self, *, day: date, category: str, payer_id: str, claim_id: str) -> list[tuple[str, str]]:
+        """Add the denial to every watch; the (by, key) whose pattern it is part of now."""
+        crossed = []
+        for by, watch in self.by.items():
+            key = category if by == "category" else payer_id
+            if watch.raise_and_check(DenialOccurrence(day, key, claim_id, claim_id), as_of=day):
+                crossed.append((by, key))
+        return crossed
+
+
 async def denial_watch(uow: RemittanceUnitOfWork, rules: Rulebook, practice_id: str,
-                       dates_of_service: list[date]) -> DenialPatternWatch:
-    """The pattern watch for a transaction's denials, with the stored history from the earliest window on
-    (one query instead of one per denial)."""
-    watch = DenialPatternWatch(rules.denials)
+                       dates_of_service: list[date]) -> PatternWatches:
+    """The pattern watches for a transaction's denials, with the stored history from the earliest window on
+    (one query per key watched instead of one per denial)."""
+    keys = rules.denials.patterns_on(max(dates_of_service) if dates_of_service else None).by
     if not dates_of_service:
-        return watch
-    since = min(watch.window_start(day) for day in dates_of_service)
-    return DenialPatternWatch(rules.denials, await uow.postings.denial_history(practice_id, since))
+        return PatternWatches({by: DenialPatternWatch(rules.denials) for by in keys})
+    since = min(DenialPatternWatch(rules.denials).window_start(day) for day in dates_of_service)
+    return PatternWatches({by: DenialPatternWatch(rules.denials, await uow.postings.denial_history(
+        practice_id, since, by)) for by in keys})
 
 
-def raise_denials(run: PostingRun, posting_id: str, claim: ClaimPayment, ours: Any, watch: DenialPatternWatch,
+def raise_denials(run: PostingRun, posting_id: str, claim: ClaimPayment, ours: Any, watch: PatternWatches,
                   batch: PostingBatch) -> int:
+    """Classify, route and record the claim's denials: a row, denial-raised, a work item per queue reached, and
+    the patterns they take part in (joint-review items, opened once the transaction is written)."""
     found = run.rules.classifier.classify(claim, as_of=ours.date_of_service)
     for denial in found:
-        alert = watch.raise_and_check(DenialOccurrence(ours.date_of_service, denial.category, ours.claim_id,
-                                                       ours.claim_id), as_of=ours.date_of_service)
+        crossed = watch.raise_and_check(day=ours.date_of_service, category=denial.category, payer_id=run.payer_id,
+                                        claim_id=ours.claim_id)
+        alert = bool(crossed)
+        for key in crossed:
+            batch.pattern_keys[key] = max(batch.pattern_keys.get(key, ours.date_of_service), ours.date_of_service)
         denial_id = next_id()
         line = next((ln for ln in ours.lines
                      if denial.procedure_code and ln["procedure_code"] == denial.procedure_code), None)
@@ -72,6 +95,10 @@ def raise_denials(run: PostingRun, posting_id: str, claim: ClaimPayment, ours: A
             denial_id, ours.claim_id, run.practice_id, ours.patient_id, run.payer_id, run.era_id, line_number,
             denial.category, denial.group_code, tuple(denial.reason_codes), tuple(denial.remark_codes),
             denial.amount.quantize(CENT), denial.suggested_action, denial.queue, alert))
+        open_denial_items(batch, denial_id=denial_id, practice_id=run.practice_id,
+                          queues=denial.queues or (denial.queue,), category=denial.category, payer_id=run.payer_id,
+                          rendering_npi=ours.rendering_npi, program=ours.program, amount=denial.amount,
+                          group_code=denial.group_code, reason_codes=denial.reason_codes, now=run.now)
         batch.counts[f"denial_{denial.category}"] += 1
     return len(found)
 

@@ -21,18 +21,20 @@ from remittance.domain.rulebook import Rulebook
 from remittance.edi.era_reader import iter_remittance
 from remittance.service_layer.posting import payment_run, post_claims
 from remittance.service_layer.unit_of_work import RemittanceUnitOfWork
+from remittance.service_layer.work_queues import EXCEPTION_SUBJECT, close_items
 
 SOURCE = "remittance"
 HELD_KINDS = ("duplicate_claim_payment", "duplicate_provider_adjustments")
 
 
 async def resolve_duplicate_payment(uow: RemittanceUnitOfWork, command: ResolveDuplicatePayment,
-                                    rules: Rulebook) -> dict[str, Any]:
+                                    rules: Rulebook, *, close_item: bool = True) -> dict[str, Any]:
     """``refunded`` / ``recouped`` / ``not_received`` (or whatever the rules name): the hold is released to the
     decision's account (cash, plb_recovery, undeposited_era) and the claim is left as it is. ``apply``: it was
     not a duplicate after all; the hold goes back to undeposited_era and the payment (or the PLBs) is posted
     as any would be (for a claim: with its events to claims and patient billing). Settled once: a second
-    decision on the same exception is refused (AlreadySettled)."""
+    decision on the same exception is refused (AlreadySettled). ``close_item``: the exception's work item is
+    resolved with the decision (False when the decision comes through the work item itself)."""
     row = await uow.exceptions.get(command.practice_id, command.exception_id)
     if row is None:
         raise UnknownEraException("No such ERA exception")
@@ -72,6 +74,9 @@ async def resolve_duplicate_payment(uow: RemittanceUnitOfWork, command: ResolveD
                   "at": utcnow().isoformat(), "note": command.note, "posting_id": posted_as}
     await uow.exceptions.set_detail(row.exception_id, {**row.detail, "resolution": resolution})
     metrics.BUSINESS_EVENTS.labels(SOURCE, f"{row.kind}_{command.decision}").inc()
+    if close_item:
+        await close_items(uow, command.practice_id, EXCEPTION_SUBJECT, [row.exception_id], command.decision,
+                          now=utcnow(), actor=command.resolved_by, note=command.note)
     return {"exception_id": row.exception_id, "status": "resolved", **resolution}
 
 

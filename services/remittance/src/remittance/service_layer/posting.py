@@ -31,6 +31,7 @@ from remittance.domain.model import ZERO, ClaimPayment, ProviderAdjustment, Remi
 from remittance.domain.posting import SECONDARY_PAYER_AR, ClaimFacts, ClaimLineFacts, ClaimPosting, PostedClaim
 from remittance.domain.rulebook import Rulebook
 from remittance.edi.era_reader import iter_remittance
+from remittance.service_layer.appeals import recovered_by_payments
 from remittance.service_layer.denials import (
     CENT,
     PostingRun,
@@ -40,6 +41,14 @@ from remittance.service_layer.denials import (
     to_cent,
 )
 from remittance.service_layer.unit_of_work import RemittanceUnitOfWork
+from remittance.service_layer.work_queues import (
+    denials_reversed,
+    exception_item,
+    open_exception_item,
+    open_joint_reviews,
+    open_plb_item,
+    open_unapplied_item,
+)
 
 SOURCE = "remittance"
 SEND_EVERY = 1000  # claims: their rows are written while the next ones are posted
@@ -95,8 +104,11 @@ async def _post_era(uow: RemittanceUnitOfWork, command: PostEra, rules: Rulebook
     await uow.eras.save(era)
 
 
-async def _exception(uow: RemittanceUnitOfWork, command: PostEra, kind: str, detail: dict[str, Any]) -> None:
-    await uow.exceptions.add(command.era_id, command.practice_id, kind, detail)
+async def _exception(uow: RemittanceUnitOfWork, command: PostEra, kind: str, detail: dict[str, Any],
+                     payer_id: str | None = None) -> None:
+    exception_id = await uow.exceptions.add(command.era_id, command.practice_id, kind, detail)
+    await open_exception_item(uow, exception_id=exception_id, practice_id=command.practice_id, kind=kind,
+                              payer_id=payer_id, now=utcnow())
     metrics.BUSINESS_EVENTS.labels(SOURCE, f"era_exception_{kind}").inc()
 
 
@@ -112,12 +124,12 @@ async def _post_transaction(uow: RemittanceUnitOfWork, command: PostEra, rules: 
             "transaction_control_number": header.transaction_control_number, "trace_number": header.trace_number,
             "issues": [{"rule": str(getattr(i.rule, "value", i.rule)), "claim_ordinal": i.claim_ordinal,
                         "patient_control_number": i.patient_control_number, "line_ordinal": i.line_ordinal,
-                        "expected": str(i.expected), "actual": str(i.actual)} for i in issues]})
+                        "expected": str(i.expected), "actual": str(i.actual)} for i in issues]}, payer_id or None)
         return {"exceptions": 1}
     first = await uow.postings.payment_with_trace(command.practice_id, payer_id, header.trace_number)
     if first is not None:
         await _exception(uow, command, "duplicate_payment", {
-            "trace_number": header.trace_number, "payer_id": payer_id, "first_payment_id": first})
+            "trace_number": header.trace_number, "payer_id": payer_id, "first_payment_id": first}, payer_id or None)
         return {"duplicates": 1}
     payment_id = next_id()
     # The claims this payment is for, taken before their copies and postings are read (see lock_keys).
@@ -135,14 +147,44 @@ async def _post_transaction(uow: RemittanceUnitOfWork, command: PostEra, rules: 
         if summary.provider_adjustments and done.held and done.held == len(tx.claims):
             _hold_provider_adjustments(run, header, summary.provider_adjustments, batch)
         elif summary.provider_adjustments:
-            batch.journal.extend(journal_rows(command.practice_id, None, rules.posting.post_provider_adjustments(
-                summary.provider_adjustments, header.trace_number), run.now))
+            await book_provider_adjustments(uow, run, header, summary.provider_adjustments, batch)
         await batch.flush()
     finally:
         await batch.settle(quiet=True)  # never leave a write running on the connection
+    if batch.pattern_keys:
+        await open_joint_reviews(uow, rules, command.practice_id, batch.pattern_keys, run.now)
+    await recovered_by_payments(uow, command.practice_id, batch.paid)
     matched = sum(1 for c in tx.claims if c.patient_control_number in ours_by_pcn)
     return {"claims_posted": matched - done.held, "claims_unapplied": len(tx.claims) - matched,
             "denials": done.raised, "duplicate_claim_payments": done.held}
+
+
+async def book_provider_adjustments(uow: RemittanceUnitOfWork, run: PostingRun, header: RemittanceHeader,
+                                    adjustments: list[ProviderAdjustment], batch: PostingBatch) -> None:
+    """Each PLB to its account; one whose reason names a claim (WO, 72, FB: rules/posting.yaml) is tied to the claim
+    its reference names (its lines carry the claim), or waits in the plb_recoupments queue for a person."""
+    posting = run.rules.posting
+    references = {plb.reference.strip() for plb in adjustments if posting.names_a_claim(plb)}
+    claims: dict[str, str] = {}
+    if references:
+        await batch.flush()  # a claim posted earlier in this transaction is named by its payer claim number too
+        claims = await uow.postings.claims_by_reference(run.practice_id, references)
+    for plb in adjustments:
+        rows = journal_rows(run.practice_id, None, posting.post_provider_adjustments(
+            [plb], header.trace_number, claims), run.now)
+        batch.journal.extend(rows)
+        if not rows or not posting.names_a_claim(plb):
+            continue
+        plb_id, claim_id = next_id(), claims.get(plb.reference.strip())
+        batch.plbs.append(dict(
+            plb_id=plb_id, practice_id=run.practice_id, era_id=run.era_id, payment_id=run.payment_id,
+            payer_id=run.payer_id, reason=plb.reason, reference=plb.reference.strip()[:80],
+            amount=plb.amount.quantize(CENT), entry_id=rows[0]["entry_id"], claim_id=claim_id,
+            tied_by="system" if claim_id else None, recorded_at=run.now))
+        if claim_id is None:
+            open_plb_item(batch, plb_id=plb_id, practice_id=run.practice_id, payer_id=run.payer_id,
+                          reason=plb.reason, amount=plb.amount.quantize(CENT), now=run.now)
+        batch.counts["plb_tied" if claim_id else "plb_untied"] += 1
 
 
 def _hold_provider_adjustments(run: PostingRun, header: RemittanceHeader, adjustments: list[ProviderAdjustment],
@@ -152,8 +194,12 @@ def _hold_provider_adjustments(run: PostingRun, header: RemittanceHeader, adjust
     rules = duplicate_rules_on(run.rules.duplicate_payments, header.payment_date)
     batch.journal.extend(journal_rows(run.practice_id, None, run.rules.posting.hold_provider_adjustments(
         adjustments, header.trace_number, rules.hold_account), run.now))
+    exception_id = next_id()
+    batch.work_items.append(exception_item(
+        exception_id=exception_id, practice_id=run.practice_id, kind="duplicate_provider_adjustments",
+        payer_id=run.payer_id, amount=to_cent(sum((a.amount for a in adjustments), ZERO)), now=run.now))
     batch.exceptions.append(dict(
-        exception_id=next_id(), era_id=run.era_id, practice_id=run.practice_id,
+        exception_id=exception_id, era_id=run.era_id, practice_id=run.practice_id,
         kind="duplicate_provider_adjustments", status="open", raised_at=run.now, detail={
             "payment_id": run.payment_id, "trace_number": header.trace_number, "payer_id": run.payer_id,
             "held_in": rules.hold_account, "amount": str(to_cent(sum((a.amount for a in adjustments), ZERO))),
@@ -258,6 +304,9 @@ def _hold_duplicate(run: PostingRun, claim: ClaimPayment, ours: Any, repeats: st
     batch.postings.append(_posting_row(run, claim, result, posting_id, HELD_DUPLICATE, {
         "duplicate_of": repeats, "exception_id": exception_id, "held_in": rules.hold_account, "clp": where}))
     batch.journal.extend(journal_rows(run.practice_id, posting_id, result.entries, run.now))
+    batch.work_items.append(exception_item(
+        exception_id=exception_id, practice_id=run.practice_id, kind="duplicate_claim_payment",
+        payer_id=run.payer_id, amount=claim.paid.quantize(CENT), now=run.now))
     batch.exceptions.append(dict(
         exception_id=exception_id, era_id=run.era_id, practice_id=run.practice_id, kind="duplicate_claim_payment",
         status="open", raised_at=run.now, detail={
@@ -294,6 +343,8 @@ def _post_unapplied(run: PostingRun, claim: ClaimPayment, batch: PostingBatch) -
     posting_id = next_id()
     batch.postings.append(_posting_row(run, claim, result, posting_id, UNAPPLIED))
     batch.journal.extend(journal_rows(run.practice_id, posting_id, result.entries, run.now))
+    open_unapplied_item(batch, posting_id=posting_id, practice_id=run.practice_id, payer_id=run.payer_id,
+                        amount=claim.paid.quantize(CENT), status_code=claim.status_code, now=run.now)
     batch.counts["unapplied_payment"] += 1
 
 
@@ -336,6 +387,8 @@ def _post_matched(run: PostingRun, claim: ClaimPayment, ours: Any, held: Decimal
     batch.postings.append(_posting_row(run, claim, result, posting_id, POSTED, extra))
     batch.journal.extend(journal_rows(run.practice_id, posting_id, result.entries, run.now))
     _record_claim_events(run, claim, ours, posting_id, result, batch)
+    if claim.paid > 0 and not claim.is_reversal:
+        batch.paid[ours.claim_id] = (posting_id, claim.paid.quantize(CENT))
     if claim.is_reversal:
         return posting_id, 0
     if result.basis == "primary":  # a next payer's allowed amount is not comparable with our contract
@@ -354,5 +407,7 @@ async def _post_reversal(uow: RemittanceUnitOfWork, run: PostingRun, claim: Clai
     batch.postings.append(_posting_row(run, claim, result, posting_id, POSTED, {"reverses": posted.posting_id}))
     batch.journal.extend(journal_rows(run.practice_id, posting_id, result.entries, run.now))
     _record_claim_events(run, claim, ours, posting_id, result, batch, reverses=posted.posting_id)
-    await uow.postings.mark_reversed(run.practice_id, row, posted.claim_id, posting_id)
+    closed = await uow.postings.mark_reversed(run.practice_id, row, posted.claim_id, posting_id)
+    if closed:
+        await denials_reversed(uow, run.practice_id, closed, run.now)
     batch.counts["payment_reversed"] += 1

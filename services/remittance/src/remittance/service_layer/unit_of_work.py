@@ -8,8 +8,10 @@ this unit of work's event mapper and outbox."""
 from __future__ import annotations
 
 from rcm_shared.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from rcm_shared.work_items.repository import WorkItemRepository
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from remittance.adapters.orm import work_item_tables
 from remittance.adapters.repository import (
     SqlClaimCopyRepository,
     SqlDepositRepository,
@@ -25,6 +27,7 @@ class RemittanceUnitOfWork(UnitOfWork):
     postings: SqlPostingRepository
     exceptions: SqlExceptionRepository
     deposits: SqlDepositRepository
+    work_items: WorkItemRepository
 
     def bind(self, session: AsyncSession) -> None:
         self.eras = SqlEraRepository(session)
@@ -32,6 +35,7 @@ class RemittanceUnitOfWork(UnitOfWork):
         self.postings = SqlPostingRepository(session)
         self.exceptions = SqlExceptionRepository(session)
         self.deposits = SqlDepositRepository(session)
+        self.work_items = WorkItemRepository(session, work_item_tables)
 
 
 UnitsOfWork = UnitOfWorkFactory[RemittanceUnitOfWork]

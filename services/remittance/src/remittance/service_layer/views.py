@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from rcm_shared.http.pagination import encode_cursor
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from remittance.adapters.orm import (
@@ -23,8 +23,10 @@ from remittance.adapters.orm import (
     era_payments,
     eras,
     journal,
+    plb_recoupments,
     submitted_claims,
     underpayments,
+    work_item_tables,
 )
 from remittance.domain.model import REVERSAL_STATUS
 from remittance.domain.posting import PATIENT_RESPONSIBILITY_TRANSFERRED, SECONDARY_PAYER_AR
@@ -84,8 +86,11 @@ async def denial_queue(session: AsyncSession, practice_id: str, *, status: str, 
                        category: str | None, limit: int, after: dict[str, Any] | None) -> Page:
     """Denials by denial id (keyset); each item a row with ``pattern_alert`` as a bool."""
     query = select(denials).where(denials.c.practice_id == practice_id, denials.c.status == status)
-    if queue:
-        query = query.where(denials.c.queue == queue)
+    if queue:  # the first queue routed to (the row's), or any other the routing reached (its work items)
+        queued = work_item_tables.items
+        query = query.where(or_(denials.c.queue == queue, exists().where(
+            queued.c.practice_id == practice_id, queued.c.subject_type == "denial",
+            queued.c.subject_id == denials.c.denial_id, queued.c.queue == queue)))
     if category:
         query = query.where(denials.c.category == category)
     if after:
@@ -314,3 +319,13 @@ async def claim_copies(session: AsyncSession, practice_id: str, claim_ids: list[
         .where(submitted_claims.c.practice_id == practice_id, _among(submitted_claims.c.claim_id, claim_ids))
         .order_by(submitted_claims.c.claim_id))
     return [{"claim_id": r.claim_id, "submitted_at": r.submitted_at.isoformat()} for r in rows]
+
+
+async def plb_recoupment_rows(session: AsyncSession, practice_id: str, *, tied: bool | None,
+                               limit: int) -> list[dict[str, Any]]:
+    query = select(plb_recoupments).where(plb_recoupments.c.practice_id == practice_id)
+    if tied is not None:
+        query = query.where(plb_recoupments.c.claim_id.is_not(None) if tied else plb_recoupments.c.claim_id.is_(None))
+    rows = (await session.execute(query.order_by(plb_recoupments.c.recorded_at.desc(), plb_recoupments.c.plb_id)
+                                  .limit(limit))).all()
+    return [{k: v for k, v in r._mapping.items() if k not in ("practice_id", "entry_id")} for r in rows]
