@@ -210,5 +210,15 @@ async def clinician_summary(session: AsyncSession, practice_id: str, month: date
                                                              for npi, row in rows.items()]}
 
 
+async def own_summary(session: AsyncSession, practice_id: str, npi: str, month: date, window: Window,
+                      rules: ReportingRules) -> dict[str, Any]:
+    """One clinician's row of the monthly summary (zeros when they saw no one), and nobody else's."""
+    summary = await clinician_summary(session, practice_id, month, window, rules)
+    mine = next((row for row in summary["clinicians"] if row["clinician_npi"] == npi),
+                {"clinician_npi": npi, "sessions": 0, "billed_cents": 0, "paid_cents": 0, "in_ar_cents": 0,
+                 "claim_ids": []})
+    return {"month": summary["month"], "clinician": mine}
+
+
 async def claims(session: AsyncSession, practice_id: str, claim_ids: list[str]) -> dict[str, Any]:
     return {"items": await views.claim_rows(session, practice_id, claim_ids)}
