@@ -96,6 +96,7 @@ def sign_out(page: Page) -> None:
     page.wait_for_url(re.compile(r".*/console/sign-in"))
 
 
+@pytest.mark.timeout(1200)  # eight processes, the demo and a browser on a shared 2-core machine
 def test_a_billing_team_works_the_console_in_a_real_browser(running_platform: embedded.RunningPlatform,
                                                             browser: Browser, monkeypatch: pytest.MonkeyPatch) -> None:
     # The demo's payer denies one claim in three of each ERA (its default, one in six, may deny none of 16 visits)

@@ -9,12 +9,12 @@ from decimal import Decimal
 
 #: The roles the development sign-in offers (the issuer's rules/roles.yaml), with what each is for.
 ROLES: dict[str, str] = {
-    "biller": "Biller: claim, denial, eligibility and payment queues",
-    "senior-biller": "Senior biller: also appeals, prior authorizations, refunds",
-    "clinical-liaison": "Clinical liaison: authorizations and clinical denials",
-    "practice-owner": "Practice owner: everything in the practice",
-    "clinician": "Clinician: your own figures",
-    "billing-company-operator": "Billing-company operator: several practices",
+    "biller": "Biller",
+    "senior-biller": "Senior biller (appeals, authorizations, refunds)",
+    "clinical-liaison": "Clinical liaison (authorizations, clinical denials)",
+    "practice-owner": "Practice owner (everything)",
+    "clinician": "Clinician (your own figures)",
+    "billing-company-operator": "Billing-company operator (several practices)",
 }
 MANY_PRACTICES = frozenset({"billing-company-operator"})
 NEEDS_NPI = frozenset({"clinician"})
