@@ -57,3 +57,10 @@ def test_chart_text_is_escaped() -> None:
     assert bars.count("<rect") == 3 and "$150" in bars and "0-30 days: $150.00" in bars
     heights = [float(h) for h in re.findall(r'height="([0-9.]+)"', bars)]
     assert heights[1] == 0 and heights[0] > heights[2]
+
+
+def test_an_axis_tops_at_a_round_number() -> None:
+    from reporting.domain.charts import _nice
+
+    assert [_nice(Decimal(v)) for v in ("40.4", "63.2", "0.3", "8", "101")] == [
+        Decimal(50), Decimal(100), Decimal("0.5"), Decimal(10), Decimal(200)]

@@ -61,9 +61,11 @@ class QueueSpec:
     columns: tuple[tuple[str, str], ...]  # (field, heading); a heading ending in "$" is money
     params: Mapping[str, str] = field(default_factory=dict)
     filters: tuple[tuple[str, str], ...] = ()  # (query parameter, label)
+    choices: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # a filter's values, when they are few
     items_key: str = "items"
     actions: tuple[QueueAction, ...] = ()
     about: str = ""
+    reported: bool = False  # its items are claims that left (reporting holds them: a row opens the claim's story)
 
 
 QUEUES: tuple[QueueSpec, ...] = (
@@ -83,12 +85,19 @@ QUEUES: tuple[QueueSpec, ...] = (
                                     ActionField("prior_authorization_number", "Authorization number",
                                                 required=False),
                                     ActionField("note", "Note", required=False)), idempotent=True),),
-              about="Claims the clearinghouse or payer rejected: correct and send a replacement."),
+              about="Claims the clearinghouse or payer rejected: correct and send a replacement.", reported=True),
     QueueSpec("denials", "Denials by routing", "remittance", "/v1/denials", "remittance:read", "denial_id",
               (("claim_id", "Claim"), ("payer_id", "Payer"), ("category", "Category"), ("queue", "Routed to"),
                ("reason_codes", "Reasons"), ("amount", "Amount $"), ("suggested_action", "Suggested")),
               filters=(("queue", "Routed to"), ("category", "Category")),
-              about="Classified denials, routed to the billing team, senior billers or the clinical liaison."),
+              # remittance's rules/denials.yaml: routing queues and categories
+              choices={"queue": ("billing", "senior", "clinical_liaison"),
+                       "category": ("authorization_exhausted_or_missing", "coding", "coordination_of_benefits",
+                                    "documentation_medical_necessity", "duplicate", "eligibility",
+                                    "not_covered_mh_benefit_or_carve_out", "provider_not_credentialed",
+                                    "telehealth_limitation", "timely_filing", "visit_limit_exceeded", "other")},
+              about="Classified denials, routed to the billing team, senior billers or the clinical liaison.",
+              reported=True),
     QueueSpec("era-exceptions", "ERA exceptions", "remittance", "/v1/era-exceptions", "remittance:read",
               "exception_id", (("era_id", "ERA"), ("kind", "Kind"), ("raised_at", "Raised")),
               actions=(QueueAction("resolve", "Settle duplicate", "/v1/era-exceptions/{id}/resolution",

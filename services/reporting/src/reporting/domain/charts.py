@@ -25,6 +25,17 @@ def _fmt(value: Decimal) -> str:
     return f"{value:.0f}" if value == value.to_integral_value() else f"{value:.1f}"
 
 
+def _nice(value: Decimal) -> Decimal:
+    """The axis top: the value rounded up to 1, 2, 2.5 or 5 times a power of ten (36.7 -> 50, 57.5 -> 100)."""
+    if value <= 0:
+        return Decimal(1)
+    power = Decimal(10) ** (len(str(int(value))) - 1) if value >= 1 else Decimal("0.1")
+    for step in (1, 2, Decimal("2.5"), 5, 10):
+        if value <= power * step:
+            return power * step
+    return power * 10
+
+
 def trend_chart(chart_id: str, title: str, points: Sequence[Point], *, goal: Decimal | None = None,
                 trouble: Decimal | None = None, unit: str = "%") -> str:
     """A line of the KPI per period, the goal (green, dashed) and trouble (red, dotted) lines; a period with no
@@ -33,10 +44,9 @@ def trend_chart(chart_id: str, title: str, points: Sequence[Point], *, goal: Dec
     lines = [v for v in (goal, trouble) if v is not None]
     top = max([*known, *lines, Decimal(1)])
     bottom = min([*known, *lines, Decimal(0)])
+    top = _nice(top * Decimal("1.1"))
     if unit == "%":
-        top, bottom = min(Decimal(100), top * Decimal("1.1")), max(Decimal(0), bottom - (top - bottom) * Decimal("0.1"))
-    else:
-        top = top * Decimal("1.15")
+        top, bottom = min(Decimal(100), top), max(Decimal(0), bottom)
     span = (top - bottom) or Decimal(1)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     step = plot_w / max(1, len(points) - 1)
@@ -77,9 +87,9 @@ def trend_chart(chart_id: str, title: str, points: Sequence[Point], *, goal: Dec
     for i, p in enumerate(points):
         if p.value is not None:
             parts.append(f'<circle cx="{x(i):.1f}" cy="{y(p.value):.1f}" r="2.5" class="dot"/>')
-    label_every = max(1, len(points) // 6)
+    label_every = max(1, -(-len(points) // 6))
     for i, p in enumerate(points):
-        if i % label_every == 0 or i == len(points) - 1:
+        if (len(points) - 1 - i) % label_every == 0:  # counted from the latest period, which is always named
             parts.append(f'<text x="{x(i):.1f}" y="{HEIGHT - 6}" class="tick" text-anchor="middle">'
                          f'{escape(p.label)}</text>')
     parts.append("</svg>")
@@ -89,7 +99,7 @@ def trend_chart(chart_id: str, title: str, points: Sequence[Point], *, goal: Dec
 def bucket_bars(chart_id: str, title: str, buckets: Sequence[tuple[str, int]]) -> str:
     """A/R cents per aging bucket as bars, the older buckets darker."""
     most = max([c for _, c in buckets] + [1])
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM - 10  # room for the amount over the tallest bar
     slot = plot_w / max(1, len(buckets))
     shades = ["#8fb8de", "#5b8fc7", "#2f6aa8", "#1d4d80", "#0f2f52"]
     safe_id = escape(chart_id)
@@ -100,13 +110,14 @@ def bucket_bars(chart_id: str, title: str, buckets: Sequence[tuple[str, int]]) -
     for i, (label, cents) in enumerate(buckets):
         h = plot_h * (cents / most)
         bx = LEFT + i * slot + slot * 0.15
-        parts.append(f'<rect x="{bx:.1f}" y="{TOP + plot_h - h:.1f}" width="{slot * 0.7:.1f}" height="{h:.1f}" '
+        base = HEIGHT - BOTTOM
+        parts.append(f'<rect x="{bx:.1f}" y="{base - h:.1f}" width="{slot * 0.7:.1f}" height="{h:.1f}" '
                      f'fill="{shades[min(i, len(shades) - 1)]}"/>')
         parts.append(f'<text x="{bx + slot * 0.35:.1f}" y="{HEIGHT - 6}" class="tick" text-anchor="middle">'
                      f'{escape(label)}</text>')
         if cents:
-            parts.append(f'<text x="{bx + slot * 0.35:.1f}" y="{TOP + plot_h - h - 3:.1f}" class="tick" '
+            parts.append(f'<text x="{bx + slot * 0.35:.1f}" y="{base - h - 3:.1f}" class="tick" '
                          f'text-anchor="middle">${cents / 100:,.0f}</text>')
-    parts.append(f'<line x1="{LEFT}" y1="{TOP + plot_h}" x2="{WIDTH - RIGHT}" y2="{TOP + plot_h}" class="axis"/>')
+    parts.append(f'<line x1="{LEFT}" y1="{HEIGHT - BOTTOM}" x2="{WIDTH - RIGHT}" y2="{HEIGHT - BOTTOM}" class="axis"/>')
     parts.append("</svg>")
     return "".join(parts)

@@ -63,12 +63,19 @@ from reporting.service_layer.reports import Window
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
-templates.env.filters.update({"cents": cents, "amount": amount})
+
+
+def _judged(judgement: str) -> str:
+    return JUDGEMENTS.get(judgement, judgement)
+
+
+templates.env.filters.update({"cents": cents, "amount": amount, "judged": _judged})
 router = APIRouter(prefix="/console", include_in_schema=False)
 PRACTICE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 USERNAME = re.compile(r"^[A-Za-z0-9_.@:+-]{1,120}$")
 CLAIM_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 ITEM_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,80}$")
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 DAY_KPIS = frozenset({"days_in_ar", "submission_lag_days"})
 TREND_KPIS = ("first_pass_clean_rate", "denial_rate", "days_in_ar", "ar_over_60_share", "net_collection_rate",
               "coding_denial_rate", "held_before_submission_rate", "submission_lag_days")
@@ -485,6 +492,10 @@ def _month(month: str | None, services: ReportingServices) -> date:
     return services.clock.today().replace(day=1)
 
 
+def _previous_month(day: date) -> date:
+    return (day.replace(day=1) - timedelta(days=1)).replace(day=1)
+
+
 def _months_around(day: date) -> tuple[str, str]:
     previous = (day.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
     following = (day.replace(day=28) + timedelta(days=4)).strftime("%Y-%m")
@@ -501,6 +512,10 @@ async def clinicians(request: Request, services: ServicesDep, month: str | None 
     async with services.db.sessions() as session:
         found = await reports.clinician_summary(session, viewer.practice_id, day, _window(services, None, None),
                                                 services.rules)
+        if month is None and not found["clinicians"]:  # early in a month: last month is what people look at
+            day = _previous_month(day)
+            found = await reports.clinician_summary(session, viewer.practice_id, day,
+                                                    _window(services, None, None), services.rules)
     await _audit(request, services, "clinician_summary")
     rows = found["clinicians"]
     totals = {k: sum(int(r[k]) for r in rows) for k in ("sessions", "billed_cents", "paid_cents", "in_ar_cents")}
@@ -520,6 +535,10 @@ async def my_figures(request: Request, services: ServicesDep, month: str | None 
     async with services.db.sessions() as session:
         found = await reports.own_summary(session, viewer.practice_id, viewer.npi, day,
                                           _window(services, None, None), services.rules)
+        if month is None and not found["clinician"]["sessions"]:
+            day = _previous_month(day)
+            found = await reports.own_summary(session, viewer.practice_id, viewer.npi, day,
+                                              _window(services, None, None), services.rules)
         rows = await views.claim_rows(session, viewer.practice_id, found["clinician"]["claim_ids"][:MAX_DRILL_ROWS])
     await _audit(request, services, "clinician_summary", viewer.npi)
     previous, following = _months_around(day)
@@ -530,6 +549,11 @@ async def my_figures(request: Request, services: ServicesDep, month: str | None 
 
 
 # ------------------------------------------------------------------------------------------------ queues
+
+
+def _routing_of(viewer: Viewer) -> str | None:
+    """The denial routing a role works (remittance routes to billing, senior or the clinical liaison)."""
+    return DENIAL_QUEUE_OF_ROLE.get(viewer.role)
 
 
 def _queue_label(name: str) -> str:
@@ -582,6 +606,8 @@ def _cell(value: Any, money: bool) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     text = str(value)
+    if UUID.fullmatch(text):
+        return text[:8]  # as the demo and the CLI show ids; the full id is in the action's outcome
     return text[:19].replace("T", " ") if re.fullmatch(r"\d{4}-\d\d-\d\dT.*", text) else text[:160]
 
 
@@ -596,11 +622,9 @@ async def queue(request: Request, key: str, services: ServicesDep) -> Response:
     spec = next((q for q in QUEUES if q.key == key), None)
     if spec is None or not viewer.may(spec.read_scope):
         return _page(request, viewer, "message.html", {"title": "No such queue", "message": "Not found."}, 404)
-    if spec.key == "denials" and "queue" not in params and viewer.role in DENIAL_QUEUE_OF_ROLE:
-        params["queue"] = DENIAL_QUEUE_OF_ROLE[viewer.role]
     answer = await _safe_items(owners, spec, token, viewer.practice_id, params)
     items = answer.body if answer.ok and isinstance(answer.body, list) else []
-    rows = [{"id": str(i.get(spec.id_field, "")), "claim_id": i.get("claim_id"),
+    rows = [{"id": str(i.get(spec.id_field, "")), "claim_id": i.get("claim_id") if spec.reported else None,
              "cells": [_cell(i.get(f), h.endswith("$")) for f, h in spec.columns], "version": None}
             for i in items]
     actions = [a for a in spec.actions if viewer.may(a.scope)]
@@ -608,6 +632,7 @@ async def queue(request: Request, key: str, services: ServicesDep) -> Response:
         "title": spec.label, "spec_key": spec.key, "about": spec.about, "service": spec.service,
         "headings": [h.rstrip(" $") for _, h in spec.columns], "rows": rows, "actions": actions,
         "filters": [(name, label, params.get(name, "")) for name, label in spec.filters], "kernel": False,
+        "choices": spec.choices, "mine": _routing_of(viewer) if spec.key == "denials" else None,
         "error": None if answer.ok else answer.problem(), "notice": notice, "problem": problem,
         "reads_reports": viewer.reads_reports})
 
@@ -642,6 +667,7 @@ async def _kernel_queue(request: Request, viewer: Viewer, token: str, owners: Ow
         "filters": [(k, label, params.get(k, "")) for k, label in KERNEL_FILTERS],
         "states": KERNEL_STATES, "state": params.get("state", ""), "sorts": KERNEL_SORTS,
         "sort": params.get("sort", "priority"), "error": None if answer.ok else answer.problem(), "notice": notice,
+        "choices": {}, "mine": None,
         "problem": problem, "reads_reports": viewer.reads_reports})
 
 
