@@ -197,6 +197,9 @@ async def test_a_clinician_sees_their_own_figures_and_nothing_else(console) -> N
     api = await client.get("/v1/my-figures", params={"month": month},
                            headers={"Authorization": f"Bearer {client.cookies['rcm_console']}"})
     assert api.status_code == 200 and api.json()["clinician"]["clinician_npi"] == ALICE
+    no_npi = sign(claims_for(practice_id=PRACTICE, scopes=["reporting:own"]))
+    nobody = await client.get("/v1/my-figures", headers={"Authorization": f"Bearer {no_npi}"})
+    assert nobody.status_code == 200 and nobody.json()["clinician"] is None
 
 
 async def test_an_operator_switches_practice_and_sees_nothing_of_the_other(console) -> None:  # type: ignore[no-untyped-def]

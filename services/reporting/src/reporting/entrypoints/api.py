@@ -12,7 +12,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query
 from rcm_shared.http.audit import audited
 from rcm_shared.http.auth import Principal, require_scope
-from rcm_shared.http.errors import ProblemError
 from rcm_shared.http.schemas import PlausibleDate
 
 from reporting.domain.targets import KPI_NAMES
@@ -98,11 +97,12 @@ async def clinician_summary(principal: Reader, services: ServicesDep,
 
 
 @router.get("/my-figures", dependencies=[audited("clinician_summary")],
-            summary="A clinician's own month (scope reporting:own, the token's npi): sessions, billed, paid, in A/R")
+            summary="A clinician's own month (scope reporting:own, the token's npi): sessions, billed, paid, in A/R; "
+                    "a token with no npi: none")
 async def my_figures(principal: OwnReader, services: ServicesDep, month: Month = None) -> dict[str, Any]:
-    if principal.npi is None:
-        raise ProblemError(403, "npi-required", "Forbidden", "a clinician's token carries the clinician's npi")
     day = date.fromisoformat(f"{month}-01") if month else services.clock.today()
+    if principal.npi is None:  # a token naming no clinician has no figures of its own, and sees nobody else's
+        return {"month": day.strftime("%Y-%m"), "clinician": None}
     async with services.db.sessions() as session:
         return await reports.own_summary(session, principal.practice_id, principal.npi, day,
                                          _window(services, None, None, None), services.rules)
