@@ -90,7 +90,9 @@ def trend_chart(chart_id: str, title: str, points: Sequence[Point], *, goal: Dec
     label_every = max(1, -(-len(points) // 6))
     for i, p in enumerate(points):
         if (len(points) - 1 - i) % label_every == 0:  # counted from the latest period, which is always named
-            parts.append(f'<text x="{x(i):.1f}" y="{HEIGHT - 6}" class="tick" text-anchor="middle">'
+            anchor = "end" if i == len(points) - 1 and len(points) > 1 else (
+                "start" if i == 0 and len(points) > 1 else "middle")  # the ends stay inside the chart
+            parts.append(f'<text x="{x(i):.1f}" y="{HEIGHT - 6}" class="tick" text-anchor="{anchor}">'
                          f'{escape(p.label)}</text>')
     parts.append("</svg>")
     return "".join(parts)
