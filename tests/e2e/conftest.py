@@ -20,8 +20,7 @@ def running_platform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
     ports = {name: free_port() for name in embedded.SERVICES}
     urls = {name: dbs.create(name) for name in embedded.SERVICES}
     monkeypatch.setenv("RCM_VAR_DIR", str(tmp_path))
-    # A machine shared by several test runs starts eight processes slowly: generous, but still a deadline.
-    started = embedded.start_platform(tmp_path, ports=ports, database_urls=urls, broker=broker, ready_timeout=300)
+    started = embedded.start_platform(tmp_path, ports=ports, database_urls=urls, broker=broker)
     monkeypatch.setenv(ISSUER_URL_ENV, started.issuer_url)  # auth() asks the running issuer
     try:
         yield started
