@@ -608,6 +608,8 @@ def _cell(value: Any, money: bool) -> str:
     text = str(value)
     if UUID.fullmatch(text):
         return text[:8]  # as the demo and the CLI show ids; the full id is in the action's outcome
+    if re.fullmatch(r"[a-z]+(_[a-z]+)+", text):
+        return text.replace("_", " ")  # a category or routing name (documentation_medical_necessity)
     return text[:19].replace("T", " ") if re.fullmatch(r"\d{4}-\d\d-\d\dT.*", text) else text[:160]
 
 
