@@ -166,12 +166,14 @@ async def trend(session: AsyncSession, practice_id: str, window: Window, period:
     points = kpi.trend(book.facts, book.collected, window.start, window.end, period, measurement)
     histories = await views.claim_histories(session, practice_id)
     charges, money = await views.patient_ledger(session, practice_id)
+    assert window.day_of is not None
+    settled = kpi.settled_facts(histories, window.day_of, measurement)  # computed once for every point
     for point in points:
         begins = point["period_start"]
         assert isinstance(begins, date)
         day = min(kpi.period_end(begins, period), window.today)
         assert window.day_of is not None
-        days, over = kpi.ar_as_of(histories, charges, money, day, window.day_of, measurement)
+        days, over = kpi.ar_as_of(histories, charges, money, day, window.day_of, measurement, settled)
         point.update({"ar_as_of": day, "days_in_ar": None if days.value is None else str(days.value),
                       "ar_over_60_share": None if over.value is None else str(over.value),
                       "ar_cents": over.denominator})
