@@ -146,24 +146,30 @@ def test_a_billing_team_works_the_console_in_a_real_browser(running_platform: em
         expect(page.get_by_role("heading", name=heading, level=1)).to_be_visible()
         shots(page, name)
 
-    # Work a held claim: the claims service answers the biller's own request.
+    # Work a held claim on claims' queue (the work-item kernel): the claims service answers the biller's own request.
     page.get_by_role("link", name="Work queues").click()
     expect(page.get_by_role("heading", name="Work queues", level=1)).to_be_visible()
     shots(page, "queues")
     page.get_by_role("link", name=re.compile(r"^Held claims")).click()
     expect(page.get_by_role("heading", name="Held claims", level=1)).to_be_visible()
+    page.get_by_label("Sort").select_option("amount")
+    page.get_by_role("button", name="Filter").click()
+    expect(page).to_have_url(re.compile(r"sort=amount"))
     first_held = page.locator("table.queue tbody tr").first
-    held_id = first_held.locator("td").first.inner_text()
+    expect(first_held).to_be_visible()
     shots(page, "queue-held-claims")
-    first_held.get_by_role("button", name=re.compile(r"^Scrub again")).click()
+    first_held.get_by_role("combobox", name=re.compile(r"^Action on")).select_option("assign")
+    first_held.get_by_role("button", name="Apply").click()
     notice = page.get_by_role("status")
-    expect(notice).to_contain_text(f"Scrub again: {held_id}")
+    expect(notice).to_contain_text("Assigned to you:")
     expect(notice).to_be_focused()
+    expect(page.locator("table.queue tbody")).to_contain_text("bea")
     shots(page, "queue-after-action")
-    for queue in ("denials", "eligibility", "era-exceptions"):
+    for queue in ("kernel:remittance:clinical_liaison", "kernel:eligibility:eligibility",
+                  "kernel:remittance:era_exceptions"):
         page.goto(f"{console}/queues/{queue}")
         expect(page.locator("main h1")).to_be_visible()
-        shots(page, f"queue-{queue}")
+        shots(page, f"queue-{queue.rsplit(':', 1)[-1]}")
     sign_out(page)
 
     # A clinician: their own month, nothing of the practice's books or colleagues.
@@ -191,7 +197,7 @@ def test_a_billing_team_works_the_console_in_a_real_browser(running_platform: em
     expect(page.get_by_label("Practice")).to_have_value(OTHER_PRACTICE)
     expect(page.locator("main")).to_contain_text("No claims")
     shots(page, "operator-other-practice")
-    page.goto(f"{console}/queues/held-claims")
+    page.goto(f"{console}/queues/kernel:claims:held_claims")
     expect(page.locator("main")).to_contain_text("Nothing in this queue")
     for path in ("/kpis", "/aging?by=payer", "/clinicians", "/denials"):
         page.goto(console + path)

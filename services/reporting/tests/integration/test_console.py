@@ -240,7 +240,7 @@ async def test_queue_actions_go_to_the_owner_with_the_persons_token(console) -> 
     assert listed.url.params["queue"] == "coverage_problems" and listed.url.params["sort"] == "amount"
     resolved = await client.post("/console/queues/kernel:eligibility:coverage_problems/items/wi-1", data={
         "csrf_token": csrf(kernel), "action": "resolve", "resolution_code": "coverage_updated", "version": "3"})
-    assert resolved.status_code == 303 and "resolved" in resolved.headers["location"]
+    assert resolved.status_code == 303 and "Resolved" in resolved.headers["location"]
     body = json.loads(next(r for r in owners.calls if r.url.path.endswith("/actions")).content)
     assert body == {"action": "resolve", "resolution_code": "coverage_updated", "version": 3}
     forged = await client.post("/console/queues/held-claims/items/c-held", data={"action": "scrub"})

@@ -141,11 +141,33 @@ SERVICE_READ_SCOPES = {"claims": "claims:read", "remittance": "remittance:read",
 SERVICE_WRITE_SCOPES = {"claims": "claims:write", "remittance": "remittance:write",
                         "eligibility": "eligibility:write", "authorizations": "authorizations:write",
                         "patient-billing": "patient-billing:write"}
+#: How the console names the kernel queues the services open on main (a queue it does not know is shown by its name),
+#: and the resolution codes each allows (rules of the owner; offered as suggestions, the owner decides).
+KERNEL_QUEUE_LABELS = {
+    "held_claims": "Held claims", "rejected_claims": "Rejected claims", "billing": "Denials: billing team",
+    "senior": "Denials: senior billers", "clinical_liaison": "Denials: clinical liaison", "appeals": "Appeals due",
+    "era_exceptions": "ERA exceptions", "unapplied_cash": "Unmatched cash", "plb_recoupments": "PLB recoupments",
+    "eligibility": "Eligibility work items", "missing_authorizations": "Authorizations missing",
+    "authorization_renewals": "Authorizations running out", "card-declined": "Declined cards",
+    "installment-missed": "Missed plan installments", "collections-hold": "Collections on hold",
+}
+DENIAL_OUTCOMES = ("corrected_resubmission", "appealed", "written_off", "billed_to_patient", "recovered")
+KERNEL_RESOLUTIONS = {
+    "held_claims": ("released", "closed"), "rejected_claims": ("closed",), "billing": DENIAL_OUTCOMES,
+    "senior": DENIAL_OUTCOMES, "clinical_liaison": DENIAL_OUTCOMES,
+    "eligibility": ("resolved", "coverage_updated", "patient_self_pay"),
+    "missing_authorizations": ("requested", "not_needed"),
+    "authorization_renewals": ("renewal_requested", "not_needed"),
+    "unapplied_cash": ("returned_to_payer", "applied_to_claim"),
+}
+#: Kernel queues whose claims have left (reporting holds them: a row opens the claim's story).
+REPORTED_QUEUES = frozenset({"rejected_claims", "billing", "senior", "clinical_liaison", "appeals"})
 KERNEL_FILTERS = (("payer_id", "Payer"), ("clinician_npi", "Clinician NPI"), ("program", "Program"),
                   ("category", "Category"), ("assignee", "Assignee"), ("min_amount", "Min amount"),
                   ("min_age_days", "Older than (days)"), ("due_within_days", "Due within (days)"))
 KERNEL_SORTS = ("priority", "due", "amount", "age", "updated")
-KERNEL_STATES = ("open", "assigned", "in_progress", "waiting", "resolved")
+KERNEL_STATES = ("open", "in_progress", "waiting_on_payer", "waiting_on_clinician", "waiting_on_patient",
+                 "reopened", "resolved")
 
 
 class OwnerUnavailable(Exception):

@@ -31,10 +31,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from reporting.adapters.console_session import CSRF_FIELD, NONCE_COOKIE, ConsoleSessions, CsrfRefused
 from reporting.adapters.owner_services import (
     KERNEL_FILTERS,
+    KERNEL_QUEUE_LABELS,
+    KERNEL_RESOLUTIONS,
     KERNEL_SORTS,
     KERNEL_STATES,
     QUEUE_SCOPES,
     QUEUES,
+    REPORTED_QUEUES,
     SERVICE_READ_SCOPES,
     SERVICE_WRITE_SCOPES,
     Answer,
@@ -80,6 +83,8 @@ DAY_KPIS = frozenset({"days_in_ar", "submission_lag_days"})
 TREND_KPIS = ("first_pass_clean_rate", "denial_rate", "days_in_ar", "ar_over_60_share", "net_collection_rate",
               "coding_denial_rate", "held_before_submission_rate", "submission_lag_days")
 MAX_DRILL_ROWS = 500
+KERNEL_DONE = {"assign": "Assigned to you:", "unassign": "Unassigned:", "start": "Started:", "wait": "Parked:",
+               "note": "Note added to", "resolve": "Resolved:", "reopen": "Reopened:"}
 Day = Annotated[date | None, Query()]
 
 
@@ -557,7 +562,7 @@ def _routing_of(viewer: Viewer) -> str | None:
 
 
 def _queue_label(name: str) -> str:
-    return name.replace("_", " ").replace("-", " ").capitalize()
+    return KERNEL_QUEUE_LABELS.get(name) or name.replace("_", " ").replace("-", " ").capitalize()
 
 
 def _readable_queues(viewer: Viewer) -> list[QueueSpec]:
@@ -655,9 +660,12 @@ async def _kernel_queue(request: Request, viewer: Viewer, token: str, owners: Ow
     except OwnerUnavailable:
         answer = Answer(503, {"title": f"{service} does not answer"})
     items = answer.body.get("items", []) if answer.ok and isinstance(answer.body, dict) else []
-    rows = [{"id": i["item_id"], "claim_id": i.get("subject_id") if i.get("subject_type") == "claim" else None,
-             "version": i.get("version"), "state": i.get("state"),
-             "cells": [_cell(i.get("summary"), False), _cell(i.get("state"), False), _cell(i.get("priority"), False),
+    # A service may still list a queue in its own shape (eligibility's GET /v1/work-items): read what is there.
+    rows = [{"id": i["item_id"], "claim_id": i.get("subject_id") if i.get("subject_type") == "claim"
+             and name in REPORTED_QUEUES else None,
+             "version": i.get("version"), "state": i.get("state") or i.get("status"),
+             "cells": [_cell(i.get("summary") or i.get("next_action") or i.get("kind"), False),
+                       _cell(i.get("state") or i.get("status"), False), _cell(i.get("priority"), False),
                        _cell(i.get("payer_id"), False), _cell(i.get("clinician_npi"), False),
                        _cell(i.get("amount"), True), _cell(i.get("due_on"), False), _cell(i.get("age_days"), False),
                        _cell(i.get("assignee"), False)]} for i in items]
@@ -668,6 +676,7 @@ async def _kernel_queue(request: Request, viewer: Viewer, token: str, owners: Ow
         "rows": rows, "actions": [], "kernel": viewer.may(SERVICE_WRITE_SCOPES[service]),
         "filters": [(k, label, params.get(k, "")) for k, label in KERNEL_FILTERS],
         "states": KERNEL_STATES, "state": params.get("state", ""), "sorts": KERNEL_SORTS,
+        "resolutions": KERNEL_RESOLUTIONS.get(name, ()),
         "sort": params.get("sort", "priority"), "error": None if answer.ok else answer.problem(), "notice": notice,
         "choices": {}, "mine": None,
         "problem": problem, "reads_reports": viewer.reads_reports})
@@ -694,7 +703,8 @@ async def act(request: Request, key: str, item_id: str) -> Response:
         if form.get("version", "").isdigit():
             body["version"] = int(form["version"])
         answer = await owners.kernel_act(service, item_id, token, viewer.practice_id, body)
-        done = f"{body['action']}: item is now {answer.body.get('state')}" if answer.ok and isinstance(
+        done = (f"{KERNEL_DONE.get(body['action'], body['action'])} {item_id[:8]} (now "
+                f"{str(answer.body.get('state')).replace('_', ' ')})") if answer.ok and isinstance(
             answer.body, dict) else None
     else:
         spec = next((q for q in QUEUES if q.key == key), None)
