@@ -6,7 +6,8 @@ PY := $(UV) run --frozen
 SERVICE ?=
 PYTEST_FLAGS ?= -q
 
-.PHONY: help setup run demo status token test unit integration e2e drills lint fmt typecheck bench clean asyncapi contracts
+.PHONY: help setup run demo status token test unit integration e2e drills lint fmt typecheck bench clean asyncapi contracts \
+	browser screenshots
 
 help:
 	@echo "make run        bring the platform up on its embedded default (SQLite + embedded broker)"
@@ -17,6 +18,7 @@ help:
 	@echo "make unit | integration | e2e   one layer of tests (SERVICE=claims to narrow)"
 	@echo "make drills     the issue-9 drills (tests/drills) at full scale, figures printed (RCM_DRILL_SCALE=full)"
 	@echo "make bench      throughput and memory benchmarks"
+	@echo "make screenshots  every console page in headless Chromium, saved under var/screenshots (1280 px and tablet)"
 	@echo "make contracts  record new event contract versions (make lint refuses changes that break consumers)"
 	@echo "make lint | fmt | typecheck | clean"
 
@@ -68,7 +70,19 @@ e2e: setup
 drills: setup
 	RCM_DRILL_SCALE=full $(PY) pytest -q -p no:randomly --timeout=3600 tests/drills
 
-test: setup lint typecheck
+# The browser tests drive Debian's chromium (never a browser downloaded at run time): installed here if missing.
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@test -x $(CHROMIUM) || { echo "installing Debian's chromium for the console's browser tests"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+
+screenshots: setup browser
+	rm -rf var/screenshots
+	RCM_SCREENSHOTS_DIR=$(CURDIR)/var/screenshots $(PY) pytest -q -p no:randomly tests/e2e/test_console_browser.py
+	@ls var/screenshots
+
+test: setup lint typecheck browser
 	$(PY) pytest $(PYTEST_FLAGS) -p no:randomly --durations=10
 
 bench: setup

@@ -12,39 +12,19 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from rcm_cli import platform as embedded
 from rcm_cli.demo import PRACTICE, demo
-from rcm_shared.broker import EmbeddedBroker, free_port
-from rcm_shared.testing.databases import TestDatabases
-from rcm_shared.testing.fixtures import ISSUER_URL_ENV, auth
+from rcm_shared.testing.fixtures import auth
 from rcm_shared.testing.kafka import eventually
 from standardwebhooks import Webhook
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def running_platform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[embedded.RunningPlatform]:
-    dbs = TestDatabases()
-    broker = EmbeddedBroker.start(log_path=tmp_path / "broker.log")
-    ports = {name: free_port() for name in embedded.SERVICES}
-    urls = {name: dbs.create(name) for name in embedded.SERVICES}
-    monkeypatch.setenv("RCM_VAR_DIR", str(tmp_path))
-    started = embedded.start_platform(tmp_path, ports=ports, database_urls=urls, broker=broker)
-    monkeypatch.setenv(ISSUER_URL_ENV, started.issuer_url)  # auth() asks the running issuer
-    try:
-        yield started
-    finally:
-        started.stop()
-        dbs.drop_all()
 
 
 def test_visits_to_posted_eras_and_patient_balances(running_platform: embedded.RunningPlatform) -> None:

@@ -37,6 +37,8 @@ def up() -> None:
     console.print(f"issuer: {running.issuer_url} (PID {running.processes[embedded.ISSUER].pid})   "
                   f"broker: {running.broker.bootstrap} (PID {running.broker.process.pid})   data: {VAR}   "
                   f"logs: {VAR / 'log'}")
+    console.print(f"[bold green]Console:[/bold green] {running.console_url()}  (sign in with any name and a role; "
+                  "practice demo-practice after ./rcm demo)")
     console.print("Supervised: a process that exits is restarted with back-off (log: "
                   f"{VAR / 'log' / 'supervisor.log'}).")
     console.print("Try: [cyan]./rcm demo[/cyan] in another terminal;  a token: [cyan]./rcm token[/cyan];  "

@@ -64,6 +64,10 @@ class RunningPlatform:
     def urls(self) -> dict[str, str]:
         return {name: f"http://127.0.0.1:{port}" for name, port in self.ports.items()}
 
+    def console_url(self) -> str:
+        """The operators' console, served by the reporting service."""
+        return f"{self.urls()['reporting']}/console"
+
     def state_file(self) -> Path:
         return self.root / "run" / "platform.json"
 
@@ -75,6 +79,7 @@ class RunningPlatform:
             "supervisor_pid": os.getpid(),
             "services": {n: {"url": u, "pid": self.processes[n].pid} for n, u in self.urls().items()},
             "issuer": {"url": self.issuer_url, "pid": self.processes[ISSUER].pid},
+            "console": self.console_url(),
             "processes": self.supervisor.snapshot(),
             "clearinghouse_dir": str(self.root / "clearinghouse"),
             "processor": next((p for p in self.supervisor.snapshot() if p.get("name") == PROCESSOR), None),

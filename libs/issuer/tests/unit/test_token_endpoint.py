@@ -117,7 +117,8 @@ async def test_an_operator_spans_practices_and_a_clinician_carries_their_npi(
     clinician = await issuer.post("/token", data={"grant_type": DEVELOPMENT_LOGIN, "username": "dr",
                                                   "role": "clinician", "practice": "p-1", "npi": "1234567893"})
     claims = await verified(issuer, settings, clinician.json()["access_token"])
-    assert claims["npi"] == "1234567893" and not set(claims["scope"].split()) & set(ALL_SCOPES)
+    assert claims["npi"] == "1234567893" and claims["scope"] == "reporting:own"
+    assert not set(claims["scope"].split()) & (set(ALL_SCOPES) - {"reporting:own"})
 
 
 async def test_the_development_login_is_off_unless_switched_on(tmp_path: Path) -> None:
@@ -161,5 +162,6 @@ def test_the_roles_file_speaks_of_the_scopes_the_apis_check() -> None:
     assert {"biller", "senior-biller", "clinical-liaison", "practice-owner", "clinician",
             "billing-company-operator"} <= set(policy.roles)
     assert policy.roles["billing-company-operator"].practices == "many"
-    assert policy.roles["practice-owner"].scopes == set(ALL_SCOPES)
+    # everything in their practice; a clinician's own figures are a clinician's (by the npi a clinician carries)
+    assert policy.roles["practice-owner"].scopes == set(ALL_SCOPES) - {"reporting:own"}
     assert "audit:read" not in policy.roles["biller"].scopes

@@ -24,6 +24,7 @@ from reporting.domain.exceptions import BadFilter, RulesNotInForce
 from reporting.domain.facts import FactRules
 from reporting.domain.targets import ReportingRules, measurements, target_sets
 from reporting.entrypoints.api import router
+from reporting.entrypoints.console import build_console
 from reporting.entrypoints.dependencies import ReportingServices
 from reporting.service_layer.handlers import message_map
 from reporting.service_layer.unit_of_work import ReportingUnitOfWork, UnitsOfWork, announces_nothing
@@ -103,7 +104,9 @@ def build_app(settings: ReportingSettings | None = None, clock: Clock | None = N
         settings, build_runtime(services), title="Reporting",
         description="The reporting read model: every billing topic projected into per-claim facts; the KPIs "
                     "practices steer by against their targets, with trends by week and month; A/R aging split "
-                    "payer vs patient; the clinician monthly summary; every figure opened down to its claims.",
+                    "payer vs patient; the clinician monthly summary; every figure opened down to its claims. The "
+                    "operators' console is served under /console.",
         routers=[router], domain_errors=DOMAIN_ERRORS, clock=clock)
     app.state.services = services
+    build_console(app, services)
     return app

@@ -148,3 +148,16 @@ def test_a_claim_as_of_a_day_before_its_payment_is_still_owed() -> None:
 @given(claim_histories())
 def test_as_of_a_day_after_every_fact_is_the_claim_as_it_is(history: ClaimHistory) -> None:
     assert claim_fact(as_of(history, date(2030, 1, 1), _day_of), RULES) == claim_fact(history, RULES)
+
+
+@given(claim_histories(), st.integers(-2, 3))
+def test_from_the_day_of_its_latest_fact_a_claim_stands_as_it_is(history: ClaimHistory, offset: int) -> None:
+    from reporting.domain.facts import last_day
+
+    latest = last_day(history, _day_of)
+    if latest is None:
+        assert history == ClaimHistory("c-1")
+        return
+    day = latest + timedelta(days=offset)
+    same = claim_fact(as_of(history, day, _day_of), RULES) == claim_fact(history, RULES)
+    assert same or offset < 0, "the trend's shortcut (settled facts) would be wrong on or after the latest day"

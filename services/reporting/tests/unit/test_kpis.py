@@ -182,3 +182,33 @@ def test_a_rate_is_a_share_of_its_base_and_names_a_subset_of_it(facts: list[Clai
         assert set(figure.claim_ids) <= set(figure.base_claim_ids)
         assert figure.value is None or Decimal(0) <= figure.value <= Decimal(100)
 
+
+
+def test_a_trend_of_ar_with_settled_facts_is_the_trend_without_them() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from reporting.domain.facts import ClaimHistory, Posting, StatusChange, Submission
+    from reporting.domain.kpi import ar_as_of, settled_facts
+
+    dos = date(2026, 10, 1)
+
+    def history(n: int, paid_after: int | None) -> ClaimHistory:
+        claim = f"c-{n}"
+        sub = Submission(claim, f"v-{n}", "pt", "SBXHP", "1", dos + timedelta(days=n), "1234567893", "op", "90837",
+                         15000, dos + timedelta(days=n + 1))
+        if paid_after is None:
+            return ClaimHistory(claim, sub)
+        at = datetime.combine(dos + timedelta(days=n + paid_after), datetime.min.time(), tzinfo=UTC)
+        return ClaimHistory(claim, sub, (StatusChange(f"e-{n}", claim, "submitted", "paid", at),),
+                            (Posting(f"p-{n}", claim, "paid", 12000, 1000, 2000, at.date(), at),))
+
+    histories = [history(n, paid) for n, paid in enumerate([None, 5, 20, 40, None, 70, 3, 90])]
+    rules = load_reporting_rules().measurement_on(date(2026, 12, 1))
+
+    def day_of(at: datetime) -> date:
+        return at.date()
+
+    settled = settled_facts(histories, day_of, rules)
+    for day in [dos + timedelta(days=d) for d in range(0, 120, 7)]:
+        assert ar_as_of(histories, [], [], day, day_of, rules, settled) == ar_as_of(histories, [], [], day, day_of,
+                                                                                    rules)

@@ -164,5 +164,5 @@ ALL_SCOPES = [
     "claims:read", "claims:write", "remittance:read", "remittance:write", "eligibility:read",
     "eligibility:write", "authorizations:read", "authorizations:write", "patient-billing:read",
     "patient-billing:write", "patient-billing:adjust", "webhooks:read", "webhooks:write", "audit:read",
-    "reporting:read",
+    "reporting:read", "reporting:own",
 ]

@@ -22,7 +22,7 @@ import logging
 import time
 import zlib
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -236,12 +236,15 @@ class OutboxRelay:
             await self.prune()
 
     async def backlog(self) -> int:
+        """Rows not yet published, and the age of the oldest (both gauges; asked at each /metrics scrape)."""
+        outbox = self._tables.outbox
         async with self._sessions() as session:
-            count = await session.scalar(
-                select(func.count()).select_from(self._tables.outbox)
-                .where(self._tables.outbox.c.published_at.is_(None))
-            )
+            count, oldest = (await session.execute(
+                select(func.count(), func.min(outbox.c.created_at)).where(outbox.c.published_at.is_(None))
+            )).one()
         metrics.OUTBOX_BACKLOG.labels(self._settings.service_name).set(count or 0)
+        age = max(0.0, (utcnow() - _aware(oldest)).total_seconds()) if oldest is not None else 0.0
+        metrics.OUTBOX_OLDEST_AGE.labels(self._settings.service_name).set(age)
         return int(count or 0)
 
     async def publish_pending(self) -> int:
@@ -277,6 +280,7 @@ class OutboxRelay:
 
     async def _report_backlog(self, session: AsyncSession) -> None:
         metrics.OUTBOX_BACKLOG.labels(self._settings.service_name).set(0)
+        metrics.OUTBOX_OLDEST_AGE.labels(self._settings.service_name).set(0)
 
     async def _claim(self, session: AsyncSession, *, lock: bool) -> list[Any]:
         outbox = self._tables.outbox
@@ -361,3 +365,8 @@ async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
         await asyncio.wait_for(stop.wait(), timeout=seconds)
     except TimeoutError:
         pass
+
+
+def _aware(instant: datetime) -> datetime:
+    """SQLite hands back naive UTC instants; PostgreSQL aware ones."""
+    return instant if instant.tzinfo is not None else instant.replace(tzinfo=UTC)

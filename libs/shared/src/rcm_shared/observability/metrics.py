@@ -10,6 +10,8 @@ HTTP_LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 OUTBOX_BACKLOG = Gauge("rcm_outbox_backlog", "Outbox rows not yet published", ["service"])
+OUTBOX_OLDEST_AGE = Gauge("rcm_outbox_oldest_age_seconds", "Age of the oldest outbox row not yet published (0: none)",
+                          ["service"])
 OUTBOX_PUBLISHED = Counter("rcm_outbox_published_total", "Outbox rows published", ["service", "topic"])
 CONSUMER_LAG = Gauge("rcm_consumer_lag", "Messages behind the partition end", ["service", "consumer", "topic",
                                                                                   "partition"])

@@ -84,18 +84,20 @@ def settings_for(cls: type[ServiceSettings], database_url: str, broker: Embedded
 
 def token(practice_id: str = "practice-a", scopes: list[str] | None = None, subject: str = "test-user") -> str:
     """A bearer token for ``practice_id`` with ``scopes`` (default: every scope)."""
-    wanted = scopes if scopes is not None else ALL_SCOPES
     issuer = os.environ.get(ISSUER_URL_ENV)
     if issuer:
-        return issued_token(issuer, practice_id, wanted, subject)
+        return issued_token(issuer, practice_id, scopes, subject)
+    wanted = scopes if scopes is not None else ALL_SCOPES
     return identity.sign(identity.claims_for(practice_id=practice_id, scopes=wanted, subject=subject))
 
 
-def issued_token(issuer: str, practice_id: str, scopes: list[str], subject: str) -> str:
-    """Ask a running issuer (development login, practice-owner role narrowed to ``scopes``)."""
-    response = httpx.post(f"{issuer}/token", data={
-        "grant_type": "urn:rcm:params:oauth:grant-type:development-login", "username": subject,
-        "role": "practice-owner", "practice": practice_id, "scope": " ".join(scopes)}, timeout=10)
+def issued_token(issuer: str, practice_id: str, scopes: list[str] | None, subject: str) -> str:
+    """Ask a running issuer (development login, the practice-owner role: all its scopes, or ``scopes``)."""
+    form = {"grant_type": "urn:rcm:params:oauth:grant-type:development-login", "username": subject,
+            "role": "practice-owner", "practice": practice_id}
+    if scopes is not None:
+        form["scope"] = " ".join(scopes)
+    response = httpx.post(f"{issuer}/token", data=form, timeout=10)
     response.raise_for_status()
     issued: str = response.json()["access_token"]
     return issued

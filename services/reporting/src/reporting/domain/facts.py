@@ -239,3 +239,12 @@ def as_of(history: ClaimHistory, day: date, day_of: Callable[[datetime], date]) 
     return ClaimHistory(history.claim_id, sub, tuple(c for c in history.changes if day_of(c.at) <= day),
                         tuple(p for p in history.postings if p.posted_on <= day),
                         tuple(d for d in history.denials if day_of(d.raised_at) <= day))
+
+
+def last_day(history: ClaimHistory, day_of: Callable[[datetime], date]) -> date | None:
+    """The day of the claim's latest fact (None: none): from that day on, ``as_of`` gives the whole history."""
+    days = ([history.submission.submitted_on] if history.submission is not None else []) + [
+        day_of(c.at) for c in history.changes] + [p.posted_on for p in history.postings] + [
+        day_of(d.raised_at) for d in history.denials]
+    return max(days, default=None)
+

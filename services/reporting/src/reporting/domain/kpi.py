@@ -32,7 +32,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from statistics import median
 from typing import Literal
 
-from reporting.domain.facts import ClaimFact, ClaimHistory, FactRules, as_of, claim_fact
+from reporting.domain.facts import ClaimFact, ClaimHistory, FactRules, as_of, claim_fact, last_day
 from reporting.domain.patient_ar import OpenCharge, PatientCharge, PatientMoney, apply_payments
 from reporting.domain.patient_ar import as_of as ledger_as_of
 from reporting.domain.targets import Measurement
@@ -260,12 +260,29 @@ def period_end(begins: date, period: Period) -> date:
     return (begins.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
 
 
-def ar_as_of(histories: Sequence[ClaimHistory], charges: Sequence[PatientCharge], money: Sequence[PatientMoney],
-             day: date, day_of: Callable[[datetime], date], measurement: Measurement) -> tuple[Figure, Figure]:
-    """Days in A/R and the share of A/R over ``over_days`` at the end of ``day``: every claim and the patient
-    ledger taken back to what they were that day (a trend of A/R needs no snapshots)."""
+def settled_facts(histories: Iterable[ClaimHistory], day_of: Callable[[datetime], date], measurement: Measurement
+                  ) -> dict[str, tuple[date | None, ClaimFact]]:
+    """Each claim's fact row from its whole history, with the day of its latest fact: on any day from then on the
+    claim stood as it stands now, so a trend of A/R takes it back only to days before that."""
     rules = FactRules(measurement.clean_first_outcomes)
-    facts = [claim_fact(as_of(h, day, day_of), rules) for h in histories]
+    return {h.claim_id: (last_day(h, day_of), claim_fact(h, rules)) for h in histories}
+
+
+def ar_as_of(histories: Sequence[ClaimHistory], charges: Sequence[PatientCharge], money: Sequence[PatientMoney],
+             day: date, day_of: Callable[[datetime], date], measurement: Measurement,
+             settled: Mapping[str, tuple[date | None, ClaimFact]] | None = None) -> tuple[Figure, Figure]:
+    """Days in A/R and the share of A/R over ``over_days`` at the end of ``day``: every claim and the patient
+    ledger taken back to what they were that day (a trend of A/R needs no snapshots). ``settled``
+    (:func:`settled_facts`): claims with nothing after ``day`` are taken as they are, not recomputed."""
+    rules = FactRules(measurement.clean_first_outcomes)
+
+    def fact_on(h: ClaimHistory) -> ClaimFact:
+        known = settled.get(h.claim_id) if settled is not None else None
+        if known is not None and known[0] is not None and known[0] <= day:
+            return known[1]
+        return claim_fact(as_of(h, day, day_of), rules)
+
+    facts = [fact_on(h) for h in histories]
     patient = apply_payments(*ledger_as_of(charges, money, day))
     items = ar_items(facts, patient)
     return (days_in_ar(items, facts, day, measurement.days_in_ar_window_days),

@@ -21,10 +21,13 @@ from reporting.service_layer.reports import Window
 
 router = APIRouter(prefix="/v1", tags=["reporting"])
 Reader = Annotated[Principal, require_scope("reporting:read")]
+OwnReader = Annotated[Principal, require_scope("reporting:own")]
 ID = r"^[A-Za-z0-9_.:-]+$"
 From = Annotated[PlausibleDate | None, Query(alias="from", description="first date of service (default: 90 days "
                                                                        "before 'to')")]
 To = Annotated[PlausibleDate | None, Query(alias="to", description="last date of service (default: today)")]
+Month = Annotated[str | None, Query(pattern=r"^(19|20)[0-9]{2}-(0[1-9]|1[0-2])$",
+                                    description="YYYY-MM (default: this month)")]
 AsOf = Annotated[PlausibleDate | None, Query(description="the day A/R is measured on (default: today)")]
 KpiName = Literal["first_pass_clean_rate", "denial_rate", "coding_denial_rate", "days_in_ar", "ar_over_60_share",
                   "net_collection_rate", "uninterrupted_coverage_rate", "submission_lag_days",
@@ -86,13 +89,23 @@ async def ar_aging(principal: Reader, services: ServicesDep,
 @router.get("/clinician-summary", dependencies=[audited("clinician_summary")],
             summary="Per clinician for a month: sessions delivered, billed, paid, still in A/R")
 async def clinician_summary(principal: Reader, services: ServicesDep,
-                            month: Annotated[str | None, Query(pattern=r"^(19|20)[0-9]{2}-(0[1-9]|1[0-2])$",
-                                                               description="YYYY-MM (default: this month)")] = None
-                            ) -> dict[str, Any]:
+                            month: Month = None) -> dict[str, Any]:
     day = date.fromisoformat(f"{month}-01") if month else services.clock.today()
     async with services.db.sessions() as session:
         return await reports.clinician_summary(session, principal.practice_id, day,
                                                _window(services, None, None, None), services.rules)
+
+
+@router.get("/my-figures", dependencies=[audited("clinician_summary")],
+            summary="A clinician's own month (scope reporting:own, the token's npi): sessions, billed, paid, in A/R; "
+                    "a token with no npi: none")
+async def my_figures(principal: OwnReader, services: ServicesDep, month: Month = None) -> dict[str, Any]:
+    day = date.fromisoformat(f"{month}-01") if month else services.clock.today()
+    if principal.npi is None:  # a token naming no clinician has no figures of its own, and sees nobody else's
+        return {"month": day.strftime("%Y-%m"), "clinician": None}
+    async with services.db.sessions() as session:
+        return await reports.own_summary(session, principal.practice_id, principal.npi, day,
+                                         _window(services, None, None, None), services.rules)
 
 
 @router.get("/claims", dependencies=[audited("claim_facts", "read")],

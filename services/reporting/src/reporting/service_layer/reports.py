@@ -166,12 +166,14 @@ async def trend(session: AsyncSession, practice_id: str, window: Window, period:
     points = kpi.trend(book.facts, book.collected, window.start, window.end, period, measurement)
     histories = await views.claim_histories(session, practice_id)
     charges, money = await views.patient_ledger(session, practice_id)
+    assert window.day_of is not None
+    settled = kpi.settled_facts(histories, window.day_of, measurement)  # computed once for every point
     for point in points:
         begins = point["period_start"]
         assert isinstance(begins, date)
         day = min(kpi.period_end(begins, period), window.today)
         assert window.day_of is not None
-        days, over = kpi.ar_as_of(histories, charges, money, day, window.day_of, measurement)
+        days, over = kpi.ar_as_of(histories, charges, money, day, window.day_of, measurement, settled)
         point.update({"ar_as_of": day, "days_in_ar": None if days.value is None else str(days.value),
                       "ar_over_60_share": None if over.value is None else str(over.value),
                       "ar_cents": over.denominator})
@@ -208,6 +210,16 @@ async def clinician_summary(session: AsyncSession, practice_id: str, month: date
     rows = kpi.clinician_summary(sessions, book.facts, book.patient, first)
     return {"month": first.strftime("%Y-%m"), "clinicians": [{"clinician_npi": npi, **row}
                                                              for npi, row in rows.items()]}
+
+
+async def own_summary(session: AsyncSession, practice_id: str, npi: str, month: date, window: Window,
+                      rules: ReportingRules) -> dict[str, Any]:
+    """One clinician's row of the monthly summary (zeros when they saw no one), and nobody else's."""
+    summary = await clinician_summary(session, practice_id, month, window, rules)
+    mine = next((row for row in summary["clinicians"] if row["clinician_npi"] == npi),
+                {"clinician_npi": npi, "sessions": 0, "billed_cents": 0, "paid_cents": 0, "in_ar_cents": 0,
+                 "claim_ids": []})
+    return {"month": summary["month"], "clinician": mine}
 
 
 async def claims(session: AsyncSession, practice_id: str, claim_ids: list[str]) -> dict[str, Any]:

@@ -13,7 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from reporting.adapters.orm import (
     READ_MODEL,
+    claim_denials,
     claim_facts,
+    claim_postings,
+    claim_status_changes,
     eligibility_checks,
     patient_charges,
     patient_money,
@@ -50,6 +53,24 @@ async def claim_rows(session: AsyncSession, practice_id: str, claim_ids: Collect
     return [dict(r._mapping) for r in (await session.execute(select(claim_facts).where(
         claim_facts.c.practice_id == practice_id, among(claim_facts.c.claim_id, claim_ids)).order_by(
         claim_facts.c.claim_id))).all()]
+
+
+async def claim_story(session: AsyncSession, practice_id: str, claim_id: str) -> dict[str, Any] | None:
+    """One claim's fact row with what happened to it: status changes, postings, denials (a drill-down's end)."""
+    found = await claim_rows(session, practice_id, [claim_id])
+    if not found:
+        return None
+
+    def of(table: Any, order: Any) -> Any:
+        return select(table).where(table.c.practice_id == practice_id, table.c.claim_id == claim_id).order_by(order)
+
+    return {"claim": found[0],
+            "status_changes": [dict(r._mapping) for r in (await session.execute(
+                of(claim_status_changes, claim_status_changes.c.at))).all()],
+            "postings": [dict(r._mapping) for r in (await session.execute(
+                of(claim_postings, claim_postings.c.at))).all()],
+            "denials": [dict(r._mapping) for r in (await session.execute(
+                of(claim_denials, claim_denials.c.raised_at))).all()]}
 
 
 async def patient_ledger(session: AsyncSession, practice_id: str) -> tuple[list[PatientCharge], list[PatientMoney]]:
