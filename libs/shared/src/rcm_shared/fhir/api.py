@@ -103,8 +103,10 @@ class Search:
 
 
 def parse_search(request: Request, spec: Mapping[str, Kind], *, allowed_tokens: Mapping[str, Sequence[str]]
-                 | None = None, reference_type: str = "Patient") -> Search:
-    """The route's search parameters, strictly: each known, well formed, at most once (dates: a range)."""
+                 | None = None, reference_type: str = "Patient",
+                 reference_types: Mapping[str, str] | None = None) -> Search:
+    """The route's search parameters, strictly: each known, well formed, at most once (dates: a range).
+    A reference is ``<type>/<id>`` or the bare id; its type is ``reference_types[name]``, else ``reference_type``."""
     search = Search()
     seen: set[str] = set()
     for name, value in request.query_params.multi_items():
@@ -127,9 +129,10 @@ def parse_search(request: Request, spec: Mapping[str, Kind], *, allowed_tokens: 
             raise _bad(name, "given more than once")
         seen.add(name)
         if kind is Kind.REFERENCE:
-            ref = value.removeprefix(f"{reference_type}/")
+            target = (reference_types or {}).get(name, reference_type)
+            ref = value.removeprefix(f"{target}/")
             if not _ID.match(ref):
-                raise _bad(name, f"not a {reference_type} reference")
+                raise _bad(name, f"not a {target} reference")
             search.values[name] = ref
         else:
             allowed = (allowed_tokens or {}).get(name)
