@@ -14,23 +14,30 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from rcm_shared.fhir.datatypes import (
+    ADJUDICATION,
+    CARIN_ADJUDICATION,
+    CLAIM_TYPE,
+    CPT,
+    EX_PAYMENT_TYPE,
+    PAYER_CLAIM_SYSTEM,
+    PCN_SYSTEM,
+    by_npi,
+    code,
+    instant,
+    money,
+    payer,
+    total,
+)
+
 from claims.domain.model import Claim, ClaimStatus
 
-CLAIM_TYPE = "http://terminology.hl7.org/CodeSystem/claim-type"
 PRIORITY = "http://terminology.hl7.org/CodeSystem/processpriority"
 CARE_TEAM_ROLE = "http://terminology.hl7.org/CodeSystem/claimcareteamrole"
 RELATED_CLAIM = "http://terminology.hl7.org/CodeSystem/ex-relatedclaimrelationship"
-ADJUDICATION = "http://terminology.hl7.org/CodeSystem/adjudication"
-CARIN_ADJUDICATION = "http://hl7.org/fhir/us/carin-bb/CodeSystem/C4BBAdjudication"
-PAYMENT_TYPE = "http://terminology.hl7.org/CodeSystem/ex-paymenttype"
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
-CPT = "http://www.ama-assn.org/go/cpt"
-NPI = "http://hl7.org/fhir/sid/us-npi"
 PLACE_OF_SERVICE = "https://www.cms.gov/Medicare/Coding/place-of-service-codes/Place_of_Service_Code_Set"
 CLAIM_STATUS_CODES = "https://x12.org/codes/claim-status-codes"
-PAYER_ID_SYSTEM = "urn:rcm:payer-id"
-PCN_SYSTEM = "urn:rcm:patient-control-number"
-PAYER_CLAIM_SYSTEM = "urn:rcm:payer-claim-number"
 
 S = ClaimStatus
 # FHIR Claim.status (the resource's own life cycle, not the payer's decision): not sent yet is draft; sent is
@@ -59,50 +66,50 @@ def fhir_claim_status(status: str) -> str:
 def claim(c: Claim, *, created_at: datetime, updated_at: datetime) -> dict[str, Any]:
     """The claim as billed (837P): diagnoses, lines with CPT, modifiers, units, place of service and charge."""
     rendering, supervising = c.rendering_provider, c.supervising_provider
-    care_team = [{"sequence": 1, "provider": _npi(rendering.npi), "role": _code(CARE_TEAM_ROLE, "primary"),
+    care_team = [{"sequence": 1, "provider": by_npi(rendering.npi), "role": code(CARE_TEAM_ROLE, "primary"),
                   **({"qualification": {"text": rendering.credential}} if rendering.credential else {})}]
     if supervising is not None:
-        care_team.append({"sequence": 2, "provider": _npi(supervising.npi),
-                          "role": _code(CARE_TEAM_ROLE, "supervisor")})
+        care_team.append({"sequence": 2, "provider": by_npi(supervising.npi),
+                          "role": code(CARE_TEAM_ROLE, "supervisor")})
     insurance: dict[str, Any] = {"sequence": 1, "focal": True,
                                  "coverage": {"reference": f"Coverage/{c.patient_id}.{c.payer.payer_id}"}}
     if c.prior_authorization:
         insurance["preAuthRef"] = [c.prior_authorization]
     resource: dict[str, Any] = {
-        "resourceType": "Claim", "id": c.claim_id, "meta": {"lastUpdated": _instant(updated_at)},
+        "resourceType": "Claim", "id": c.claim_id, "meta": {"lastUpdated": instant(updated_at)},
         "identifier": [{"system": PCN_SYSTEM, "value": c.patient_control_number}],
         "status": fhir_claim_status(c.status.value),
-        "type": _code(CLAIM_TYPE, "professional"), "use": "claim",
+        "type": code(CLAIM_TYPE, "professional"), "use": "claim",
         "patient": {"reference": f"Patient/{c.patient_id}"},
         "billablePeriod": {"start": c.date_of_service.isoformat(), "end": c.date_of_service.isoformat()},
-        "created": _instant(created_at),
-        "insurer": _payer(c.payer.payer_id, c.payer.name),
-        "provider": {**_npi(c.billing_provider.npi), "display": c.billing_provider.name},
-        "priority": _code(PRIORITY, "normal"),
+        "created": instant(created_at),
+        "insurer": payer(c.payer.payer_id, c.payer.name),
+        "provider": {**by_npi(c.billing_provider.npi), "display": c.billing_provider.name},
+        "priority": code(PRIORITY, "normal"),
         "careTeam": care_team,
         "insurance": [insurance],
-        "total": _money(c.total_charge),
+        "total": money(c.total_charge),
     }
     if c.payer_claim_number:
         resource["identifier"].append({"system": PAYER_CLAIM_SYSTEM, "value": c.payer_claim_number})
     if c.replaces_claim_id:
         resource["related"] = [{"claim": {"reference": f"Claim/{c.replaces_claim_id}"},
-                                "relationship": _code(RELATED_CLAIM, "prior")}]
+                                "relationship": code(RELATED_CLAIM, "prior")}]
     if c.diagnoses:
-        resource["diagnosis"] = [{"sequence": n, "diagnosisCodeableConcept": _code(ICD10CM, icd10_dotted(code))}
-                                 for n, code in enumerate(c.diagnoses, start=1)]
+        resource["diagnosis"] = [{"sequence": n, "diagnosisCodeableConcept": code(ICD10CM, icd10_dotted(icd))}
+                                 for n, icd in enumerate(c.diagnoses, start=1)]
     items = []
     for n, line in enumerate(c.lines, start=1):
         item: dict[str, Any] = {
-            "sequence": n, "careTeamSequence": [1], "productOrService": _code(CPT, line.procedure_code),
+            "sequence": n, "careTeamSequence": [1], "productOrService": code(CPT, line.procedure_code),
             "servicedDate": c.date_of_service.isoformat(),
-            "locationCodeableConcept": _code(PLACE_OF_SERVICE, line.place_of_service or c.place_of_service),
-            "quantity": {"value": line.units}, "net": _money(line.charge)}
+            "locationCodeableConcept": code(PLACE_OF_SERVICE, line.place_of_service or c.place_of_service),
+            "quantity": {"value": line.units}, "net": money(line.charge)}
         pointers = [p for p in line.diagnosis_pointers if 1 <= p <= len(c.diagnoses)]
         if pointers:
             item["diagnosisSequence"] = pointers
         if line.modifiers:
-            item["modifier"] = [_code(CPT, m) for m in line.modifiers]
+            item["modifier"] = [code(CPT, m) for m in line.modifiers]
         items.append(item)
     if items:
         resource["item"] = items
@@ -116,55 +123,34 @@ def claim_response(*, claim_id: str, patient_id: str, payer_id: str, billing_npi
     """The payer's latest answer to a claim (``answer``: the status it moved the claim to, at ``answered_at``)."""
     outcome = ANSWERS[answer]
     resource: dict[str, Any] = {
-        "resourceType": "ClaimResponse", "id": claim_id, "meta": {"lastUpdated": _instant(answered_at)},
+        "resourceType": "ClaimResponse", "id": claim_id, "meta": {"lastUpdated": instant(answered_at)},
         "status": "cancelled" if status == S.VOIDED.value else "active",
-        "type": _code(CLAIM_TYPE, "professional"), "use": "claim",
+        "type": code(CLAIM_TYPE, "professional"), "use": "claim",
         "patient": {"reference": f"Patient/{patient_id}"},
-        "created": _instant(answered_at),
-        "insurer": _payer(payer_id, None),
+        "created": instant(answered_at),
+        "insurer": payer(payer_id, None),
         "request": {"reference": f"Claim/{claim_id}"},
         "outcome": outcome, "disposition": _DISPOSITIONS[answer],
     }
     if billing_npi:
-        resource["requestor"] = _npi(billing_npi)
+        resource["requestor"] = by_npi(billing_npi)
     if payer_claim_number:
         resource["identifier"] = [{"system": PAYER_CLAIM_SYSTEM, "value": payer_claim_number}]
     adjudicated = outcome in ("complete", "partial")
     if adjudicated:
         resource["total"] = [
-            {"category": _code(ADJUDICATION, "submitted"), "amount": _money(total_charge)},
-            {"category": _code(ADJUDICATION, "benefit"), "amount": _money(paid)},
-            {"category": _code(CARIN_ADJUDICATION, "memberliability"), "amount": _money(patient_responsibility)}]
-        resource["payment"] = {"type": _code(PAYMENT_TYPE, "complete" if outcome == "complete" else "partial"),
-                               "amount": _money(paid)}
+            total(ADJUDICATION, "submitted", total_charge), total(ADJUDICATION, "benefit", paid),
+            total(CARIN_ADJUDICATION, "memberliability", patient_responsibility)]
+        resource["payment"] = {"type": code(EX_PAYMENT_TYPE, "complete" if outcome == "complete" else "partial"),
+                               "amount": money(paid)}
     if answer == "rejected":
-        codes = [code for code in (reason or "").split(",") if code.strip()]
-        resource["error"] = [{"code": _code(CLAIM_STATUS_CODES, code.strip())} for code in codes] or [
+        reasons = [r.strip() for r in (reason or "").split(",") if r.strip()]
+        resource["error"] = [{"code": code(CLAIM_STATUS_CODES, r)} for r in reasons] or [
             {"code": {"text": "rejected without a reason code"}}]
     return resource
 
 
-def icd10_dotted(code: str) -> str:
+def icd10_dotted(icd: str) -> str:
     """ICD-10-CM as FHIR writes it (F41.1); claims keeps the X12 form (F411)."""
-    code = code.replace(".", "")
-    return f"{code[:3]}.{code[3:]}" if len(code) > 3 else code
-
-
-def _code(system: str, code: str) -> dict[str, Any]:
-    return {"coding": [{"system": system, "code": code}]}
-
-
-def _npi(npi: str) -> dict[str, Any]:
-    return {"identifier": {"system": NPI, "value": npi}}
-
-
-def _payer(payer_id: str, name: str | None) -> dict[str, Any]:
-    return {"identifier": {"system": PAYER_ID_SYSTEM, "value": payer_id}, **({"display": name} if name else {})}
-
-
-def _money(value: Decimal | int | str) -> dict[str, Any]:
-    return {"value": Decimal(str(value)), "currency": "USD"}
-
-
-def _instant(at: datetime) -> str:
-    return at.isoformat().replace("+00:00", "Z")
+    icd = icd.replace(".", "")
+    return f"{icd[:3]}.{icd[3:]}" if len(icd) > 3 else icd

@@ -3,34 +3,16 @@ as a ClaimResponse (built by ``edi.fhir``). Offset pages, newest first."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from rcm_shared.db.database import Database
 from rcm_shared.fhir.api import DateRange
+from rcm_shared.fhir.queries import on_days, within
 from sqlalchemy import func, select
 
 from claims.adapters.orm import claim_transitions, claims
 from claims.adapters.repository import readable_claim
 from claims.edi import fhir
-
-
-def _instant_range(column: Any, days: DateRange | None) -> list[Any]:
-    """A date search on a timestamp: UTC days, inclusive."""
-    if days is None:
-        return []
-    out = []
-    if days.lower is not None:
-        out.append(column >= datetime.combine(days.lower, time(), UTC))
-    if days.upper is not None:
-        out.append(column < datetime.combine(days.upper + timedelta(days=1), time(), UTC))
-    return out
-
-
-def _day_range(column: Any, days: DateRange | None) -> list[Any]:
-    if days is None:
-        return []
-    return [*((column >= days.lower,) if days.lower else ()), *((column <= days.upper,) if days.upper else ())]
 
 
 def _claim(row: Any) -> dict[str, Any] | None:
@@ -42,8 +24,8 @@ async def claims_page(db: Database, practice_id: str, *, patient_id: str | None,
                       service_date: DateRange | None, status: str | None, offset: int,
                       limit: int) -> tuple[list[dict[str, Any]], bool]:
     c = claims.c
-    query = select(claims).where(c.practice_id == practice_id, *_instant_range(c.created_at, created),
-                                 *_day_range(c.date_of_service, service_date))
+    query = select(claims).where(c.practice_id == practice_id, *on_days(c.created_at, created),
+                                 *within(c.date_of_service, service_date))
     if patient_id is not None:
         query = query.where(c.patient_id == patient_id)
     if status is not None:
@@ -91,7 +73,7 @@ async def responses_page(db: Database, practice_id: str, *, patient_id: str | No
                          outcome: str | None, request: str | None, offset: int,
                          limit: int) -> tuple[list[dict[str, Any]], bool]:
     query, answer = _answers_query(practice_id)
-    query = query.where(*_instant_range(answer.c.at, created))
+    query = query.where(*on_days(answer.c.at, created))
     if patient_id is not None:
         query = query.where(claims.c.patient_id == patient_id)
     if request is not None:
