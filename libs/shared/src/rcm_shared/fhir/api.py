@@ -15,7 +15,7 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import Enum
@@ -68,6 +68,22 @@ def validated(resource: dict[str, Any]) -> dict[str, Any]:
 
 def fhir_response(resource: dict[str, Any], status: int = 200) -> JSONResponse:
     return JSONResponse(validated(resource), status_code=status, media_type=FHIR_JSON)
+
+
+NOT_FOUND = "no such resource in this practice"
+
+
+async def read_one(value: str, fetch: Callable[[str], Awaitable[dict[str, Any] | None]], *,
+                   audit: Any | None = None) -> JSONResponse:
+    """A read by id: the id checked (and named to the audit entry), the resource or a 404 OperationOutcome (the
+    same whether it does not exist or is another practice's)."""
+    rid = resource_id(value)
+    if audit is not None:
+        audit.object_id = rid
+    found = await fetch(rid)
+    if found is None:
+        raise FhirError(404, "not-found", NOT_FOUND)
+    return fhir_response(found)
 
 
 def resource_id(value: str) -> str:

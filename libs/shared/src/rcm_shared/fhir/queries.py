@@ -25,3 +25,9 @@ def within(column: Any, days: DateRange | None) -> list[Any]:
     if days is None:
         return []
     return [*((column >= days.lower,) if days.lower else ()), *((column <= days.upper,) if days.upper else ())]
+
+
+async def page(session: Any, query: Any, *, offset: int, limit: int) -> tuple[list[Any], bool]:
+    """One page of ``query`` (already ordered) and whether more follow."""
+    rows = (await session.execute(query.offset(offset).limit(limit + 1))).all()
+    return list(rows[:limit]), len(rows) > limit

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from rcm_shared.fhir.api import FhirError, Kind, capability_router, fhir_response, parse_search, resource_id, searchset
+from rcm_shared.fhir.api import Kind, capability_router, parse_search, read_one, searchset
 from rcm_shared.http.audit import AuditEntry, audited
 from rcm_shared.http.auth import Principal, require_scope
 from rcm_shared.http.deps import DatabaseDep
@@ -17,7 +17,6 @@ from claims.service_layer import fhir_views
 
 router = APIRouter(prefix="/fhir/r4", tags=["FHIR R4"])
 Reader = Annotated[Principal, require_scope("claims:read")]
-NOT_FOUND = FhirError(404, "not-found", "no such resource in this practice")
 # service-date: the date of service (billablePeriod), a search of our own beside FHIR's created
 CLAIM_SEARCH = {"patient": Kind.REFERENCE, "created": Kind.DATE, "service-date": Kind.DATE, "status": Kind.TOKEN}
 RESPONSE_SEARCH = {"patient": Kind.REFERENCE, "created": Kind.DATE, "outcome": Kind.TOKEN,
@@ -41,11 +40,7 @@ async def search_claims(request: Request, principal: Reader, db: DatabaseDep) ->
 @router.get("/Claim/{claim_id}", summary="Read one Claim")
 async def read_claim(claim_id: str, principal: Reader, db: DatabaseDep,
                      audit: Annotated[AuditEntry, audited("claim")]) -> JSONResponse:
-    audit.object_id = claim_id = resource_id(claim_id)
-    found = await fhir_views.claim(db, principal.practice_id, claim_id)
-    if found is None:
-        raise NOT_FOUND
-    return fhir_response(found)
+    return await read_one(claim_id, lambda rid: fhir_views.claim(db, principal.practice_id, rid), audit=audit)
 
 
 @router.get("/ClaimResponse", dependencies=[audited("claim_response", "list")],
@@ -62,8 +57,4 @@ async def search_claim_responses(request: Request, principal: Reader, db: Databa
 @router.get("/ClaimResponse/{claim_id}", summary="Read one ClaimResponse (its id is the claim's)")
 async def read_claim_response(claim_id: str, principal: Reader, db: DatabaseDep,
                               audit: Annotated[AuditEntry, audited("claim_response")]) -> JSONResponse:
-    audit.object_id = claim_id = resource_id(claim_id)
-    found = await fhir_views.claim_response(db, principal.practice_id, claim_id)
-    if found is None:
-        raise NOT_FOUND
-    return fhir_response(found)
+    return await read_one(claim_id, lambda rid: fhir_views.claim_response(db, principal.practice_id, rid), audit=audit)

@@ -7,7 +7,7 @@ from typing import Any
 
 from rcm_shared.db.database import Database
 from rcm_shared.fhir.api import DateRange
-from rcm_shared.fhir.queries import on_days, within
+from rcm_shared.fhir.queries import on_days, page, within
 from sqlalchemy import func, select
 
 from claims.adapters.orm import claim_transitions, claims
@@ -31,10 +31,9 @@ async def claims_page(db: Database, practice_id: str, *, patient_id: str | None,
     if status is not None:
         query = query.where(c.status.in_([s.value for s in fhir.CLAIM_STATUSES[status]]))
     async with db.sessions() as session:
-        rows = (await session.execute(query.order_by(c.created_at.desc(), c.claim_id).offset(offset)
-                                      .limit(limit + 1))).all()
+        rows, more = await page(session, query.order_by(c.created_at.desc(), c.claim_id), offset=offset, limit=limit)
     # a claim whose document cannot be read back is left out (counted and logged by id by readable_claim)
-    return [r for r in (_claim(row) for row in rows[:limit]) if r is not None], len(rows) > limit
+    return [r for r in (_claim(row) for row in rows) if r is not None], more
 
 
 async def claim(db: Database, practice_id: str, claim_id: str) -> dict[str, Any] | None:
@@ -81,9 +80,9 @@ async def responses_page(db: Database, practice_id: str, *, patient_id: str | No
     if outcome is not None:
         query = query.where(answer.c.to_status.in_(fhir.OUTCOMES[outcome]))
     async with db.sessions() as session:
-        rows = (await session.execute(query.order_by(answer.c.at.desc(), claims.c.claim_id).offset(offset)
-                                      .limit(limit + 1))).all()
-    return [_response(r) for r in rows[:limit]], len(rows) > limit
+        rows, more = await page(session, query.order_by(answer.c.at.desc(), claims.c.claim_id), offset=offset,
+                                limit=limit)
+    return [_response(r) for r in rows], more
 
 
 async def claim_response(db: Database, practice_id: str, claim_id: str) -> dict[str, Any] | None:

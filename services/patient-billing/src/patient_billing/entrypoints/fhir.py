@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from rcm_shared.fhir.api import FhirError, Kind, capability_router, fhir_response, parse_search, resource_id, searchset
+from rcm_shared.fhir.api import Kind, capability_router, parse_search, read_one, searchset
 from rcm_shared.http.audit import AuditEntry, audited
 from rcm_shared.http.auth import Principal, require_scope
 from rcm_shared.http.deps import DatabaseDep
@@ -17,7 +17,6 @@ from patient_billing.service_layer import fhir_views
 
 router = APIRouter(prefix="/fhir/r4", tags=["FHIR R4"])
 Reader = Annotated[Principal, require_scope("patient-billing:read")]
-NOT_FOUND = FhirError(404, "not-found", "no such resource in this practice")
 ACCOUNT_SEARCH = {"patient": Kind.REFERENCE, "status": Kind.TOKEN}
 INVOICE_SEARCH = {"patient": Kind.REFERENCE, "date": Kind.DATE, "status": Kind.TOKEN, "account": Kind.REFERENCE}
 capabilities = capability_router(service="patient-billing", resources={"Account": ACCOUNT_SEARCH,
@@ -38,11 +37,7 @@ async def search_accounts(request: Request, principal: Reader, db: DatabaseDep) 
 @router.get("/Account/{account_id}", summary="Read one Account")
 async def read_account(account_id: str, principal: Reader, db: DatabaseDep,
                        audit: Annotated[AuditEntry, audited("patient_account")]) -> JSONResponse:
-    audit.object_id = account_id = resource_id(account_id)
-    found = await fhir_views.account(db, principal.practice_id, account_id)
-    if found is None:
-        raise NOT_FOUND
-    return fhir_response(found)
+    return await read_one(account_id, lambda rid: fhir_views.account(db, principal.practice_id, rid), audit=audit)
 
 
 @router.get("/Invoice", dependencies=[audited("invoice", "list")],
@@ -60,8 +55,4 @@ async def search_invoices(request: Request, principal: Reader, db: DatabaseDep) 
 @router.get("/Invoice/{entry_id}", summary="Read one Invoice")
 async def read_invoice(entry_id: str, principal: Reader, db: DatabaseDep,
                        audit: Annotated[AuditEntry, audited("invoice")]) -> JSONResponse:
-    audit.object_id = entry_id = resource_id(entry_id)
-    found = await fhir_views.invoice(db, principal.practice_id, entry_id)
-    if found is None:
-        raise NOT_FOUND
-    return fhir_response(found)
+    return await read_one(entry_id, lambda rid: fhir_views.invoice(db, principal.practice_id, rid), audit=audit)

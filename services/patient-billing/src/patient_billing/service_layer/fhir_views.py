@@ -7,7 +7,7 @@ from typing import Any
 
 from rcm_shared.db.database import Database
 from rcm_shared.fhir.api import DateRange
-from rcm_shared.fhir.queries import on_days
+from rcm_shared.fhir.queries import on_days, page
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -45,9 +45,8 @@ async def accounts_page(db: Database, practice_id: str, *, patient_id: str | Non
     if patient_id is not None:
         query = query.where(_patient_filter(practice_id, patient_id))
     async with db.sessions() as session:
-        rows = (await session.execute(query.order_by(accounts.c.account_id).offset(offset).limit(limit + 1))).all()
-        found = await _accounts(session, list(rows[:limit]))
-    return found, len(rows) > limit
+        rows, more = await page(session, query.order_by(accounts.c.account_id), offset=offset, limit=limit)
+        return await _accounts(session, rows), more
 
 
 async def _accounts(session: AsyncSession, rows: list[Any]) -> list[dict[str, Any]]:
@@ -127,10 +126,9 @@ async def invoices_page(db: Database, practice_id: str, *, patient_id: str | Non
     elif status == "balanced":
         query = query.where(~was_reversed, func.coalesce(still_open, 0) == 0)
     async with db.sessions() as session:
-        rows = (await session.execute(query.order_by(entries.c.posted_at.desc(), entries.c.entry_id)
-                                      .offset(offset).limit(limit + 1))).all()
-        found = await _invoices(session, practice_id, list(rows[:limit]))
-    return found, len(rows) > limit
+        rows, more = await page(session, query.order_by(entries.c.posted_at.desc(), entries.c.entry_id),
+                                offset=offset, limit=limit)
+        return await _invoices(session, practice_id, rows), more
 
 
 async def invoice(db: Database, practice_id: str, entry_id: str) -> dict[str, Any] | None:

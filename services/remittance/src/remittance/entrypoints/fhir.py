@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from rcm_shared.fhir.api import FhirError, Kind, capability_router, fhir_response, parse_search, resource_id, searchset
+from rcm_shared.fhir.api import Kind, capability_router, parse_search, read_one, searchset
 from rcm_shared.http.audit import AuditEntry, audited
 from rcm_shared.http.auth import Principal, require_scope
 from rcm_shared.http.deps import DatabaseDep
@@ -17,7 +17,6 @@ from remittance.service_layer import fhir_views
 
 router = APIRouter(prefix="/fhir/r4", tags=["FHIR R4"])
 Reader = Annotated[Principal, require_scope("remittance:read")]
-NOT_FOUND = FhirError(404, "not-found", "no such resource in this practice")
 # service-date as CARIN Blue Button defines it (the billable period); claim: the EOBs of one Claim
 EOB_SEARCH = {"patient": Kind.REFERENCE, "created": Kind.DATE, "service-date": Kind.DATE, "status": Kind.TOKEN,
               "claim": Kind.REFERENCE}
@@ -43,11 +42,7 @@ async def search_eobs(request: Request, principal: Reader, db: DatabaseDep) -> J
 @router.get("/ExplanationOfBenefit/{posting_id}", summary="Read one ExplanationOfBenefit")
 async def read_eob(posting_id: str, principal: Reader, db: DatabaseDep,
                    audit: Annotated[AuditEntry, audited("explanation_of_benefit")]) -> JSONResponse:
-    audit.object_id = posting_id = resource_id(posting_id)
-    found = await fhir_views.eob(db, principal.practice_id, posting_id)
-    if found is None:
-        raise NOT_FOUND
-    return fhir_response(found)
+    return await read_one(posting_id, lambda rid: fhir_views.eob(db, principal.practice_id, rid), audit=audit)
 
 
 @router.get("/PaymentReconciliation", dependencies=[audited("payment_reconciliation", "list")],
@@ -66,8 +61,5 @@ async def search_reconciliations(request: Request, principal: Reader, db: Databa
 @router.get("/PaymentReconciliation/{payment_id}", summary="Read one PaymentReconciliation")
 async def read_reconciliation(payment_id: str, principal: Reader, db: DatabaseDep,
                               audit: Annotated[AuditEntry, audited("payment_reconciliation")]) -> JSONResponse:
-    audit.object_id = payment_id = resource_id(payment_id)
-    found = await fhir_views.reconciliation(db, principal.practice_id, payment_id)
-    if found is None:
-        raise NOT_FOUND
-    return fhir_response(found)
+    return await read_one(payment_id, lambda rid: fhir_views.reconciliation(db, principal.practice_id, rid),
+                          audit=audit)

@@ -8,7 +8,7 @@ from typing import Any
 
 from rcm_shared.db.database import Database
 from rcm_shared.fhir.api import DateRange
-from rcm_shared.fhir.queries import on_days, within
+from rcm_shared.fhir.queries import on_days, page, within
 from sqlalchemy import select
 
 from remittance.adapters.orm import claim_postings, era_payments, submitted_claims
@@ -56,9 +56,9 @@ async def eobs_page(db: Database, practice_id: str, *, patient_id: str | None, c
     elif status == "cancelled":
         query = query.where(p.reversed_by_posting_id.is_not(None))
     async with db.sessions() as session:
-        rows = (await session.execute(query.order_by(p.posted_at.desc(), p.posting_id).offset(offset)
-                                      .limit(limit + 1))).all()
-    return [_eob(r) for r in rows[:limit]], len(rows) > limit
+        rows, more = await page(session, query.order_by(p.posted_at.desc(), p.posting_id), offset=offset,
+                                limit=limit)
+    return [_eob(r) for r in rows], more
 
 
 async def eob(db: Database, practice_id: str, posting_id: str) -> dict[str, Any] | None:
@@ -94,10 +94,9 @@ async def reconciliations_page(db: Database, practice_id: str, *, created: DateR
     if identifier is not None:
         query = query.where(pay.trace_number == identifier)
     async with db.sessions() as session:
-        rows = (await session.execute(query.order_by(pay.posted_at.desc(), pay.payment_id).offset(offset)
-                                      .limit(limit + 1))).all()
-        found = await _reconciliations(session, list(rows[:limit]))
-    return found, len(rows) > limit
+        rows, more = await page(session, query.order_by(pay.posted_at.desc(), pay.payment_id), offset=offset,
+                                limit=limit)
+        return await _reconciliations(session, rows), more
 
 
 async def reconciliation(db: Database, practice_id: str, payment_id: str) -> dict[str, Any] | None:
