@@ -213,14 +213,16 @@ def _date_range(name: str, value: str, current: DateRange) -> DateRange:
     lower, upper = current.lower, current.upper
     if prefix == "ne":
         raise FhirError(400, "not-supported", "the ne prefix is not supported", expression=name)
+    if (prefix, day) in (("gt", date.max), ("lt", date.min)):
+        raise _bad(name, "no day after it (or before it) in the calendar")
     if prefix in ("eq", "ge"):
         lower = max(lower, day) if lower else day
     if prefix == "gt":
-        lower = max(lower, date.fromordinal(day.toordinal() + 1)) if lower else date.fromordinal(day.toordinal() + 1)
+        lower = max(lower, day + ONE_DAY) if lower else day + ONE_DAY
     if prefix in ("eq", "le"):
         upper = min(upper, day) if upper else day
     if prefix == "lt":
-        upper = min(upper, date.fromordinal(day.toordinal() - 1)) if upper else date.fromordinal(day.toordinal() - 1)
+        upper = min(upper, day - ONE_DAY) if upper else day - ONE_DAY
     return DateRange(lower, upper)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from rcm_shared.fhir.api import ONE_DAY, DateRange
@@ -15,7 +15,7 @@ def on_days(column: Any, days: DateRange | None) -> list[Any]:
     out = []
     if days.lower is not None:
         out.append(column >= datetime.combine(days.lower, time(), UTC))
-    if days.upper is not None:
+    if days.upper is not None and days.upper < date.max:  # up to the last day of the calendar: no bound
         out.append(column < datetime.combine(days.upper + ONE_DAY, time(), UTC))
     return out
 
