@@ -216,7 +216,7 @@ def fhir_front_process(root: Path, port: int, urls: dict[str, str]) -> ProcessSp
     """The FHIR front: one base URL (``/fhir/r4``) routing each resource type to the service that serves it."""
     url = f"http://127.0.0.1:{port}"
     env = dict(os.environ)
-    env.update({"RCM_FHIR_FRONT_PORT": str(port), "RCM_SERVICE_URLS": json.dumps(urls)})
+    env.update({"RCM_HTTP_PORT": str(port), "RCM_HTTP_HOST": "127.0.0.1", "RCM_SERVICE_URLS": json.dumps(urls)})
     return ProcessSpec(FHIR, [sys.executable, "-m", "rcm_shared.fhir.front"], root / "log" / "fhir.log",
                        ready=lambda: _http_ready(url), env=env, url=url, ready_url=f"{url}/readyz", kind="front")
 

@@ -8,15 +8,13 @@ service writes into a Bundle (self, next, fullUrl) point at the front. Which ser
 the services' own ``/fhir/r4/metadata`` (asked again when a type is not known, at most every few seconds), so a
 resource added to a service needs no change here. Read-only, like the FHIR API behind it.
 
-Run: ``python -m rcm_shared.fhir.front`` with ``RCM_SERVICE_URLS`` (a JSON map of service name to base URL) and
-``RCM_FHIR_FRONT_PORT``.
+Run: ``python -m rcm_shared.fhir.front`` with ``RCM_SERVICE_URLS`` (a JSON map of service name to base URL),
+``RCM_HTTP_HOST`` and ``RCM_HTTP_PORT`` (8000), as a service's settings.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import re
 import time
 from collections.abc import Mapping
@@ -147,9 +145,10 @@ def build_front(services: Mapping[str, str], *, client: httpx.AsyncClient | None
 def main() -> None:  # pragma: no cover - the process `rcm up` runs
     import uvicorn
 
-    services = json.loads(os.environ.get("RCM_SERVICE_URLS", "{}"))
-    port = int(os.environ.get("RCM_FHIR_FRONT_PORT", "8000"))
-    uvicorn.run(build_front(services), host=os.environ.get("RCM_FHIR_FRONT_HOST", "127.0.0.1"), port=port,
+    from rcm_shared.config import ServiceSettings
+
+    settings = ServiceSettings(service_name="fhir")  # RCM_SERVICE_URLS, RCM_HTTP_HOST, RCM_HTTP_PORT (8000)
+    uvicorn.run(build_front(settings.service_urls), host=settings.http_host, port=settings.http_port,
                 log_level="warning", proxy_headers=False)
 
 
