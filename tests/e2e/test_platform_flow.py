@@ -82,6 +82,7 @@ def test_visits_to_posted_eras_and_patient_balances(running_platform: embedded.R
         assert event["type"] == "claim.status-changed" and event["practiceid"] == PRACTICE
     assert {json.loads(b)["data"]["claim_id"] for _, b in received} <= {c["claim_id"] for c in claims}
     _reporting_agrees(urls["reporting"], headers, claims)
+    _an_integrator_reads_a_claim_and_its_eob(running_platform, claims)
 
 
 def _reporting_agrees(url: str, headers: dict[str, str], claims: list[dict[str, Any]]) -> None:
@@ -107,6 +108,30 @@ def _reporting_agrees(url: str, headers: dict[str, str], claims: list[dict[str, 
     assert board["first_pass_clean_rate"]["target"]["goal"] == "92"
     drill = httpx.get(f"{url}/v1/kpis/denial_rate/claims", headers=headers, timeout=30).json()
     assert set(drill["base_claim_ids"]) == {c["claim_id"] for c in adjudicated}
+
+
+def _an_integrator_reads_a_claim_and_its_eob(platform: embedded.RunningPlatform,
+                                            claims: list[dict[str, Any]]) -> None:
+    """One FHIR base URL (the front `rcm up` runs): `rcm fhir claim` reads a paid Claim, its ClaimResponse and its
+    ExplanationOfBenefit, each valid FHIR, the EOB's payment the claim's."""
+    from fhir.resources.R4B.claim import Claim
+    from fhir.resources.R4B.explanationofbenefit import ExplanationOfBenefit
+    from rcm_cli import main
+    from typer.testing import CliRunner
+
+    paid = next(c for c in claims if c["status"] == "paid")
+    result = CliRunner().invoke(main.app, ["fhir", "claim", paid["claim_id"], "--practice", PRACTICE, "--json"])
+    assert result.exit_code == 0, result.output
+    found = json.loads(result.output)
+    assert Claim.model_validate(found["claim"]).status == "active"
+    assert found["claim_response"]["outcome"] == "complete"
+    (eob,) = [ExplanationOfBenefit.model_validate(e) for e in found["explanations_of_benefit"]]
+    paid_to_provider = next(t.amount.value for t in eob.total or [] if t.category.coding[0].code == "paidtoprovider")
+    assert paid_to_provider == Decimal(paid["paid"]) and eob.claim.reference == f"Claim/{paid['claim_id']}"
+    statement = httpx.get(f"{platform.fhir_url}/fhir/r4/metadata", timeout=10).json()
+    assert {r["type"] for r in statement["rest"][0]["resource"]} == {
+        "Coverage", "CoverageEligibilityResponse", "Claim", "ClaimResponse", "ExplanationOfBenefit",
+        "PaymentReconciliation", "Account", "Invoice"}
 
 
 def _cents(amount: str) -> int:

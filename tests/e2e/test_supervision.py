@@ -65,7 +65,7 @@ def test_a_killed_service_and_a_killed_broker_come_back_and_the_platform_is_read
     assert (by_name["claims"]["restarts"], by_name["broker"]["restarts"]) == (1, 1)
     assert by_name["claims"]["pid"] == supervised.processes["claims"].pid
     assert all(p["restarts"] == 0 for name, p in by_name.items() if name not in ("claims", "broker"))
-    assert set(by_name) == {"issuer", "broker", embedded.PROCESSOR, *embedded.SERVICES}
+    assert set(by_name) == {"issuer", "broker", embedded.PROCESSOR, embedded.FHIR, *embedded.SERVICES}
     assert state["broker_pid"] == supervised.broker.process.pid
 
     log = (supervised.root / "log" / "supervisor.log").read_text().splitlines()

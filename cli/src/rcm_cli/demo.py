@@ -303,6 +303,12 @@ def _report(api: Platform, claims: list[dict[str, Any]], eras: list[dict[str, An
     console.print(f"  first-pass clean claim rate: {report['first_pass_clean_claim_rate']}")
     console.print("Files exchanged with the payer are under var/clearinghouse/ (outbound 837P, inbound 999, "
                   "remittance 835).")
+    paid = next((c["claim_id"] for c in claims if c["status"] == "paid"), None)
+    if paid:
+        from rcm_cli.fhir_commands import base_url
+
+        console.print(f"As FHIR (one base URL, {base_url()}): "
+                      f"./rcm fhir claim {paid}   (the Claim, its ClaimResponse and ExplanationOfBenefit)")
 
 
 def _patient_payments(api: Platform, today: date) -> None:

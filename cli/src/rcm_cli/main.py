@@ -39,6 +39,8 @@ def up() -> None:
                   f"logs: {VAR / 'log'}")
     console.print(f"[bold green]Console:[/bold green] {running.console_url()}  (sign in with any name and a role; "
                   "practice demo-practice after ./rcm demo)")
+    console.print(f"FHIR R4 (every resource, one base URL): {running.fhir_url}/fhir/r4   "
+                  "(try: [cyan]./rcm fhir claim <claim id>[/cyan])")
     console.print("Supervised: a process that exits is restarted with back-off (log: "
                   f"{VAR / 'log' / 'supervisor.log'}).")
     console.print("Try: [cyan]./rcm demo[/cyan] in another terminal;  a token: [cyan]./rcm token[/cyan];  "
@@ -155,9 +157,10 @@ def import_eras(
 
 
 def _register_subcommands() -> None:
-    from rcm_cli import demo, webhooks_commands, x12_commands
+    from rcm_cli import demo, fhir_commands, webhooks_commands, x12_commands
 
     app.add_typer(x12_commands.app, name="x12")
+    app.add_typer(fhir_commands.app, name="fhir")
     app.add_typer(webhooks_commands.app, name="webhooks")
     app.command(name="demo")(demo.demo)
 

@@ -49,6 +49,8 @@ ISSUER_PORT = 8010
 # The sandbox card processor (Stripe's API on a local port; patient billing's stripe client is pointed at it).
 PROCESSOR = "payment-processor"
 PROCESSOR_PORT = 8011
+FHIR = "fhir"  # the one FHIR R4 base URL: a router to the services that own the resources (rcm_shared.fhir.front)
+FHIR_PORT = 8000
 
 
 @dataclass
@@ -60,6 +62,7 @@ class RunningPlatform:
     database_urls: dict[str, str]
     issuer_url: str = ""
     supervisor: Supervisor = field(default_factory=Supervisor)
+    fhir_url: str = ""
 
     def urls(self) -> dict[str, str]:
         return {name: f"http://127.0.0.1:{port}" for name, port in self.ports.items()}
@@ -80,6 +83,7 @@ class RunningPlatform:
             "services": {n: {"url": u, "pid": self.processes[n].pid} for n, u in self.urls().items()},
             "issuer": {"url": self.issuer_url, "pid": self.processes[ISSUER].pid},
             "console": self.console_url(),
+            "fhir": {"url": f"{self.fhir_url}/fhir/r4", "pid": self.processes[FHIR].pid},
             "processes": self.supervisor.snapshot(),
             "clearinghouse_dir": str(self.root / "clearinghouse"),
             "processor": next((p for p in self.supervisor.snapshot() if p.get("name") == PROCESSOR), None),
@@ -213,11 +217,21 @@ def processor_process(root: Path, port: int, webhook_url: str) -> ProcessSpec:
                        ready_url=f"{url}/readyz", kind="sandbox")
 
 
+def fhir_front_process(root: Path, port: int, urls: dict[str, str]) -> ProcessSpec:
+    """The FHIR front: one base URL (``/fhir/r4``) routing each resource type to the service that serves it."""
+    url = f"http://127.0.0.1:{port}"
+    env = dict(os.environ)
+    env.update({"RCM_HTTP_PORT": str(port), "RCM_HTTP_HOST": "127.0.0.1", "RCM_SERVICE_URLS": json.dumps(urls)})
+    return ProcessSpec(FHIR, [sys.executable, "-m", "rcm_shared.fhir.front"], root / "log" / "fhir.log",
+                       ready=lambda: _http_ready(url), env=env, url=url, ready_url=f"{url}/readyz", kind="front")
+
+
 def platform_processes(root: Path, issuer_port: int, broker_port: int, ports: dict[str, int],
                        databases: dict[str, str], extra_env: dict[str, str] | None = None,
-                       processor_port: int = PROCESSOR_PORT) -> list[ProcessSpec]:
+                       processor_port: int = PROCESSOR_PORT, fhir_port: int = FHIR_PORT) -> list[ProcessSpec]:
     """Everything ``rcm up`` runs, in start order. The issuer and the broker are gates: the services start once
-    both answer. With patient billing comes the sandbox card processor it charges cards through."""
+    both answer. With patient billing comes the sandbox card processor it charges cards through; the FHIR
+    front last (it learns from the services what each serves)."""
     bootstrap = f"127.0.0.1:{broker_port}"
     issuer_url = f"http://127.0.0.1:{issuer_port}"
     urls = {n: f"http://127.0.0.1:{p}" for n, p in ports.items()}
@@ -231,6 +245,7 @@ def platform_processes(root: Path, issuer_port: int, broker_port: int, ports: di
                         "RCM_PROCESSOR_WEBHOOK_SECRET": processor_secret(root)})
         env.update(extra_env or {})
         specs.append(service_process(name, root, port, env))
+    specs.append(fhir_front_process(root, fhir_port, urls))
     return specs
 
 
@@ -249,6 +264,7 @@ def start_platform(root: Path, *, ports: dict[str, int] | None = None,
     (root / "issuer").mkdir(exist_ok=True)
     issuer_port = ISSUER_PORT if ports is None else free_port()
     processor_port = PROCESSOR_PORT if ports is None else free_port()
+    fhir_port = FHIR_PORT if ports is None else free_port()
     issuer_url = f"http://127.0.0.1:{issuer_port}"
     (root / "issuer" / "url").write_text(issuer_url)  # a service started by hand later trusts the same issuer
     ports = ports or dict(SERVICES)
@@ -262,7 +278,8 @@ def start_platform(root: Path, *, ports: dict[str, int] | None = None,
             started[0].write_state()
 
     supervisor = Supervisor(on_change=changed, log_path=root / "log" / "supervisor.log", echo=echo)
-    for spec in platform_processes(root, issuer_port, broker_port, ports, databases, extra_env, processor_port):
+    for spec in platform_processes(root, issuer_port, broker_port, ports, databases, extra_env, processor_port,
+                                   fhir_port):
         supervisor.add(spec)
     if broker is not None:
         supervisor.adopt(BROKER, broker.process)
@@ -273,8 +290,9 @@ def start_platform(root: Path, *, ports: dict[str, int] | None = None,
         raise
     running = {name: entry.process for name, entry in supervisor.entries.items() if entry.process is not None}
     running_broker = broker or EmbeddedBroker(broker_port, running[BROKER], root / "log" / "broker.log")
-    processes = {name: running[name] for name in (ISSUER, *ports)}
-    platform = RunningPlatform(root, running_broker, processes, ports, databases, issuer_url, supervisor)
+    processes = {name: running[name] for name in (ISSUER, FHIR, *ports)}
+    platform = RunningPlatform(root, running_broker, processes, ports, databases, issuer_url, supervisor,
+                               f"http://127.0.0.1:{fhir_port}")
 
     def follow(name: str, entry: Supervised) -> None:
         # RunningPlatform.processes and .broker always name the process running now.

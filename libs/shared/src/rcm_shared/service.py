@@ -141,6 +141,10 @@ def create_service_app(
     app.include_router(_health_router(settings, runtime))
     for router in routers:
         app.include_router(router)
+    if any(router.prefix.startswith("/fhir/") for router in routers):
+        from rcm_shared.fhir.api import install_fhir_errors  # local: fhir.resources only where FHIR is served
+
+        install_fhir_errors(app)  # OperationOutcome answers on the FHIR routes
     app.include_router(audit_router())
     return app
 

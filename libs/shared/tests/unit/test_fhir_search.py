@@ -33,12 +33,31 @@ def test_references_tokens_count_and_pages() -> None:
 
 
 @pytest.mark.parametrize("query", ["patinet=pt-1", "status=open", "created=2026-02-30", "created=ne2026-01-01",
-                                   "patient=a&patient=b", "_count=1000", "_page=xyz", "patient=Patient/a%20b"])
+                                   "patient=a&patient=b", "_count=1000", "_page=xyz", "patient=Patient/a%20b",
+                                   "created=gt9999-12-31", "created=lt0001-01-01"])
 def test_unknown_or_malformed_parameters_are_operation_outcomes(query: str) -> None:
     with pytest.raises(FhirError) as caught:
         parse_search(request(query), SPEC, allowed_tokens={"status": ("active", "cancelled")})
     assert caught.value.status == 400
     assert caught.value.outcome()["issue"][0]["expression"] == [query.split("=", maxsplit=1)[0]]
+
+
+def test_a_reference_type_per_parameter() -> None:
+    spec = {"patient": Kind.REFERENCE, "claim": Kind.REFERENCE}
+    search = parse_search(request("patient=Patient/pt-1&claim=Claim/c-1"), spec, reference_types={"claim": "Claim"})
+    assert (search.get("patient"), search.get("claim")) == ("pt-1", "c-1")
+    with pytest.raises(FhirError) as caught:
+        parse_search(request("claim=Patient/pt-1"), spec, reference_types={"claim": "Claim"})
+    assert caught.value.outcome()["issue"][0]["expression"] == ["claim"]
+
+
+def test_the_calendars_last_day_is_an_open_end() -> None:
+    from rcm_shared.fhir.queries import on_days
+    from sqlalchemy import column
+
+    search = parse_search(request("created=ge9999-12-31&created=le9999-12-31"), SPEC)
+    assert search.get("created") == DateRange(date.max, date.max)
+    assert len(on_days(column("at"), search.get("created"))) == 1, "no bound past the calendar"
 
 
 @given(st.text(max_size=40))

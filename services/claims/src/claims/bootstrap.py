@@ -45,6 +45,7 @@ from claims.domain.exceptions import (
 from claims.domain.rulebook import Rulebook
 from claims.entrypoints.api import router
 from claims.entrypoints.dependencies import ClaimsServices
+from claims.entrypoints.fhir import routers as fhir_routers
 from claims.service_layer import handlers, reconciliation, responses, submission, views, visits, work_queues
 from claims.service_layer.unit_of_work import units_of_work
 
@@ -177,7 +178,7 @@ def build_app(settings: ServiceSettings | None = None, clearinghouse: Clearingho
                     "837P batches through the clearinghouse, the claim's life cycle and work queues.",
         routers=[router, work_items_router(
             service="claims", tables=work_item_tables, queues=work_queues.queues(services.rules, services.clock),
-            read_scope="claims:read", write_scope="claims:write", unit_of_work=services.uows)],
+            read_scope="claims:read", write_scope="claims:write", unit_of_work=services.uows), *fhir_routers],
         domain_errors=DOMAIN_ERRORS, clock=services.clock)
     app.state.services = services
     app.state.clearinghouse = services.clearinghouse

@@ -48,6 +48,7 @@ from patient_billing.domain.plans import PlanRules
 from patient_billing.domain.pricing import FeeRules, FinancialPolicyRules, PricingRules, SlidingScaleRules
 from patient_billing.entrypoints.api import router
 from patient_billing.entrypoints.dependencies import PatientBillingServices, PaymentRules
+from patient_billing.entrypoints.fhir import routers as fhir_routers
 from patient_billing.entrypoints.payments_api import router as payments_router
 from patient_billing.service_layer import card_payments, collections, plans
 from patient_billing.service_layer.handlers import message_map
@@ -173,6 +174,6 @@ def build_app(settings: PatientBillingSettings | None = None, clock: Clock | Non
         description="The patient ledger (double entry, integer cents): accounts per responsible party, self-pay "
                     "charges, patient responsibility from ERAs with its reasons, payments, refunds, adjustments, "
                     "reversals, aging and the trial balance. Patient billing owns patient A/R.",
-        routers=[router, payments_router, work_items], domain_errors=DOMAIN_ERRORS, clock=clock)
+        routers=[router, payments_router, work_items, *fhir_routers], domain_errors=DOMAIN_ERRORS, clock=clock)
     app.state.services = services
     return app

@@ -49,6 +49,7 @@ from remittance.domain.rulebook import Rulebook
 from remittance.domain.secondary_balances import load_secondary_follow_up
 from remittance.entrypoints.api import router
 from remittance.entrypoints.dependencies import RemittanceServices
+from remittance.entrypoints.fhir import routers as fhir_routers
 from remittance.service_layer import intake, unapplied, work_queues
 from remittance.service_layer.handlers import message_map
 from remittance.service_layer.unit_of_work import RemittanceUnitOfWork, UnitsOfWork
@@ -175,7 +176,7 @@ def build_app(settings: ServiceSettings | None = None, clock: Clock | None = Non
                     "denial classification and routing, underpayments against contracted rates, reports.",
         routers=[router, work_items_router(
             service=event_mapper.SOURCE, tables=work_item_tables, queues=work_queues.queues(services.rules),
-            read_scope="remittance:read", write_scope="remittance:write", unit_of_work=services.uows)],
+            read_scope="remittance:read", write_scope="remittance:write", unit_of_work=services.uows), *fhir_routers],
         domain_errors=DOMAIN_ERRORS, clock=clock)
     app.state.services = services
     return app

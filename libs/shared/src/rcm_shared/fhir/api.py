@@ -15,7 +15,7 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import Enum
@@ -70,6 +70,22 @@ def fhir_response(resource: dict[str, Any], status: int = 200) -> JSONResponse:
     return JSONResponse(validated(resource), status_code=status, media_type=FHIR_JSON)
 
 
+NOT_FOUND = "no such resource in this practice"
+
+
+async def read_one(value: str, fetch: Callable[[str], Awaitable[dict[str, Any] | None]], *,
+                   audit: Any | None = None) -> JSONResponse:
+    """A read by id: the id checked (and named to the audit entry), the resource or a 404 OperationOutcome (the
+    same whether it does not exist or is another practice's)."""
+    rid = resource_id(value)
+    if audit is not None:
+        audit.object_id = rid
+    found = await fetch(rid)
+    if found is None:
+        raise FhirError(404, "not-found", NOT_FOUND)
+    return fhir_response(found)
+
+
 def resource_id(value: str) -> str:
     """A path id, as FHIR allows it ([A-Za-z0-9-.]{1,64}); anything else is not found (and not echoed)."""
     if not _ID.match(value):
@@ -103,8 +119,10 @@ class Search:
 
 
 def parse_search(request: Request, spec: Mapping[str, Kind], *, allowed_tokens: Mapping[str, Sequence[str]]
-                 | None = None, reference_type: str = "Patient") -> Search:
-    """The route's search parameters, strictly: each known, well formed, at most once (dates: a range)."""
+                 | None = None, reference_type: str = "Patient",
+                 reference_types: Mapping[str, str] | None = None) -> Search:
+    """The route's search parameters, strictly: each known, well formed, at most once (dates: a range).
+    A reference is ``<type>/<id>`` or the bare id; its type is ``reference_types[name]``, else ``reference_type``."""
     search = Search()
     seen: set[str] = set()
     for name, value in request.query_params.multi_items():
@@ -127,9 +145,10 @@ def parse_search(request: Request, spec: Mapping[str, Kind], *, allowed_tokens: 
             raise _bad(name, "given more than once")
         seen.add(name)
         if kind is Kind.REFERENCE:
-            ref = value.removeprefix(f"{reference_type}/")
+            target = (reference_types or {}).get(name, reference_type)
+            ref = value.removeprefix(f"{target}/")
             if not _ID.match(ref):
-                raise _bad(name, f"not a {reference_type} reference")
+                raise _bad(name, f"not a {target} reference")
             search.values[name] = ref
         else:
             allowed = (allowed_tokens or {}).get(name)
@@ -194,14 +213,16 @@ def _date_range(name: str, value: str, current: DateRange) -> DateRange:
     lower, upper = current.lower, current.upper
     if prefix == "ne":
         raise FhirError(400, "not-supported", "the ne prefix is not supported", expression=name)
+    if (prefix, day) in (("gt", date.max), ("lt", date.min)):
+        raise _bad(name, "no day after it (or before it) in the calendar")
     if prefix in ("eq", "ge"):
         lower = max(lower, day) if lower else day
     if prefix == "gt":
-        lower = max(lower, date.fromordinal(day.toordinal() + 1)) if lower else date.fromordinal(day.toordinal() + 1)
+        lower = max(lower, day + ONE_DAY) if lower else day + ONE_DAY
     if prefix in ("eq", "le"):
         upper = min(upper, day) if upper else day
     if prefix == "lt":
-        upper = min(upper, date.fromordinal(day.toordinal() - 1)) if upper else date.fromordinal(day.toordinal() - 1)
+        upper = min(upper, day - ONE_DAY) if upper else day - ONE_DAY
     return DateRange(lower, upper)
 
 

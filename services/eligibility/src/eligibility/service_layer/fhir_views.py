@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from rcm_shared.db.database import Database
 from rcm_shared.fhir.api import DateRange
+from rcm_shared.fhir.queries import on_days
 from sqlalchemy import and_, select
 
 from eligibility.adapters.orm import coverage_checks, insurance_on_file, snapshots
@@ -73,11 +73,7 @@ async def eligibility_responses(db: Database, practice_id: str, *, patient_id: s
     query = _response_query(practice_id)
     if patient_id is not None:
         query = query.where(c.patient_id == patient_id)
-    if created is not None:  # dates of `created` are UTC dates
-        if created.lower is not None:
-            query = query.where(c.checked_at >= datetime.combine(created.lower, time(), UTC))
-        if created.upper is not None:
-            query = query.where(c.checked_at < datetime.combine(created.upper + timedelta(days=1), time(), UTC))
+    query = query.where(*on_days(c.checked_at, created))  # dates of `created` are UTC dates
     if outcome == "complete":
         query = query.where(c.status.in_(ANSWERED))
     elif outcome == "error":
