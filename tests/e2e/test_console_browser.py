@@ -149,6 +149,9 @@ def test_a_billing_team_works_the_console_in_a_real_browser(running_platform: em
     # Work a held claim on claims' queue (the work-item kernel): the claims service answers the biller's own request.
     page.get_by_role("link", name="Work queues").click()
     expect(page.get_by_role("heading", name="Work queues", level=1)).to_be_visible()
+    for queue in ("Held claims", "Denials: clinical liaison", "ERA exceptions", "Eligibility work items",
+                  "Authorizations running out", "Unmatched cash"):
+        expect(page.get_by_role("link", name=re.compile(f"^{queue}"))).to_be_visible()
     shots(page, "queues")
     page.get_by_role("link", name=re.compile(r"^Held claims")).click()
     expect(page.get_by_role("heading", name="Held claims", level=1)).to_be_visible()

@@ -225,7 +225,8 @@ async def test_queue_actions_go_to_the_owner_with_the_persons_token(console) -> 
     await sign_in(client, "bea", "biller", PRACTICE)
     index = await client.get("/console/queues")
     assert "Held claims" in index.text and "kernel:eligibility:coverage_problems" in index.text
-    assert "Eligibility work items" not in index.text, "eligibility moved onto the kernel: its old shape is gone"
+    assert "kernel:eligibility:eligibility" in index.text, "eligibility's known queues are listed, empty too"
+    assert "/console/queues/eligibility\"" not in index.text, "eligibility moved onto the kernel: its own shape gone"
     held = await client.get("/console/queues/held-claims")
     assert "rendering not enrolled" in held.text and "Scrub again" in held.text
     done = await client.post("/console/queues/held-claims/items/c-held", data={"csrf_token": csrf(held),

@@ -143,14 +143,26 @@ SERVICE_WRITE_SCOPES = {"claims": "claims:write", "remittance": "remittance:writ
                         "patient-billing": "patient-billing:write"}
 #: How the console names the kernel queues the services open on main (a queue it does not know is shown by its name),
 #: and the resolution codes each allows (rules of the owner; offered as suggestions, the owner decides).
-KERNEL_QUEUE_LABELS = {
-    "held_claims": "Held claims", "rejected_claims": "Rejected claims", "billing": "Denials: billing team",
-    "senior": "Denials: senior billers", "clinical_liaison": "Denials: clinical liaison", "appeals": "Appeals due",
-    "era_exceptions": "ERA exceptions", "unapplied_cash": "Unmatched cash", "plb_recoupments": "PLB recoupments",
-    "eligibility": "Eligibility work items", "missing_authorizations": "Authorizations missing",
-    "authorization_renewals": "Authorizations running out", "card-declined": "Declined cards",
-    "installment-missed": "Missed plan installments", "collections-hold": "Collections on hold",
+KERNEL_QUEUES: dict[str, tuple[str, str, str]] = {  # name -> (service, label, what it holds)
+    "held_claims": ("claims", "Held claims", "Claims the scrubber stopped: fix the cause, then release."),
+    "rejected_claims": ("claims", "Rejected claims", "Claims the clearinghouse or payer rejected."),
+    "billing": ("remittance", "Denials: billing team", "Denials routed to the billing team."),
+    "senior": ("remittance", "Denials: senior billers", "Denials over the senior threshold."),
+    "clinical_liaison": ("remittance", "Denials: clinical liaison", "Documentation and medical-necessity denials."),
+    "appeals": ("remittance", "Appeals due", "Appeals and their filing deadlines."),
+    "era_exceptions": ("remittance", "ERA exceptions", "ERAs or payments that could not be posted."),
+    "unapplied_cash": ("remittance", "Unmatched cash", "Payments that matched none of the practice's claims."),
+    "plb_recoupments": ("remittance", "PLB recoupments", "Payer recoupments to tie to their claims."),
+    "eligibility": ("eligibility", "Eligibility work items", "Coverage checks that need a person."),
+    "missing_authorizations": ("authorizations", "Authorizations missing",
+                               "Visits that needed an authorization none covered."),
+    "authorization_renewals": ("authorizations", "Authorizations running out",
+                               "Authorizations near their last unit or day: request more."),
+    "card-declined": ("patient-billing", "Declined cards", "Card payments the processor declined."),
+    "installment-missed": ("patient-billing", "Missed plan installments", "Payment-plan installments not paid."),
+    "collections-hold": ("patient-billing", "Collections on hold", "Balances held in the collections follow-up."),
 }
+KERNEL_QUEUE_LABELS = {name: label for name, (_, label, _) in KERNEL_QUEUES.items()}
 DENIAL_OUTCOMES = ("corrected_resubmission", "appealed", "written_off", "billed_to_patient", "recovered")
 KERNEL_RESOLUTIONS = {
     "held_claims": ("released", "closed"), "rejected_claims": ("closed",), "billing": DENIAL_OUTCOMES,

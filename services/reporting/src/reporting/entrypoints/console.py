@@ -32,6 +32,7 @@ from reporting.adapters.console_session import CSRF_FIELD, NONCE_COOKIE, Console
 from reporting.adapters.owner_services import (
     KERNEL_FILTERS,
     KERNEL_QUEUE_LABELS,
+    KERNEL_QUEUES,
     KERNEL_RESOLUTIONS,
     KERNEL_SORTS,
     KERNEL_STATES,
@@ -579,9 +580,12 @@ async def queues(request: Request, services: ServicesDep) -> Response:
     moved = await owners.moved_services(token, viewer.practice_id, readable_services)
     rows: list[dict[str, Any]] = []
     for service, kernel_queues in moved.items():
-        rows += [{"key": f"kernel:{service}:{q.queue}", "label": _queue_label(q.queue), "service": service,
-                  "count": q.active, "about": "On the shared work-item kernel", "error": None}
-                 for q in kernel_queues]
+        active = {q.queue: q.active for q in kernel_queues}
+        known = [name for name, (owner, _, _) in KERNEL_QUEUES.items() if owner == service]
+        for name in [*known, *sorted(set(active) - set(known))]:  # the service's queues, empty ones too
+            about = KERNEL_QUEUES[name][2] if name in KERNEL_QUEUES else "On the shared work-item kernel"
+            rows.append({"key": f"kernel:{service}:{name}", "label": _queue_label(name), "service": service,
+                         "count": active.get(name, 0), "about": about, "error": None})
     own_shape = [q for q in _readable_queues(viewer) if q.service not in moved]
     answers = await asyncio.gather(*(_safe_items(owners, q, token, viewer.practice_id, {}) for q in own_shape))
     for spec, answer in zip(own_shape, answers, strict=True):
