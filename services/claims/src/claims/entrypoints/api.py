@@ -12,7 +12,7 @@ from rcm_shared.http.auth import Principal, require_scope
 from rcm_shared.http.deps import ClockDep, DatabaseDep
 from rcm_shared.http.idempotency import run_idempotent
 from rcm_shared.http.pagination import cursor_after, encode_cursor
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from claims.adapters.claim_document import to_document
 from claims.adapters.orm import batches, claim_transitions, claims, status_inquiries
@@ -222,33 +222,7 @@ async def list_batches(principal: Reader, db: DatabaseDep) -> list[BatchOut]:
             summary="Clean-claim rate, claims by status, lag to submission")
 async def claims_report(principal: Reader, db: DatabaseDep) -> dict[str, Any]:
     async with db.sessions() as session:
-        by_status: dict[str, int] = dict((await session.execute(select(claims.c.status, func.count()).where(
-            claims.c.practice_id == principal.practice_id).group_by(claims.c.status))).all())
-        first_pass = (await session.execute(select(claim_transitions.c.to_status, func.count()).where(
-            claim_transitions.c.from_status == "draft",
-            claim_transitions.c.claim_id.in_(select(claims.c.claim_id).where(
-                claims.c.practice_id == principal.practice_id, claims.c.frequency_code == "1")))
-            .group_by(claim_transitions.c.to_status))).all()
-        lag = (await session.execute(select(claims.c.date_of_service, claims.c.submitted_at).where(
-            claims.c.practice_id == principal.practice_id, claims.c.submitted_at.is_not(None)))).all()
-        rejections = (await session.execute(select(claim_transitions.c.reason).where(
-            claim_transitions.c.to_status == "rejected",
-            claim_transitions.c.claim_id.in_(select(claims.c.claim_id).where(
-                claims.c.practice_id == principal.practice_id))))).all()
-        submitted = (await session.execute(select(func.count()).select_from(claims).where(
-            claims.c.practice_id == principal.practice_id, claims.c.submitted_at.is_not(None)))).scalar_one()
-    passes: dict[str, int] = dict(first_pass)
-    scrubbed = passes.get("scrubbed", 0)
-    total = scrubbed + passes.get("held", 0)
-    lags = sorted((r.submitted_at.date() - r.date_of_service).days for r in lag)
-    by_reason: dict[str, int] = {}
-    for (reason,) in rejections:
-        for code in (reason or "unspecified").split(","):
-            by_reason[code] = by_reason.get(code, 0) + 1
-    return {"claims_by_status": by_status, "first_pass_clean_claim_rate": round(scrubbed / total, 4) if total else None,
-            "days_from_service_to_submission_median": lags[len(lags) // 2] if lags else None,
-            "rejection_rate": round(len(rejections) / submitted, 4) if submitted else None,
-            "rejections_by_reason": by_reason}
+        return await views.claims_report(session, principal.practice_id)
 
 
 @router.get("/reports/awaiting-facts", tags=["reports"], dependencies=[audited("claims_report")],

@@ -1,4 +1,5 @@
-"""Reads of claims that skip the aggregate: what waits for facts, and how fresh claims' projection is."""
+"""Reads of claims that skip the aggregate: what waits for facts, how fresh claims' projection is, and the facts of
+the claims report (its figures are the domain's, ``domain/kpi.py``)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,33 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from claims.adapters.orm import claims
+from claims.adapters.orm import claim_transitions, claims
 from claims.adapters.repository import projection_freshness
-
-__all__ = ["awaiting_facts", "awaiting_gauge", "projection_freshness"]
+from claims.domain.kpi import ClaimsReportFacts
+from claims.domain.kpi import claims_report as report_figures
 from claims.domain.model import ClaimStatus
+
+__all__ = ["awaiting_facts", "awaiting_gauge", "claims_report", "projection_freshness"]
+
+
+async def claims_report(session: AsyncSession, practice_id: str) -> dict[str, Any]:
+    """``GET /v1/reports/claims``: the practice's claims by status, first-pass outcomes, lags and rejections."""
+    of_practice = claims.c.practice_id == practice_id
+    by_status: dict[str, int] = dict((await session.execute(select(claims.c.status, func.count()).where(of_practice)
+                                            .group_by(claims.c.status))).all())
+    first_pass: dict[str, int] = dict((await session.execute(select(claim_transitions.c.to_status, func.count()).where(
+        claim_transitions.c.from_status == "draft",
+        claim_transitions.c.claim_id.in_(select(claims.c.claim_id).where(of_practice, claims.c.frequency_code == "1")))
+        .group_by(claim_transitions.c.to_status))).all())
+    lags = (await session.execute(select(claims.c.date_of_service, claims.c.submitted_at).where(
+        of_practice, claims.c.submitted_at.is_not(None)))).all()
+    rejections = (await session.execute(select(claim_transitions.c.reason).where(
+        claim_transitions.c.to_status == "rejected",
+        claim_transitions.c.claim_id.in_(select(claims.c.claim_id).where(of_practice))))).scalars().all()
+    submitted = (await session.execute(select(func.count()).select_from(claims).where(
+        of_practice, claims.c.submitted_at.is_not(None)))).scalar_one()
+    return report_figures(ClaimsReportFacts(by_status, first_pass, [(r.date_of_service, r.submitted_at) for r in lags],
+                                            rejections, submitted))
 
 
 def _age(since: datetime | None, now: datetime) -> int | None:
