@@ -37,7 +37,10 @@ class VisitCompletedV1(EventPayload):
     rendering_npi: str
     program: str | None = None
     services: list[CodedService]
-    self_pay_charge: Decimal | None = None
+    self_pay_charge: Decimal | None = Field(
+        default=None, description="Deprecated (2026-12-02): claims' old self-pay price. Patient billing prices "
+        "self-pay visits (its fee schedules, sliding scale) and does not read it; claims still fills it for "
+        "consumers of older builds. Do not start reading it.")
     replaces_visit_id: str | None = None
     voided: bool = False
     # Additive (2026-12-02): who else is on the visit, so the services that decide about clinicians
@@ -55,7 +58,10 @@ class ClaimLineV1(BaseModel):
     modifiers: list[str] = Field(default_factory=list)
     units: int
     charge: Decimal
-    contracted_rate: Decimal | None = Field(default=None, description="per unit, from the payer's fee schedule")
+    contracted_rate: Decimal | None = Field(
+        default=None, description="Deprecated (2026-12-02): per unit, from claims' fee schedule. The contracts are "
+        "remittance's (rules/contracted_rates.yaml); remittance falls back to this only for a payer it holds no "
+        "contract for. Do not start reading it.")
 
 
 class ClaimSubmittedV1(EventPayload):

@@ -12,10 +12,8 @@ from rcm_shared.http.auth import Principal, require_scope
 from rcm_shared.http.deps import ClockDep, DatabaseDep
 from rcm_shared.http.idempotency import run_idempotent
 from rcm_shared.http.pagination import cursor_after, encode_cursor
-from sqlalchemy import func, select
 
 from claims.adapters.claim_document import to_document
-from claims.adapters.orm import batches, claim_transitions, claims, status_inquiries
 from claims.adapters.repository import load_claim, readable_claim
 from claims.domain.commands import ScrubClaim, VoidClaim
 from claims.domain.exceptions import ClaimNotFound
@@ -99,17 +97,10 @@ async def list_claims(principal: Reader, db: DatabaseDep, after: AfterClaim, sta
                       payer_id: Annotated[str | None, Query(max_length=40, pattern=PAYER_ID_PATTERN)] = None,
                       visit_id: Annotated[str | None, Query(max_length=36, pattern=r"^[A-Za-z0-9_.:-]+$")] = None,
                       limit: Annotated[int, Query(ge=1, le=500)] = 100) -> ClaimPage:
-    query = select(claims).where(claims.c.practice_id == principal.practice_id)
-    if status:
-        query = query.where(claims.c.status == status.value)
-    if payer_id:
-        query = query.where(claims.c.payer_id == payer_id)
-    if visit_id:
-        query = query.where(claims.c.visit_id == visit_id)
-    if after:
-        query = query.where(claims.c.claim_id > str(after["claim_id"]))
     async with db.transaction() as session:
-        rows = (await session.execute(query.order_by(claims.c.claim_id).limit(limit + 1))).all()
+        rows = await views.claim_rows(session, principal.practice_id, status=status, payer_id=payer_id,
+                                      visit_id=visit_id, after=str(after["claim_id"]) if after else None,
+                                      limit=limit + 1)
     items = [_claim_out(claim, r) if (claim := readable_claim(r, "api")) is not None else _stored_out(r)
              for r in rows[:limit]]
     return ClaimPage(items=items, next_cursor=encode_cursor({"claim_id": items[-1].claim_id})
@@ -121,14 +112,8 @@ async def list_claims(principal: Reader, db: DatabaseDep, after: AfterClaim, sta
 async def get_claim(claim_id: ClaimId, principal: Reader, db: DatabaseDep) -> ClaimOut:
     async with db.transaction() as session:
         loaded = await load_claim(session, principal.practice_id, claim_id)
-        history = [dict(r._mapping) for r in (await session.execute(select(
-            claim_transitions.c.from_status, claim_transitions.c.to_status, claim_transitions.c.reason,
-            claim_transitions.c.at).where(claim_transitions.c.claim_id == claim_id)
-            .order_by(claim_transitions.c.id))).all()] if loaded else []
-        inquiries = [dict(r._mapping) for r in (await session.execute(select(
-            status_inquiries.c.trace_number, status_inquiries.c.sent_at, status_inquiries.c.answered_at,
-            status_inquiries.c.status_codes).where(status_inquiries.c.claim_id == claim_id)
-            .order_by(status_inquiries.c.sent_at))).all()]
+        history = await views.claim_history(session, claim_id) if loaded else []
+        inquiries = await views.claim_status_inquiries(session, claim_id) if loaded else []
     if loaded is None:
         raise ClaimNotFound()
     out = _claim_out(loaded[0], loaded[1], history)
@@ -209,8 +194,7 @@ async def submit_now(principal: Writer, db: DatabaseDep, services: ServicesDep, 
             summary="837P batches and their state (queued, submitted, accepted, rejected, refused)")
 async def list_batches(principal: Reader, db: DatabaseDep) -> list[BatchOut]:
     async with db.sessions() as session:
-        rows = (await session.execute(select(batches).where(batches.c.practice_id == principal.practice_id)
-                                      .order_by(batches.c.created_at.desc()).limit(200))).all()
+        rows = await views.batch_rows(session, principal.practice_id, limit=200)
     return [BatchOut(batch_id=r.batch_id, payer_id=r.payer_id, file_name=r.file_name, claim_count=r.claim_count,
                      status=r.status, interchange_control_number=r.interchange_control_number,
                      reason=r.last_error if r.status in ("refused", "rejected") else None,
@@ -222,33 +206,7 @@ async def list_batches(principal: Reader, db: DatabaseDep) -> list[BatchOut]:
             summary="Clean-claim rate, claims by status, lag to submission")
 async def claims_report(principal: Reader, db: DatabaseDep) -> dict[str, Any]:
     async with db.sessions() as session:
-        by_status: dict[str, int] = dict((await session.execute(select(claims.c.status, func.count()).where(
-            claims.c.practice_id == principal.practice_id).group_by(claims.c.status))).all())
-        first_pass = (await session.execute(select(claim_transitions.c.to_status, func.count()).where(
-            claim_transitions.c.from_status == "draft",
-            claim_transitions.c.claim_id.in_(select(claims.c.claim_id).where(
-                claims.c.practice_id == principal.practice_id, claims.c.frequency_code == "1")))
-            .group_by(claim_transitions.c.to_status))).all()
-        lag = (await session.execute(select(claims.c.date_of_service, claims.c.submitted_at).where(
-            claims.c.practice_id == principal.practice_id, claims.c.submitted_at.is_not(None)))).all()
-        rejections = (await session.execute(select(claim_transitions.c.reason).where(
-            claim_transitions.c.to_status == "rejected",
-            claim_transitions.c.claim_id.in_(select(claims.c.claim_id).where(
-                claims.c.practice_id == principal.practice_id))))).all()
-        submitted = (await session.execute(select(func.count()).select_from(claims).where(
-            claims.c.practice_id == principal.practice_id, claims.c.submitted_at.is_not(None)))).scalar_one()
-    passes: dict[str, int] = dict(first_pass)
-    scrubbed = passes.get("scrubbed", 0)
-    total = scrubbed + passes.get("held", 0)
-    lags = sorted((r.submitted_at.date() - r.date_of_service).days for r in lag)
-    by_reason: dict[str, int] = {}
-    for (reason,) in rejections:
-        for code in (reason or "unspecified").split(","):
-            by_reason[code] = by_reason.get(code, 0) + 1
-    return {"claims_by_status": by_status, "first_pass_clean_claim_rate": round(scrubbed / total, 4) if total else None,
-            "days_from_service_to_submission_median": lags[len(lags) // 2] if lags else None,
-            "rejection_rate": round(len(rejections) / submitted, 4) if submitted else None,
-            "rejections_by_reason": by_reason}
+        return await views.claims_report(session, principal.practice_id)
 
 
 @router.get("/reports/awaiting-facts", tags=["reports"], dependencies=[audited("claims_report")],
