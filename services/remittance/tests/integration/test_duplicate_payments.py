@@ -5,7 +5,7 @@ PostgreSQL and the broker."""
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal as D
 from typing import Any
 
@@ -136,6 +136,13 @@ async def test_an_era_resent_under_a_new_trace_is_held_claim_by_claim_and_settle
         assert sorted(r.key for r in posted_events) == [b"c-1", b"c-2", b"c-3", b"c-4"], "claims hear of it once"
         assert len(await read_topic(broker.bootstrap, topics.PATIENT_RESPONSIBILITY_ASSESSED, expect=2)) == 2
 
+        # Each held overpayment is a work item due on the payer's refund deadline (rules/posting.yaml: 60 days).
+        items = (await client.get("/v1/work-items", headers=auth(), params={"queue": "era_exceptions"})).json()
+        due = {i["subject_id"]: i for i in items["items"] if i["category"] == "duplicate_claim_payment"}
+        assert set(due) == {e["exception_id"] for e in held.values()}
+        raised_on = date.fromisoformat(held["c-1"]["raised_at"][:10])
+        assert {i["due_on"] for i in due.values()} == {(raised_on + timedelta(days=60)).isoformat()}
+
         # A person settles each one.
         refunded = await resolve(client, held["c-1"]["exception_id"], "refunded")
         assert refunded["released_to"] == "cash" and refunded["by"] == "test-user"
@@ -152,6 +159,9 @@ async def test_an_era_resent_under_a_new_trace_is_held_claim_by_claim_and_settle
         assert final["undeposited_era"] == "474.00", "262 twice, less c-4's 50 that never reached the bank"
         assert final[TRANSFERRED] == "108.00", "c-2's copay of 40 billed again, by a person's decision"
         assert (await client.get("/v1/era-exceptions", headers=auth())).json()["items"] == []
+        assert [i for i in (await client.get("/v1/work-items", headers=auth(), params={
+            "queue": "era_exceptions"})).json()["items"] if i["category"] == "duplicate_claim_payment"] == [], \
+            "settled through the old route: their items closed with them"
         settled = (await client.get("/v1/era-exceptions?status=resolved", headers=auth())).json()["items"]
         assert {e["detail"]["resolution"]["decision"] for e in settled} == {"refunded", "apply", "not_received"}
         posted_events = await read_topic(broker.bootstrap, topics.CLAIM_PAYMENT_POSTED, expect=5)

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -92,6 +92,12 @@ class DuplicatePaymentRules:
     never_duplicate_statuses: frozenset[str]
     hold_account: str
     resolutions: Mapping[str, str] = field(default_factory=dict)
+    # days the payer gives to refund an overpayment, by payer id ("*": any other); none: no deadline
+    refund_within_days: Mapping[str, int] = field(default_factory=dict)
+
+    def refund_due(self, payer_id: str, held_on: date) -> date | None:
+        days = self.refund_within_days.get(payer_id, self.refund_within_days.get("*"))
+        return None if days is None else held_on + timedelta(days=days)
 
     def covers(self, day: date) -> bool:
         return self.effective_from <= day and (self.effective_to is None or day < self.effective_to)
@@ -133,10 +139,13 @@ def load_duplicate_payments(data: Mapping[str, Any], accounts: Iterable[str]) ->
         if APPLY in resolutions:
             raise ValueError(f"{where}.resolutions: '{APPLY}' is built in (post the payment to its claim)")
         end = raw.get("effective_to")
+        refund = {str(k): int(v) for k, v in (raw.get("refund_within_days") or {}).items()}
+        if any(days <= 0 for days in refund.values()):
+            raise ValueError(f"{where}.refund_within_days must be positive")
         blocks.append(DuplicatePaymentRules(
             _day(raw["effective_from"], f"{where}.effective_from"),
             None if end is None else _day(end, f"{where}.effective_to"), same,
-            frozenset(str(c) for c in raw.get("never_duplicate_statuses") or ()), hold, resolutions))
+            frozenset(str(c) for c in raw.get("never_duplicate_statuses") or ()), hold, resolutions, refund))
     return tuple(sorted(blocks, key=lambda b: b.effective_from, reverse=True)) or (DEFAULT_DUPLICATE_PAYMENTS,)
 
 

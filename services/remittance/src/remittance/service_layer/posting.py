@@ -304,9 +304,10 @@ def _hold_duplicate(run: PostingRun, claim: ClaimPayment, ours: Any, repeats: st
     batch.postings.append(_posting_row(run, claim, result, posting_id, HELD_DUPLICATE, {
         "duplicate_of": repeats, "exception_id": exception_id, "held_in": rules.hold_account, "clp": where}))
     batch.journal.extend(journal_rows(run.practice_id, posting_id, result.entries, run.now))
-    batch.work_items.append(exception_item(
+    batch.work_items.append(exception_item(  # an overpayment to refund: due on the payer's deadline
         exception_id=exception_id, practice_id=run.practice_id, kind="duplicate_claim_payment",
-        payer_id=run.payer_id, amount=claim.paid.quantize(CENT), now=run.now))
+        payer_id=run.payer_id, amount=claim.paid.quantize(CENT), now=run.now,
+        due_on=rules.refund_due(run.payer_id, run.now.date())))
     batch.exceptions.append(dict(
         exception_id=exception_id, era_id=run.era_id, practice_id=run.practice_id, kind="duplicate_claim_payment",
         status="open", raised_at=run.now, detail={

@@ -98,11 +98,11 @@ def open_plb_item(batch: PostingBatch, *, plb_id: str, practice_id: str, payer_i
 
 
 def exception_item(*, exception_id: str, practice_id: str, kind: str, payer_id: str | None,
-                   amount: Decimal | None, now: datetime) -> WorkItem:
+                   amount: Decimal | None, now: datetime, due_on: date | None = None) -> WorkItem:
     return WorkItem.open(
         item_id=next_id(), practice_id=practice_id, queue=EXCEPTIONS, subject_type=EXCEPTION_SUBJECT,
         subject_id=exception_id, now=now, policy=POLICY, category=kind, payer_id=payer_id, amount=amount,
-        summary=_summary(f"ERA exception: {kind}"))
+        due_on=due_on, summary=_summary(f"ERA exception: {kind}"))
 
 
 async def open_exception_item(uow: RemittanceUnitOfWork, *, exception_id: str, practice_id: str, kind: str,
