@@ -105,6 +105,7 @@ def test_a_billing_team_works_the_console_in_a_real_browser(running_platform: em
     urls = running_platform.urls()
     reporting_has_the_demo(urls["reporting"])
     console = running_platform.console_url()
+    assert console is not None, "the embedded platform runs reporting, which serves the console"
     shots = Shots()
     page = browser.new_page(viewport=DESKTOP)
     errors: list[str] = []

@@ -67,9 +67,11 @@ class RunningPlatform:
     def urls(self) -> dict[str, str]:
         return {name: f"http://127.0.0.1:{port}" for name, port in self.ports.items()}
 
-    def console_url(self) -> str:
-        """The operators' console, served by the reporting service."""
-        return f"{self.urls()['reporting']}/console"
+    def console_url(self) -> str | None:
+        """The operators' console, served by the reporting service (none on a platform started without it, as the
+        bench's claims-alone run is)."""
+        reporting = self.urls().get("reporting")
+        return f"{reporting}/console" if reporting else None
 
     def state_file(self) -> Path:
         return self.root / "run" / "platform.json"
