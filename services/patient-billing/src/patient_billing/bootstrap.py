@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from patient_billing.adapters import event_mapper
 from patient_billing.adapters.documents.mailer import Mailer, SmtpMailer
-from patient_billing.adapters.documents.payment_links import HostedPageLinks, PaymentLinks
+from patient_billing.adapters.documents.payment_links import HostedPageLinks, PaymentLinks, ProcessorHostedLinks
 from patient_billing.adapters.documents.rendering import StatementRenderer
 from patient_billing.adapters.orm import metadata, platform
 from patient_billing.adapters.payment_processor import StripeProcessor
@@ -157,11 +157,14 @@ def load_document_rules(rules_dir: str | None = None) -> DocumentRules:
 
 
 def build_document_kit(settings: PatientBillingSettings, clock: Clock, *, mailer: Mailer | None = None,
-                       payment_links: PaymentLinks | None = None) -> DocumentKit:
+                       payment_links: PaymentLinks | None = None, processor: Any = None) -> DocumentKit:
+    """Statements link to the card processor's hosted page (``processor``); without one, to
+    ``{RCM_PAYMENT_PROCESSOR_URL}/pay/{link_id}``."""
     if mailer is None and settings.smtp_host:
         mailer = SmtpMailer(settings.smtp_host, settings.smtp_port, settings.mail_from)
-    return DocumentKit(rules=load_document_rules(settings.rules_dir), clock=clock,
-                       payment_links=payment_links or HostedPageLinks(settings.payment_processor_url), mailer=mailer,
+    links = payment_links or (ProcessorHostedLinks(processor) if processor is not None
+                              else HostedPageLinks(settings.payment_processor_url))
+    return DocumentKit(rules=load_document_rules(settings.rules_dir), clock=clock, payment_links=links, mailer=mailer,
                        portal_url=settings.portal_url, print_dir=settings.print_dir,
                        statement_batch=settings.statement_batch,
                        renderer=StatementRenderer(settings.document_render_workers))
@@ -178,9 +181,9 @@ def build_services(settings: PatientBillingSettings, clock: Clock, rules: Pricin
         return PatientBillingUnitOfWork(db, event_mapper.announcements, outbox, session=session, causation=causation)
 
     uows: UnitsOfWork = UnitOfWorkFactory(unit_of_work, db)
-    return PatientBillingServices(settings, db, clock, uows, rules, processor or build_processor(settings),
-                                  load_payment_rules(settings.rules_dir),
-                                  documents or build_document_kit(settings, clock))
+    processor = processor or build_processor(settings)
+    return PatientBillingServices(settings, db, clock, uows, rules, processor, load_payment_rules(settings.rules_dir),
+                                  documents or build_document_kit(settings, clock, processor=processor))
 
 
 def build_runtime(services: PatientBillingServices) -> ServiceRuntime:
@@ -228,8 +231,9 @@ def build_app(settings: PatientBillingSettings | None = None, clock: Clock | Non
               ) -> FastAPI:
     settings = settings or PatientBillingSettings()
     clock = clock or SystemClock(settings.practice_time_zone)
+    processor = processor or build_processor(settings)
     services = build_services(settings, clock, processor=processor, documents=build_document_kit(
-        settings, clock, mailer=mailer, payment_links=payment_links))
+        settings, clock, mailer=mailer, payment_links=payment_links, processor=processor))
     work_items = work_items_router(service="patient-billing", tables=work_item_tables, queues=WORK_QUEUES,
                                    read_scope="patient-billing:read", write_scope="patient-billing:write")
     app = create_service_app(

@@ -6,6 +6,7 @@ hold work end to end."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import re
@@ -16,11 +17,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from aiosmtpd.controller import Controller
+from patient_billing.adapters.documents.payment_links import HostedPageLinks
 from patient_billing.adapters.documents.tables import claim_insurance
+from patient_billing.adapters.payment_processor import StripeProcessor
 from patient_billing.bootstrap import build_app
 from patient_billing.config import PatientBillingSettings
+from patient_billing.sandbox.server import sandbox_processor
 from patient_billing.service_layer import statements as use_cases
 from pypdf import PdfReader
 from rcm_shared.contracts import (
@@ -102,118 +107,126 @@ async def test_a_statement_run_states_each_guarantor_once_and_delivers_by_email_
     settings = settings_for(PatientBillingSettings, databases.create("pb"), broker, smtp_host="127.0.0.1",
                             smtp_port=port, print_dir=str(tmp_path / "print"), statement_batch=1)
     try:
-        async with running(build_app(settings, clock)) as client:
-            await directory(client)
-            assert (await client.post("/v1/patients/pt-child/guarantors", headers=auth(), json={
-                "guarantor_id": "pt-parent", "relationship": "child", "effective_from": "2026-01-01",
-                "family": True})).status_code == 201
-            await publish_envelopes(broker.bootstrap, topics.VISIT_COMPLETED, [
-                visit("v-child-1", "pt-child", date(2026, 11, 10), modifiers=("95",), pos="10"),
-                visit("v-parent-1", "pt-parent", date(2026, 11, 12), model="insurance"),
-                visit("v-solo-1", "pt-solo", date(2026, 10, 1), model="insurance")])
+        with sandbox_processor() as sandbox:  # the payment links are the sandbox processor's hosted pages
+            processor = StripeProcessor(sandbox.api_key, sandbox.webhook_secret, api_base=sandbox.url,
+                                        max_network_retries=0)
+            async with running(build_app(settings, clock, processor=processor)) as client:
+                await directory(client)
+                assert (await client.post("/v1/patients/pt-child/guarantors", headers=auth(), json={
+                    "guarantor_id": "pt-parent", "relationship": "child", "effective_from": "2026-01-01",
+                    "family": True})).status_code == 201
+                await publish_envelopes(broker.bootstrap, topics.VISIT_COMPLETED, [
+                    visit("v-child-1", "pt-child", date(2026, 11, 10), modifiers=("95",), pos="10"),
+                    visit("v-parent-1", "pt-parent", date(2026, 11, 12), model="insurance"),
+                    visit("v-solo-1", "pt-solo", date(2026, 10, 1), model="insurance")])
 
-            async def waiting_for_the_payer() -> bool | None:  # the visit first, then what the payer decided
-                r = await client.get("/v1/patients/pt-solo/account", headers=auth())
-                return True if r.status_code == 200 else None
+                async def waiting_for_the_payer() -> bool | None:  # the visit first, then what the payer decided
+                    r = await client.get("/v1/patients/pt-solo/account", headers=auth())
+                    return True if r.status_code == 200 else None
 
-            await eventually(waiting_for_the_payer, what="the insured visit pending")
-            await publish_envelopes(broker.bootstrap, topics.PATIENT_RESPONSIBILITY_ASSESSED, [envelope_for(
-                PatientResponsibilityAssessedV1(
-                    assessment_id="as-1", posting_id="po-1", claim_id="claim-solo", patient_id="pt-solo",
-                    practice_id="practice-a", date_of_service=date(2026, 10, 1), deductible=Decimal("50.00"),
-                    coinsurance=Decimal("0"), copay=Decimal("20.00"), total=Decimal("70.00")),
-                source="remittance", subject="claim-solo", practice_id="practice-a")])
-            await publish_envelopes(broker.bootstrap, topics.CLAIM_PAYMENT_POSTED, [envelope_for(ClaimPaymentPostedV2(
-                posting_id="po-1", era_id="era-1", claim_id="claim-solo", practice_id="practice-a", outcome="paid",
-                claim_status_code="1", charge=Decimal("200.00"), paid=Decimal("80.00"),
-                patient_responsibility=Decimal("70.00"), contractual_adjustment=Decimal("50.00")),
-                source="remittance", subject="claim-solo", practice_id="practice-a")])
+                await eventually(waiting_for_the_payer, what="the insured visit pending")
+                await publish_envelopes(broker.bootstrap, topics.PATIENT_RESPONSIBILITY_ASSESSED, [envelope_for(
+                    PatientResponsibilityAssessedV1(
+                        assessment_id="as-1", posting_id="po-1", claim_id="claim-solo", patient_id="pt-solo",
+                        practice_id="practice-a", date_of_service=date(2026, 10, 1), deductible=Decimal("50.00"),
+                        coinsurance=Decimal("0"), copay=Decimal("20.00"), total=Decimal("70.00")),
+                    source="remittance", subject="claim-solo", practice_id="practice-a")])
+                paid_claim = ClaimPaymentPostedV2(
+                    posting_id="po-1", era_id="era-1", claim_id="claim-solo", practice_id="practice-a", outcome="paid",
+                    claim_status_code="1", charge=Decimal("200.00"), paid=Decimal("80.00"),
+                    patient_responsibility=Decimal("70.00"), contractual_adjustment=Decimal("50.00"))
+                await publish_envelopes(broker.bootstrap, topics.CLAIM_PAYMENT_POSTED, [envelope_for(
+                    paid_claim, source="remittance", subject="claim-solo", practice_id="practice-a")])
 
-            async def books_ready() -> bool | None:
-                ok = await balance_of(client, "pt-parent") == Decimal("160.00") and \
-                    await balance_of(client, "pt-solo") == Decimal("70.00")
-                return ok or None
+                async def books_ready() -> bool | None:
+                    ok = await balance_of(client, "pt-parent") == Decimal("160.00") and \
+                        await balance_of(client, "pt-solo") == Decimal("70.00")
+                    return ok or None
 
-            await eventually(books_ready, what="the self-pay charge and the assessed responsibility")
-            paid = await client.post("/v1/patients/pt-parent/payments", headers=auth(), json={
-                "amount": "20.00", "method": "card", "received_on": "2026-11-20"})
-            assert paid.status_code == 201
+                await eventually(books_ready, what="the self-pay charge and the assessed responsibility")
+                paid = await client.post("/v1/patients/pt-parent/payments", headers=auth(), json={
+                    "amount": "20.00", "method": "card", "received_on": "2026-11-20"})
+                assert paid.status_code == 201
 
-            services = client._transport.app.state.services  # type: ignore[attr-defined]
+                services = client._transport.app.state.services  # type: ignore[attr-defined]
 
-            async def plan_facts_kept() -> bool | None:  # remittance's claim payment, on its own consumer group
-                async with services.db.sessions() as session:
-                    found = (await session.execute(select(claim_insurance.c.paid_cents))).scalar()
-                return True if found == 8_000 else None
+                async def plan_facts_kept() -> bool | None:  # remittance's claim payment, on its own consumer group
+                    async with services.db.sessions() as session:
+                        found = (await session.execute(select(claim_insurance.c.paid_cents))).scalar()
+                    return True if found == 8_000 else None
 
-            await eventually(plan_facts_kept, what="what the plan paid kept")
+                await eventually(plan_facts_kept, what="what the plan paid kept")
 
-            started = await client.post("/v1/statement-runs", headers=auth(), json={"statement_date": "2026-11-30"})
-            assert started.status_code == 202, started.text
-            run = started.json()
-            assert run["statement_date"] == "2026-11-30" and run["total"] == 2
+                started = await client.post("/v1/statement-runs", headers=auth(), json={"statement_date": "2026-11-30"})
+                assert started.status_code == 202, started.text
+                run = started.json()
+                assert run["statement_date"] == "2026-11-30" and run["total"] == 2
 
-            async def run_done() -> dict[str, Any] | None:
-                body = (await client.get(f"/v1/statement-runs/{run['run_id']}", headers=auth())).json()
-                return body if body["status"] == "completed" else None
+                async def run_done() -> dict[str, Any] | None:
+                    body = (await client.get(f"/v1/statement-runs/{run['run_id']}", headers=auth())).json()
+                    return body if body["status"] == "completed" else None
 
-            done = await eventually(run_done, what="the statement run completed")
-            assert (done["issued"], done["emailed"], done["progress"]) == (2, 1, 1.0)
-            # the same cycle again: the same run, nothing stated or sent twice
-            again = await client.post("/v1/statement-runs", headers=auth(), json={"statement_date": "2026-11-30"})
-            assert again.json()["run_id"] == run["run_id"] and again.json()["created"] is False
-            resumed = await client.post(f"/v1/statement-runs/{run['run_id']}/resume", headers=auth())
-            assert resumed.status_code == 202 and resumed.json()["issued"] == 2
-            assert len(inbox.messages) == 1
-            issued = await read_topic(broker.bootstrap, topics.STATEMENT_ISSUED, expect=3, timeout=3)
-            assert len(issued) == 2, "one statement-issued per guarantor, never twice"
+                done = await eventually(run_done, what="the statement run completed")
+                assert (done["issued"], done["emailed"], done["progress"]) == (2, 1, 1.0)
+                # the same cycle again: the same run, nothing stated or sent twice
+                again = await client.post("/v1/statement-runs", headers=auth(), json={"statement_date": "2026-11-30"})
+                assert again.json()["run_id"] == run["run_id"] and again.json()["created"] is False
+                resumed = await client.post(f"/v1/statement-runs/{run['run_id']}/resume", headers=auth())
+                assert resumed.status_code == 202 and resumed.json()["issued"] == 2
+                assert len(inbox.messages) == 1
+                issued = await read_topic(broker.bootstrap, topics.STATEMENT_ISSUED, expect=3, timeout=3)
+                assert len(issued) == 2, "one statement-issued per guarantor, never twice"
 
-            # the family account: emailed, no PHI in the message, the portal link opens the PDF until it expires
-            parent_account = (await client.get("/v1/patients/pt-parent/account", headers=auth())).json()["account_id"]
-            listed = (await client.get(f"/v1/accounts/{parent_account}/statements", headers=auth())).json()["items"]
-            assert len(listed) == 1 and listed[0]["delivery"] == "email"
-            family = listed[0]
-            assert Decimal(family["amount_due"]) == Decimal("140.00") and family["due_date"] == "2026-12-21"
-            shown = family["shown"]
-            assert [(ln["patient_name"], ln["service_date"], ln["open_cents"]) for ln in shown["lines"]] == [
-                ("Robin Parent", "2026-11-10", 14_000)]
-            assert shown["pending_visits"] == [{"service_date": "2026-11-12", "patient_name": "Dana Parent"}]
-            recipients, message = inbox.messages[0]
-            assert recipients == ["dana@example.com"]
-            for phi in ("Dana", "Robin", "140.00", "11/10", "2026-11-10", "90837", "F41.1", "Riverside"):
-                assert phi not in message, f"{phi!r} in the email"
-            token = re.search(r"/documents/([A-Za-z0-9_-]+)", message)
-            assert token is not None and shown["portal_url"].endswith(token.group(1))
-            pdf = (await client.get(f"/v1/statements/{family['statement_id']}/pdf", headers=auth()))
-            assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
-            text = text_of(pdf.content)
-            for field in ["Riverside Counseling Group", "Dana Parent", "48 Elm Court", "Robin Parent", "11/10/2026",
-                          "Session, self-pay (90837-95)", "$160.00", "$140.00", "-$20.00", "11/12/2026",
-                          "Amount due: $140.00", "December 21, 2026", shown["payment_url"], "0-30 days", "120+ days"]:
-                assert field in text, f"{field!r} missing from the family statement"
-            link = await client.get(f"/v1/document-links/{token.group(1)}", headers=auth())
-            assert link.status_code == 200 and link.content == pdf.content
-            assert (await client.get(f"/v1/document-links/{token.group(1)}", headers=auth("practice-b"))
-                    ).status_code == 404
-            pay = (await client.get(f"/v1/payment-links/{family['payment_link_id']}", headers=auth())).json()
-            assert Decimal(pay["amount_due"]) == Decimal("140.00") and pay["account_id"] == parent_account
-            assert shown["payment_url"] == f"{settings.payment_processor_url}/pay/{family['payment_link_id']}"
-            clock.advance(timedelta(days=60))
-            expired = await client.get(f"/v1/document-links/{token.group(1)}", headers=auth())
-            assert expired.status_code == 410 and expired.json()["errors"][0]["field"] == "token"
+                # the family account: emailed, no PHI in the message, the portal link opens the PDF until it expires
+                parent = await client.get("/v1/patients/pt-parent/account", headers=auth())
+                parent_account = parent.json()["account_id"]
+                listed = (await client.get(f"/v1/accounts/{parent_account}/statements", headers=auth())).json()["items"]
+                assert len(listed) == 1 and listed[0]["delivery"] == "email"
+                family = listed[0]
+                assert Decimal(family["amount_due"]) == Decimal("140.00") and family["due_date"] == "2026-12-21"
+                shown = family["shown"]
+                assert [(ln["patient_name"], ln["service_date"], ln["open_cents"]) for ln in shown["lines"]] == [
+                    ("Robin Parent", "2026-11-10", 14_000)]
+                assert shown["pending_visits"] == [{"service_date": "2026-11-12", "patient_name": "Dana Parent"}]
+                recipients, message = inbox.messages[0]
+                assert recipients == ["dana@example.com"]
+                for phi in ("Dana", "Robin", "140.00", "11/10", "2026-11-10", "90837", "F41.1", "Riverside"):
+                    assert phi not in message, f"{phi!r} in the email"
+                token = re.search(r"/documents/([A-Za-z0-9_-]+)", message)
+                assert token is not None and shown["portal_url"].endswith(token.group(1))
+                pdf = (await client.get(f"/v1/statements/{family['statement_id']}/pdf", headers=auth()))
+                assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+                text = text_of(pdf.content)
+                for field in ["Riverside Counseling Group", "Dana Parent", "48 Elm Court", "Robin Parent", "11/10/2026",
+                              "Session, self-pay (90837-95)", "$160.00", "$140.00", "-$20.00", "11/12/2026",
+                              "Amount due: $140.00", "December 21, 2026", shown["payment_url"], "0-30 days",
+                              "120+ days"]:
+                    assert field in text, f"{field!r} missing from the family statement"
+                link = await client.get(f"/v1/document-links/{token.group(1)}", headers=auth())
+                assert link.status_code == 200 and link.content == pdf.content
+                assert (await client.get(f"/v1/document-links/{token.group(1)}", headers=auth("practice-b"))
+                        ).status_code == 404
+                pay = (await client.get(f"/v1/payment-links/{family['payment_link_id']}", headers=auth())).json()
+                assert Decimal(pay["amount_due"]) == Decimal("140.00") and pay["account_id"] == parent_account
+                assert shown["payment_url"].endswith(f"/pay/{family['payment_link_id']}")
+                page = await asyncio.to_thread(httpx.get, shown["payment_url"], timeout=10)
+                assert page.status_code == 200, "the statement's link opens the processor's hosted page"
+                clock.advance(timedelta(days=60))
+                expired = await client.get(f"/v1/document-links/{token.group(1)}", headers=auth())
+                assert expired.status_code == 410 and expired.json()["errors"][0]["field"] == "token"
 
-            # the single patient with no email: in the print-vendor file, with what the plan paid and adjusted
-            solo = (await client.get(f"/v1/statement-runs/{run['run_id']}", headers=auth())).json()["print_file"]
-            with zipfile.ZipFile(solo) as archive:
-                rows = list(csv.DictReader(io.StringIO(archive.read("manifest.csv").decode())))
-                assert [(r["name"], r["address_1"], r["amount_due"]) for r in rows] == [
-                    ("Casey Solo", "9 Oak Lane", "$70.00")]
-                text = text_of(archive.read(rows[0]["pdf"]))
-            for field in ["Casey Solo", "10/01/2026", "$200.00", "$80.00", "$50.00", "$70.00", "deductible",
-                          "copay", "Amount due: $70.00"]:
-                assert field in text, f"{field!r} missing from the printed statement"
-            audit = await client.get(f"/v1/statements/{rows[0]['statement_id']}", headers=auth())
-            assert audit.status_code == 200
+                # the single patient with no email: in the print-vendor file, with what the plan paid and adjusted
+                solo = (await client.get(f"/v1/statement-runs/{run['run_id']}", headers=auth())).json()["print_file"]
+                with zipfile.ZipFile(solo) as archive:
+                    rows = list(csv.DictReader(io.StringIO(archive.read("manifest.csv").decode())))
+                    assert [(r["name"], r["address_1"], r["amount_due"]) for r in rows] == [
+                        ("Casey Solo", "9 Oak Lane", "$70.00")]
+                    text = text_of(archive.read(rows[0]["pdf"]))
+                for field in ["Casey Solo", "10/01/2026", "$200.00", "$80.00", "$50.00", "$70.00", "deductible",
+                              "copay", "Amount due: $70.00"]:
+                    assert field in text, f"{field!r} missing from the printed statement"
+                audit = await client.get(f"/v1/statements/{rows[0]['statement_id']}", headers=auth())
+                assert audit.status_code == 200
     finally:
         smtp.stop()
 
@@ -223,7 +236,8 @@ async def test_superbill_codes_are_the_claims_and_a_good_faith_estimate_is_watch
     clock = fixed_clock()  # the practice's today: Wednesday 2026-12-02
     settings = settings_for(PatientBillingSettings, databases.create("pb"), broker, print_dir=str(tmp_path),
                             statement_batch=1)
-    async with running(build_app(settings, clock)) as client:
+    links = HostedPageLinks(settings.payment_processor_url)
+    async with running(build_app(settings, clock, payment_links=links)) as client:
         await directory(client)
         # a cost question asked on Monday 2026-11-02: the estimate covers from then; issued at once
         estimate = await client.post("/v1/patients/pt-solo/estimates", headers=auth(), json={

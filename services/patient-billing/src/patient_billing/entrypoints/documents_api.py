@@ -208,7 +208,7 @@ def pdf_response(pdf: bytes, filename: str) -> Response:
 
 @router.get("/payment-links/{link_id}", dependencies=[audited("payment_link")],
             summary="What a statement's payment link is for (the hosted payment page asks): account, amount, expiry")
-async def get_payment_link(link_id: Annotated[str, Path(pattern=r"^pl_[0-9a-f]{24}$")], principal: Reader,
+async def get_payment_link(link_id: Annotated[str, Path(min_length=1, max_length=64, pattern=ID)], principal: Reader,
                            services: ServicesDep) -> dict[str, Any]:
     async with services.db.sessions() as session:
         row = await DocumentsRepository(session).statement_by_payment_link(principal.practice_id, link_id)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import date
-from typing import Protocol
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -34,3 +34,21 @@ class HostedPageLinks:
                      expires_on: date) -> PaymentLink:
         link_id = "pl_" + hashlib.sha256(f"{practice_id}:{statement_id}".encode()).hexdigest()[:24]
         return PaymentLink(link_id, f"{self.base}/pay/{link_id}")
+
+
+class ProcessorHostedLinks:
+    """A statement's link is a hosted payment page of the card processor (``PaymentProcessor.hosted_payment``: the
+    sandbox processor's ``/pay/{session}`` under ``make run``, Stripe Checkout in production). A payment made there
+    reaches the ledger through the processor's webhook, on the account named in the page's metadata. Once per
+    statement (the idempotency key is the statement's)."""
+
+    def __init__(self, processor: Any) -> None:
+        self.processor = processor
+
+    async def create(self, *, practice_id: str, statement_id: str, account_id: str, amount_cents: int,
+                     expires_on: date) -> PaymentLink:
+        page = await self.processor.hosted_payment(
+            amount=amount_cents, description="Statement balance", idempotency_key=f"rcm-statement-{statement_id}",
+            metadata={"practice_id": practice_id, "account_id": account_id, "statement_id": statement_id},
+            return_url=None)
+        return PaymentLink(str(page.session_id), str(page.url))
