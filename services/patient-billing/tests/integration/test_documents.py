@@ -21,6 +21,7 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from patient_billing.adapters.documents.payment_links import HostedPageLinks
+from patient_billing.adapters.documents.repository import DocumentsRepository
 from patient_billing.adapters.documents.tables import claim_insurance
 from patient_billing.adapters.payment_processor import StripeProcessor
 from patient_billing.bootstrap import build_app
@@ -238,6 +239,7 @@ async def test_superbill_codes_are_the_claims_and_a_good_faith_estimate_is_watch
                             statement_batch=1)
     links = HostedPageLinks(settings.payment_processor_url)
     async with running(build_app(settings, clock, payment_links=links)) as client:
+        services = client._transport.app.state.services  # type: ignore[attr-defined]
         await directory(client)
         # a cost question asked on Monday 2026-11-02: the estimate covers from then; issued at once
         estimate = await client.post("/v1/patients/pt-solo/estimates", headers=auth(), json={
@@ -303,12 +305,15 @@ async def test_superbill_codes_are_the_claims_and_a_good_faith_estimate_is_watch
         dispute = await client.post(f"/v1/estimates/{gfe['estimate_id']}/disputes", headers=auth(), json={
             "provider_npi": NPI, "bill_date": "2026-12-01", "disputed_amount": "440.00"})
         assert dispute.status_code == 201, dispute.text
+        async with services.db.sessions() as session:  # collections (dunning) skip the account while it is open
+            flagged = await DocumentsRepository(session).collections_dispute_reason(
+                "practice-a", dispute.json()["account_id"])
+        assert flagged == f"gfe-dispute:{dispute.json()['dispute_id']}"
         opened = await read_topic(broker.bootstrap, topics.GFE_DISPUTE_OPENED, expect=1)
         assert len(opened) == 1
         too_much = await client.post(f"/v1/estimates/{gfe['estimate_id']}/disputes", headers=auth(), json={
             "provider_npi": NPI, "bill_date": "2026-12-01", "disputed_amount": "440.00"})
         assert too_much.status_code == 422, "one open dispute per provider"
-        services = client._transport.app.state.services  # type: ignore[attr-defined]
         run, made = await use_cases.start_run(services.uows, services.documents, "practice-a", date(2026, 12, 1))
         assert made and run.total == 1
         partial = await use_cases.run_statements(services.uows, services.documents, "practice-a", run.run_id,
@@ -323,6 +328,9 @@ async def test_superbill_codes_are_the_claims_and_a_good_faith_estimate_is_watch
         resolved = await client.post(f"/v1/gfe-disputes/{dispute.json()['dispute_id']}/resolution", headers=auth(),
                                      json={"resolution": "bill reduced to the estimate"})
         assert resolved.json()["status"] == "resolved"
+        async with services.db.sessions() as session:
+            assert await DocumentsRepository(session).collections_dispute_reason(
+                "practice-a", dispute.json()["account_id"]) is None
         # the plan of care changed: version 2 issued, superseding version 1 (both kept)
         replanned = await client.post(f"/v1/estimates/{gfe['estimate_id']}/reissue", headers=auth(), json={
             "diagnoses": ["F41.1"], "services": [{"provider_npi": NPI, "procedure_code": "90837",

@@ -207,6 +207,8 @@ async def open_dispute(uow: PatientBillingUnitOfWork, kit: DocumentKit, *, pract
                            patient_id=row.patient_id, account_id=account_id, provider_npi=provider_npi,
                            bill_date=bill_date, opened_on=today, disputed_cents=disputed, status="open",
                            resolved_on=None, resolution=None, created_at=now)
+    # collections (dunning, late notices) skip an account with an open dispute: flagged until this one is resolved
+    await uow.payments.set_dispute(practice_id, account_id, today, f"gfe-dispute:{dispute_id}", True)
     uow.announce(GoodFaithEstimateDisputeOpenedV1(
         dispute_id=dispute_id, estimate_id=estimate_id, practice_id=practice_id, patient_id=row.patient_id,
         account_id=account_id, provider_npi=provider_npi, bill_date=bill_date, disputed=from_cents(disputed)),
@@ -225,6 +227,9 @@ async def resolve_dispute(uow: PatientBillingUnitOfWork, kit: DocumentKit, pract
     if row.status != "open":
         raise DocumentRefused("the dispute is already resolved", field="dispute_id")
     await repo.release_holds(practice_id, dispute_id, kit.clock.now())
+    if await repo.collections_dispute_reason(practice_id, row.account_id) == f"gfe-dispute:{dispute_id}":
+        await uow.payments.set_dispute(practice_id, row.account_id, kit.clock.today(), f"gfe-dispute:{dispute_id}",
+                                       False)
     await repo.update_dispute(dispute_id, status="resolved", resolved_on=kit.clock.today(), resolution=resolution)
     return await repo.dispute(practice_id, dispute_id)
 

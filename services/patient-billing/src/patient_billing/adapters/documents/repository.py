@@ -27,6 +27,7 @@ from patient_billing.adapters.documents.tables import (
     visit_codings,
 )
 from patient_billing.adapters.orm import accounts, credits, entries, lines, open_items, pending_insurance
+from patient_billing.adapters.payments_orm import balance_disputes
 from patient_billing.domain.ledger import Credit, EntryKind, Ledger, OpenItem, ReasonLine
 from patient_billing.domain.statements import Hold, Movement
 from patient_billing.domain.superbills import CodedLine, VisitCoding
@@ -263,6 +264,12 @@ class DocumentsRepository:
         await self.session.execute(update(balance_holds).where(
             balance_holds.c.practice_id == practice_id, balance_holds.c.source_id == source_id,
             balance_holds.c.released_at.is_(None)).values(released_at=at))
+
+    async def collections_dispute_reason(self, practice_id: str, account_id: str) -> str | None:
+        """The open dispute flag collections reads for the account (payments' ``balance_disputes``), if any."""
+        return (await self.session.execute(select(balance_disputes.c.reason).where(
+            balance_disputes.c.practice_id == practice_id, balance_disputes.c.account_id == account_id,
+            balance_disputes.c.resolved_on.is_(None)))).scalar()
 
     # -- statement runs and statements ----------------------------------------------------------------------------
     async def run_for_cycle(self, practice_id: str, statement_date: date, *, lock: bool = False) -> Any:
