@@ -47,6 +47,7 @@ DOMAIN_BENCHES = (("claims", ROOT / "services" / "claims" / "bench_claims.py"),
                   ("remittance", ROOT / "services" / "remittance" / "bench_remittance.py"),
                   ("authorizations", ROOT / "services" / "authorizations" / "bench_authorizations.py"),
                   ("patient-billing", ROOT / "services" / "patient-billing" / "bench_patient_billing.py"),
+                  ("patient-documents", ROOT / "services" / "patient-billing" / "bench_documents.py"),
                   ("reporting", ROOT / "services" / "reporting" / "bench_reporting.py"))
 
 Row = tuple[str, str, str, str]  # area, metric, value, unit
@@ -303,6 +304,11 @@ def run_domain(args: argparse.Namespace) -> None:
         elif name == "patient-billing":
             found = [("aging and balances, 1,000,000-entry practice (slowest read)",
                       _grab(r"aging and balances: slowest read ([\d.]+) s", output), "s")]
+        elif name == "patient-documents":
+            found = [("statement run, 2,000 guarantors (PDF, link, stored, outbox, print file)",
+                      _grab(r"statements in ([\d.]+) s wall", output), "s"),
+                     ("statement run memory growth, first quarter to end",
+                      _grab(r"memory growth from the first quarter to the end: \+?(-?[\d.]+) MB", output), "MB")]
         elif name == "authorizations":
             found = [("visits applied and answered, polls of 500", _grab(
                 r"visits applied and answered \(polls of 500, PostgreSQL\)\s+[\d,]+\s+[\d.]+\s+([\d,]+)", output),

@@ -162,6 +162,7 @@ def demo(visits: Annotated[int, typer.Option(help="How many visits to send")] = 
     claims = wait_claims_settled(api)
     _report(api, claims, eras)
     _patient_payments(api, today)
+    _documents(api, claims, today)
 
 
 def unbilled_days(api: Platform, today: date) -> list[date]:
@@ -371,3 +372,72 @@ def _patient_payments(api: Platform, today: date) -> None:
     console.print(table)
     books = api.get("patient-billing", "/v1/ledger/trial-balance")
     console.print(f"  patient ledger balanced: debits {books['total_debits']} = credits {books['total_credits']}")
+
+
+def _documents(api: Platform, claims: list[dict[str, Any]], today: date) -> None:
+    """Step 6: the patient's documents. A superbill of an insured visit whose codes are its claim's, a Good Faith
+    Estimate for the self-pay client whose dispute watch fires as later sessions are billed above it, and the
+    month's statement run with its payment link; one PDF of each is left under var/documents/."""
+    console.rule("6. Patient documents: a superbill, a Good Faith Estimate, the statement run")
+    out = embedded.VAR_DIR() / "documents"
+    out.mkdir(parents=True, exist_ok=True)
+    put = api.client.put
+    base = api.urls["patient-billing"]
+    for path, body in [
+        ("/v1/practice-profile", {"name": "Riverside Counseling Group", "address_lines": [
+            "100 Main St", "Hartford, CT 06103"], "phone": "(860) 555-0142", "npi": BILLING["npi"],
+            "tax_id": BILLING["tax_id"]}),
+        *[(f"/v1/clinicians/{c['npi']}", {"name": f"{c['first_name'].title()} {c['last_name'].title()}",
+                                          "credential": c["credential"], "license_number": f"00{c['npi'][-5:]}",
+                                          "license_state": "CT"}) for c in CLINICIANS],
+        ("/v1/people/demo-pt-selfpay", {"name": "Riley Private", "date_of_birth": "1990-05-05",
+                                        "address_lines": ["100 Main St", "Hartford, CT 06103"]}),
+        *[(f"/v1/people/{p['patient_id']}", {"name": f"{p['first'].title()} {p['last'].title()}",
+                                             "date_of_birth": p["dob"], "address_lines": ["100 Main St",
+                                                                                          "Hartford, CT 06103"]})
+          for p in PATIENTS]]:
+        put(base + path, json=body).raise_for_status()
+
+    claim = next(c for c in claims if c["status"] in ("paid", "partially_paid", "denied"))
+    full = api.get("claims", f"/v1/claims/{claim['claim_id']}")
+    # the claim names no patient; the superbill is asked of each demo patient until the visit is theirs
+    superbill = next(r for p in PATIENTS if (r := api.client.post(
+        base + f"/v1/patients/{p['patient_id']}/superbills", json={"visit_id": full["visit_id"]})).status_code
+        in (200, 201))
+    coded = [(s["procedure_code"], s["modifiers"], s["units"]) for s in superbill.json()["shown"]["visits"][0][
+        "services"]]
+    claimed = [(ln["procedure_code"], ln["modifiers"], ln["units"]) for ln in full["lines"]]
+    console.print(f"  superbill of visit {full['visit_id'][:8]}: {coded}; its claim: {claimed}; "
+                  f"{'the same codes' if coded == claimed else 'CODES DIFFER'}")
+    _save(api, f"/v1/superbills/{superbill.json()['superbill_id']}/pdf", out / "superbill.pdf")
+
+    estimate = api.post("patient-billing", "/v1/patients/demo-pt-selfpay/estimates", {
+        "trigger": "requested", "issue_now": True, "diagnoses": ["F41.1"], "services": [
+            {"provider_npi": CLINICIANS[0]["npi"], "procedure_code": "90837", "description": "Psychotherapy, 60 min",
+             "quantity": 1, "unit_charge": "100.00"}]}).json()
+    _save(api, f"/v1/estimates/{estimate['estimate_id']}/pdf", out / "gfe.pdf")
+    for n in range(4):  # four more sessions at the practice's self-pay fee: the bill passes the estimate + 400.00
+        body = _self_pay_visit(100 + n, today)
+        api.post("claims", "/v1/visits", body, headers={"Idempotency-Key": body["external_visit_id"]})
+    watched = _wait("the dispute watch", lambda: (w := api.get(
+        "patient-billing", f"/v1/estimates/{estimate['estimate_id']}")["watch"]).get(CLINICIANS[0]["npi"]) ==
+        "reached" and w, timeout=60)
+    console.print(f"  Good Faith Estimate {estimate['estimate_id'][:8]} ({estimate['total']}): dispute watch "
+                  f"{watched}")
+
+    run = api.post("patient-billing", "/v1/statement-runs", {"statement_date": today.isoformat()}).json()
+    done = _wait("the statement run", lambda: (r := api.get("patient-billing", f"/v1/statement-runs/{run['run_id']}"))[
+        "status"] == "completed" and r, timeout=120)
+    console.print(f"  statement run {today}: {done['issued']} statements, print file {done['print_file']}")
+    account = api.get("patient-billing", "/v1/patients/demo-pt-selfpay/account")["account_id"]
+    statement = api.get("patient-billing", f"/v1/accounts/{account}/statements")["items"][0]
+    _save(api, f"/v1/statements/{statement['statement_id']}/pdf", out / "statement.pdf")
+    console.print(f"  statement due {statement['amount_due']} by {statement['due_date']}, pay at "
+                  f"{statement['shown']['payment_url']}")
+    console.print(f"  PDFs: {out}/statement.pdf, superbill.pdf, gfe.pdf")
+
+
+def _save(api: Platform, path: str, to: Path) -> None:
+    r = api.client.get(api.urls["patient-billing"] + path)
+    r.raise_for_status()
+    to.write_bytes(r.content)

@@ -157,10 +157,11 @@ def import_eras(
 
 
 def _register_subcommands() -> None:
-    from rcm_cli import demo, fhir_commands, webhooks_commands, x12_commands
+    from rcm_cli import demo, documents_commands, fhir_commands, webhooks_commands, x12_commands
 
     app.add_typer(x12_commands.app, name="x12")
     app.add_typer(fhir_commands.app, name="fhir")
+    app.add_typer(documents_commands.app, name="documents")
     app.add_typer(webhooks_commands.app, name="webhooks")
     app.command(name="demo")(demo.demo)
 

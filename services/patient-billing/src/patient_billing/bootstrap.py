@@ -20,11 +20,21 @@ from rcm_shared.work_items.api import WorkQueue, work_items_router
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patient_billing.adapters import event_mapper
+from patient_billing.adapters.documents.mailer import Mailer, SmtpMailer
+from patient_billing.adapters.documents.payment_links import HostedPageLinks, PaymentLinks, ProcessorHostedLinks
+from patient_billing.adapters.documents.rendering import StatementRenderer
 from patient_billing.adapters.orm import metadata, platform
 from patient_billing.adapters.payment_processor import StripeProcessor
 from patient_billing.adapters.payments_orm import work_item_tables
 from patient_billing.config import PatientBillingSettings
 from patient_billing.domain.collections import DunningRules
+from patient_billing.domain.document_errors import (
+    DocumentFactsMissing,
+    DocumentNotFound,
+    DocumentRefused,
+    LinkExpired,
+)
+from patient_billing.domain.estimates import CalendarRules, EstimateRules
 from patient_billing.domain.exceptions import (
     AccountNotFound,
     AlreadyReversed,
@@ -46,11 +56,14 @@ from patient_billing.domain.exceptions import (
 )
 from patient_billing.domain.plans import PlanRules
 from patient_billing.domain.pricing import FeeRules, FinancialPolicyRules, PricingRules, SlidingScaleRules
+from patient_billing.domain.statements import StatementRules
 from patient_billing.entrypoints.api import router
 from patient_billing.entrypoints.dependencies import PatientBillingServices, PaymentRules
+from patient_billing.entrypoints.documents_api import router as documents_router
 from patient_billing.entrypoints.fhir import routers as fhir_routers
 from patient_billing.entrypoints.payments_api import router as payments_router
 from patient_billing.service_layer import card_payments, collections, plans
+from patient_billing.service_layer.document_kit import DocumentKit, DocumentRules
 from patient_billing.service_layer.handlers import message_map
 from patient_billing.service_layer.unit_of_work import PatientBillingUnitOfWork, UnitsOfWork
 
@@ -76,6 +89,10 @@ DOMAIN_ERRORS: Mapping[type[Exception], tuple[int, str]] = {
     ProcessorRefused: (422, "processor-refused"),
     CardNotChargeable: (422, "card-not-chargeable"),
     PlanRefused: (422, "plan-refused"),
+    DocumentRefused: (422, "document-refused"),
+    DocumentFactsMissing: (422, "document-facts-missing"),
+    DocumentNotFound: (404, "not-found"),
+    LinkExpired: (410, "link-expired"),
 }
 
 #: The work-item queues of patient billing and how a person may close their items.
@@ -125,8 +142,36 @@ def build_processor(settings: PatientBillingSettings) -> StripeProcessor:
                            api_base=settings.processor_api_base or None)
 
 
+
+def load_document_rules(rules_dir: str | None = None) -> DocumentRules:
+    """The rules of statements, Good Faith Estimates and the practices' business-day calendars."""
+    def read(name: str) -> RulesFile:
+        return load_rules(RULES, name, override_dir=rules_dir)
+
+    statements, estimates, calendar = (read("statements.yaml"), read("good_faith_estimates.yaml"),
+                                       read("practice_calendar.yaml"))
+    return DocumentRules(
+        statements=_typed(statements, lambda d: StatementRules.from_dict(d, statements.version)),
+        estimates=_typed(estimates, lambda d: EstimateRules.from_dict(d, estimates.version)),
+        calendar=_typed(calendar, lambda d: CalendarRules.from_dict(d, calendar.version)))
+
+
+def build_document_kit(settings: PatientBillingSettings, clock: Clock, *, mailer: Mailer | None = None,
+                       payment_links: PaymentLinks | None = None, processor: Any = None) -> DocumentKit:
+    """Statements link to the card processor's hosted page (``processor``); without one, to
+    ``{RCM_PAYMENT_PROCESSOR_URL}/pay/{link_id}``."""
+    if mailer is None and settings.smtp_host:
+        mailer = SmtpMailer(settings.smtp_host, settings.smtp_port, settings.mail_from)
+    links = payment_links or (ProcessorHostedLinks(processor) if processor is not None
+                              else HostedPageLinks(settings.payment_processor_url))
+    return DocumentKit(rules=load_document_rules(settings.rules_dir), clock=clock, payment_links=links, mailer=mailer,
+                       portal_url=settings.portal_url, print_dir=settings.print_dir,
+                       statement_batch=settings.statement_batch,
+                       renderer=StatementRenderer(settings.document_render_workers))
+
+
 def build_services(settings: PatientBillingSettings, clock: Clock, rules: PricingRules | None = None,
-                   processor: Any = None) -> PatientBillingServices:
+                   processor: Any = None, documents: DocumentKit | None = None) -> PatientBillingServices:
     db = Database(settings, metadata, platform)
     rules = rules or load_pricing_rules(settings.rules_dir)
     outbox = TableOutbox(db, event_mapper.SOURCE)
@@ -136,13 +181,14 @@ def build_services(settings: PatientBillingSettings, clock: Clock, rules: Pricin
         return PatientBillingUnitOfWork(db, event_mapper.announcements, outbox, session=session, causation=causation)
 
     uows: UnitsOfWork = UnitOfWorkFactory(unit_of_work, db)
-    return PatientBillingServices(settings, db, clock, uows, rules, processor or build_processor(settings),
-                                  load_payment_rules(settings.rules_dir))
+    processor = processor or build_processor(settings)
+    return PatientBillingServices(settings, db, clock, uows, rules, processor, load_payment_rules(settings.rules_dir),
+                                  documents or build_document_kit(settings, clock, processor=processor))
 
 
 def build_runtime(services: PatientBillingServices) -> ServiceRuntime:
     settings, db = services.settings, services.db
-    handler = event_dispatcher(message_map(services.uows, services.rules, services.clock))
+    handler = event_dispatcher(message_map(services.uows, services.rules, services.clock, services.documents))
     consumers = [
         # patient responsibility from ERAs; completed visits (self-pay charges, insurance pending, corrections)
         EventConsumer(settings, db.sessions, platform, name="patient-accounts",
@@ -150,6 +196,9 @@ def build_runtime(services: PatientBillingServices) -> ServiceRuntime:
         # the schedule (eligibility owns it): a no-show or late cancel is the written policy's fee
         EventConsumer(settings, db.sessions, platform, name="missed-appointment-fees",
                       topics=[topics.VISIT_SCHEDULED], handler=handler),
+        # what the plan did with each claim (billed, paid, adjusted), for the patient's statement
+        EventConsumer(settings, db.sessions, platform, name="statement-facts",
+                      topics=[topics.CLAIM_PAYMENT_POSTED], handler=handler),
     ]
     periodic = [
         ("card-payment-retries", settings.payment_retry_seconds, lambda: card_payments.retry_pending(
@@ -159,14 +208,32 @@ def build_runtime(services: PatientBillingServices) -> ServiceRuntime:
         ("collections", settings.collections_seconds, lambda: collections.run_collections(
             services.uows, services.payment_rules.dunning, services.clock)),
     ]
-    return ServiceRuntime(settings, db, MIGRATIONS, consumers=consumers, periodic=periodic)
+    return PatientBillingRuntime(settings, db, MIGRATIONS, consumers=consumers, periodic=periodic,
+                                 renderer=services.documents.renderer)
+
+
+class PatientBillingRuntime(ServiceRuntime):
+    """The kernel's runtime, also shutting the statement renderer's worker processes down when the service stops."""
+
+    def __init__(self, *args: Any, renderer: StatementRenderer, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.renderer = renderer
+
+    async def stop(self) -> None:
+        try:
+            await super().stop()
+        finally:
+            self.renderer.close()
 
 
 def build_app(settings: PatientBillingSettings | None = None, clock: Clock | None = None,
-              processor: Any = None) -> FastAPI:
+              processor: Any = None, *, mailer: Mailer | None = None, payment_links: PaymentLinks | None = None
+              ) -> FastAPI:
     settings = settings or PatientBillingSettings()
     clock = clock or SystemClock(settings.practice_time_zone)
-    services = build_services(settings, clock, processor=processor)
+    processor = processor or build_processor(settings)
+    services = build_services(settings, clock, processor=processor, documents=build_document_kit(
+        settings, clock, mailer=mailer, payment_links=payment_links, processor=processor))
     work_items = work_items_router(service="patient-billing", tables=work_item_tables, queues=WORK_QUEUES,
                                    read_scope="patient-billing:read", write_scope="patient-billing:write")
     app = create_service_app(
@@ -174,6 +241,7 @@ def build_app(settings: PatientBillingSettings | None = None, clock: Clock | Non
         description="The patient ledger (double entry, integer cents): accounts per responsible party, self-pay "
                     "charges, patient responsibility from ERAs with its reasons, payments, refunds, adjustments, "
                     "reversals, aging and the trial balance. Patient billing owns patient A/R.",
-        routers=[router, payments_router, work_items, *fhir_routers], domain_errors=DOMAIN_ERRORS, clock=clock)
+        routers=[router, payments_router, documents_router, work_items, *fhir_routers], domain_errors=DOMAIN_ERRORS,
+        clock=clock)
     app.state.services = services
     return app

@@ -22,3 +22,15 @@ class PatientBillingSettings(ServiceSettings):
     payment_retry_seconds: float = 5.0
     installments_seconds: float = 300.0
     collections_seconds: float = 3600.0
+
+    # Patient documents (statements, superbills, Good Faith Estimates)
+    # The card processor's hosted payment page: a statement's link is {payment_processor_url}/pay/{link_id}.
+    payment_processor_url: str = "http://127.0.0.1:8011"
+    # Where a patient opens a document link (the portal): {portal_url}/documents/{token}.
+    portal_url: str = "http://127.0.0.1:8004/portal"
+    smtp_host: str | None = None  # unset: statements are not emailed (every one goes to the print file)
+    smtp_port: int = 25
+    mail_from: str = "statements@practice.invalid"
+    print_dir: str = "var/print"  # one print-vendor file per statement run
+    statement_batch: int = 100  # accounts stated per transaction in a statement run
+    document_render_workers: int = 0  # processes laying statement PDFs out in parallel (0: the service's own)

@@ -18,10 +18,14 @@ from rcm_shared.contracts.claims import (
 from rcm_shared.contracts.eligibility import EligibilityCheckedV1, VisitScheduledV1
 from rcm_shared.contracts.envelope import EventEnvelope
 from rcm_shared.contracts.patient_billing import (
+    GoodFaithEstimateDisputeOpenedV1,
+    GoodFaithEstimateIssuedV1,
+    GoodFaithEstimateThresholdApproachedV1,
     PatientBalanceChangedV1,
     PatientChargePostedV1,
     PatientPaymentReceivedV1,
     PatientPlanChangedV1,
+    StatementIssuedV1,
 )
 from rcm_shared.contracts.registry import REGISTRY, UnknownEventType, decode_payload, envelope_for
 from rcm_shared.contracts.remittance import (
@@ -46,12 +50,16 @@ __all__ = [
     "EraReceivedV1",
     "EventEnvelope",
     "EventPayload",
+    "GoodFaithEstimateDisputeOpenedV1",
+    "GoodFaithEstimateIssuedV1",
+    "GoodFaithEstimateThresholdApproachedV1",
     "PatientBalanceChangedV1",
     "PatientChargePostedV1",
     "PatientPaymentReceivedV1",
     "PatientPlanChangedV1",
     "PatientResponsibilityAssessedV1",
     "ProviderCredentialingV1",
+    "StatementIssuedV1",
     "UnknownEventType",
     "VisitAuthorizationDeterminedV1",
     "VisitCompletedV1",

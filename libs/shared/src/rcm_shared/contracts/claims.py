@@ -49,6 +49,10 @@ class VisitCompletedV1(EventPayload):
     supervising_npi: str | None = None
     supervising_credential: str | None = None
     billing_npi: str | None = None
+    # Additive (2026-12-02): the rest of the visit's coding (place of service, ICD-10 in claim order), so a superbill
+    # shows exactly the codes the claim carries.
+    place_of_service: str | None = None
+    diagnosis_codes: list[str] = Field(default_factory=list)
 
 
 class ClaimLineV1(BaseModel):

@@ -72,3 +72,73 @@ class PatientPlanChangedV1(EventPayload):
     next_amount: Decimal | None = None
     installment_id: str | None = None
     autopay: bool = False
+
+
+class StatementIssuedV1(EventPayload):
+    event_type = "statement.issued"
+    topic = topics.STATEMENT_ISSUED
+    summary = ("A statement was issued to a responsible party (guarantor) in a practice's statement run: what it "
+               "demanded, by when, and how it was delivered. The statement itself is read from patient billing.")
+
+    statement_id: str
+    run_id: str | None = None
+    account_id: str
+    practice_id: str
+    guarantor_id: str
+    statement_date: date
+    due_date: date
+    balance: Decimal
+    amount_due: Decimal
+    not_demanded: Decimal  # pending insurance, on a payment plan, under a Good Faith Estimate dispute
+    delivery: str  # email | print
+    payment_link_id: str | None = None
+
+
+class GoodFaithEstimateIssuedV1(EventPayload):
+    event_type = "gfe.issued"
+    topic = topics.GFE_ISSUED
+    summary = ("A Good Faith Estimate (No Surprises Act, 45 CFR 149.610) was issued to an uninsured or self-pay "
+               "patient, or re-issued when the plan of care changed.")
+
+    estimate_id: str
+    practice_id: str
+    patient_id: str
+    version: int
+    replaces_estimate_id: str | None = None
+    total: Decimal
+    covers_from: date
+    covers_to: date
+    due_by: date
+    issued_late: bool
+
+
+class GoodFaithEstimateThresholdApproachedV1(EventPayload):
+    event_type = "gfe.threshold-approached"
+    topic = topics.GFE_THRESHOLD_APPROACHED
+    summary = ("The dispute watch: what a provider billed in an estimate's course is nearing (approaching) or at "
+               "least (reached) the dispute threshold above the Good Faith Estimate.")
+
+    estimate_id: str
+    practice_id: str
+    patient_id: str
+    provider_npi: str
+    state: str  # approaching | reached
+    estimated: Decimal
+    billed: Decimal
+    threshold: Decimal
+
+
+class GoodFaithEstimateDisputeOpenedV1(EventPayload):
+    event_type = "gfe.dispute-opened"
+    topic = topics.GFE_DISPUTE_OPENED
+    summary = ("A patient disputed a bill above its Good Faith Estimate: the disputed amount is held out of "
+               "collections and late fees until the dispute is resolved.")
+
+    dispute_id: str
+    estimate_id: str
+    practice_id: str
+    patient_id: str
+    account_id: str
+    provider_npi: str
+    bill_date: date
+    disputed: Decimal

@@ -11,10 +11,14 @@ from rcm_shared.contracts.claims import ClaimStatusChangedV1, ClaimSubmittedV1, 
 from rcm_shared.contracts.eligibility import EligibilityCheckedV1, VisitScheduledV1
 from rcm_shared.contracts.envelope import EventEnvelope
 from rcm_shared.contracts.patient_billing import (
+    GoodFaithEstimateDisputeOpenedV1,
+    GoodFaithEstimateIssuedV1,
+    GoodFaithEstimateThresholdApproachedV1,
     PatientBalanceChangedV1,
     PatientChargePostedV1,
     PatientPaymentReceivedV1,
     PatientPlanChangedV1,
+    StatementIssuedV1,
 )
 from rcm_shared.contracts.remittance import (
     ClaimPaymentPostedV1,
@@ -44,6 +48,10 @@ _MODELS: tuple[type[EventPayload], ...] = (
     PatientChargePostedV1,
     PatientPaymentReceivedV1,
     PatientPlanChangedV1,
+    StatementIssuedV1,
+    GoodFaithEstimateIssuedV1,
+    GoodFaithEstimateThresholdApproachedV1,
+    GoodFaithEstimateDisputeOpenedV1,
 )
 
 REGISTRY: dict[tuple[str, int], type[EventPayload]] = {(m.event_type, m.schema_version): m for m in _MODELS}

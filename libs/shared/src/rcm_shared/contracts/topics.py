@@ -19,6 +19,10 @@ WORK_ITEM_RESOLVED = "work-item-resolved"
 PATIENT_CHARGE_POSTED = "patient-charge-posted"
 PATIENT_PAYMENT_RECEIVED = "patient-payment-received"
 PATIENT_PLAN_CHANGED = "patient-plan-changed"
+STATEMENT_ISSUED = "statement-issued"
+GFE_ISSUED = "gfe-issued"
+GFE_THRESHOLD_APPROACHED = "gfe-threshold-approached"
+GFE_DISPUTE_OPENED = "gfe-dispute-opened"
 
 ALL_TOPICS: tuple[str, ...] = (
     VISIT_COMPLETED,
@@ -38,6 +42,10 @@ ALL_TOPICS: tuple[str, ...] = (
     PATIENT_CHARGE_POSTED,
     PATIENT_PAYMENT_RECEIVED,
     PATIENT_PLAN_CHANGED,
+    STATEMENT_ISSUED,
+    GFE_ISSUED,
+    GFE_THRESHOLD_APPROACHED,
+    GFE_DISPUTE_OPENED,
 )
 
 

@@ -100,7 +100,8 @@ async def record_visits(uow: ClaimsUnitOfWork, commands: Sequence[RecordVisit], 
             self_pay_charge=charge, rendering_credential=visit.rendering.credential,
             supervising_npi=supervising.npi if supervising else None,
             supervising_credential=supervising.credential if supervising else None,
-            billing_npi=command.billing_npi))
+            billing_npi=command.billing_npi, place_of_service=coding.place_of_service,
+            diagnosis_codes=list(coding.diagnoses)))
         outcomes.append(RecordedVisit(visit_id, coding, charge, claim.claim_id if claim else None))
     await uow.visits.add(rows)
     if drafted:

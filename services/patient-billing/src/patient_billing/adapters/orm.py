@@ -174,3 +174,6 @@ def posting_order() -> Any:
 
 # Card payments, cards on file, plans and collections keep their tables in their own module, on this MetaData.
 from patient_billing.adapters import payments_orm  # noqa: E402,F401
+
+# The documents' tables (statements, superbills, Good Faith Estimates) live beside their adapters, on this metadata.
+from patient_billing.adapters.documents import tables as _documents_tables  # noqa: E402, F401

@@ -14,6 +14,7 @@ from patient_billing.config import PatientBillingSettings
 from patient_billing.domain.collections import DunningRules
 from patient_billing.domain.plans import PlanRules
 from patient_billing.domain.pricing import PricingRules
+from patient_billing.service_layer.document_kit import DocumentKit
 from patient_billing.service_layer.unit_of_work import UnitsOfWork
 
 
@@ -26,6 +27,7 @@ class PatientBillingServices:
     rules: PricingRules
     processor: PaymentProcessor
     payment_rules: PaymentRules
+    documents: DocumentKit  # statements, superbills, Good Faith Estimates: their rules and ports
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ from typing import Any
 
 from rcm_shared.clock import Clock
 from rcm_shared.contracts import (
+    ClaimPaymentPostedV1,
+    ClaimPaymentPostedV2,
     EventEnvelope,
     EventPayload,
     PatientResponsibilityAssessedV1,
@@ -20,15 +22,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from patient_billing.domain.commands import AssessResponsibility, ChargeMissedAppointment
 from patient_billing.domain.pricing import PricingRules
-from patient_billing.service_layer import fees, ledger, visits
+from patient_billing.service_layer import document_facts, estimates, fees, ledger, visits
+from patient_billing.service_layer.document_kit import DocumentKit
 from patient_billing.service_layer.unit_of_work import PatientBillingUnitOfWork, UnitsOfWork
 
 
-def message_map(uows: UnitsOfWork, rules: PricingRules, clock: Clock) -> Mapping[type[EventPayload], TypedHandler]:
+def message_map(uows: UnitsOfWork, rules: PricingRules, clock: Clock, kit: DocumentKit
+                ) -> Mapping[type[EventPayload], TypedHandler]:
+    async def visit_completed(uow: PatientBillingUnitOfWork, event: VisitCompletedV1) -> None:
+        await visits.visit_completed(uow, event, rules, at=clock.now())
+        await document_facts.keep_visit_coding(uow, event, at=clock.now())
+        if event.billing_model == "self_pay" and not event.voided:
+            await estimates.watch_charges(uow, kit, event.practice_id, event.patient_id, event.date_of_service)
+
     return {
         PatientResponsibilityAssessedV1: _joining(uows, lambda uow, e: ledger.assess_responsibility(
             uow, assessment(e), at=clock.now())),
-        VisitCompletedV1: _joining(uows, lambda uow, e: visits.visit_completed(uow, e, rules, at=clock.now())),
+        VisitCompletedV1: _joining(uows, visit_completed),
+        ClaimPaymentPostedV1: _joining(uows, lambda uow, e: document_facts.keep_claim_payment(uow, e, at=clock.now())),
+        ClaimPaymentPostedV2: _joining(uows, lambda uow, e: document_facts.keep_claim_payment(uow, e, at=clock.now())),
         VisitScheduledV1: _joining(uows, lambda uow, e: fees.charge_missed_appointment(
             uow, missed(e), rules, at=clock.now()) if e.outcome else _nothing()),
     }
