@@ -19,6 +19,7 @@ WORK_ITEM_RESOLVED = "work-item-resolved"
 PATIENT_CHARGE_POSTED = "patient-charge-posted"
 PATIENT_PAYMENT_RECEIVED = "patient-payment-received"
 PATIENT_PLAN_CHANGED = "patient-plan-changed"
+MESSAGE_EXCHANGED = "message-exchanged"
 
 ALL_TOPICS: tuple[str, ...] = (
     VISIT_COMPLETED,
@@ -38,6 +39,7 @@ ALL_TOPICS: tuple[str, ...] = (
     PATIENT_CHARGE_POSTED,
     PATIENT_PAYMENT_RECEIVED,
     PATIENT_PLAN_CHANGED,
+    MESSAGE_EXCHANGED,
 )
 
 
