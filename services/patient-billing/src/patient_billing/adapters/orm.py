@@ -174,3 +174,4 @@ def posting_order() -> Any:
 
 # Card payments, cards on file, plans and collections keep their tables in their own module, on this MetaData.
 from patient_billing.adapters import payments_orm  # noqa: E402,F401
+from patient_billing.adapters import subscriptions_orm  # noqa: E402,F401

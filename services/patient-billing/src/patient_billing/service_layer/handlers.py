@@ -10,6 +10,7 @@ from rcm_shared.clock import Clock
 from rcm_shared.contracts import (
     EventEnvelope,
     EventPayload,
+    MessageExchangedV1,
     PatientResponsibilityAssessedV1,
     VisitCompletedV1,
     VisitScheduledV1,
@@ -20,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from patient_billing.domain.commands import AssessResponsibility, ChargeMissedAppointment
 from patient_billing.domain.pricing import PricingRules
-from patient_billing.service_layer import fees, ledger, visits
+from patient_billing.service_layer import fees, ledger, subscriptions, visits
 from patient_billing.service_layer.unit_of_work import PatientBillingUnitOfWork, UnitsOfWork
 
 
@@ -31,6 +32,7 @@ def message_map(uows: UnitsOfWork, rules: PricingRules, clock: Clock) -> Mapping
         VisitCompletedV1: _joining(uows, lambda uow, e: visits.visit_completed(uow, e, rules, at=clock.now())),
         VisitScheduledV1: _joining(uows, lambda uow, e: fees.charge_missed_appointment(
             uow, missed(e), rules, at=clock.now()) if e.outcome else _nothing()),
+        MessageExchangedV1: _joining(uows, lambda uow, e: subscriptions.message_exchanged(uow, e, clock)),
     }
 
 
