@@ -46,7 +46,8 @@ async def harness(broker, databases) -> AsyncIterator[Harness]:  # type: ignore[
 def message(n: int, day: int, direction: str = "clinician_to_patient") -> Any:
     return envelope_for(MessageExchangedV1(
         message_id=f"msg-{n}", practice_id="practice-a", patient_id="pt-msg", clinician_id="clin-1",
-        direction=direction, sent_at=datetime(2026, 11, day, 15, tzinfo=UTC), minutes=3), source="ehr", subject=f"msg-{n}", practice_id="practice-a")
+        direction=direction, sent_at=datetime(2026, 11, day, 15, tzinfo=UTC), minutes=3),
+        source="ehr", subject=f"msg-{n}", practice_id="practice-a")
 
 
 async def test_a_subscription_meters_messages_and_closes_each_period_into_one_invoice(harness: Harness) -> None:

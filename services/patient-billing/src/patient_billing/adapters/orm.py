@@ -172,6 +172,6 @@ def posting_order() -> Any:
     return select(func.min(lines.c.line_id)).where(lines.c.entry_id == entries.c.entry_id).scalar_subquery()
 
 
-# Card payments, cards on file, plans and collections keep their tables in their own module, on this MetaData.
-from patient_billing.adapters import payments_orm  # noqa: E402,F401
-from patient_billing.adapters import subscriptions_orm  # noqa: E402,F401
+# Card payments, cards on file, plans and collections, messaging subscriptions keep their tables in their own
+# modules, on this MetaData.
+from patient_billing.adapters import payments_orm, subscriptions_orm  # noqa: E402,F401
