@@ -73,7 +73,8 @@ async def test_a_subscription_meters_messages_and_closes_each_period_into_one_in
         return body if body["current_period"]["messages"] == 12 else None
 
     view = await eventually(metered, what="12 messages metered (a redelivery once)")
-    assert view["current_period"] == {"period": "2026-11", "messages": 12, "minutes": 36}
+    assert view["current_period"] == {"period": "2026-11", "messages": 12, "minutes": 36,
+                                    "billable_messages": 10}
 
     h.clock.set(datetime(2026, 11, 16, 17, tzinfo=UTC))
     changed = await h.client.post(f"/v1/subscriptions/{sub_id}/plan", headers=auth(),

@@ -61,8 +61,11 @@ async def get_subscription(subscription_id: SubscriptionId, principal: Reader,
     async with services.uows() as uow:
         subscription = await subscriptions.get(uow, principal.practice_id, subscription_id)
         period = period_of(services.clock.today())
-        usage = await subscriptions.repository(uow).usage(principal.practice_id, subscription.patient_id,
-                                                          *period_days(period))
+        metered = subscriptions.repository(uow)
+        usage = await metered.usage(principal.practice_id, subscription.patient_id, *period_days(period))
+        usage["billable_messages"] = len(await metered.message_days(
+            principal.practice_id, subscription.patient_id, *period_days(period),
+            services.payment_rules.subscriptions.billable_directions))
     return subscription_view(subscription, {"period": period, **usage})
 
 
