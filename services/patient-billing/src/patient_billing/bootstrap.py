@@ -52,7 +52,7 @@ from patient_billing.entrypoints.dependencies import PatientBillingServices, Pay
 from patient_billing.entrypoints.fhir import routers as fhir_routers
 from patient_billing.entrypoints.payments_api import router as payments_router
 from patient_billing.entrypoints.subscriptions_api import router as subscriptions_router
-from patient_billing.service_layer import card_payments, collections, plans
+from patient_billing.service_layer import card_payments, collections, plans, subscriptions
 from patient_billing.service_layer.handlers import message_map
 from patient_billing.service_layer.unit_of_work import PatientBillingUnitOfWork, UnitsOfWork
 
@@ -167,6 +167,8 @@ def build_runtime(services: PatientBillingServices) -> ServiceRuntime:
             services.uows, services.processor, services.payment_rules.plans, services.clock)),
         ("collections", settings.collections_seconds, lambda: collections.run_collections(
             services.uows, services.payment_rules.dunning, services.clock)),
+        ("subscription-periods", settings.subscription_close_seconds, lambda: subscriptions.close_period(
+            services.uows, services.payment_rules.subscriptions, services.clock)),
     ]
     return ServiceRuntime(settings, db, MIGRATIONS, consumers=consumers, periodic=periodic)
 

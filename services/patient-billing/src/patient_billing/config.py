@@ -22,3 +22,4 @@ class PatientBillingSettings(ServiceSettings):
     payment_retry_seconds: float = 5.0
     installments_seconds: float = 300.0
     collections_seconds: float = 3600.0
+    subscription_close_seconds: float = 3600.0  # how often last month's subscription periods are closed

@@ -27,6 +27,7 @@ class Harness:
     client: httpx.AsyncClient
     clock: FixedClock
     bootstrap: str
+    app: Any
 
     async def close(self, **body: Any) -> list[dict[str, Any]]:
         closed = await self.client.post("/v1/subscriptions/close-period", headers=auth(), json=body)
@@ -39,8 +40,9 @@ class Harness:
 async def harness(broker, databases) -> AsyncIterator[Harness]:  # type: ignore[no-untyped-def]
     settings = settings_for(PatientBillingSettings, databases.create("pb_subs"), broker)
     clock = FixedClock(datetime(2026, 11, 1, 17, tzinfo=UTC))
-    async with running(build_app(settings, clock=clock)) as client:
-        yield Harness(client, clock, broker.bootstrap)
+    app = build_app(settings, clock=clock)
+    async with running(app) as client:
+        yield Harness(client, clock, broker.bootstrap, app)
 
 
 def message(n: int, day: int, direction: str = "clinician_to_patient") -> Any:
@@ -100,7 +102,9 @@ async def test_a_subscription_meters_messages_and_closes_each_period_into_one_in
     cancelled = await h.client.post(f"/v1/subscriptions/{sub_id}/cancel", headers=auth())
     assert cancelled.json()["state"] == "cancelled" and cancelled.json()["ends_on"] == "2026-12-31"
     h.clock.set(datetime(2027, 1, 2, 17, tzinfo=UTC))
-    [december] = await h.close()
-    assert Decimal(december["total"]) == Decimal("129.00")
+    [job] = [job for name, _, job in h.app.state.runtime.periodic if name == "subscription-periods"]
+    [december] = await job()  # the service's own periodic close: last month, every practice
+    assert december["period"] == "2026-12" and december["total_cents"] == 12900
+    assert await job() == []
     h.clock.set(datetime(2027, 2, 2, 17, tzinfo=UTC))
     assert await h.close() == [], "cancelled: the next period is not billed"
