@@ -48,6 +48,8 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('subscriptions', schema=None) as batch_op:
         batch_op.create_index('ix_subscriptions_patient', ['practice_id', 'patient_id'], unique=False)
+        batch_op.create_index('uq_subscriptions_open', ['practice_id', 'patient_id'], unique=True,
+                              postgresql_where=sa.text('ends_on IS NULL'), sqlite_where=sa.text('ends_on IS NULL'))
 
     op.create_table('subscription_invoices',
     sa.Column('invoice_id', sa.String(length=36), nullable=False),
@@ -67,6 +69,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table('subscription_invoices')
     with op.batch_alter_table('subscriptions', schema=None) as batch_op:
+        batch_op.drop_index('uq_subscriptions_open', postgresql_where=sa.text('ends_on IS NULL'),
+                            sqlite_where=sa.text('ends_on IS NULL'))
         batch_op.drop_index('ix_subscriptions_patient')
 
     op.drop_table('subscriptions')

@@ -4,6 +4,7 @@ cancellation stops the next period; refusals are problem+json naming the field."
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -108,3 +109,12 @@ async def test_a_subscription_meters_messages_and_closes_each_period_into_one_in
     assert await job() == []
     h.clock.set(datetime(2027, 2, 2, 17, tzinfo=UTC))
     assert await h.close() == [], "cancelled: the next period is not billed"
+
+
+async def test_concurrent_subscribes_make_one_subscription(harness: Harness) -> None:
+    answers = await asyncio.gather(*(harness.client.post(
+        "/v1/patients/pt-race/subscriptions", headers=auth(), json={"plan_id": "pay-per-exchange"})
+        for _ in range(8)))
+    assert sorted(a.status_code for a in answers) == [201] + [422] * 7
+    refused = next(a for a in answers if a.status_code == 422).json()
+    assert refused["type"].endswith("subscription-refused") and "pt-race" not in str(refused)

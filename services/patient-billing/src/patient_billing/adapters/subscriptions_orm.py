@@ -35,6 +35,9 @@ subscriptions = Table(
     Column("updated_at", UtcDateTime, nullable=False),
 )
 Index("ix_subscriptions_patient", subscriptions.c.practice_id, subscriptions.c.patient_id)
+# One open-ended subscription per patient, whatever races (a second concurrent subscribe is refused).
+Index("uq_subscriptions_open", subscriptions.c.practice_id, subscriptions.c.patient_id, unique=True,
+      postgresql_where=subscriptions.c.ends_on.is_(None), sqlite_where=subscriptions.c.ends_on.is_(None))
 
 subscription_invoices = Table(
     "subscription_invoices", metadata,

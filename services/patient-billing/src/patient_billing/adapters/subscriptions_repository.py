@@ -6,9 +6,10 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from patient_billing.adapters.repository import _insert_ignoring_conflict
 from patient_billing.adapters.subscriptions_orm import metered_messages, subscription_invoices, subscriptions
 from patient_billing.domain.subscriptions import Invoice, Subscription, Term, line_view
 
@@ -19,7 +20,7 @@ class SqlSubscriptionRepository:
 
     async def meter(self, row: dict[str, Any]) -> bool:
         """Record one message; False when it was metered before (a redelivery)."""
-        result = await self.session.execute(insert(metered_messages).values(**row).on_conflict_do_nothing())
+        result = await self.session.execute(_insert_ignoring_conflict(self.session, metered_messages).values(**row))
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def message_days(self, practice_id: str, patient_id: str, first: date, last: date,
@@ -57,10 +58,16 @@ class SqlSubscriptionRepository:
         return [(r.practice_id, r.subscription_id) for r in (await self.session.execute(
             query.order_by(subscriptions.c.subscription_id))).all()]
 
-    async def add(self, subscription: Subscription, at: datetime) -> None:
-        await self.session.execute(subscriptions.insert().values(
-            subscription_id=subscription.subscription_id, practice_id=subscription.practice_id,
-            patient_id=subscription.patient_id, created_at=at, updated_at=at, **_columns(subscription)))
+    async def add(self, subscription: Subscription, at: datetime) -> bool:
+        """False when the patient got an open subscription meanwhile (a concurrent subscribe won)."""
+        try:
+            async with self.session.begin_nested():
+                await self.session.execute(subscriptions.insert().values(
+                    subscription_id=subscription.subscription_id, practice_id=subscription.practice_id,
+                    patient_id=subscription.patient_id, created_at=at, updated_at=at, **_columns(subscription)))
+        except IntegrityError:
+            return False
+        return True
 
     async def save(self, subscription: Subscription, at: datetime) -> None:
         await self.session.execute(subscriptions.update().where(

@@ -42,10 +42,10 @@ async def subscribe(uow: PatientBillingUnitOfWork, practice_id: str, patient_id:
                     rules: SubscriptionRules, clock: Clock) -> Subscription:
     today = clock.today()
     subscriptions = repository(uow)
-    if await subscriptions.current(practice_id, patient_id, today) is not None:
-        raise SubscriptionRefused("the patient already has a subscription", field="patient_id")
     subscription = Subscription.start(new_id(), practice_id, patient_id, plan_id, today, rules)
-    await subscriptions.add(subscription, clock.now())
+    if (await subscriptions.current(practice_id, patient_id, today) is not None
+            or not await subscriptions.add(subscription, clock.now())):
+        raise SubscriptionRefused("the patient already has a subscription", field="patient_id")
     return subscription
 
 
