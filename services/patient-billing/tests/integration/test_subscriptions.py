@@ -118,3 +118,20 @@ async def test_concurrent_subscribes_make_one_subscription(harness: Harness) -> 
     assert sorted(a.status_code for a in answers) == [201] + [422] * 7
     refused = next(a for a in answers if a.status_code == 422).json()
     assert refused["type"].endswith("subscription-refused") and "pt-race" not in str(refused)
+
+
+async def test_bad_input_is_problem_json_naming_the_field(harness: Harness) -> None:
+    c = harness.client
+    for body in ({"period": "2026-13"}, {"period": 202611}, {"period": "2026-11", "extra": 1}):
+        answer = await c.post("/v1/subscriptions/close-period", headers=auth(), json=body)
+        assert answer.status_code == 422 and answer.headers["content-type"].startswith("application/problem+json")
+    assert "period" in (await c.post("/v1/subscriptions/close-period", headers=auth(),
+                                     json={"period": "2026-13"})).text
+    bad_plan = await c.post("/v1/patients/pt-b/subscriptions", headers=auth(), json={"plan_id": "a b"})
+    assert bad_plan.status_code == 422 and "plan_id" in bad_plan.text
+    missing = await c.post("/v1/subscriptions/nope/cancel", headers=auth())
+    assert missing.status_code == 404
+    read_only = await c.post("/v1/patients/pt-b/subscriptions", headers=auth(scopes=["patient-billing:read"]),
+                             json={"plan_id": "messaging-basic"})
+    assert read_only.status_code == 403
+    assert (await c.get("/v1/patients/pt-b/account", headers=auth())).status_code == 404, "nothing half-written"
