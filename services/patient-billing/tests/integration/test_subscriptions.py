@@ -9,10 +9,13 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
+import patient_billing.domain as rules_package
 import pytest
+import yaml
 from patient_billing.bootstrap import build_app
 from patient_billing.config import PatientBillingSettings
 from rcm_shared.clock import FixedClock
@@ -104,9 +107,9 @@ async def test_a_subscription_meters_messages_and_closes_each_period_into_one_in
     assert cancelled.json()["state"] == "cancelled" and cancelled.json()["ends_on"] == "2026-12-31"
     h.clock.set(datetime(2027, 1, 2, 17, tzinfo=UTC))
     [job] = [job for name, _, job in h.app.state.runtime.periodic if name == "subscription-periods"]
-    [december] = await job()  # the service's own periodic close: last month, every practice
+    [december] = (await job())["invoices"]  # the service's own periodic close: last month, every practice
     assert december["period"] == "2026-12" and december["total_cents"] == 12900
-    assert await job() == []
+    assert await job() == {"invoices": [], "refused": []}
     h.clock.set(datetime(2027, 2, 2, 17, tzinfo=UTC))
     assert await h.close() == [], "cancelled: the next period is not billed"
 
@@ -135,3 +138,24 @@ async def test_bad_input_is_problem_json_naming_the_field(harness: Harness) -> N
                              json={"plan_id": "messaging-basic"})
     assert read_only.status_code == 403
     assert (await c.get("/v1/patients/pt-b/account", headers=auth())).status_code == 404, "nothing half-written"
+
+
+async def test_a_subscription_the_rules_cannot_price_is_refused_and_the_others_close(
+        broker, databases, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    packaged = yaml.safe_load((Path(rules_package.__file__).parent / "rules" / "subscriptions.yaml").read_text())
+    for plan in packaged["plans"]:
+        if plan["id"] == "pay-per-exchange":
+            plan["effective_to"] = "2026-10-31"  # retired, no successor: November cannot be priced
+    (tmp_path / "subscriptions.yaml").write_text(yaml.safe_dump(packaged))
+    settings = settings_for(PatientBillingSettings, databases.create("pb_subs_rules"), broker,
+                            rules_dir=str(tmp_path))
+    clock = FixedClock(datetime(2026, 10, 20, 17, tzinfo=UTC))
+    async with running(build_app(settings, clock=clock)) as client:
+        for patient, plan_id in (("pt-old", "pay-per-exchange"), ("pt-new", "messaging-basic")):
+            made = await client.post(f"/v1/patients/{patient}/subscriptions", headers=auth(), json={"plan_id": plan_id})
+            assert made.status_code == 201, made.text
+        clock.set(datetime(2026, 12, 1, 17, tzinfo=UTC))
+        closed = (await client.post("/v1/subscriptions/close-period", headers=auth(),
+                                    json={"period": "2026-11"})).json()
+        assert [Decimal(i["total"]) for i in closed["invoices"]] == [Decimal("49.00")]
+        assert len(closed["refused"]) == 1 and "pay-per-exchange" in closed["refused"][0]["reason"]

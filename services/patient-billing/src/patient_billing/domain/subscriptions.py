@@ -6,7 +6,8 @@ A billing period is a calendar month (in the practice's time zone). Closing it m
 for each stretch of days on one plan, the access fee and the included messages prorated by days, and the billable
 messages of those days over the allowance at that plan's overage price. A plan change takes effect the day it is
 made (the period is prorated across the plans); a cancellation ends the subscription with the period it is made
-in, so the next period is not billed. Amounts are integer cents; a prorated fee rounds half up.
+in, so the next period is not billed. Amounts are integer cents; a prorated fee rounds half up. Each stretch
+is priced by the plan's entry in force on its first day.
 
 Pure domain: no I/O, no framework.
 """

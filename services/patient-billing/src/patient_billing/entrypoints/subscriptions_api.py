@@ -100,8 +100,9 @@ async def invoices(subscription_id: SubscriptionId, principal: Reader, services:
 
 @router.post("/subscriptions/close-period", dependencies=[audited("subscription_invoice", "create")],
              summary="Close an ended billing period: one invoice (one ledger charge) per subscription on in it; "
-                     "closing again changes nothing")
+                     "closing again changes nothing; one the rules cannot price is listed as refused")
 async def close_period(body: PeriodIn, principal: Writer, services: ServicesDep) -> dict[str, Any]:
     closed = await subscriptions.close_period(services.uows, services.payment_rules.subscriptions, services.clock,
                                               body.period, principal.practice_id)
-    return {"invoices": [{**c, "total": from_cents(c.pop("total_cents"))} for c in closed]}
+    return {"invoices": [{**c, "total": from_cents(c.pop("total_cents"))} for c in closed["invoices"]],
+            "refused": closed["refused"]}

@@ -4,6 +4,7 @@ account: Dr patient A/R, Cr self-pay revenue, once per subscription and period).
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -12,6 +13,7 @@ from rcm_shared.contracts import MessageExchangedV1
 from rcm_shared.db.types import new_id
 
 from patient_billing.adapters.subscriptions_repository import SqlSubscriptionRepository
+from patient_billing.domain.exceptions import RulesNotInForce
 from patient_billing.domain.ledger import EntryKind
 from patient_billing.domain.subscriptions import (
     Invoice,
@@ -24,6 +26,8 @@ from patient_billing.domain.subscriptions import (
     period_of,
 )
 from patient_billing.service_layer.unit_of_work import PatientBillingUnitOfWork, UnitsOfWork
+
+log = logging.getLogger("patient_billing.subscriptions")
 
 
 def repository(uow: PatientBillingUnitOfWork) -> SqlSubscriptionRepository:
@@ -66,9 +70,10 @@ async def cancel(uow: PatientBillingUnitOfWork, practice_id: str, subscription_i
 
 
 async def close_period(uows: UnitsOfWork, rules: SubscriptionRules, clock: Clock, period: str | None = None,
-                       practice_id: str | None = None) -> list[dict[str, Any]]:
+                       practice_id: str | None = None) -> dict[str, list[dict[str, Any]]]:
     """Close a billing period that has ended (default: the one before today's) for every subscription on in it:
-    one transaction each, so one failure does not hold the others back; closing again changes nothing."""
+    one transaction each, so one that the rules cannot price (its plan not in force on a day it was on it) is
+    answered as refused and does not hold the others back; closing again changes nothing."""
     today = clock.today()
     period = period or period_of(today.replace(day=1) - timedelta(days=1))
     first, last = period_days(period)
@@ -76,13 +81,19 @@ async def close_period(uows: UnitsOfWork, rules: SubscriptionRules, clock: Clock
         raise SubscriptionRefused(f"billing period {period} has not ended", field="period")
     async with uows() as uow:
         ids = await repository(uow).to_close(practice_id, first, last)
-    closed = []
+    closed, refused = [], []
     for owner, subscription_id in ids:
-        async with uows() as uow:
-            result = await _close_one(uow, owner, subscription_id, period, rules, clock.now())
+        try:
+            async with uows() as uow:
+                result = await _close_one(uow, owner, subscription_id, period, rules, clock.now())
+        except RulesNotInForce as exc:
+            log.warning("subscription period not closed", extra={"subscription_id": subscription_id,
+                                                                 "period": period, "error": str(exc)})
+            refused.append({"subscription_id": subscription_id, "period": period, "reason": str(exc)})
+            continue
         if result is not None:
             closed.append(result)
-    return closed
+    return {"invoices": closed, "refused": refused}
 
 
 async def _close_one(uow: PatientBillingUnitOfWork, practice_id: str, subscription_id: str, period: str,
