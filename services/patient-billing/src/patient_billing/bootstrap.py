@@ -57,12 +57,14 @@ from patient_billing.domain.exceptions import (
 from patient_billing.domain.plans import PlanRules
 from patient_billing.domain.pricing import FeeRules, FinancialPolicyRules, PricingRules, SlidingScaleRules
 from patient_billing.domain.statements import StatementRules
+from patient_billing.domain.subscriptions import SubscriptionNotFound, SubscriptionRefused, SubscriptionRules
 from patient_billing.entrypoints.api import router
 from patient_billing.entrypoints.dependencies import PatientBillingServices, PaymentRules
 from patient_billing.entrypoints.documents_api import router as documents_router
 from patient_billing.entrypoints.fhir import routers as fhir_routers
 from patient_billing.entrypoints.payments_api import router as payments_router
-from patient_billing.service_layer import card_payments, collections, plans
+from patient_billing.entrypoints.subscriptions_api import router as subscriptions_router
+from patient_billing.service_layer import card_payments, collections, plans, subscriptions
 from patient_billing.service_layer.document_kit import DocumentKit, DocumentRules
 from patient_billing.service_layer.handlers import message_map
 from patient_billing.service_layer.unit_of_work import PatientBillingUnitOfWork, UnitsOfWork
@@ -93,6 +95,8 @@ DOMAIN_ERRORS: Mapping[type[Exception], tuple[int, str]] = {
     DocumentFactsMissing: (422, "document-facts-missing"),
     DocumentNotFound: (404, "not-found"),
     LinkExpired: (410, "link-expired"),
+    SubscriptionRefused: (422, "subscription-refused"),
+    SubscriptionNotFound: (404, "not-found"),
 }
 
 #: The work-item queues of patient billing and how a person may close their items.
@@ -132,7 +136,9 @@ def load_pricing_rules(rules_dir: str | None = None) -> PricingRules:
 def load_payment_rules(rules_dir: str | None = None) -> PaymentRules:
     return PaymentRules(
         plans=_typed(load_rules(RULES, "payment_plans.yaml", override_dir=rules_dir), PlanRules.from_dict),
-        dunning=_typed(load_rules(RULES, "dunning.yaml", override_dir=rules_dir), DunningRules.from_dict))
+        dunning=_typed(load_rules(RULES, "dunning.yaml", override_dir=rules_dir), DunningRules.from_dict),
+        subscriptions=_typed(load_rules(RULES, "subscriptions.yaml", override_dir=rules_dir),
+                             SubscriptionRules.from_dict))
 
 
 def build_processor(settings: PatientBillingSettings) -> StripeProcessor:
@@ -199,6 +205,9 @@ def build_runtime(services: PatientBillingServices) -> ServiceRuntime:
         # what the plan did with each claim (billed, paid, adjusted), for the patient's statement
         EventConsumer(settings, db.sessions, platform, name="statement-facts",
                       topics=[topics.CLAIM_PAYMENT_POSTED], handler=handler),
+        # secure messages metered per patient for messaging subscriptions (subscriptions.py)
+        EventConsumer(settings, db.sessions, platform, name="message-metering",
+                      topics=[topics.MESSAGE_EXCHANGED], handler=handler),
     ]
     periodic = [
         ("card-payment-retries", settings.payment_retry_seconds, lambda: card_payments.retry_pending(
@@ -207,6 +216,8 @@ def build_runtime(services: PatientBillingServices) -> ServiceRuntime:
             services.uows, services.processor, services.payment_rules.plans, services.clock)),
         ("collections", settings.collections_seconds, lambda: collections.run_collections(
             services.uows, services.payment_rules.dunning, services.clock)),
+        ("subscription-periods", settings.subscription_close_seconds, lambda: subscriptions.close_period(
+            services.uows, services.payment_rules.subscriptions, services.clock)),
     ]
     return PatientBillingRuntime(settings, db, MIGRATIONS, consumers=consumers, periodic=periodic,
                                  renderer=services.documents.renderer)
@@ -241,7 +252,7 @@ def build_app(settings: PatientBillingSettings | None = None, clock: Clock | Non
         description="The patient ledger (double entry, integer cents): accounts per responsible party, self-pay "
                     "charges, patient responsibility from ERAs with its reasons, payments, refunds, adjustments, "
                     "reversals, aging and the trial balance. Patient billing owns patient A/R.",
-        routers=[router, payments_router, documents_router, work_items, *fhir_routers], domain_errors=DOMAIN_ERRORS,
-        clock=clock)
+        routers=[router, payments_router, documents_router, subscriptions_router, work_items, *fhir_routers],
+        domain_errors=DOMAIN_ERRORS, clock=clock)
     app.state.services = services
     return app

@@ -34,3 +34,4 @@ class PatientBillingSettings(ServiceSettings):
     print_dir: str = "var/print"  # one print-vendor file per statement run
     statement_batch: int = 100  # accounts stated per transaction in a statement run
     document_render_workers: int = 0  # processes laying statement PDFs out in parallel (0: the service's own)
+    subscription_close_seconds: float = 3600.0  # how often last month's subscription periods are closed

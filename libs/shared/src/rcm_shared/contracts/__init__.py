@@ -17,6 +17,7 @@ from rcm_shared.contracts.claims import (
 )
 from rcm_shared.contracts.eligibility import EligibilityCheckedV1, VisitScheduledV1
 from rcm_shared.contracts.envelope import EventEnvelope
+from rcm_shared.contracts.messaging import MessageExchangedV1
 from rcm_shared.contracts.patient_billing import (
     GoodFaithEstimateDisputeOpenedV1,
     GoodFaithEstimateIssuedV1,
@@ -53,6 +54,7 @@ __all__ = [
     "GoodFaithEstimateDisputeOpenedV1",
     "GoodFaithEstimateIssuedV1",
     "GoodFaithEstimateThresholdApproachedV1",
+    "MessageExchangedV1",
     "PatientBalanceChangedV1",
     "PatientChargePostedV1",
     "PatientPaymentReceivedV1",

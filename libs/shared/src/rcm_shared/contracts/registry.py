@@ -10,6 +10,7 @@ from rcm_shared.contracts.base import EventPayload
 from rcm_shared.contracts.claims import ClaimStatusChangedV1, ClaimSubmittedV1, VisitCompletedV1
 from rcm_shared.contracts.eligibility import EligibilityCheckedV1, VisitScheduledV1
 from rcm_shared.contracts.envelope import EventEnvelope
+from rcm_shared.contracts.messaging import MessageExchangedV1
 from rcm_shared.contracts.patient_billing import (
     GoodFaithEstimateDisputeOpenedV1,
     GoodFaithEstimateIssuedV1,
@@ -52,6 +53,7 @@ _MODELS: tuple[type[EventPayload], ...] = (
     GoodFaithEstimateIssuedV1,
     GoodFaithEstimateThresholdApproachedV1,
     GoodFaithEstimateDisputeOpenedV1,
+    MessageExchangedV1,
 )
 
 REGISTRY: dict[tuple[str, int], type[EventPayload]] = {(m.event_type, m.schema_version): m for m in _MODELS}

@@ -23,6 +23,7 @@ STATEMENT_ISSUED = "statement-issued"
 GFE_ISSUED = "gfe-issued"
 GFE_THRESHOLD_APPROACHED = "gfe-threshold-approached"
 GFE_DISPUTE_OPENED = "gfe-dispute-opened"
+MESSAGE_EXCHANGED = "message-exchanged"
 
 ALL_TOPICS: tuple[str, ...] = (
     VISIT_COMPLETED,
@@ -46,6 +47,7 @@ ALL_TOPICS: tuple[str, ...] = (
     GFE_ISSUED,
     GFE_THRESHOLD_APPROACHED,
     GFE_DISPUTE_OPENED,
+    MESSAGE_EXCHANGED,
 )
 
 

@@ -172,8 +172,9 @@ def posting_order() -> Any:
     return select(func.min(lines.c.line_id)).where(lines.c.entry_id == entries.c.entry_id).scalar_subquery()
 
 
-# Card payments, cards on file, plans and collections keep their tables in their own module, on this MetaData.
-from patient_billing.adapters import payments_orm  # noqa: E402,F401
+# Card payments, cards on file, plans and collections, messaging subscriptions keep their tables in their own
+# modules, on this MetaData.
+from patient_billing.adapters import payments_orm, subscriptions_orm  # noqa: E402,F401
 
 # The documents' tables (statements, superbills, Good Faith Estimates) live beside their adapters, on this metadata.
 from patient_billing.adapters.documents import tables as _documents_tables  # noqa: E402, F401

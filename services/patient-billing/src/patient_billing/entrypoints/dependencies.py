@@ -14,6 +14,7 @@ from patient_billing.config import PatientBillingSettings
 from patient_billing.domain.collections import DunningRules
 from patient_billing.domain.plans import PlanRules
 from patient_billing.domain.pricing import PricingRules
+from patient_billing.domain.subscriptions import SubscriptionRules
 from patient_billing.service_layer.document_kit import DocumentKit
 from patient_billing.service_layer.unit_of_work import UnitsOfWork
 
@@ -32,10 +33,12 @@ class PatientBillingServices:
 
 @dataclass(frozen=True)
 class PaymentRules:
-    """The rules files of plans and collections (payment_plans.yaml, dunning.yaml)."""
+    """The rules files of plans, collections and subscriptions (payment_plans.yaml, dunning.yaml,
+    subscriptions.yaml)."""
 
     plans: PlanRules
     dunning: DunningRules
+    subscriptions: SubscriptionRules
 
 
 def _services(request: Request) -> PatientBillingServices:

@@ -12,6 +12,7 @@ from rcm_shared.contracts import (
     ClaimPaymentPostedV2,
     EventEnvelope,
     EventPayload,
+    MessageExchangedV1,
     PatientResponsibilityAssessedV1,
     VisitCompletedV1,
     VisitScheduledV1,
@@ -22,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from patient_billing.domain.commands import AssessResponsibility, ChargeMissedAppointment
 from patient_billing.domain.pricing import PricingRules
-from patient_billing.service_layer import document_facts, estimates, fees, ledger, visits
+from patient_billing.service_layer import document_facts, estimates, fees, ledger, subscriptions, visits
 from patient_billing.service_layer.document_kit import DocumentKit
 from patient_billing.service_layer.unit_of_work import PatientBillingUnitOfWork, UnitsOfWork
 
@@ -43,6 +44,7 @@ def message_map(uows: UnitsOfWork, rules: PricingRules, clock: Clock, kit: Docum
         ClaimPaymentPostedV2: _joining(uows, lambda uow, e: document_facts.keep_claim_payment(uow, e, at=clock.now())),
         VisitScheduledV1: _joining(uows, lambda uow, e: fees.charge_missed_appointment(
             uow, missed(e), rules, at=clock.now()) if e.outcome else _nothing()),
+        MessageExchangedV1: _joining(uows, lambda uow, e: subscriptions.message_exchanged(uow, e, clock)),
     }
 
 
