@@ -167,10 +167,16 @@ def _port_open(port: int) -> bool:
         return False
 
 
-def _http_ready(url: str) -> bool:
+def _http_ready(url: str, service: str | None = None) -> bool:
+    """Ready: /readyz answers 200 and, for a service, names that service. A port picked free can be taken by
+    another process before ours binds it (seen with several platforms on one machine): that one must not pass for
+    ours, or requests would go to the wrong process."""
     try:
-        return httpx.get(f"{url}/readyz", timeout=2).status_code == 200
-    except httpx.HTTPError:
+        answer = httpx.get(f"{url}/readyz", timeout=2)
+        if answer.status_code != 200:
+            return False
+        return service is None or answer.json().get("service") == service
+    except (httpx.HTTPError, ValueError, AttributeError):
         return False
 
 
@@ -193,7 +199,7 @@ def issuer_process(root: Path, port: int) -> ProcessSpec:
 def service_process(name: str, root: Path, port: int, env: dict[str, str]) -> ProcessSpec:
     url = f"http://127.0.0.1:{port}"
     return ProcessSpec(name, [sys.executable, "-m", f"{name.replace('-', '_')}.entrypoints.main", "serve"],
-                       root / "log" / f"{name}.log", ready=lambda: _http_ready(url), env=env, url=url,
+                       root / "log" / f"{name}.log", ready=lambda: _http_ready(url, name), env=env, url=url,
                        ready_url=f"{url}/readyz")
 
 

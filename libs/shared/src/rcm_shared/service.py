@@ -211,7 +211,9 @@ def _health_router(settings: ServiceSettings, runtime: ServiceRuntime) -> APIRou
             checks["database"] = f"unavailable: {type(exc).__name__}"
         checks["broker"] = await _broker_reachable(settings.kafka_bootstrap_servers)
         ready = all(v == "ok" for v in checks.values())
-        return JSONResponse({"status": "ready" if ready else "not-ready", "checks": checks},
+        # The service's name lets a supervisor tell its own process from another that took the port first.
+        return JSONResponse({"status": "ready" if ready else "not-ready", "service": settings.service_name,
+                             "checks": checks},
                             status_code=200 if ready else 503)
 
     @router.get("/metrics", summary="Prometheus metrics", include_in_schema=True)
