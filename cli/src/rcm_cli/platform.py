@@ -313,7 +313,11 @@ def start_platform(root: Path, *, ports: dict[str, int] | None = None,
 
     supervisor.on_restart(follow)
     started.append(platform)
-    platform.write_state()
+    try:
+        platform.write_state()
+    except BaseException:  # nothing started may outlive a failed start (a bench once left a platform running)
+        supervisor.stop()
+        raise
     supervisor.watch()
     return platform
 
