@@ -77,6 +77,14 @@ def _reporting(settings: ServiceSettings, root: Path) -> FastAPI:
     return build_app(settings)
 
 
+def _webhooks(settings: ServiceSettings, root: Path) -> FastAPI:
+    from webhooks.bootstrap import build_app
+    from webhooks.config import WebhooksSettings
+
+    assert isinstance(settings, WebhooksSettings)
+    return build_app(settings)  # its delivery worker is off (run_workers=False): nothing is sent anywhere
+
+
 def _settings_class(service: str) -> type[ServiceSettings]:
     from authorizations.config import AuthorizationsSettings
     from claims.config import ClaimsSettings
@@ -84,10 +92,11 @@ def _settings_class(service: str) -> type[ServiceSettings]:
     from patient_billing.config import PatientBillingSettings
     from remittance.config import RemittanceSettings
     from reporting.config import ReportingSettings
+    from webhooks.config import WebhooksSettings
 
     return {"claims": ClaimsSettings, "remittance": RemittanceSettings, "patient-billing": PatientBillingSettings,
             "eligibility": EligibilitySettings, "authorizations": AuthorizationsSettings,
-            "reporting": ReportingSettings}[service]
+            "reporting": ReportingSettings, "webhooks": WebhooksSettings}[service]
 
 
 SANDBOXES = ExitStack()  # the sandbox card processor patient billing's app talks to, stopped with its app
@@ -96,6 +105,7 @@ SANDBOXES = ExitStack()  # the sandbox card processor patient billing's app talk
 SERVICES: dict[str, Callable[[ServiceSettings, Path], FastAPI]] = {
     "claims": _claims, "remittance": _remittance, "patient-billing": _patient_billing,
     "eligibility": _eligibility, "authorizations": _authorizations, "reporting": _reporting,
+    "webhooks": _webhooks,
 }
 
 
