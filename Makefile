@@ -5,6 +5,8 @@ UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 PY := $(UV) run --frozen
 SERVICE ?=
 PYTEST_FLAGS ?= -q
+# `make test` runs on this many pytest-xdist workers (conftest.py keeps whole-platform tests on one of them).
+TEST_WORKERS ?= 2
 
 .PHONY: help setup run demo status token test unit integration e2e drills lint fmt typecheck bench clean asyncapi contracts \
 	browser screenshots
@@ -83,7 +85,7 @@ screenshots: setup browser
 	@ls var/screenshots
 
 test: setup lint typecheck browser
-	$(PY) pytest $(PYTEST_FLAGS) -p no:randomly --durations=10
+	$(PY) pytest $(PYTEST_FLAGS) -p no:randomly --durations=10 -n $(TEST_WORKERS) --dist loadgroup
 
 bench: setup
 	$(PY) python bench/run.py

