@@ -111,7 +111,7 @@ class EmbeddedBroker:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if process.poll() is not None:
-                if listener_pids(port) - {process.pid}:
+                if (listener_pids(port) or set()) - {process.pid}:
                     raise PortTaken(port)
                 raise RuntimeError(f"broker exited with code {process.returncode}")
             try:
